@@ -1,0 +1,128 @@
+/**
+ * Solar schedules: the UTC instant of sunrise, sunset, dawn, dusk or solar noon at a place.
+ *
+ * The formulas are NOAA's Solar Calculator (the "General Solar Position Calculations" notes
+ * and the NOAA_Solar_Calculations_day spreadsheet, after Meeus, "Astronomical Algorithms"):
+ * sun position from the Julian century, equation of time, declination, then the hour angle
+ * at which the sun's centre reaches a given altitude. Each event is re-evaluated at its own
+ * time three times so declination and equation of time belong to the event, not to noon.
+ * NOAA quotes about a minute of accuracy within ±72° latitude, which is what a scheduler needs;
+ * beyond that, and near the days when the sun stops setting, minutes of error are normal
+ * because the sun crosses the horizon at a grazing angle.
+ *
+ * Altitudes of the sun's centre, as django-celery-beat (via Celery and PyEphem) intends:
+ * sunrise/sunset -0.833° (Celery: horizon -0:34 on the upper limb, i.e. 34' refraction plus
+ * 16' semi-diameter), civil -6°, nautical -12°, astronomical -18°. Celery's table has
+ * `'dusk_astronomical': '18'` (positive, a typo upstream); we use -18° as its name says.
+ */
+import type { SolarEvent } from './types';
+
+const DAY_MS = 86_400_000;
+const RAD = Math.PI / 180;
+/** How many solar days ahead to look for an event before calling it never (polar day or night). */
+export const SOLAR_SEARCH_DAYS = 366;
+
+interface EventRule {
+  /** Altitude of the sun's centre in degrees; null for the transit (solar noon). */
+  altitude: number | null;
+  rising: boolean;
+}
+
+const EVENT_RULES: Readonly<Record<SolarEvent, EventRule>> = {
+  dawn_astronomical: { altitude: -18, rising: true },
+  dawn_nautical: { altitude: -12, rising: true },
+  dawn_civil: { altitude: -6, rising: true },
+  sunrise: { altitude: -0.833, rising: true },
+  solar_noon: { altitude: null, rising: true },
+  sunset: { altitude: -0.833, rising: false },
+  dusk_civil: { altitude: -6, rising: false },
+  dusk_nautical: { altitude: -12, rising: false },
+  dusk_astronomical: { altitude: -18, rising: false },
+};
+
+interface SunPosition {
+  /** Declination in radians. */
+  declination: number;
+  /** Equation of time in minutes (apparent minus mean solar time). */
+  equationOfTime: number;
+}
+
+/** NOAA's sun position at an instant (epoch ms). */
+export function sunPosition(instant: number): SunPosition {
+  const julianDay = instant / DAY_MS + 2440587.5;
+  const t = (julianDay - 2451545) / 36525; // Julian centuries since J2000.0
+  const meanLongitude = mod360(280.46646 + t * (36000.76983 + t * 0.0003032));
+  const meanAnomaly = 357.52911 + t * (35999.05029 - 0.0001537 * t);
+  const eccentricity = 0.016708634 - t * (0.000042037 + 0.0000001267 * t);
+  const m = meanAnomaly * RAD;
+  const center =
+    Math.sin(m) * (1.914602 - t * (0.004817 + 0.000014 * t)) +
+    Math.sin(2 * m) * (0.019993 - 0.000101 * t) +
+    Math.sin(3 * m) * 0.000289;
+  const omega = (125.04 - 1934.136 * t) * RAD;
+  const apparentLongitude = (meanLongitude + center - 0.00569 - 0.00478 * Math.sin(omega)) * RAD;
+  const meanObliquity = 23 + (26 + (21.448 - t * (46.815 + t * (0.00059 - t * 0.001813))) / 60) / 60;
+  const obliquity = (meanObliquity + 0.00256 * Math.cos(omega)) * RAD;
+  const declination = Math.asin(Math.sin(obliquity) * Math.sin(apparentLongitude));
+
+  const y = Math.tan(obliquity / 2) ** 2;
+  const l0 = meanLongitude * RAD;
+  const equationOfTime =
+    (4 / RAD) *
+    (y * Math.sin(2 * l0) -
+      2 * eccentricity * Math.sin(m) +
+      4 * eccentricity * y * Math.sin(m) * Math.cos(2 * l0) -
+      0.5 * y * y * Math.sin(4 * l0) -
+      1.25 * eccentricity * eccentricity * Math.sin(2 * m));
+  return { declination, equationOfTime };
+}
+
+/**
+ * The event during solar day `day` (days since 1970-01-01 UTC, counted at the place's mean
+ * solar time, so the day's transit is near day·24h + 12h − longitude/15 h), or null when the
+ * sun does not reach the event's altitude that day.
+ */
+export function solarEventOnDay(event: SolarEvent, latitude: number, longitude: number, day: number): number | null {
+  const rule = EVENT_RULES[event];
+  const midnight = day * DAY_MS;
+  let instant = midnight + (720 - 4 * longitude) * 60_000;
+  for (let i = 0; i < 3; i++) {
+    const { equationOfTime } = sunPosition(instant);
+    instant = midnight + (720 - 4 * longitude - equationOfTime) * 60_000;
+  }
+  if (rule.altitude === null) return Math.round(instant);
+
+  const lat = latitude * RAD;
+  const sinAltitude = Math.sin(rule.altitude * RAD);
+  for (let i = 0; i < 3; i++) {
+    const { declination, equationOfTime } = sunPosition(instant);
+    const cosHourAngle =
+      (sinAltitude - Math.sin(lat) * Math.sin(declination)) / (Math.cos(lat) * Math.cos(declination));
+    // Above 1: the sun stays below the altitude all day; below -1: it stays above. At the
+    // poles cos(lat) is 0 and this is ±Infinity, which lands here too.
+    if (!(cosHourAngle >= -1 && cosHourAngle <= 1)) return null;
+    const hourAngleMinutes = (4 * Math.acos(cosHourAngle)) / RAD;
+    const noonMinutes = 720 - 4 * longitude - equationOfTime;
+    instant = midnight + (noonMinutes + (rule.rising ? -hourAngleMinutes : hourAngleMinutes)) * 60_000;
+  }
+  return Math.round(instant);
+}
+
+/**
+ * The first occurrence of the event strictly after `after`, looking up to SOLAR_SEARCH_DAYS
+ * solar days ahead (the sun may not set for weeks above the Arctic circle), or null if none.
+ */
+export function nextSolarEvent(event: SolarEvent, latitude: number, longitude: number, after: number): number | null {
+  // Start a day early: the event of the solar day before may still lie after `after`
+  // (sunset west of Greenwich falls on the next UTC date).
+  const firstDay = Math.floor((after + longitude * 240_000) / DAY_MS) - 1;
+  for (let day = firstDay; day <= firstDay + SOLAR_SEARCH_DAYS + 2; day++) {
+    const instant = solarEventOnDay(event, latitude, longitude, day);
+    if (instant !== null && instant > after) return instant;
+  }
+  return null;
+}
+
+function mod360(degrees: number): number {
+  return ((degrees % 360) + 360) % 360;
+}

@@ -1,0 +1,82 @@
+import type { Keys } from './keys';
+
+/** A message as fetched by a consumer: the raw envelope (kept verbatim for acking) and its history. */
+export interface Delivery {
+  raw: string;
+  /** How many times a dead worker's lease lapsed while it held this message. */
+  redeliveries: number;
+}
+
+export interface OutgoingMessage {
+  queue: string;
+  priority: number;
+  raw: string;
+  /** When set in the future, the message waits in the delayed set until then. */
+  dueAtMs?: number;
+  /** Delivery tag, needed to clear a redelivery count; optional. */
+  deliveryTag?: string;
+}
+
+export interface DeadLetter {
+  reason: string;
+  raw: string;
+  consumer: string;
+  at: string;
+}
+
+/**
+ * What producers, workers and beat need from a transport. Redis is the real one; memory:// gives
+ * the same semantics in one process for tests and the embedded demo (no leases: nothing can die
+ * without taking the whole process with it).
+ */
+export interface Broker {
+  readonly kind: 'redis' | 'memory';
+  /** Key and channel names, shared with the layers above (events, results, control). */
+  readonly keys: Keys;
+  /** Host and port for messages, never the password. */
+  readonly description: string;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+
+  send(messages: OutgoingMessage[]): Promise<void>;
+
+  /** Announce a consumer and take its lease, so its messages come back if it dies. */
+  registerConsumer(consumer: string, leaseMs: number): Promise<void>;
+  renewLease(consumer: string, leaseMs: number): Promise<void>;
+  unregisterConsumer(consumer: string): Promise<void>;
+  /**
+   * Move up to `max` messages from `queues` into the consumer's processing list. When none are
+   * ready, block up to `blockMs` for one.
+   */
+  fetch(consumer: string, queues: string[], max: number, blockMs: number): Promise<Delivery[]>;
+  /** Wake a blocked fetch (used at shutdown). */
+  interruptFetch(consumer: string): void;
+  ack(consumer: string, deliveries: { raw: string; deliveryTag?: string; redeliveries?: number }[]): Promise<void>;
+  /** Atomically ack `raw` and send `next` (a retry, or a message deferred until its eta). */
+  ackAndSend(consumer: string, raw: string, next: OutgoingMessage): Promise<void>;
+  /** Put held messages back at the front of their queues (graceful shutdown). */
+  requeue(consumer: string, raws: string[]): Promise<void>;
+  /** Atomically ack and keep the message for inspection with the reason it could not run. */
+  deadLetter(consumer: string, raw: string, reason: string): Promise<void>;
+  listDeadLetters(limit: number): Promise<DeadLetter[]>;
+
+  /** Move due delayed messages to their queues; returns the next due time or null. */
+  promoteDue(nowMs: number, limit: number): Promise<{ moved: number; nextDueMs: number | null }>;
+  /** Give back the messages of consumers whose lease lapsed. */
+  recoverLapsed(): Promise<number>;
+  queueLength(queue: string): Promise<number>;
+  delayedCount(): Promise<number>;
+
+  /** Revoked ids persist with an expiry, so workers that start later honour them too. */
+  addRevoked(ids: string[], untilMs: number): Promise<void>;
+  listRevoked(nowMs: number): Promise<string[]>;
+
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>>;
+  /** Shared worker registry: name → JSON info, written with each heartbeat. */
+  putWorkerInfo(name: string, info: string): Promise<void>;
+  removeWorkerInfo(name: string): Promise<void>;
+  listWorkerInfo(): Promise<Record<string, string>>;
+  /** Names of consumers whose lease is live. */
+  liveConsumers(): Promise<string[]>;
+}

@@ -1,0 +1,51 @@
+/**
+ * Every Redis key and channel name in one place. Queue keys follow kombu exactly (so Python Celery
+ * shares them); everything Celeriac adds lives under `celeriac:` and is invisible to kombu.
+ */
+
+/** kombu's priority separator: `celery\x06\x163` is queue 'celery', priority bucket 3. */
+export const PRIORITY_SEP = '\x06\x16';
+const PRIORITY_STEPS = [0, 3, 6, 9];
+
+/** kombu's `_q_for_pri`: clamp to 0..9, then round down to a step. On Redis, 0 runs first. */
+export function priorityBucket(priority: number): number {
+  const p = Math.min(9, Math.max(0, Math.trunc(priority) || 0));
+  let bucket = 0;
+  for (const step of PRIORITY_STEPS) if (step <= p) bucket = step;
+  return bucket;
+}
+
+export class Keys {
+  constructor(
+    readonly prefix: string,
+    readonly db: number,
+  ) {}
+
+  queue(queue: string, priority = 0): string {
+    const bucket = priorityBucket(priority);
+    return bucket === 0 ? this.prefix + queue : this.prefix + queue + PRIORITY_SEP + bucket;
+  }
+
+  /** Keys a consumer reads, highest priority first: every queue's bucket 0, then bucket 3, … */
+  consumeOrder(queues: string[]): string[] {
+    const keys: string[] = [];
+    for (const step of PRIORITY_STEPS) for (const q of queues) keys.push(this.queue(q, step));
+    return keys;
+  }
+
+  get delayed() { return this.prefix + 'celeriac:delayed'; }
+  get consumers() { return this.prefix + 'celeriac:consumers'; }
+  get redeliveries() { return this.prefix + 'celeriac:redeliveries'; }
+  get deadLetter() { return this.prefix + 'celeriac:dead'; }
+  get revoked() { return this.prefix + 'celeriac:revoked'; }
+  get workerInfo() { return this.prefix + 'celeriac:workers'; }
+  processing(consumer: string) { return this.prefix + 'celeriac:processing:' + consumer; }
+  lease(consumer: string) { return this.prefix + 'celeriac:lease:' + consumer; }
+
+  /** Channel a worker publishes finished task ids on, so waiting AsyncResults wake without polling. */
+  get resultsChannel() { return this.prefix + 'celeriac:results'; }
+  /** kombu fanout channels carry the `/<db>.` prefix (fanout_prefix=True). */
+  get pidbox() { return `${this.prefix}/${this.db}.celery.pidbox`; }
+  events(routingKey: string) { return `${this.prefix}/${this.db}.celeryev/${routingKey}`; }
+  get eventsPattern() { return `${this.prefix}/${this.db}.celeryev/*`; }
+}

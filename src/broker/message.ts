@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EncodeError, MessageDecodeError } from '../errors';
+
+/**
+ * Celery message protocol v2 with the JSON serializer, in kombu's Redis envelope
+ * (shared/reference/celery.md §5.1–5.2). What we write is what Celery 5 writes, field for field,
+ * so a Python worker runs our tasks and we run theirs.
+ */
+
+export interface Signature {
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  options: Record<string, unknown>;
+  subtask_type: string | null;
+  immutable: boolean;
+}
+
+export interface Embed {
+  callbacks: Signature[] | null;
+  errbacks: Signature[] | null;
+  chain: Signature[] | null;
+  chord: Signature | null;
+}
+
+export interface OutgoingTask {
+  id: string;
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  queue: string;
+  priority: number;
+  eta: Date | null;
+  expires: Date | null;
+  retries: number;
+  timeLimit: number | null;
+  softTimeLimit: number | null;
+  rootId: string | null;
+  parentId: string | null;
+  groupId: string | null;
+  groupIndex: number | null;
+  ignoreResult: boolean;
+  headers: Record<string, unknown>;
+  embed?: Partial<Embed>;
+}
+
+/** A message as a worker sees it, decoded from the raw envelope kept for acking. */
+export interface TaskMessage {
+  raw: string;
+  deliveryTag: string;
+  id: string;
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  embed: Embed;
+  queue: string;
+  priority: number;
+  eta: Date | null;
+  expires: Date | null;
+  retries: number;
+  timeLimit: number | null;
+  softTimeLimit: number | null;
+  rootId: string;
+  parentId: string | null;
+  groupId: string | null;
+  groupIndex: number | null;
+  ignoreResult: boolean;
+  origin: string | null;
+  /** Every header, including user headers and ones we do not interpret, for re-publishing on retry. */
+  headers: Record<string, unknown>;
+}
+
+const origin = `${process.pid}@${hostname()}`;
+const emptyEmbed: Embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+
+export function encodeTask(t: OutgoingTask): string {
+  assertJsonSafe(t.args, 'args');
+  assertJsonSafe(t.kwargs, 'kwargs');
+  assertJsonSafe(t.headers, 'headers');
+  const body = JSON.stringify([t.args, t.kwargs, { ...emptyEmbed, ...t.embed }]);
+  const headers = {
+    lang: 'js',
+    task: t.task,
+    id: t.id,
+    shadow: null,
+    eta: t.eta ? t.eta.toISOString() : null,
+    expires: t.expires ? t.expires.toISOString() : null,
+    group: t.groupId,
+    group_index: t.groupIndex,
+    retries: t.retries,
+    timelimit: [t.timeLimit, t.softTimeLimit],
+    root_id: t.rootId ?? t.id,
+    parent_id: t.parentId,
+    argsrepr: repr(t.args),
+    kwargsrepr: repr(t.kwargs),
+    origin,
+    ignore_result: t.ignoreResult,
+    ...t.headers,
+  };
+  const properties: Record<string, unknown> = {
+    correlation_id: t.id,
+    reply_to: replyTo,
+    delivery_mode: 2,
+    delivery_info: { exchange: '', routing_key: t.queue },
+    priority: t.priority,
+    body_encoding: 'base64',
+    delivery_tag: randomUUID(),
+  };
+  if (t.expires) properties.expiration = String(Math.max(0, t.expires.getTime() - Date.now()));
+  return JSON.stringify({
+    body: Buffer.from(body, 'utf8').toString('base64'),
+    'content-encoding': 'utf-8',
+    'content-type': 'application/json',
+    headers,
+    properties,
+  });
+}
+
+/** One client oid per process, as kombu's reply_to. */
+const replyTo = randomUUID();
+
+export function decodeTask(raw: string): TaskMessage {
+  let envelope: any;
+  try {
+    envelope = JSON.parse(raw);
+  } catch (err) {
+    throw new MessageDecodeError(`The message is not JSON (${(err as Error).message}); expected a kombu envelope.`);
+  }
+  if (!envelope || typeof envelope !== 'object') throw new MessageDecodeError('The message is not a kombu envelope object.');
+  const headers = envelope.headers;
+  const properties = envelope.properties ?? {};
+  if (!headers || typeof headers !== 'object') {
+    throw new MessageDecodeError('The message has no headers: only Celery protocol v2 messages are accepted (protocol 1 is not).');
+  }
+  if (typeof headers.task !== 'string' || typeof headers.id !== 'string') {
+    throw new MessageDecodeError("The message headers lack 'task' or 'id': not a Celery protocol v2 task message.");
+  }
+  const contentType = envelope['content-type'];
+  if (contentType !== 'application/json') {
+    throw new MessageDecodeError(
+      `Task ${headers.id} uses content-type '${contentType}': only application/json is accepted. Set task_serializer='json' on the sender.`,
+    );
+  }
+  let bodyText: string;
+  if (properties.body_encoding === 'base64') bodyText = Buffer.from(String(envelope.body), 'base64').toString('utf8');
+  else bodyText = typeof envelope.body === 'string' ? envelope.body : JSON.stringify(envelope.body);
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText);
+  } catch {
+    throw new MessageDecodeError(`The body of task ${headers.id} is not valid JSON.`);
+  }
+  if (!Array.isArray(body) || !Array.isArray(body[0]) || typeof body[1] !== 'object' || body[1] === null) {
+    throw new MessageDecodeError(`The body of task ${headers.id} is not [args, kwargs, embed].`);
+  }
+  const [hard, soft] = Array.isArray(headers.timelimit) ? headers.timelimit : [null, null];
+  const deliveryInfo = properties.delivery_info ?? {};
+  return {
+    raw,
+    deliveryTag: String(properties.delivery_tag ?? headers.id),
+    id: headers.id,
+    task: headers.task,
+    args: body[0],
+    kwargs: body[1] as Record<string, unknown>,
+    embed: { ...emptyEmbed, ...(body[2] ?? {}) },
+    queue: String(deliveryInfo.routing_key ?? ''),
+    priority: Number(properties.priority ?? 0),
+    eta: parseDate(headers.eta, 'eta', headers.id),
+    expires: parseDate(headers.expires, 'expires', headers.id),
+    retries: Number(headers.retries ?? 0),
+    timeLimit: typeof hard === 'number' ? hard : null,
+    softTimeLimit: typeof soft === 'number' ? soft : null,
+    rootId: headers.root_id ?? headers.id,
+    parentId: headers.parent_id ?? null,
+    groupId: headers.group ?? null,
+    groupIndex: headers.group_index ?? null,
+    ignoreResult: headers.ignore_result === true,
+    origin: headers.origin ?? null,
+    headers,
+  };
+}
+
+function parseDate(value: unknown, field: string, id: string): Date | null {
+  if (value === null || value === undefined) return null;
+  const d = new Date(String(value));
+  if (Number.isNaN(d.getTime())) throw new MessageDecodeError(`Task ${id} has an unreadable ${field} '${value}': expected ISO-8601.`);
+  // Celery sends naive ISO strings when its timezone is UTC-naive; treat them as UTC, as Celery does.
+  if (typeof value === 'string' && !/([zZ]|[+-]\d\d:?\d\d)$/.test(value)) return new Date(value + 'Z');
+  return d;
+}
+
+/** Python-style repr for argsrepr/kwargsrepr, which monitors display; capped like Celery's saferepr. */
+function repr(value: unknown[] | Record<string, unknown>): string {
+  const text = Array.isArray(value)
+    ? `(${value.map((v) => JSON.stringify(v)).join(', ')}${value.length === 1 ? ',' : ''})`
+    : JSON.stringify(value);
+  return text.length > 1024 ? text.slice(0, 1021) + '...' : text;
+}
+
+/**
+ * JSON.stringify silently turns functions into null, drops undefined keys, writes NaN as null and
+ * throws on BigInt: each would run the task with other arguments than the caller passed. So refuse.
+ */
+export function assertJsonSafe(value: unknown, path: string, seen: Set<object> = new Set()): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new EncodeError(`${path} is ${value}, which JSON cannot carry: pass a finite number or null.`);
+      return;
+    case 'undefined':
+      throw new EncodeError(`${path} is undefined, which JSON cannot carry: pass null or leave the key out.`);
+    case 'bigint':
+      throw new EncodeError(`${path} is a BigInt, which JSON cannot carry: pass it as a string.`);
+    case 'function':
+    case 'symbol':
+      throw new EncodeError(`${path} is a ${typeof value}, which JSON cannot carry: pass plain data (strings, numbers, arrays, objects).`);
+  }
+  if (value === null) return;
+  const obj = value as object;
+  if (obj instanceof Date) {
+    if (Number.isNaN(obj.getTime())) throw new EncodeError(`${path} is an invalid Date.`);
+    return; // sent as an ISO string, as Celery's JSON encoder does
+  }
+  if (seen.has(obj)) throw new EncodeError(`${path} refers back to itself (a cycle): JSON cannot carry it.`);
+  seen.add(obj);
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) assertJsonSafe(obj[i], `${path}[${i}]`, seen);
+  } else {
+    const proto = Object.getPrototypeOf(obj);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = obj.constructor?.name ?? 'object';
+      throw new EncodeError(`${path} is a ${name}, which JSON cannot carry faithfully: convert it to a plain object or array first.`);
+    }
+    for (const [k, v] of Object.entries(obj)) {
+      if (v === undefined) continue; // dropped by JSON, as the caller would expect of an optional key
+      assertJsonSafe(v, `${path}.${k}`, seen);
+    }
+  }
+  seen.delete(obj);
+}

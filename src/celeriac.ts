@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { DataSource } from 'typeorm';
+import { createBroker, type Broker } from './broker';
+import { encodeTask } from './broker/message';
+import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
+import { createDataSource, initialize, migrate } from './db/data-source';
+import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError, CeleriacError } from './errors';
+import { consoleLogger, type Logger } from './log';
+import { autodiscover } from './plugin/autodiscover';
+import { Control } from './plugin/control';
+import { setCurrentApp } from './plugin/current-app';
+import { celeriacMiddleware } from './plugin/middleware';
+import { registry, type TaskRegistry } from './plugin/registry';
+import type { ApplyOptions } from './plugin/task';
+import { AsyncResult, type ResultBackend } from './results/async-result';
+import { ResultStore, type TaskResultRow } from './results/store';
+import { ResultWaiter } from './results/waiter';
+import { Worker, type WorkerOptions } from './worker/worker';
+
+/**
+ * The app object: configuration, the task registry, and lazy connections to the broker and the
+ * database. Web processes use it to send tasks and read results; `celeriac worker` and
+ * `celeriac beat` load the same object from the module named by --app.
+ */
+export class Celeriac implements ResultBackend {
+  readonly config: ResolvedConfig;
+  readonly registry: TaskRegistry = registry;
+  readonly logger: Logger;
+  readonly control: Control;
+  /** Files autodiscovery imported, in order. */
+  readonly discovered: string[];
+  private brokerPromise: Promise<Broker> | undefined;
+  private dsPromise: Promise<DataSource> | undefined;
+  private storePromise: Promise<ResultStore> | undefined;
+  private readonly waiter: ResultWaiter;
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  constructor(options: CeleriacOptions = {}) {
+    this.config = resolveConfig(options);
+    this.logger = this.config.logger ?? consoleLogger(this.config.logFormat);
+    setCurrentApp(this);
+    this.discovered = autodiscover(this.config.apps);
+    this.control = new Control(() => this.broker(), () => (this.hasDatabase ? this.results() : Promise.resolve(undefined)));
+    this.waiter = new ResultWaiter(() => this.broker(), () => this.results());
+  }
+
+  get hasDatabase(): boolean {
+    return this.config.databaseUrl !== undefined || this.config.dataSource !== undefined;
+  }
+
+  /** The broker, connected on first use. */
+  broker(): Promise<Broker> {
+    this.brokerPromise ??= (async () => {
+      const broker = createBroker(this.config.brokerUrl, this.config.keyPrefix);
+      try {
+        await broker.connect();
+      } catch (err) {
+        this.brokerPromise = undefined;
+        throw err;
+      }
+      return broker;
+    })();
+    return this.brokerPromise;
+  }
+
+  /** The TypeORM DataSource, initialised on first use. */
+  dataSource(): Promise<DataSource> {
+    this.dsPromise ??= (async () => {
+      const ds = createDataSource(this.config);
+      try {
+        return await initialize(ds, this.config);
+      } catch (err) {
+        this.dsPromise = undefined;
+        throw err;
+      }
+    })();
+    return this.dsPromise;
+  }
+
+  results(): Promise<ResultStore> {
+    this.storePromise ??= this.dataSource().then((ds) => {
+      const store = new ResultStore(ds, this.config.schema);
+      store.on('error', (err) => this.logger.log('warn', 'result store write failed; will retry', { error: err.message }));
+      return store;
+    });
+    return this.storePromise;
+  }
+
+  /** Apply Celeriac's migrations; running it again changes nothing. */
+  async migrate(): Promise<string[]> {
+    return migrate(await this.dataSource());
+  }
+
+  /** Send a task by name: one defined here, or one another service runs (give it a route). */
+  async sendTask<R = unknown>(
+    name: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions = {},
+  ): Promise<AsyncResult<R>> {
+    const task = this.registry.get(name);
+    const route = this.route(name);
+    if (!task && !route) throw new TaskNotRegisteredError(name, this.registry.names());
+    if (!Array.isArray(args)) throw new EncodeError(`args of '${name}' must be an array, got ${typeof args}: use sendTask(name, [a, b], { key: value }).`);
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+      throw new EncodeError(`kwargs of '${name}' must be a plain object, got ${Array.isArray(kwargs) ? 'an array' : typeof kwargs}.`);
+    }
+    const now = Date.now();
+    const id = options.taskId ?? randomUUID();
+    const queue = options.queue ?? task?.options.queue ?? route?.queue ?? this.config.defaultQueue;
+    const priority = options.priority ?? task?.options.priority ?? route?.priority ?? 0;
+    const eta = options.eta ?? (options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null);
+    const expiresOpt = options.expires ?? task?.options.expires;
+    const expires = expiresOpt === undefined ? null : expiresOpt instanceof Date ? expiresOpt : new Date(now + expiresOpt * 1000);
+    const ignoreResult = options.ignoreResult ?? task?.options.ignoreResult ?? false;
+    const headers = { ...options.headers };
+    if (options.periodicTaskName) headers.periodic_task_name = options.periodicTaskName;
+    const raw = encodeTask({
+      id,
+      task: name,
+      args,
+      kwargs,
+      queue,
+      priority,
+      eta,
+      expires,
+      retries: 0,
+      timeLimit: options.timeLimit ?? task?.options.timeLimit ?? null,
+      softTimeLimit: options.softTimeLimit ?? task?.options.softTimeLimit ?? null,
+      rootId: options.rootId ?? null,
+      parentId: options.parentId ?? null,
+      groupId: options.groupId ?? null,
+      groupIndex: options.groupIndex ?? null,
+      ignoreResult,
+      headers,
+    });
+    const bytes = Buffer.byteLength(raw);
+    if (bytes > this.config.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.config.maxPayloadBytes);
+    const broker = await this.broker();
+    await broker.send([{ queue, priority, raw, dueAtMs: eta ? eta.getTime() : undefined }]);
+    if (this.config.trackPending && !ignoreResult && this.hasDatabase) {
+      this.results().then(
+        (store) =>
+          store.writeLater({
+            taskId: id,
+            status: 'PENDING',
+            retries: 0,
+            taskName: name,
+            periodicTaskName: options.periodicTaskName ?? null,
+            args,
+            kwargs,
+            queue,
+            parentId: options.parentId ?? null,
+            rootId: options.rootId ?? id,
+            groupId: options.groupId ?? null,
+            dateCreated: new Date(now),
+          }),
+        (err) => this.logger.log('warn', 'could not record PENDING', { taskId: id, error: (err as Error).message }),
+      );
+    }
+    return new AsyncResult<R>(id, this);
+  }
+
+  /** Celery's task_routes: exact names first, then globs (`reports.*`) in the order given. */
+  route(name: string): RouteOptions | undefined {
+    const routes = this.config.routes;
+    if (routes[name]) return routes[name];
+    for (const [pattern, route] of Object.entries(routes)) {
+      if (pattern.includes('*') && globToRegExp(pattern).test(name)) return route;
+    }
+    return undefined;
+  }
+
+  asyncResult<R = unknown>(taskId: string): AsyncResult<R> {
+    return new AsyncResult<R>(taskId, this);
+  }
+
+  /** @internal ResultBackend */
+  async readResult(taskId: string): Promise<TaskResultRow | null> {
+    const store = await this.requireResults();
+    // A PENDING written by this process may still be in its batch: commit it so we never say UNKNOWN for our own send.
+    if (store.backlog > 0) await store.flush();
+    return store.get(taskId);
+  }
+
+  /** @internal ResultBackend */
+  async waitForResult(taskId: string, timeoutMs: number): Promise<TaskResultRow | null> {
+    const store = await this.requireResults();
+    if (store.backlog > 0) await store.flush();
+    return this.waiter.wait(taskId, timeoutMs);
+  }
+
+  /** @internal ResultBackend */
+  async forgetResult(taskId: string): Promise<void> {
+    await (await this.requireResults()).forget(taskId);
+  }
+
+  private requireResults(): Promise<ResultStore> {
+    if (!this.hasDatabase) {
+      return Promise.reject(new CeleriacError('Reading results needs Postgres: set DATABASE_URL or pass databaseUrl / dataSource.'));
+    }
+    return this.results();
+  }
+
+  /** A worker for this app; `celeriac worker` builds one from its flags. Call start() to run it. */
+  worker(options: WorkerOptions = {}): Worker {
+    const worker = new Worker(this, options);
+    this.onClose(() => worker.stop());
+    return worker;
+  }
+
+  /** Express middleware giving handlers `req.celeriac`. */
+  middleware(): RequestHandler {
+    return celeriacMiddleware(this);
+  }
+
+  /** @internal Let subsystems (worker, beat, admin) close with the app. */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /** Flush pending writes and close every connection this app opened. */
+  async close(): Promise<void> {
+    for (const fn of this.closers.splice(0).reverse()) await fn().catch(() => {});
+    await this.waiter.close();
+    if (this.storePromise) await (await this.storePromise.catch(() => undefined))?.close();
+    if (this.brokerPromise) await (await this.brokerPromise.catch(() => undefined))?.close();
+    if (this.dsPromise && !this.config.dataSource) {
+      const ds = await this.dsPromise.catch(() => undefined);
+      if (ds?.isInitialized) await ds.destroy();
+    }
+    this.brokerPromise = this.dsPromise = this.storePromise = undefined;
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+}

@@ -1,0 +1,39 @@
+import { CeleriacError } from '../errors';
+
+export interface ParsedArgs {
+  command: string | undefined;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+/** Flags as Celery spells them: `--app x`, `--app=x`, `-A x`, `-Q a,b`, `-c 4`. */
+export function parseArgs(argv: string[], aliases: Record<string, string>): ParsedArgs {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('-')) {
+      positional.push(arg);
+      continue;
+    }
+    let [name, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined as string | undefined];
+    name = aliases[name] ?? name.replace(/^--?/, '');
+    if (value === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) value = argv[++i];
+    flags.set(name, value ?? true);
+  }
+  return { command: positional.shift(), positional, flags };
+}
+
+export function intFlag(flags: Map<string, string | true>, name: string): number | undefined {
+  const v = flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === true || !Number.isInteger(n) || n < 1) throw new CeleriacError(`--${name} expects a positive integer, got ${v === true ? 'nothing' : `'${v}'`}`);
+  return n;
+}
+
+export function stringFlag(flags: Map<string, string | true>, name: string): string | undefined {
+  const v = flags.get(name);
+  if (v === true) throw new CeleriacError(`--${name} expects a value`);
+  return v;
+}

@@ -1,0 +1,96 @@
+import { CeleriacError } from '../errors';
+import { intFlag, parseArgs, stringFlag } from './args';
+import { loadApp } from './load-app';
+
+const usage = `Usage: celeriac <command> --app <module> [options]
+
+Commands:
+  migrate                       apply Celeriac's database migrations (safe to repeat)
+  worker [-Q q1,q2] [-c N] [--pool async|threads] [-n name] [--prefetch-multiplier N]
+                                consume and run tasks
+  beat                          send scheduled tasks from the database schedules
+
+  --app, -A <module>            the module exporting your Celeriac instance (as Celery's -A)`;
+
+const aliases: Record<string, string> = { '-A': 'app', '-Q': 'queues', '-c': 'concurrency', '-n': 'hostname', '-P': 'pool', '-h': 'help' };
+
+export async function main(argv: string[]): Promise<void> {
+  const { command, flags } = parseArgs(argv, aliases);
+  if (!command || flags.has('help')) {
+    console.log(usage);
+    process.exitCode = command ? 0 : 2;
+    return;
+  }
+  try {
+    switch (command) {
+      case 'migrate':
+        return await migrateCommand(flags);
+      case 'worker':
+        return await workerCommand(flags);
+      case 'beat':
+        return await beatCommand(flags);
+      default:
+        throw new CeleriacError(`Unknown command '${command}'.\n${usage}`);
+    }
+  } catch (err) {
+    console.error(`celeriac ${command}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
+
+async function migrateCommand(flags: Map<string, string | true>): Promise<void> {
+  const { app } = loadApp(stringFlag(flags, 'app'));
+  const applied = await app.migrate();
+  console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply: the database is up to date.');
+  await app.close();
+}
+
+async function workerCommand(flags: Map<string, string | true>): Promise<void> {
+  const { app, file } = loadApp(stringFlag(flags, 'app'));
+  const pool = stringFlag(flags, 'pool');
+  if (pool !== undefined && pool !== 'async' && pool !== 'threads') throw new CeleriacError(`--pool '${pool}': use async or threads`);
+  const worker = app.worker({
+    appModule: file,
+    queues: stringFlag(flags, 'queues')?.split(',').filter(Boolean),
+    concurrency: intFlag(flags, 'concurrency'),
+    pool,
+    name: stringFlag(flags, 'hostname'),
+    prefetchMultiplier: intFlag(flags, 'prefetch-multiplier'),
+    shutdownGraceMs: intFlag(flags, 'grace-ms'),
+  });
+  await worker.start();
+  onShutdown(async () => {
+    await worker.stop();
+    await app.close();
+  });
+}
+
+async function beatCommand(flags: Map<string, string | true>): Promise<void> {
+  const { app } = loadApp(stringFlag(flags, 'app'));
+  const beat = (app as any).beat?.();
+  if (!beat) throw new CeleriacError('This version of Celeriac has no beat scheduler yet.');
+  await beat.start();
+  onShutdown(async () => {
+    await beat.stop();
+    await app.close();
+  });
+}
+
+/** SIGTERM/SIGINT: stop gracefully and exit 0; a second signal exits at once. */
+function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.error(`celeriac: ${signal} received, shutting down gracefully (send again to exit now)`);
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`celeriac: shutdown failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

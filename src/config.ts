@@ -1,0 +1,162 @@
+import type { DataSource } from 'typeorm';
+import { ConfigError, closest } from './errors';
+import type { Logger, LogFormat } from './log';
+
+/** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
+export interface RouteOptions {
+  queue?: string;
+  priority?: number;
+}
+
+export interface CeleriacOptions {
+  /** App folders (like Django's INSTALLED_APPS): every tasks.ts / tasks.js inside is imported. */
+  apps?: string[];
+  /** Postgres URL for results and schedules. Default: DATABASE_URL. */
+  databaseUrl?: string;
+  /** Or a TypeORM DataSource the host app already has (not initialised yet, or initialised). */
+  dataSource?: DataSource;
+  /** Postgres schema for Celeriac's tables. Default 'public'. */
+  schema?: string;
+  /** redis://[:password@]host:port/db or memory://. Default: CELERIAC_BROKER_URL, else redis://127.0.0.1:6379/0. */
+  brokerUrl?: string;
+  /** kombu's global_keyprefix: prefixes every Redis key, so several apps (or test files) share one Redis. */
+  keyPrefix?: string;
+  /** Queue a task goes to when neither its options nor a route name one (Celery's task_default_queue). */
+  defaultQueue?: string;
+  /** Task routes: task name or glob (`reports.*`) → queue and priority. */
+  routes?: Record<string, RouteOptions>;
+  /** Record PENDING in the result table when a task is sent. Default true. */
+  trackPending?: boolean;
+  /** Largest encoded message accepted by send, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** How long a worker may go silent before its tasks are given to another worker. Default 5000 ms. */
+  leaseMs?: number;
+  /** Publish task and worker events on Redis. Default true. */
+  events?: boolean;
+  /** Default time zone for crontab schedules declared without one. Default 'UTC'. */
+  timezone?: string;
+  logger?: Logger;
+  logFormat?: LogFormat;
+}
+
+export interface ResolvedConfig {
+  apps: string[];
+  databaseUrl: string | undefined;
+  dataSource: DataSource | undefined;
+  schema: string;
+  brokerUrl: string;
+  keyPrefix: string;
+  defaultQueue: string;
+  routes: Record<string, RouteOptions>;
+  trackPending: boolean;
+  maxPayloadBytes: number;
+  leaseMs: number;
+  events: boolean;
+  timezone: string;
+  logger: Logger | undefined;
+  logFormat: LogFormat;
+}
+
+const defaults = {
+  schema: 'public',
+  keyPrefix: '',
+  defaultQueue: 'celery',
+  trackPending: true,
+  maxPayloadBytes: 1024 * 1024,
+  leaseMs: 5000,
+  events: true,
+  timezone: 'UTC',
+  logFormat: 'text',
+} satisfies Partial<ResolvedConfig>;
+
+const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
+  'apps', 'databaseUrl', 'dataSource', 'schema', 'brokerUrl', 'keyPrefix', 'defaultQueue', 'routes',
+  'trackPending', 'maxPayloadBytes', 'leaseMs', 'events', 'timezone', 'logger', 'logFormat',
+]);
+
+/** Validates the options once, at construction; nothing later re-checks them. */
+export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', `expected an object, got ${typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!knownKeys.has(key)) {
+      const hint = closest(key, knownKeys);
+      throw new ConfigError(key, `unknown option${hint ? ` (did you mean '${hint}'?)` : ''}`);
+    }
+  }
+  const apps = options.apps ?? [];
+  if (!Array.isArray(apps) || apps.some((a) => typeof a !== 'string' || a === '')) {
+    throw new ConfigError('apps', 'expected an array of folder paths, e.g. [__dirname + "/reports"]');
+  }
+  const brokerUrl = options.brokerUrl ?? env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
+  if (!/^(redis|rediss|memory):\/\//.test(brokerUrl)) {
+    throw new ConfigError('brokerUrl', `'${redactUrl(brokerUrl)}' is not supported: use redis://host:6379/0, rediss://… or memory://`);
+  }
+  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('databaseUrl', `'${redactUrl(databaseUrl)}' is not a Postgres URL: use postgres://user:pass@host:5432/db`);
+  }
+  const schema = options.schema ?? defaults.schema;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError('schema', `'${schema}' is not a plain lower-case identifier (letters, digits, _)`);
+  }
+  const routes = options.routes ?? {};
+  for (const [pattern, route] of Object.entries(routes)) {
+    if (!route || typeof route !== 'object') throw new ConfigError(`routes['${pattern}']`, 'expected { queue?, priority? }');
+    if (route.queue !== undefined) requireName(`routes['${pattern}'].queue`, route.queue);
+    if (route.priority !== undefined) requirePriority(`routes['${pattern}'].priority`, route.priority);
+  }
+  const logFormat = options.logFormat ?? (env.CELERIAC_LOG_FORMAT as LogFormat | undefined) ?? defaults.logFormat;
+  if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError('logFormat', `'${logFormat}': use 'text' or 'json'`);
+  const defaultQueue = options.defaultQueue ?? defaults.defaultQueue;
+  requireName('defaultQueue', defaultQueue);
+  return {
+    apps,
+    databaseUrl,
+    dataSource: options.dataSource,
+    schema,
+    brokerUrl,
+    keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
+    defaultQueue,
+    routes,
+    trackPending: bool('trackPending', options.trackPending, defaults.trackPending),
+    maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, defaults.maxPayloadBytes),
+    leaseMs: positiveInt('leaseMs', options.leaseMs, defaults.leaseMs),
+    events: bool('events', options.events, defaults.events),
+    timezone: options.timezone ?? defaults.timezone,
+    logger: options.logger,
+    logFormat,
+  };
+}
+
+function bool(key: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function positiveInt(key: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(key, `expected a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function requireName(key: string, value: unknown): void {
+  if (typeof value !== 'string' || !/^[\w.:@-]{1,200}$/.test(value)) {
+    throw new ConfigError(key, `${JSON.stringify(value)} is not a valid queue name: use 1-200 letters, digits, '.', '_', '-', ':' or '@'`);
+  }
+}
+
+export function requirePriority(key: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
+    throw new ConfigError(key, `${JSON.stringify(value)} is not a priority: use an integer 0-9 (0 runs first, as on Celery's Redis transport)`);
+  }
+}
+
+/** Never let a password reach a log line or an error message. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+}

@@ -1,0 +1,4 @@
+import { resultEntities } from '../results/entities';
+
+/** Every TypeORM entity Celeriac defines; add to a host app's DataSource when sharing one. */
+export const celeriacEntities: Function[] = [...resultEntities];

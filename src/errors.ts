@@ -1,0 +1,127 @@
+/**
+ * Every error Celeriac throws on purpose. Each message says what was wrong and what would be
+ * right, because these reach people through logs and admin pages, not through a debugger.
+ */
+export class CeleriacError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ConfigError extends CeleriacError {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`Invalid Celeriac config '${key}': ${message}`);
+  }
+}
+
+export class TaskNotRegisteredError extends CeleriacError {
+  constructor(readonly taskName: string, known: Iterable<string> = []) {
+    const hint = closest(taskName, known);
+    super(
+      `No task named '${taskName}' is registered` +
+        (hint ? ` (did you mean '${hint}'?)` : '') +
+        `. Define it with task('${taskName}', fn) or @task() in a tasks.ts module of one of the app folders, ` +
+        `or add a route for it in the 'routes' config to send it to another service.`,
+    );
+  }
+}
+
+export class DuplicateTaskError extends CeleriacError {
+  constructor(readonly taskName: string, firstFile: string, secondFile: string) {
+    super(
+      `Two tasks are named '${taskName}': one in ${firstFile} and one in ${secondFile}. ` +
+        `Give one of them another name with task('other.name', fn) or @task({ name: 'other.name' }).`,
+    );
+  }
+}
+
+export class EncodeError extends CeleriacError {}
+
+export class PayloadTooLargeError extends CeleriacError {
+  constructor(readonly taskName: string, readonly bytes: number, readonly limitBytes: number) {
+    super(
+      `The message for task '${taskName}' is ${bytes} bytes, over the ${limitBytes}-byte limit (maxPayloadBytes). ` +
+        `Pass a reference (a row id, an object-store key) instead of the data, or raise maxPayloadBytes.`,
+    );
+  }
+}
+
+export class MessageDecodeError extends CeleriacError {}
+
+export class BrokerUnavailableError extends CeleriacError {}
+
+export class TimeoutError extends CeleriacError {}
+
+/** Raised by `AsyncResult.get()` when the task failed: carries the remote error's class and stack. */
+export class TaskFailedError extends CeleriacError {
+  constructor(
+    readonly taskId: string,
+    readonly excType: string,
+    readonly excMessage: string,
+    readonly traceback: string | null,
+  ) {
+    super(`Task ${taskId} failed with ${excType}: ${excMessage}`);
+  }
+}
+
+export class TaskRevokedError extends CeleriacError {
+  constructor(readonly taskId: string) {
+    super(`Task ${taskId} was revoked before it finished.`);
+  }
+}
+
+export class TimeLimitExceededError extends CeleriacError {
+  constructor(readonly seconds: number) {
+    super(`The task ran longer than its timeLimit of ${seconds}s and was stopped. Raise timeLimit or split the work.`);
+  }
+}
+
+export class SoftTimeLimitExceededError extends CeleriacError {
+  constructor(readonly seconds: number) {
+    super(`The task ran longer than its softTimeLimit of ${seconds}s; its AbortSignal was aborted.`);
+  }
+}
+
+/** Thrown inside a task by `ctx.retry()`; the worker catches it and schedules the next attempt. */
+export class RetryRequest extends CeleriacError {
+  constructor(
+    readonly countdownMs: number,
+    readonly reason?: unknown,
+  ) {
+    super(`Retry requested in ${countdownMs} ms`);
+  }
+}
+
+export class MaxRetriesExceededError extends CeleriacError {}
+
+/** Levenshtein-closest candidate within distance 3, for "did you mean" hints. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of candidates) {
+    const d = editDistance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}

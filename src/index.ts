@@ -1,0 +1,32 @@
+/**
+ * Celeriac's public API. Everything else is internal and may change between versions.
+ */
+export { Celeriac } from './celeriac';
+export type { CeleriacOptions, RouteOptions } from './config';
+export { task, taskOf, Task } from './plugin/task';
+export type { ApplyOptions, TaskFn, TaskDecorator } from './plugin/task';
+export type { TaskOptions } from './plugin/options';
+export type { TaskContext, RetryOptions } from './plugin/context';
+export { AsyncResult } from './results/async-result';
+export type { TaskResultRow } from './results/store';
+export { States, READY_STATES } from './results/states';
+export type { TaskState } from './results/states';
+export { celeriacMigrations } from '../migrations';
+export { celeriacEntities } from './db/entities';
+export type { Logger, LogLevel, LogFormat } from './log';
+export {
+  CeleriacError,
+  ConfigError,
+  TaskNotRegisteredError,
+  DuplicateTaskError,
+  EncodeError,
+  PayloadTooLargeError,
+  MessageDecodeError,
+  BrokerUnavailableError,
+  TimeoutError,
+  TaskFailedError,
+  TaskRevokedError,
+  TimeLimitExceededError,
+  SoftTimeLimitExceededError,
+  MaxRetriesExceededError,
+} from './errors';

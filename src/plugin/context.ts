@@ -1,0 +1,39 @@
+/**
+ * What a running task knows about itself. Every task receives it as its first parameter, whether
+ * it is a function (`task('add', (ctx, a, b) => a + b)`) or a decorated method
+ * (`@task() async build(ctx, id)`): one way, in both forms, in both pools.
+ */
+export interface TaskContext {
+  readonly id: string;
+  readonly name: string;
+  /** Retries so far: 0 on the first attempt. */
+  readonly retries: number;
+  readonly args: unknown[];
+  readonly kwargs: Record<string, unknown>;
+  /** The worker's name (Celery's request.hostname). */
+  readonly hostname: string;
+  readonly queue: string;
+  readonly parentId: string | null;
+  readonly rootId: string;
+  readonly groupId: string | null;
+  readonly headers: Record<string, unknown>;
+  /** Aborted at softTimeLimit, at timeLimit, on revoke with terminate, and at worker shutdown past its grace period. */
+  readonly signal: AbortSignal;
+  /**
+   * Schedule another attempt of this task (same id, same arguments) and stop this one.
+   * `countdown` is in seconds, as in Celery. Throws; call it as `throw ctx.retry()` or `return ctx.retry()`.
+   */
+  retry(options?: RetryOptions): never;
+  /** Record PROGRESS with done/total and optional extra data; readable through AsyncResult and the status API. */
+  progress(done: number, total?: number, meta?: Record<string, unknown>): Promise<void>;
+}
+
+export interface RetryOptions {
+  /** Seconds until the next attempt. Default: the task's backoff rule, else defaultRetryDelay. */
+  countdown?: number;
+  eta?: Date;
+  /** The error that caused the retry, recorded with the RETRY state. */
+  exc?: unknown;
+  /** Overrides the task's maxRetries for this call. */
+  maxRetries?: number;
+}

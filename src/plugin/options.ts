@@ -1,0 +1,97 @@
+import { ConfigError } from '../errors';
+import { requireName, requirePriority } from '../config';
+
+type ErrorClass = abstract new (...args: any[]) => Error;
+
+/** Per-task options, named and measured as Celery's (durations in seconds). */
+export interface TaskOptions {
+  name?: string;
+  queue?: string;
+  /** 0-9; 0 runs first (Celery on Redis). */
+  priority?: number;
+  /** Retries after the first attempt before FAILURE. Default 3; null for no limit. */
+  maxRetries?: number | null;
+  /** Seconds before a retry when ctx.retry() names none and there is no backoff. Default 180. */
+  defaultRetryDelay?: number;
+  /** Retry automatically when the task throws one of these. */
+  autoretryFor?: ErrorClass[];
+  /** Exponential backoff for automatic retries: true (factor 1 s) or the factor in seconds. */
+  retryBackoff?: boolean | number;
+  /** Cap on the backoff, seconds. Default 600. */
+  retryBackoffMax?: number;
+  /** Full jitter on the backoff (a random delay up to it). Default true. */
+  retryJitter?: boolean;
+  /** Per worker: '10/s', '100/m', '1000/h'. */
+  rateLimit?: string;
+  /** Seconds; the task fails with TimeLimitExceededError and its slot is freed. */
+  timeLimit?: number;
+  /** Seconds; ctx.signal is aborted so the task can stop itself. */
+  softTimeLimit?: number;
+  /** Ack after the task finished (and its result is stored), so a crash redelivers it. Default true. */
+  acksLate?: boolean;
+  ignoreResult?: boolean;
+  /** Record STARTED when the task starts. Default false, as Celery. */
+  trackStarted?: boolean;
+  /** Seconds after sending, or an instant, past which the task is REVOKED instead of run. */
+  expires?: number | Date;
+}
+
+export interface ResolvedTaskOptions {
+  queue: string | undefined;
+  priority: number | undefined;
+  maxRetries: number | null;
+  defaultRetryDelay: number;
+  autoretryFor: ErrorClass[];
+  retryBackoff: number;
+  retryBackoffMax: number;
+  retryJitter: boolean;
+  rateLimit: { perMs: number; tokens: number; text: string } | undefined;
+  timeLimit: number | undefined;
+  softTimeLimit: number | undefined;
+  acksLate: boolean;
+  ignoreResult: boolean;
+  trackStarted: boolean;
+  expires: number | Date | undefined;
+}
+
+const known = new Set([
+  'name', 'queue', 'priority', 'maxRetries', 'defaultRetryDelay', 'autoretryFor', 'retryBackoff', 'retryBackoffMax',
+  'retryJitter', 'rateLimit', 'timeLimit', 'softTimeLimit', 'acksLate', 'ignoreResult', 'trackStarted', 'expires',
+]);
+
+export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOptions {
+  const key = (k: string) => `task '${name}' option ${k}`;
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new ConfigError(key(k), `unknown option; known: ${[...known].join(', ')}`);
+  if (o.queue !== undefined) requireName(key('queue'), o.queue);
+  if (o.priority !== undefined) requirePriority(key('priority'), o.priority);
+  const seconds = (k: keyof TaskOptions, v: unknown) => {
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new ConfigError(key(k), `expected seconds > 0, got ${JSON.stringify(v)}`);
+    return v as number | undefined;
+  };
+  if (o.maxRetries !== undefined && o.maxRetries !== null && !(Number.isInteger(o.maxRetries) && o.maxRetries >= 0)) {
+    throw new ConfigError(key('maxRetries'), `expected an integer >= 0 or null, got ${JSON.stringify(o.maxRetries)}`);
+  }
+  return {
+    queue: o.queue,
+    priority: o.priority,
+    maxRetries: o.maxRetries === undefined ? 3 : o.maxRetries,
+    defaultRetryDelay: seconds('defaultRetryDelay', o.defaultRetryDelay) ?? 180,
+    autoretryFor: o.autoretryFor ?? [],
+    retryBackoff: o.retryBackoff === true ? 1 : typeof o.retryBackoff === 'number' ? o.retryBackoff : 0,
+    retryBackoffMax: seconds('retryBackoffMax', o.retryBackoffMax) ?? 600,
+    retryJitter: o.retryJitter ?? true,
+    rateLimit: o.rateLimit === undefined ? undefined : parseRateLimit(key('rateLimit'), o.rateLimit),
+    timeLimit: seconds('timeLimit', o.timeLimit),
+    softTimeLimit: seconds('softTimeLimit', o.softTimeLimit),
+    acksLate: o.acksLate ?? true,
+    ignoreResult: o.ignoreResult ?? false,
+    trackStarted: o.trackStarted ?? false,
+    expires: o.expires,
+  };
+}
+
+export function parseRateLimit(key: string, text: string): { perMs: number; tokens: number; text: string } {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(s|m|h)\s*$/.exec(String(text));
+  if (!m || Number(m[1]) <= 0) throw new ConfigError(key, `'${text}' is not a rate: use '10/s', '100/m' or '1000/h'`);
+  return { tokens: Number(m[1]), perMs: { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'], text };
+}

@@ -1,0 +1,49 @@
+import { DuplicateTaskError, TaskNotRegisteredError } from '../errors';
+import type { Task } from './task';
+
+/**
+ * Every task defined in this process, as Celery's shared_task registry: tasks are defined in
+ * modules that need no app object, and any Celeriac instance in the process can send or run them.
+ */
+export class TaskRegistry {
+  private readonly tasks = new Map<string, Task<any, any>>();
+
+  add(task: Task<any, any>): void {
+    const existing = this.tasks.get(task.name);
+    if (existing && existing !== task) {
+      // The same definition loaded twice (a module required through two paths) is not a clash.
+      if (existing.file === task.file) {
+        this.tasks.set(task.name, task);
+        return;
+      }
+      throw new DuplicateTaskError(task.name, existing.file, task.file);
+    }
+    this.tasks.set(task.name, task);
+  }
+
+  get(name: string): Task<any, any> | undefined {
+    return this.tasks.get(name);
+  }
+
+  require(name: string): Task<any, any> {
+    const task = this.tasks.get(name);
+    if (!task) throw new TaskNotRegisteredError(name, this.tasks.keys());
+    return task;
+  }
+
+  has(name: string): boolean {
+    return this.tasks.has(name);
+  }
+
+  names(): string[] {
+    return [...this.tasks.keys()].sort();
+  }
+
+  all(): Task<any, any>[] {
+    return [...this.tasks.values()];
+  }
+}
+
+const key = Symbol.for('celeriac.registry');
+/** One registry per process even if two copies of the package are loaded. */
+export const registry: TaskRegistry = ((globalThis as any)[key] ??= new TaskRegistry());

@@ -1,0 +1,167 @@
+import { CeleriacError } from '../errors';
+import type { AsyncResult } from '../results/async-result';
+import type { TaskContext } from './context';
+import { callerFile, moduleName } from './naming';
+import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from './options';
+import { registry } from './registry';
+import { currentApp } from './current-app';
+
+/** Options of one call, as Celery's apply_async (durations in seconds). */
+export interface ApplyOptions {
+  /** Seconds from now before the task may run. */
+  countdown?: number;
+  /** The instant before which the task may not run. */
+  eta?: Date;
+  /** Seconds from now, or an instant, after which it is REVOKED instead of run. */
+  expires?: number | Date;
+  queue?: string;
+  priority?: number;
+  taskId?: string;
+  headers?: Record<string, unknown>;
+  /** Set by work-flows and by tasks sending subtasks. */
+  parentId?: string;
+  rootId?: string;
+  groupId?: string;
+  groupIndex?: number;
+  periodicTaskName?: string;
+  timeLimit?: number;
+  softTimeLimit?: number;
+  ignoreResult?: boolean;
+}
+
+export type TaskFn<A extends unknown[], R> = (ctx: TaskContext, ...args: A) => R | Promise<R>;
+
+/** A task as the app sees it: call `.delay()` to run it on a worker, or call `.run()` to run it here. */
+export class Task<A extends unknown[] = unknown[], R = unknown> {
+  readonly options: ResolvedTaskOptions;
+  /** Set for decorated methods: the class whose method this is, and whether it is static. */
+  owner: { cls: (new () => unknown) | undefined; isStatic: boolean } | undefined;
+  private instance: unknown;
+
+  constructor(
+    readonly name: string,
+    readonly fn: TaskFn<A, R>,
+    options: TaskOptions,
+    readonly file: string,
+  ) {
+    this.options = resolveTaskOptions(name, options);
+  }
+
+  delay(...args: A): Promise<AsyncResult<R>> {
+    return this.applyAsync(args);
+  }
+
+  applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    return currentApp().sendTask<R>(this.name, args, kwargs, options);
+  }
+
+  /** Run the task body in this process with a given context: what the worker does. */
+  run(ctx: TaskContext, args: unknown[], kwargs: Record<string, unknown>): Promise<R> | R {
+    const callArgs = Object.keys(kwargs).length > 0 ? [...args, kwargs] : args;
+    return this.fn.call(this.receiver(), ctx, ...(callArgs as A));
+  }
+
+  private receiver(): unknown {
+    if (!this.owner) return undefined;
+    if (!this.owner.cls) {
+      throw new CeleriacError(
+        `Task '${this.name}' is a method of a class Celeriac could not find: export the class from ${this.file} so the worker can create it.`,
+      );
+    }
+    if (this.owner.isStatic) return this.owner.cls;
+    if (this.instance === undefined) {
+      try {
+        this.instance = new this.owner.cls();
+      } catch (err) {
+        throw new CeleriacError(
+          `Task '${this.name}' is a method of ${this.owner.cls.name}, which the worker could not create with no arguments (${(err as Error).message}). ` +
+            `Give its constructor defaults, or make the method static.`,
+          { cause: err },
+        );
+      }
+    }
+    return this.instance;
+  }
+}
+
+/** Define a task from a function. Its first parameter is the TaskContext; the rest are its arguments. */
+export function task<A extends unknown[], R>(name: string, fn: TaskFn<A, R>, options?: Omit<TaskOptions, 'name'>): Task<A, Awaited<R>>;
+/** Define a task named after its module and function (`reports.tasks.build`). */
+export function task<A extends unknown[], R>(fn: TaskFn<A, R>, options?: TaskOptions): Task<A, Awaited<R>>;
+/** Decorate a method (static or not) of a class exported from a tasks module. */
+export function task(options?: TaskOptions): TaskDecorator;
+export function task(a?: unknown, b?: unknown, c?: unknown): any {
+  const file = callerFile();
+  if (typeof a === 'string') return define(a, b as TaskFn<any, any>, (c ?? {}) as TaskOptions, file);
+  if (typeof a === 'function') {
+    const fn = a as TaskFn<any, any>;
+    const opts = (b ?? {}) as TaskOptions;
+    if (!opts.name && !fn.name) throw new CeleriacError(`A task defined in ${file} has no name: use task('app.name', fn) or a named function.`);
+    return define(opts.name ?? `${moduleName(file)}.${fn.name}`, fn, opts, file);
+  }
+  return decorator((a ?? {}) as TaskOptions, file);
+}
+
+function define(name: string, fn: TaskFn<any, any>, options: TaskOptions, file: string): Task<any, any> {
+  if (typeof fn !== 'function') throw new CeleriacError(`task('${name}', fn): fn must be a function, got ${typeof fn}.`);
+  const { name: _ignored, ...rest } = options;
+  const t = new Task(name, fn, rest, file);
+  registry.add(t);
+  return t;
+}
+
+const TASK = Symbol.for('celeriac.task');
+const META = Symbol.for('celeriac.tasks');
+// TC39 decorators on Node 20 need Symbol.metadata to exist before the decorated class is defined.
+(Symbol as any).metadata ??= Symbol.for('Symbol.metadata');
+
+export interface TaskDecorator {
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): void;
+  (value: Function, context: ClassMethodDecoratorContext): void;
+}
+
+/**
+ * Works under both decorator modes: `experimentalDecorators` (what TypeORM apps compile with)
+ * calls (target, key, descriptor); standard decorators call (value, context). Standard method
+ * decorators never see the class, so the class is found later through Symbol.metadata on the
+ * module's exports (see bindOwners).
+ */
+function decorator(options: TaskOptions, file: string): TaskDecorator {
+  return function (this: unknown, a: any, b: any, c?: any): void {
+    if (b && typeof b === 'object' && 'kind' in b) {
+      const context = b as ClassMethodDecoratorContext;
+      if (context.kind !== 'method') throw new CeleriacError(`@task() decorates methods, not a ${context.kind} (in ${file}).`);
+      const t = define(options.name ?? `${moduleName(file)}.${String(context.name)}`, a, options, file);
+      t.owner = { cls: undefined, isStatic: context.static };
+      (a as any)[TASK] = t;
+      const meta = context.metadata as Record<symbol, Task[]> | undefined;
+      if (meta) (meta[META] ??= []).push(t);
+      if (context.static) context.addInitializer(function (this: unknown) { t.owner!.cls = this as new () => unknown; });
+      return;
+    }
+    const descriptor = c as PropertyDescriptor;
+    const isStatic = typeof a === 'function';
+    const cls = (isStatic ? a : a.constructor) as new () => unknown;
+    const t = define(options.name ?? `${moduleName(file)}.${String(b)}`, descriptor.value, options, file);
+    t.owner = { cls, isStatic };
+    descriptor.value[TASK] = t;
+  } as TaskDecorator;
+}
+
+/** Give standard-decorated instance methods their class: called with each discovered module's exports. */
+export function bindOwners(moduleExports: Record<string, unknown>): void {
+  for (const value of Object.values(moduleExports ?? {})) {
+    if (typeof value !== 'function') continue;
+    const tasks = ((value as any)[(Symbol as any).metadata] as Record<symbol, Task[]> | undefined)?.[META];
+    for (const t of tasks ?? []) if (t.owner && !t.owner.cls) t.owner.cls = value as new () => unknown;
+  }
+}
+
+/** The typed task behind a decorated method: `taskOf(Reports.prototype.build).delay(42)`. */
+export function taskOf<F extends (ctx: TaskContext, ...args: any[]) => any>(
+  method: F,
+): F extends (ctx: TaskContext, ...args: infer A) => infer R ? Task<A, Awaited<R>> : never {
+  const t = (method as any)?.[TASK];
+  if (!t) throw new CeleriacError(`taskOf(): ${(method as Function)?.name ?? method} is not decorated with @task().`);
+  return t;
+}

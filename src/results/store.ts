@@ -1,0 +1,252 @@
+import { EventEmitter } from 'node:events';
+import type { DataSource } from 'typeorm';
+import { deleteResult, markRevoked, selectResults, upsertColumns, upsertResults } from './sql';
+import { stateSeq, type TaskState } from './states';
+
+/** One state change of one task, as the sender or a worker knows it. */
+export interface StateUpdate {
+  taskId: string;
+  status: TaskState;
+  retries: number;
+  taskName?: string | null;
+  periodicTaskName?: string | null;
+  args?: unknown[] | null;
+  kwargs?: Record<string, unknown> | null;
+  result?: unknown;
+  traceback?: string | null;
+  meta?: Record<string, unknown> | null;
+  worker?: string | null;
+  queue?: string | null;
+  parentId?: string | null;
+  rootId?: string | null;
+  groupId?: string | null;
+  dateCreated?: Date | null;
+  dateStarted?: Date | null;
+  dateDone?: Date | null;
+}
+
+export interface TaskResultRow {
+  taskId: string;
+  taskName: string | null;
+  periodicTaskName: string | null;
+  status: TaskState;
+  args: unknown[] | null;
+  kwargs: Record<string, unknown> | null;
+  result: unknown;
+  traceback: string | null;
+  meta: Record<string, unknown> | null;
+  worker: string | null;
+  queue: string | null;
+  retries: number;
+  parentId: string | null;
+  rootId: string | null;
+  groupId: string | null;
+  dateCreated: Date;
+  dateStarted: Date | null;
+  dateDone: Date | null;
+  dateChanged: Date;
+}
+
+interface Pending {
+  update: StateUpdate;
+  seq: number;
+  waiters: (() => void)[];
+}
+
+export interface ResultStoreEvents {
+  committed: [updates: StateUpdate[]];
+  error: [err: Error];
+}
+
+/**
+ * Writes task states in batches ("group commit"): a write made while another batch is in flight
+ * waits for the next one, so an idle system writes each state at once (low latency) and a busy
+ * one writes hundreds per statement (high throughput). Writes for the same task in one batch
+ * collapse into its latest state. A write's promise resolves only once committed; while Postgres
+ * is away the batch is kept and retried, which is why workers ack only after it resolves.
+ */
+export class ResultStore extends EventEmitter<ResultStoreEvents> {
+  private pending = new Map<string, Pending>();
+  private flushing: Promise<void> | undefined;
+  private retryDelayMs = 100;
+  private closed = false;
+  readonly maxBatch = 2000;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly schema: string,
+  ) {
+    super();
+  }
+
+  /** Resolves when the state (or a later one of the same task) is committed. */
+  write(update: StateUpdate): Promise<void> {
+    return new Promise((resolve) => {
+      const seq = stateSeq(update.status, update.retries);
+      const existing = this.pending.get(update.taskId);
+      if (existing) {
+        existing.waiters.push(resolve);
+        existing.update = seq >= existing.seq ? merge(existing.update, update) : merge(update, existing.update);
+        existing.seq = Math.max(seq, existing.seq);
+      } else {
+        this.pending.set(update.taskId, { update, seq, waiters: [resolve] });
+      }
+      this.schedule();
+    });
+  }
+
+  /** Fire-and-forget variant for writes nobody waits on (PENDING at send). */
+  writeLater(update: StateUpdate): void {
+    void this.write(update);
+  }
+
+  private schedule(): void {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.size > 0 && !this.closedAndDropped()) {
+        const batch = this.take();
+        try {
+          await this.ds.query(upsertResults(this.schema), toColumns(batch));
+          this.retryDelayMs = 100;
+          for (const p of batch) for (const w of p.waiters) w();
+          this.emit('committed', batch.map((p) => p.update));
+        } catch (err) {
+          // Keep the batch: merge it back under anything written meanwhile, then back off.
+          for (const p of batch) this.restore(p);
+          this.emit('error', err as Error);
+          await new Promise((r) => setTimeout(r, this.retryDelayMs));
+          this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5000);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+      if (this.pending.size > 0 && !this.closedAndDropped()) this.schedule();
+    }
+  }
+
+  private closedAndDropped(): boolean {
+    return this.closed && !this.ds.isInitialized;
+  }
+
+  private take(): Pending[] {
+    const batch: Pending[] = [];
+    for (const [id, p] of this.pending) {
+      batch.push(p);
+      this.pending.delete(id);
+      if (batch.length >= this.maxBatch) break;
+    }
+    return batch;
+  }
+
+  private restore(p: Pending): void {
+    const newer = this.pending.get(p.update.taskId);
+    if (!newer) {
+      this.pending.set(p.update.taskId, p);
+      return;
+    }
+    newer.waiters.push(...p.waiters);
+    newer.update = newer.seq >= p.seq ? merge(p.update, newer.update) : merge(newer.update, p.update);
+    newer.seq = Math.max(newer.seq, p.seq);
+  }
+
+  /** Resolves when everything written so far is committed. */
+  async flush(): Promise<void> {
+    while (this.flushing || this.pending.size > 0) {
+      if (!this.flushing) this.schedule();
+      await this.flushing;
+    }
+  }
+
+  get backlog(): number {
+    return this.pending.size;
+  }
+
+  async get(taskId: string): Promise<TaskResultRow | null> {
+    const [row] = await this.getMany([taskId]);
+    return row ?? null;
+  }
+
+  async getMany(taskIds: string[]): Promise<TaskResultRow[]> {
+    const rows: any[] = await this.ds.query(selectResults(this.schema), [taskIds]);
+    return rows.map(toRow);
+  }
+
+  async markRevoked(taskIds: string[]): Promise<void> {
+    await this.flush();
+    await this.ds.query(markRevoked(this.schema), [taskIds]);
+  }
+
+  async forget(taskId: string): Promise<void> {
+    this.pending.delete(taskId);
+    await this.ds.query(deleteResult(this.schema), [taskId]);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}
+
+/** Fields of `later` win; fields it leaves undefined keep `earlier`'s. */
+function merge(earlier: StateUpdate, later: StateUpdate): StateUpdate {
+  const out: StateUpdate = { ...earlier };
+  for (const [k, v] of Object.entries(later)) if (v !== undefined) (out as any)[k] = v;
+  return out;
+}
+
+const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
+const date = (v: Date | null | undefined) => (v ? v.toISOString() : null);
+
+function toColumns(batch: Pending[]): unknown[][] {
+  const cols: unknown[][] = upsertColumns.map(() => new Array(batch.length));
+  batch.forEach(({ update: u, seq }, i) => {
+    cols[0][i] = u.taskId;
+    cols[1][i] = u.status;
+    cols[2][i] = seq;
+    cols[3][i] = u.taskName ?? null;
+    cols[4][i] = u.periodicTaskName ?? null;
+    cols[5][i] = json(u.args);
+    cols[6][i] = json(u.kwargs);
+    cols[7][i] = json(u.result);
+    cols[8][i] = u.traceback ?? null;
+    cols[9][i] = json(u.meta);
+    cols[10][i] = u.worker ?? null;
+    cols[11][i] = u.queue ?? null;
+    cols[12][i] = u.retries;
+    cols[13][i] = u.parentId ?? null;
+    cols[14][i] = u.rootId ?? null;
+    cols[15][i] = u.groupId ?? null;
+    cols[16][i] = date(u.dateCreated) ?? new Date().toISOString();
+    cols[17][i] = date(u.dateStarted);
+    cols[18][i] = date(u.dateDone);
+  });
+  return cols;
+}
+
+function toRow(r: any): TaskResultRow {
+  return {
+    taskId: r.task_id,
+    taskName: r.task_name,
+    periodicTaskName: r.periodic_task_name,
+    status: r.status,
+    args: r.args,
+    kwargs: r.kwargs,
+    result: r.result,
+    traceback: r.traceback,
+    meta: r.meta,
+    worker: r.worker,
+    queue: r.queue,
+    retries: r.retries,
+    parentId: r.parent_id,
+    rootId: r.root_id,
+    groupId: r.group_id,
+    dateCreated: new Date(r.date_created),
+    dateStarted: r.date_started ? new Date(r.date_started) : null,
+    dateDone: r.date_done ? new Date(r.date_done) : null,
+    dateChanged: new Date(r.date_changed),
+  };
+}

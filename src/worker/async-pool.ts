@@ -1,0 +1,65 @@
+import { SoftTimeLimitExceededError, TimeLimitExceededError } from '../errors';
+import { executeTask } from './execute';
+import { serializeError, type Outcome } from './outcome';
+import type { Job, Pool, PoolHooks } from './pool';
+
+interface Running {
+  controller: AbortController;
+  settle(outcome: Outcome): void;
+}
+
+/**
+ * Many tasks at once on the worker's event loop: right for I/O-bound work. A hard time limit
+ * cannot stop a promise, so it settles the task as failed, frees the slot and aborts the signal;
+ * whatever the body does afterwards is ignored. CPU-bound work belongs in the threads pool.
+ */
+export class AsyncPool implements Pool {
+  readonly kind = 'async';
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly hooks: PoolHooks) {}
+
+  run(job: Job): Promise<Outcome> {
+    const { msg, task } = job;
+    const controller = new AbortController();
+    const started = performance.now();
+    return new Promise<Outcome>((resolve) => {
+      const timers: NodeJS.Timeout[] = [];
+      let settled = false;
+      const settle = (outcome: Outcome) => {
+        if (settled) return;
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        this.running.delete(msg.id);
+        resolve(outcome);
+      };
+      const soft = msg.softTimeLimit ?? task.options.softTimeLimit;
+      const hard = msg.timeLimit ?? task.options.timeLimit;
+      if (soft) timers.push(setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000));
+      if (hard) {
+        timers.push(
+          setTimeout(() => {
+            const err = new TimeLimitExceededError(hard);
+            controller.abort(err);
+            settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started });
+          }, hard * 1000),
+        );
+      }
+      this.running.set(msg.id, { controller, settle });
+      executeTask(task, msg, {
+        hostname: this.hooks.hostname,
+        signal: controller.signal,
+        progress: (done, total, meta) => this.hooks.progress(job, done, total, meta),
+      }).then(settle, (err) => settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }));
+    });
+  }
+
+  abort(taskId: string, outcome: Outcome): void {
+    const running = this.running.get(taskId);
+    if (!running) return;
+    running.controller.abort(new Error(outcome.kind === 'revoked' ? outcome.reason : 'aborted'));
+    running.settle(outcome);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Broker } from '../broker';
+
+export type TaskEventType =
+  | 'task-received'
+  | 'task-started'
+  | 'task-succeeded'
+  | 'task-failed'
+  | 'task-retried'
+  | 'task-revoked'
+  | 'task-rejected';
+export type WorkerEventType = 'worker-online' | 'worker-heartbeat' | 'worker-offline';
+
+export interface CeleryEvent {
+  type: TaskEventType | WorkerEventType;
+  hostname: string;
+  timestamp: number;
+  utcoffset: number;
+  pid: number;
+  clock: number;
+  [field: string]: unknown;
+}
+
+/**
+ * Celery's event stream (shared/reference/celery.md §4.6) on Redis: kombu envelopes on the
+ * `/<db>.celeryev/<routing key>` channels. Task events are buffered and sent as one `task.multi`
+ * message per flush, as Celery does, so events cost one PUBLISH per batch, not per state.
+ */
+export class EventDispatcher {
+  private buffer: CeleryEvent[] = [];
+  private clock = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly workerName: string,
+    private readonly enabled: boolean,
+    private readonly flushMs = 50,
+  ) {}
+
+  task(type: TaskEventType, fields: Record<string, unknown>): void {
+    if (!this.enabled) return;
+    this.buffer.push(this.event(type, fields));
+    if (this.buffer.length >= 500) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+  }
+
+  async worker(type: WorkerEventType, fields: object): Promise<void> {
+    if (!this.enabled) return;
+    const routingKey = type.replace('-', '.');
+    await this.broker.publish(this.broker.keys.events(routingKey), envelope(this.event(type, fields), routingKey)).catch(() => {});
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    // Events are advisory (the result table is the record), so a failed publish is dropped, not retried.
+    await this.broker.publish(this.broker.keys.events('task.multi'), envelope(batch, 'task.multi')).catch(() => {});
+  }
+
+  private event(type: CeleryEvent['type'], fields: object): CeleryEvent {
+    return {
+      type,
+      hostname: this.workerName,
+      timestamp: Date.now() / 1000,
+      utcoffset: new Date().getTimezoneOffset() / 60,
+      pid: process.pid,
+      clock: ++this.clock,
+      ...fields,
+    };
+  }
+}
+
+function envelope(body: unknown, routingKey: string): string {
+  return JSON.stringify({
+    body: Buffer.from(JSON.stringify(body)).toString('base64'),
+    'content-encoding': 'utf-8',
+    'content-type': 'application/json',
+    headers: { hostname: hostname() },
+    properties: {
+      delivery_mode: 1,
+      delivery_info: { exchange: 'celeryev', routing_key: routingKey },
+      priority: 0,
+      body_encoding: 'base64',
+      delivery_tag: randomUUID(),
+    },
+  });
+}
+
+/** Decodes one message from an events channel into its events (one, or a task.multi batch). */
+export function decodeEvents(raw: string): CeleryEvent[] {
+  try {
+    const env = JSON.parse(raw);
+    const body = JSON.parse(Buffer.from(env.body, 'base64').toString('utf8'));
+    return Array.isArray(body) ? body : [body];
+  } catch {
+    return [];
+  }
+}

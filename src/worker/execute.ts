@@ -1,0 +1,68 @@
+import { assertJsonSafe, type TaskMessage } from '../broker/message';
+import { RetryRequest } from '../errors';
+import type { TaskContext, RetryOptions } from '../plugin/context';
+import type { Task } from '../plugin/task';
+import { serializeError, type Outcome } from './outcome';
+
+export interface RunHooks {
+  hostname: string;
+  signal: AbortSignal;
+  progress(done: number, total: number | undefined, meta: Record<string, unknown> | undefined): Promise<void>;
+}
+
+/**
+ * Runs one task body and classifies how it ended. Shared by the async pool (in the worker's
+ * thread) and the threads pool (inside each worker thread), so both behave the same.
+ */
+export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks: RunHooks): Promise<Outcome> {
+  const started = performance.now();
+  const ctx: TaskContext = {
+    id: msg.id,
+    name: msg.task,
+    retries: msg.retries,
+    args: msg.args,
+    kwargs: msg.kwargs,
+    hostname: hooks.hostname,
+    queue: msg.queue,
+    parentId: msg.parentId,
+    rootId: msg.rootId,
+    groupId: msg.groupId,
+    headers: msg.headers,
+    signal: hooks.signal,
+    retry(options: RetryOptions = {}): never {
+      const countdownMs = options.countdown !== undefined ? options.countdown * 1000 : options.eta ? Math.max(0, options.eta.getTime() - Date.now()) : -1;
+      const req = new RetryRequest(countdownMs, options.exc);
+      (req as any).maxRetries = options.maxRetries;
+      throw req;
+    },
+    progress: (done, total, meta) => hooks.progress(done, total, meta),
+  };
+  try {
+    const value = await task.run(ctx, msg.args, msg.kwargs);
+    const result = value === undefined ? null : value;
+    assertJsonSafe(result, 'the return value');
+    return { kind: 'success', result: toJson(result), runtimeMs: performance.now() - started };
+  } catch (err) {
+    const runtimeMs = performance.now() - started;
+    if (err instanceof RetryRequest) {
+      return {
+        kind: 'retry',
+        countdownMs: err.countdownMs,
+        exc: err.reason === undefined ? null : serializeError(err.reason),
+        auto: false,
+        maxRetries: (err as any).maxRetries,
+        runtimeMs,
+      };
+    }
+    if (task.options.autoretryFor.some((cls) => err instanceof cls)) {
+      return { kind: 'retry', countdownMs: -1, exc: serializeError(err), auto: true, runtimeMs };
+    }
+    return { kind: 'failure', exc: serializeError(err), runtimeMs };
+  }
+}
+
+/** Dates and other JSON-able values become what the reader will get back from the table. */
+function toJson(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  return JSON.parse(JSON.stringify(value));
+}

@@ -1,0 +1,44 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { decodeTask } from '../broker/message';
+import { registry } from '../plugin/registry';
+import { TaskNotRegisteredError, SoftTimeLimitExceededError } from '../errors';
+import { executeTask } from './execute';
+import { serializeError } from './outcome';
+import type { FromThread, ToThread } from './thread-pool';
+
+/**
+ * Runs inside each worker thread: loads the app module (which discovers the tasks), then runs
+ * the messages the pool hands it, one at a time.
+ */
+const port = parentPort!;
+const send = (m: FromThread) => port.postMessage(m);
+const controllers = new Map<string, AbortController>();
+
+try {
+  require(workerData.appModule);
+  send({ type: 'ready' });
+} catch (err) {
+  send({ type: 'fatal', message: (err as Error).message });
+}
+
+port.on('message', async (m: ToThread) => {
+  if (m.type === 'soft-limit') {
+    controllers.get(m.id)?.abort(new SoftTimeLimitExceededError(m.seconds));
+    return;
+  }
+  const msg = decodeTask(m.raw);
+  const task = registry.get(msg.task);
+  if (!task) {
+    send({ type: 'done', id: msg.id, outcome: { kind: 'failure', exc: serializeError(new TaskNotRegisteredError(msg.task, registry.names())), runtimeMs: 0 } });
+    return;
+  }
+  const controller = new AbortController();
+  controllers.set(msg.id, controller);
+  const outcome = await executeTask(task, msg, {
+    hostname: workerData.hostname,
+    signal: controller.signal,
+    progress: async (done, total, meta) => send({ type: 'progress', id: msg.id, done, total, meta }),
+  });
+  controllers.delete(msg.id);
+  send({ type: 'done', id: msg.id, outcome });
+});

@@ -1,0 +1,521 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { Broker, Delivery } from '../broker';
+import { decodeTask, type TaskMessage } from '../broker/message';
+import { decodeControl, isAddressedTo } from '../broker/pidbox';
+import type { Celeriac } from '../celeriac';
+import { CeleriacError, ConfigError, MaxRetriesExceededError, MessageDecodeError } from '../errors';
+import type { LogLevel } from '../log';
+import { finishedIds } from '../results/waiter';
+import type { ResultStore, StateUpdate } from '../results/store';
+import type { TaskState } from '../results/states';
+import { AsyncPool } from './async-pool';
+import { EventDispatcher } from './events';
+import { serializeError, type Outcome, type SerializedError } from './outcome';
+import type { Job, Pool } from './pool';
+import { TokenBucket } from './rate-limit';
+import { nextAttempt, retryDelayMs } from './retry';
+import { ThreadPool } from './thread-pool';
+
+export interface WorkerOptions {
+  /** Shown in the registry, events and results. Default celeriac@<hostname>. */
+  name?: string;
+  queues?: string[];
+  /** Tasks running at once. Default 10 (async) or the CPU count (threads). */
+  concurrency?: number;
+  pool?: 'async' | 'threads';
+  /** Messages held per running slot, beyond those running. Default 4, as Celery. */
+  prefetchMultiplier?: number;
+  /** The module exporting the app, loaded by each thread of the threads pool. */
+  appModule?: string;
+  /** How long SIGTERM waits for running tasks before giving them back. Default 30 s. */
+  shutdownGraceMs?: number;
+  /** A message whose holder died this many times goes to the dead-letter list instead of killing more workers. Default 5. */
+  maxRedeliveries?: number;
+  /** Longest a fetch blocks on an empty queue. Default 1000 ms. */
+  blockMs?: number;
+}
+
+export interface WorkerStats {
+  name: string;
+  pid: number;
+  hostname: string;
+  queues: string[];
+  concurrency: number;
+  pool: 'async' | 'threads';
+  active: number;
+  held: number;
+  processed: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+export interface WorkerEvents {
+  error: [err: Error];
+  'task-finished': [taskId: string, state: TaskState];
+}
+
+const REVOKED_REFRESH_MS = 5000;
+
+/**
+ * Takes messages from the broker, runs them in its pool and records each state. The guarantee
+ * is at-least-once: a message leaves Redis only when its final state is committed in Postgres
+ * (acksLate, the default), and a worker that stops renewing its lease has every message it held
+ * given back by the next live worker within leaseMs + 1 s.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly name: string;
+  /** Unique per process run, so a restarted worker with the same name never adopts a dead one's messages as its own. */
+  readonly consumer: string;
+  readonly queues: string[];
+  readonly concurrency: number;
+  private readonly prefetchLimit: number;
+  private readonly options: Required<Omit<WorkerOptions, 'name' | 'queues' | 'concurrency' | 'pool' | 'appModule'>>;
+  private readonly poolKind: 'async' | 'threads';
+  private pool!: Pool;
+  private broker!: Broker;
+  private store!: ResultStore;
+  private events!: EventDispatcher;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private readonly held = new Set<Job>();
+  private readonly ready: Job[] = [];
+  private readonly waitingForRate = new Set<Job>();
+  private readonly running = new Map<string, Job>();
+  private readonly revoked = new Map<string, number>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  private ackQueue: Job[] = [];
+  private ackFlush: Promise<void> | undefined;
+  private roomWaiter: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private timers: NodeJS.Timeout[] = [];
+  private promoteTimer: NodeJS.Timeout | undefined;
+  private unsubscribers: (() => Promise<void>)[] = [];
+  private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly app: Celeriac,
+    private readonly workerOptions: WorkerOptions = {},
+  ) {
+    super();
+    this.name = workerOptions.name ?? `celeriac@${hostname()}`;
+    this.consumer = `${this.name}#${process.pid}.${randomBytes(3).toString('hex')}`;
+    this.queues = workerOptions.queues?.length ? workerOptions.queues : [app.config.defaultQueue];
+    this.poolKind = workerOptions.pool ?? 'async';
+    if (this.poolKind !== 'async' && this.poolKind !== 'threads') throw new ConfigError('pool', `'${this.poolKind}': use 'async' or 'threads'`);
+    this.concurrency = workerOptions.concurrency ?? (this.poolKind === 'threads' ? require('node:os').availableParallelism() : 10);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new ConfigError('concurrency', `expected an integer >= 1, got ${this.concurrency}`);
+    this.options = {
+      prefetchMultiplier: workerOptions.prefetchMultiplier ?? 4,
+      shutdownGraceMs: workerOptions.shutdownGraceMs ?? 30_000,
+      maxRedeliveries: workerOptions.maxRedeliveries ?? 5,
+      blockMs: workerOptions.blockMs ?? 1000,
+    };
+    this.prefetchLimit = this.concurrency * (1 + this.options.prefetchMultiplier);
+  }
+
+  private log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    this.app.logger.log(level, message, { worker: this.name, ...fields });
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new CeleriacError(`Worker ${this.name} was already started; create a new Worker to start again.`);
+    if (!this.app.hasDatabase) throw new ConfigError('databaseUrl', 'the worker records every task state in Postgres: set DATABASE_URL or pass databaseUrl');
+    this.broker = await this.app.broker();
+    this.store = await this.app.results();
+    this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
+    const hooks = { hostname: this.name, progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) => this.progress(job, done, total, meta) };
+    this.pool = this.poolKind === 'threads' ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks) : new AsyncPool(hooks);
+    const onCommitted = (updates: StateUpdate[]) => {
+      const ids = finishedIds(updates);
+      if (ids.length > 0) void this.broker.publish(this.broker.keys.resultsChannel, JSON.stringify(ids)).catch(() => {});
+    };
+    this.store.on('committed', onCommitted);
+    this.unsubscribers.push(async () => void this.store.off('committed', onCommitted));
+    await this.broker.registerConsumer(this.consumer, this.app.config.leaseMs);
+    await this.refreshRevoked();
+    this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.pidbox, (raw) => this.onControl(raw)));
+    this.state = 'running';
+    const beatMs = Math.min(2000, Math.floor(this.app.config.leaseMs / 3));
+    this.timers.push(setInterval(() => void this.heartbeat(), beatMs));
+    this.timers.push(setInterval(() => void this.recover(), 1000));
+    this.timers.push(setInterval(() => void this.refreshRevoked(), REVOKED_REFRESH_MS));
+    await this.heartbeat();
+    void this.promote();
+    this.loopDone = this.loop();
+    await this.events.worker('worker-online', this.info());
+    this.log('info', `worker ready: queues ${this.queues.join(', ')}, ${this.poolKind} pool of ${this.concurrency}`);
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = 100;
+    while (this.state === 'running') {
+      const room = this.prefetchLimit - this.held.size;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (this.roomWaiter = resolve));
+        continue;
+      }
+      let deliveries: Delivery[];
+      try {
+        deliveries = await this.broker.fetch(this.consumer, this.queues, Math.min(room, 1000), this.options.blockMs);
+        backoffMs = 100;
+      } catch (err) {
+        if (this.state !== 'running') break;
+        this.fail('fetch failed; retrying', err);
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5000);
+        continue;
+      }
+      for (const d of deliveries) this.accept(d);
+    }
+  }
+
+  private accept(delivery: Delivery): void {
+    let msg: TaskMessage;
+    try {
+      msg = decodeTask(delivery.raw);
+    } catch (err) {
+      const reason = err instanceof MessageDecodeError ? err.message : `undecodable message: ${String(err)}`;
+      this.log('error', 'dead-lettered a message that cannot be decoded', { reason });
+      void this.broker.deadLetter(this.consumer, delivery.raw, reason).catch((e) => this.fail('dead-letter failed', e));
+      return;
+    }
+    const task = this.app.registry.get(msg.task);
+    if (!task) {
+      const reason = `no task named '${msg.task}' is registered on worker ${this.name}; it knows: ${this.app.registry.names().join(', ') || '(none)'}`;
+      this.reject(msg, delivery, reason, 'REJECTED');
+      return;
+    }
+    if (delivery.redeliveries > this.options.maxRedeliveries) {
+      const reason = `WorkerLostError: a worker died while holding this task ${delivery.redeliveries} times; kept out of the queue so it cannot kill more`;
+      this.reject(msg, delivery, reason, 'FAILURE');
+      return;
+    }
+    const job: Job = { msg, task, redeliveries: delivery.redeliveries, acked: false, started: false };
+    this.held.add(job);
+    const now = Date.now();
+    if (this.isRevoked(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
+    if (msg.expires && msg.expires.getTime() <= now) return this.finish(job, { kind: 'revoked', reason: 'expired', runtimeMs: 0 });
+    if (msg.eta && msg.eta.getTime() > now + 5) {
+      // Not due yet (a Python sender puts eta tasks straight on the queue): park it in the
+      // delayed set rather than in memory, where Celery keeps it and loses it on a crash.
+      this.held.delete(job);
+      void this.broker
+        .ackAndSend(this.consumer, msg.raw, { queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() })
+        .catch((e) => this.fail('deferring an eta task failed; it will be redelivered', e));
+      return;
+    }
+    if (!task.options.ignoreResult && !msg.ignoreResult) void this.write(job, 'RECEIVED', {});
+    this.events.task('task-received', { uuid: msg.id, name: msg.task, args: msg.headers.argsrepr, kwargs: msg.headers.kwargsrepr, retries: msg.retries, root_id: msg.rootId, parent_id: msg.parentId, eta: msg.eta?.toISOString() ?? null, expires: msg.expires?.toISOString() ?? null });
+    if (!task.options.acksLate) this.ack(job);
+    this.ready.push(job);
+    this.dispatch();
+  }
+
+  private reject(msg: TaskMessage, delivery: Delivery, reason: string, state: 'REJECTED' | 'FAILURE'): void {
+    this.log('error', `task ${msg.task}[${msg.id}] ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
+    this.events.task('task-rejected', { uuid: msg.id, name: msg.task, reason });
+    const exc: SerializedError = { exc_type: state === 'REJECTED' ? 'NotRegistered' : 'WorkerLostError', exc_message: [reason], exc_module: 'celeriac', traceback: null };
+    void this.store
+      .write({ ...this.describe(msg), status: state, result: excResult(exc), meta: { reason }, dateDone: new Date() })
+      .then(() => this.broker.deadLetter(this.consumer, delivery.raw, reason))
+      .catch((e) => this.fail('dead-letter failed', e));
+  }
+
+  private dispatch(): void {
+    while (this.running.size < this.concurrency && this.ready.length > 0 && this.state !== 'stopped') {
+      const job = this.ready.shift()!;
+      const limit = job.task.options.rateLimit;
+      if (limit) {
+        let bucket = this.buckets.get(job.task.name);
+        if (!bucket) this.buckets.set(job.task.name, (bucket = new TokenBucket(limit.tokens, limit.perMs)));
+        const waitMs = bucket.take();
+        if (waitMs > 0) {
+          this.waitingForRate.add(job);
+          setTimeout(() => {
+            if (!this.waitingForRate.delete(job)) return;
+            this.ready.unshift(job);
+            this.dispatch();
+          }, waitMs);
+          continue;
+        }
+      }
+      this.start_(job);
+    }
+  }
+
+  private start_(job: Job): void {
+    const { msg } = job;
+    if (this.isRevoked(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
+    job.started = true;
+    this.running.set(msg.id, job);
+    if (job.task.options.trackStarted) void this.write(job, 'STARTED', { dateStarted: new Date() });
+    this.events.task('task-started', { uuid: msg.id });
+    this.pool.run(job).then(
+      (outcome) => {
+        this.running.delete(msg.id);
+        this.finish(job, outcome);
+        this.dispatch();
+      },
+      (err) => {
+        this.running.delete(msg.id);
+        this.finish(job, { kind: 'failure', exc: serializeError(err), runtimeMs: 0 });
+        this.dispatch();
+      },
+    );
+  }
+
+  private finish(job: Job, outcome: Outcome): void {
+    const { msg, task } = job;
+    const ignore = task.options.ignoreResult || msg.ignoreResult;
+    const seconds = (outcome.runtimeMs / 1000).toFixed(3);
+    const done = (state: TaskState, update: Partial<StateUpdate>, after: () => Promise<void> | void = () => this.ack(job)) => {
+      this.counters.processed++;
+      const committed = ignore && state === 'SUCCESS' ? Promise.resolve() : this.write(job, state, update);
+      committed.then(after).then(
+        () => this.emit('task-finished', msg.id, state),
+        (err) => this.fail(`could not complete ${msg.id}; it will be redelivered`, err),
+      );
+    };
+    switch (outcome.kind) {
+      case 'success':
+        this.counters.succeeded++;
+        this.log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds}s`);
+        this.events.task('task-succeeded', { uuid: msg.id, result: truncate(outcome.result), runtime: outcome.runtimeMs / 1000 });
+        return done('SUCCESS', { result: outcome.result, dateDone: new Date() });
+      case 'failure':
+        this.counters.failed++;
+        this.log('error', `task ${msg.task}[${msg.id}] failed in ${seconds}s: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}`);
+        this.events.task('task-failed', { uuid: msg.id, exception: `${outcome.exc.exc_type}(${JSON.stringify(outcome.exc.exc_message[0])})`, traceback: outcome.exc.traceback });
+        return done('FAILURE', { result: excResult(outcome.exc), traceback: outcome.exc.traceback, dateDone: new Date() });
+      case 'revoked':
+        this.log('info', `task ${msg.task}[${msg.id}] revoked (${outcome.reason})`);
+        this.events.task('task-revoked', { uuid: msg.id, terminated: outcome.reason === 'terminated', expired: outcome.reason === 'expired' });
+        return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() });
+      case 'retry': {
+        const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
+        if (max !== null && msg.retries >= max) {
+          const exc = outcome.exc ?? serializeError(new MaxRetriesExceededError(`Task ${msg.task}[${msg.id}] still failing after ${msg.retries} retries (maxRetries ${max}).`));
+          return this.finish(job, { kind: 'failure', exc, runtimeMs: outcome.runtimeMs });
+        }
+        const delayMs = retryDelayMs(task.options, msg.retries, outcome.countdownMs, outcome.auto);
+        const etaMs = Date.now() + delayMs;
+        this.counters.retried++;
+        this.log('info', `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`);
+        this.events.task('task-retried', { uuid: msg.id, exception: outcome.exc?.exc_type ?? null });
+        const next = nextAttempt(msg.raw, etaMs);
+        return done(
+          'RETRY',
+          { result: outcome.exc ? excResult(outcome.exc) : null, traceback: outcome.exc?.traceback ?? null, meta: { next_eta: new Date(etaMs).toISOString() } },
+          async () => {
+            if (!job.acked) await this.broker.ackAndSend(this.consumer, msg.raw, { queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs });
+            else await this.broker.send([{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
+            job.acked = true;
+            this.release(job);
+          },
+        );
+      }
+    }
+  }
+
+  private describe(msg: TaskMessage): StateUpdate {
+    return {
+      taskId: msg.id,
+      status: 'RECEIVED',
+      retries: msg.retries,
+      taskName: msg.task,
+      periodicTaskName: (msg.headers.periodic_task_name as string | undefined) ?? null,
+      args: msg.args,
+      kwargs: msg.kwargs,
+      worker: this.name,
+      queue: msg.queue,
+      parentId: msg.parentId,
+      rootId: msg.rootId,
+      groupId: msg.groupId,
+    };
+  }
+
+  private write(job: Job, status: TaskState, update: Partial<StateUpdate>): Promise<void> {
+    return this.store.write({ ...this.describe(job.msg), ...update, status });
+  }
+
+  private progress(job: Job, done: number, total?: number, meta?: Record<string, unknown>): Promise<void> {
+    return this.write(job, 'PROGRESS', { meta: { done, total: total ?? null, ...meta } });
+  }
+
+  /** Acks are batched into one pipeline per event-loop turn. */
+  private ack(job: Job): Promise<void> {
+    if (job.acked) {
+      this.release(job);
+      return Promise.resolve();
+    }
+    job.acked = true;
+    this.ackQueue.push(job);
+    this.ackFlush ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
+      const batch = this.ackQueue;
+      this.ackQueue = [];
+      this.ackFlush = undefined;
+      try {
+        await this.broker.ack(this.consumer, batch.map((j) => ({ raw: j.msg.raw, deliveryTag: j.msg.deliveryTag, redeliveries: j.redeliveries })));
+      } catch (err) {
+        // The results are committed; an un-acked message is redelivered and its rerun overwrites the same row.
+        this.fail('ack failed; these tasks may run again', err);
+      }
+      for (const j of batch) this.release(j);
+    });
+    return this.ackFlush;
+  }
+
+  private release(job: Job): void {
+    this.held.delete(job);
+    const wake = this.roomWaiter;
+    this.roomWaiter = undefined;
+    wake?.();
+  }
+
+  private isRevoked(id: string): boolean {
+    const until = this.revoked.get(id);
+    return until !== undefined && until > Date.now();
+  }
+
+  private async refreshRevoked(): Promise<void> {
+    try {
+      const until = Date.now() + REVOKED_REFRESH_MS * 3;
+      for (const id of await this.broker.listRevoked(Date.now())) this.revoked.set(id, until);
+      for (const [id, t] of this.revoked) if (t < Date.now()) this.revoked.delete(id);
+    } catch (err) {
+      this.fail('could not read revoked ids', err);
+    }
+  }
+
+  private onControl(raw: string): void {
+    const msg = decodeControl(raw);
+    if (!msg || !isAddressedTo(msg, this.name)) return;
+    if (msg.method === 'revoke') {
+      const arg = msg.arguments.task_id;
+      const ids = (Array.isArray(arg) ? arg : [arg]).map(String);
+      for (const id of ids) {
+        this.revoked.set(id, Date.now() + 3 * 3600 * 1000);
+        const waiting = [...this.ready, ...this.waitingForRate].find((j) => j.msg.id === id);
+        if (waiting) {
+          this.ready.splice(this.ready.indexOf(waiting), 1);
+          this.waitingForRate.delete(waiting);
+          this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
+        }
+        if (msg.arguments.terminate && this.running.has(id)) this.pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.broker.renewLease(this.consumer, this.app.config.leaseMs);
+      const info = this.info();
+      await this.broker.putWorkerInfo(this.name, JSON.stringify(info));
+      await this.events.worker('worker-heartbeat', info);
+    } catch (err) {
+      this.fail('heartbeat failed', err);
+    }
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      const moved = await this.broker.recoverLapsed();
+      if (moved > 0) this.log('warn', `gave back ${moved} messages held by a worker whose lease lapsed`);
+    } catch (err) {
+      this.fail('lease recovery failed', err);
+    }
+  }
+
+  /** Moves due countdown/eta/retry messages to their queues, waking exactly when the next is due. */
+  private async promote(): Promise<void> {
+    clearTimeout(this.promoteTimer);
+    if (this.state !== 'running') return;
+    let waitMs = 1000;
+    try {
+      const { moved, nextDueMs } = await this.broker.promoteDue(Date.now(), 1000);
+      if (moved >= 1000) waitMs = 0;
+      else if (nextDueMs !== null) waitMs = Math.max(0, Math.min(1000, nextDueMs - Date.now()));
+    } catch (err) {
+      this.fail('promoting delayed tasks failed', err);
+    }
+    if (this.state === 'running') this.promoteTimer = setTimeout(() => void this.promote(), waitMs);
+  }
+
+  info(): WorkerStats {
+    return {
+      name: this.name,
+      pid: process.pid,
+      hostname: hostname(),
+      queues: this.queues,
+      concurrency: this.concurrency,
+      pool: this.poolKind,
+      active: this.running.size,
+      held: this.held.size,
+      ...this.counters,
+      startedAt: this.startedAt,
+      heartbeatAt: Date.now(),
+    };
+  }
+
+  private fail(message: string, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.log('error', message, { error: error.message });
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  /**
+   * Graceful stop (SIGTERM): take nothing new, give back what has not started, let running tasks
+   * finish within the grace period, give back the ones that did not, then leave the registry.
+   */
+  async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.promoteTimer);
+    this.broker.interruptFetch(this.consumer);
+    this.roomWaiter?.();
+    await this.loopDone;
+    const notStarted = [...this.ready, ...this.waitingForRate].filter((j) => !j.acked);
+    this.ready.length = 0;
+    this.waitingForRate.clear();
+    await this.broker.requeue(this.consumer, notStarted.map((j) => j.msg.raw)).catch((e) => this.fail('requeue at shutdown failed; the lease will give them back', e));
+    for (const j of notStarted) this.held.delete(j);
+    const deadline = Date.now() + graceMs;
+    while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    const unfinished = [...this.running.values()];
+    for (const job of unfinished) {
+      this.running.delete(job.msg.id);
+      this.pool.abort(job.msg.id, { kind: 'revoked', reason: 'shutdown', runtimeMs: 0 });
+    }
+    await this.broker.requeue(this.consumer, unfinished.filter((j) => !j.acked).map((j) => j.msg.raw)).catch(() => {});
+    for (const j of unfinished) j.acked = true;
+    await this.store.flush();
+    while (this.ackFlush) await this.ackFlush;
+    await this.events.flush();
+    await this.events.worker('worker-offline', this.info());
+    for (const unsub of this.unsubscribers.splice(0)) await unsub().catch(() => {});
+    await this.broker.removeWorkerInfo(this.name).catch(() => {});
+    await this.broker.unregisterConsumer(this.consumer).catch(() => {});
+    await this.pool.close();
+    this.state = 'stopped';
+    this.log('info', 'worker stopped');
+  }
+}
+
+function excResult(exc: SerializedError): Record<string, unknown> {
+  return { exc_type: exc.exc_type, exc_message: exc.exc_message, exc_module: exc.exc_module };
+}
+
+function truncate(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'null';
+  return text.length > 256 ? text.slice(0, 253) + '...' : text;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { Celeriac } from '../src';
+import type { CeleriacOptions } from '../src';
+import { silentLogger } from '../src/log';
+
+export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+
+/** Each test file gets its own Postgres schema and Redis key prefix, so files run in parallel. */
+export function isolation(label: string) {
+  const tag = `${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  return { schema: `t_${tag}`, keyPrefix: `test:${tag}:` };
+}
+
+export async function makeApp(label: string, options: CeleriacOptions = {}): Promise<Celeriac> {
+  const app = new Celeriac({
+    databaseUrl: DATABASE_URL,
+    brokerUrl: REDIS_URL,
+    logger: silentLogger,
+    ...isolation(label),
+    ...options,
+  });
+  await app.migrate();
+  return app;
+}
+
+/** Drops what a test app created: its schema and every key under its prefix. */
+export async function cleanup(app: Celeriac): Promise<void> {
+  const { schema, keyPrefix, brokerUrl } = app.config;
+  await app.close();
+  if (schema.startsWith('t_')) {
+    const pg = new Client({ connectionString: DATABASE_URL });
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pg.end();
+  }
+  if (brokerUrl.startsWith('redis') && keyPrefix.startsWith('test:')) {
+    const redis = new Redis(brokerUrl);
+    const keys = await redis.keys(keyPrefix.replace(/[*?[\]]/g, '\\$&') + '*');
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  }
+}
+
+/** Retry an assertion until it holds (conditions that become true eventually), never a fixed sleep. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await fn();
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+  throw lastError;
+}
