@@ -9,11 +9,20 @@ const swc = {
   module: { type: 'commonjs' },
 };
 
+// Fixtures under tc39/ compile with standard (TC39) decorators, to prove @task() works in both modes.
+const swcTc39 = {
+  jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { decoratorVersion: '2022-03' }, target: 'es2022' },
+  module: { type: 'commonjs' },
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
   roots: ['<rootDir>/test', '<rootDir>/sample-app'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
+  transform: {
+    '/tc39/.+\\.ts$': ['@swc/jest', swcTc39],
+    '^.+\\.(t|j)s$': ['@swc/jest', swc],
+  },
   testEnvironment: 'node',
   testTimeout: 60000,
   maxWorkers: 2,

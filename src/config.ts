@@ -151,7 +151,7 @@ export function requireName(key: string, value: unknown): void {
 }
 
 export function requirePriority(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 9) {
     throw new ConfigError(key, `${JSON.stringify(value)} is not a priority: use an integer 0-9 (0 runs first, as on Celery's Redis transport)`);
   }
 }

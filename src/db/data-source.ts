@@ -25,7 +25,7 @@ export function createDataSource(config: ResolvedConfig): DataSource {
     migrations: celeriacMigrations,
     migrationsTableName: 'celeriac_migrations',
     poolSize: 10,
-    applicationName: 'celeriac',
+    applicationName: `celeriac:${config.schema}`,
   });
 }
 

@@ -93,6 +93,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private loopDone: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private promoteTimer: NodeJS.Timeout | undefined;
+  private promoteAtMs = Infinity;
   private unsubscribers: (() => Promise<void>)[] = [];
   private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
   private readonly startedAt = Date.now();
@@ -206,6 +207,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.held.delete(job);
       void this.broker
         .ackAndSend(this.consumer, msg.raw, { queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() })
+        .then(() => this.promoteBy(msg.eta!.getTime()))
         .catch((e) => this.fail('deferring an eta task failed; it will be redelivered', e));
       return;
     }
@@ -316,6 +318,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
             else await this.broker.send([{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
             job.acked = true;
             this.release(job);
+            this.promoteBy(etaMs);
           },
         );
       }
@@ -431,9 +434,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /** Re-arm the promote timer when this worker itself just delayed something due sooner than the next check. */
+  private promoteBy(dueAtMs: number): void {
+    if (this.state !== 'running' || dueAtMs >= this.promoteAtMs) return;
+    clearTimeout(this.promoteTimer);
+    this.promoteAtMs = dueAtMs;
+    this.promoteTimer = setTimeout(() => void this.promote(), Math.max(0, dueAtMs - Date.now()));
+  }
+
   /** Moves due countdown/eta/retry messages to their queues, waking exactly when the next is due. */
   private async promote(): Promise<void> {
     clearTimeout(this.promoteTimer);
+    this.promoteAtMs = Infinity;
     if (this.state !== 'running') return;
     let waitMs = 1000;
     try {
@@ -443,7 +455,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } catch (err) {
       this.fail('promoting delayed tasks failed', err);
     }
-    if (this.state === 'running') this.promoteTimer = setTimeout(() => void this.promote(), waitMs);
+    if (this.state === 'running' && this.promoteAtMs === Infinity) {
+      this.promoteAtMs = Date.now() + waitMs;
+      this.promoteTimer = setTimeout(() => void this.promote(), waitMs);
+    }
   }
 
   info(): WorkerStats {

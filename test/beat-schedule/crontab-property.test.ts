@@ -35,7 +35,8 @@ interface GeneratedField {
   values: Set<number>;
 }
 
-function genField(rand: () => number, min: number, max: number, restrict: number): GeneratedField {
+/** `*` forms cover min..max; ranges and lists pick values in min..pickMax. */
+function genField(rand: () => number, min: number, max: number, restrict: number, pickMax = max): GeneratedField {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const all = (step: number, lo = min, hi = max) => {
     const s = new Set<number>();
@@ -49,18 +50,18 @@ function genField(rand: () => number, min: number, max: number, restrict: number
       return { text: `*/${step}`, values: all(step) };
     }
     case 1: {
-      const a = int(min, max);
-      const b = int(a, max);
+      const a = int(min, pickMax);
+      const b = int(a, pickMax);
       return { text: `${a}-${b}`, values: all(1, a, b) };
     }
     case 2: {
-      const a = int(min, max);
-      const b = int(a, max);
+      const a = int(min, pickMax);
+      const b = int(a, pickMax);
       const step = int(1, 4);
       return { text: `${a}-${b}/${step}`, values: all(step, a, b) };
     }
     default: {
-      const picks = new Set(Array.from({ length: int(1, 4) }, () => int(min, max)));
+      const picks = new Set(Array.from({ length: int(1, 4) }, () => int(min, pickMax)));
       return { text: [...picks].join(','), values: picks };
     }
   }
@@ -74,7 +75,7 @@ interface Case {
 function genCase(rand: () => number, timezone: string, dense: boolean): Case {
   // Hours cluster around the DST-affected night hours so transitions are exercised.
   const minute = genField(rand, 0, 59, 0.9);
-  const hour = dense ? genField(rand, 0, 23, 0.5) : genField(rand, 0, 4, 1);
+  const hour = dense ? genField(rand, 0, 23, 0.5) : genField(rand, 0, 23, 1, 4);
   const dom = genField(rand, 1, 31, 0.2);
   const month = genField(rand, 1, 12, 0.1);
   const dow = genField(rand, 0, 6, 0.3);
@@ -107,10 +108,11 @@ function minuteOffsets(zone: string): { at(instant: number): number; transitions
   const transitions: number[] = [];
   const luxonOffset = (t: number) => DateTime.fromMillis(t, { zone }).offset * MINUTE;
   for (let h = START; h < END; h += HOUR) {
-    const constant = luxonOffset(h) === luxonOffset(h + HOUR);
+    const atHour = luxonOffset(h);
+    const constant = atHour === luxonOffset(h + HOUR);
     for (let m = h; m < h + HOUR; m += MINUTE) {
       const i = (m - START) / MINUTE;
-      offsets[i] = constant ? luxonOffset(h) : luxonOffset(m);
+      offsets[i] = constant ? atHour : luxonOffset(m);
       if (i > 0 && offsets[i] !== offsets[i - 1]) transitions.push(m);
     }
   }
@@ -139,9 +141,9 @@ const ZONES = ['Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Amer
 
 describe.each(ZONES)('nextRunAfter agrees with the minute-by-minute reference in %s', (zone) => {
   const offsets = minuteOffsets(zone);
-  const rand = rng(zone.length * 7919 + zone.charCodeAt(0));
+  const rand = rng([...zone].reduce((h, ch) => Math.imul(h, 31) + ch.charCodeAt(0), 7));
   const cases = [
-    ...Array.from({ length: 4 }, () => genCase(rand, zone, false)),
+    ...Array.from({ length: 3 }, () => genCase(rand, zone, false)),
     ...Array.from({ length: 2 }, () => genCase(rand, zone, true)),
   ];
 
@@ -163,9 +165,9 @@ describe.each(ZONES)('nextRunAfter agrees with the minute-by-minute reference in
       expect(got.map(iso)).toEqual(want.map(iso));
       if (got.length < RUNS_PER_WINDOW) expect(expected.filter((t) => t > windowStart).length).toBe(got.length);
 
-      for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1]);
+      expect(got.every((t, i) => i === 0 || t > got[i - 1])).toBe(true);
       // The same wall-clock reading twice would be a repeated-hour slot run in both passes.
-      const walls = got.map((t) => DateTime.fromMillis(t, { zone }).toFormat('yyyy-MM-dd HH:mm'));
+      const walls = got.map((t) => t + offsets.at(t));
       expect(new Set(walls).size).toBe(walls.length);
     }
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Makes sure what the tests need is running and installed: PostgreSQL (database `test`), Redis,
+# Debian's python3-celery (interop tests) and chromium (admin page tests). Idempotent and quick
+# when everything is already there; run by `npm test` (pretest) and by .ci/run.
+set -euo pipefail
+
+PG_HOST=127.0.0.1
+need=()
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
+/usr/bin/python3 -c 'import celery, redis' 2>/dev/null || need+=(python3-celery python3-redis)
+command -v chromium >/dev/null || need+=(chromium)
+if ((${#need[@]})); then
+  echo "ensure-services: installing ${need[*]}"
+  if [ "$(id -u)" != 0 ]; then echo "ensure-services: need root to apt-get install ${need[*]}" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! pg_isready -h "$PG_HOST" -p 5432 -q 2>/dev/null; then
+  echo "ensure-services: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  for _ in $(seq 1 50); do pg_isready -h "$PG_HOST" -p 5432 -q && break; sleep 0.2; done
+fi
+psql_cmd() { if [ "$(id -u)" = 0 ]; then su postgres -c "psql -qtAc \"$1\""; else psql -h "$PG_HOST" -U postgres -qtAc "$1"; fi; }
+if ! psql -h "$PG_HOST" -U postgres -d test -qtAc 'select 1' >/dev/null 2>&1; then
+  echo "ensure-services: creating database test and allowing local TCP logins"
+  psql_cmd "select 1 from pg_database where datname = 'test'" | grep -q 1 || psql_cmd "CREATE DATABASE test"
+  hba=$(su postgres -c "psql -qtAc 'show hba_file'")
+  sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+$/\1trust/' "$hba"
+  su postgres -c "psql -qtAc 'select pg_reload_conf()'" >/dev/null
+fi
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "ensure-services: starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import type { Celeriac } from '../../src';
+import { encodeTask } from '../../src/broker/message';
+import type { Worker } from '../../src/worker/worker';
+import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
+import { quick } from '../fixtures/behave/tasks';
+
+let app: Celeriac;
+let worker: Worker;
+let redis: Redis;
+beforeAll(async () => {
+  app = await makeApp('poison', { apps: [join(__dirname, '../fixtures/behave')] });
+  worker = app.worker({ name: 'poison@test' });
+  await worker.start();
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  await redis.quit();
+  await cleanup(app);
+});
+const k = (s: string) => app.config.keyPrefix + s;
+
+const message = (task: string, extra: Record<string, unknown> = {}) =>
+  encodeTask({ id: `id-${task}-${Date.now()}`, task, args: [1], kwargs: {}, queue: 'celery', priority: 0, eta: null, expires: null, retries: 0, timeLimit: null, softTimeLimit: null, rootId: null, parentId: null, groupId: null, groupIndex: null, ignoreResult: false, headers: {}, ...extra });
+
+test('undecodable messages go to the dead-letter list with the reason; the worker goes on', async () => {
+  await redis.lpush(k('celery'), 'this is not json', JSON.stringify({ body: 'x' }));
+  const r = await quick.delay(5);
+  expect(await r.get({ timeout: 10 })).toMatchObject({ n: 5 });
+  const dead = await eventually(async () => {
+    const d = (await (await app.broker()).listDeadLetters(10)).filter((x) => x.consumer === worker.consumer);
+    expect(d).toHaveLength(2);
+    return d;
+  });
+  expect(dead.map((d) => d.reason).sort()).toEqual([expect.stringMatching(/no headers.*protocol v2/), expect.stringMatching(/not JSON/)]);
+  expect(dead.map((d) => d.raw)).toContain('this is not json');
+  expect(await redis.llen(k(`celeriac:processing:${worker.consumer}`))).toBe(0);
+});
+
+test('an unknown task is REJECTED with a clear reason and kept', async () => {
+  const raw = message('nobody.knows');
+  const id = JSON.parse(raw).headers.id;
+  await redis.lpush(k('celery'), raw);
+  await eventually(async () => expect(await app.asyncResult(id).status()).toBe('REJECTED'));
+  const row = (await app.asyncResult(id).info())!;
+  expect(row.meta).toMatchObject({ reason: expect.stringMatching(/no task named 'nobody.knows'.*behave\.quick/) });
+  const dead = await (await app.broker()).listDeadLetters(10);
+  expect(dead.some((d) => d.raw === raw)).toBe(true);
+});
+
+test('an eta message put straight on the queue (as Python Celery does) is parked in the delayed set', async () => {
+  const eta = new Date(Date.now() + 800);
+  const raw = message('behave.quick', { eta });
+  const id = JSON.parse(raw).headers.id;
+  await redis.lpush(k('celery'), raw);
+  await eventually(async () => expect(await redis.zscore(k('celeriac:delayed'), raw)).toBe(String(eta.getTime())), 5000, 5);
+  expect(await app.asyncResult(id).status()).toBe('UNKNOWN');
+  const result = (await app.asyncResult(id).get({ timeout: 10 })) as { at: number };
+  expect(result.at).toBeGreaterThanOrEqual(eta.getTime());
+});
+
+test('a message whose holders keep dying is dead-lettered, not run again', async () => {
+  const raw = message('behave.quick');
+  const id = JSON.parse(raw).headers.id;
+  const tag = JSON.parse(raw).properties.delivery_tag;
+  await redis.hset(k('celeriac:redeliveries'), tag, '6');
+  await redis.lpush(k('celery'), raw);
+  await eventually(async () => expect(await app.asyncResult(id).status()).toBe('FAILURE'));
+  expect((await app.asyncResult(id).info())!.result).toMatchObject({ exc_type: 'WorkerLostError' });
+});
+
+test("a dead consumer's messages are given back by the reaper (crashed state written directly)", async () => {
+  const raw = message('behave.quick');
+  const id = JSON.parse(raw).headers.id;
+  // A consumer that registered, took a message, and died: its lease key is gone.
+  await redis.sadd(k('celeriac:consumers'), 'ghost#1');
+  await redis.lpush(k('celeriac:processing:ghost#1'), raw);
+  await eventually(async () => expect(await app.asyncResult(id).status()).toBe('SUCCESS'), 10_000);
+  expect(await redis.exists(k('celeriac:processing:ghost#1'))).toBe(0);
+  expect(await redis.sismember(k('celeriac:consumers'), 'ghost#1')).toBe(0);
+});

@@ -1,0 +1,123 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import type { Celeriac } from '../../src';
+import { TaskFailedError, TaskRevokedError } from '../../src';
+import type { Worker } from '../../src/worker/worker';
+import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
+import { alwaysFlaky, flaky, hang, ignored, limited, progress, quick, slow, waitForAbort } from '../fixtures/behave/tasks';
+
+let app: Celeriac;
+let worker: Worker;
+let redis: Redis;
+beforeAll(async () => {
+  app = await makeApp('states', { apps: [join(__dirname, '../fixtures/behave')] });
+  worker = app.worker({ name: 'w1@test', concurrency: 4 });
+  await worker.start();
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  await redis.quit();
+  await cleanup(app);
+});
+
+test('success records worker, timestamps and the result', async () => {
+  const r = await quick.delay(7);
+  expect(await r.get({ timeout: 10 })).toMatchObject({ n: 7, worker: 'w1@test' });
+  const row = (await r.info())!;
+  expect(row).toMatchObject({ status: 'SUCCESS', worker: 'w1@test', taskName: 'behave.quick', args: [7], retries: 0 });
+  expect(row.dateDone!.getTime()).toBeGreaterThanOrEqual(row.dateCreated.getTime());
+});
+
+test('STARTED (trackStarted) and PROGRESS are visible while it runs', async () => {
+  const r = await progress.delay(8);
+  const seen = new Set<string>();
+  let lastMeta: any;
+  await eventually(async () => {
+    const row = (await r.info())!;
+    seen.add(row.status);
+    if (row.status === 'PROGRESS') lastMeta = row.meta;
+    expect(row.status).toBe('SUCCESS');
+  }, 10_000, 5);
+  expect(seen.has('PROGRESS')).toBe(true);
+  expect(lastMeta).toMatchObject({ total: 8, stage: expect.stringMatching(/^step \d$/) });
+  expect((await r.info())!.dateStarted).not.toBeNull();
+});
+
+test('failure keeps the class, message and stack; get() throws it', async () => {
+  const r = await app.sendTask('behave.alwaysFlaky', [], {}, { taskId: 'always-flaky-1' });
+  const err = (await r.get({ timeout: 20 }).catch((e) => e)) as TaskFailedError;
+  expect(err).toBeInstanceOf(TaskFailedError);
+  expect(err.excType).toBe('FlakyError');
+  expect(err.excMessage).toBe('nope');
+  expect(err.traceback).toMatch(/FlakyError: nope\n\s+at /);
+  const row = (await r.info())!;
+  // autoretryFor with maxRetries 2: the first try and two retries, then FAILURE.
+  expect(row).toMatchObject({ status: 'FAILURE', retries: 2, result: { exc_type: 'FlakyError', exc_message: ['nope'] } });
+  void alwaysFlaky;
+});
+
+test('ctx.retry() runs the same id again until it succeeds', async () => {
+  const r = await flaky.delay(2);
+  expect(await r.get({ timeout: 20 })).toBe('ok after 2');
+  expect((await r.info())!.retries).toBe(2);
+});
+
+test('retry backoff waits in the delayed set between attempts', async () => {
+  const r = await flaky.delay(1);
+  await eventually(async () => expect((await r.info())!.status).toBe('RETRY'), 10_000, 2);
+  expect((await r.info())!.meta).toMatchObject({ next_eta: expect.any(String) });
+  expect(await r.get({ timeout: 20 })).toBe('ok after 1');
+});
+
+test('softTimeLimit aborts the signal with SoftTimeLimitExceededError', async () => {
+  const r = await waitForAbort.delay();
+  await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ excType: 'SoftTimeLimitExceededError' });
+});
+
+test('timeLimit fails the task and frees its slot', async () => {
+  const hung = await Promise.all([1, 2, 3, 4, 5].map(() => hang.delay()));
+  for (const r of hung) await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ excType: 'TimeLimitExceededError' });
+  // All four slots were taken by hung tasks; a quick task still runs, so the slots were freed.
+  expect(await (await quick.delay(1)).get({ timeout: 10 })).toMatchObject({ n: 1 });
+});
+
+test('an expired task is REVOKED without running', async () => {
+  const r = await quick.applyAsync([1], {}, { expires: new Date(Date.now() - 1000) });
+  await expect(r.get({ timeout: 10 })).rejects.toBeInstanceOf(TaskRevokedError);
+  expect((await r.info())!.meta).toMatchObject({ reason: 'expired' });
+});
+
+test('revoke: a task still waiting (countdown) never runs', async () => {
+  const r = await quick.applyAsync([2], {}, { countdown: 1 });
+  await app.control.revoke(r.id);
+  expect(await r.status()).toBe('REVOKED');
+  await eventually(async () => expect(await redis.zcard(app.config.keyPrefix + 'celeriac:delayed')).toBe(0), 5000);
+  // Promoted and received after its eta, it was dropped: still REVOKED, no result, no start.
+  await eventually(async () => expect((await r.info())!.meta).toMatchObject({ reason: 'revoked' }), 5000);
+  expect((await r.info())!.result).toBeNull();
+});
+
+test('revoke with terminate stops a running task', async () => {
+  const r = await slow.delay(60_000);
+  await eventually(async () => expect(worker.info().active).toBeGreaterThan(0), 5000, 10);
+  await app.control.revoke(r.id, { terminate: true });
+  await expect(r.get({ timeout: 10 })).rejects.toBeInstanceOf(TaskRevokedError);
+  await eventually(async () => expect((await r.info())!.meta).toMatchObject({ reason: 'terminated' }), 5000);
+  await eventually(() => expect(worker.info().active).toBe(0), 5000);
+});
+
+test('rateLimit spaces starts per worker', async () => {
+  const results = await Promise.all(Array.from({ length: 8 }, () => limited.delay()));
+  const times = (await Promise.all(results.map((r) => r.get({ timeout: 20 }) as Promise<number>))).sort((a, b) => a - b);
+  // 5/s with a full bucket of 5: the first five at once, the rest one every 200 ms.
+  expect(times[7] - times[0]).toBeGreaterThanOrEqual(550);
+  expect(times[4] - times[0]).toBeLessThan(550);
+});
+
+test('ignoreResult tasks run but write nothing', async () => {
+  const r = await ignored.delay();
+  const marker = await quick.delay(99);
+  await marker.get({ timeout: 10 });
+  await eventually(async () => expect(worker.info().held).toBe(0), 5000);
+  expect(await r.status()).toBe('UNKNOWN');
+});
