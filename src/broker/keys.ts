@@ -42,6 +42,8 @@ export class Keys {
   processing(consumer: string) { return this.prefix + 'celeriac:processing:' + consumer; }
   lease(consumer: string) { return this.prefix + 'celeriac:lease:' + consumer; }
 
+  /** Senders of delayed messages announce the earliest due time here, so workers promote on time, not on their next 1 s check. */
+  get delayedChannel() { return this.prefix + 'celeriac:delayed-wake'; }
   /** Channel a worker publishes finished task ids on, so waiting AsyncResults wake without polling. */
   get resultsChannel() { return this.prefix + 'celeriac:results'; }
   /** kombu fanout channels carry the `/<db>.` prefix (fanout_prefix=True). */

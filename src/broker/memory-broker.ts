@@ -50,6 +50,7 @@ export class MemoryBroker implements Broker {
   private addDelayed(dueAtMs: number, raw: string): void {
     this.delayed.push({ dueAtMs, raw });
     this.delayed.sort((a, b) => a.dueAtMs - b.dueAtMs);
+    this.bus.emit(this.keys.delayedChannel, String(dueAtMs), this.keys.delayedChannel);
   }
 
   async registerConsumer(consumer: string): Promise<void> {

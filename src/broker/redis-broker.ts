@@ -34,6 +34,8 @@ export class RedisBroker implements Broker {
     this.options = {
       lazyConnect: true,
       connectTimeout: 3000,
+      // Named so operators (and tests) can tell Celeriac's connections apart in CLIENT LIST.
+      connectionName: `celeriac${keyPrefix ? ':' + keyPrefix.replace(/[^\w:.-]/g, '_') : ''}`,
       // A producer should hear promptly that Redis is down rather than wait in an offline queue;
       // workers and beat loop and retry on their own.
       maxRetriesPerRequest: 2,
@@ -108,9 +110,12 @@ export class RedisBroker implements Broker {
       const pipe = this.redis.pipeline();
       // One LPUSH per queue key keeps a bulk send to one round trip and few commands.
       const byKey = new Map<string, string[]>();
+      let earliestDue = Infinity;
       for (const m of messages) {
-        if (m.dueAtMs !== undefined && m.dueAtMs > now) pipe.zadd(this.keys.delayed, m.dueAtMs, m.raw);
-        else {
+        if (m.dueAtMs !== undefined && m.dueAtMs > now) {
+          pipe.zadd(this.keys.delayed, m.dueAtMs, m.raw);
+          earliestDue = Math.min(earliestDue, m.dueAtMs);
+        } else {
           const key = this.keys.queue(m.queue, m.priority);
           const list = byKey.get(key);
           if (list) list.push(m.raw);
@@ -118,6 +123,7 @@ export class RedisBroker implements Broker {
         }
       }
       for (const [key, raws] of byKey) pipe.lpush(key, ...raws);
+      if (earliestDue < Infinity) pipe.publish(this.keys.delayedChannel, String(earliestDue));
       const results = await pipe.exec();
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0];
@@ -198,8 +204,10 @@ export class RedisBroker implements Broker {
   async ackAndSend(consumer: string, raw: string, next: OutgoingMessage): Promise<void> {
     await this.run(async () => {
       const tx = this.redis.multi().lrem(this.keys.processing(consumer), -1, raw);
-      if (next.dueAtMs !== undefined && next.dueAtMs > Date.now()) tx.zadd(this.keys.delayed, next.dueAtMs, next.raw);
-      else tx.lpush(this.keys.queue(next.queue, next.priority), next.raw);
+      if (next.dueAtMs !== undefined && next.dueAtMs > Date.now()) {
+        tx.zadd(this.keys.delayed, next.dueAtMs, next.raw);
+        tx.publish(this.keys.delayedChannel, String(next.dueAtMs));
+      } else tx.lpush(this.keys.queue(next.queue, next.priority), next.raw);
       await tx.exec();
     });
   }

@@ -140,6 +140,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.broker.registerConsumer(this.consumer, this.app.config.leaseMs);
     await this.refreshRevoked();
     this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.pidbox, (raw) => this.onControl(raw)));
+    this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.delayedChannel, (due) => this.promoteBy(Number(due))));
     this.state = 'running';
     const beatMs = Math.min(2000, Math.floor(this.app.config.leaseMs / 3));
     this.timers.push(setInterval(() => void this.heartbeat(), beatMs));

@@ -47,7 +47,7 @@ test('countdown and eta wait in the delayed set, not on the queue', async () => 
   const before = await redis.llen(key('later'));
   const r = await add.applyAsync([1, 2], {}, { countdown: 60, queue: 'later' });
   expect(await redis.llen(key('later'))).toBe(before);
-  const [member, score] = await redis.zrange(key('celeriac:delayed'), 0, -1, 'WITHSCORES');
+  const [member, score] = await redis.zrange(key('celeriac:delayed'), '0', '-1', 'WITHSCORES');
   expect(decodeTask(member).id).toBe(r.id);
   expect(Number(score)).toBeGreaterThan(Date.now() + 55_000);
   expect(decodeTask(member).eta!.getTime()).toBe(Number(score));

@@ -83,29 +83,8 @@ export function sunPosition(instant: number): SunPosition {
  * sun does not reach the event's altitude that day.
  */
 export function solarEventOnDay(event: SolarEvent, latitude: number, longitude: number, day: number): number | null {
-  const rule = EVENT_RULES[event];
-  const midnight = day * DAY_MS;
-  let instant = midnight + (720 - 4 * longitude) * 60_000;
-  for (let i = 0; i < 3; i++) {
-    const { equationOfTime } = sunPosition(instant);
-    instant = midnight + (720 - 4 * longitude - equationOfTime) * 60_000;
-  }
-  if (rule.altitude === null) return Math.round(instant);
-
-  const lat = latitude * RAD;
-  const sinAltitude = Math.sin(rule.altitude * RAD);
-  for (let i = 0; i < 3; i++) {
-    const { declination, equationOfTime } = sunPosition(instant);
-    const cosHourAngle =
-      (sinAltitude - Math.sin(lat) * Math.sin(declination)) / (Math.cos(lat) * Math.cos(declination));
-    // Above 1: the sun stays below the altitude all day; below -1: it stays above. At the
-    // poles cos(lat) is 0 and this is ±Infinity, which lands here too.
-    if (!(cosHourAngle >= -1 && cosHourAngle <= 1)) return null;
-    const hourAngleMinutes = (4 * Math.acos(cosHourAngle)) / RAD;
-    const noonMinutes = 720 - 4 * longitude - equationOfTime;
-    instant = midnight + (noonMinutes + (rule.rising ? -hourAngleMinutes : hourAngleMinutes)) * 60_000;
-  }
-  return Math.round(instant);
+  const outcome = dayOutcome(EVENT_RULES[event], latitude, longitude, day);
+  return typeof outcome === 'number' ? outcome : null;
 }
 
 /**
@@ -113,12 +92,91 @@ export function solarEventOnDay(event: SolarEvent, latitude: number, longitude: 
  * solar days ahead (the sun may not set for weeks above the Arctic circle), or null if none.
  */
 export function nextSolarEvent(event: SolarEvent, latitude: number, longitude: number, after: number): number | null {
+  const rule = EVENT_RULES[event];
   // Start a day early: the event of the solar day before may still lie after `after`
   // (sunset west of Greenwich falls on the next UTC date).
   const firstDay = Math.floor((after + longitude * 240_000) / DAY_MS) - 1;
+  let previous = dayOutcome(rule, latitude, longitude, firstDay - 1);
   for (let day = firstDay; day <= firstDay + SOLAR_SEARCH_DAYS + 2; day++) {
-    const instant = solarEventOnDay(event, latitude, longitude, day);
-    if (instant !== null && instant > after) return instant;
+    const outcome = dayOutcome(rule, latitude, longitude, day);
+    if (typeof outcome === 'number') {
+      if (outcome > after) return outcome;
+    } else if (typeof previous === 'string' && previous !== outcome && (outcome === 'below') === !rule.rising) {
+      // The sun went from never below the altitude to never above it (or back) without a
+      // day on which it crossed twice. Near a pole that is how the year's one sunset looks:
+      // the daily hour-angle method has no answer, so find the crossing on the altitude curve.
+      const crossing = findCrossing(rule, latitude, longitude, transitOnDay(longitude, day - 1), transitOnDay(longitude, day));
+      if (crossing !== null && crossing > after) return crossing;
+    }
+    previous = outcome;
+  }
+  return null;
+}
+
+/** The event's instant that day, or which side of the event's altitude the sun stays on all day. */
+function dayOutcome(rule: EventRule, latitude: number, longitude: number, day: number): number | 'above' | 'below' {
+  const midnight = day * DAY_MS;
+  let instant = transitOnDay(longitude, day);
+  if (rule.altitude === null) return instant;
+
+  const lat = latitude * RAD;
+  const sinAltitude = Math.sin(rule.altitude * RAD);
+  for (let i = 0; i < 3; i++) {
+    const { declination, equationOfTime } = sunPosition(instant);
+    const cosHourAngle =
+      (sinAltitude - Math.sin(lat) * Math.sin(declination)) / (Math.cos(lat) * Math.cos(declination));
+    // Above 1: the sun stays below the altitude all day; below -1: it stays above.
+    if (cosHourAngle > 1) return 'below';
+    if (cosHourAngle < -1) return 'above';
+    const hourAngleMinutes = (4 * Math.acos(cosHourAngle)) / RAD;
+    const noonMinutes = 720 - 4 * longitude - equationOfTime;
+    instant = midnight + (noonMinutes + (rule.rising ? -hourAngleMinutes : hourAngleMinutes)) * 60_000;
+  }
+  return Math.round(instant);
+}
+
+/** Solar noon (the transit) of solar day `day`, in epoch ms. */
+function transitOnDay(longitude: number, day: number): number {
+  const midnight = day * DAY_MS;
+  let instant = midnight + (720 - 4 * longitude) * 60_000;
+  for (let i = 0; i < 3; i++) {
+    const { equationOfTime } = sunPosition(instant);
+    instant = midnight + (720 - 4 * longitude - equationOfTime) * 60_000;
+  }
+  return Math.round(instant);
+}
+
+/** Altitude of the sun's centre in degrees (no refraction: the event altitudes include it). */
+export function sunAltitude(instant: number, latitude: number, longitude: number): number {
+  const { declination, equationOfTime } = sunPosition(instant);
+  const utcMinutes = (((instant % DAY_MS) + DAY_MS) % DAY_MS) / 60_000;
+  const hourAngle = ((utcMinutes + equationOfTime + 4 * longitude) / 4 - 180) * RAD;
+  const lat = latitude * RAD;
+  const sinAltitude =
+    Math.sin(lat) * Math.sin(declination) + Math.cos(lat) * Math.cos(declination) * Math.cos(hourAngle);
+  return Math.asin(Math.max(-1, Math.min(1, sinAltitude))) / RAD;
+}
+
+const CROSSING_SAMPLE_MS = 10 * 60_000;
+
+/** The first crossing of the event's altitude in the event's direction within [from, to], to the second. */
+function findCrossing(rule: EventRule, latitude: number, longitude: number, from: number, to: number): number | null {
+  const target = rule.altitude ?? 0;
+  const side = (t: number) => sunAltitude(t, latitude, longitude) >= target;
+  let lo = from;
+  let loAbove = side(lo);
+  for (let hi = from + CROSSING_SAMPLE_MS; hi <= to + CROSSING_SAMPLE_MS; hi += CROSSING_SAMPLE_MS) {
+    const hiAbove = side(hi);
+    if (loAbove !== hiAbove && hiAbove === rule.rising) {
+      while (hi - lo > 1000) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (side(mid) === hiAbove) hi = mid;
+        else lo = mid;
+      }
+      return hi;
+    }
+    lo = hi;
+    loAbove = hiAbove;
   }
   return null;
 }
