@@ -13,6 +13,7 @@ export { States, READY_STATES } from './results/states';
 export type { TaskState } from './results/states';
 export { celeriacMigrations } from '../migrations';
 export { celeriacEntities } from './db/entities';
+export { createEmbeddedDataSource } from './db/embedded';
 export type { Logger, LogLevel, LogFormat } from './log';
 export {
   CeleriacError,

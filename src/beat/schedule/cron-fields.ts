@@ -131,7 +131,7 @@ function parsePart(item: string, rules: FieldRules): { part: CronPart; values: n
   const dash = body.split('-');
   if (dash.length > 2) {
     throw new PartError(
-      body.startsWith('-') ? `'${item}' is negative: negative numbers are not supported` : `'${item}' has more than one '-'`,
+      body.startsWith('-') ? `'${item}' is negative, and negative numbers are not supported` : `'${item}' has more than one '-'`,
     );
   }
   if (dash.length === 1) {
@@ -143,7 +143,7 @@ function parsePart(item: string, rules: FieldRules): { part: CronPart; values: n
     const value = parseValue(item, body, rules);
     return { part: { type: 'value', value }, values: [value] };
   }
-  if (dash[0] === '') throw new PartError(`'${item}' is negative: negative numbers are not supported`);
+  if (dash[0] === '') throw new PartError(`'${item}' is negative, and negative numbers are not supported`);
   const from = parseValue(item, dash[0], rules);
   const to = parseValue(item, dash[1], rules);
   // Celery wraps a backwards range around the end of the field (celery/schedules.py _expand_range).
@@ -169,7 +169,8 @@ function parseValue(item: string, token: string, rules: FieldRules): number {
   const named = rules.names?.get(token.toLowerCase());
   if (named !== undefined) return named;
   if (!rules.names) throw new PartError(`'${token}' is not a number`);
-  const hint = closest(token.toLowerCase(), rules.names.keys());
+  // Under four letters almost any name is "close" (foo → feb), so only longer typos get a hint.
+  const hint = token.length >= 4 ? closest(token.toLowerCase(), rules.names.keys()) : undefined;
   throw new PartError(`'${token}' is not a ${rules.nameKind} or number${hint ? ` (did you mean '${hint}'?)` : ''}`);
 }
 

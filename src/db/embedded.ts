@@ -1,0 +1,28 @@
+import { DataSource } from 'typeorm';
+import { CeleriacError } from '../errors';
+import { celeriacMigrations } from '../../migrations';
+import { celeriacEntities } from './entities';
+
+/**
+ * An in-process Postgres (PGlite, Postgres compiled to WebAssembly) for the demo and for trying
+ * Celeriac with no servers. One session only: fine for one process, wrong for several workers or
+ * beats (no real row locks, no advisory locks), so production always uses DATABASE_URL.
+ * The packages are optional: `npm i @electric-sql/pglite typeorm-pglite`.
+ */
+export function createEmbeddedDataSource(options: { dataDir?: string } = {}): DataSource {
+  let PGliteDriver: new (o?: object) => { driver: unknown };
+  let pgcrypto: unknown;
+  try {
+    ({ PGliteDriver } = require('typeorm-pglite'));
+    ({ pgcrypto } = require('@electric-sql/pglite/contrib/pgcrypto'));
+  } catch (err) {
+    throw new CeleriacError('The embedded database needs two optional packages: npm i @electric-sql/pglite typeorm-pglite', { cause: err });
+  }
+  return new DataSource({
+    type: 'postgres',
+    driver: new PGliteDriver({ dataDir: options.dataDir, extensions: { pgcrypto } }).driver,
+    entities: celeriacEntities,
+    migrations: celeriacMigrations,
+    migrationsTableName: 'celeriac_migrations',
+  } as any);
+}
