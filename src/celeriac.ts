@@ -186,8 +186,8 @@ export class Celeriac implements ResultBackend {
 
   /** @internal ResultBackend */
   async waitForResult(taskId: string, timeoutMs: number): Promise<TaskResultRow | null> {
-    const store = await this.requireResults();
-    if (store.backlog > 0) await store.flush();
+    // No flush of our own PENDING writes here: waiting only cares about the final state.
+    await this.requireResults();
     return this.waiter.wait(taskId, timeoutMs);
   }
 

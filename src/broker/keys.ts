@@ -26,9 +26,18 @@ export class Keys {
     return bucket === 0 ? this.prefix + queue : this.prefix + queue + PRIORITY_SEP + bucket;
   }
 
-  /** Keys a consumer reads, highest priority first: every queue's bucket 0, then bucket 3, … */
+  /**
+   * Messages given back after a crash wait on a side list per queue, read before the queue
+   * itself. Keeping them off the main list means anything a blocking pop takes from the main list
+   * is a first delivery, so it can run without a second round trip to look up its redelivery count.
+   */
+  redelivered(queue: string): string {
+    return this.prefix + 'celeriac:redelivered:' + queue;
+  }
+
+  /** Keys a consumer reads, in order: redelivered messages, then every queue's bucket 0, then bucket 3, … */
   consumeOrder(queues: string[]): string[] {
-    const keys: string[] = [];
+    const keys: string[] = queues.map((q) => this.redelivered(q));
     for (const step of PRIORITY_STEPS) for (const q of queues) keys.push(this.queue(q, step));
     return keys;
   }

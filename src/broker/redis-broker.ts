@@ -153,11 +153,12 @@ export class RedisBroker implements Broker {
     const keys = [this.keys.processing(consumer), this.keys.redeliveries, ...order];
     const first = await this.run(() => this.scripts.fetch(keys, [max]));
     if (first.length > 0 || blockMs <= 0) return pairs(first);
-    // Nothing ready: block on the first queue's main bucket. BLMOVE lands the message straight in
-    // the processing list, so even a wake-up that races a crash cannot lose it. Other queues and
-    // buckets are seen on the next round, at most blockMs later.
+    // Nothing ready: block on one queue's main bucket. BLMOVE lands the message straight in the
+    // processing list, so even a wake-up that races a crash cannot lose it. Other queues and
+    // buckets are seen on the next round, at most blockMs later. What BLMOVE takes from a main
+    // list is always a first delivery (keys.redelivered), so it runs with no further round trip.
     const conn = this.blockingConnection(consumer);
-    const rotate = order[Math.floor(Math.random() * queues.length)];
+    const rotate = this.keys.queue(queues[Math.floor(Math.random() * queues.length)]);
     let moved: string | null;
     try {
       moved = await conn.blmove(rotate, this.keys.processing(consumer), 'RIGHT', 'LEFT', blockMs / 1000);
@@ -166,9 +167,7 @@ export class RedisBroker implements Broker {
       throw this.unavailable(err);
     }
     if (moved === null) return [];
-    const tag = /"delivery_tag"\s*:\s*"([^"]+)"/.exec(moved)?.[1] ?? '';
-    const more = await this.run(() => this.scripts.fetch(keys, [max - 1, tag]));
-    return [{ raw: moved, redeliveries: Number(more[1] ?? 0) }, ...pairs(more.slice(2))];
+    return [{ raw: moved, redeliveries: 0 }];
   }
 
   private blockingConnection(consumer: string): Redis {
@@ -245,7 +244,7 @@ export class RedisBroker implements Broker {
   }
 
   async recoverLapsed(): Promise<number> {
-    return this.run(() => this.scripts.recover([this.keys.consumers, this.keys.redeliveries], [this.keys.prefix, PRIORITY_SEP]));
+    return this.run(() => this.scripts.recover([this.keys.consumers, this.keys.redeliveries], [this.keys.prefix]));
   }
 
   async queueLength(queue: string): Promise<number> {
@@ -322,7 +321,7 @@ export class RedisBroker implements Broker {
 
 function pairs(flat: (string | number)[]): Delivery[] {
   const out: Delivery[] = [];
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] !== '') out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]) });
+  for (let i = 0; i < flat.length; i += 2) out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]) });
   return out;
 }
 

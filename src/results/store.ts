@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
+import { sqlFor, type Sql } from '../db/sql';
 import { deleteResult, markRevoked, selectResults, upsertColumns, upsertResults } from './sql';
 import { stateSeq, type TaskState } from './states';
 
@@ -71,12 +72,16 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private retryDelayMs = 100;
   private closed = false;
   readonly maxBatch = 2000;
+  private readonly sql: Sql;
+  private readonly statements: { upsert: string; select: string };
 
   constructor(
     private readonly ds: DataSource,
     private readonly schema: string,
   ) {
     super();
+    this.sql = sqlFor(ds);
+    this.statements = { upsert: upsertResults(schema), select: selectResults(schema) };
   }
 
   /** Resolves when the state (or a later one of the same task) is committed. */
@@ -110,7 +115,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       while (this.pending.size > 0 && !this.closedAndDropped()) {
         const batch = this.take();
         try {
-          await this.ds.query(upsertResults(this.schema), toColumns(batch));
+          await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, toColumns(batch));
           this.retryDelayMs = 100;
           for (const p of batch) for (const w of p.waiters) w();
           this.emit('committed', batch.map((p) => p.update));
@@ -171,7 +176,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async getMany(taskIds: string[]): Promise<TaskResultRow[]> {
-    const rows: any[] = await this.ds.query(selectResults(this.schema), [taskIds]);
+    const rows: any[] = await this.sql.query(`celeriac_select_${this.schema}`, this.statements.select, [taskIds]);
     return rows.map(toRow);
   }
 

@@ -1,6 +1,16 @@
 import type { Broker } from '../broker';
 import { READY_STATES } from './states';
-import type { ResultStore, TaskResultRow } from './store';
+import type { ResultStore, StateUpdate, TaskResultRow } from './store';
+
+/** What a worker publishes per finished task; small results ride along so waiters skip a read. */
+export interface FinishedNotice {
+  id: string;
+  status: string;
+  /** Present when the result and traceback were small enough to publish. */
+  final?: { result: unknown; traceback: string | null };
+}
+
+const INLINE_RESULT_LIMIT = 8 * 1024;
 
 /**
  * Wakes AsyncResult.get() when a worker commits a finished state: workers publish finished ids on
@@ -8,7 +18,7 @@ import type { ResultStore, TaskResultRow } from './store';
  * poll backs the channel up, since pub/sub drops messages while a connection is down.
  */
 export class ResultWaiter {
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly waiting = new Map<string, Set<(notice: FinishedNotice) => void>>();
   private unsubscribe: Promise<() => Promise<void>> | undefined;
 
   constructor(
@@ -23,8 +33,8 @@ export class ResultWaiter {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // Subscribe before reading, so a result committed between the read and the wait still wakes us.
-      let wake!: () => void;
-      const woken = new Promise<void>((resolve) => (wake = resolve));
+      let wake!: (notice: FinishedNotice) => void;
+      const woken = new Promise<FinishedNotice>((resolve) => (wake = resolve));
       this.add(taskId, wake);
       try {
         const row = await store.get(taskId);
@@ -32,21 +42,22 @@ export class ResultWaiter {
         const left = deadline - Date.now();
         if (left <= 0) return row;
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, Math.min(left, this.pollMs))))]);
+        const notice = await Promise.race([woken, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.min(left, this.pollMs))))]);
         clearTimeout(timer);
+        if (notice?.final && READY_STATES.has(notice.status)) return fromNotice(notice, row);
       } finally {
         this.remove(taskId, wake);
       }
     }
   }
 
-  private add(id: string, fn: () => void): void {
+  private add(id: string, fn: (notice: FinishedNotice) => void): void {
     let set = this.waiting.get(id);
     if (!set) this.waiting.set(id, (set = new Set()));
     set.add(fn);
   }
 
-  private remove(id: string, fn: () => void): void {
+  private remove(id: string, fn: (notice: FinishedNotice) => void): void {
     const set = this.waiting.get(id);
     set?.delete(fn);
     if (set?.size === 0) this.waiting.delete(id);
@@ -55,7 +66,7 @@ export class ResultWaiter {
   private listen(): Promise<unknown> {
     this.unsubscribe ??= this.broker().then((b) =>
       b.subscribe(b.keys.resultsChannel, (message) => {
-        for (const id of JSON.parse(message) as string[]) this.waiting.get(id)?.forEach((fn) => fn());
+        for (const notice of JSON.parse(message) as FinishedNotice[]) this.waiting.get(notice.id)?.forEach((fn) => fn(notice));
       }),
     );
     return this.unsubscribe;
@@ -69,6 +80,39 @@ export class ResultWaiter {
 }
 
 /** Workers call this after a batch commits: one PUBLISH per batch, only for states someone may wait on. */
-export function finishedIds(updates: { taskId: string; status: string }[]): string[] {
-  return updates.filter((u) => READY_STATES.has(u.status)).map((u) => u.taskId);
+export function finishedNotices(updates: StateUpdate[]): FinishedNotice[] {
+  const notices: FinishedNotice[] = [];
+  for (const u of updates) {
+    if (!READY_STATES.has(u.status)) continue;
+    const final = { result: u.result ?? null, traceback: u.traceback ?? null };
+    const small = (u.traceback?.length ?? 0) < INLINE_RESULT_LIMIT && (JSON.stringify(final.result)?.length ?? 0) < INLINE_RESULT_LIMIT;
+    notices.push(small ? { id: u.taskId, status: u.status, final } : { id: u.taskId, status: u.status });
+  }
+  return notices;
+}
+
+/** The committed final state as published; the rest of the row as last read. */
+function fromNotice(notice: FinishedNotice, row: TaskResultRow | null): TaskResultRow {
+  const now = new Date();
+  return {
+    taskId: notice.id,
+    taskName: row?.taskName ?? null,
+    periodicTaskName: row?.periodicTaskName ?? null,
+    args: row?.args ?? null,
+    kwargs: row?.kwargs ?? null,
+    meta: row?.meta ?? null,
+    worker: row?.worker ?? null,
+    queue: row?.queue ?? null,
+    retries: row?.retries ?? 0,
+    parentId: row?.parentId ?? null,
+    rootId: row?.rootId ?? null,
+    groupId: row?.groupId ?? null,
+    dateCreated: row?.dateCreated ?? now,
+    dateStarted: row?.dateStarted ?? null,
+    dateChanged: now,
+    dateDone: now,
+    status: notice.status as TaskResultRow['status'],
+    result: notice.final!.result,
+    traceback: notice.final!.traceback,
+  };
 }

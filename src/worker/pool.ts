@@ -9,6 +9,7 @@ export interface Job {
   /** Early-acked (acksLate false) jobs are not acked again when they finish. */
   acked: boolean;
   started: boolean;
+  finished: boolean;
 }
 
 export interface PoolHooks {

@@ -1,4 +1,5 @@
-import { extname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { CeleriacError, TimeLimitExceededError } from '../errors';
 import { serializeError, type Outcome } from './outcome';
@@ -44,7 +45,7 @@ export class ThreadPool implements Pool {
 
   private spawn(): Slot {
     const entry = join(__dirname, 'thread-entry' + extname(__filename));
-    const registerTs = resolve(__dirname, '../../bin/register-ts.js');
+    const registerTs = packageFile('bin/register-ts.js');
     const bootstrap = `require(${JSON.stringify(registerTs)}).register(); require(${JSON.stringify(entry)});`;
     const thread = new Thread(bootstrap, { eval: true, workerData: { appModule: resolve(this.appModule!), hostname: this.hooks.hostname } });
     const slot: Slot = { thread, ready: Promise.resolve(), job: undefined, settle: undefined, timers: [] };
@@ -116,4 +117,11 @@ export class ThreadPool implements Pool {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.thread.terminate()));
   }
+}
+
+/** A file of this package, found from src/worker (sources) or dist/src/worker (build) alike. */
+function packageFile(relative: string): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, relative)) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, relative);
 }

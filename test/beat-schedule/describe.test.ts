@@ -23,6 +23,7 @@ describe('crontab', () => {
     ['0 8,12 * * *', 'UTC', 'At 08:00 and 12:00 every day, UTC'],
     ['0 9 1,15 * *', 'UTC', 'At 09:00 on days 1 and 15 of the month, UTC'],
     ['0 9 1-7 * mon', 'UTC', 'At 09:00 on days 1 to 7 of the month that fall on a Monday, UTC'],
+    ['0 9 1-7,15-21 * mon,fri', 'UTC', 'At 09:00 on days 1 to 7 and 15 to 21 of the month that fall on a Monday or Friday, UTC'],
     ['0 0 * * sat,sun', 'UTC', 'At 00:00, on Saturday and Sunday, UTC'],
     ['0 0 * * 1,3,5', 'UTC', 'At 00:00, on Monday, Wednesday and Friday, UTC'],
     ['0 0 * * 7', 'UTC', 'At 00:00, on Sunday, UTC'],

@@ -14,6 +14,7 @@
  * so accepting it would make the same text mean different things in different tools.
  */
 import { closest } from '../../errors';
+import { describeType } from './quote-value';
 
 export type CronFieldName = 'minute' | 'hour' | 'dayOfWeek' | 'dayOfMonth' | 'monthOfYear';
 
@@ -182,11 +183,4 @@ function span(from: number, to: number): number[] {
 
 function everyNth(values: number[], step: number): number[] {
   return step === 1 ? values : values.filter((_, i) => i % step === 0);
-}
-
-export function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Date) return 'a Date';
-  return typeof value === 'string' ? `the string '${value}'` : `${typeof value} ${String(value)}`;
 }

@@ -23,10 +23,12 @@
  * slot to its instant. No stepping minute by minute, and no retry loop that could miss a day.
  *
  * DAY OF MONTH AND DAY OF WEEK. A day matches when it is in dayOfMonth AND in dayOfWeek (and
- * in monthOfYear). That is Celery's crontab (celery/schedules.py: remaining_delta only runs on
- * a date whose day, weekday and month are all in their sets; the class docstring spells out
- * that day_of_week=1 with day_of_month='1-7,15-21' means "first and third Monday"), not Vixie
- * cron, which ORs the two when both are restricted. Rows written for Celery keep their meaning.
+ * in monthOfYear). That is Celery's crontab: in celery/schedules.py, remaining_delta's
+ * `execute_this_date` requires month, day and weekday all to be in their sets, _delta_to_next
+ * walks (month, day) pairs until the weekday also matches, and the class docstring says
+ * day_of_week=1 with day_of_month='1-7,15-21' means "every first and third Monday". Vixie cron
+ * ORs the two when both are restricted; following Celery keeps rows written for it meaning
+ * the same thing here.
  */
 import { IANAZone } from 'luxon';
 import { parseCronField, type CronFieldName, type ParsedCronField } from './cron-fields';

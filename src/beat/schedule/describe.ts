@@ -128,11 +128,15 @@ function describeDays(dom: ParsedCronField, dow: ParsedCronField, month: ParsedC
     const dowRuns = runs(mondayFirst);
     if (dowRuns.length > MAX_LISTED) return null;
     const name = (d: number) => DAY_NAMES[d % 7];
-    const words = joinList(dowRuns.map(([a, b]) => runText(a, b, name)));
+    const items = dowRuns.map(([a, b]) => runText(a, b, name));
     const oneRange = dowRuns.length === 1 && dowRuns[0][1] - dowRuns[0][0] >= 2;
     // Celery ANDs day of month and day of week; say so, or readers assume cron's OR.
-    if (domRestricted) text += ` that ${dom.values.length === 1 ? 'falls' : 'fall'} on ${oneRange ? words : `a ${words}`}`;
-    else text += oneRange ? `, ${words}` : `, on ${words}`;
+    if (domRestricted) {
+      const which = oneRange ? items[0] : `a ${joinList(items, 'or')}`;
+      text += ` that ${dom.values.length === 1 ? 'falls' : 'fall'} on ${which}`;
+    } else {
+      text += oneRange ? `, ${items[0]}` : `, on ${joinList(items)}`;
+    }
   }
 
   if (monthRestricted) {
@@ -177,9 +181,9 @@ function runText(first: number, last: number, name: (v: number) => string): stri
   return `${name(first)} to ${name(last)}`;
 }
 
-function joinList(items: string[]): string {
+function joinList(items: string[], conjunction = 'and'): string {
   const flat = items.flatMap((item) => item.split(', '));
-  return flat.length === 1 ? flat[0] : `${flat.slice(0, -1).join(', ')} and ${flat[flat.length - 1]}`;
+  return flat.length === 1 ? flat[0] : `${flat.slice(0, -1).join(', ')} ${conjunction} ${flat[flat.length - 1]}`;
 }
 
 function clock(hour: number, minute: number): string {

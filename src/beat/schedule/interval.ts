@@ -10,7 +10,7 @@
 import type { FieldError, IntervalPeriod } from './types';
 import { INTERVAL_PERIODS } from './types';
 import { closest } from '../../errors';
-import { describeType } from './cron-fields';
+import { describeType } from './quote-value';
 
 const PERIOD_MS: Readonly<Record<Exclude<IntervalPeriod, 'microseconds'>, number>> = {
   days: 86_400_000,

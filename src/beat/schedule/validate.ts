@@ -4,7 +4,8 @@
  */
 import { IANAZone } from 'luxon';
 import { closest } from '../../errors';
-import { parseCronField, describeType, type ParsedCronField } from './cron-fields';
+import { parseCronField, type ParsedCronField } from './cron-fields';
+import { describeType } from './quote-value';
 import { CRON_FIELDS } from './crontab';
 import { validateInterval } from './interval';
 import { SOLAR_EVENTS, type FieldError } from './types';

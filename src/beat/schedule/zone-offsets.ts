@@ -16,10 +16,12 @@
 import { IANAZone } from 'luxon';
 
 const DAY_MS = 86_400_000;
-/** Wider than any offset (-12h..+14h), so a window of this size around a wall time holds its instants. */
-const WINDOW_MS = 15 * 3_600_000;
-/** Local time never jumps back further than this (the largest fall-back in tzdata is 2-3 hours). */
-const MAX_BACKWARD_JUMP_MS = 2 * DAY_MS;
+/**
+ * How far around a wall time its instants, and any earlier showing of it, can lie. Offsets
+ * stay within ±15 h and local time never jumps back by a day and a half (the largest
+ * backward jump in tzdata is Alaska's 1867 change of date, about one day), so two days is ample.
+ */
+const WINDOW_MS = 2 * DAY_MS;
 /** A zone touched for many distinct days (say a preview centuries ahead) starts its cache over. */
 const MAX_CACHED_DAYS = 50_000;
 
@@ -53,7 +55,7 @@ export class ZoneOffsets {
   highestWallUpTo(instant: number): number {
     let highest = this.wallAt(instant);
     const lastDay = Math.floor(instant / DAY_MS);
-    for (let day = Math.floor((instant - MAX_BACKWARD_JUMP_MS) / DAY_MS); day <= lastDay; day++) {
+    for (let day = Math.floor((instant - WINDOW_MS) / DAY_MS); day <= lastDay; day++) {
       const change = this.transitionDuring(day);
       if (change === change && change <= instant) {
         highest = Math.max(highest, change - 1 + this.midnightOffset(day));

@@ -3,22 +3,16 @@
 
   KEYS[1]      the consumer's processing list (celeriac:processing:<name>)
   KEYS[2]      the redelivery counter hash (celeriac:redeliveries)
-  KEYS[3..n]   queue keys in the order they are served (priority 0 of every queue first)
+  KEYS[3..n]   keys in the order they are served: redelivered lists, then every queue's priority 0, 3, 6, 9
   ARGV[1]      the most messages to take
-  ARGV[2..]    delivery tags of messages already moved by BLMOVE, whose counts are wanted too
 
-  Returns a flat array: raw1, redeliveries1, raw2, redeliveries2, … (counts for ARGV tags first,
-  as the pair '', count).
+  Returns a flat array: raw1, redeliveries1, raw2, redeliveries2, …
 
   Guarantee: a message is in exactly one of its queue or this processing list at every instant,
   because pop and push happen in one script. kombu's BRPOP-then-HSET leaves a gap in which a
   crash loses the message (kombu#305); this has none.
 ]]
 local out = {}
-for i = 2, #ARGV do
-  out[#out + 1] = ''
-  out[#out + 1] = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
-end
 local want = tonumber(ARGV[1])
 local taken = 0
 local counted = redis.call('HLEN', KEYS[2]) > 0
