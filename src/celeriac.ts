@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { DataSource } from 'typeorm';
 import { createBroker, type Broker } from './broker';
-import { encodeTask } from './broker/message';
+import { encodeTask, type Embed } from './broker/message';
+import type { OutgoingMessage } from './broker';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
 import { createDataSource, initialize, migrate } from './db/data-source';
 import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError, CeleriacError } from './errors';
@@ -14,9 +15,18 @@ import { celeriacMiddleware } from './plugin/middleware';
 import { registry, type TaskRegistry } from './plugin/registry';
 import type { ApplyOptions } from './plugin/task';
 import { AsyncResult, type ResultBackend } from './results/async-result';
-import { ResultStore, type TaskResultRow } from './results/store';
+import { ResultStore, type StateUpdate, type TaskResultRow } from './results/store';
 import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
+import { GroupResult } from './canvas/group-result';
+import './canvas/builtins';
+
+/** @internal A validated, encoded message not yet sent. */
+export interface PreparedMessage {
+  id: string;
+  outgoing: OutgoingMessage;
+  pending: StateUpdate | null;
+}
 
 /**
  * The app object: configuration, the task registry, and lazy connections to the broker and the
@@ -99,6 +109,16 @@ export class Celeriac implements ResultBackend {
     kwargs: Record<string, unknown> = {},
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
+    const prepared = this.prepare(name, args, kwargs, options);
+    await this.sendPrepared([prepared]);
+    return new AsyncResult<R>(prepared.id, this);
+  }
+
+  /**
+   * @internal Validate, route and encode one message without sending it, so work-flows and the
+   * worker can send several (or send and ack) in one atomic step. Throws before anything is sent.
+   */
+  prepare(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions & { embed?: Partial<Embed> } = {}): PreparedMessage {
     const task = this.registry.get(name);
     const route = this.route(name);
     if (!task && !route) throw new TaskNotRegisteredError(name, this.registry.names());
@@ -134,15 +154,16 @@ export class Celeriac implements ResultBackend {
       groupIndex: options.groupIndex ?? null,
       ignoreResult,
       headers,
+      embed: options.embed,
     });
     const bytes = Buffer.byteLength(raw);
     if (bytes > this.config.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.config.maxPayloadBytes);
-    const broker = await this.broker();
-    await broker.send([{ queue, priority, raw, dueAtMs: eta ? eta.getTime() : undefined }]);
-    if (this.config.trackPending && !ignoreResult && this.hasDatabase) {
-      this.results().then(
-        (store) =>
-          store.writeLater({
+    const track = this.config.trackPending && !ignoreResult && this.hasDatabase;
+    return {
+      id,
+      outgoing: { queue, priority, raw, dueAtMs: eta ? eta.getTime() : undefined },
+      pending: track
+        ? {
             taskId: id,
             status: 'PENDING',
             retries: 0,
@@ -155,11 +176,26 @@ export class Celeriac implements ResultBackend {
             rootId: options.rootId ?? id,
             groupId: options.groupId ?? null,
             dateCreated: new Date(now),
-          }),
-        (err) => this.logger.log('warn', 'could not record PENDING', { taskId: id, error: (err as Error).message }),
-      );
-    }
-    return new AsyncResult<R>(id, this);
+          }
+        : null,
+    };
+  }
+
+  /** @internal Send prepared messages in one round trip and record them as PENDING. */
+  async sendPrepared(prepared: PreparedMessage[]): Promise<void> {
+    const broker = await this.broker();
+    await broker.send(prepared.map((p) => p.outgoing));
+    this.recordPending(prepared);
+  }
+
+  /** @internal PENDING rows for messages already handed to the broker (batched, not awaited). */
+  recordPending(prepared: PreparedMessage[]): void {
+    const pending = prepared.map((p) => p.pending).filter((p): p is StateUpdate => p !== null);
+    if (pending.length === 0) return;
+    this.results().then(
+      (store) => pending.forEach((u) => store.writeLater(u)),
+      (err) => this.logger.log('warn', 'could not record PENDING', { error: (err as Error).message }),
+    );
   }
 
   /** Celery's task_routes: exact names first, then globs (`reports.*`) in the order given. */
@@ -174,6 +210,12 @@ export class Celeriac implements ResultBackend {
 
   asyncResult<R = unknown>(taskId: string): AsyncResult<R> {
     return new AsyncResult<R>(taskId, this);
+  }
+
+  /** A group's results by group id (Celery's GroupResult.restore), or null if no such group was saved. */
+  async groupResult<R = unknown>(groupId: string): Promise<GroupResult<R> | null> {
+    const ids = await (await this.requireResults()).groupTaskIds(groupId);
+    return ids ? new GroupResult<R>(groupId, ids.map((id) => this.asyncResult<R>(id)), this) : null;
   }
 
   /** @internal ResultBackend */

@@ -52,8 +52,12 @@ export interface Broker {
   /** Wake a blocked fetch (used at shutdown). */
   interruptFetch(consumer: string): void;
   ack(consumer: string, deliveries: { raw: string; deliveryTag?: string; redeliveries?: number }[]): Promise<void>;
-  /** Atomically ack `raw` and send `next` (a retry, or a message deferred until its eta). */
-  ackAndSend(consumer: string, raw: string, next: OutgoingMessage): Promise<void>;
+  /** Atomically ack `raw` and send `next` (a retry, a deferred eta message, a chain's next link, callbacks). */
+  ackAndSend(consumer: string, raw: string, next: OutgoingMessage[]): Promise<void>;
+  /** Record a finished chord member; returns how many members (and how many failed ones) have finished. */
+  chordJoin(groupId: string, memberId: string, failed: boolean, ttlMs: number): Promise<{ finished: number; failed: number }>;
+  /** Send the chord's callback (or, with null, only mark it done) unless already fired; true if this call fired it. */
+  chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean>;
   /** Put held messages back at the front of their queues (graceful shutdown). */
   requeue(consumer: string, raws: string[]): Promise<void>;
   /** Atomically ack and keep the message for inspection with the reason it could not run. */

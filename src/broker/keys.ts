@@ -48,6 +48,7 @@ export class Keys {
   get deadLetter() { return this.prefix + 'celeriac:dead'; }
   get revoked() { return this.prefix + 'celeriac:revoked'; }
   get workerInfo() { return this.prefix + 'celeriac:workers'; }
+  chord(groupId: string, part: 'done' | 'failed' | 'fired') { return `${this.prefix}celeriac:chord:${groupId}:${part}`; }
   processing(consumer: string) { return this.prefix + 'celeriac:processing:' + consumer; }
   lease(consumer: string) { return this.prefix + 'celeriac:lease:' + consumer; }
 

@@ -109,9 +109,27 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  async ackAndSend(consumer: string, raw: string, next: OutgoingMessage): Promise<void> {
+  async ackAndSend(consumer: string, raw: string, next: OutgoingMessage[]): Promise<void> {
     await this.ack(consumer, [{ raw }]);
-    await this.send([next]);
+    await this.send(next);
+  }
+
+  private readonly chords = new Map<string, { done: Set<string>; failed: Set<string>; fired: boolean }>();
+
+  async chordJoin(groupId: string, memberId: string, failed: boolean): Promise<{ finished: number; failed: number }> {
+    let c = this.chords.get(groupId);
+    if (!c) this.chords.set(groupId, (c = { done: new Set(), failed: new Set(), fired: false }));
+    c.done.add(memberId);
+    if (failed) c.failed.add(memberId);
+    return { finished: c.done.size, failed: c.failed.size };
+  }
+
+  async chordFire(groupId: string, callback: OutgoingMessage | null): Promise<boolean> {
+    const c = this.chords.get(groupId);
+    if (!c || c.fired) return false;
+    c.fired = true;
+    if (callback) await this.send([callback]);
+    return true;
   }
 
   async requeue(consumer: string, raws: string[]): Promise<void> {

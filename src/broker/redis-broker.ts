@@ -200,15 +200,30 @@ export class RedisBroker implements Broker {
     });
   }
 
-  async ackAndSend(consumer: string, raw: string, next: OutgoingMessage): Promise<void> {
+  async ackAndSend(consumer: string, raw: string, next: OutgoingMessage[]): Promise<void> {
     await this.run(async () => {
       const tx = this.redis.multi().lrem(this.keys.processing(consumer), -1, raw);
-      if (next.dueAtMs !== undefined && next.dueAtMs > Date.now()) {
-        tx.zadd(this.keys.delayed, next.dueAtMs, next.raw);
-        tx.publish(this.keys.delayedChannel, String(next.dueAtMs));
-      } else tx.lpush(this.keys.queue(next.queue, next.priority), next.raw);
+      const now = Date.now();
+      for (const m of next) {
+        if (m.dueAtMs !== undefined && m.dueAtMs > now) {
+          tx.zadd(this.keys.delayed, m.dueAtMs, m.raw);
+          tx.publish(this.keys.delayedChannel, String(m.dueAtMs));
+        } else tx.lpush(this.keys.queue(m.queue, m.priority), m.raw);
+      }
       await tx.exec();
     });
+  }
+
+  async chordJoin(groupId: string, memberId: string, failed: boolean, ttlMs: number): Promise<{ finished: number; failed: number }> {
+    const [finished, failedCount] = await this.run(() =>
+      this.scripts.chordJoin([this.keys.chord(groupId, 'done'), this.keys.chord(groupId, 'failed')], [memberId, failed ? '1' : '0', ttlMs]),
+    );
+    return { finished, failed: failedCount };
+  }
+
+  async chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean> {
+    const queueKey = callback ? this.keys.queue(callback.queue, callback.priority) : '';
+    return (await this.run(() => this.scripts.chordFire([this.keys.chord(groupId, 'fired'), queueKey], [callback?.raw ?? '', ttlMs]))) === 1;
   }
 
   async requeue(consumer: string, raws: string[]): Promise<void> {

@@ -8,12 +8,12 @@ import type Redis from 'ioredis';
  * cached under the same name on a long-lived connection.
  */
 const VERSION = 'v1';
-const scripts = ['fetch', 'recover', 'promote'] as const;
+const scripts = ['fetch', 'recover', 'promote', 'chord-join', 'chord-fire'] as const;
 
 export function defineScripts(redis: Redis): void {
   for (const name of scripts) {
     const lua = readFileSync(join(__dirname, 'lua', `${name}.lua`), 'utf8');
-    redis.defineCommand(`celeriac_${name}_${VERSION}`, { lua });
+    redis.defineCommand(`celeriac_${name.replace('-', '_')}_${VERSION}`, { lua });
   }
 }
 
@@ -22,6 +22,8 @@ export interface ScriptCommands {
   fetch(keys: string[], args: (string | number)[]): Promise<(string | number)[]>;
   recover(keys: string[], args: string[]): Promise<number>;
   promote(keys: string[], args: (string | number)[]): Promise<[number, number]>;
+  chordJoin(keys: string[], args: (string | number)[]): Promise<[number, number]>;
+  chordFire(keys: string[], args: (string | number)[]): Promise<number>;
 }
 
 export function scriptCommands(redis: Redis): ScriptCommands {
@@ -31,5 +33,7 @@ export function scriptCommands(redis: Redis): ScriptCommands {
     fetch: (keys, args) => call('fetch', keys, args),
     recover: (keys, args) => call('recover', keys, args),
     promote: (keys, args) => call('promote', keys, args),
+    chordJoin: (keys, args) => call('chord_join', keys, args),
+    chordFire: (keys, args) => call('chord_fire', keys, args),
   };
 }

@@ -5,6 +5,7 @@ import { callerFile, moduleName } from './naming';
 import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from './options';
 import { registry } from './registry';
 import { currentApp } from './current-app';
+import { Signature } from '../canvas/signature';
 
 /** Options of one call, as Celery's apply_async (durations in seconds). */
 export interface ApplyOptions {
@@ -53,6 +54,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 
   applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
     return currentApp().sendTask<R>(this.name, args, kwargs, options);
+  }
+
+  /** A signature with partial arguments (Celery's `add.s(2)`); a chain's previous result comes first. */
+  s(...args: unknown[]): Signature<R> {
+    return new Signature<R>(this.name, args);
+  }
+
+  /** An immutable signature (Celery's `.si()`): it ignores the previous result in a chain. */
+  si(...args: unknown[]): Signature<R> {
+    return new Signature<R>(this.name, args, {}, {}, true);
   }
 
   /** Run the task body in this process with a given context: what the worker does. */

@@ -74,3 +74,11 @@ export function markRevoked(schema: string): string {
              SET status = 'REVOKED', seq = retries * 10 + 5, date_done = now(), date_changed = now()
            WHERE task_id = ANY($1::text[]) AND status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED')`;
 }
+
+export function insertGroup(schema: string): string {
+  return `INSERT INTO "${schema}".celeriac_group_result (group_id, task_ids) VALUES ($1, $2::jsonb) ON CONFLICT (group_id) DO NOTHING`;
+}
+
+export function selectGroup(schema: string): string {
+  return `SELECT task_ids FROM "${schema}".celeriac_group_result WHERE group_id = $1`;
+}

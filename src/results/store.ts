@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
-import { deleteResult, markRevoked, selectResults, upsertColumns, upsertResults } from './sql';
+import { deleteResult, insertGroup, markRevoked, selectGroup, selectResults, upsertColumns, upsertResults } from './sql';
 import { stateSeq, type TaskState } from './states';
 
 /** One state change of one task, as the sender or a worker knows it. */
@@ -178,6 +178,16 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   async getMany(taskIds: string[]): Promise<TaskResultRow[]> {
     const rows: any[] = await this.sql.query(`celeriac_select_${this.schema}`, this.statements.select, [taskIds]);
     return rows.map(toRow);
+  }
+
+  /** A group's member ids in order (django-celery-results' GroupResult), written before its members are sent. */
+  async saveGroup(groupId: string, taskIds: string[]): Promise<void> {
+    await this.ds.query(insertGroup(this.schema), [groupId, JSON.stringify(taskIds)]);
+  }
+
+  async groupTaskIds(groupId: string): Promise<string[] | null> {
+    const rows: { task_ids: string[] }[] = await this.sql.query(`celeriac_group_${this.schema}`, selectGroup(this.schema), [groupId]);
+    return rows[0]?.task_ids ?? null;
   }
 
   async markRevoked(taskIds: string[]): Promise<void> {

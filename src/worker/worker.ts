@@ -17,6 +17,7 @@ import type { Job, Pool } from './pool';
 import { TokenBucket } from './rate-limit';
 import { nextAttempt, retryDelayMs } from './retry';
 import { ThreadPool } from './thread-pool';
+import { followUps, joinChord } from '../canvas/followups';
 
 export interface WorkerOptions {
   /** Shown in the registry, events and results. Default celeriac@<hostname>. */
@@ -210,7 +211,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // delayed set rather than in memory, where Celery keeps it and loses it on a crash.
       this.held.delete(job);
       void this.broker
-        .ackAndSend(this.consumer, msg.raw, { queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() })
+        .ackAndSend(this.consumer, msg.raw, [{ queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() }])
         .then(() => this.promoteBy(msg.eta!.getTime()))
         .catch((e) => this.fail('deferring an eta task failed; it will be redelivered', e));
       return;
@@ -293,16 +294,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.counters.succeeded++;
         this.log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds}s`);
         this.events.task('task-succeeded', { uuid: msg.id, result: truncate(outcome.result), runtime: outcome.runtimeMs / 1000 });
-        return done('SUCCESS', { result: outcome.result, dateDone: new Date() });
+        return done('SUCCESS', { result: outcome.result, dateDone: new Date() }, () => this.settle(job, 'SUCCESS', outcome.result));
       case 'failure':
         this.counters.failed++;
         this.log('error', `task ${msg.task}[${msg.id}] failed in ${seconds}s: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}`);
         this.events.task('task-failed', { uuid: msg.id, exception: `${outcome.exc.exc_type}(${JSON.stringify(outcome.exc.exc_message[0])})`, traceback: outcome.exc.traceback });
-        return done('FAILURE', { result: excResult(outcome.exc), traceback: outcome.exc.traceback, dateDone: new Date() });
+        return done('FAILURE', { result: excResult(outcome.exc), traceback: outcome.exc.traceback, dateDone: new Date() }, () => this.settle(job, 'FAILURE', null));
       case 'revoked':
         this.log('info', `task ${msg.task}[${msg.id}] revoked (${outcome.reason})`);
         this.events.task('task-revoked', { uuid: msg.id, terminated: outcome.reason === 'terminated', expired: outcome.reason === 'expired' });
-        return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() });
+        return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() }, () => this.settle(job, 'REVOKED', null));
       case 'retry': {
         const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
         if (max !== null && msg.retries >= max) {
@@ -319,7 +320,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           'RETRY',
           { result: outcome.exc ? excResult(outcome.exc) : null, traceback: outcome.exc?.traceback ?? null, meta: { next_eta: new Date(etaMs).toISOString() } },
           async () => {
-            if (!job.acked) await this.broker.ackAndSend(this.consumer, msg.raw, { queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs });
+            if (!job.acked) await this.broker.ackAndSend(this.consumer, msg.raw, [{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
             else await this.broker.send([{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
             job.acked = true;
             this.release(job);
@@ -328,6 +329,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
         );
       }
     }
+  }
+
+  /**
+   * After a final state is committed: what it sets off (callbacks, the chain's next link, a
+   * chord's join) goes out in the same atomic step as the ack, so a crash sends it either never
+   * (and the redelivered task sends it) or once.
+   */
+  private async settle(job: Job, state: 'SUCCESS' | 'FAILURE' | 'REVOKED', result: unknown): Promise<void> {
+    const { msg } = job;
+    if (!msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord) return this.ack(job);
+    const next = followUps(this.app, msg, state, result);
+    await Promise.all(next.brokenChain.map((u) => this.store.write(u)));
+    if (next.chord) await joinChord(this.app, this.broker, this.store, next.chord, msg.id, state !== 'SUCCESS');
+    if (next.messages.length === 0) return this.ack(job);
+    const outgoing = next.messages.map((m) => m.outgoing);
+    if (job.acked) await this.broker.send(outgoing);
+    else await this.broker.ackAndSend(this.consumer, msg.raw, outgoing);
+    job.acked = true;
+    this.release(job);
+    this.app.recordPending(next.messages);
   }
 
   private describe(msg: TaskMessage): StateUpdate {
