@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Router } from 'express';
+import { createAdmin, type AdminOptions } from './admin';
 import type { DataSource } from 'typeorm';
 import { createBroker, type Broker } from './broker';
 import { encodeTask, type Embed } from './broker/message';
@@ -20,10 +21,16 @@ import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
 import { GroupResult } from './canvas/group-result';
 import './canvas/builtins';
+import './results/cleanup';
+import { Signals, type PublishInfo } from './plugin/signals';
+import { MessageSigner } from './broker/signing';
+import { compose, type PublishMiddleware, type TaskMiddleware } from './plugin/middleware-chain';
 
 /** @internal A validated, encoded message not yet sent. */
 export interface PreparedMessage {
   id: string;
+  name: string;
+  info: PublishInfo;
   outgoing: OutgoingMessage;
   pending: StateUpdate | null;
 }
@@ -45,10 +52,18 @@ export class Celeriac implements ResultBackend {
   private storePromise: Promise<ResultStore> | undefined;
   private readonly waiter: ResultWaiter;
   private readonly closers: (() => Promise<void>)[] = [];
+  /** Celery's signals: `celeriac.signals.connect('taskFailure', (task, error) => …)`. */
+  readonly signals: Signals = new Signals(() => this.logger);
+  /** @internal */
+  readonly taskMiddleware: TaskMiddleware[] = [];
+  private readonly publishMiddleware: PublishMiddleware[] = [];
+  /** @internal Set when config.signing is: signs what this process sends, verifies what its workers take. */
+  readonly signer: MessageSigner | undefined;
 
   constructor(options: CeleriacOptions = {}) {
     this.config = resolveConfig(options);
     this.logger = this.config.logger ?? consoleLogger(this.config.logFormat);
+    this.signer = this.config.signing ? new MessageSigner(this.config.signing) : undefined;
     setCurrentApp(this);
     this.discovered = autodiscover(this.config.apps);
     this.control = new Control(() => this.broker(), () => (this.hasDatabase ? this.results() : Promise.resolve(undefined)));
@@ -102,6 +117,19 @@ export class Celeriac implements ResultBackend {
     return migrate(await this.dataSource());
   }
 
+  /**
+   * Add middleware around every task run (in workers of this app, in every pool) or around every
+   * publish from this process, Express-style: `(ctx, next) => { …; const r = await next(); …; return r; }`.
+   */
+  use(kind: 'task', middleware: TaskMiddleware): this;
+  use(kind: 'publish', middleware: PublishMiddleware): this;
+  use(kind: 'task' | 'publish', middleware: TaskMiddleware | PublishMiddleware): this {
+    if (kind === 'task') this.taskMiddleware.push(middleware as TaskMiddleware);
+    else if (kind === 'publish') this.publishMiddleware.push(middleware as PublishMiddleware);
+    else throw new CeleriacError(`use('${kind}', fn): kind must be 'task' or 'publish'.`);
+    return this;
+  }
+
   /** Send a task by name: one defined here, or one another service runs (give it a route). */
   async sendTask<R = unknown>(
     name: string,
@@ -128,14 +156,17 @@ export class Celeriac implements ResultBackend {
     }
     const now = Date.now();
     const id = options.taskId ?? randomUUID();
-    const queue = options.queue ?? task?.options.queue ?? route?.queue ?? this.config.defaultQueue;
-    const priority = options.priority ?? task?.options.priority ?? route?.priority ?? 0;
+    // Celery's precedence: the call's options, then the route, then the task's own defaults.
+    const queue = options.queue ?? route?.queue ?? task?.options.queue ?? this.config.defaultQueue;
+    const priority = options.priority ?? route?.priority ?? task?.options.priority ?? 0;
     const eta = options.eta ?? (options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null);
     const expiresOpt = options.expires ?? task?.options.expires;
     const expires = expiresOpt === undefined ? null : expiresOpt instanceof Date ? expiresOpt : new Date(now + expiresOpt * 1000);
     const ignoreResult = options.ignoreResult ?? task?.options.ignoreResult ?? false;
-    const headers = { ...options.headers };
+    const headers: Record<string, unknown> = { ...options.headers };
     if (options.periodicTaskName) headers.periodic_task_name = options.periodicTaskName;
+    // Celery lets before_task_publish handlers change the headers; the message is encoded after.
+    if (this.signals.has('beforePublish')) this.signals.emit('beforePublish', { id, name, args, kwargs, queue, headers });
     const raw = encodeTask({
       id,
       task: name,
@@ -155,12 +186,14 @@ export class Celeriac implements ResultBackend {
       ignoreResult,
       headers,
       embed: options.embed,
-    });
+    }, this.signer?.canSign ? this.signer : undefined);
     const bytes = Buffer.byteLength(raw);
     if (bytes > this.config.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.config.maxPayloadBytes);
     const track = this.config.trackPending && !ignoreResult && this.hasDatabase;
     return {
       id,
+      name,
+      info: { id, name, args, kwargs, queue, headers },
       outgoing: { queue, priority, raw, dueAtMs: eta ? eta.getTime() : undefined },
       pending: track
         ? {
@@ -184,8 +217,18 @@ export class Celeriac implements ResultBackend {
   /** @internal Send prepared messages in one round trip and record them as PENDING. */
   async sendPrepared(prepared: PreparedMessage[]): Promise<void> {
     const broker = await this.broker();
-    await broker.send(prepared.map((p) => p.outgoing));
-    this.recordPending(prepared);
+    const send = async () => {
+      await broker.send(prepared.map((p) => p.outgoing));
+      this.recordPending(prepared);
+    };
+    if (this.publishMiddleware.length === 0) await send();
+    else {
+      const ctx = { messages: prepared.map((p) => ({ id: p.id, name: p.name, queue: p.outgoing.queue })), locals: {} };
+      await compose(this.publishMiddleware, ctx, send);
+    }
+    if (this.signals.has('afterPublish')) {
+      for (const p of prepared) this.signals.emit('afterPublish', p.info);
+    }
   }
 
   /** @internal PENDING rows for messages already handed to the broker (batched, not awaited). */
@@ -255,6 +298,15 @@ export class Celeriac implements ResultBackend {
   /** Express middleware giving handlers `req.celeriac`. */
   middleware(): RequestHandler {
     return celeriacMiddleware(this);
+  }
+
+  /**
+   * The admin (pages, JSON API, event stream) as an Express router:
+   * `app.use('/admin/celeriac', celeriac.admin({ authorize: (req) => Boolean(req.user?.isStaff) }))`.
+   * Refuses to build without `authorize` (see docs/admin.md).
+   */
+  admin(options: AdminOptions): Router {
+    return createAdmin(this, options);
   }
 
   /** @internal Let subsystems (worker, beat, admin) close with the app. */

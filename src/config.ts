@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { ConfigError, closest } from './errors';
 import type { Logger, LogFormat } from './log';
+import { MessageSigner, type SigningOptions } from './broker/signing';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
 export interface RouteOptions {
@@ -25,6 +26,12 @@ export interface CeleriacOptions {
   defaultQueue?: string;
   /** Task routes: task name or glob (`reports.*`) → queue and priority. */
   routes?: Record<string, RouteOptions>;
+  /** The queues that exist (Celery's task_queues). When given, a route naming another queue is a config error. */
+  queues?: string[];
+  /** Seconds a finished task's result is kept; the built-in cleanup task deletes older ones. Default 86400 (one day), as Celery. */
+  resultExpires?: number;
+  /** Sign sent messages, and refuse unsigned or forged ones in workers. Off by default. */
+  signing?: SigningOptions;
   /** Record PENDING in the result table when a task is sent. Default true. */
   trackPending?: boolean;
   /** Largest encoded message accepted by send, in bytes. Default 1 MiB. */
@@ -48,6 +55,9 @@ export interface ResolvedConfig {
   keyPrefix: string;
   defaultQueue: string;
   routes: Record<string, RouteOptions>;
+  queues: string[] | undefined;
+  resultExpires: number;
+  signing: SigningOptions | undefined;
   trackPending: boolean;
   maxPayloadBytes: number;
   leaseMs: number;
@@ -70,7 +80,7 @@ const defaults = {
 } satisfies Partial<ResolvedConfig>;
 
 const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
-  'apps', 'databaseUrl', 'dataSource', 'schema', 'brokerUrl', 'keyPrefix', 'defaultQueue', 'routes',
+  'apps', 'databaseUrl', 'dataSource', 'schema', 'brokerUrl', 'keyPrefix', 'defaultQueue', 'routes', 'queues', 'resultExpires', 'signing',
   'trackPending', 'maxPayloadBytes', 'leaseMs', 'events', 'timezone', 'logger', 'logFormat',
 ]);
 
@@ -101,16 +111,28 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError('schema', `'${schema}' is not a plain lower-case identifier (letters, digits, _)`);
   }
+  const queues = options.queues;
+  if (queues !== undefined) {
+    if (!Array.isArray(queues) || queues.length === 0) throw new ConfigError('queues', 'expected a non-empty array of queue names, e.g. ["celery", "emails"]');
+    queues.forEach((q, i) => requireName(`queues[${i}]`, q));
+  }
   const routes = options.routes ?? {};
   for (const [pattern, route] of Object.entries(routes)) {
     if (!route || typeof route !== 'object') throw new ConfigError(`routes['${pattern}']`, 'expected { queue?, priority? }');
+    for (const k of Object.keys(route)) if (k !== 'queue' && k !== 'priority') throw new ConfigError(`routes['${pattern}'].${k}`, "unknown route option: use 'queue' and 'priority'");
     if (route.queue !== undefined) requireName(`routes['${pattern}'].queue`, route.queue);
     if (route.priority !== undefined) requirePriority(`routes['${pattern}'].priority`, route.priority);
+    if (route.queue !== undefined && queues && !queues.includes(route.queue)) {
+      const hint = closest(route.queue, queues);
+      throw new ConfigError(`routes['${pattern}'].queue`, `'${route.queue}' is not one of the declared queues (${queues.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`);
+    }
   }
   const logFormat = options.logFormat ?? (env.CELERIAC_LOG_FORMAT as LogFormat | undefined) ?? defaults.logFormat;
   if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError('logFormat', `'${logFormat}': use 'text' or 'json'`);
   const defaultQueue = options.defaultQueue ?? defaults.defaultQueue;
   requireName('defaultQueue', defaultQueue);
+  if (queues && !queues.includes(defaultQueue)) throw new ConfigError('defaultQueue', `'${defaultQueue}' is not one of the declared queues (${queues.join(', ')})`);
+  if (options.signing !== undefined) new MessageSigner(options.signing); // validates secret or keys now, not at the first send
   return {
     apps,
     databaseUrl,
@@ -120,6 +142,9 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
     defaultQueue,
     routes,
+    queues,
+    resultExpires: positiveInt('resultExpires', options.resultExpires, 86_400),
+    signing: options.signing,
     trackPending: bool('trackPending', options.trackPending, defaults.trackPending),
     maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, defaults.maxPayloadBytes),
     leaseMs: positiveInt('leaseMs', options.leaseMs, defaults.leaseMs),

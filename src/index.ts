@@ -18,6 +18,22 @@ export type { TaskState } from './results/states';
 export { celeriacMigrations } from '../migrations';
 export { celeriacEntities } from './db/entities';
 export { createEmbeddedDataSource } from './db/embedded';
+export { taskStatusJson } from './admin';
+export type {
+  AdminOptions,
+  RequestCheck,
+  TaskStatusJson,
+  TaskErrorJson,
+  TaskProgressJson,
+  TaskListJson,
+  TaskListItemJson,
+  TaskDetailJson,
+  RegisteredTaskJson,
+  WorkerJson,
+  QueueJson,
+  StatsJson,
+  AdminEventJson,
+} from './admin';
 export type { Logger, LogLevel, LogFormat } from './log';
 export {
   CeleriacError,

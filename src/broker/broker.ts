@@ -3,6 +3,12 @@ import type { Keys } from './keys';
 /** A message as fetched by a consumer: the raw envelope (kept verbatim for acking) and its history. */
 export interface Delivery {
   raw: string;
+  /**
+   * The queue it was taken from. Celery routed through a named exchange may give a routing key
+   * that is not the queue name; the worker then rewrites delivery_info so retries, eta parking
+   * and crash recovery put it back here, not on a list named after the routing key.
+   */
+  queue: string;
   /** How many times a dead worker's lease lapsed while it held this message. */
   redeliveries: number;
 }
@@ -58,6 +64,8 @@ export interface Broker {
   chordJoin(groupId: string, memberId: string, failed: boolean, ttlMs: number): Promise<{ finished: number; failed: number }>;
   /** Send the chord's callback (or, with null, only mark it done) unless already fired; true if this call fired it. */
   chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean>;
+  /** Swap a held message for a rewritten copy of it (same message, corrected delivery_info). */
+  replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void>;
   /** Put held messages back at the front of their queues (graceful shutdown). */
   requeue(consumer: string, raws: string[]): Promise<void>;
   /** Atomically ack and keep the message for inspection with the reason it could not run. */
@@ -74,6 +82,19 @@ export interface Broker {
   /** Revoked ids persist with an expiry, so workers that start later honour them too. */
   addRevoked(ids: string[], untilMs: number): Promise<void>;
   listRevoked(nowMs: number): Promise<string[]>;
+
+  /**
+   * Remote-control replies, in kombu's layout so Python clients and workers share them: the client
+   * binds its reply queue `<oid>.reply.celery.pidbox` to the direct exchange `reply.celery.pidbox`
+   * (routing key = oid), each node delivers through the binding table, the client pops, then unbinds.
+   */
+  bindReplyQueue(oid: string): Promise<void>;
+  /** Deliver to every queue bound to `exchange` under `routingKey`; none bound (nobody waiting): dropped. Returns how many got it. */
+  pushReply(exchange: string, routingKey: string, raw: string): Promise<number>;
+  /** The next reply on oid's queue, waiting up to `timeoutMs`; null when none came. */
+  popReply(oid: string, timeoutMs: number): Promise<string | null>;
+  /** Remove the binding and the queue (kombu's after_reply_message_received). */
+  unbindReplyQueue(oid: string): Promise<void>;
 
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>>;

@@ -37,8 +37,13 @@ export class Keys {
 
   /** Keys a consumer reads, in order: redelivered messages, then every queue's bucket 0, then bucket 3, … */
   consumeOrder(queues: string[]): string[] {
-    const keys: string[] = queues.map((q) => this.redelivered(q));
-    for (const step of PRIORITY_STEPS) for (const q of queues) keys.push(this.queue(q, step));
+    return this.consumeOrderWithQueues(queues).map((k) => k.key);
+  }
+
+  /** The same, with the queue each key belongs to. */
+  consumeOrderWithQueues(queues: string[]): { key: string; queue: string }[] {
+    const keys = queues.map((queue) => ({ key: this.redelivered(queue), queue }));
+    for (const step of PRIORITY_STEPS) for (const queue of queues) keys.push({ key: this.queue(queue, step), queue });
     return keys;
   }
 
@@ -56,6 +61,8 @@ export class Keys {
   get delayedChannel() { return this.prefix + 'celeriac:delayed-wake'; }
   /** Channel a worker publishes finished task ids on, so waiting AsyncResults wake without polling. */
   get resultsChannel() { return this.prefix + 'celeriac:results'; }
+  /** kombu's binding table of an exchange (`_queue_bind`): members `routing_key␆pattern␆queue`; the pidbox reply path reads it. */
+  binding(exchange: string) { return `${this.prefix}_kombu.binding.${exchange}`; }
   /** kombu fanout channels carry the `/<db>.` prefix (fanout_prefix=True). */
   get pidbox() { return `${this.prefix}/${this.db}.celery.pidbox`; }
   events(routingKey: string) { return `${this.prefix}/${this.db}.celeryev/${routingKey}`; }

@@ -21,6 +21,8 @@ export class MemoryBroker implements Broker {
   private readonly consumers = new Set<string>();
   private readonly bus = new EventEmitter().setMaxListeners(0);
   private readonly wakers = new Map<string, () => void>();
+  /** Reply queues by oid (the binding and the list in one: memory:// has one exchange of replies). */
+  private readonly replies = new Map<string, { items: string[]; waiter: (() => void) | undefined }>();
 
   constructor(keyPrefix = '') {
     this.keys = new Keys(keyPrefix, 0);
@@ -70,12 +72,12 @@ export class MemoryBroker implements Broker {
       const out: Delivery[] = [];
       const held = this.processing.get(consumer) ?? [];
       this.processing.set(consumer, held);
-      for (const key of this.keys.consumeOrder(queues)) {
+      for (const { key, queue } of this.keys.consumeOrderWithQueues(queues)) {
         const l = this.lists.get(key);
         while (l && l.length > 0 && out.length < max) {
           const raw = l.pop()!;
           held.unshift(raw);
-          out.push({ raw, redeliveries: 0 });
+          out.push({ raw, redeliveries: 0, queue });
         }
       }
       return out;
@@ -132,6 +134,12 @@ export class MemoryBroker implements Broker {
     return true;
   }
 
+  async replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void> {
+    const held = this.processing.get(consumer);
+    const i = held?.lastIndexOf(oldRaw) ?? -1;
+    if (held && i >= 0) held[i] = newRaw;
+  }
+
   async requeue(consumer: string, raws: string[]): Promise<void> {
     await this.ack(consumer, raws.map((raw) => ({ raw })));
     for (const raw of raws) {
@@ -180,6 +188,40 @@ export class MemoryBroker implements Broker {
 
   async listRevoked(nowMs: number): Promise<string[]> {
     return [...this.revoked].filter(([, until]) => until >= nowMs).map(([id]) => id);
+  }
+
+  async bindReplyQueue(oid: string): Promise<void> {
+    if (!this.replies.has(oid)) this.replies.set(oid, { items: [], waiter: undefined });
+  }
+
+  async pushReply(_exchange: string, routingKey: string, raw: string): Promise<number> {
+    const queue = this.replies.get(routingKey);
+    if (!queue) return 0;
+    queue.items.unshift(raw);
+    queue.waiter?.();
+    return 1;
+  }
+
+  async popReply(oid: string, timeoutMs: number): Promise<string | null> {
+    const queue = this.replies.get(oid);
+    if (!queue) return null;
+    if (queue.items.length === 0 && timeoutMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        function done() {
+          clearTimeout(timer);
+          queue!.waiter = undefined;
+          resolve();
+        }
+        queue.waiter = done;
+      });
+    }
+    return queue.items.pop() ?? null;
+  }
+
+  async unbindReplyQueue(oid: string): Promise<void> {
+    this.replies.get(oid)?.waiter?.();
+    this.replies.delete(oid);
   }
 
   async publish(channel: string, message: string): Promise<void> {

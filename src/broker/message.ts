@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EncodeError, MessageDecodeError } from '../errors';
+import type { MessageSigner } from './signing';
 
 /**
  * Celery message protocol v2 with the JSON serializer, in kombu's Redis envelope
@@ -74,12 +75,12 @@ export interface TaskMessage {
 const origin = `${process.pid}@${hostname()}`;
 const emptyEmbed: Embed = { callbacks: null, errbacks: null, chain: null, chord: null };
 
-export function encodeTask(t: OutgoingTask): string {
+export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
   assertJsonSafe(t.args, 'args');
   assertJsonSafe(t.kwargs, 'kwargs');
   assertJsonSafe(t.headers, 'headers');
   const body = JSON.stringify([t.args, t.kwargs, { ...emptyEmbed, ...t.embed }]);
-  const headers = {
+  const headers: Record<string, unknown> = {
     lang: 'js',
     task: t.task,
     id: t.id,
@@ -108,8 +109,10 @@ export function encodeTask(t: OutgoingTask): string {
     delivery_tag: randomUUID(),
   };
   if (t.expires) properties.expiration = String(Math.max(0, t.expires.getTime() - Date.now()));
+  const encodedBody = Buffer.from(body, 'utf8').toString('base64');
+  signer?.sign(headers, encodedBody);
   return JSON.stringify({
-    body: Buffer.from(body, 'utf8').toString('base64'),
+    body: encodedBody,
     'content-encoding': 'utf-8',
     'content-type': 'application/json',
     headers,

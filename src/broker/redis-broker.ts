@@ -3,6 +3,7 @@ import { BrokerUnavailableError } from '../errors';
 import { redactUrl } from '../config';
 import type { Broker, DeadLetter, Delivery, OutgoingMessage } from './broker';
 import { Keys, PRIORITY_SEP } from './keys';
+import { REPLY_EXCHANGE, replyQueueName } from './pidbox';
 import { defineScripts, scriptCommands, type ScriptCommands } from './scripts';
 
 /**
@@ -21,6 +22,7 @@ export class RedisBroker implements Broker {
   private sub: Redis | undefined;
   private readonly handlers = new Map<string, Set<(m: string, c: string) => void>>();
   private readonly blocking = new Map<string, Redis>();
+  private readonly replyWaiters = new Map<string, Redis>();
   private connecting: Promise<void> | undefined;
 
   constructor(
@@ -91,6 +93,8 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     for (const conn of this.blocking.values()) conn.disconnect();
     this.blocking.clear();
+    for (const conn of this.replyWaiters.values()) conn.disconnect();
+    this.replyWaiters.clear();
     this.sub?.disconnect();
     this.sub = undefined;
     if (this.cmd) await this.cmd.quit().catch(() => this.cmd?.disconnect());
@@ -149,16 +153,17 @@ export class RedisBroker implements Broker {
   }
 
   async fetch(consumer: string, queues: string[], max: number, blockMs: number): Promise<Delivery[]> {
-    const order = this.keys.consumeOrder(queues);
-    const keys = [this.keys.processing(consumer), this.keys.redeliveries, ...order];
+    const order = this.keys.consumeOrderWithQueues(queues);
+    const keys = [this.keys.processing(consumer), this.keys.redeliveries, ...order.map((o) => o.key)];
     const first = await this.run(() => this.scripts.fetch(keys, [max]));
-    if (first.length > 0 || blockMs <= 0) return pairs(first);
+    if (first.length > 0 || blockMs <= 0) return triples(first, order);
     // Nothing ready: block on one queue's main bucket. BLMOVE lands the message straight in the
     // processing list, so even a wake-up that races a crash cannot lose it. Other queues and
     // buckets are seen on the next round, at most blockMs later. What BLMOVE takes from a main
     // list is always a first delivery (keys.redelivered), so it runs with no further round trip.
     const conn = this.blockingConnection(consumer);
-    const rotate = this.keys.queue(queues[Math.floor(Math.random() * queues.length)]);
+    const queue = queues[Math.floor(Math.random() * queues.length)];
+    const rotate = this.keys.queue(queue);
     let moved: string | null;
     try {
       moved = await conn.blmove(rotate, this.keys.processing(consumer), 'RIGHT', 'LEFT', blockMs / 1000);
@@ -167,7 +172,7 @@ export class RedisBroker implements Broker {
       throw this.unavailable(err);
     }
     if (moved === null) return [];
-    return [{ raw: moved, redeliveries: 0 }];
+    return [{ raw: moved, redeliveries: 0, queue }];
   }
 
   private blockingConnection(consumer: string): Redis {
@@ -224,6 +229,11 @@ export class RedisBroker implements Broker {
   async chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean> {
     const queueKey = callback ? this.keys.queue(callback.queue, callback.priority) : '';
     return (await this.run(() => this.scripts.chordFire([this.keys.chord(groupId, 'fired'), queueKey], [callback?.raw ?? '', ttlMs]))) === 1;
+  }
+
+  async replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void> {
+    const key = this.keys.processing(consumer);
+    await this.run(() => this.redis.multi().lrem(key, -1, oldRaw).lpush(key, newRaw).exec());
   }
 
   async requeue(consumer: string, raws: string[]): Promise<void> {
@@ -286,6 +296,41 @@ export class RedisBroker implements Broker {
     return this.run(() => this.redis.zrangebyscore(this.keys.revoked, nowMs, '+inf'));
   }
 
+  async bindReplyQueue(oid: string): Promise<void> {
+    await this.run(() => this.redis.sadd(this.keys.binding(REPLY_EXCHANGE), replyBinding(oid)));
+  }
+
+  async pushReply(exchange: string, routingKey: string, raw: string): Promise<number> {
+    return this.run(() => this.scripts.reply([this.keys.binding(exchange)], [routingKey, raw, this.keys.prefix, PRIORITY_SEP, REPLY_TTL_MS]));
+  }
+
+  async popReply(oid: string, timeoutMs: number): Promise<string | null> {
+    const key = this.keys.queue(replyQueueName(oid));
+    if (timeoutMs <= 0) return this.run(() => this.redis.rpop(key));
+    // A connection of its own per waiting client: BRPOP would hold up every other command on a shared one.
+    let conn = this.replyWaiters.get(oid);
+    if (!conn) {
+      conn = new Redis(this.url, { ...this.options, lazyConnect: false, maxRetriesPerRequest: 1 });
+      conn.on('error', () => {});
+      this.replyWaiters.set(oid, conn);
+    }
+    try {
+      const popped = await conn.brpop(key, Math.max(0.01, timeoutMs / 1000));
+      return popped ? popped[1] : null;
+    } catch (err) {
+      if (!this.replyWaiters.has(oid)) return null; // unbound meanwhile
+      throw this.unavailable(err);
+    }
+  }
+
+  async unbindReplyQueue(oid: string): Promise<void> {
+    this.replyWaiters.get(oid)?.disconnect();
+    this.replyWaiters.delete(oid);
+    await this.run(() =>
+      this.redis.multi().srem(this.keys.binding(REPLY_EXCHANGE), replyBinding(oid)).del(this.keys.queue(replyQueueName(oid))).exec(),
+    );
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     await this.run(() => this.redis.publish(channel, message));
   }
@@ -334,9 +379,17 @@ export class RedisBroker implements Broker {
   }
 }
 
-function pairs(flat: (string | number)[]): Delivery[] {
+/** kombu's Mailbox reply queues live about this long unread (REPLY_QUEUE_EXPIRES = 10 s). */
+const REPLY_TTL_MS = 10_000;
+
+/** The member `_queue_bind` adds for a reply queue: routing key, empty pattern, queue name. */
+function replyBinding(oid: string): string {
+  return [oid, '', replyQueueName(oid)].join(PRIORITY_SEP);
+}
+
+function triples(flat: (string | number)[], order: { queue: string }[]): Delivery[] {
   const out: Delivery[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]) });
+  for (let i = 0; i < flat.length; i += 3) out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]), queue: order[Number(flat[i + 2]) - 1].queue });
   return out;
 }
 

@@ -8,7 +8,7 @@ import type Redis from 'ioredis';
  * cached under the same name on a long-lived connection.
  */
 const VERSION = 'v1';
-const scripts = ['fetch', 'recover', 'promote', 'chord-join', 'chord-fire'] as const;
+const scripts = ['fetch', 'recover', 'promote', 'chord-join', 'chord-fire', 'reply'] as const;
 
 export function defineScripts(redis: Redis): void {
   for (const name of scripts) {
@@ -24,6 +24,7 @@ export interface ScriptCommands {
   promote(keys: string[], args: (string | number)[]): Promise<[number, number]>;
   chordJoin(keys: string[], args: (string | number)[]): Promise<[number, number]>;
   chordFire(keys: string[], args: (string | number)[]): Promise<number>;
+  reply(keys: string[], args: (string | number)[]): Promise<number>;
 }
 
 export function scriptCommands(redis: Redis): ScriptCommands {
@@ -35,5 +36,6 @@ export function scriptCommands(redis: Redis): ScriptCommands {
     promote: (keys, args) => call('promote', keys, args),
     chordJoin: (keys, args) => call('chord_join', keys, args),
     chordFire: (keys, args) => call('chord_fire', keys, args),
+    reply: (keys, args) => call('reply', keys, args),
   };
 }

@@ -26,6 +26,8 @@ export interface TaskContext {
   retry(options?: RetryOptions): never;
   /** Record PROGRESS with done/total and optional extra data; readable through AsyncResult and the status API. */
   progress(done: number, total?: number, meta?: Record<string, unknown>): Promise<void>;
+  /** Fresh per run: where task middleware leaves data for the task (a tenant, a span). */
+  readonly locals: Record<string, unknown>;
 }
 
 export interface RetryOptions {

@@ -82,3 +82,16 @@ export function insertGroup(schema: string): string {
 export function selectGroup(schema: string): string {
   return `SELECT task_ids FROM "${schema}".celeriac_group_result WHERE group_id = $1`;
 }
+
+/**
+ * One bounded batch of expired results: deleting millions of rows in one statement would hold
+ * locks and bloat WAL for minutes, so cleanup loops over batches (by the date_done index).
+ */
+export function deleteExpiredBatch(schema: string): string {
+  return `DELETE FROM "${schema}".celeriac_task_result
+           WHERE id IN (SELECT id FROM "${schema}".celeriac_task_result WHERE date_done < $1 ORDER BY date_done LIMIT $2)`;
+}
+
+export function deleteExpiredGroups(schema: string): string {
+  return `DELETE FROM "${schema}".celeriac_group_result WHERE date_created < $1`;
+}

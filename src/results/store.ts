@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
-import { deleteResult, insertGroup, markRevoked, selectGroup, selectResults, upsertColumns, upsertResults } from './sql';
+import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, insertGroup, markRevoked, selectGroup, selectResults, upsertColumns, upsertResults } from './sql';
 import { stateSeq, type TaskState } from './states';
 
 /** One state change of one task, as the sender or a worker knows it. */
@@ -188,6 +188,18 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   async groupTaskIds(groupId: string): Promise<string[] | null> {
     const rows: { task_ids: string[] }[] = await this.sql.query(`celeriac_group_${this.schema}`, selectGroup(this.schema), [groupId]);
     return rows[0]?.task_ids ?? null;
+  }
+
+  /** Deletes finished results older than `before`, `batchSize` rows per statement; returns how many. */
+  async deleteExpired(before: Date, batchSize = 10_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [, count] = (await this.ds.query(deleteExpiredBatch(this.schema), [before.toISOString(), batchSize])) as [unknown, number];
+      total += count;
+      if (count < batchSize) break;
+    }
+    await this.ds.query(deleteExpiredGroups(this.schema), [before.toISOString()]);
+    return total;
   }
 
   async markRevoked(taskIds: string[]): Promise<void> {

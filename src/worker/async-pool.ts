@@ -33,8 +33,8 @@ export class AsyncPool implements Pool {
         this.running.delete(msg.id);
         resolve(outcome);
       };
-      const soft = msg.softTimeLimit ?? task.options.softTimeLimit;
-      const hard = msg.timeLimit ?? task.options.timeLimit;
+      const soft = job.softTimeLimit ?? msg.softTimeLimit ?? task.options.softTimeLimit;
+      const hard = job.timeLimit ?? msg.timeLimit ?? task.options.timeLimit;
       if (soft) timers.push(setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000));
       if (hard) {
         timers.push(
@@ -48,6 +48,7 @@ export class AsyncPool implements Pool {
       this.running.set(msg.id, { controller, settle });
       executeTask(task, msg, {
         hostname: this.hooks.hostname,
+        middleware: this.hooks.middleware,
         signal: controller.signal,
         progress: (done, total, meta) => this.hooks.progress(job, done, total, meta),
       }).then(settle, (err) => settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }));

@@ -3,9 +3,11 @@ import { RetryRequest } from '../errors';
 import type { TaskContext, RetryOptions } from '../plugin/context';
 import type { Task } from '../plugin/task';
 import { serializeError, type Outcome } from './outcome';
+import { compose, type TaskMiddleware } from '../plugin/middleware-chain';
 
 export interface RunHooks {
   hostname: string;
+  middleware?: TaskMiddleware[];
   signal: AbortSignal;
   progress(done: number, total: number | undefined, meta: Record<string, unknown> | undefined): Promise<void>;
 }
@@ -36,9 +38,11 @@ export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks:
       throw req;
     },
     progress: (done, total, meta) => hooks.progress(done, total, meta),
+    locals: {},
   };
   try {
-    const value = await task.run(ctx, msg.args, msg.kwargs);
+    const body = async () => task.run(ctx, msg.args, msg.kwargs);
+    const value = hooks.middleware?.length ? await compose(hooks.middleware, ctx, body) : await body();
     const result = value === undefined ? null : value;
     assertJsonSafe(result, 'the return value');
     return { kind: 'success', result: toJson(result), runtimeMs: performance.now() - started };

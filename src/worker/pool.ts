@@ -1,6 +1,7 @@
 import type { TaskMessage } from '../broker/message';
 import type { Task } from '../plugin/task';
 import type { Outcome } from './outcome';
+import type { TaskMiddleware } from '../plugin/middleware-chain';
 
 export interface Job {
   msg: TaskMessage;
@@ -10,10 +11,15 @@ export interface Job {
   acked: boolean;
   started: boolean;
   finished: boolean;
+  startedAt?: number;
+  /** Limits in force for this run (message, then worker override, then task option), seconds. */
+  softTimeLimit?: number | null;
+  timeLimit?: number | null;
 }
 
 export interface PoolHooks {
   hostname: string;
+  middleware: TaskMiddleware[];
   progress(job: Job, done: number, total: number | undefined, meta: Record<string, unknown> | undefined): Promise<void>;
 }
 
@@ -24,4 +30,6 @@ export interface Pool {
   /** End a running task now (revoke with terminate, shutdown past its grace), settling it with `outcome`. */
   abort(taskId: string, outcome: Outcome): void;
   close(): Promise<void>;
+  /** Grow or shrink to `size` slots; a busy slot is removed only once its task finishes. */
+  resize?(size: number): void;
 }

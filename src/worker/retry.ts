@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedTaskOptions } from '../plugin/options';
+import type { MessageSigner } from '../broker/signing';
 
 /**
  * Celery's get_exponential_backoff_interval: factor·2^retries seconds, capped, with full jitter
@@ -18,10 +19,11 @@ export function retryDelayMs(options: ResolvedTaskOptions, retries: number, requ
  * The next attempt is the same message (same id, every header kept, including ones only Python
  * understands) with retries + 1, the new eta, and a fresh delivery tag.
  */
-export function nextAttempt(raw: string, etaMs: number): string {
+export function nextAttempt(raw: string, etaMs: number, signer?: MessageSigner): string {
   const envelope = JSON.parse(raw);
   envelope.headers.retries = Number(envelope.headers.retries ?? 0) + 1;
   envelope.headers.eta = new Date(etaMs).toISOString();
   envelope.properties.delivery_tag = randomUUID();
+  if (signer) signer.sign(envelope.headers, envelope.body);
   return JSON.stringify(envelope);
 }

@@ -3,6 +3,7 @@ import { decodeTask } from '../broker/message';
 import { registry } from '../plugin/registry';
 import { TaskNotRegisteredError, SoftTimeLimitExceededError } from '../errors';
 import { executeTask } from './execute';
+import { currentApp } from '../plugin/current-app';
 import { serializeError } from './outcome';
 import type { FromThread, ToThread } from './thread-pool';
 
@@ -21,6 +22,15 @@ try {
   send({ type: 'fatal', message: (err as Error).message });
 }
 
+/** The task middleware of the app this thread loaded (it registered itself as the current app). */
+function appMiddleware() {
+  try {
+    return currentApp().taskMiddleware;
+  } catch {
+    return [];
+  }
+}
+
 port.on('message', async (m: ToThread) => {
   if (m.type === 'soft-limit') {
     controllers.get(m.id)?.abort(new SoftTimeLimitExceededError(m.seconds));
@@ -36,6 +46,7 @@ port.on('message', async (m: ToThread) => {
   controllers.set(msg.id, controller);
   const outcome = await executeTask(task, msg, {
     hostname: workerData.hostname,
+    middleware: appMiddleware(),
     signal: controller.signal,
     progress: async (done, total, meta) => send({ type: 'progress', id: msg.id, done, total, meta }),
   });

@@ -90,8 +90,8 @@ export class ThreadPool implements Pool {
         slot.settle = undefined;
         resolveOutcome(outcome);
       };
-      const soft = msg.softTimeLimit ?? task.options.softTimeLimit;
-      const hard = msg.timeLimit ?? task.options.timeLimit;
+      const soft = job.softTimeLimit ?? msg.softTimeLimit ?? task.options.softTimeLimit;
+      const hard = job.timeLimit ?? msg.timeLimit ?? task.options.timeLimit;
       if (soft) slot.timers.push(setTimeout(() => slot.thread.postMessage({ type: 'soft-limit', id: msg.id, seconds: soft } satisfies ToThread), soft * 1000));
       if (hard) {
         slot.timers.push(

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Broker, Delivery } from '../broker';
 import { decodeTask, type TaskMessage } from '../broker/message';
-import { decodeControl, isAddressedTo } from '../broker/pidbox';
+import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
 import type { Celeriac } from '../celeriac';
 import { CeleriacError, ConfigError, MaxRetriesExceededError, MessageDecodeError } from '../errors';
 import type { LogLevel } from '../log';
@@ -15,6 +15,8 @@ import { EventDispatcher } from './events';
 import { serializeError, type Outcome, type SerializedError } from './outcome';
 import type { Job, Pool } from './pool';
 import { TokenBucket } from './rate-limit';
+import { parseRateLimit } from '../plugin/options';
+import type { TaskInfo } from '../plugin/signals';
 import { nextAttempt, retryDelayMs } from './retry';
 import { ThreadPool } from './thread-pool';
 import { followUps, joinChord } from '../canvas/followups';
@@ -58,6 +60,34 @@ export interface WorkerStats {
 export interface WorkerEvents {
   error: [err: Error];
   'task-finished': [taskId: string, state: TaskState];
+  /** A broadcast control message addressed to this worker (see remote-control.ts). */
+  control: [msg: ControlMessage];
+  'shutdown-requested': [];
+}
+
+/** A held task as inspect commands report it (Celery's request info). */
+export interface TaskSummary {
+  id: string;
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  hostname: string;
+  time_start: number | null;
+  acknowledged: boolean;
+  delivery_info: { routing_key: string; priority: number; redelivered: boolean };
+}
+
+function summary(job: Job, hostname: string): TaskSummary {
+  return {
+    id: job.msg.id,
+    name: job.msg.task,
+    args: job.msg.args,
+    kwargs: job.msg.kwargs,
+    hostname,
+    time_start: job.startedAt ? job.startedAt / 1000 : null,
+    acknowledged: job.acked,
+    delivery_info: { routing_key: job.msg.queue, priority: job.msg.priority, redelivered: job.redeliveries > 0 },
+  };
 }
 
 const REVOKED_REFRESH_MS = 5000;
@@ -73,9 +103,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly name: string;
   /** Unique per process run, so a restarted worker with the same name never adopts a dead one's messages as its own. */
   readonly consumer: string;
-  readonly queues: string[];
-  readonly concurrency: number;
-  private readonly prefetchLimit: number;
+  queues: string[];
+  concurrency: number;
+  private prefetchLimit: number;
   private readonly options: Required<Omit<WorkerOptions, 'name' | 'queues' | 'concurrency' | 'pool' | 'appModule'>>;
   private readonly poolKind: 'async' | 'threads';
   private pool!: Pool;
@@ -89,6 +119,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly running = new Map<string, Job>();
   private readonly revoked = new Map<string, number>();
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly rateOverrides = new Map<string, ReturnType<typeof parseRateLimit> | null>();
+  private readonly timeOverrides = new Map<string, { soft: number | null; hard: number | null }>();
   private ackQueue: Job[] = [];
   private ackFlush: Promise<void> | undefined;
   private roomWaiter: (() => void) | undefined;
@@ -133,7 +165,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.broker = await this.app.broker();
     this.store = await this.app.results();
     this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
-    const hooks = { hostname: this.name, progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) => this.progress(job, done, total, meta) };
+    const hooks = { hostname: this.name, middleware: this.app.taskMiddleware, progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) => this.progress(job, done, total, meta) };
     this.pool = this.poolKind === 'threads' ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks) : new AsyncPool(hooks);
     const onCommitted = (updates: StateUpdate[]) => {
       const notices = finishedNotices(updates);
@@ -154,6 +186,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     void this.promote();
     this.loopDone = this.loop();
     await this.events.worker('worker-online', this.info());
+    this.app.signals.emit('workerReady', { name: this.name });
     this.log('info', `worker ready: queues ${this.queues.join(', ')}, ${this.poolKind} pool of ${this.concurrency}`);
   }
 
@@ -184,21 +217,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let msg: TaskMessage;
     try {
       msg = decodeTask(delivery.raw);
+      if (msg.queue !== delivery.queue) msg = this.rehome(msg, delivery);
     } catch (err) {
       const reason = err instanceof MessageDecodeError ? err.message : `undecodable message: ${String(err)}`;
       this.log('error', 'dead-lettered a message that cannot be decoded', { reason });
       void this.broker.deadLetter(this.consumer, delivery.raw, reason).catch((e) => this.fail('dead-letter failed', e));
       return;
     }
+    const refusal = this.app.signer?.verify(delivery.raw);
+    if (refusal) {
+      this.reject(msg, delivery, `refused: ${refusal}`, 'REJECTED', 'SignatureError');
+      return;
+    }
     const task = this.app.registry.get(msg.task);
     if (!task) {
       const reason = `no task named '${msg.task}' is registered on worker ${this.name}; it knows: ${this.app.registry.names().join(', ') || '(none)'}`;
-      this.reject(msg, delivery, reason, 'REJECTED');
+      this.app.signals.emit('taskUnknown', { id: msg.id, name: msg.task, reason });
+      this.reject(msg, delivery, reason, 'REJECTED', 'NotRegistered');
       return;
     }
     if (delivery.redeliveries > this.options.maxRedeliveries) {
       const reason = `WorkerLostError: a worker died while holding this task ${delivery.redeliveries} times; kept out of the queue so it cannot kill more`;
-      this.reject(msg, delivery, reason, 'FAILURE');
+      this.reject(msg, delivery, reason, 'FAILURE', 'WorkerLostError');
       return;
     }
     const job: Job = { msg, task, redeliveries: delivery.redeliveries, acked: false, started: false, finished: false };
@@ -223,10 +263,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.dispatch();
   }
 
-  private reject(msg: TaskMessage, delivery: Delivery, reason: string, state: 'REJECTED' | 'FAILURE'): void {
+  /**
+   * A message whose routing key is not the queue it sat on (Celery through a named exchange):
+   * record the queue as its delivery_info, as kombu's anonymous-exchange sends do, so every later
+   * re-queue (retry, eta parking, crash recovery, shutdown) puts it back where it came from.
+   */
+  private rehome(msg: TaskMessage, delivery: Delivery): TaskMessage {
+    const envelope = JSON.parse(delivery.raw);
+    envelope.properties = { ...envelope.properties, delivery_info: { exchange: '', routing_key: delivery.queue } };
+    const raw = JSON.stringify(envelope);
+    void this.broker.replaceHeld(this.consumer, delivery.raw, raw).catch((e) => this.fail('could not record the queue of a re-routed message', e));
+    delivery.raw = raw;
+    return decodeTask(raw);
+  }
+
+  private reject(msg: TaskMessage, delivery: Delivery, reason: string, state: 'REJECTED' | 'FAILURE', excType: string): void {
     this.log('error', `task ${msg.task}[${msg.id}] ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
     this.events.task('task-rejected', { uuid: msg.id, name: msg.task, reason });
-    const exc: SerializedError = { exc_type: state === 'REJECTED' ? 'NotRegistered' : 'WorkerLostError', exc_message: [reason], exc_module: 'celeriac', traceback: null };
+    const exc: SerializedError = { exc_type: excType, exc_message: [reason], exc_module: 'celeriac', traceback: null };
     void this.store
       .write({ ...this.describe(msg), status: state, result: excResult(exc), meta: { reason }, dateDone: new Date() })
       .then(() => this.broker.deadLetter(this.consumer, delivery.raw, reason))
@@ -236,7 +290,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private dispatch(): void {
     while (this.running.size < this.concurrency && this.ready.length > 0 && this.state !== 'stopped') {
       const job = this.ready.shift()!;
-      const limit = job.task.options.rateLimit;
+      const limit = this.rateOverrides.has(job.task.name) ? this.rateOverrides.get(job.task.name) : job.task.options.rateLimit;
       if (limit) {
         let bucket = this.buckets.get(job.task.name);
         if (!bucket) this.buckets.set(job.task.name, (bucket = new TokenBucket(limit.tokens, limit.perMs)));
@@ -259,7 +313,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { msg } = job;
     if (this.isRevoked(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
     job.started = true;
+    job.startedAt = Date.now();
+    const override = this.timeOverrides.get(msg.task);
+    job.softTimeLimit = msg.softTimeLimit ?? override?.soft ?? job.task.options.softTimeLimit ?? null;
+    job.timeLimit = msg.timeLimit ?? override?.hard ?? job.task.options.timeLimit ?? null;
     this.running.set(msg.id, job);
+    this.app.signals.emit('taskPrerun', this.taskInfo(job));
     if (job.task.options.trackStarted) void this.write(job, 'STARTED', { dateStarted: new Date() });
     this.events.task('task-started', { uuid: msg.id });
     this.pool.run(job).then(
@@ -279,6 +338,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private finish(job: Job, outcome: Outcome): void {
     const { msg, task } = job;
     job.finished = true;
+    if (outcome.kind === 'retry') {
+      const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
+      if (max !== null && msg.retries >= max) {
+        const exc = outcome.exc ?? serializeError(new MaxRetriesExceededError(`Task ${msg.task}[${msg.id}] still failing after ${msg.retries} retries (maxRetries ${max}).`));
+        outcome = { kind: 'failure', exc, runtimeMs: outcome.runtimeMs };
+      }
+    }
+    this.signal(job, outcome);
     const ignore = task.options.ignoreResult || msg.ignoreResult;
     const seconds = (outcome.runtimeMs / 1000).toFixed(3);
     const done = (state: TaskState, update: Partial<StateUpdate>, after: () => Promise<void> | void = () => this.ack(job)) => {
@@ -305,17 +372,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.events.task('task-revoked', { uuid: msg.id, terminated: outcome.reason === 'terminated', expired: outcome.reason === 'expired' });
         return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() }, () => this.settle(job, 'REVOKED', null));
       case 'retry': {
-        const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
-        if (max !== null && msg.retries >= max) {
-          const exc = outcome.exc ?? serializeError(new MaxRetriesExceededError(`Task ${msg.task}[${msg.id}] still failing after ${msg.retries} retries (maxRetries ${max}).`));
-          return this.finish(job, { kind: 'failure', exc, runtimeMs: outcome.runtimeMs });
-        }
         const delayMs = retryDelayMs(task.options, msg.retries, outcome.countdownMs, outcome.auto);
         const etaMs = Date.now() + delayMs;
         this.counters.retried++;
         this.log('info', `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`);
         this.events.task('task-retried', { uuid: msg.id, exception: outcome.exc?.exc_type ?? null });
-        const next = nextAttempt(msg.raw, etaMs);
+        const next = nextAttempt(msg.raw, etaMs, this.app.signer?.canSign ? this.app.signer : undefined);
         return done(
           'RETRY',
           { result: outcome.exc ? excResult(outcome.exc) : null, traceback: outcome.exc?.traceback ?? null, meta: { next_eta: new Date(etaMs).toISOString() } },
@@ -349,6 +411,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
     job.acked = true;
     this.release(job);
     this.app.recordPending(next.messages);
+  }
+
+  private taskInfo(job: Job): TaskInfo {
+    const { msg } = job;
+    return { id: msg.id, name: msg.task, args: msg.args, kwargs: msg.kwargs, retries: msg.retries, queue: msg.queue, hostname: this.name };
+  }
+
+  private signal(job: Job, outcome: Outcome): void {
+    const s = this.app.signals;
+    const info = this.taskInfo(job);
+    if (outcome.kind === 'success') s.emit('taskSuccess', info, outcome.result);
+    else if (outcome.kind === 'failure') s.emit('taskFailure', info, { type: outcome.exc.exc_type, message: outcome.exc.exc_message.join(' '), traceback: outcome.exc.traceback });
+    else if (outcome.kind === 'retry') s.emit('taskRetry', info, outcome.exc ? `${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : null);
+    else s.emit('taskRevoked', info, outcome.reason);
+    if (job.started) s.emit('taskPostrun', info, outcome.kind === 'success' ? 'SUCCESS' : outcome.kind === 'failure' ? 'FAILURE' : outcome.kind === 'retry' ? 'RETRY' : 'REVOKED');
   }
 
   private describe(msg: TaskMessage): StateUpdate {
@@ -442,18 +519,83 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!msg || !isAddressedTo(msg, this.name)) return;
     if (msg.method === 'revoke') {
       const arg = msg.arguments.task_id;
-      const ids = (Array.isArray(arg) ? arg : [arg]).map(String);
-      for (const id of ids) {
-        this.revoked.set(id, Date.now() + 3 * 3600 * 1000);
-        const waiting = [...this.ready, ...this.waitingForRate].find((j) => j.msg.id === id);
-        if (waiting) {
-          this.ready.splice(this.ready.indexOf(waiting), 1);
-          this.waitingForRate.delete(waiting);
-          this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
-        }
-        if (msg.arguments.terminate && this.running.has(id)) this.pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
-      }
+      this.revoke((Array.isArray(arg) ? arg : [arg]).map(String), msg.arguments.terminate === true);
     }
+    this.emit('control', msg);
+  }
+
+  // ---- The control surface: what remote control (inspect/control commands) and the admin act on.
+
+  /** Drop these tasks if they have not started; end them now if `terminate` and they are running. */
+  revoke(ids: string[], terminate: boolean): void {
+    // Stored too, so a revoke broadcast by Python's `celery control revoke` also binds workers that start later.
+    void this.broker.addRevoked(ids, Date.now() + 3 * 3600 * 1000).catch((e) => this.fail('could not store revoked ids', e));
+    for (const id of ids) {
+      this.revoked.set(id, Date.now() + 3 * 3600 * 1000);
+      const waiting = [...this.ready, ...this.waitingForRate].find((j) => j.msg.id === id);
+      if (waiting) {
+        if (this.ready.includes(waiting)) this.ready.splice(this.ready.indexOf(waiting), 1);
+        this.waitingForRate.delete(waiting);
+        this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
+      }
+      if (terminate && this.running.has(id)) this.pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
+    }
+  }
+
+  /** Tasks running now (Celery's inspect active). */
+  activeTasks(): TaskSummary[] {
+    return [...this.running.values()].map((j) => summary(j, this.name));
+  }
+
+  /** Tasks received and waiting for a slot or a rate-limit token (Celery's inspect reserved). */
+  reservedTasks(): TaskSummary[] {
+    return [...this.ready, ...this.waitingForRate].map((j) => summary(j, this.name));
+  }
+
+  revokedIds(): string[] {
+    const now = Date.now();
+    return [...this.revoked].filter(([, until]) => until > now).map(([id]) => id);
+  }
+
+  registeredTasks(): string[] {
+    return this.app.registry.names();
+  }
+
+  /** Change how many tasks run at once (pool grow/shrink, autoscale); the prefetch bound follows. */
+  setConcurrency(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError('concurrency', `expected an integer >= 1, got ${n}`);
+    this.concurrency = n;
+    this.prefetchLimit = n * (1 + this.options.prefetchMultiplier);
+    this.pool.resize?.(n);
+    this.dispatch();
+    this.roomWaiter?.();
+  }
+
+  addQueue(queue: string): void {
+    if (!this.queues.includes(queue)) this.queues = [...this.queues, queue];
+  }
+
+  cancelQueue(queue: string): void {
+    if (this.queues.length === 1 && this.queues[0] === queue) throw new ConfigError('queues', `cannot stop consuming '${queue}': it is this worker's only queue`);
+    this.queues = this.queues.filter((q) => q !== queue);
+  }
+
+  /** Per-worker rate limit override for one task type (Celery's control rate_limit); null removes it. */
+  setRateLimit(taskName: string, rate: string | null): void {
+    const task = this.app.registry.require(taskName);
+    this.rateOverrides.set(taskName, rate === null ? null : parseRateLimit('rate_limit', rate));
+    this.buckets.delete(task.name);
+  }
+
+  /** Per-worker time limit overrides in seconds (Celery's control time_limit). */
+  setTimeLimit(taskName: string, soft: number | null, hard: number | null): void {
+    this.app.registry.require(taskName);
+    this.timeOverrides.set(taskName, { soft, hard });
+  }
+
+  /** Ask the process running this worker to stop gracefully (control shutdown). */
+  requestShutdown(): void {
+    this.emit('shutdown-requested');
   }
 
   private async heartbeat(): Promise<void> {
@@ -560,6 +702,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.broker.unregisterConsumer(this.consumer).catch(() => {});
     await this.pool.close();
     this.state = 'stopped';
+    this.app.signals.emit('workerShutdown', { name: this.name });
     this.log('info', 'worker stopped');
   }
 }

@@ -6,7 +6,7 @@
   KEYS[3..n]   keys in the order they are served: redelivered lists, then every queue's priority 0, 3, 6, 9
   ARGV[1]      the most messages to take
 
-  Returns a flat array: raw1, redeliveries1, raw2, redeliveries2, …
+  Returns a flat array of triples: raw, redeliveries, index of the key it came from (1 = KEYS[3]).
 
   Guarantee: a message is in exactly one of its queue or this processing list at every instant,
   because pop and push happen in one script. kombu's BRPOP-then-HSET leaves a gap in which a
@@ -29,6 +29,7 @@ for i = 3, #KEYS do
       end
       out[#out + 1] = raw
       out[#out + 1] = n
+      out[#out + 1] = i - 2
     end
     taken = taken + #items
   end

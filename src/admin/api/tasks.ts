@@ -1,0 +1,178 @@
+import { Router, type Request } from 'express';
+import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../../errors';
+import type { AdminContext } from '../context';
+import { HttpError, notFound, validationFailed, type FieldErrors } from '../http';
+import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
+import { countResults, COUNT_CAP, KEYSET_SORTS, listResults, resultChildren, resultDetail } from '../sql';
+import type { RegisteredTaskJson, TaskListJson } from '../types';
+import { encodeCursor, isPlainObject, parseJob, parseListQuery, requireObjectBody, unknownKeys } from '../validate';
+
+const CHILD_LIMIT = 100;
+const RETRYABLE = new Set(['FAILURE', 'REVOKED', 'REJECTED']);
+const FINISHED = new Set(['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']);
+
+/**
+ * The status poll reads one row through the task_id unique index as a prepared statement and
+ * leaves args/kwargs behind: it is what every open app page calls once a second.
+ */
+function statusSql(schema: string): string {
+  return `SELECT task_id, task_name, status, result, traceback, meta, retries, date_created, date_started, date_done, date_changed
+            FROM "${schema}".celeriac_task_result WHERE task_id = $1`;
+}
+
+export function taskRoutes(ctx: AdminContext): Router {
+  const router = Router();
+  const { app } = ctx;
+
+  router.get('/api/registered', (_req, res) => {
+    const tasks: RegisteredTaskJson[] = app.registry.all().map((t) => {
+      const o = t.options;
+      return {
+        name: t.name,
+        queue: o.queue ?? app.route(t.name)?.queue ?? app.config.defaultQueue,
+        priority: o.priority ?? app.route(t.name)?.priority ?? null,
+        maxRetries: o.maxRetries,
+        defaultRetryDelay: o.defaultRetryDelay,
+        retryBackoff: o.retryBackoff,
+        retryBackoffMax: o.retryBackoffMax,
+        retryJitter: o.retryJitter,
+        rateLimit: o.rateLimit?.text ?? null,
+        timeLimit: o.timeLimit ?? null,
+        softTimeLimit: o.softTimeLimit ?? null,
+        acksLate: o.acksLate,
+        ignoreResult: o.ignoreResult,
+        trackStarted: o.trackStarted,
+        expires: o.expires instanceof Date ? o.expires.toISOString() : (o.expires ?? null),
+        autoretryFor: o.autoretryFor.map((c) => c.name),
+      };
+    });
+    tasks.sort((a, b) => a.name.localeCompare(b.name));
+    const routes = Object.entries(app.config.routes).map(([pattern, r]) => ({ pattern, queue: r.queue ?? null, priority: r.priority ?? null }));
+    res.json({ tasks, routes });
+  });
+
+  router.post('/api/tasks', async (req, res) => {
+    const job = parseJob(app, requireObjectBody(req));
+    const id = await send(ctx, job.task, job.args, job.kwargs, job.options);
+    res
+      .status(202)
+      .location(`${req.baseUrl}/api/tasks/${encodeURIComponent(id)}`)
+      .json({ id, task: job.task, state: 'PENDING', statusUrl: `${req.baseUrl}/api/tasks/${encodeURIComponent(id)}`, pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(id)}` });
+  });
+
+  router.get('/api/tasks', async (req, res) => {
+    const q = parseListQuery(req);
+    await ctx.store();
+    const list = listResults(ctx.schema, q);
+    const count = countResults(ctx.schema, q);
+    const [rows, [{ n }]] = await Promise.all([ctx.query(undefined, list.text, list.params), ctx.query<{ n: number }>(undefined, count.text, count.params)]);
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const body: TaskListJson = {
+      items: page.map(toListItem),
+      limit: q.limit,
+      offset: q.after ? 0 : q.offset,
+      nextCursor: more && KEYSET_SORTS.includes(q.sort) ? encodeCursor(last.sort_key, String(last.id)) : null,
+      nextOffset: more && !q.after && q.offset + q.limit <= 10_000 ? q.offset + q.limit : null,
+      total: Math.min(n, COUNT_CAP),
+      totalCapped: n > COUNT_CAP,
+    };
+    res.set('Cache-Control', 'no-store').json(body);
+  });
+
+  router.get('/api/tasks/:id', async (req, res) => {
+    const id = taskId(req);
+    await ctx.store();
+    const [row] = await ctx.query('status', statusSql(ctx.schema), [id]);
+    res.set('Cache-Control', 'no-store');
+    if (!row) return void res.status(404).json({ id, state: 'UNKNOWN', error: 'not_found', message: `No task with id ${id} has been recorded.` });
+    const withStack = await ctx.canSeeStack(req);
+    const etag = `W/"${new Date(row.date_changed).getTime()}-${row.status}-${row.retries}${withStack ? '-s' : ''}"`;
+    res.set('ETag', etag);
+    if (req.get('if-none-match') === etag) return void res.status(304).end();
+    res.json(toStatus(row, withStack));
+  });
+
+  router.get('/api/tasks/:id/detail', async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await loadDetail(ctx, req, taskId(req)));
+  });
+
+  router.post('/api/tasks/:id/revoke', async (req, res) => {
+    const id = taskId(req);
+    const body = requireObjectBody(req);
+    const errors: FieldErrors = {};
+    unknownKeys(body, ['terminate'], errors);
+    if (body.terminate !== undefined && typeof body.terminate !== 'boolean') errors.terminate = 'expected true or false';
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const row = await findRow(ctx, id);
+    if (FINISHED.has(row.status)) throw new HttpError(409, 'already_finished', `Task ${id} already finished (${row.status}); there is nothing to revoke.`);
+    await app.control.revoke(id, { terminate: body.terminate === true });
+    res.json({ ...(await loadDetail(ctx, req, id)), revoked: true, terminate: body.terminate === true });
+  });
+
+  router.post('/api/tasks/:id/retry', async (req, res) => {
+    const id = taskId(req);
+    const body = requireObjectBody(req);
+    const errors: FieldErrors = {};
+    unknownKeys(body, [], errors);
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const row = await findRow(ctx, id);
+    if (!RETRYABLE.has(row.status)) {
+      throw new HttpError(409, 'not_retryable', `Task ${id} is ${row.status}; only FAILURE, REVOKED or REJECTED tasks can be retried.`);
+    }
+    if (!row.task_name || !(app.registry.has(row.task_name) || app.route(row.task_name))) {
+      throw new HttpError(409, 'not_retryable', `Task ${id} (${row.task_name ?? 'no name'}) is not registered or routed in this process, so it cannot be sent again from here.`);
+    }
+    if (!Array.isArray(row.args) || !isPlainObject(row.kwargs ?? {})) {
+      throw new HttpError(409, 'not_retryable', `Task ${id} has no recorded arguments, so it cannot be sent again with the same ones.`);
+    }
+    const newId = await send(ctx, row.task_name, row.args, row.kwargs ?? {}, {
+      queue: row.queue ?? undefined,
+      periodicTaskName: row.periodic_task_name ?? undefined,
+      headers: { retried_from: id },
+    });
+    // The link back, where the new task's page can show it: meta survives until the task reports progress.
+    (await app.results()).writeLater({ taskId: newId, status: 'PENDING', retries: 0, meta: { retried_from: id } });
+    const statusUrl = `${req.baseUrl}/api/tasks/${encodeURIComponent(newId)}`;
+    res
+      .status(202)
+      .location(statusUrl)
+      .set('Link', `<${req.baseUrl}/api/tasks/${encodeURIComponent(id)}>; rel="retried-from"`)
+      .json({ id: newId, task: row.task_name, state: 'PENDING', retriedFrom: id, statusUrl, pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(newId)}` });
+  });
+
+  return router;
+}
+
+function taskId(req: Request): string {
+  const id = String(req.params.id);
+  if (id.length === 0 || id.length > 255) throw validationFailed({ id: 'a task id is 1-255 characters' });
+  return id;
+}
+
+async function findRow(ctx: AdminContext, id: string): Promise<RawRow> {
+  await ctx.store();
+  const [row] = await ctx.query(undefined, resultDetail(ctx.schema), [id]);
+  if (!row) throw notFound(`Task ${id}`);
+  return row;
+}
+
+export async function loadDetail(ctx: AdminContext, req: Request, id: string) {
+  const row = await findRow(ctx, id);
+  const children = await ctx.query(undefined, resultChildren(ctx.schema), [id, CHILD_LIMIT + 1]);
+  return toDetail(row, children, CHILD_LIMIT, await ctx.canSeeStack(req));
+}
+
+/** sendTask with its errors turned into field errors: nothing was sent when one is thrown. */
+async function send(ctx: AdminContext, name: string, args: unknown[], kwargs: Record<string, unknown>, options: Parameters<AdminContext['app']['sendTask']>[3]) {
+  try {
+    return (await ctx.app.sendTask(name, args, kwargs, options)).id;
+  } catch (err) {
+    if (err instanceof TaskNotRegisteredError) throw validationFailed({ task: err.message });
+    if (err instanceof PayloadTooLargeError) throw validationFailed({ args: err.message });
+    if (err instanceof EncodeError) throw validationFailed({ [/kwargs/.test(err.message) ? 'kwargs' : 'args']: err.message });
+    throw err;
+  }
+}
+

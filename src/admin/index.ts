@@ -1,0 +1,76 @@
+import express, { Router } from 'express';
+import type { Celeriac } from '../celeriac';
+import type { TaskResultRow } from '../results/store';
+import { monitorRoutes } from './api/monitor';
+import { periodicRoutes } from './api/periodic';
+import { taskRoutes } from './api/tasks';
+import { AdminContext } from './context';
+import { EventHub } from './events';
+import { errorHandler } from './http';
+import { resolveAdminOptions, type AdminOptions } from './options';
+import { pageRoutes } from './pages/routes';
+import { authorization, csrfProtection, csrfToken, securityHeaders } from './security';
+import { toStatus } from './serialize';
+import { staticAssets } from './static';
+import type { TaskStatusJson } from './types';
+
+/**
+ * The admin: JSON API, server-rendered pages and an event stream, as one Express router.
+ *
+ *   app.use('/admin/celeriac', celeriac.admin({ authorize: (req) => Boolean(req.user?.isStaff) }));
+ *
+ * Order matters: static files (no data) → authorize → CSRF checks → body parsing (so a refused
+ * request is never parsed) → routes → one error handler.
+ */
+export function createAdmin(app: Celeriac, options: AdminOptions): Router {
+  const resolved = resolveAdminOptions(options);
+  const hub = new EventHub(() => app.broker(), app.logger, resolved.sseHeartbeatMs, resolved.maxSseClients);
+  app.onClose(() => hub.close());
+  const ctx = new AdminContext(app, resolved, hub);
+  const assets = staticAssets();
+  const router = Router();
+  router.use(securityHeaders);
+  router.use(assets.router);
+  router.use(authorization(resolved, app.logger));
+  router.use(csrfProtection(resolved));
+  router.use(express.json({ limit: resolved.bodyLimit, type: 'application/json' }));
+  router.get('/api/csrf', (req, res) => {
+    res.set('Cache-Control', 'no-store').json({ token: csrfToken(req, res), header: 'X-CSRF-Token' });
+  });
+  router.use(taskRoutes(ctx));
+  router.use(monitorRoutes(ctx));
+  router.use(periodicRoutes(ctx, assets.version));
+  router.use(pageRoutes(ctx, assets.version));
+  router.use('/api', (req, res) => {
+    res.status(404).json({ error: 'not_found', message: `No admin API route ${req.method} ${req.baseUrl}${req.path}; see docs/admin.md.` });
+  });
+  router.use(errorHandler(app.logger));
+  return router;
+}
+
+/**
+ * The admin's task-status JSON for a row your own route read (`await asyncResult(id).info()`),
+ * so an app's public status route answers in the same shape celeriac-status.js expects.
+ * Stacks are left out unless `withStack` is true.
+ */
+export function taskStatusJson(row: TaskResultRow, options: { withStack?: boolean } = {}): TaskStatusJson {
+  return toStatus(
+    {
+      task_id: row.taskId,
+      task_name: row.taskName,
+      status: row.status,
+      result: row.result,
+      traceback: row.traceback,
+      meta: row.meta,
+      retries: row.retries,
+      date_created: row.dateCreated,
+      date_started: row.dateStarted,
+      date_done: row.dateDone,
+      date_changed: row.dateChanged,
+    },
+    options.withStack === true,
+  );
+}
+
+export type { AdminOptions, RequestCheck } from './options';
+export type * from './types';

@@ -1,0 +1,133 @@
+import type { Request } from 'express';
+import { ConfigError, closest } from '../errors';
+
+/** A check on the incoming request; may be async. Throwing counts as "no". */
+export type RequestCheck = (req: Request) => boolean | Promise<boolean>;
+
+export interface AdminOptions {
+  /**
+   * Who may use the admin (pages and API). Required: the admin refuses to mount without it,
+   * unless `insecureNoAuth` is set. Return false and the request gets 401 and no data.
+   */
+  authorize?: RequestCheck;
+  /** Mount with no authorisation at all (local demos only). Refused when NODE_ENV is production. */
+  insecureNoAuth?: boolean;
+  /**
+   * Whether a request may see tracebacks (error stacks) in the API and on pages: true, false, or a
+   * check. Default false: error type and message are shown, the stack is not.
+   */
+  showTracebacks?: boolean | RequestCheck;
+  /** Refuse every state-changing route (403): a monitor-only admin, like Flower's read_only. */
+  readOnly?: boolean;
+  /** Where pages send a visitor who is not authorised (302, with `?next=`); without it they get 401. */
+  loginUrl?: string;
+  /**
+   * Extra origins allowed to make state-changing requests (e.g. 'https://admin.example.com' when a
+   * proxy rewrites Host). The request's own host is always allowed.
+   */
+  trustedOrigins?: string[];
+  /** Largest JSON body accepted, as express.json's `limit`. Default '100kb'. */
+  bodyLimit?: string | number;
+  /** Comment sent on idle event streams so proxies keep them open. Default 15000 ms. */
+  sseHeartbeatMs?: number;
+  /** Event-stream clients allowed at once; more get 503. Default 100. */
+  maxSseClients?: number;
+  /** Page title prefix. Default 'Celeriac'. */
+  title?: string;
+}
+
+export interface ResolvedAdminOptions {
+  authorize: RequestCheck;
+  showTracebacks: RequestCheck;
+  readOnly: boolean;
+  loginUrl: string | undefined;
+  trustedOrigins: string[];
+  bodyLimit: string | number;
+  sseHeartbeatMs: number;
+  maxSseClients: number;
+  title: string;
+}
+
+const known = [
+  'authorize', 'insecureNoAuth', 'showTracebacks', 'readOnly', 'loginUrl', 'trustedOrigins', 'bodyLimit',
+  'sseHeartbeatMs', 'maxSseClients', 'title',
+] as const satisfies readonly (keyof AdminOptions)[];
+
+const defaults = {
+  bodyLimit: '100kb',
+  sseHeartbeatMs: 15_000,
+  maxSseClients: 100,
+  title: 'Celeriac',
+} satisfies Partial<ResolvedAdminOptions>;
+
+/** Checks the options once, when the admin is built; a bad one fails with its name and what would be right. */
+export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEnv = process.env): ResolvedAdminOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('admin', `expected an options object like { authorize: (req) => Boolean(req.user?.isStaff) }, got ${typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(known as readonly string[]).includes(key)) {
+      const hint = closest(key, known);
+      throw new ConfigError(`admin.${key}`, `unknown option${hint ? ` (did you mean '${hint}'?)` : ''}`);
+    }
+  }
+  let authorize: RequestCheck;
+  if (options.authorize !== undefined) {
+    if (typeof options.authorize !== 'function') throw new ConfigError('admin.authorize', `expected a function (req) => boolean, got ${typeof options.authorize}`);
+    if (options.insecureNoAuth) throw new ConfigError('admin.insecureNoAuth', 'cannot be combined with authorize: pass one or the other');
+    authorize = options.authorize;
+  } else if (options.insecureNoAuth === true) {
+    if (env.NODE_ENV === 'production') {
+      throw new ConfigError('admin.insecureNoAuth', 'refused because NODE_ENV is production: pass authorize: (req) => … to let only your staff in');
+    }
+    authorize = () => true;
+  } else {
+    throw new ConfigError(
+      'admin.authorize',
+      'the admin can create, revoke and schedule tasks, so it will not mount without an authorize(req) hook ' +
+        '(e.g. authorize: (req) => Boolean(req.user?.isStaff)). For a local demo only, pass insecureNoAuth: true.',
+    );
+  }
+  const st = options.showTracebacks;
+  if (st !== undefined && typeof st !== 'boolean' && typeof st !== 'function') {
+    throw new ConfigError('admin.showTracebacks', `expected true, false or a function (req) => boolean, got ${typeof st}`);
+  }
+  const showTracebacks: RequestCheck = typeof st === 'function' ? st : () => st === true;
+  if (options.loginUrl !== undefined && (typeof options.loginUrl !== 'string' || !options.loginUrl.startsWith('/'))) {
+    throw new ConfigError('admin.loginUrl', `expected a path on this site starting with '/', got ${JSON.stringify(options.loginUrl)}`);
+  }
+  const trustedOrigins = options.trustedOrigins ?? [];
+  for (const o of trustedOrigins) {
+    let ok = false;
+    try {
+      ok = new URL(o).origin === o;
+    } catch {}
+    if (!ok) throw new ConfigError('admin.trustedOrigins', `${JSON.stringify(o)} is not an origin: use scheme://host[:port], e.g. https://admin.example.com`);
+  }
+  const positive = (key: string, v: unknown, fallback: number) => {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`admin.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    authorize,
+    showTracebacks,
+    readOnly: options.readOnly ?? false,
+    loginUrl: options.loginUrl,
+    trustedOrigins,
+    bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
+    sseHeartbeatMs: positive('sseHeartbeatMs', options.sseHeartbeatMs, defaults.sseHeartbeatMs),
+    maxSseClients: positive('maxSseClients', options.maxSseClients, defaults.maxSseClients),
+    title: options.title ?? defaults.title,
+  };
+}
+
+/** Runs a check; an exception counts as a refusal (and is reported), never as a pass. */
+export async function passes(check: RequestCheck, req: Request, onError: (err: unknown) => void): Promise<boolean> {
+  try {
+    return (await check(req)) === true;
+  } catch (err) {
+    onError(err);
+    return false;
+  }
+}

@@ -1,0 +1,187 @@
+import type { Request } from 'express';
+import type { Celeriac } from '../celeriac';
+import { closest } from '../errors';
+import type { ApplyOptions } from '../plugin/task';
+import { States } from '../results/states';
+import { parseInstant, queryDate, queryInt, queryString, validationFailed, type FieldErrors, type QueryHolder } from './http';
+import { DATE_FIELDS, KEYSET_SORTS, SORTABLE, type DateField, type ListQuery, type SortColumn } from './sql';
+
+/**
+ * Request validation: each check reports into a FieldErrors map instead of throwing at the first
+ * problem, so one 400 names every bad field, and nothing is sent or written until all pass.
+ */
+
+export interface JobRequest {
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  options: ApplyOptions;
+}
+
+const JOB_KEYS = ['task', 'args', 'kwargs', 'options'];
+const OPTION_KEYS = ['queue', 'countdown', 'eta', 'priority', 'expires'];
+/** A countdown beyond a year is almost certainly milliseconds passed as seconds. */
+const MAX_COUNTDOWN_S = 366 * 24 * 3600;
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+export function requireObjectBody(req: Request): Record<string, unknown> {
+  if (!isPlainObject(req.body)) throw validationFailed({ body: 'expected a JSON object' });
+  return req.body;
+}
+
+export function unknownKeys(body: Record<string, unknown>, known: readonly string[], errors: FieldErrors, prefix = ''): void {
+  for (const key of Object.keys(body)) {
+    if (known.includes(key)) continue;
+    const hint = closest(key, known);
+    errors[prefix + key] = `unknown field${hint ? ` (did you mean '${prefix}${hint}'?)` : ''}; known: ${known.join(', ')}`;
+  }
+}
+
+export function taskNameError(app: Celeriac, name: unknown): string | undefined {
+  if (typeof name !== 'string' || name.trim() === '') return 'give the name of a registered task, e.g. "reports.build"';
+  if (app.registry.has(name) || app.route(name)) return undefined;
+  const hint = closest(name, app.registry.names());
+  return `no task named '${name}' is registered or routed${hint ? ` (did you mean '${hint}'?)` : ''}`;
+}
+
+export function parseJob(app: Celeriac, body: Record<string, unknown>): JobRequest {
+  const errors: FieldErrors = {};
+  unknownKeys(body, JOB_KEYS, errors);
+  const taskError = taskNameError(app, body.task);
+  if (taskError) errors.task = taskError;
+  const args = body.args ?? [];
+  if (!Array.isArray(args)) errors.args = `expected a JSON array of positional arguments, e.g. [1, "two"], got ${describe(args)}`;
+  const kwargs = body.kwargs ?? {};
+  if (!isPlainObject(kwargs)) errors.kwargs = `expected a JSON object of keyword arguments, e.g. {"verbose": true}, got ${describe(kwargs)}`;
+  const options = parseApplyOptions(body.options, errors);
+  if (Object.keys(errors).length) throw validationFailed(errors);
+  return { task: body.task as string, args: args as unknown[], kwargs: kwargs as Record<string, unknown>, options };
+}
+
+export function parseApplyOptions(raw: unknown, errors: FieldErrors): ApplyOptions {
+  const out: ApplyOptions = {};
+  if (raw === undefined || raw === null) return out;
+  if (!isPlainObject(raw)) {
+    errors.options = `expected an object like {"queue": "celery", "countdown": 10}, got ${describe(raw)}`;
+    return out;
+  }
+  unknownKeys(raw, OPTION_KEYS, errors, 'options.');
+  const { queue, countdown, eta, priority, expires } = raw;
+  if (queue !== undefined && queue !== null && queue !== '') {
+    if (typeof queue !== 'string' || !/^[\w.:@-]{1,200}$/.test(queue)) {
+      errors['options.queue'] = "expected a queue name: 1-200 letters, digits, '.', '_', '-', ':' or '@'";
+    } else out.queue = queue;
+  }
+  if (countdown !== undefined && countdown !== null && countdown !== '') {
+    if (typeof countdown !== 'number' || !Number.isFinite(countdown) || countdown < 0 || countdown > MAX_COUNTDOWN_S) {
+      errors['options.countdown'] = `expected seconds from 0 to ${MAX_COUNTDOWN_S}, got ${describe(countdown)}`;
+    } else out.countdown = countdown;
+  }
+  if (eta !== undefined && eta !== null && eta !== '') {
+    const d = typeof eta === 'string' ? parseInstant(eta) : null;
+    if (!d) errors['options.eta'] = `expected an ISO 8601 instant like 2026-11-22T09:30:00Z, got ${describe(eta)}`;
+    else if (out.countdown !== undefined) errors['options.eta'] = 'give countdown or eta, not both';
+    else out.eta = d;
+  }
+  if (priority !== undefined && priority !== null && priority !== '') {
+    if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority > 9) {
+      errors['options.priority'] = `expected an integer 0-9 (0 runs first), got ${describe(priority)}`;
+    } else out.priority = priority;
+  }
+  if (expires !== undefined && expires !== null && expires !== '') {
+    if (typeof expires === 'number') {
+      if (!Number.isFinite(expires) || expires <= 0) errors['options.expires'] = `expected seconds > 0 or an ISO instant, got ${describe(expires)}`;
+      else out.expires = expires;
+    } else {
+      const d = typeof expires === 'string' ? parseInstant(expires) : null;
+      if (!d) errors['options.expires'] = `expected seconds > 0 or an ISO 8601 instant, got ${describe(expires)}`;
+      else out.expires = d;
+    }
+  }
+  return out;
+}
+
+const STATE_NAMES = Object.values(States) as string[];
+
+/** The task list's query string → a bounded query; a bad parameter is a 400 naming it. */
+export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = {}): ListQuery {
+  const errors: FieldErrors = {};
+  const stateRaw = queryString(req, 'state', errors);
+  const states = stateRaw
+    ?.split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  const badState = states?.find((s) => !STATE_NAMES.includes(s));
+  if (badState) errors.state = `'${badState}' is not a state; use ${STATE_NAMES.join(', ')} (comma-separated for several)`;
+  const sortRaw = queryString(req, 'sort', errors) ?? '-date_changed';
+  const descending = sortRaw.startsWith('-');
+  const sort = sortRaw.replace(/^[-+]/, '') as SortColumn;
+  if (!SORTABLE.includes(sort)) errors.sort = `'${sortRaw}' cannot be sorted on; use one of ${SORTABLE.join(', ')}, with '-' for newest/largest first`;
+  const dateField = (queryString(req, 'dateField', errors) ?? 'date_created') as DateField;
+  if (!DATE_FIELDS.includes(dateField)) errors.dateField = `use one of ${DATE_FIELDS.join(', ')}`;
+  const since = queryDate(req, 'since', errors);
+  const until = queryDate(req, 'until', errors);
+  if (since && until && since >= until) errors.until = 'must be after since';
+  const limit = queryInt(req, 'limit', errors, 1, 200, defaults.limit ?? 50);
+  const offset = queryInt(req, 'offset', errors, 0, 10_000, 0);
+  const cursorRaw = queryString(req, 'cursor', errors);
+  let after: ListQuery['after'];
+  if (cursorRaw !== undefined) {
+    after = decodeCursor(cursorRaw);
+    if (!after) errors.cursor = 'not a cursor this API issued; start again without it';
+    else if (!KEYSET_SORTS.includes(sort)) errors.cursor = `cursors page only the ${KEYSET_SORTS.join(' and ')} sorts; use offset`;
+  }
+  const text = (name: string, max = 255) => {
+    const v = queryString(req, name, errors);
+    if (v !== undefined && v.length > max) errors[name] = `at most ${max} characters`;
+    return v;
+  };
+  const query: ListQuery = {
+    states,
+    task: text('task'),
+    periodicTask: text('periodicTask'),
+    worker: text('worker', 100),
+    queue: text('queue', 200),
+    parentId: text('parent'),
+    rootId: text('root'),
+    groupId: text('group'),
+    search: text('q', 200),
+    dateField,
+    since,
+    until,
+    sort,
+    descending,
+    limit,
+    offset,
+    after,
+  };
+  if (Object.keys(errors).length) throw validationFailed(errors);
+  return query;
+}
+
+export function encodeCursor(value: string, id: string): string {
+  return Buffer.from(JSON.stringify([value, id])).toString('base64url');
+}
+
+function decodeCursor(raw: string): ListQuery['after'] | undefined {
+  try {
+    const [value, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (typeof value !== 'string' || typeof id !== 'string' || !/^\d{1,19}$/.test(id)) return undefined;
+    // Postgres's own text for a timestamptz (microseconds and offset kept), which it casts back exactly.
+    if (!/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/.test(value)) return undefined;
+    return { value, id };
+  } catch {
+    return undefined;
+  }
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}

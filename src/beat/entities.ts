@@ -1,0 +1,132 @@
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * django-celery-beat's models as TypeORM entities, for CRUD (PeriodicTaskService, the admin).
+ * The beat itself reads and claims with the SQL in ./sql; migrations/0002-beat.ts is the
+ * source of truth for the schema, including the triggers these entities cannot express.
+ */
+
+@Entity({ name: 'celeriac_interval_schedule' })
+@Check('celeriac_interval_every_positive', `"every" >= 1`)
+@Check('celeriac_interval_period_known', `"period" IN ('days', 'hours', 'minutes', 'seconds', 'microseconds')`)
+export class IntervalScheduleEntity {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'integer' }) every!: number;
+  @Column({ type: 'varchar', length: 24 }) period!: string;
+}
+
+@Entity({ name: 'celeriac_crontab_schedule' })
+export class CrontabScheduleEntity {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 240, default: '*' }) minute!: string;
+  @Column({ type: 'varchar', length: 96, default: '*' }) hour!: string;
+  @Column({ name: 'day_of_week', type: 'varchar', length: 64, default: '*' }) dayOfWeek!: string;
+  @Column({ name: 'day_of_month', type: 'varchar', length: 124, default: '*' }) dayOfMonth!: string;
+  @Column({ name: 'month_of_year', type: 'varchar', length: 64, default: '*' }) monthOfYear!: string;
+  @Column({ type: 'varchar', length: 63, default: 'UTC' }) timezone!: string;
+}
+
+/** numeric(9,6) arrives from pg as a string; the entity hands out numbers. */
+const decimal = { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
+
+@Entity({ name: 'celeriac_solar_schedule' })
+@Index('celeriac_solar_schedule_unique', ['event', 'latitude', 'longitude'], { unique: true })
+export class SolarScheduleEntity {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 24 }) event!: string;
+  @Column({ type: 'numeric', precision: 9, scale: 6, transformer: decimal }) latitude!: number;
+  @Column({ type: 'numeric', precision: 9, scale: 6, transformer: decimal }) longitude!: number;
+}
+
+@Entity({ name: 'celeriac_clocked_schedule' })
+export class ClockedScheduleEntity {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ name: 'clocked_time', type: 'timestamptz' }) clockedTime!: Date;
+}
+
+@Entity({ name: 'celeriac_periodic_task' })
+@Check('celeriac_periodic_task_one_schedule', `num_nonnulls(interval_id, crontab_id, solar_id, clocked_id) = 1`)
+@Check('celeriac_periodic_task_one_expiry', `expires IS NULL OR expire_seconds IS NULL`)
+export class PeriodicTaskEntity {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 200, unique: true }) name!: string;
+  @Column({ type: 'varchar', length: 200 }) task!: string;
+
+  @Column({ name: 'interval_id', type: 'integer', nullable: true }) intervalId!: number | null;
+  @Column({ name: 'crontab_id', type: 'integer', nullable: true }) crontabId!: number | null;
+  @Column({ name: 'solar_id', type: 'integer', nullable: true }) solarId!: number | null;
+  @Column({ name: 'clocked_id', type: 'integer', nullable: true }) clockedId!: number | null;
+  @ManyToOne(() => IntervalScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'interval_id' })
+  interval?: IntervalScheduleEntity | null;
+  @ManyToOne(() => CrontabScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'crontab_id' })
+  crontab?: CrontabScheduleEntity | null;
+  @ManyToOne(() => SolarScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'solar_id' })
+  solar?: SolarScheduleEntity | null;
+  @ManyToOne(() => ClockedScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'clocked_id' })
+  clocked?: ClockedScheduleEntity | null;
+
+  @Column({ type: 'jsonb', default: [] }) args!: unknown[];
+  @Column({ type: 'jsonb', default: {} }) kwargs!: Record<string, unknown>;
+  @Column({ type: 'varchar', length: 200, nullable: true }) queue!: string | null;
+  @Column({ type: 'varchar', length: 200, nullable: true }) exchange!: string | null;
+  @Column({ name: 'routing_key', type: 'varchar', length: 200, nullable: true }) routingKey!: string | null;
+  @Column({ type: 'jsonb', default: {} }) headers!: Record<string, unknown>;
+  @Column({ type: 'integer', nullable: true }) priority!: number | null;
+  @Column({ type: 'timestamptz', nullable: true }) expires!: Date | null;
+  @Column({ name: 'expire_seconds', type: 'integer', nullable: true }) expireSeconds!: number | null;
+  @Column({ name: 'one_off', type: 'boolean', default: false }) oneOff!: boolean;
+  @Column({ name: 'start_time', type: 'timestamptz', nullable: true }) startTime!: Date | null;
+  @Column({ type: 'boolean', default: true }) enabled!: boolean;
+  @Column({ name: 'last_run_at', type: 'timestamptz', nullable: true }) lastRunAt!: Date | null;
+  @Column({ name: 'total_run_count', type: 'integer', default: 0 }) totalRunCount!: number;
+  @Column({ name: 'date_changed', type: 'timestamptz', default: () => 'now()' }) dateChanged!: Date;
+  @Column({ type: 'text', default: '' }) description!: string;
+  /** 'once': after downtime, missed slots run once; 'skip': they do not run. */
+  @Column({ name: 'catch_up', type: 'varchar', length: 8, default: 'once' }) catchUp!: string;
+  /** 'code' for rows synced from the beatSchedule option, 'db' for rows made at run time. */
+  @Column({ type: 'varchar', length: 8, default: 'db' }) source!: string;
+
+  // Beat's bookkeeping: written by beats (and triggers), read by the admin.
+  @Column({ name: 'next_run_at', type: 'timestamptz', nullable: true }) nextRunAt!: Date | null;
+  @Column({ name: 'next_run_stale', type: 'boolean', default: true }) nextRunStale!: boolean;
+  @Column({ name: 'last_slot_at', type: 'timestamptz', nullable: true }) lastSlotAt!: Date | null;
+  @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  @Column({ type: 'bigint', default: 1 }) revision!: string;
+}
+
+@Entity({ name: 'celeriac_beat_outbox' })
+export class BeatOutboxEntity {
+  @PrimaryColumn({ name: 'batch_id', type: 'uuid' }) batchId!: string;
+  @Column({ name: 'claimed_by', type: 'varchar', length: 255 }) claimedBy!: string;
+  @Index('celeriac_beat_outbox_claimed_idx')
+  @Column({ name: 'claimed_at', type: 'timestamptz' })
+  claimedAt!: Date;
+  @Column({ name: 'first_claimed_at', type: 'timestamptz' }) firstClaimedAt!: Date;
+  @Column({ type: 'integer', default: 1 }) attempts!: number;
+  @Column({ name: 'run_count', type: 'integer' }) runCount!: number;
+  @Column({ type: 'jsonb' }) runs!: unknown[];
+}
+
+@Entity({ name: 'celeriac_beat_instance' })
+export class BeatInstanceEntity {
+  @PrimaryColumn({ name: 'beat_id', type: 'varchar', length: 255 }) beatId!: string;
+  @Column({ type: 'varchar', length: 255 }) hostname!: string;
+  @Column({ type: 'integer' }) pid!: number;
+  @Column({ name: 'started_at', type: 'timestamptz' }) startedAt!: Date;
+  @Column({ name: 'last_seen_at', type: 'timestamptz' }) lastSeenAt!: Date;
+  @Column({ type: 'boolean' }) listening!: boolean;
+}
+
+export const beatEntities = [
+  IntervalScheduleEntity,
+  CrontabScheduleEntity,
+  SolarScheduleEntity,
+  ClockedScheduleEntity,
+  PeriodicTaskEntity,
+  BeatOutboxEntity,
+  BeatInstanceEntity,
+];

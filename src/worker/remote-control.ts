@@ -1,0 +1,311 @@
+import { EventEmitter } from 'node:events';
+import type { Broker } from '../broker';
+import { encodeReply, type ControlMessage } from '../broker/pidbox';
+import { parseRateLimit } from '../plugin/options';
+import type { Autoscaler } from './autoscale';
+import type { TaskSummary, Worker } from './worker';
+
+/**
+ * The worker's side of Celery's remote control (celery/worker/control.py): each broadcast the
+ * worker receives on the pidbox channel and that is addressed to it (worker.ts emits 'control')
+ * runs the handler of the same name, and when the sender asked for a reply (`reply_to` and a
+ * `ticket`), the result goes back as `{<worker name>: <result>}` through kombu's reply exchange.
+ * Names, arguments and results are Celery's, so `celery inspect ping` from Python lists Celeriac
+ * workers and `celeriac inspect` lists Python ones.
+ */
+
+/** A task as `inspect active|reserved` report it: Celery's `Request.info()`. */
+export interface TaskInfo {
+  id: string;
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  type: string;
+  hostname: string;
+  time_start: number | null;
+  acknowledged: boolean;
+  delivery_info: { exchange: string; routing_key: string; priority: number; redelivered: boolean };
+  worker_pid: number;
+}
+
+/** `inspect active_queues`: kombu's `Queue.as_dict(recurse=True)` for a plain direct queue. */
+export interface QueueInfo {
+  name: string;
+  exchange: { name: string; type: string; durable: boolean; auto_delete: boolean; delivery_mode: null; arguments: null; passive: boolean; no_declare: boolean };
+  routing_key: string;
+  queue_arguments: null;
+  binding_arguments: null;
+  consumer_arguments: null;
+  durable: boolean;
+  exclusive: boolean;
+  auto_delete: boolean;
+  no_ack: boolean;
+  alias: null;
+  bindings: never[];
+  no_declare: null;
+  expires: null;
+  message_ttl: null;
+  max_length: null;
+  max_length_bytes: null;
+  max_priority: null;
+}
+
+/** `inspect stats`: the keys of Celery's `WorkController.stats()` that mean something here, and Celeriac's own under `celeriac`. */
+export interface StatsReply {
+  pid: number;
+  clock: string;
+  uptime: number;
+  broker: { transport: string; hostname: string };
+  pool: {
+    'max-concurrency': number;
+    implementation: string;
+    processes: number[];
+    'max-tasks-per-child': number | 'N/A';
+    'max-memory-per-child': number | 'N/A';
+    autoscaler?: { max: number; min: number; qty: number };
+  };
+  rusage: { utime: number; stime: number; maxrss: number };
+  celeriac: ReturnType<Worker['info']>;
+}
+
+export type ControlResult = { ok: unknown } | { error: unknown } | unknown;
+type Args = Record<string, unknown>;
+type Handler = (rc: RemoteControl, args: Args) => ControlResult | Promise<ControlResult>;
+
+const ok = (value: unknown) => ({ ok: value });
+const nok = (value: unknown) => ({ error: value });
+
+/** Method name → handler. Aliases are Celery's (dump_active, dump_tasks, …). */
+const handlers: Record<string, Handler> = {
+  ping: () => ok('pong'),
+  clock: () => ({ clock: 0 }),
+  // Python workers starting with mingle ask every node for its revoked ids.
+  hello: (rc, a) => (a.from_node === rc.worker.name ? null : { revoked: Object.fromEntries(rc.worker.revokedIds().map((id) => [id, Date.now() / 1000])), clock: 0 }),
+  stats: (rc) => rc.stats(),
+  active: (rc) => rc.worker.activeTasks().map((t) => taskInfo(t)),
+  reserved: (rc) => rc.worker.reservedTasks().map((t) => taskInfo(t)),
+  // Tasks with an eta wait in Redis's shared delayed set, not in a worker's memory as in Celery.
+  scheduled: () => [],
+  revoked: (rc) => rc.worker.revokedIds(),
+  registered: (rc, a) => rc.worker.registeredTasks().filter((n) => a.builtins === true || !n.startsWith('celery.')).sort(),
+  active_queues: (rc) => rc.worker.queues.map(queueInfo),
+  query_task: (rc, a) => {
+    const ids = new Set(list(a.ids).map(String));
+    const out: Record<string, [string, TaskInfo]> = {};
+    for (const t of rc.worker.activeTasks()) if (ids.has(t.id)) out[t.id] = ['active', taskInfo(t)];
+    for (const t of rc.worker.reservedTasks()) if (ids.has(t.id)) out[t.id] = ['reserved', taskInfo(t)];
+    return out;
+  },
+
+  // The worker applies revoke itself as the message arrives (worker.ts); this only answers.
+  revoke: (_rc, a) => {
+    const ids = list(a.task_id).map(String).join(', ');
+    return a.terminate ? ok(`terminate: ${ids}`) : ok(`tasks ${ids} flagged as revoked`);
+  },
+  terminate: (rc, a) => {
+    const ids = list(a.task_id).map(String);
+    rc.worker.revoke(ids, true);
+    return ok(`terminate: ${ids.join(', ')}`);
+  },
+  rate_limit: (rc, a) => {
+    const task = String(a.task_name ?? '');
+    if (!rc.worker.registeredTasks().includes(task)) return nok('unknown task');
+    const rate = a.rate_limit === null || a.rate_limit === undefined || a.rate_limit === '' || a.rate_limit === 0 || a.rate_limit === '0' ? null : String(a.rate_limit);
+    if (rate !== null) {
+      try {
+        parseRateLimit('rate_limit', rate);
+      } catch (err) {
+        return nok(`Invalid rate limit string: ${(err as Error).message}`);
+      }
+    }
+    rc.worker.setRateLimit(task, rate);
+    return ok(rate === null ? 'rate limit disabled successfully' : 'new rate limit set successfully');
+  },
+  time_limit: (rc, a) => {
+    const task = String(a.task_name ?? '');
+    if (!rc.worker.registeredTasks().includes(task)) return nok('unknown task');
+    rc.worker.setTimeLimit(task, seconds(a.soft), seconds(a.hard));
+    return ok('time limits set successfully');
+  },
+
+  pool_grow: (rc, a) => {
+    if (rc.autoscaler) return nok('pool_grow is not supported with autoscale. Adjust autoscale range instead.');
+    rc.worker.setConcurrency(rc.worker.concurrency + count(a.n));
+    return ok('pool will grow');
+  },
+  pool_shrink: (rc, a) => {
+    if (rc.autoscaler) return nok('pool_shrink is not supported with autoscale. Adjust autoscale range instead.');
+    const n = count(a.n);
+    if (rc.worker.concurrency - n < 1) return nok(`Can't shrink pool below 1: it has ${rc.worker.concurrency}`);
+    rc.worker.setConcurrency(rc.worker.concurrency - n);
+    return ok('pool will shrink');
+  },
+  autoscale: (rc, a) => {
+    if (!rc.autoscaler) throw new Error('Autoscale not enabled');
+    const { max, min } = rc.autoscaler.update(optionalInt(a.max), optionalInt(a.min));
+    return ok(`autoscale now max=${max} min=${min}`);
+  },
+  add_consumer: (rc, a) => {
+    const queue = String(a.queue ?? '');
+    if (!queue) return nok('add_consumer needs a queue');
+    rc.worker.addQueue(queue);
+    return ok(`add consumer ${queue}`);
+  },
+  cancel_consumer: (rc, a) => {
+    const queue = String(a.queue ?? '');
+    rc.worker.cancelQueue(queue);
+    return ok(`no longer consuming from ${queue}`);
+  },
+  shutdown: (rc) => {
+    // After the reply is on its way: stopping unsubscribes from the pidbox.
+    rc.afterReply(() => rc.worker.requestShutdown());
+    return ok('shutting down');
+  },
+};
+handlers.dump_active = handlers.active;
+handlers.dump_reserved = handlers.reserved;
+handlers.dump_schedule = handlers.scheduled;
+handlers.dump_revoked = handlers.revoked;
+handlers.dump_tasks = handlers.registered;
+
+/** Commands this worker answers, for help texts and the admin. */
+export const controlCommands = Object.keys(handlers);
+
+export interface RemoteControlEvents {
+  error: [err: Error];
+}
+
+export class RemoteControl extends EventEmitter<RemoteControlEvents> {
+  private readonly onControl = (msg: ControlMessage) => void this.handle(msg);
+  private pendingAfterReply: (() => void)[] = [];
+
+  constructor(
+    readonly worker: Worker,
+    private readonly broker: Broker,
+    readonly autoscaler: Autoscaler | undefined,
+    private readonly limits: { maxTasksPerChild?: number; maxMemoryPerChild?: number } = {},
+  ) {
+    super();
+  }
+
+  start(): void {
+    this.worker.on('control', this.onControl);
+  }
+
+  stop(): void {
+    this.worker.off('control', this.onControl);
+  }
+
+  /** Run `fn` once the current command's reply has been sent (or there was none to send). */
+  afterReply(fn: () => void): void {
+    this.pendingAfterReply.push(fn);
+  }
+
+  /** Runs one command and sends its reply; never throws (a bad command is answered with an error). */
+  async handle(msg: ControlMessage): Promise<ControlResult> {
+    const handler = Object.prototype.hasOwnProperty.call(handlers, msg.method) ? handlers[msg.method] : undefined;
+    let result: ControlResult;
+    try {
+      result = handler ? await handler(this, msg.arguments ?? {}) : nok(`No such control command: ${msg.method}`);
+    } catch (err) {
+      result = nok(err instanceof Error ? err.message : String(err));
+    }
+    const after = this.pendingAfterReply.splice(0);
+    try {
+      if (msg.reply_to?.routing_key) {
+        await this.broker.pushReply(msg.reply_to.exchange, msg.reply_to.routing_key, encodeReply(this.worker.name, result, msg.ticket, msg.reply_to.routing_key));
+      }
+    } catch (err) {
+      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      for (const fn of after) fn();
+    }
+    return result;
+  }
+
+  stats(): StatsReply {
+    const info = this.worker.info();
+    const usage = process.resourceUsage();
+    return {
+      pid: process.pid,
+      clock: '0',
+      uptime: Math.round((Date.now() - info.startedAt) / 1000),
+      broker: { transport: this.broker.kind, hostname: this.broker.description },
+      pool: {
+        'max-concurrency': info.concurrency,
+        implementation: `celeriac:${info.pool}`,
+        processes: [process.pid],
+        'max-tasks-per-child': this.limits.maxTasksPerChild ?? 'N/A',
+        'max-memory-per-child': this.limits.maxMemoryPerChild ?? 'N/A',
+        ...(this.autoscaler ? { autoscaler: this.autoscaler.info() } : {}),
+      },
+      rusage: { utime: usage.userCPUTime / 1e6, stime: usage.systemCPUTime / 1e6, maxrss: usage.maxRSS },
+      celeriac: info,
+    };
+  }
+}
+
+function taskInfo(t: TaskSummary): TaskInfo {
+  return {
+    id: t.id,
+    name: t.name,
+    args: t.args,
+    kwargs: t.kwargs,
+    type: t.name,
+    hostname: t.hostname,
+    time_start: t.time_start,
+    acknowledged: t.acknowledged,
+    delivery_info: { exchange: '', routing_key: t.delivery_info.routing_key, priority: t.delivery_info.priority, redelivered: t.delivery_info.redelivered },
+    worker_pid: process.pid,
+  };
+}
+
+function queueInfo(name: string): QueueInfo {
+  return {
+    name,
+    exchange: { name, type: 'direct', durable: true, auto_delete: false, delivery_mode: null, arguments: null, passive: false, no_declare: false },
+    routing_key: name,
+    queue_arguments: null,
+    binding_arguments: null,
+    consumer_arguments: null,
+    durable: true,
+    exclusive: false,
+    auto_delete: false,
+    no_ack: false,
+    alias: null,
+    bindings: [],
+    no_declare: null,
+    expires: null,
+    message_ttl: null,
+    max_length: null,
+    max_length_bytes: null,
+    max_priority: null,
+  };
+}
+
+function list(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Pool grow/shrink step: Celery's default n=1. */
+function count(value: unknown): number {
+  if (value === undefined || value === null) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function optionalInt(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function seconds(value: unknown): number | null {
+  if (value === undefined || value === null || value === '') return null;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`time limits are seconds >= 0, got ${JSON.stringify(value)}`);
+  return n === 0 ? null : n;
+}
