@@ -1,6 +1,8 @@
 import { CeleriacError } from '../errors';
 import { intFlag, parseArgs, stringFlag } from './args';
 import { loadApp } from './load-app';
+import { remoteCommand, remoteUsage } from './inspect';
+import { parseAutoscale } from '../worker/autoscale';
 
 const usage = `Usage: celeriac <command> --app <module> [options]
 
@@ -8,7 +10,10 @@ Commands:
   migrate                       apply Celeriac's database migrations (safe to repeat)
   worker [-Q q1,q2] [-c N] [--pool async|threads] [-n name] [--prefetch-multiplier N]
                                 consume and run tasks
+         [--autoscale max,min] [--autoscale-keepalive-ms N]
+         [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads pool)
   beat                          send scheduled tasks from the database schedules
+${remoteUsage}
 
   --app, -A <module>            the module exporting your Celeriac instance (as Celery's -A)`;
 
@@ -29,6 +34,9 @@ export async function main(argv: string[]): Promise<void> {
         return await workerCommand(flags);
       case 'beat':
         return await beatCommand(flags);
+      case 'inspect':
+      case 'control':
+        return await remoteCommand(argv);
       default:
         throw new CeleriacError(`Unknown command '${command}'.\n${usage}`);
     }
@@ -57,12 +65,22 @@ async function workerCommand(flags: Map<string, string | true>): Promise<void> {
     name: stringFlag(flags, 'hostname'),
     prefetchMultiplier: intFlag(flags, 'prefetch-multiplier'),
     shutdownGraceMs: intFlag(flags, 'grace-ms'),
+    autoscale: autoscaleFlag(flags),
+    maxTasksPerChild: intFlag(flags, 'max-tasks-per-child'),
+    maxMemoryPerChild: intFlag(flags, 'max-memory-per-child'),
   });
   await worker.start();
-  onShutdown(async () => {
+  const shutdown = onShutdown(async () => {
     await worker.stop();
     await app.close();
   });
+  worker.on('shutdown-requested', () => shutdown('remote control shutdown'));
+}
+
+function autoscaleFlag(flags: Map<string, string | true>) {
+  const value = stringFlag(flags, 'autoscale');
+  if (value === undefined) return undefined;
+  return { ...parseAutoscale(value), keepaliveMs: intFlag(flags, 'autoscale-keepalive-ms') };
 }
 
 async function beatCommand(flags: Map<string, string | true>): Promise<void> {
@@ -76,13 +94,19 @@ async function beatCommand(flags: Map<string, string | true>): Promise<void> {
   });
 }
 
-/** SIGTERM/SIGINT: stop gracefully and exit 0; a second signal exits at once. */
-function onShutdown(stop: () => Promise<void>): void {
+/**
+ * SIGTERM/SIGINT: stop gracefully and exit 0; a second signal exits at once. Returns the same
+ * graceful stop for other triggers (control shutdown).
+ */
+function onShutdown(stop: () => Promise<void>): (reason: string) => void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(130);
+  const handler = (signal: string) => {
+    if (stopping) {
+      if (signal.startsWith('SIG')) process.exit(130);
+      return;
+    }
     stopping = true;
-    console.error(`celeriac: ${signal} received, shutting down gracefully (send again to exit now)`);
+    console.error(`celeriac: ${signal} received, shutting down gracefully (send SIGTERM again to exit now)`);
     stop().then(
       () => process.exit(0),
       (err) => {
@@ -93,4 +117,5 @@ function onShutdown(stop: () => Promise<void>): void {
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+  return handler;
 }

@@ -1,6 +1,7 @@
 import type { Broker } from '../broker';
 import { encodeControl } from '../broker/pidbox';
 import type { ResultStore } from '../results/store';
+import { RemoteControl } from './inspect';
 
 /** How long revoked ids are remembered: Celery's LimitedSet keeps them 3 hours. */
 const REVOKE_MEMORY_MS = 3 * 3600 * 1000;
@@ -8,13 +9,16 @@ const REVOKE_MEMORY_MS = 3 * 3600 * 1000;
 /**
  * Remote control from the client side. Revoke is stored (so a worker that starts later still
  * drops the task: Celery forgets it) and broadcast in Celery's pidbox format (so workers running
- * the task now can terminate it), and the result row turns REVOKED at once.
+ * the task now can terminate it), and the result row turns REVOKED at once. Inspect and the other
+ * control commands come from RemoteControl (inspect.ts).
  */
-export class Control {
+export class Control extends RemoteControl {
   constructor(
     private readonly broker: () => Promise<Broker>,
     private readonly results: () => Promise<ResultStore | undefined>,
-  ) {}
+  ) {
+    super(broker);
+  }
 
   async revoke(taskIds: string | string[], options: { terminate?: boolean; signal?: string } = {}): Promise<void> {
     const ids = Array.isArray(taskIds) ? taskIds : [taskIds];

@@ -70,7 +70,11 @@ export interface StatsReply {
 
 export type ControlResult = { ok: unknown } | { error: unknown } | unknown;
 type Args = Record<string, unknown>;
-type Handler = (rc: RemoteControl, args: Args) => ControlResult | Promise<ControlResult>;
+/** Per command: `afterReply(fn)` runs fn once the reply is sent (or there was none to send). */
+interface Call {
+  afterReply(fn: () => void): void;
+}
+type Handler = (rc: RemoteControl, args: Args, call: Call) => ControlResult | Promise<ControlResult>;
 
 const ok = (value: unknown) => ({ ok: value });
 const nok = (value: unknown) => ({ error: value });
@@ -156,9 +160,9 @@ const handlers: Record<string, Handler> = {
     rc.worker.cancelQueue(queue);
     return ok(`no longer consuming from ${queue}`);
   },
-  shutdown: (rc) => {
+  shutdown: (rc, _a, call) => {
     // After the reply is on its way: stopping unsubscribes from the pidbox.
-    rc.afterReply(() => rc.worker.requestShutdown());
+    call.afterReply(() => rc.worker.requestShutdown());
     return ok('shutting down');
   },
 };
@@ -177,7 +181,6 @@ export interface RemoteControlEvents {
 
 export class RemoteControl extends EventEmitter<RemoteControlEvents> {
   private readonly onControl = (msg: ControlMessage) => void this.handle(msg);
-  private pendingAfterReply: (() => void)[] = [];
 
   constructor(
     readonly worker: Worker,
@@ -196,21 +199,16 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
     this.worker.off('control', this.onControl);
   }
 
-  /** Run `fn` once the current command's reply has been sent (or there was none to send). */
-  afterReply(fn: () => void): void {
-    this.pendingAfterReply.push(fn);
-  }
-
   /** Runs one command and sends its reply; never throws (a bad command is answered with an error). */
   async handle(msg: ControlMessage): Promise<ControlResult> {
     const handler = Object.prototype.hasOwnProperty.call(handlers, msg.method) ? handlers[msg.method] : undefined;
+    const after: (() => void)[] = [];
     let result: ControlResult;
     try {
-      result = handler ? await handler(this, msg.arguments ?? {}) : nok(`No such control command: ${msg.method}`);
+      result = handler ? await handler(this, msg.arguments ?? {}, { afterReply: (fn) => after.push(fn) }) : nok(`No such control command: ${msg.method}`);
     } catch (err) {
       result = nok(err instanceof Error ? err.message : String(err));
     }
-    const after = this.pendingAfterReply.splice(0);
     try {
       if (msg.reply_to?.routing_key) {
         await this.broker.pushReply(msg.reply_to.exchange, msg.reply_to.routing_key, encodeReply(this.worker.name, result, msg.ticket, msg.reply_to.routing_key));

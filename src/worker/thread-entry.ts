@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeTask } from '../broker/message';
 import { registry } from '../plugin/registry';
@@ -51,5 +52,6 @@ port.on('message', async (m: ToThread) => {
     progress: async (done, total, meta) => send({ type: 'progress', id: msg.id, done, total, meta }),
   });
   controllers.delete(msg.id);
-  send({ type: 'done', id: msg.id, outcome });
+  // This thread's own heap (V8 statistics are per isolate): the pool's max-memory-per-child reads it.
+  send({ type: 'done', id: msg.id, outcome, heapUsed: getHeapStatistics().used_heap_size });
 });

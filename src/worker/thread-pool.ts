@@ -9,7 +9,7 @@ import type { Job, Pool, PoolHooks } from './pool';
 export type ToThread = { type: 'run'; raw: string } | { type: 'soft-limit'; id: string; seconds: number };
 export type FromThread =
   | { type: 'ready' }
-  | { type: 'done'; id: string; outcome: Outcome }
+  | { type: 'done'; id: string; outcome: Outcome; /** the thread's V8 heap in use after the task, bytes */ heapUsed?: number }
   | { type: 'progress'; id: string; done: number; total?: number; meta?: Record<string, unknown> }
   | { type: 'fatal'; message: string };
 
@@ -19,13 +19,26 @@ interface Slot {
   job: Job | undefined;
   settle: ((o: Outcome) => void) | undefined;
   timers: NodeJS.Timeout[];
+  /** Tasks this thread has finished (max-tasks-per-child). */
+  tasksRun: number;
+  /** Shrunk away while busy: removed, not replaced, when its task ends. */
+  retiring: boolean;
+}
+
+export interface ThreadLimits {
+  /** Replace a thread after this many tasks. */
+  maxTasksPerChild?: number;
+  /** Replace a thread whose heap exceeds this many KiB after a task. */
+  maxMemoryPerChild?: number;
 }
 
 /**
  * CPU-bound tasks on worker threads, so the worker's event loop keeps renewing its lease and
  * fetching. Each thread imports the app module (--app) and so has the same tasks. A task past its
  * hard time limit, or revoked with terminate, has its thread ended and replaced: that is the only
- * way to stop synchronous JavaScript.
+ * way to stop synchronous JavaScript. A thread past maxTasksPerChild or maxMemoryPerChild (a leak
+ * in a task or a library) is replaced as its task ends, never during one, like Celery's prefork
+ * children; shrinking ends idle threads at once and busy ones when their task ends.
  */
 export class ThreadPool implements Pool {
   readonly kind = 'threads';
@@ -36,6 +49,7 @@ export class ThreadPool implements Pool {
     private readonly appModule: string | undefined,
     size: number,
     private readonly hooks: PoolHooks,
+    private readonly limits: ThreadLimits = {},
   ) {
     if (!appModule) {
       throw new CeleriacError('The threads pool needs the app module to load in each thread: run `celeriac worker --app <module> --pool threads`, or pass appModule.');
@@ -48,12 +62,17 @@ export class ThreadPool implements Pool {
     const registerTs = packageFile('bin/register-ts.js');
     const bootstrap = `require(${JSON.stringify(registerTs)}).register(); require(${JSON.stringify(entry)});`;
     const thread = new Thread(bootstrap, { eval: true, workerData: { appModule: resolve(this.appModule!), hostname: this.hooks.hostname } });
-    const slot: Slot = { thread, ready: Promise.resolve(), job: undefined, settle: undefined, timers: [] };
+    const slot: Slot = { thread, ready: Promise.resolve(), job: undefined, settle: undefined, timers: [], tasksRun: 0, retiring: false };
     slot.ready = new Promise<void>((resolveReady, reject) => {
       thread.on('message', (m: FromThread) => {
         if (m.type === 'ready') resolveReady();
         else if (m.type === 'fatal') reject(new CeleriacError(`A worker thread could not load ${this.appModule}: ${m.message}`));
-        else if (m.type === 'done' && slot.job?.msg.id === m.id) slot.settle?.(m.outcome);
+        else if (m.type === 'done' && slot.job?.msg.id === m.id) {
+          slot.settle?.(m.outcome);
+          slot.tasksRun++;
+          // Synchronously, before the worker hands this slot its next task.
+          if (slot.retiring || this.overLimit(slot, m.heapUsed)) this.recycle(slot);
+        }
         else if (m.type === 'progress' && slot.job?.msg.id === m.id) void this.hooks.progress(slot.job, m.done, m.total, m.meta);
       });
       thread.on('error', (err) => {
@@ -72,11 +91,53 @@ export class ThreadPool implements Pool {
 
   private replace(slot: Slot): void {
     const i = this.slots.indexOf(slot);
-    if (i >= 0) this.slots[i] = this.spawn();
+    if (i < 0) return;
+    if (slot.retiring) this.slots.splice(i, 1);
+    else this.slots[i] = this.spawn();
+  }
+
+  private overLimit(slot: Slot, heapUsed: number | undefined): boolean {
+    const { maxTasksPerChild, maxMemoryPerChild } = this.limits;
+    if (maxTasksPerChild && slot.tasksRun >= maxTasksPerChild) return true;
+    return !!maxMemoryPerChild && heapUsed !== undefined && heapUsed / 1024 > maxMemoryPerChild;
+  }
+
+  /** Take an idle thread out (its exit then finds it gone) and put a fresh one in its place unless it was retiring. */
+  private recycle(slot: Slot): void {
+    this.replace(slot);
+    void slot.thread.terminate();
+  }
+
+  resize(size: number): void {
+    if (this.closed) return;
+    let active = this.slots.filter((s) => !s.retiring);
+    for (const s of this.slots) {
+      if (active.length >= size) break;
+      if (s.retiring) {
+        s.retiring = false;
+        active = [...active, s];
+      }
+    }
+    while (active.length < size) {
+      const slot = this.spawn();
+      this.slots.push(slot);
+      active.push(slot);
+    }
+    // Idle threads go first and at once; busy ones finish their task.
+    const surplus = [...active.filter((s) => !s.job), ...active.filter((s) => s.job)].slice(0, Math.max(0, active.length - size));
+    for (const s of surplus) {
+      s.retiring = true;
+      if (!s.job) this.recycle(s);
+    }
+  }
+
+  /** Threads in the pool, busy ones that are on their way out included. */
+  get size(): number {
+    return this.slots.filter((s) => !s.retiring).length;
   }
 
   async run(job: Job): Promise<Outcome> {
-    const slot = this.slots.find((s) => !s.job);
+    const slot = this.slots.find((s) => !s.job && !s.retiring);
     if (!slot) throw new CeleriacError('No free thread: the worker dispatched more tasks than the pool has threads.');
     slot.job = job;
     const started = performance.now();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Broker, Delivery } from '../broker';
+import { routeOf } from '../broker/redis-broker';
 import { decodeTask, type TaskMessage } from '../broker/message';
 import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
 import type { Celeriac } from '../celeriac';
@@ -19,6 +20,8 @@ import { parseRateLimit } from '../plugin/options';
 import type { TaskInfo } from '../plugin/signals';
 import { nextAttempt, retryDelayMs } from './retry';
 import { ThreadPool } from './thread-pool';
+import { Autoscaler, type AutoscaleOptions } from './autoscale';
+import { RemoteControl } from './remote-control';
 import { followUps, joinChord } from '../canvas/followups';
 
 export interface WorkerOptions {
@@ -38,6 +41,12 @@ export interface WorkerOptions {
   maxRedeliveries?: number;
   /** Longest a fetch blocks on an empty queue. Default 1000 ms. */
   blockMs?: number;
+  /** Grow and shrink the concurrency with the backlog between min and max (`--autoscale max,min`); the worker starts at min. */
+  autoscale?: AutoscaleOptions;
+  /** Threads pool: replace a thread after it ran this many tasks (between tasks, never during one). */
+  maxTasksPerChild?: number;
+  /** Threads pool: replace a thread whose V8 heap passed this many KiB after a task (Celery's resident-memory limit, per thread). */
+  maxMemoryPerChild?: number;
 }
 
 export interface WorkerStats {
@@ -106,7 +115,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   queues: string[];
   concurrency: number;
   private prefetchLimit: number;
-  private readonly options: Required<Omit<WorkerOptions, 'name' | 'queues' | 'concurrency' | 'pool' | 'appModule'>>;
+  private readonly options: Required<Omit<WorkerOptions, 'name' | 'queues' | 'concurrency' | 'pool' | 'appModule' | 'autoscale' | 'maxTasksPerChild' | 'maxMemoryPerChild'>>;
+  /** Set when the worker runs with autoscale; remote control's pool_grow/shrink defer to it. */
+  autoscaler: Autoscaler | undefined;
+  private remote: RemoteControl | undefined;
   private readonly poolKind: 'async' | 'threads';
   private pool!: Pool;
   private broker!: Broker;
@@ -144,7 +156,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.queues = workerOptions.queues?.length ? workerOptions.queues : [app.config.defaultQueue];
     this.poolKind = workerOptions.pool ?? 'async';
     if (this.poolKind !== 'async' && this.poolKind !== 'threads') throw new ConfigError('pool', `'${this.poolKind}': use 'async' or 'threads'`);
-    this.concurrency = workerOptions.concurrency ?? (this.poolKind === 'threads' ? require('node:os').availableParallelism() : 10);
+    this.concurrency = workerOptions.autoscale
+      ? Autoscaler.initialConcurrency(workerOptions.autoscale)
+      : workerOptions.concurrency ?? (this.poolKind === 'threads' ? require('node:os').availableParallelism() : 10);
+    for (const key of ['maxTasksPerChild', 'maxMemoryPerChild'] as const) {
+      const v = workerOptions[key];
+      if (v === undefined) continue;
+      if (this.poolKind !== 'threads') throw new ConfigError(key, `applies to the threads pool only (this worker's pool is '${this.poolKind}'): add pool: 'threads' (--pool threads)`);
+      if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
+    }
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new ConfigError('concurrency', `expected an integer >= 1, got ${this.concurrency}`);
     this.options = {
       prefetchMultiplier: workerOptions.prefetchMultiplier ?? 4,
@@ -166,7 +186,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.store = await this.app.results();
     this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
     const hooks = { hostname: this.name, middleware: this.app.taskMiddleware, progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) => this.progress(job, done, total, meta) };
-    this.pool = this.poolKind === 'threads' ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks) : new AsyncPool(hooks);
+    this.pool = this.poolKind === 'threads' ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks, { maxTasksPerChild: this.workerOptions.maxTasksPerChild, maxMemoryPerChild: this.workerOptions.maxMemoryPerChild }) : new AsyncPool(hooks);
     const onCommitted = (updates: StateUpdate[]) => {
       const notices = finishedNotices(updates);
       if (notices.length > 0) void this.broker.publish(this.broker.keys.resultsChannel, JSON.stringify(notices)).catch(() => {});
@@ -175,6 +195,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.unsubscribers.push(async () => void this.store.off('committed', onCommitted));
     await this.broker.registerConsumer(this.consumer, this.app.config.leaseMs);
     await this.refreshRevoked();
+    if (this.workerOptions.autoscale) {
+      this.autoscaler = new Autoscaler(this, (q) => this.broker.queueLength(q), this.workerOptions.autoscale);
+      this.autoscaler.on('error', (err) => this.fail('autoscale could not read the backlog', err));
+      this.autoscaler.on('scaled', (from, to) => this.log('info', `autoscale: concurrency ${from} → ${to}`));
+    }
+    this.remote = new RemoteControl(this, this.broker, this.autoscaler, { maxTasksPerChild: this.workerOptions.maxTasksPerChild, maxMemoryPerChild: this.workerOptions.maxMemoryPerChild });
+    this.remote.on('error', (err) => this.fail('could not send a remote control reply', err));
+    this.remote.start();
     this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.pidbox, (raw) => this.onControl(raw)));
     this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.delayedChannel, (due) => this.promoteBy(Number(due))));
     this.state = 'running';
@@ -185,6 +213,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.heartbeat();
     void this.promote();
     this.loopDone = this.loop();
+    this.autoscaler?.start();
     await this.events.worker('worker-online', this.info());
     this.app.signals.emit('workerReady', { name: this.name });
     this.log('info', `worker ready: queues ${this.queues.join(', ')}, ${this.poolKind} pool of ${this.concurrency}`);
@@ -214,6 +243,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private accept(delivery: Delivery): void {
+    // Taken by a fetch that was in flight when its queue was cancelled (control cancel_consumer):
+    // give it back to the workers still consuming that queue. A re-routed message (routing key ≠
+    // queue) would go back to the wrong list, so that rare one runs here instead.
+    if (!this.queues.includes(delivery.queue) && routeOf(delivery.raw).queue === delivery.queue) {
+      void this.broker.requeue(this.consumer, [delivery.raw]).catch((e) => this.fail('could not give back a message of a cancelled queue', e));
+      return;
+    }
     let msg: TaskMessage;
     try {
       msg = decodeTask(delivery.raw);
@@ -674,6 +710,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
+    this.autoscaler?.stop();
+    this.remote?.stop();
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.promoteTimer);
     this.broker.interruptFetch(this.consumer);
