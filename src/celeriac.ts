@@ -19,6 +19,7 @@ import { AsyncResult, type ResultBackend } from './results/async-result';
 import { ResultStore, type StateUpdate, type TaskResultRow } from './results/store';
 import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
+import { Beat, type BeatOptions } from './beat';
 import { GroupResult } from './canvas/group-result';
 import './canvas/builtins';
 import './results/cleanup';
@@ -293,6 +294,13 @@ export class Celeriac implements ResultBackend {
     const worker = new Worker(this, options);
     this.onClose(() => worker.stop());
     return worker;
+  }
+
+  /** The scheduler for this app; `celeriac beat` runs one. Call start() to run it, or tick(now) in tests. */
+  beat(options: BeatOptions = {}): Beat {
+    const beat = new Beat(this, options);
+    this.onClose(() => beat.stop());
+    return beat;
   }
 
   /** Express middleware giving handlers `req.celeriac`. */

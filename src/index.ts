@@ -18,6 +18,10 @@ export type { TaskState } from './results/states';
 export { celeriacMigrations } from '../migrations';
 export { celeriacEntities } from './db/entities';
 export { createEmbeddedDataSource } from './db/embedded';
+export { RemoteControl, Inspect } from './plugin/inspect';
+export type { BroadcastOptions, Replies, OkOrError } from './plugin/inspect';
+export type { TaskInfo as InspectTaskInfo, QueueInfo, StatsReply } from './worker/remote-control';
+export type { AutoscaleOptions } from './worker/autoscale';
 export { taskStatusJson } from './admin';
 export type {
   AdminOptions,
@@ -33,7 +37,35 @@ export type {
   QueueJson,
   StatsJson,
   AdminEventJson,
+  PeriodicTaskJson,
+  PeriodicTaskListJson,
+  ScheduleJson,
+  SchedulePreviewJson,
+  BeatInstanceJson,
 } from './admin';
+export { Beat, PeriodicTaskService, ManualClock, PeriodicTaskValidationError, PeriodicTaskNotFoundError, BeatNotMigratedError } from './beat';
+export type {
+  BeatOptions,
+  BeatEvents,
+  TickResult,
+  SentRun,
+  SkippedRun,
+  RowError,
+  RecoveredBatch,
+  Clock,
+  PeriodicTaskInput,
+  PeriodicTaskView,
+  PeriodicTaskListOptions,
+  BeatInstanceView,
+  CatchUp,
+  ScheduleInput,
+  CrontabInput,
+  ScheduleSpec,
+  FieldError,
+  BeatSchedule,
+  BeatScheduleEntry,
+  BeatEntryOptions,
+} from './beat';
 export type { Logger, LogLevel, LogFormat } from './log';
 export {
   CeleriacError,

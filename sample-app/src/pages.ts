@@ -1,4 +1,4 @@
-/** The sample app's one page: start a report and watch its progress bar fill, by polling the status route. */
+/** The sample app's page: start a report and watch its progress bar fill (celeriac-status.js polls the status route). */
 export function homePage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Celeriac sample app</title>
@@ -17,6 +17,7 @@ export function homePage(): string {
 <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100"><div id="fill"></div></div>
 <p id="done"></p>
 <p><a href="/admin/celeriac/">Admin</a></p>
+<script src="/admin/celeriac/static/celeriac-status.js"></script>
 <script>
 const $ = (id) => document.getElementById(id);
 document.getElementById('report').addEventListener('submit', async (e) => {
@@ -24,17 +25,46 @@ document.getElementById('report').addEventListener('submit', async (e) => {
   const res = await fetch('/reports', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: e.target.title.value }) });
   const { taskId } = await res.json();
   $('done').textContent = '';
-  for (;;) {
-    const s = await (await fetch('/tasks/' + encodeURIComponent(taskId))).json();
-    $('state').textContent = s.state;
-    const p = s.progress && s.progress.total ? Math.round((100 * s.progress.done) / s.progress.total) : 0;
-    $('fill').style.width = (s.state === 'SUCCESS' ? 100 : p) + '%';
-    $('step').textContent = s.progress && s.progress.step ? s.progress.step : '';
-    if (s.state === 'SUCCESS') { $('done').textContent = 'Done: ' + s.result.url; break; }
-    if (s.state === 'FAILURE' || s.state === 'REVOKED') break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  // Polls this app's own /tasks/:id until the task is done (celeriac-status.js, served by the admin).
+  CeleriacStatus.poll(taskId, {
+    url: '/tasks/{id}',
+    intervalMs: 500,
+    onProgress(s) {
+      $('state').textContent = s.state;
+      $('fill').style.width = (s.state === 'SUCCESS' ? 100 : s.progress && s.progress.percent !== null ? s.progress.percent : 0) + '%';
+      $('step').textContent = s.progress && s.progress.step ? s.progress.step : '';
+    },
+    onDone(s) {
+      if (s.state === 'SUCCESS') $('done').textContent = 'Done: ' + s.result.url;
+      else $('done').textContent = s.state + (s.error ? ': ' + s.error.message : '');
+    },
+  });
 });
 </script>
+</body></html>`;
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The demo sign-in form for the admin (password from CELERIAC_DEMO_PASSWORD, default 'celeriac'). */
+export function loginPage(next: string, error?: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in · Celeriac sample app</title>
+<link rel="icon" href="data:,">
+<style>
+ body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem;color:#1d2a1f}
+ h1{color:#3b6e2a} label{display:block;margin:.8rem 0 .3rem} input{padding:.45rem;width:100%;box-sizing:border-box}
+ button{margin-top:1rem;padding:.5rem 1rem} .error{color:#b3261e} .muted{color:#667}
+</style></head>
+<body>
+<h1>Sign in</h1>
+<p class="muted">The admin is for staff. In this demo the password is set by CELERIAC_DEMO_PASSWORD (default <code>celeriac</code>).</p>
+${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
+<form method="post" action="/login">
+  <input type="hidden" name="next" value="${esc(next)}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" autofocus>
+  <button type="submit">Sign in</button>
+</form>
 </body></html>`;
 }

@@ -26,10 +26,13 @@ export class AdminContext {
     return (await this.sqlPromise).query<T>(`celeriac_admin_${name}_${this.schema}`, text, params);
   }
 
-  /** The result store, with this process's own PENDING writes committed, so a task just sent here never reads as unknown. */
+  /**
+   * The result store, with this process's own writes committed (queued or in flight), so a task
+   * just sent from here never reads as unknown. Costs nothing when nothing is pending.
+   */
   async store(): Promise<ResultStore> {
     const store = await this.app.results();
-    if (store.backlog > 0) await store.flush();
+    await store.flush();
     return store;
   }
 

@@ -39,7 +39,7 @@ export function createAdmin(app: Celeriac, options: AdminOptions): Router {
   });
   router.use(taskRoutes(ctx));
   router.use(monitorRoutes(ctx));
-  router.use(periodicRoutes(ctx, assets.version));
+  router.use(periodicRoutes(ctx));
   router.use(pageRoutes(ctx, assets.version));
   router.use('/api', (req, res) => {
     res.status(404).json({ error: 'not_found', message: `No admin API route ${req.method} ${req.baseUrl}${req.path}; see docs/admin.md.` });

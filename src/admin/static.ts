@@ -11,6 +11,7 @@ import { Router } from 'express';
 const FILES: Record<string, string> = {
   'admin.css': 'text/css; charset=utf-8',
   'admin.js': 'text/javascript; charset=utf-8',
+  'admin-periodic.js': 'text/javascript; charset=utf-8',
   'celeriac-status.js': 'text/javascript; charset=utf-8',
 };
 

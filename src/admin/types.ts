@@ -175,3 +175,70 @@ export interface AdminEventJson {
   timestamp: string;
   [field: string]: unknown;
 }
+
+/** A schedule as the API reads and writes it: django-celery-beat's four kinds, instants as ISO text. */
+export type ScheduleJson =
+  | { kind: 'interval'; every: number; period: 'days' | 'hours' | 'minutes' | 'seconds' | 'microseconds' }
+  | { kind: 'crontab'; minute: string; hour: string; dayOfWeek: string; dayOfMonth: string; monthOfYear: string; timezone: string }
+  | { kind: 'solar'; event: string; latitude: number; longitude: number }
+  | { kind: 'clocked'; clockedTime: string };
+
+/** One periodic task (`GET api/periodic-tasks/:id`, and the items of the list). */
+export interface PeriodicTaskJson {
+  id: number;
+  name: string;
+  task: string;
+  /** null when the stored schedule is invalid (see lastError). */
+  schedule: ScheduleJson | null;
+  /** The schedule in words: "At 02:30, Monday to Friday (Europe/Berlin)". */
+  scheduleText: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  queue: string | null;
+  exchange: string | null;
+  routingKey: string | null;
+  headers: Record<string, unknown>;
+  priority: number | null;
+  expires: string | null;
+  expireSeconds: number | null;
+  oneOff: boolean;
+  startTime: string | null;
+  enabled: boolean;
+  description: string;
+  catchUp: 'once' | 'skip';
+  /** 'code' rows come from the beatSchedule option; edits last until the next beat start. */
+  source: 'db' | 'code';
+  lastRunAt: string | null;
+  totalRunCount: number;
+  /** The run a beat has planned; null until a beat plans it (or when there is none). */
+  nextRunAt: string | null;
+  /** nextRunAt, or, before a beat has planned the row, the run it is expected to plan. */
+  nextRunExpectedAt: string | null;
+  /** Why beat is not running this row, or null. */
+  lastError: string | null;
+  dateChanged: string;
+}
+
+export interface PeriodicTaskListJson {
+  items: PeriodicTaskJson[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface SchedulePreviewJson {
+  /** The schedule as stored (shorthands such as '30 2 * * *' expanded). */
+  schedule: ScheduleJson;
+  text: string;
+  /** The next runs, ISO instants. */
+  runs: string[];
+}
+
+export interface BeatInstanceJson {
+  beatId: string;
+  hostname: string;
+  pid: number;
+  startedAt: string;
+  lastSeenAt: string;
+  listening: boolean;
+}

@@ -104,12 +104,11 @@ export function monitorRoutes(ctx: AdminContext): Router {
     res.set('Cache-Control', 'no-store').json(await loadStats(ctx, minutes));
   });
 
-  router.get('/api/events', async (req, res) => {
+  router.get('/api/events', async (_req, res) => {
     if (ctx.hub.size >= ctx.hub.maxClients) {
       return void res.status(503).set('Retry-After', '10').json({ error: 'too_many_streams', message: `The admin already serves ${ctx.hub.maxClients} event streams (maxSseClients).` });
     }
     await ctx.hub.attach(res);
-    void req;
   });
 
   return router;

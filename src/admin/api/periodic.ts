@@ -1,7 +1,287 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { PeriodicTaskNotFoundError, PeriodicTaskService, PeriodicTaskValidationError, type PeriodicTaskInput, type PeriodicTaskView } from '../../beat';
+import { firstRun } from '../../beat/plan';
+import { describeSchedule, type ScheduleSpec } from '../../beat/schedule';
+import { normalizeSchedule } from '../../beat/schedule-input';
 import type { AdminContext } from '../context';
+import { HttpError, queryInt, queryString, validationFailed, type FieldErrors } from '../http';
+import type { BeatInstanceJson, PeriodicTaskJson, PeriodicTaskListJson, SchedulePreviewJson } from '../types';
+import { isPlainObject, requireObjectBody, unknownKeys } from '../validate';
+import { scheduleJson, scheduleRoutes } from './schedules';
 
-/** Periodic tasks and schedules: built against src/beat/ once its service exists. */
-export function periodicRoutes(_ctx: AdminContext, _assetVersion: string): Router {
-  return Router();
+/** What PUT resets a field to when the body leaves it out (a full replace, unlike PATCH). */
+const PUT_DEFAULTS: Omit<PeriodicTaskInput, 'name' | 'task' | 'schedule'> = {
+  args: [],
+  kwargs: {},
+  queue: null,
+  exchange: null,
+  routingKey: null,
+  headers: {},
+  priority: null,
+  expires: null,
+  expireSeconds: null,
+  oneOff: false,
+  startTime: null,
+  enabled: true,
+  description: '',
+  catchUp: 'once',
+};
+
+const BULK_ACTIONS = ['enable', 'disable', 'run', 'delete'] as const;
+const MAX_PREVIEW = 50;
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+/**
+ * The run a beat will plan for a row it has not planned yet (new, edited, re-enabled), so the
+ * list shows a next run before the first tick. The beat's own rule (src/beat/plan.ts), asked
+ * of the same function.
+ */
+function expectedNextRun(v: PeriodicTaskView, nowMs: number): Date | null {
+  if (v.nextRunAt) return v.nextRunAt;
+  if (!v.enabled || !v.schedule || v.lastError) return null;
+  try {
+    const { nextMs } = firstRun({ enabled: true, start_time: v.startTime, last_slot_at: null }, v.schedule, nowMs);
+    return nextMs === null ? null : new Date(nextMs);
+  } catch {
+    return null;
+  }
+}
+
+export function toPeriodicJson(v: PeriodicTaskView, nowMs = Date.now()): PeriodicTaskJson {
+  return {
+    id: v.id,
+    name: v.name,
+    task: v.task,
+    schedule: v.schedule ? scheduleJson(v.schedule) : null,
+    scheduleText: v.scheduleText,
+    args: v.args,
+    kwargs: v.kwargs,
+    queue: v.queue,
+    exchange: v.exchange,
+    routingKey: v.routingKey,
+    headers: v.headers,
+    priority: v.priority,
+    expires: iso(v.expires),
+    expireSeconds: v.expireSeconds,
+    oneOff: v.oneOff,
+    startTime: iso(v.startTime),
+    enabled: v.enabled,
+    description: v.description,
+    catchUp: v.catchUp,
+    source: v.source,
+    lastRunAt: iso(v.lastRunAt),
+    totalRunCount: v.totalRunCount,
+    nextRunAt: iso(v.nextRunAt),
+    nextRunExpectedAt: iso(expectedNextRun(v, nowMs)),
+    lastError: v.lastError,
+    dateChanged: v.dateChanged.toISOString(),
+  };
+}
+
+/** The service's errors as HTTP: every field problem in one 400, a missing row as 404. */
+export async function serviceCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof PeriodicTaskValidationError) {
+      const errors: FieldErrors = {};
+      for (const e of err.errors) errors[e.field] = errors[e.field] ? `${errors[e.field]}; ${e.message}` : e.message;
+      throw validationFailed(errors);
+    }
+    if (err instanceof PeriodicTaskNotFoundError) throw new HttpError(404, 'not_found', err.message);
+    throw err;
+  }
+}
+
+export function periodicId(req: Request): number {
+  const raw = String(req.params.id);
+  if (!/^\d{1,9}$/.test(raw)) throw validationFailed({ id: `'${raw}' is not a periodic task id (a whole number)` });
+  return Number(raw);
+}
+
+export function periodicService(ctx: AdminContext): PeriodicTaskService {
+  return new PeriodicTaskService(ctx.app);
+}
+
+export function periodicRoutes(ctx: AdminContext): Router {
+  const router = Router();
+  const service = periodicService(ctx);
+
+  router.get('/api/periodic-tasks', async (req, res) => {
+    const errors: FieldErrors = {};
+    const enabledRaw = queryString(req, 'enabled', errors);
+    if (enabledRaw !== undefined && enabledRaw !== 'true' && enabledRaw !== 'false') errors.enabled = "use 'true' or 'false'";
+    const source = queryString(req, 'source', errors);
+    if (source !== undefined && source !== 'db' && source !== 'code') errors.source = "use 'db' or 'code'";
+    const sort = queryString(req, 'sort', errors) ?? 'name';
+    if (!['name', 'nextRunAt', 'lastRunAt'].includes(sort)) errors.sort = "use 'name', 'nextRunAt' or 'lastRunAt'";
+    const limit = queryInt(req, 'limit', errors, 1, 200, 50);
+    const offset = queryInt(req, 'offset', errors, 0, 100_000, 0);
+    const task = queryString(req, 'task', errors);
+    const search = queryString(req, 'q', errors);
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const { items, total } = await service.list({
+      enabled: enabledRaw === undefined ? undefined : enabledRaw === 'true',
+      source: source as 'db' | 'code' | undefined,
+      task,
+      search,
+      orderBy: sort as 'name' | 'nextRunAt' | 'lastRunAt',
+      limit,
+      offset,
+    });
+    const now = Date.now();
+    const body: PeriodicTaskListJson = { items: items.map((v) => toPeriodicJson(v, now)), total, limit, offset };
+    res.set('Cache-Control', 'no-store').json(body);
+  });
+
+  router.post('/api/periodic-tasks', async (req, res) => {
+    const body = requireObjectBody(req);
+    const created = await serviceCall(() => service.create(body as unknown as PeriodicTaskInput));
+    res.status(201).location(`${req.baseUrl}/api/periodic-tasks/${created.id}`).json(toPeriodicJson(created));
+  });
+
+  router.post('/api/periodic-tasks/bulk', async (req, res) => {
+    const body = requireObjectBody(req);
+    const errors: FieldErrors = {};
+    unknownKeys(body, ['action', 'ids'], errors);
+    const action = body.action as (typeof BULK_ACTIONS)[number];
+    if (!BULK_ACTIONS.includes(action)) errors.action = `use one of ${BULK_ACTIONS.join(', ')}`;
+    const ids = body.ids;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500 || !ids.every((i) => Number.isInteger(i) && i > 0)) {
+      errors.ids = 'expected 1-500 periodic task ids (whole numbers)';
+    }
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const unique = [...new Set(ids as number[])];
+    if (action === 'run') {
+      // Checked first, so an unknown id sends nothing rather than some of them.
+      for (const id of unique) await serviceCall(() => service.get(id));
+      const taskIds: Record<string, string> = {};
+      for (const id of unique) taskIds[id] = await serviceCall(() => service.runNow(id));
+      return void res.status(202).json({ action, ids: unique, count: unique.length, taskIds });
+    }
+    const count = await bulkWrite(ctx, action, unique);
+    res.json({ action, ids: unique, count });
+  });
+
+  router.get('/api/periodic-tasks/:id', async (req, res) => {
+    const view = await serviceCall(() => service.get(periodicId(req)));
+    res.set('Cache-Control', 'no-store').json(toPeriodicJson(view));
+  });
+
+  router.put('/api/periodic-tasks/:id', async (req, res) => {
+    const id = periodicId(req);
+    const body = requireObjectBody(req);
+    const errors: FieldErrors = {};
+    for (const field of ['name', 'task', 'schedule']) if (body[field] === undefined) errors[field] = 'required in a full replace (PUT); use PATCH to change some fields';
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const updated = await serviceCall(() => service.update(id, { ...PUT_DEFAULTS, ...body } as PeriodicTaskInput));
+    res.json(toPeriodicJson(updated));
+  });
+
+  router.patch('/api/periodic-tasks/:id', async (req, res) => {
+    const id = periodicId(req);
+    const body = requireObjectBody(req);
+    const updated = await serviceCall(() => service.update(id, body as Partial<PeriodicTaskInput>));
+    res.json(toPeriodicJson(updated));
+  });
+
+  router.delete('/api/periodic-tasks/:id', async (req, res) => {
+    await serviceCall(() => service.delete(periodicId(req)));
+    res.status(204).end();
+  });
+
+  router.post('/api/periodic-tasks/:id/enable', async (req, res) => {
+    noBody(req);
+    res.json(toPeriodicJson(await serviceCall(() => service.enable(periodicId(req)))));
+  });
+
+  router.post('/api/periodic-tasks/:id/disable', async (req, res) => {
+    noBody(req);
+    res.json(toPeriodicJson(await serviceCall(() => service.disable(periodicId(req)))));
+  });
+
+  router.post('/api/periodic-tasks/:id/run', async (req, res) => {
+    noBody(req);
+    const id = periodicId(req);
+    const view = await serviceCall(() => service.get(id));
+    const taskId = await serviceCall(() => service.runNow(id));
+    const statusUrl = `${req.baseUrl}/api/tasks/${encodeURIComponent(taskId)}`;
+    res
+      .status(202)
+      .location(statusUrl)
+      .json({ id: taskId, task: view.task, periodicTask: view.name, state: 'PENDING', statusUrl, pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(taskId)}` });
+  });
+
+  router.get('/api/periodic-tasks/:id/preview', async (req, res) => {
+    const id = periodicId(req);
+    const errors: FieldErrors = {};
+    const n = queryInt(req, 'n', errors, 1, MAX_PREVIEW, 5);
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const view = await serviceCall(() => service.get(id));
+    const runs = await serviceCall(() => service.preview(id, n));
+    res.set('Cache-Control', 'no-store').json({ schedule: view.schedule ? scheduleJson(view.schedule) : null, text: view.scheduleText, runs: runs.map((d) => d.toISOString()) });
+  });
+
+  router.post('/api/schedules/preview', async (req, res) => {
+    const body = requireObjectBody(req);
+    const errors: FieldErrors = {};
+    unknownKeys(body, ['schedule', 'startTime', 'n'], errors);
+    const n = body.n ?? 5;
+    if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_PREVIEW) errors.n = `expected a whole number from 1 to ${MAX_PREVIEW}`;
+    let startTime: Date | null = null;
+    if (body.startTime !== undefined && body.startTime !== null && body.startTime !== '') {
+      startTime = typeof body.startTime === 'string' ? new Date(body.startTime) : new Date(NaN);
+      if (Number.isNaN(startTime.getTime())) errors.startTime = 'expected an ISO 8601 instant';
+    }
+    if (body.schedule === undefined || body.schedule === null) errors.schedule = "required: e.g. { kind: 'crontab', minute: '30', hour: '2' } or '30 2 * * *'";
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const runs = await serviceCall(() => service.preview({ schedule: body.schedule as never, startTime }, n as number));
+    // The same normalisation the service applied, for the text and the stored form.
+    const spec = normalized(body.schedule, ctx.app.config.timezone);
+    const out: SchedulePreviewJson = { schedule: scheduleJson(spec), text: describeSchedule(spec), runs: runs.map((d) => d.toISOString()) };
+    res.set('Cache-Control', 'no-store').json(out);
+  });
+
+  router.get('/api/beats', async (_req, res) => {
+    const beats: BeatInstanceJson[] = (await service.beats()).map((b) => ({ ...b, startedAt: b.startedAt.toISOString(), lastSeenAt: b.lastSeenAt.toISOString() }));
+    res.set('Cache-Control', 'no-store').json({ beats });
+  });
+
+  router.use(scheduleRoutes(ctx));
+  return router;
+}
+
+function normalized(input: unknown, timezone: string): ScheduleSpec {
+  const s = normalizeSchedule(input, timezone);
+  if (!s.spec) throw validationFailed(Object.fromEntries(s.errors.map((e) => [`schedule.${e.field}`, e.message])));
+  return s.spec;
+}
+
+/** Actions take no options: a body with fields is a client bug worth hearing about. */
+function noBody(req: Request): void {
+  if (req.body !== undefined && !(isPlainObject(req.body) && Object.keys(req.body).length === 0)) {
+    const errors: FieldErrors = {};
+    if (isPlainObject(req.body)) unknownKeys(req.body, [], errors);
+    else errors.body = 'send {} or no body';
+    throw validationFailed(errors);
+  }
+}
+
+/**
+ * Bulk enable / disable / delete as one statement in one transaction: all the rows or none
+ * (an unknown id fails the whole request). The triggers re-plan and notify beats as for any edit.
+ * PeriodicTaskService has no bulk method yet; this is the one write the admin makes itself.
+ */
+async function bulkWrite(ctx: AdminContext, action: 'enable' | 'disable' | 'delete', ids: number[]): Promise<number> {
+  const table = `"${ctx.schema}".celeriac_periodic_task`;
+  const ds = await ctx.app.dataSource();
+  return ds.transaction(async (m) => {
+    const found: { id: number }[] = await m.query(`SELECT id FROM ${table} WHERE id = ANY($1::int[]) FOR UPDATE`, [ids]);
+    const missing = ids.filter((id) => !found.some((r) => Number(r.id) === id));
+    if (missing.length) throw new HttpError(404, 'not_found', `No periodic task with id ${missing.join(', ')}; nothing was changed.`);
+    if (action === 'delete') await m.query(`DELETE FROM ${table} WHERE id = ANY($1::int[])`, [ids]);
+    else await m.query(`UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`, [ids, action === 'enable']);
+    return ids.length;
+  });
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../../errors';
 import type { AdminContext } from '../context';
@@ -127,13 +128,22 @@ export function taskRoutes(ctx: AdminContext): Router {
     if (!Array.isArray(row.args) || !isPlainObject(row.kwargs ?? {})) {
       throw new HttpError(409, 'not_retryable', `Task ${id} has no recorded arguments, so it cannot be sent again with the same ones.`);
     }
-    const newId = await send(ctx, row.task_name, row.args, row.kwargs ?? {}, {
-      queue: row.queue ?? undefined,
-      periodicTaskName: row.periodic_task_name ?? undefined,
-      headers: { retried_from: id },
-    });
-    // The link back, where the new task's page can show it: meta survives until the task reports progress.
-    (await app.results()).writeLater({ taskId: newId, status: 'PENDING', retries: 0, meta: { retried_from: id } });
+    // The link back is committed before the send, so no worker state can overtake it; meta keeps
+    // it until the new task reports progress. Should the send fail, the row goes again.
+    const newId = randomUUID();
+    const store = await app.results();
+    await store.write({ taskId: newId, status: 'PENDING', retries: 0, taskName: row.task_name, meta: { retried_from: id } });
+    try {
+      await send(ctx, row.task_name, row.args, row.kwargs ?? {}, {
+        taskId: newId,
+        queue: row.queue ?? undefined,
+        periodicTaskName: row.periodic_task_name ?? undefined,
+        headers: { retried_from: id },
+      });
+    } catch (err) {
+      await store.forget(newId).catch(() => {});
+      throw err;
+    }
     const statusUrl = `${req.baseUrl}/api/tasks/${encodeURIComponent(newId)}`;
     res
       .status(202)

@@ -1,5 +1,5 @@
 import { html } from '../html';
-import type { StatsJson, TaskListItemJson } from '../types';
+import type { StatsJson, TaskListItemJson, WorkerJson } from '../types';
 import { duration, shortId, stateBadge, time, type PageContext } from './layout';
 
 const CARDS: [label: string, states: string[], cls: string][] = [
@@ -11,7 +11,7 @@ const CARDS: [label: string, states: string[], cls: string][] = [
   ['Revoked', ['REVOKED', 'REJECTED'], 'muted'],
 ];
 
-export function dashboardPage(p: PageContext, stats: StatsJson, failures: TaskListItemJson[]) {
+export function dashboardPage(p: PageContext, stats: StatsJson, failures: TaskListItemJson[], workers: WorkerJson[]) {
   const total = (states: string[]) => states.reduce((n, s) => n + (stats.counts[s] ?? 0), 0);
   return html`
 <h1>Dashboard</h1>
@@ -23,11 +23,21 @@ export function dashboardPage(p: PageContext, stats: StatsJson, failures: TaskLi
   <a class="card" href="${p.base}/workers"><span class="num" id="workers-online">${stats.workersOnline}</span><span class="label">Workers online</span></a>
 </section>
 <p class="muted small">Counts cover tasks changed in the last ${stats.windowMinutes} minutes; they refresh every 10 seconds.</p>
+<section class="panel">
+  <h2>Throughput <span class="muted small">finished per minute, last ${stats.windowMinutes} minutes</span></h2>
+  <div id="chart" class="chart" role="img" aria-label="Tasks finished per minute"></div>
+  <p class="legend"><span class="key ok"></span> succeeded <span class="key bad"></span> failed</p>
+</section>
 <div class="grid">
-  <section class="panel wide">
-    <h2>Throughput <span class="muted small">finished per minute, last ${stats.windowMinutes} minutes</span></h2>
-    <div id="chart" class="chart" role="img" aria-label="Tasks finished per minute"></div>
-    <p class="legend"><span class="key ok"></span> succeeded <span class="key bad"></span> failed</p>
+  <section class="panel">
+    <h2>Workers</h2>
+    ${workers.length === 0
+      ? html`<p class="muted">No worker has registered yet.</p>`
+      : html`<ul class="plain" id="dashboard-workers">${workers.map(
+          (w) => html`<li><span class="badge ${w.status === 'online' ? 'state-success' : 'state-revoked'}">${w.status}</span> <strong>${w.name}</strong>
+            <span class="muted small">${w.active} active · ${w.processed} processed · ${w.queues.join(', ')}</span></li>`,
+        )}</ul>`}
+    <p><a href="${p.base}/workers">All workers →</a></p>
   </section>
   <section class="panel">
     <h2>Queues</h2>

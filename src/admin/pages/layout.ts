@@ -33,6 +33,7 @@ export function layout(
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${p.base}/static/admin.css?v=${p.assetVersion}">
 <script src="${p.base}/static/celeriac-status.js?v=${p.assetVersion}" defer></script>
+${page.nav === 'periodic' ? html`<script src="${p.base}/static/admin-periodic.js?v=${p.assetVersion}" defer></script>` : ''}
 <script src="${p.base}/static/admin.js?v=${p.assetVersion}" defer></script>
 </head>
 <body data-page="${page.key}" data-base="${p.base}" data-read-only="${p.readOnly ? '1' : '0'}"${data}>

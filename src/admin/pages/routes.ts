@@ -12,6 +12,8 @@ import { dashboardPage } from './dashboard';
 import { layout, pageBase, type NavKey, type PageContext } from './layout';
 import { newTaskPage, taskDetailPage, tasksPage, WINDOWS, type TaskFilterForm } from './tasks';
 import { workersPage } from './workers';
+import { periodicFormPage, periodicListPage, type PeriodicFilterForm } from './periodic';
+import { periodicId, periodicService, serviceCall, toPeriodicJson } from '../api/periodic';
 import type { SafeHtml } from '../html';
 
 export function pageContext(ctx: AdminContext, req: Request, res: Response, assetVersion: string): PageContext {
@@ -33,7 +35,8 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     const stats = await loadStats(ctx, 60);
     const failed = listResults(ctx.schema, { states: ['FAILURE'], dateField: 'date_changed', sort: 'date_changed', descending: true, limit: 5, offset: 0 });
     const failures = (await ctx.query(undefined, failed.text, failed.params)).slice(0, 5).map(toListItem);
-    sendPage(res, p, 'dashboard', 'dashboard', 'Dashboard', dashboardPage(p, stats, failures));
+    const workers = (await listWorkers(ctx)).slice(0, 8);
+    sendPage(res, p, 'dashboard', 'dashboard', 'Dashboard', dashboardPage(p, stats, failures, workers));
   });
 
   router.get('/tasks', async (req, res) => {
@@ -94,6 +97,40 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     sendPage(res, p, 'task', 'tasks', detail.name ?? detail.id, taskDetailPage(p, detail), { 'task-id': detail.id });
   });
 
+  const periodic = periodicService(ctx);
+  const zones = timeZones();
+
+  router.get('/periodic-tasks', async (req, res) => {
+    const p = pageContext(ctx, req, res, assetVersion);
+    const form: PeriodicFilterForm = {};
+    if (req.query.enabled === 'true' || req.query.enabled === 'false') form.enabled = req.query.enabled;
+    if (typeof req.query.q === 'string' && req.query.q) form.q = req.query.q.slice(0, 200);
+    const now = Date.now();
+    const [{ items, total }, beats] = await Promise.all([
+      periodic.list({ enabled: form.enabled === undefined ? undefined : form.enabled === 'true', search: form.q, limit: 200 }),
+      periodic.beats(),
+    ]);
+    const list = { items: items.map((v) => toPeriodicJson(v, now)), total, limit: 200, offset: 0 };
+    const savedId = typeof req.query.saved === 'string' && /^\d{1,9}$/.test(req.query.saved) ? Number(req.query.saved) : undefined;
+    const saved = savedId === undefined ? undefined : list.items.find((t) => t.id === savedId);
+    const beatsJson = beats.map((b) => ({ ...b, startedAt: b.startedAt.toISOString(), lastSeenAt: b.lastSeenAt.toISOString() }));
+    sendPage(res, p, 'periodic', 'periodic', 'Periodic tasks', periodicListPage(p, list, beatsJson, form, saved));
+  });
+
+  router.get('/periodic-tasks/new', (req, res) => {
+    if (ctx.options.readOnly) throw new HttpError(403, 'read_only', 'This admin is read-only.');
+    const p = pageContext(ctx, req, res, assetVersion);
+    const body = periodicFormPage(p, { task: null, taskNames: app.registry.names(), queues: ctx.knownQueues(), zones, defaultTimezone: app.config.timezone });
+    sendPage(res, p, 'periodic-form', 'periodic', 'Add periodic task', body);
+  });
+
+  router.get('/periodic-tasks/:id', async (req, res) => {
+    const p = pageContext(ctx, req, res, assetVersion);
+    const task = toPeriodicJson(await serviceCall(() => periodic.get(periodicId(req))));
+    const body = periodicFormPage(p, { task, taskNames: app.registry.names(), queues: ctx.knownQueues(), zones, defaultTimezone: app.config.timezone });
+    sendPage(res, p, 'periodic-form', 'periodic', task.name, body);
+  });
+
   router.get('/workers', async (req, res) => {
     const p = pageContext(ctx, req, res, assetVersion);
     const workers = await listWorkers(ctx);
@@ -102,4 +139,14 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
   });
 
   return router;
+}
+
+/** Every IANA zone this runtime knows, for the crontab form's suggestions. */
+function timeZones(): string[] {
+  const intl = Intl as { supportedValuesOf?: (key: string) => string[] };
+  try {
+    return [...new Set(['UTC', ...(intl.supportedValuesOf?.('timeZone') ?? [])])];
+  } catch {
+    return ['UTC'];
+  }
 }

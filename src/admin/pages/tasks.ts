@@ -23,7 +23,7 @@ export function taskRow(p: PageContext, t: TaskListItemJson): SafeHtml {
   const href = `${p.base}/tasks/${encodeURIComponent(t.id)}`;
   return html`<tr data-id="${t.id}">
   <td>${stateBadge(t.state)}${t.progress?.percent != null ? html` <span class="muted small">${t.progress.percent}%</span>` : ''}</td>
-  <td><a href="${href}">${t.name ?? '(unnamed)'}</a>${t.periodicTaskName ? html`<div class="muted small">⏲ ${t.periodicTaskName}</div>` : ''}</td>
+  <td><a href="${href}">${t.name ?? '(unnamed)'}</a>${t.periodicTaskName ? html`<div class="muted small">periodic: ${t.periodicTaskName}</div>` : ''}</td>
   <td><a class="mono" href="${href}" title="${t.id}">${shortId(t.id)}</a></td>
   <td class="mono clip" title="${t.argsPreview ?? ''}">${t.argsPreview ?? ''}${t.kwargsPreview && t.kwargsPreview !== '{}' ? html` <span class="muted">${t.kwargsPreview}</span>` : ''}</td>
   <td class="mono clip" title="${t.resultPreview ?? ''}">${t.resultPreview ?? ''}</td>

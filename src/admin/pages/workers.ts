@@ -10,7 +10,7 @@ function age(ms: number | null): string {
   return `${Math.round(ms / 3_600_000)} h ago`;
 }
 
-export function workersPage(p: PageContext, workers: WorkerJson[], queues: QueueJson[], delayed: number) {
+export function workersPage(_p: PageContext, workers: WorkerJson[], queues: QueueJson[], delayed: number) {
   return html`
 <h1>Workers</h1>
 <p class="muted small">A worker is online while its heartbeat is younger than its lease; its tasks go back to the queue when it stops renewing. The table updates live.</p>

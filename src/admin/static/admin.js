@@ -198,7 +198,7 @@
     var args = el('td', { className: 'mono clip', title: t.argsPreview || '' }, t.argsPreview || '');
     if (t.kwargsPreview && t.kwargsPreview !== '{}') append(args, [' ', el('span', { className: 'muted', text: t.kwargsPreview })]);
     var name = el('td', null, el('a', { href: taskHref(t.id), text: t.name || '(unnamed)' }));
-    if (t.periodicTaskName) append(name, el('div', { className: 'muted small', text: '⏲ ' + t.periodicTaskName }));
+    if (t.periodicTaskName) append(name, el('div', { className: 'muted small', text: 'periodic: ' + t.periodicTaskName }));
     var state = el('td', null, badge(t.state));
     if (t.progress && t.progress.percent !== null && t.progress.percent !== undefined) append(state, [' ', el('span', { className: 'muted small', text: t.progress.percent + '%' })]);
     return el('tr', { dataset: { id: t.id } },
@@ -427,12 +427,18 @@
     setInterval(refresh, 5000);
   }
 
+
   // ---------- boot ----------
-  window.CeleriacAdmin = { api: api, el: el, showErrors: showErrors, clearErrors: clearErrors, onEvent: onEvent, localTime: localTime, timeEl: timeEl };
+  var helpers = {
+    $: $, $all: $all, el: el, api: api, base: base, pad: pad, shortId: shortId, debounce: debounce,
+    showErrors: showErrors, clearErrors: clearErrors, cssEscape: cssEscape, onEvent: onEvent, localTime: localTime, timeEl: timeEl,
+  };
+  window.CeleriacAdmin = helpers;
   localizeTimes(document);
-  var inits = { dashboard: initDashboard, tasks: initTasks, 'new-task': initNewTask, task: initTask, workers: initWorkers };
-  if (inits[page]) inits[page]();
-  if (page !== 'new-task' && page !== 'periodic-form') connect();
+  // Page scripts in other files (admin-periodic.js) load first and register here.
+  var inits = Object.assign({ dashboard: initDashboard, tasks: initTasks, 'new-task': initNewTask, task: initTask, workers: initWorkers }, window.CeleriacPages || {});
+  if (inits[page]) inits[page](helpers);
+  if (page !== 'new-task' && page !== 'periodic-form' && page !== 'periodic') connect();
   else if (liveBadge) liveBadge.hidden = true;
   document.dispatchEvent(new CustomEvent('celeriac:ready'));
 })();
