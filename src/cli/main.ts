@@ -69,12 +69,16 @@ async function workerCommand(flags: Map<string, string | true>): Promise<void> {
     maxTasksPerChild: intFlag(flags, 'max-tasks-per-child'),
     maxMemoryPerChild: intFlag(flags, 'max-memory-per-child'),
   });
-  await worker.start();
+  // Handlers first: a SIGTERM that lands while the worker is still starting (tasks may already
+  // run) must wait for start-up and then stop gracefully, not kill the process outright.
+  const started = worker.start();
   const shutdown = onShutdown(async () => {
+    await started.catch(() => {});
     await worker.stop();
     await app.close();
   });
   worker.on('shutdown-requested', () => shutdown('remote control shutdown'));
+  await started;
 }
 
 function autoscaleFlag(flags: Map<string, string | true>) {

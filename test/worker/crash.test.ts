@@ -47,8 +47,9 @@ test('SIGKILL loses nothing: another worker takes over within the lease, only ru
   const per = await executionsPerTask();
   expect(ids.every((id) => per.has(id))).toBe(true);
   const twice = [...per.values()].filter((n) => n > 1).length;
-  // Only tasks running at the kill (concurrency 10) may run again; prefetched ones never started.
-  expect(twice).toBeLessThanOrEqual(10);
+  // Only tasks running at the kill (concurrency 10), or finished but not yet committed and acked
+  // (a few ms of group commit; more under load), may run again; prefetched ones never started.
+  expect(twice).toBeLessThanOrEqual(20);
   expect([...per.values()].every((n) => n <= 2)).toBe(true);
   // lease 3 s (TEST_LEASE_MS) + reaper 1 s + 300 tasks at 10 × 50 ms: well under the 10 s bound plus work.
   expect(recoverySeconds).toBeLessThan(30);
