@@ -17,9 +17,11 @@ import { serializeError, type Outcome, type SerializedError } from './outcome';
 import type { Job, Pool } from './pool';
 import { TokenBucket } from './rate-limit';
 import { parseRateLimit } from '../plugin/options';
-import type { TaskInfo } from '../plugin/signals';
 import { nextAttempt, retryDelayMs } from './retry';
 import { ThreadPool } from './thread-pool';
+import { Acker } from './acker';
+import { emitTaskSignals, summary, taskInfo, type TaskSummary } from './task-view';
+import { DelayedPromoter } from './promoter';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
 import { RemoteControl } from './remote-control';
 import { followUps, joinChord } from '../canvas/followups';
@@ -66,37 +68,14 @@ export interface WorkerStats {
   heartbeatAt: number;
 }
 
+export type { TaskSummary } from './task-view';
+
 export interface WorkerEvents {
   error: [err: Error];
   'task-finished': [taskId: string, state: TaskState];
   /** A broadcast control message addressed to this worker (see remote-control.ts). */
   control: [msg: ControlMessage];
   'shutdown-requested': [];
-}
-
-/** A held task as inspect commands report it (Celery's request info). */
-export interface TaskSummary {
-  id: string;
-  name: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-  hostname: string;
-  time_start: number | null;
-  acknowledged: boolean;
-  delivery_info: { routing_key: string; priority: number; redelivered: boolean };
-}
-
-function summary(job: Job, hostname: string): TaskSummary {
-  return {
-    id: job.msg.id,
-    name: job.msg.task,
-    args: job.msg.args,
-    kwargs: job.msg.kwargs,
-    hostname,
-    time_start: job.startedAt ? job.startedAt / 1000 : null,
-    acknowledged: job.acked,
-    delivery_info: { routing_key: job.msg.queue, priority: job.msg.priority, redelivered: job.redeliveries > 0 },
-  };
 }
 
 const REVOKED_REFRESH_MS = 5000;
@@ -133,13 +112,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly rateOverrides = new Map<string, ReturnType<typeof parseRateLimit> | null>();
   private readonly timeOverrides = new Map<string, { soft: number | null; hard: number | null }>();
-  private ackQueue: Job[] = [];
-  private ackFlush: Promise<void> | undefined;
+  private acker!: Acker;
+  private promoter!: DelayedPromoter;
   private roomWaiter: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
-  private promoteTimer: NodeJS.Timeout | undefined;
-  private promoteAtMs = Infinity;
   private unsubscribers: (() => Promise<void>)[] = [];
   private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
   private receivedBatch: Job[] = [];
@@ -185,6 +162,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.broker = await this.app.broker();
     this.store = await this.app.results();
     this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
+    this.acker = new Acker(this.broker, this.consumer, (job) => this.release(job), (err) => this.fail('ack failed; these tasks may run again', err));
+    this.promoter = new DelayedPromoter(this.broker, (err) => this.fail('promoting delayed tasks failed', err));
     const hooks = { hostname: this.name, middleware: this.app.taskMiddleware, progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) => this.progress(job, done, total, meta) };
     this.pool = this.poolKind === 'threads' ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks, { maxTasksPerChild: this.workerOptions.maxTasksPerChild, maxMemoryPerChild: this.workerOptions.maxMemoryPerChild }) : new AsyncPool(hooks);
     const onCommitted = (updates: StateUpdate[]) => {
@@ -204,14 +183,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.remote.on('error', (err) => this.fail('could not send a remote control reply', err));
     this.remote.start();
     this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.pidbox, (raw) => this.onControl(raw)));
-    this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.delayedChannel, (due) => this.promoteBy(Number(due))));
+    this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.delayedChannel, (due) => this.promoter.promoteBy(Number(due))));
     this.state = 'running';
     const beatMs = Math.min(2000, Math.floor(this.app.config.leaseMs / 3));
     this.timers.push(setInterval(() => void this.heartbeat(), beatMs));
     this.timers.push(setInterval(() => void this.recover(), 1000));
     this.timers.push(setInterval(() => void this.refreshRevoked(), REVOKED_REFRESH_MS));
     await this.heartbeat();
-    void this.promote();
+    this.promoter.start();
     this.loopDone = this.loop();
     this.autoscaler?.start();
     await this.events.worker('worker-online', this.info());
@@ -288,7 +267,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.held.delete(job);
       void this.broker
         .ackAndSend(this.consumer, msg.raw, [{ queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() }])
-        .then(() => this.promoteBy(msg.eta!.getTime()))
+        .then(() => this.promoter.promoteBy(msg.eta!.getTime()))
         .catch((e) => this.fail('deferring an eta task failed; it will be redelivered', e));
       return;
     }
@@ -354,7 +333,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     job.softTimeLimit = msg.softTimeLimit ?? override?.soft ?? job.task.options.softTimeLimit ?? null;
     job.timeLimit = msg.timeLimit ?? override?.hard ?? job.task.options.timeLimit ?? null;
     this.running.set(msg.id, job);
-    this.app.signals.emit('taskPrerun', this.taskInfo(job));
+    this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
     if (job.task.options.trackStarted) void this.write(job, 'STARTED', { dateStarted: new Date() });
     this.events.task('task-started', { uuid: msg.id });
     this.pool.run(job).then(
@@ -381,7 +360,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         outcome = { kind: 'failure', exc, runtimeMs: outcome.runtimeMs };
       }
     }
-    this.signal(job, outcome);
+    emitTaskSignals(this.app.signals, taskInfo(job, this.name), outcome, job.started);
     const ignore = task.options.ignoreResult || msg.ignoreResult;
     const seconds = (outcome.runtimeMs / 1000).toFixed(3);
     const done = (state: TaskState, update: Partial<StateUpdate>, after: () => Promise<void> | void = () => this.ack(job)) => {
@@ -422,7 +401,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
             else await this.broker.send([{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
             job.acked = true;
             this.release(job);
-            this.promoteBy(etaMs);
+            this.promoter.promoteBy(etaMs);
           },
         );
       }
@@ -447,21 +426,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     job.acked = true;
     this.release(job);
     this.app.recordPending(next.messages);
-  }
-
-  private taskInfo(job: Job): TaskInfo {
-    const { msg } = job;
-    return { id: msg.id, name: msg.task, args: msg.args, kwargs: msg.kwargs, retries: msg.retries, queue: msg.queue, hostname: this.name };
-  }
-
-  private signal(job: Job, outcome: Outcome): void {
-    const s = this.app.signals;
-    const info = this.taskInfo(job);
-    if (outcome.kind === 'success') s.emit('taskSuccess', info, outcome.result);
-    else if (outcome.kind === 'failure') s.emit('taskFailure', info, { type: outcome.exc.exc_type, message: outcome.exc.exc_message.join(' '), traceback: outcome.exc.traceback });
-    else if (outcome.kind === 'retry') s.emit('taskRetry', info, outcome.exc ? `${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : null);
-    else s.emit('taskRevoked', info, outcome.reason);
-    if (job.started) s.emit('taskPostrun', info, outcome.kind === 'success' ? 'SUCCESS' : outcome.kind === 'failure' ? 'FAILURE' : outcome.kind === 'retry' ? 'RETRY' : 'REVOKED');
   }
 
   private describe(msg: TaskMessage): StateUpdate {
@@ -505,27 +469,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.write(job, 'PROGRESS', { meta: { done, total: total ?? null, ...meta } });
   }
 
-  /** Acks are batched into one pipeline per event-loop turn. */
   private ack(job: Job): Promise<void> {
-    if (job.acked) {
-      this.release(job);
-      return Promise.resolve();
-    }
-    job.acked = true;
-    this.ackQueue.push(job);
-    this.ackFlush ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
-      const batch = this.ackQueue;
-      this.ackQueue = [];
-      this.ackFlush = undefined;
-      try {
-        await this.broker.ack(this.consumer, batch.map((j) => ({ raw: j.msg.raw, deliveryTag: j.msg.deliveryTag, redeliveries: j.redeliveries })));
-      } catch (err) {
-        // The results are committed; an un-acked message is redelivered and its rerun overwrites the same row.
-        this.fail('ack failed; these tasks may run again', err);
-      }
-      for (const j of batch) this.release(j);
-    });
-    return this.ackFlush;
+    return this.acker.ack(job);
   }
 
   private release(job: Job): void {
@@ -654,33 +599,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /** Re-arm the promote timer when this worker itself just delayed something due sooner than the next check. */
-  private promoteBy(dueAtMs: number): void {
-    if (this.state !== 'running' || dueAtMs >= this.promoteAtMs) return;
-    clearTimeout(this.promoteTimer);
-    this.promoteAtMs = dueAtMs;
-    this.promoteTimer = setTimeout(() => void this.promote(), Math.max(0, dueAtMs - Date.now()));
-  }
-
-  /** Moves due countdown/eta/retry messages to their queues, waking exactly when the next is due. */
-  private async promote(): Promise<void> {
-    clearTimeout(this.promoteTimer);
-    this.promoteAtMs = Infinity;
-    if (this.state !== 'running') return;
-    let waitMs = 1000;
-    try {
-      const { moved, nextDueMs } = await this.broker.promoteDue(Date.now(), 1000);
-      if (moved >= 1000) waitMs = 0;
-      else if (nextDueMs !== null) waitMs = Math.max(0, Math.min(1000, nextDueMs - Date.now()));
-    } catch (err) {
-      this.fail('promoting delayed tasks failed', err);
-    }
-    if (this.state === 'running' && this.promoteAtMs === Infinity) {
-      this.promoteAtMs = Date.now() + waitMs;
-      this.promoteTimer = setTimeout(() => void this.promote(), waitMs);
-    }
-  }
-
   info(): WorkerStats {
     return {
       name: this.name,
@@ -713,7 +631,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.autoscaler?.stop();
     this.remote?.stop();
     for (const t of this.timers) clearInterval(t);
-    clearTimeout(this.promoteTimer);
+    this.promoter.stop();
     this.broker.interruptFetch(this.consumer);
     this.roomWaiter?.();
     await this.loopDone;
@@ -732,7 +650,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.broker.requeue(this.consumer, unfinished.filter((j) => !j.acked).map((j) => j.msg.raw)).catch(() => {});
     for (const j of unfinished) j.acked = true;
     await this.store.flush();
-    while (this.ackFlush) await this.ackFlush;
+    await this.acker.drain();
     await this.events.flush();
     await this.events.worker('worker-offline', this.info());
     for (const unsub of this.unsubscribers.splice(0)) await unsub().catch(() => {});

@@ -1,0 +1,46 @@
+import type { Signals, TaskInfo } from '../plugin/signals';
+import type { Outcome } from './outcome';
+import type { Job } from './pool';
+
+/** How a held task is seen from outside the worker: by inspect commands and by signal handlers. */
+
+/** A held task as inspect commands report it (Celery's request info). */
+export interface TaskSummary {
+  id: string;
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  hostname: string;
+  time_start: number | null;
+  acknowledged: boolean;
+  delivery_info: { routing_key: string; priority: number; redelivered: boolean };
+}
+
+export function summary(job: Job, hostname: string): TaskSummary {
+  return {
+    id: job.msg.id,
+    name: job.msg.task,
+    args: job.msg.args,
+    kwargs: job.msg.kwargs,
+    hostname,
+    time_start: job.startedAt ? job.startedAt / 1000 : null,
+    acknowledged: job.acked,
+    delivery_info: { routing_key: job.msg.queue, priority: job.msg.priority, redelivered: job.redeliveries > 0 },
+  };
+}
+
+/** What signal handlers get: the same in every pool, with no handle on the worker's internals. */
+export function taskInfo(job: Job, hostname: string): TaskInfo {
+  const { msg } = job;
+  return { id: msg.id, name: msg.task, args: msg.args, kwargs: msg.kwargs, retries: msg.retries, queue: msg.queue, hostname };
+}
+
+/** Celery's task_success/failure/retry/revoked, then task_postrun for tasks that started. */
+export function emitTaskSignals(s: Signals, info: TaskInfo, outcome: Outcome, started: boolean): void {
+  if (outcome.kind === 'success') s.emit('taskSuccess', info, outcome.result);
+  else if (outcome.kind === 'failure') s.emit('taskFailure', info, { type: outcome.exc.exc_type, message: outcome.exc.exc_message.join(' '), traceback: outcome.exc.traceback });
+  else if (outcome.kind === 'retry') s.emit('taskRetry', info, outcome.exc ? `${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : null);
+  else s.emit('taskRevoked', info, outcome.reason);
+  const state = { success: 'SUCCESS', failure: 'FAILURE', retry: 'RETRY', revoked: 'REVOKED' }[outcome.kind];
+  if (started) s.emit('taskPostrun', info, state);
+}
