@@ -1,4 +1,5 @@
 import { CeleriacTaskResults1790000000001 } from './0001-task-results';
+import { CeleriacBeat1790000000002 } from './0002-beat';
 
 /** Every Celeriac migration in order; host apps that run their own migrations can append these. */
-export const celeriacMigrations = [CeleriacTaskResults1790000000001];
+export const celeriacMigrations = [CeleriacTaskResults1790000000001, CeleriacBeat1790000000002];

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ConfigError, closest } from './errors';
 import type { Logger, LogFormat } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
+import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
 export interface RouteOptions {
@@ -42,6 +43,8 @@ export interface CeleriacOptions {
   events?: boolean;
   /** Default time zone for crontab schedules declared without one. Default 'UTC'. */
   timezone?: string;
+  /** Periodic tasks declared in code (Celery's beat_schedule), synced into the beat tables when a beat starts. */
+  beatSchedule?: BeatSchedule;
   logger?: Logger;
   logFormat?: LogFormat;
 }
@@ -63,6 +66,8 @@ export interface ResolvedConfig {
   leaseMs: number;
   events: boolean;
   timezone: string;
+  /** undefined when the option was not given: then beat leaves code-declared rows alone. */
+  beatSchedule: ResolvedBeatEntry[] | undefined;
   logger: Logger | undefined;
   logFormat: LogFormat;
 }
@@ -81,7 +86,7 @@ const defaults = {
 
 const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'apps', 'databaseUrl', 'dataSource', 'schema', 'brokerUrl', 'keyPrefix', 'defaultQueue', 'routes', 'queues', 'resultExpires', 'signing',
-  'trackPending', 'maxPayloadBytes', 'leaseMs', 'events', 'timezone', 'logger', 'logFormat',
+  'trackPending', 'maxPayloadBytes', 'leaseMs', 'events', 'timezone', 'beatSchedule', 'logger', 'logFormat',
 ]);
 
 /** Validates the options once, at construction; nothing later re-checks them. */
@@ -150,6 +155,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     leaseMs: positiveInt('leaseMs', options.leaseMs, defaults.leaseMs),
     events: bool('events', options.events, defaults.events),
     timezone: options.timezone ?? defaults.timezone,
+    beatSchedule: options.beatSchedule === undefined ? undefined : resolveBeatSchedule(options.beatSchedule, options.timezone ?? defaults.timezone),
     logger: options.logger,
     logFormat,
   };

@@ -1,4 +1,4 @@
-import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 /**
  * django-celery-beat's models as TypeORM entities, for CRUD (PeriodicTaskService, the admin).
@@ -30,7 +30,10 @@ export class CrontabScheduleEntity {
 const decimal = { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
 
 @Entity({ name: 'celeriac_solar_schedule' })
-@Index('celeriac_solar_schedule_unique', ['event', 'latitude', 'longitude'], { unique: true })
+@Unique('celeriac_solar_schedule_unique', ['event', 'latitude', 'longitude'])
+@Check('celeriac_solar_event_known', `event IN ('dawn_astronomical', 'dawn_civil', 'dawn_nautical', 'dusk_astronomical', 'dusk_civil', 'dusk_nautical', 'solar_noon', 'sunrise', 'sunset')`)
+@Check('celeriac_solar_latitude_range', `latitude BETWEEN -90 AND 90`)
+@Check('celeriac_solar_longitude_range', `longitude BETWEEN -180 AND 180`)
 export class SolarScheduleEntity {
   @PrimaryGeneratedColumn() id!: number;
   @Column({ type: 'varchar', length: 24 }) event!: string;
@@ -47,6 +50,19 @@ export class ClockedScheduleEntity {
 @Entity({ name: 'celeriac_periodic_task' })
 @Check('celeriac_periodic_task_one_schedule', `num_nonnulls(interval_id, crontab_id, solar_id, clocked_id) = 1`)
 @Check('celeriac_periodic_task_one_expiry', `expires IS NULL OR expire_seconds IS NULL`)
+@Check('celeriac_periodic_task_priority_range', `priority BETWEEN 0 AND 255`)
+@Check('celeriac_periodic_task_expire_seconds_positive', `expire_seconds >= 1`)
+@Check('celeriac_periodic_task_catch_up_known', `catch_up IN ('once', 'skip')`)
+@Check('celeriac_periodic_task_source_known', `source IN ('db', 'code')`)
+@Check('celeriac_periodic_task_args_array', `jsonb_typeof(args) = 'array'`)
+@Check('celeriac_periodic_task_kwargs_object', `jsonb_typeof(kwargs) = 'object'`)
+@Check('celeriac_periodic_task_headers_object', `jsonb_typeof(headers) = 'object'`)
+@Index('celeriac_periodic_task_due_idx', ['nextRunAt'], { where: 'enabled' })
+@Index('celeriac_periodic_task_stale_idx', ['id'], { where: 'next_run_stale' })
+@Index('celeriac_periodic_task_interval_id_idx', ['intervalId'], { where: 'interval_id IS NOT NULL' })
+@Index('celeriac_periodic_task_crontab_id_idx', ['crontabId'], { where: 'crontab_id IS NOT NULL' })
+@Index('celeriac_periodic_task_solar_id_idx', ['solarId'], { where: 'solar_id IS NOT NULL' })
+@Index('celeriac_periodic_task_clocked_id_idx', ['clockedId'], { where: 'clocked_id IS NOT NULL' })
 export class PeriodicTaskEntity {
   @PrimaryGeneratedColumn() id!: number;
   @Column({ type: 'varchar', length: 200, unique: true }) name!: string;
@@ -57,16 +73,16 @@ export class PeriodicTaskEntity {
   @Column({ name: 'solar_id', type: 'integer', nullable: true }) solarId!: number | null;
   @Column({ name: 'clocked_id', type: 'integer', nullable: true }) clockedId!: number | null;
   @ManyToOne(() => IntervalScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'interval_id' })
+  @JoinColumn({ name: 'interval_id', foreignKeyConstraintName: 'celeriac_periodic_task_interval_id_fkey' })
   interval?: IntervalScheduleEntity | null;
   @ManyToOne(() => CrontabScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'crontab_id' })
+  @JoinColumn({ name: 'crontab_id', foreignKeyConstraintName: 'celeriac_periodic_task_crontab_id_fkey' })
   crontab?: CrontabScheduleEntity | null;
   @ManyToOne(() => SolarScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'solar_id' })
+  @JoinColumn({ name: 'solar_id', foreignKeyConstraintName: 'celeriac_periodic_task_solar_id_fkey' })
   solar?: SolarScheduleEntity | null;
   @ManyToOne(() => ClockedScheduleEntity, { nullable: true, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'clocked_id' })
+  @JoinColumn({ name: 'clocked_id', foreignKeyConstraintName: 'celeriac_periodic_task_clocked_id_fkey' })
   clocked?: ClockedScheduleEntity | null;
 
   @Column({ type: 'jsonb', default: [] }) args!: unknown[];
@@ -108,7 +124,8 @@ export class BeatOutboxEntity {
   @Column({ name: 'first_claimed_at', type: 'timestamptz' }) firstClaimedAt!: Date;
   @Column({ type: 'integer', default: 1 }) attempts!: number;
   @Column({ name: 'run_count', type: 'integer' }) runCount!: number;
-  @Column({ type: 'jsonb' }) runs!: unknown[];
+  /** JSON text of the batch's runs. */
+  @Column({ type: 'text' }) runs!: string;
 }
 
 @Entity({ name: 'celeriac_beat_instance' })

@@ -1,0 +1,77 @@
+/**
+ * The shorthands people write schedules in, turned into the ScheduleSpec the schedule module
+ * evaluates: a number of seconds (Celery's `schedule: 30.0`), a five-field cron string
+ * (`'*\/5 9-17 * * 1-5'`, in the usual cron order), an `@daily`-style macro, or a spec whose
+ * crontab fields may be left out (they default to `*`, the zone to the app's `timezone`).
+ */
+import { validateSchedule, type FieldError, type ScheduleSpec } from './schedule';
+import { isPlainObject } from './row';
+
+export type CrontabInput = {
+  kind: 'crontab';
+  minute?: string;
+  hour?: string;
+  dayOfWeek?: string;
+  dayOfMonth?: string;
+  monthOfYear?: string;
+  timezone?: string;
+};
+
+export type ScheduleInput =
+  | number
+  | string
+  | CrontabInput
+  | Exclude<ScheduleSpec, { kind: 'crontab' } | { kind: 'clocked' }>
+  | { kind: 'clocked'; clockedTime: Date | string };
+
+const MACROS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+/** The spec, or every problem with the input (fields as in ScheduleSpec: `minute`, `every`, …). */
+export function normalizeSchedule(input: unknown, defaultTimezone: string): { spec: ScheduleSpec; errors: [] } | { spec: null; errors: FieldError[] } {
+  let candidate: unknown = input;
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input <= 0) {
+      return fail('every', `${input} seconds is not a period: use a positive number of seconds, e.g. 30`);
+    }
+    candidate = Number.isInteger(input)
+      ? { kind: 'interval', every: input, period: 'seconds' }
+      : { kind: 'interval', every: Math.round(input * 1e6), period: 'microseconds' };
+  } else if (typeof input === 'string') {
+    const expr = MACROS[input.trim().toLowerCase()] ?? input.trim();
+    const parts = expr.split(/\s+/);
+    if (parts.length !== 5) {
+      return fail(
+        'kind',
+        `'${input}' is not a cron expression: use five fields 'minute hour day-of-month month day-of-week' (e.g. '30 2 * * *') or @hourly/@daily/@weekly/@monthly/@yearly`,
+      );
+    }
+    const [minute, hour, dayOfMonth, monthOfYear, dayOfWeek] = parts;
+    candidate = { kind: 'crontab', minute, hour, dayOfMonth, monthOfYear, dayOfWeek, timezone: defaultTimezone };
+  } else if (isPlainObject(input) && input.kind === 'crontab') {
+    candidate = {
+      kind: 'crontab',
+      minute: input.minute ?? '*',
+      hour: input.hour ?? '*',
+      dayOfWeek: input.dayOfWeek ?? '*',
+      dayOfMonth: input.dayOfMonth ?? '*',
+      monthOfYear: input.monthOfYear ?? '*',
+      timezone: input.timezone ?? defaultTimezone,
+    };
+  } else if (isPlainObject(input) && input.kind === 'clocked' && typeof input.clockedTime === 'string') {
+    candidate = { kind: 'clocked', clockedTime: new Date(input.clockedTime) };
+  }
+  const errors = validateSchedule(candidate);
+  return errors.length ? { spec: null, errors } : { spec: candidate as ScheduleSpec, errors: [] };
+}
+
+function fail(field: string, message: string): { spec: null; errors: FieldError[] } {
+  return { spec: null, errors: [{ field, message }] };
+}

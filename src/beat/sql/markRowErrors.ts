@@ -1,0 +1,16 @@
+/**
+ * Parks rows beat cannot run (a crontab field that does not parse, an unknown zone, args that
+ * are not an array, a task nobody registered): next_run_at NULL so no tick reads them again,
+ * and the reason in last_error for the admin. Not next_run_stale, so they stay parked until
+ * someone edits them, which marks them stale and gets them planned afresh.
+ * Guarded by revision: an edit that raced the check is planned, not parked.
+ *
+ * $1 ids, $2 revisions, $3 errors.
+ */
+export function markRowErrors(schema: string): string {
+  return `
+    UPDATE "${schema}".celeriac_periodic_task pt
+       SET next_run_at = NULL, next_run_stale = false, last_error = u.error
+      FROM unnest($1::int[], $2::bigint[], $3::text[]) AS u(id, revision, error)
+     WHERE pt.id = u.id AND pt.revision = u.revision`;
+}

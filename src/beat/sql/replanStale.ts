@@ -1,0 +1,36 @@
+import { scheduleJoins, scheduledRowColumns } from '../row';
+
+/**
+ * Rows whose next run an edit invalidated (the triggers in migrations/0002-beat.ts set
+ * next_run_stale and clear next_run_at). Only these are re-planned: an edit to one of 100,000
+ * tasks costs one row, not a reload (django-celery-beat #14-#16 in our notes).
+ *
+ * $1 batch size.
+ */
+export function selectStaleRows(schema: string): string {
+  return `
+    SELECT ${scheduledRowColumns('pt')}
+      FROM "${schema}".celeriac_periodic_task pt
+      ${scheduleJoins(schema, 'pt')}
+     WHERE pt.next_run_stale
+     ORDER BY pt.id
+     LIMIT $1`;
+}
+
+/**
+ * Writes the planned first slots. Guarded by revision and by the stale flag still being set,
+ * so two beats planning the same row at once write it once (the second finds it no longer
+ * stale), and an edit made meanwhile is planned again rather than overwritten.
+ *
+ * $1 ids, $2 revisions, $3 next slots, $4 notes.
+ */
+export function writePlannedRows(schema: string): string {
+  return `
+    UPDATE "${schema}".celeriac_periodic_task pt
+       SET next_run_at = u.next_run_at, next_run_stale = false,
+           -- a disabled row keeps its note (e.g. "removed from beatSchedule"); an enabled one gets the plan's
+           last_error = CASE WHEN pt.enabled THEN u.note ELSE pt.last_error END
+      FROM unnest($1::int[], $2::bigint[], $3::timestamptz[], $4::text[]) AS u(id, revision, next_run_at, note)
+     WHERE pt.id = u.id AND pt.revision = u.revision AND pt.next_run_stale
+    RETURNING pt.id`;
+}

@@ -1,0 +1,136 @@
+/**
+ * A running beat sees edits made behind its back (plain SQL, as the admin or psql would) within
+ * a second, through LISTEN/NOTIFY, and re-plans only the rows that changed. Without LISTEN it
+ * polls at most a second apart; a lost LISTEN session is re-established.
+ */
+import { Client } from 'pg';
+import { type Beat, type Celeriac, type SentRun } from '../../src';
+import { cleanup, DATABASE_URL, eventually } from '../helpers';
+import { assertNoBeatLeftRunning, insertCrontabTask, insertIntervalTask, makeBeatApp, sql, taskRow, tracked } from './beat-helpers';
+
+let app: Celeriac;
+let beat: Beat;
+let sent: SentRun[];
+
+beforeAll(async () => {
+  app = await makeBeatApp('beat_changes');
+});
+afterAll(() => cleanup(app));
+beforeEach(async () => {
+  await sql(app, `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_crontab_schedule, $S.celeriac_beat_outbox CASCADE`);
+  sent = [];
+});
+afterEach(async () => {
+  await beat?.stop();
+  await assertNoBeatLeftRunning();
+});
+
+async function startBeat(options: Parameters<Celeriac['beat']>[0] = {}): Promise<Beat> {
+  beat = tracked(app.beat(options));
+  beat.on('sent', (runs) => sent.push(...runs));
+  await beat.start();
+  return beat;
+}
+
+/** Waits for `check` and returns how long it took from `since`. */
+async function within(since: number, check: () => Promise<void>, timeoutMs = 3000): Promise<number> {
+  await eventually(check, timeoutMs, 10);
+  return Date.now() - since;
+}
+
+test('an edit to a schedule row by plain SQL is planned within a second, and the run follows', async () => {
+  await insertIntervalTask(app, 'hourly', 1, 'hours');
+  await startBeat();
+  expect(beat.listening).toBe(true);
+  await eventually(async () => expect((await taskRow(app, 'hourly')).next_run_at).not.toBeNull());
+  const before = (await taskRow(app, 'hourly')).next_run_at.getTime();
+  expect(before - Date.now()).toBeGreaterThan(3_500_000); // asleep for an hour
+
+  const t0 = Date.now();
+  await sql(app, `UPDATE $S.celeriac_interval_schedule SET every = 1, period = 'seconds'`);
+  const planned = await within(t0, async () => {
+    const next = (await taskRow(app, 'hourly')).next_run_at;
+    expect(next.getTime()).toBeLessThan(t0 + 2000);
+  });
+  expect(planned).toBeLessThan(1000);
+  await within(t0, async () => expect(sent.filter((r) => r.name === 'hourly').length).toBeGreaterThanOrEqual(1));
+});
+
+test('a row inserted, a run moved and a task disabled by plain SQL are all seen within a second', async () => {
+  const control = await insertIntervalTask(app, 'control', 200_000, 'microseconds');
+  await insertIntervalTask(app, 'daily', 1, 'days');
+  await startBeat();
+
+  let t0 = Date.now();
+  await insertIntervalTask(app, 'new', 300_000, 'microseconds');
+  expect(await within(t0, async () => expect(sent.some((r) => r.name === 'new')).toBe(true))).toBeLessThan(1000);
+
+  // Moving next_run_at by hand is a change too (the trigger tells it from a beat's own write).
+  await eventually(async () => expect((await taskRow(app, 'daily')).next_run_at).not.toBeNull());
+  t0 = Date.now();
+  await sql(app, `UPDATE $S.celeriac_periodic_task SET next_run_at = $1 WHERE name = 'daily'`, [new Date(t0 + 100)]);
+  expect(await within(t0, async () => expect(sent.some((r) => r.name === 'daily')).toBe(true))).toBeLessThan(1000);
+
+  t0 = Date.now();
+  await sql(app, `UPDATE $S.celeriac_periodic_task SET enabled = false WHERE name = 'new'`);
+  await within(t0, async () => expect((await taskRow(app, 'new')).next_run_at).toBeNull());
+  const newRuns = sent.filter((r) => r.name === 'new').length;
+  const controlRuns = sent.filter((r) => r.periodicTaskId === control).length;
+  // The control task keeps running; the disabled one does not.
+  await eventually(() => expect(sent.filter((r) => r.periodicTaskId === control).length).toBeGreaterThanOrEqual(controlRuns + 4), 5000);
+  expect(sent.filter((r) => r.name === 'new').length).toBe(newRuns);
+});
+
+test('an edit re-plans only the rows it touched', async () => {
+  const [{ id: shared }] = await sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (1, 'hours') RETURNING id`);
+  await sql(
+    app,
+    `INSERT INTO $S.celeriac_periodic_task (name, task, interval_id) SELECT 'bulk' || g, 'beat.ping', $1 FROM generate_series(1, 500) g`,
+    [shared],
+  );
+  await insertCrontabTask(app, 'nightly', { minute: '0', hour: '3' });
+  const replans: number[] = [];
+  await startBeat();
+  beat.on('replanned', (n) => replans.push(n));
+  await eventually(async () => expect((await sql(app, `SELECT count(*)::int AS n FROM $S.celeriac_periodic_task WHERE next_run_at IS NULL`))[0].n).toBe(0));
+  const before = await sql(app, `SELECT name, next_run_at, revision FROM $S.celeriac_periodic_task WHERE name <> 'nightly' ORDER BY name`);
+  replans.length = 0;
+
+  await sql(app, `UPDATE $S.celeriac_crontab_schedule SET hour = '4' WHERE hour = '3'`);
+  await eventually(async () => expect((await taskRow(app, 'nightly')).next_run_at.getUTCHours()).toBe(4));
+  expect(replans).toEqual([1]);
+  expect(await sql(app, `SELECT name, next_run_at, revision FROM $S.celeriac_periodic_task WHERE name <> 'nightly' ORDER BY name`)).toEqual(before);
+});
+
+test('without LISTEN the beat polls: a change is seen within a second', async () => {
+  await insertIntervalTask(app, 'hourly', 1, 'hours');
+  await startBeat({ listen: false, pollIntervalMs: 1000 });
+  expect(beat.listening).toBe(false);
+  await eventually(async () => expect((await taskRow(app, 'hourly')).next_run_at).not.toBeNull());
+  const t0 = Date.now();
+  await sql(app, `UPDATE $S.celeriac_interval_schedule SET every = 1, period = 'seconds'`);
+  // At most one poll interval, plus the tick that plans it.
+  expect(await within(t0, async () => expect((await taskRow(app, 'hourly')).next_run_at.getTime()).toBeLessThan(t0 + 2500))).toBeLessThan(1250);
+});
+
+test('a lost LISTEN session is re-established, and changes are still seen', async () => {
+  await insertIntervalTask(app, 'hourly', 1, 'hours');
+  const states: boolean[] = [];
+  await startBeat({ pollIntervalMs: 1000 });
+  beat.on('listening', (up) => states.push(up));
+  beat.on('error', () => {});
+  const admin = new Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  try {
+    const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [
+      `celeriac-beat:${beat.name}:listen`.slice(0, 63),
+    ]);
+    expect(killed.rowCount).toBe(1);
+  } finally {
+    await admin.end();
+  }
+  await eventually(() => expect(states).toEqual([false, true]), 10_000);
+  const t0 = Date.now();
+  await sql(app, `UPDATE $S.celeriac_interval_schedule SET every = 1, period = 'seconds'`);
+  expect(await within(t0, async () => expect((await taskRow(app, 'hourly')).next_run_at.getTime()).toBeLessThan(t0 + 2500))).toBeLessThan(1000);
+});
