@@ -76,8 +76,8 @@ test("a dead consumer's messages are given back by the reaper (crashed state wri
   const raw = message('behave.quick');
   const id = JSON.parse(raw).headers.id;
   // A consumer that registered, took a message, and died: its lease key is gone.
-  await redis.sadd(k('celeriac:consumers'), 'ghost#1');
-  await redis.lpush(k('celeriac:processing:ghost#1'), raw);
+  // In one step: the reaper must not see the consumer before its message (a real one registers first).
+  await redis.multi().lpush(k('celeriac:processing:ghost#1'), raw).sadd(k('celeriac:consumers'), 'ghost#1').exec();
   await eventually(async () => expect(await app.asyncResult(id).status()).toBe('SUCCESS'), 10_000);
   expect(await redis.exists(k('celeriac:processing:ghost#1'))).toBe(0);
   expect(await redis.sismember(k('celeriac:consumers'), 'ghost#1')).toBe(0);
