@@ -11,4 +11,15 @@ export const celeriac = new Celeriac({
   dataSource: embedded ? createEmbeddedDataSource({ dataDir: process.env.CELERIAC_DEMO_DATA }) : undefined,
   brokerUrl: process.env.CELERIAC_BROKER_URL ?? (embedded ? 'memory://demo' : undefined),
   routes: { 'emails.*': { queue: 'emails' } },
+  // Declared in code and synced into the periodic-task tables when beat starts; more can be added
+  // (and these paused) from the admin's Periodic tasks page.
+  beatSchedule: {
+    'purge sessions': { task: 'maintenance.purgeSessions', schedule: 300, description: 'Every 5 minutes' },
+    'weekday report': {
+      task: 'reports.build',
+      args: ['Daily summary', 3],
+      schedule: { kind: 'crontab', minute: '30', hour: '7', dayOfWeek: 'mon-fri', timezone: 'Europe/Berlin' },
+      description: 'Weekdays at 07:30 Berlin time',
+    },
+  },
 });

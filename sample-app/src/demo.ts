@@ -11,8 +11,7 @@ async function main() {
   await celeriac.migrate();
   const worker = celeriac.worker({ queues: ['celery', 'emails'], name: 'demo-worker' });
   await worker.start();
-  const beat = (celeriac as any).beat?.();
-  if (beat) await beat.start();
+  await celeriac.beat().start();
   const port = Number(process.env.PORT ?? 3000);
   const server = createWeb().listen(port, () => console.log(`Sample app on http://localhost:${port}`));
   const stop = async () => {

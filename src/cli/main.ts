@@ -12,7 +12,7 @@ Commands:
                                 consume and run tasks
          [--autoscale max,min] [--autoscale-keepalive-ms N]
          [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads pool)
-  beat                          send scheduled tasks from the database schedules
+  beat [--name id]              send scheduled tasks from the database schedules (run several for HA)
 ${remoteUsage}
 
   --app, -A <module>            the module exporting your Celeriac instance (as Celery's -A)`;
@@ -89,13 +89,14 @@ function autoscaleFlag(flags: Map<string, string | true>) {
 
 async function beatCommand(flags: Map<string, string | true>): Promise<void> {
   const { app } = loadApp(stringFlag(flags, 'app'));
-  const beat = (app as any).beat?.();
-  if (!beat) throw new CeleriacError('This version of Celeriac has no beat scheduler yet.');
-  await beat.start();
+  const beat = app.beat({ name: stringFlag(flags, 'name') });
+  const started = beat.start();
   onShutdown(async () => {
+    await started.catch(() => {});
     await beat.stop();
     await app.close();
   });
+  await started;
 }
 
 /**
