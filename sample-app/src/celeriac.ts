@@ -10,6 +10,9 @@ export const celeriac = new Celeriac({
   apps: [__dirname + '/reports', __dirname + '/emails', __dirname + '/maintenance'],
   dataSource: embedded ? createEmbeddedDataSource({ dataDir: process.env.CELERIAC_DEMO_DATA }) : undefined,
   brokerUrl: process.env.CELERIAC_BROKER_URL ?? (embedded ? 'memory://demo' : undefined),
+  // Optional: share one database and one Redis with other apps (and let tests isolate themselves).
+  schema: process.env.CELERIAC_SCHEMA,
+  keyPrefix: process.env.CELERIAC_KEY_PREFIX,
   routes: { 'emails.*': { queue: 'emails' } },
   // Declared in code and synced into the periodic-task tables when beat starts; more can be added
   // (and these paused) from the admin's Periodic tasks page.
