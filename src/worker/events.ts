@@ -29,6 +29,8 @@ export interface CeleryEvent {
  */
 export class EventDispatcher {
   private buffer: CeleryEvent[] = [];
+  /** Where each task's latest buffered event sits, for coalescing. */
+  private readonly slot = new Map<string, number>();
   private clock = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -39,9 +41,28 @@ export class EventDispatcher {
     private readonly flushMs = 50,
   ) {}
 
+  /**
+   * A task that goes received → started → succeeded within one flush window is sent as one
+   * event: its latest, carrying the earlier events' fields (name, args, …) and their times as
+   * `received` / `started`, which is how Celery's event-state merger records them anyway. A short
+   * task costs one event instead of three (measured: events were the worker's largest CPU cost
+   * after JSON decoding in the W1 drain).
+   */
   task(type: TaskEventType, fields: Record<string, unknown>): void {
     if (!this.enabled) return;
-    this.buffer.push(this.event(type, fields));
+    const event = this.event(type, fields);
+    const uuid = typeof fields.uuid === 'string' ? fields.uuid : undefined;
+    const at = uuid === undefined ? undefined : this.slot.get(uuid);
+    if (at !== undefined) {
+      const earlier = this.buffer[at];
+      const times: Record<string, unknown> = {};
+      if (earlier.type === 'task-received') times.received = earlier.timestamp;
+      if (earlier.type === 'task-started') times.started = earlier.timestamp;
+      this.buffer[at] = { ...earlier, ...times, ...event };
+    } else {
+      if (uuid !== undefined) this.slot.set(uuid, this.buffer.length);
+      this.buffer.push(event);
+    }
     if (this.buffer.length >= 500) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
   }
@@ -58,6 +79,7 @@ export class EventDispatcher {
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
+    this.slot.clear();
     // Events are advisory (the result table is the record), so a failed publish is dropped, not retried.
     await this.broker.publish(this.broker.keys.events('task.multi'), envelope(batch, 'task.multi')).catch(() => {});
   }
