@@ -164,7 +164,8 @@ export class Celeriac implements ResultBackend {
     const expiresOpt = options.expires ?? task?.options.expires;
     const expires = expiresOpt === undefined ? null : expiresOpt instanceof Date ? expiresOpt : new Date(now + expiresOpt * 1000);
     const ignoreResult = options.ignoreResult ?? task?.options.ignoreResult ?? false;
-    const headers: Record<string, unknown> = { ...options.headers };
+    // sent_at lets the worker record when the task was created even if it writes the row first.
+    const headers: Record<string, unknown> = { ...options.headers, sent_at: new Date(now).toISOString() };
     if (options.periodicTaskName) headers.periodic_task_name = options.periodicTaskName;
     // Celery lets before_task_publish handlers change the headers; the message is encoded after.
     if (this.signals.has('beforePublish')) this.signals.emit('beforePublish', { id, name, args, kwargs, queue, headers });

@@ -80,6 +80,7 @@ export interface WorkerEvents {
 
 const REVOKED_REFRESH_MS = 5000;
 const RECEIVED_DELAY_MS = 20;
+const FINISHING_FACTOR = 4;
 
 /**
  * Takes messages from the broker, runs them in its pool and records each state. The guarantee
@@ -119,6 +120,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private timers: NodeJS.Timeout[] = [];
   private unsubscribers: (() => Promise<void>)[] = [];
   private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
+  private finishedCount = 0;
   private receivedBatch: Job[] = [];
   private receivedTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
@@ -201,7 +203,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async loop(): Promise<void> {
     let backoffMs = 100;
     while (this.state === 'running') {
-      const room = this.prefetchLimit - this.held.size;
+      // Prefetch bounds what has not finished: a finished task waiting for its result batch to
+      // commit and its ack to return holds no slot (it only costs memory), so fetching never
+      // waits on a commit. Those waiting ones are bounded too, at FINISHING_FACTOR × the limit.
+      const finishing = this.held.size - this.unfinished();
+      const room = Math.min(this.prefetchLimit - this.unfinished(), this.prefetchLimit * FINISHING_FACTOR - finishing);
       if (room <= 0) {
         await new Promise<void>((resolve) => (this.roomWaiter = resolve));
         continue;
@@ -256,6 +262,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.reject(msg, delivery, reason, 'FAILURE', 'WorkerLostError');
       return;
     }
+    // Python senders give no sent_at: the receipt time is the best creation time we have.
+    msg.headers.sent_at ??= new Date().toISOString();
     const job: Job = { msg, task, redeliveries: delivery.redeliveries, acked: false, started: false, finished: false };
     this.held.add(job);
     const now = Date.now();
@@ -352,7 +360,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private finish(job: Job, outcome: Outcome): void {
     const { msg, task } = job;
+    if (!job.finished && this.held.has(job)) this.finishedCount++;
     job.finished = true;
+    this.wakeFetch();
     if (outcome.kind === 'retry') {
       const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
       if (max !== null && msg.retries >= max) {
@@ -429,7 +439,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private describe(msg: TaskMessage): StateUpdate {
+    const sentAt = typeof msg.headers.sent_at === 'string' ? new Date(msg.headers.sent_at) : null;
     return {
+      dateCreated: sentAt && !Number.isNaN(sentAt.getTime()) ? sentAt : null,
       taskId: msg.id,
       status: 'RECEIVED',
       retries: msg.retries,
@@ -473,8 +485,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.acker.ack(job);
   }
 
+  /** Held messages not yet finished: waiting for a slot, a rate token, or running. */
+  private unfinished(): number {
+    return this.held.size - this.finishedCount;
+  }
+
   private release(job: Job): void {
-    this.held.delete(job);
+    if (this.held.delete(job) && job.finished) this.finishedCount--;
+    this.wakeFetch();
+  }
+
+  private wakeFetch(): void {
     const wake = this.roomWaiter;
     this.roomWaiter = undefined;
     wake?.();
