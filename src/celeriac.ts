@@ -327,7 +327,9 @@ export class Celeriac implements ResultBackend {
   async close(): Promise<void> {
     for (const fn of this.closers.splice(0).reverse()) await fn().catch(() => {});
     await this.waiter.close();
-    if (this.storePromise) await (await this.storePromise.catch(() => undefined))?.close();
+    const store = this.storePromise ? await this.storePromise.catch(() => undefined) : undefined;
+    const dropped = (await store?.close()) ?? 0;
+    if (dropped > 0) this.logger.log('warn', `closed with ${dropped} task states not written: Postgres did not accept them in time`);
     if (this.brokerPromise) await (await this.brokerPromise.catch(() => undefined))?.close();
     if (this.dsPromise && !this.config.dataSource) {
       const ds = await this.dsPromise.catch(() => undefined);

@@ -130,7 +130,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   private async drain(): Promise<void> {
     try {
-      while (this.pending.size > 0 && !this.closedAndDropped()) {
+      while (this.pending.size > 0 && !this.closed) {
         const batch = this.take();
         try {
           await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, toColumns(batch));
@@ -140,19 +140,15 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
         } catch (err) {
           // Keep the batch: merge it back under anything written meanwhile, then back off.
           for (const p of batch) this.restore(p);
-          this.emit('error', err as Error);
+          this.emit('error', explain(err as Error, this.schema));
           await new Promise((r) => setTimeout(r, this.retryDelayMs));
           this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5000);
         }
       }
     } finally {
       this.flushing = undefined;
-      if (this.pending.size > 0 && !this.closedAndDropped()) this.schedule();
+      if (this.pending.size > 0 && !this.closed) this.schedule();
     }
-  }
-
-  private closedAndDropped(): boolean {
-    return this.closed && !this.ds.isInitialized;
   }
 
   private take(): Pending[] {
@@ -176,13 +172,23 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     newer.seq = Math.max(newer.seq, p.seq);
   }
 
-  /** Resolves when everything written so far is committed. */
-  async flush(): Promise<void> {
+  /**
+   * Resolves true when everything written so far is committed, or false if that has not
+   * happened within `timeoutMs` (Postgres away): the writes stay queued and keep being retried.
+   */
+  async flush(timeoutMs = Infinity): Promise<boolean> {
     if (this.deferred.length > 0) this.releaseDeferred();
+    const deadline = Date.now() + timeoutMs;
     while (this.flushing || this.pending.size > 0) {
+      if (this.closed) return this.pending.size === 0;
       if (!this.flushing) this.schedule();
-      await this.flushing;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.flushing, new Promise((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
     }
+    return true;
   }
 
   get backlog(): number {
@@ -231,10 +237,28 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     await this.ds.query(deleteResult(this.schema), [taskId]);
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Waits up to `timeoutMs` for queued writes, then stops retrying. Returns how many were dropped:
+   * a worker never acks a task whose result was not written, so its message is run again later.
+   */
+  async close(timeoutMs = 10_000): Promise<number> {
+    await this.flush(timeoutMs);
     this.closed = true;
+    const dropped = this.pending.size + this.deferred.length;
+    this.pending.clear();
+    this.deferred = [];
+    clearTimeout(this.deferTimer);
+    return dropped;
   }
+}
+
+/** Postgres' own words, plus what to do when the cause is ours to name. */
+function explain(err: Error, schema: string): Error {
+  const code = (err as { code?: string }).code;
+  if (code === '42P01' || code === '3F000') {
+    return new Error(`${err.message}: the result table is missing in schema '${schema}'. Run \`celeriac migrate --app <module>\` (or celeriac.migrate()); writes are kept and retried.`);
+  }
+  return err;
 }
 
 /** Fields of `later` win; fields it leaves undefined keep `earlier`'s. */

@@ -670,7 +670,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     await this.broker.requeue(this.consumer, unfinished.filter((j) => !j.acked).map((j) => j.msg.raw)).catch(() => {});
     for (const j of unfinished) j.acked = true;
-    await this.store.flush();
+    // Results first, then acks: a task whose result is not committed by now is not acked, so its
+    // message goes back to the queue with the others below and runs again (at-least-once).
+    const flushed = await this.store.flush(Math.max(5000, deadline - Date.now()));
+    if (!flushed) this.log('warn', `stopping with ${this.store.backlog} task states not yet written (Postgres unavailable); their messages are given back`);
     await this.acker.drain();
     await this.events.flush();
     await this.events.worker('worker-offline', this.info());
