@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Diagnostic: `node bench/diag/roundtrip.js [samples]` runs a Celeriac worker and a W2 sender with
+ * trace-roundtrip.js loaded in both (namespaces as the benchmark's), then prints, per step of a
+ * round trip, the median and p90 time since the send started. Needs `cd bench && npm install`.
+ */
+const { join } = require('node:path');
+const { Child } = require('../lib/proc');
+const { makeEnv } = require('../lib/env');
+const { byName } = require('../systems');
+const { percentile } = require('../lib/stats');
+
+const ROOT = join(__dirname, '..', '..');
+const trace = join(__dirname, 'trace-roundtrip.js');
+
+function events(child, into) {
+  const text = require('node:fs').readFileSync(child.logPath, 'utf8');
+  for (const line of text.split('\n')) {
+    const m = /^! TRACE (\d+) (\S+) (\S+)$/.exec(line);
+    if (!m) continue;
+    const byId = into.get(m[3]) ?? new Map();
+    into.set(m[3], byId);
+    if (!byId.has(m[2])) byId.set(m[2], Number(m[1]));
+  }
+}
+
+async function main() {
+  const n = Number(process.argv[2] ?? 200);
+  const sys = byName.celeriac;
+  const env = await makeEnv({ childTimeoutMs: 120_000 });
+  try {
+    await sys.setup(env);
+    await sys.reset(env);
+    const worker = new Child('diag-worker', process.execPath, ['-r', trace, join(ROOT, 'bin', 'celeriac.js'), 'worker', '--app', join(__dirname, '..', 'systems', 'celeriac', 'app.ts'), '-c', '50'], {
+      cwd: ROOT,
+      env: { CELERIAC_FROM_SOURCE: '1', BENCH_ROLE: 'worker' },
+      timeoutMs: 120_000,
+    });
+    await worker.waitFor('READY', 30_000);
+    const sender = new Child('diag-sender', process.execPath, ['-r', trace, join(__dirname, '..', 'systems', 'celeriac', 'sender.js'), 'latency', String(n)], { cwd: ROOT, timeoutMs: 120_000 });
+    const r = await sender.result(120_000);
+    await worker.stop();
+    const byId = new Map();
+    events(sender, byId);
+    events(worker, byId);
+    const steps = [
+      ['sender: LPUSH done', 'send:end'],
+      ['worker: fetched', 'fetched'],
+      ['worker: task body started', 'task-run'],
+      ['worker: SUCCESS handed to the store', 'write-called:SUCCESS'],
+      ['sender: PENDING committed', 'committed:PENDING'],
+      ['sender: first SELECT returned', null],
+      ['worker: SUCCESS committed', 'committed:SUCCESS'],
+      ['worker: notice PUBLISHed', 'notice-published'],
+      ['worker: acked', 'acked'],
+      ['sender: notice received', 'notice-received'],
+      ['sender: get() returned', 'wait-returned'],
+    ];
+    const trips = [];
+    const selectStates = new Map();
+    for (const ev of byId.values()) {
+      const t0 = ev.get('send:start');
+      if (t0 === undefined || !ev.has('wait-returned')) continue;
+      const trip = {};
+      for (const [label, key] of steps) {
+        let t = key ? ev.get(key) : undefined;
+        if (!key) for (const [k, v] of ev) if (k.startsWith('select-done:')) (t = v), selectStates.set(k, (selectStates.get(k) ?? 0) + 1);
+        trip[label] = t === undefined ? NaN : (t - t0) / 1000;
+      }
+      trips.push([t0, trip]);
+    }
+    trips.sort((x, y) => x[0] - y[0]);
+    const use = trips.slice(20).map(([, t]) => t);
+    console.log(`${use.length} traced round trips (after 20 warm-ups); ms since sendTask started:`);
+    for (const k of Object.keys(use[0])) {
+      const vals = use.map((x) => x[k]).filter(Number.isFinite);
+      console.log(`  ${k.padEnd(32)} p50 ${percentile(vals, 50).toFixed(2).padStart(6)}   p90 ${percentile(vals, 90).toFixed(2).padStart(6)}`);
+    }
+    console.log('  first SELECT saw: ' + [...selectStates].map(([k, c]) => `${k.slice(12)} ${c}`).join(', '));
+    console.log(`untraced-equivalent latencies from the sender: p50 ${percentile(r.latencies, 50).toFixed(2)} ms`);
+  } finally {
+    await sys.teardown(env);
+    await env.close();
+  }
+}
+
+main().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)));

@@ -1,0 +1,89 @@
+'use strict';
+/**
+ * Diagnostic (not part of `npm run bench`): where does one Celeriac round trip (W2) spend its time?
+ * Loaded with `node -r` into both the sender and the worker by roundtrip.js, it wraps a few methods
+ * of Celeriac's classes at run time (src/ is not changed) and records `<epoch µs> <event> <task id>`
+ * in memory, printed as `TRACE …` lines on stderr at exit (printing each line at once doubled the
+ * round trip).
+ */
+process.env.CELERIAC_FROM_SOURCE = '1';
+require('../../bin/register-ts').register();
+const src = (p) => require(require('node:path').join(__dirname, '..', '..', 'src', p));
+
+const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const buf = [];
+const say = (ev, id) => buf.push(`TRACE ${now()} ${ev} ${id}`);
+process.on('exit', () => require('node:fs').writeSync(2, buf.join('\n') + '\n'));
+
+const { Celeriac } = src('celeriac.ts');
+const { RedisBroker } = src('broker/redis-broker.ts');
+const { ResultStore } = src('results/store.ts');
+const { ResultWaiter } = src('results/waiter.ts');
+const { Task } = src('plugin/task.ts');
+
+const idOfRaw = (raw) => {
+  try {
+    return JSON.parse(raw).headers.id;
+  } catch {
+    return '?';
+  }
+};
+
+const origSend = Celeriac.prototype.sendTask;
+Celeriac.prototype.sendTask = async function (...args) {
+  const t = now();
+  const r = await origSend.apply(this, args);
+  buf.push(`TRACE ${t} send:start ${r.id}`);
+  say('send:end', r.id);
+  return r;
+};
+const origFetch = RedisBroker.prototype.fetch;
+RedisBroker.prototype.fetch = async function (...args) {
+  const d = await origFetch.apply(this, args);
+  for (const x of d) say('fetched', idOfRaw(x.raw));
+  return d;
+};
+const origAck = RedisBroker.prototype.ack;
+RedisBroker.prototype.ack = async function (consumer, ds) {
+  await origAck.call(this, consumer, ds);
+  for (const x of ds) say('acked', idOfRaw(x.raw));
+};
+const origPublish = RedisBroker.prototype.publish;
+RedisBroker.prototype.publish = async function (channel, message) {
+  await origPublish.call(this, channel, message);
+  if (String(channel).endsWith('celeriac:results')) for (const n of JSON.parse(message)) say('notice-published', n.id);
+};
+const origSubscribe = RedisBroker.prototype.subscribe;
+RedisBroker.prototype.subscribe = function (channel, handler) {
+  return origSubscribe.call(this, channel, (msg, ch) => {
+    if (String(ch).endsWith('celeriac:results')) for (const n of JSON.parse(msg)) say('notice-received', n.id);
+    return handler(msg, ch);
+  });
+};
+const origWrite = ResultStore.prototype.write;
+ResultStore.prototype.write = function (u) {
+  say(`write-called:${u.status}`, u.taskId);
+  return origWrite.call(this, u);
+};
+const origEmit = ResultStore.prototype.emit;
+ResultStore.prototype.emit = function (event, ...args) {
+  if (event === 'committed') for (const u of args[0]) say(`committed:${u.status}`, u.taskId);
+  return origEmit.call(this, event, ...args);
+};
+const origGet = ResultStore.prototype.get;
+ResultStore.prototype.get = async function (id) {
+  const row = await origGet.call(this, id);
+  say(`select-done:${row?.status ?? 'none'}`, id);
+  return row;
+};
+const origWait = ResultWaiter.prototype.wait;
+ResultWaiter.prototype.wait = async function (id, ms) {
+  const r = await origWait.call(this, id, ms);
+  say('wait-returned', id);
+  return r;
+};
+const origRun = Task.prototype.run;
+Task.prototype.run = function (ctx, ...rest) {
+  say('task-run', ctx.id);
+  return origRun.call(this, ctx, ...rest);
+};

@@ -1,0 +1,77 @@
+'use strict';
+/**
+ * Command-line flags of `npm run bench -- …`. Sizes default to issue 8's workloads; --quick
+ * shrinks every one of them so CI can run the whole matrix in well under two minutes.
+ */
+
+const SYSTEMS = ['celeriac', 'bullmq', 'graphile', 'graphile-batched', 'celery-prefork', 'celery-threads'];
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4'];
+
+const usage = `Usage: npm run bench -- [options]
+
+  --quick                 tiny sizes for CI (writes bench/results/quick.md, not BENCHMARKS.md)
+  --only a,b              systems: ${SYSTEMS.join(', ')}
+  --workloads w1,w2,w4    workloads: ${WORKLOADS.join(', ')} (w3 waits for beat)
+  --runs N                runs per figure; the table shows the median, min and max (default 3, quick 1)
+  --w4-runs N             runs of the crash workload (default: --runs)
+  --w1-tasks N            W1 size (default 10000; quick 200)
+  --w1-celery-tasks N     W1 size for Celery, whose drain is ~50x slower (default 2000; quick 100)
+  --w2-samples N          W2 round trips (default 500; quick 50)
+  --w4-tasks N            W4 size (default 1000; quick 100)
+  --profile               run Celeriac's W1 worker under --cpu-prof; summarise its hottest functions during the drain
+  --out FILE              where the markdown goes (default BENCHMARKS.md; quick: bench/results/quick.md)
+  --no-write              print the table only
+  --from FILE.json        no runs: re-render the tables and markdown from a saved bench/results/*.json
+                          (e.g. after editing bench/ANALYSIS.md)
+  -h, --help`;
+
+function parse(argv) {
+  const flags = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') flags.set('help', true);
+    else if (a.startsWith('--')) {
+      const [k, inline] = a.slice(2).split('=', 2);
+      if (inline !== undefined) flags.set(k, inline);
+      else if (['quick', 'profile', 'no-write', 'help'].includes(k)) flags.set(k, true);
+      else if (i + 1 < argv.length) flags.set(k, argv[++i]);
+      else throw new Error(`--${k} needs a value`);
+    } else throw new Error(`unexpected argument '${a}'\n${usage}`);
+  }
+  const known = new Set(['quick', 'only', 'workloads', 'runs', 'w4-runs', 'w1-tasks', 'w1-celery-tasks', 'w2-samples', 'w4-tasks', 'profile', 'out', 'no-write', 'help', 'from']);
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${usage}`);
+
+  const quick = flags.has('quick');
+  const int = (k, dflt) => {
+    if (!flags.has(k)) return dflt;
+    const v = Number(flags.get(k));
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: expected a positive integer, got ${flags.get(k)}`);
+    return v;
+  };
+  const list = (k, all) => {
+    if (!flags.has(k)) return all;
+    const items = String(flags.get(k)).split(',').map((s) => s.trim()).filter(Boolean);
+    for (const it of items) if (!all.includes(it)) throw new Error(`--${k}: unknown '${it}' (choose from ${all.join(', ')})`);
+    return all.filter((x) => items.includes(x));
+  };
+  const runs = int('runs', quick ? 1 : 3);
+  return {
+    help: flags.has('help'),
+    usage,
+    quick,
+    systems: list('only', SYSTEMS),
+    workloads: list('workloads', WORKLOADS),
+    runs,
+    w4Runs: int('w4-runs', runs),
+    w1Tasks: int('w1-tasks', quick ? 200 : 10_000),
+    w1CeleryTasks: int('w1-celery-tasks', quick ? 100 : 2_000),
+    w2Samples: int('w2-samples', quick ? 50 : 500),
+    w4Tasks: int('w4-tasks', quick ? 100 : 1_000),
+    profile: flags.has('profile'),
+    out: flags.has('out') ? String(flags.get('out')) : null,
+    write: !flags.has('no-write'),
+    from: flags.has('from') ? String(flags.get('from')) : null,
+  };
+}
+
+module.exports = { parse, SYSTEMS, WORKLOADS };

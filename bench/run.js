@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `npm run bench`: issue 8's workloads against Celeriac, BullMQ, graphile-worker (with and without
+ * batching) and Python Celery (prefork and threads), on local Postgres and Redis. Systems are
+ * interleaved within each run (run 1: W1 for every system, W2 for every system, …; then run 2)
+ * so slow drift of a shared machine lands on all of them, and ratios hold.
+ */
+const { mkdirSync, writeFileSync, readFileSync, existsSync } = require('node:fs');
+const os = require('node:os');
+const { join, relative } = require('node:path');
+const { parse } = require('./lib/args');
+const { makeEnv, describeMachine, celeriacFingerprint } = require('./lib/env');
+const { markdown, w1Table, w2Table, w4Table, targets } = require('./lib/report');
+const cpuprofile = require('./lib/cpuprofile');
+const { onInterrupt } = require('./lib/proc');
+const systemsMod = require('./systems');
+const { NS } = require('./systems/ns');
+
+const workloads = { w1: require('./workloads/w1'), w2: require('./workloads/w2'), w3: require('./workloads/w3'), w4: require('./workloads/w4') };
+const RESULTS_DIR = join(__dirname, 'results');
+
+function log(msg) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function brief(w, r) {
+  if (r.skipped) return `skipped: ${r.skipped}`;
+  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+  if (w === 'w1') return `send ${f(r.sendPerSec)}/s${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
+  if (w === 'w2') return `p50 ${f(r.p50, 2)} ms, p95 ${f(r.p95, 2)} ms, p99 ${f(r.p99, 2)} ms`;
+  if (w === 'w4') return `done at kill ${r.completedAtKill}, completed ${r.completed}, lost ${r.lost}, ran twice ${r.ranTwice}, completed twice ${r.completedTwice}, recovery ${r.recoverySec === null ? `not within ${r.windowMs / 1000} s` : r.recoverySec.toFixed(1) + ' s'}`;
+  return JSON.stringify(r);
+}
+
+/** Every selected workload × system × run; returns what the report needs and saves it as JSON. */
+async function runAll(opts) {
+  const started = Date.now();
+  const systems = systemsMod.all.filter((s) => opts.systems.includes(s.name));
+  // A child still alive after this long is stuck: its whole process group gets SIGKILL.
+  const env = await makeEnv({ childTimeoutMs: opts.quick ? 60_000 : 10 * 60_000, lockWaitMs: (opts.quick ? 10 : 30) * 60_000, log });
+  const machine = await describeMachine(env);
+  log(`${machine.cpus} CPUs, ${machine.cpuModel}; systems ${systems.map((s) => s.name).join(', ')}; workloads ${opts.workloads.join(', ')}; runs ${opts.runs}${opts.quick ? ' (quick)' : ''}`);
+
+  onInterrupt(async () => {
+    log('interrupted: wiping what this run left behind');
+    for (const s of systems) await s.teardown(env).catch(() => {});
+    await env.deleteKeys(NS.exec.redisDb, NS.exec.keyPrefix).catch(() => {});
+    await env.close().catch(() => {});
+  });
+  const results = {};
+  const failed = [];
+  // Other work on a shared machine shows up here; the report prints the range.
+  const loads = [];
+  try {
+    for (const s of systems) {
+      log(`setting up ${s.name}`);
+      await s.setup(env);
+    }
+    const maxRuns = Math.max(opts.runs, opts.workloads.includes('w4') ? opts.w4Runs : 0);
+    for (let run = 1; run <= maxRuns; run++) {
+      for (const w of opts.workloads) {
+        const runsOfW = w === 'w4' ? opts.w4Runs : w === 'w3' ? 1 : opts.runs;
+        if (run > runsOfW) continue;
+        for (const s of systems) {
+          results[w] ??= {};
+          results[w][s.name] ??= [];
+          const t = Date.now();
+          loads.push(os.loadavg()[0]);
+          try {
+            const code = s.family === 'celeriac' ? celeriacFingerprint() : undefined;
+            const r = await workloads[w].run(s, env, opts, run);
+            if (code) r.code = code;
+            results[w][s.name].push(r);
+            log(`${w} ${s.name} run ${run}: ${brief(w, r)} [${((Date.now() - t) / 1000).toFixed(1)} s]`);
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            results[w][s.name].push({ error: message });
+            failed.push(`${w} ${s.name} run ${run}`);
+            log(`${w} ${s.name} run ${run} FAILED: ${message}`);
+          }
+        }
+      }
+    }
+  } finally {
+    for (const s of systems) await s.teardown(env).catch((e) => log(`teardown of ${s.name} failed: ${e.message}`));
+    await env.deleteKeys(NS.exec.redisDb, NS.exec.keyPrefix).catch((e) => log(`could not delete execution records: ${e.message}`));
+    await env.close();
+  }
+  if (loads.length) machine.load1Range = [Math.min(...loads), Math.max(...loads)].map((x) => +x.toFixed(2));
+  // W3 has nothing to show until it is implemented; keep it out of the result tables.
+  delete results.w3;
+
+  const profiles = [];
+  if (opts.profile) {
+    for (const r of results.w1?.celeriac ?? []) {
+      if (!r.profileDir) continue;
+      for (const p of cpuprofile.summarizeDir(r.profileDir, 20, r.profileWindowUs)) profiles.push(cpuprofile.format(p));
+    }
+  }
+  const run = { opts, machine, results, profiles, failed, elapsedSec: (Date.now() - started) / 1000 };
+  const file = join(RESULTS_DIR, `${opts.quick ? 'quick' : 'full'}-${machine.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(run, null, 2));
+  log(`raw figures: ${relative(process.cwd(), file)}`);
+  return run;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const opts = parse(argv);
+  if (opts.help) {
+    console.log(opts.usage);
+    return 0;
+  }
+  opts.argv = argv;
+  opts.resultsDir = RESULTS_DIR;
+  // --quick only smoke-tests W4 for the peers (their recovery takes a minute or more by design).
+  opts.w4QuickWindowMs = 4_000;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+
+  // --from re-renders a saved run (after editing bench/ANALYSIS.md, say) without running anything.
+  const run = opts.from ? JSON.parse(readFileSync(opts.from, 'utf8')) : await runAll(opts);
+  const { machine, results, profiles = [], elapsedSec = 0, failed = [] } = run;
+  const ropts = run.opts;
+  const systems = systemsMod.all.filter((s) => ropts.systems.includes(s.name));
+
+  const analysisPath = join(__dirname, 'ANALYSIS.md');
+  const analysis = !ropts.quick && existsSync(analysisPath) ? readFileSync(analysisPath, 'utf8') : null;
+  const md = markdown({ opts: ropts, machine, results, systems, analysis, elapsedSec, profiles });
+  const print = [];
+  if (results.w1) print.push('W1 throughput', w1Table(results.w1, systems, ropts));
+  if (results.w2) print.push('W2 round-trip latency', w2Table(results.w2, systems, ropts));
+  if (results.w4) print.push('W4 crash recovery', w4Table(results.w4, systems, ropts));
+  print.push('Targets', targets(results, systems));
+  if (profiles.length) print.push('CPU profiles', profiles.join('\n\n'));
+  console.log('\n' + print.join('\n\n') + '\n');
+  if (opts.write) {
+    const out = opts.out ?? (ropts.quick ? join(RESULTS_DIR, 'quick.md') : join(__dirname, '..', 'BENCHMARKS.md'));
+    writeFileSync(out, md);
+    log(`wrote ${relative(process.cwd(), out)}`);
+  }
+  if (failed.length && !opts.from) {
+    log(`${failed.length} run(s) failed: ${failed.join('; ')} (child logs in ${relative(process.cwd(), join(RESULTS_DIR, 'logs'))})`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

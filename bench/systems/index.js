@@ -1,0 +1,208 @@
+'use strict';
+/**
+ * One adapter per system under test. Each says how to start its worker and its sender (always
+ * separate processes), how many results are visible in its store, how to wipe its state between
+ * runs, and the settings the report prints next to its figures.
+ */
+const { join } = require('node:path');
+const { Child } = require('../lib/proc');
+const { NS, DATABASE_URL, REDIS_HOST, REDIS_PORT } = require('./ns');
+
+const ROOT = join(__dirname, '..', '..');
+const HERE = __dirname;
+const PYTHON = '/usr/bin/python3'; // Debian's, with python3-celery; `python3` on PATH may be another one.
+
+const celeriacEnv = { CELERIAC_FROM_SOURCE: '1' };
+
+const celeriac = {
+  name: 'celeriac',
+  label: 'Celeriac',
+  family: 'celeriac',
+  bulk: '100 `sendTask` calls in flight (`Promise.all` per chunk of 100); Celeriac has no public bulk send',
+  settings:
+    'async pool, `-c 50`, prefetch multiplier 4 (250 messages held), acksLate, lease 5 s, events on, PENDING recorded at send, ' +
+    'results in Postgres (batched upserts); run from source (`CELERIAC_FROM_SOURCE=1`, @swc/core); W2 waits with `AsyncResult.get()`',
+  w4WindowMs: 30_000,
+  w4QuickWindowMs: 8_000, // lease 5 s + 1 s recovery check + margin
+  async setup(env) {
+    const c = new Child('celeriac-migrate', process.execPath, [join(ROOT, 'bin', 'celeriac.js'), 'migrate', '--app', join(HERE, 'celeriac', 'app.ts')], {
+      cwd: ROOT,
+      env: celeriacEnv,
+      timeoutMs: 60_000,
+    });
+    const { code } = await c.exited;
+    if (code !== 0) throw new Error(`celeriac migrate failed${c.tailText()}`);
+  },
+  async reset(env) {
+    await env.pg.query(`TRUNCATE "${NS.celeriac.schema}".celeriac_task_result, "${NS.celeriac.schema}".celeriac_group_result`);
+    await env.deleteKeys(NS.celeriac.redisDb, NS.celeriac.keyPrefix);
+  },
+  async teardown(env) {
+    await env.pg.query(`DROP SCHEMA IF EXISTS "${NS.celeriac.schema}" CASCADE`);
+    await env.deleteKeys(NS.celeriac.redisDb, NS.celeriac.keyPrefix);
+  },
+  worker(env, tag, { profileDir } = {}) {
+    const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    // BENCH_CELERIAC_WORKER_ARGS: extra CLI flags for diagnostics (e.g. --prefetch-multiplier 20); the benchmark sets none.
+    const extra = (process.env.BENCH_CELERIAC_WORKER_ARGS ?? '').split(' ').filter(Boolean);
+    return new Child(`${tag}-worker`, process.execPath, [...prof, join(ROOT, 'bin', 'celeriac.js'), 'worker', '--app', join(HERE, 'celeriac', 'app.ts'), '-c', '50', ...extra], {
+      cwd: ROOT,
+      env: { ...celeriacEnv, BENCH_ROLE: 'worker' },
+      timeoutMs: env.childTimeoutMs,
+    });
+  },
+  sender(env, tag, mode, n, warmups = 0) {
+    return new Child(`${tag}-sender-${mode}`, process.execPath, [join(HERE, 'celeriac', 'sender.js'), mode, String(n), String(warmups)], {
+      cwd: ROOT,
+      env: celeriacEnv,
+      timeoutMs: env.childTimeoutMs,
+    });
+  },
+  async doneCount(env) {
+    const { rows } = await env.pg.query({ name: 'celeriac-done', text: `SELECT count(*)::int AS n FROM "${NS.celeriac.schema}".celeriac_task_result WHERE status = 'SUCCESS'` });
+    return rows[0].n;
+  },
+  execKey: NS.exec.keyPrefix + 'celeriac:',
+};
+
+const bullmq = {
+  name: 'bullmq',
+  label: 'BullMQ',
+  family: 'bullmq',
+  bulk: '`queue.addBulk`, 1,000 jobs per call',
+  settings:
+    '`concurrency: 50`, `removeOnComplete: false` and `removeOnFail: false` (every result kept in Redis), lockDuration 30 s and stalledInterval 30 s (defaults); ' +
+    'W2 waits with `job.waitUntilFinished(queueEvents)`; msgpackr-extract (optional native addon) not built, as npm 11 holds back its install script: msgpackr uses its JS fallback',
+  w4WindowMs: 90_000,
+  async setup() {},
+  async reset(env) {
+    await env.deleteKeys(NS.bullmq.redisDb, NS.bullmq.keyPrefix);
+  },
+  async teardown(env) {
+    await env.deleteKeys(NS.bullmq.redisDb, NS.bullmq.keyPrefix);
+  },
+  worker(env, tag) {
+    return new Child(`${tag}-worker`, process.execPath, [join(HERE, 'bullmq', 'worker.js')], { cwd: HERE, timeoutMs: env.childTimeoutMs });
+  },
+  sender(env, tag, mode, n, warmups = 0) {
+    return new Child(`${tag}-sender-${mode}`, process.execPath, [join(HERE, 'bullmq', 'sender.js'), mode, String(n), String(warmups)], { cwd: HERE, timeoutMs: env.childTimeoutMs });
+  },
+  async doneCount(env) {
+    return env.redis(NS.bullmq.redisDb).zcard(`${NS.bullmq.prefix}:${NS.bullmq.queue}:completed`);
+  },
+  execKey: NS.exec.keyPrefix + 'bullmq:',
+};
+
+function graphile(batched) {
+  const name = batched ? 'graphile-batched' : 'graphile';
+  const schema = NS.graphile.schema;
+  const childEnv = { BENCH_GRAPHILE_BATCHED: batched ? '1' : '0' };
+  return {
+    name,
+    label: batched ? 'graphile-worker (batched)' : 'graphile-worker',
+    family: 'graphile',
+    bulk: '`workerUtils.addJobs` (one `add_jobs` call), 1,000 jobs per call',
+    settings:
+      '`concurrency: 24`, `maxPoolSize: 25` (graphile-worker\'s perfTest settings), ' +
+      (batched
+        ? '`localQueue: { size: 500 }`, `completeJobBatchDelay: 0`, `failJobBatchDelay: 0`'
+        : 'no local queue, unbatched completes (`localQueue.size` and batch delays at their default -1)') +
+      '; a completed job is deleted and no result is stored (by design), so "result visible" means "job row gone"; ' +
+      'W2 polls for that every 1 ms; crashed workers\' jobs stay locked 4 h (default). 0.18.0 declares node >= 22.18; it ran here on node 20 without error',
+    w4WindowMs: 30_000,
+    async setup(env) {
+      const c = this.sender(env, `${name}-setup`, 'migrate', 0);
+      await c.result(60_000);
+    },
+    async reset(env) {
+      await env.pg.query(`DELETE FROM "${schema}"._private_jobs`);
+      await env.pg.query(`DELETE FROM "${schema}"._private_job_queues`);
+    },
+    async teardown(env) {
+      await env.pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    },
+    worker(env, tag) {
+      return new Child(`${tag}-worker`, process.execPath, [join(HERE, 'graphile', 'worker.js')], { cwd: HERE, env: childEnv, timeoutMs: env.childTimeoutMs });
+    },
+    sender(env, tag, mode, n, warmups = 0) {
+      return new Child(`${tag}-sender-${mode}`, process.execPath, [join(HERE, 'graphile', 'sender.js'), mode, String(n), String(warmups)], {
+        cwd: HERE,
+        env: childEnv,
+        timeoutMs: env.childTimeoutMs,
+      });
+    },
+    async doneCount(env, total) {
+      const { rows } = await env.pg.query({ name: 'graphile-left', text: `SELECT count(*)::int AS n FROM "${schema}"._private_jobs` });
+      return total - rows[0].n;
+    },
+    execKey: NS.exec.keyPrefix + name + ':',
+  };
+}
+
+function celery(pool) {
+  const name = `celery-${pool}`;
+  const ns = NS.celery;
+  const concurrency = pool === 'prefork' ? 2 : 8;
+  const execKey = NS.exec.keyPrefix + name + ':';
+  const childEnv = {
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    BENCH_BROKER_URL: `redis://${REDIS_HOST}:${REDIS_PORT}/${ns.redisDb}`,
+    BENCH_KEYPREFIX: ns.keyPrefix,
+    BENCH_RESULT_URL: 'db+' + DATABASE_URL.replace(/^postgres:/, 'postgresql:'),
+    BENCH_SCHEMA: ns.schema,
+    BENCH_EXEC_URL: `redis://${REDIS_HOST}:${REDIS_PORT}/${NS.exec.redisDb}`,
+    BENCH_EXEC_KEY: execKey,
+    BENCH_ACKS_LATE: '1',
+    // Celery 5.2's threads pool sends acks (and fetches more) only when its event loop next wakes
+    // for network I/O (celery/celery#6941): with task_acks_late it stalled here on its prefetch
+    // window (32 tasks, then seconds of nothing; 5 tasks/s). The issue's workaround, a repeating
+    // 0.1 s timer in the consumer, is applied to the threads pool (benchapp.py, worker_ready).
+    BENCH_THREADS_WAKE: pool === 'threads' ? '0.1' : '0',
+  };
+  const cwd = join(HERE, 'celery');
+  return {
+    name,
+    label: `Celery 5 (${pool})`,
+    family: 'celery',
+    bulk: null,
+    settings:
+      `\`-P ${pool} -c ${concurrency}\`${pool === 'prefork' ? ' (the CPU count, Celery\'s default)' : ''}, prefetch multiplier 4 (default), ` +
+      '`task_acks_late`, ' +
+      (pool === 'threads' ? 'plus the celery/celery#6941 workaround (a 0.1 s no-op timer in the consumer; without it the 5.2 threads pool stalls on unsent late acks: 5 tasks/s), ' : '') +
+      'result backend `db+postgresql://` (SQLAlchemy) with `result_extended`, visibility_timeout 60 s (default 3600 s), ' +
+      '`--without-gossip --without-mingle --without-heartbeat`, task events off (default); W2 waits with `AsyncResult.get(interval=0.005)` (default 0.5 s)',
+    w4WindowMs: 150_000,
+    async setup(env) {
+      await env.pg.query(`CREATE SCHEMA IF NOT EXISTS "${ns.schema}"`);
+    },
+    async reset(env) {
+      await env.pg.query(`DO $$ BEGIN IF to_regclass('"${ns.schema}".celery_taskmeta') IS NOT NULL THEN TRUNCATE "${ns.schema}".celery_taskmeta; END IF; END $$`);
+      await env.deleteKeys(ns.redisDb, ns.keyPrefix);
+    },
+    async teardown(env) {
+      await env.pg.query(`DROP SCHEMA IF EXISTS "${ns.schema}" CASCADE`);
+      await env.deleteKeys(ns.redisDb, ns.keyPrefix);
+    },
+    worker(env, tag) {
+      const args = ['-m', 'celery', '-A', 'benchapp', 'worker', '-P', pool, '-c', String(concurrency), '-Q', 'bench', '-l', 'WARNING'];
+      args.push('--without-gossip', '--without-mingle', '--without-heartbeat', '-n', `bench-${pool}@%h`);
+      return new Child(`${tag}-worker`, PYTHON, args, { cwd, env: childEnv, timeoutMs: env.childTimeoutMs });
+    },
+    sender(env, tag, mode, n, warmups = 0) {
+      return new Child(`${tag}-sender-${mode}`, PYTHON, ['sender.py', mode, String(n), String(warmups)], { cwd, env: childEnv, timeoutMs: env.childTimeoutMs });
+    },
+    async doneCount(env) {
+      const { rows: t } = await env.pg.query(`SELECT to_regclass('"${ns.schema}".celery_taskmeta') IS NOT NULL AS ok`);
+      if (!t[0].ok) return 0; // the worker creates its tables on first use
+      const { rows } = await env.pg.query({ name: 'celery-done', text: `SELECT count(*)::int AS n FROM "${ns.schema}".celery_taskmeta WHERE status = 'SUCCESS'` });
+      return rows[0].n;
+    },
+    execKey,
+  };
+}
+
+const all = [celeriac, bullmq, graphile(false), graphile(true), celery('prefork'), celery('threads')];
+const byName = Object.fromEntries(all.map((s) => [s.name, s]));
+
+module.exports = { all, byName, ROOT, PYTHON };

@@ -1,0 +1,55 @@
+'use strict';
+/**
+ * W1 throughput. Per run: (1) where the system has a bulk send, send N in bulk and wipe them;
+ * (2) send N no-op tasks one call at a time from one process, each call awaited; (3) start one
+ * worker process and time from its start (modules loaded, nothing connected: BENCH_T0) until
+ * the N-th result is visible in the store; record the worker's peak RSS (VmHWM of its process
+ * tree). The worker never runs while a sender does.
+ */
+const { rmSync } = require('node:fs');
+const { join } = require('node:path');
+const { servicesCpu, cpuDelta } = require('../lib/cpu');
+const { waitAllVisible, tagFor } = require('./common');
+
+async function run(sys, env, opts, runIndex) {
+  const n = sys.family === 'celery' ? opts.w1CeleryTasks : opts.w1Tasks;
+  const tag = tagFor(sys, 'w1', runIndex);
+  const senderDeadline = 60_000 + n * 10;
+  const out = { n };
+
+  await sys.reset(env);
+  if (sys.bulk) {
+    const b = await sys.sender(env, tag, 'bulk', n).result(senderDeadline);
+    out.bulkPerSec = (n / b.ms) * 1000;
+    await sys.reset(env);
+  }
+  const s = await sys.sender(env, tag, 'single', n).result(senderDeadline);
+  out.sendPerSec = (n / s.ms) * 1000;
+  if (s.flushMs !== undefined) out.senderFlushMs = s.flushMs;
+
+  const profileDir = opts.profile && sys.family === 'celeriac' ? join(opts.resultsDir, 'profiles', tag) : undefined;
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  const worker = sys.worker(env, tag, { profileDir });
+  try {
+    const [t0, hrT0Us] = (await worker.waitFor('T0', 60_000)).payload.split(' ').map(Number);
+    // CPU from here on is the drain's: the worker's modules are loaded. Redis and Postgres are
+    // shared with anything else on the machine, so theirs is indicative only.
+    const cpu0 = { worker: worker.cpuSnapshot(), ...servicesCpu() };
+    const { at } = await waitAllVisible(sys, env, n, 60_000 + n * (sys.family === 'celery' ? 60 : 10), () => !worker.exitInfo);
+    const cpu1 = { worker: worker.cpuSnapshot(), ...servicesCpu() };
+    for (const k of ['worker', 'redis', 'postgres']) out[`${k}CpuMsPer1k`] = (cpuDelta(cpu0[k], cpu1[k]) / n) * 1000;
+    out.drainMs = at - t0;
+    out.drainPerSec = (n / out.drainMs) * 1000;
+    if (profileDir && hrT0Us) out.profileWindowUs = [hrT0Us, hrT0Us + out.drainMs * 1000];
+    const ready = worker.messages.find((m) => m.tag === 'READY');
+    if (ready) out.startupMs = ready.at - t0;
+    out.peakRssMiB = worker.peakRssKb() / 1024;
+  } finally {
+    worker.peakRssKb();
+    await worker.stop();
+  }
+  if (profileDir) out.profileDir = profileDir;
+  return out;
+}
+
+module.exports = { name: 'w1', run };
