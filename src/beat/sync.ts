@@ -19,6 +19,7 @@
  * re-plan (or delay) code-declared tasks. Beats starting together serialise on an advisory
  * lock, so two of them never create the same schedule row twice.
  */
+import { periodicTaskDefaults } from './validation';
 import type { TxQuery } from './db';
 import type { ResolvedBeatEntry } from './config';
 import type { ScheduleSpec } from './schedule';
@@ -88,20 +89,9 @@ export function builtinEntries(app: { registry: { get(name: string): unknown }; 
       name: 'celery.backend_cleanup',
       task: 'celery.backend_cleanup',
       schedule: { kind: 'crontab', minute: '0', hour: '4', dayOfWeek: '*', dayOfMonth: '*', monthOfYear: '*', timezone: 'UTC' },
-      args: [],
-      kwargs: {},
-      queue: null,
-      exchange: null,
-      routingKey: null,
-      headers: {},
-      priority: null,
-      expires: null,
+      ...periodicTaskDefaults(),
       expireSeconds: 12 * 3600,
-      oneOff: false,
-      startTime: null,
-      enabled: true,
       description: 'Deletes results older than resultExpires (installed by beat, as django-celery-beat does).',
-      catchUp: 'once',
       declaresEnabled: false,
       declaresDescription: true,
     },

@@ -63,6 +63,29 @@ export interface ValidPeriodicTask {
   catchUp: CatchUp;
 }
 
+/**
+ * What every optional field of a periodic task is when not given (django-celery-beat's model
+ * defaults). A function, so each caller gets its own args/kwargs/headers objects.
+ */
+export function periodicTaskDefaults(): Omit<ValidPeriodicTask, 'name' | 'task' | 'schedule'> {
+  return {
+    args: [],
+    kwargs: {},
+    queue: null,
+    exchange: null,
+    routingKey: null,
+    headers: {},
+    priority: null,
+    expires: null,
+    expireSeconds: null,
+    oneOff: false,
+    startTime: null,
+    enabled: true,
+    description: '',
+    catchUp: 'once',
+  };
+}
+
 export interface ValidationOptions {
   /** Zone for cron strings and crontabs given without one. */
   defaultTimezone: string;

@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { periodicTaskDefaults } from '../../beat/validation';
 import { PeriodicTaskNotFoundError, PeriodicTaskService, PeriodicTaskValidationError, type PeriodicTaskInput, type PeriodicTaskView } from '../../beat';
 import { firstRun } from '../../beat/plan';
 import { describeSchedule, type ScheduleSpec } from '../../beat/schedule';
@@ -9,23 +10,6 @@ import type { BeatInstanceJson, PeriodicTaskJson, PeriodicTaskListJson, Schedule
 import { isPlainObject, requireObjectBody, unknownKeys } from '../validate';
 import { scheduleJson, scheduleRoutes } from './schedules';
 
-/** What PUT resets a field to when the body leaves it out (a full replace, unlike PATCH). */
-const PUT_DEFAULTS: Omit<PeriodicTaskInput, 'name' | 'task' | 'schedule'> = {
-  args: [],
-  kwargs: {},
-  queue: null,
-  exchange: null,
-  routingKey: null,
-  headers: {},
-  priority: null,
-  expires: null,
-  expireSeconds: null,
-  oneOff: false,
-  startTime: null,
-  enabled: true,
-  description: '',
-  catchUp: 'once',
-};
 
 const BULK_ACTIONS = ['enable', 'disable', 'run', 'delete'] as const;
 const MAX_PREVIEW = 50;
@@ -175,7 +159,8 @@ export function periodicRoutes(ctx: AdminContext): Router {
     const errors: FieldErrors = {};
     for (const field of ['name', 'task', 'schedule']) if (body[field] === undefined) errors[field] = 'required in a full replace (PUT); use PATCH to change some fields';
     if (Object.keys(errors).length) throw validationFailed(errors);
-    const updated = await serviceCall(() => service.update(id, { ...PUT_DEFAULTS, ...body } as PeriodicTaskInput));
+    // PUT is a full replace (unlike PATCH): a field the body leaves out goes back to its default.
+    const updated = await serviceCall(() => service.update(id, { ...periodicTaskDefaults(), ...body } as PeriodicTaskInput));
     res.json(toPeriodicJson(updated));
   });
 
