@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import type { Celeriac } from '../celeriac';
 import type { TaskResultRow } from '../results/store';
+import { controlRoutes } from './api/control';
 import { monitorRoutes } from './api/monitor';
 import { periodicRoutes } from './api/periodic';
 import { taskRoutes } from './api/tasks';
@@ -39,6 +40,7 @@ export function createAdmin(app: Celeriac, options: AdminOptions): Router {
   });
   router.use(taskRoutes(ctx));
   router.use(monitorRoutes(ctx));
+  router.use(controlRoutes(ctx));
   router.use(periodicRoutes(ctx));
   router.use(pageRoutes(ctx, assets.version));
   router.use('/api', (req, res) => {
