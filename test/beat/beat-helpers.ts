@@ -65,6 +65,23 @@ export async function sql<T = any>(app: Celeriac, text: string, values: unknown[
   return ds.query(text.replaceAll('$S', `"${app.config.schema}"`), values);
 }
 
+/** Every beat table and every queue these tests use, emptied: each test starts from nothing. */
+export async function resetBeatState(app: Celeriac): Promise<void> {
+  await sql(
+    app,
+    `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_crontab_schedule,
+              $S.celeriac_solar_schedule, $S.celeriac_clocked_schedule, $S.celeriac_beat_outbox CASCADE`,
+  );
+  const broker = await app.broker();
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = ['celery', 'reports', 'remote'].flatMap((q) => [0, 3, 6, 9].map((b) => broker.keys.queue(q, b)));
+    await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Beats a test started; afterEach fails the test if one is still running. */
 export const liveBeats = new Set<Beat>();
 

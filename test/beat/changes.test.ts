@@ -6,7 +6,7 @@
 import { Client } from 'pg';
 import { type Beat, type Celeriac, type SentRun } from '../../src';
 import { cleanup, DATABASE_URL, eventually } from '../helpers';
-import { assertNoBeatLeftRunning, insertCrontabTask, insertIntervalTask, makeBeatApp, sql, taskRow, tracked } from './beat-helpers';
+import { assertNoBeatLeftRunning, insertCrontabTask, insertIntervalTask, makeBeatApp, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
 
 let app: Celeriac;
 let beat: Beat;
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup(app));
 beforeEach(async () => {
-  await sql(app, `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_crontab_schedule, $S.celeriac_beat_outbox CASCADE`);
+  await resetBeatState(app);
   sent = [];
 });
 afterEach(async () => {

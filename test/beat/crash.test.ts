@@ -11,7 +11,7 @@
 import { Celeriac, ManualClock, type Beat, type RecoveredBatch } from '../../src';
 import { silentLogger } from '../../src/log';
 import { cleanup, DATABASE_URL, eventually, REDIS_URL } from '../helpers';
-import { assertNoBeatLeftRunning, exited, fixtureApps, insertIntervalTask, makeBeatApp, queued, spawnBeat, sql, tracked, type BeatChild } from './beat-helpers';
+import { assertNoBeatLeftRunning, exited, fixtureApps, insertIntervalTask, makeBeatApp, queued, spawnBeat, sql, tracked, type BeatChild, resetBeatState } from './beat-helpers';
 
 let app: Celeriac;
 const others: Celeriac[] = [];
@@ -30,9 +30,7 @@ afterAll(async () => {
   await cleanup(app);
 });
 beforeEach(async () => {
-  await sql(app, `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_beat_outbox CASCADE`);
-  const broker = await app.broker();
-  await (broker as any).redis.del(broker.keys.queue('celery'));
+  await resetBeatState(app);
 });
 afterEach(assertNoBeatLeftRunning);
 

@@ -8,7 +8,7 @@
  */
 import { ManualClock, PeriodicTaskService, type Beat, type Celeriac, type SentRun } from '../../src';
 import { cleanup } from '../helpers';
-import { assertNoBeatLeftRunning, makeBeatApp, queued, sql, taskRow, tracked } from './beat-helpers';
+import { assertNoBeatLeftRunning, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
 
 let app: Celeriac;
 let beat: Beat;
@@ -26,9 +26,7 @@ afterEach(async () => {
 });
 
 async function setUp(startIso: string): Promise<void> {
-  await sql(app, `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_crontab_schedule, $S.celeriac_interval_schedule, $S.celeriac_beat_outbox CASCADE`);
-  const broker = await app.broker();
-  await (broker as any).redis.del(broker.keys.queue('celery'));
+  await resetBeatState(app);
   clock = new ManualClock(startIso);
   beat = tracked(app.beat({ clock, listen: false }));
   service = new PeriodicTaskService(app, { clock });

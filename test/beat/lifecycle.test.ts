@@ -5,7 +5,7 @@
  */
 import { ManualClock, PeriodicTaskService, type Beat, type Celeriac, type RowError, type SkippedRun } from '../../src';
 import { cleanup } from '../helpers';
-import { assertNoBeatLeftRunning, insertCrontabTask, insertIntervalTask, insertTask, makeBeatApp, queued, sql, taskRow, tracked } from './beat-helpers';
+import { assertNoBeatLeftRunning, insertCrontabTask, insertIntervalTask, insertTask, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
 
 let app: Celeriac;
 let beat: Beat;
@@ -18,9 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup(app));
 beforeEach(async () => {
-  await sql(app, `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_crontab_schedule, $S.celeriac_clocked_schedule, $S.celeriac_beat_outbox CASCADE`);
-  const broker = await app.broker();
-  await (broker as any).redis.del(broker.keys.queue('celery'));
+  await resetBeatState(app);
   clock = new ManualClock(T0);
   beat = tracked(app.beat({ clock, listen: false, misfireGraceMs: 30_000 }));
   service = new PeriodicTaskService(app, { clock });

@@ -8,7 +8,7 @@ import { BeatNotMigratedError } from '../../src/beat';
 import { resolveConfig } from '../../src/config';
 import { silentLogger } from '../../src/log';
 import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
-import { assertNoBeatLeftRunning, fixtureApps, makeBeatApp, queued, sql, taskRow, tracked } from './beat-helpers';
+import { assertNoBeatLeftRunning, fixtureApps, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
 
 let app: Celeriac;
 let service: PeriodicTaskService;
@@ -19,7 +19,7 @@ beforeAll(async () => {
   service = new PeriodicTaskService(app, { clock });
 });
 afterAll(() => cleanup(app));
-beforeEach(() => sql(app, `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_crontab_schedule, $S.celeriac_clocked_schedule, $S.celeriac_solar_schedule CASCADE`));
+beforeEach(() => resetBeatState(app));
 afterEach(assertNoBeatLeftRunning);
 
 async function validationErrors(p: Promise<unknown>): Promise<Record<string, string>> {

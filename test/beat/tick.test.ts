@@ -6,7 +6,7 @@
 import { ManualClock, PeriodicTaskService, type Beat, type Celeriac } from '../../src';
 import { runTaskId } from '../../src/beat';
 import { cleanup } from '../helpers';
-import { assertNoBeatLeftRunning, makeBeatApp, queued, sql, taskRow, tracked } from './beat-helpers';
+import { assertNoBeatLeftRunning, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
 
 let app: Celeriac;
 let beat: Beat;
@@ -22,9 +22,7 @@ beforeEach(async () => {
   clock = new ManualClock(T0);
   beat = tracked(app.beat({ clock, listen: false }));
   service = new PeriodicTaskService(app, { clock });
-  await sql(app, `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_crontab_schedule, $S.celeriac_clocked_schedule, $S.celeriac_beat_outbox CASCADE`);
-  const broker = await app.broker();
-  for (const q of ['celery', 'reports', 'remote']) for (const b of [0, 3, 6, 9]) await (broker as any).redis.del(broker.keys.queue(q, b));
+  await resetBeatState(app);
 });
 afterEach(async () => {
   await beat.stop();
