@@ -10,32 +10,16 @@ import { specOf, type ScheduledRow } from './row';
 import { findOrCreateSchedule } from './sync';
 import { validatePeriodicTask, type CatchUp, type PeriodicTaskInput, type ValidPeriodicTask } from './validation';
 
-/** A periodic task as the admin shows it. */
-export interface PeriodicTaskView {
+/** A periodic task as the admin shows it: the validated fields plus its id, state and history. */
+export interface PeriodicTaskView extends Omit<ValidPeriodicTask, 'schedule'> {
   id: number;
-  name: string;
-  task: string;
   /** null when the stored schedule is invalid (see lastError). */
   schedule: ScheduleSpec | null;
   /** "every 5 minutes", "at 02:30 every day (Europe/Berlin)", … */
   scheduleText: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-  queue: string | null;
-  exchange: string | null;
-  routingKey: string | null;
-  headers: Record<string, unknown>;
-  priority: number | null;
-  expires: Date | null;
-  expireSeconds: number | null;
-  oneOff: boolean;
-  startTime: Date | null;
-  enabled: boolean;
   lastRunAt: Date | null;
   totalRunCount: number;
   dateChanged: Date;
-  description: string;
-  catchUp: CatchUp;
   /** 'code': declared in beatSchedule; edits last until the next beat start (see sync.ts). */
   source: 'db' | 'code';
   /** The next run beat will send; null while a beat has not planned it yet, or when there is none. */
