@@ -10,6 +10,12 @@ export interface BeatOptions {
   name?: string;
   /** Most runs claimed and sent per statement. Default 1000. */
   batchSize?: number;
+  /**
+   * How long before its slot a running beat claims a run and encodes its message, so that the
+   * message goes out at the slot instead of a claim's duration after it. A change to a task
+   * made less than this before a run applies from the next run. 0 claims at the slot. Default 1000 ms.
+   */
+  claimAheadMs?: number;
   /** Longest sleep while LISTEN works (a safety net for lost notifications). Default 30000 ms. */
   maxSleepMs?: number;
   /** Longest sleep while LISTEN is unavailable: how soon a change made meanwhile is seen. Default 1000 ms. */
@@ -42,6 +48,7 @@ export interface ResolvedBeatOptions {
   clock: Clock;
   name: string;
   batchSize: number;
+  claimAheadMs: number;
   maxSleepMs: number;
   pollIntervalMs: number;
   misfireGraceMs: number;
@@ -55,6 +62,7 @@ export interface ResolvedBeatOptions {
 
 const defaults = {
   batchSize: 1000,
+  claimAheadMs: 1000,
   maxSleepMs: 30_000,
   pollIntervalMs: 1000,
   misfireGraceMs: 60_000,
@@ -66,7 +74,7 @@ const defaults = {
 } satisfies Partial<ResolvedBeatOptions>;
 
 const knownKeys: ReadonlySet<string> = new Set<keyof BeatOptions>([
-  'clock', 'name', 'batchSize', 'maxSleepMs', 'pollIntervalMs', 'misfireGraceMs', 'outboxLeaseMs', 'sentMarkerTtlMs',
+  'clock', 'name', 'batchSize', 'claimAheadMs', 'maxSleepMs', 'pollIntervalMs', 'misfireGraceMs', 'outboxLeaseMs', 'sentMarkerTtlMs',
   'heartbeatMs', 'listen', 'syncSchedule', 'hooks',
 ]);
 
@@ -82,6 +90,7 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`beat.${key}`, `expected a positive whole number, got ${JSON.stringify(v)}`);
     return v;
   };
+  const nonNegativeMs = (key: keyof typeof defaults & string, value: unknown) => (value === 0 ? 0 : ms(key, value));
   const bool = (key: keyof typeof defaults & string, value: unknown) => {
     const v = value ?? defaults[key];
     if (typeof v !== 'boolean') throw new ConfigError(`beat.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
@@ -95,6 +104,7 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
     clock,
     name,
     batchSize: ms('batchSize', options.batchSize),
+    claimAheadMs: nonNegativeMs('claimAheadMs', options.claimAheadMs),
     maxSleepMs: ms('maxSleepMs', options.maxSleepMs),
     pollIntervalMs: ms('pollIntervalMs', options.pollIntervalMs),
     misfireGraceMs: ms('misfireGraceMs', options.misfireGraceMs),

@@ -5,14 +5,17 @@ import { scheduleJoins, scheduledRowColumns } from '../row';
  * next_run_stale and clear next_run_at). Only these are re-planned: an edit to one of 100,000
  * tasks costs one row, not a reload (django-celery-beat #14-#16 in our notes).
  *
- * $1 batch size.
+ * Read in id order from after the last id of the previous round (the stale index is on id), so
+ * that a beat can read the next round while it writes this one without reading the same rows.
+ *
+ * $1 batch size, $2 the last id read (0 to start).
  */
 export function selectStaleRows(schema: string): string {
   return `
     SELECT ${scheduledRowColumns('pt')}
       FROM "${schema}".celeriac_periodic_task pt
       ${scheduleJoins(schema, 'pt')}
-     WHERE pt.next_run_stale
+     WHERE pt.next_run_stale AND pt.id > $2
      ORDER BY pt.id
      LIMIT $1`;
 }

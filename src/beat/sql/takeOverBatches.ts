@@ -7,7 +7,12 @@
  * The new claim (claimed_by, claimed_at) fences the previous owner: finishBatch only deletes
  * a batch for the beat that currently holds it.
  *
- * $1 beat id, $2 now, $3 lease cutoff (claims at or before it have lapsed), $4 limit.
+ * A batch's claimed_at is its send instant (see claimDueRuns: a running beat claims ahead), so
+ * this beat's own batches are taken only once that instant has passed, and never one it still
+ * holds in memory, waiting for its instant or being sent right now ($5): those are not failed.
+ *
+ * $1 beat id, $2 now, $3 lease cutoff (claims at or before it have lapsed), $4 limit,
+ * $5 batch ids this beat is sending itself.
  */
 export function takeOverBatches(schema: string): string {
   const outbox = `"${schema}".celeriac_beat_outbox`;
@@ -15,7 +20,8 @@ export function takeOverBatches(schema: string): string {
     WITH picked AS (
       SELECT batch_id, claimed_by AS previous_owner
         FROM ${outbox}
-       WHERE claimed_by = $1 OR claimed_at <= $3
+       WHERE ((claimed_by = $1 AND claimed_at <= $2) OR claimed_at <= $3)
+         AND batch_id <> ALL ($5::uuid[])
        ORDER BY claimed_at
        LIMIT $4
          FOR UPDATE SKIP LOCKED
