@@ -139,6 +139,7 @@ export class Celeriac implements ResultBackend {
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
     const prepared = this.prepare(name, args, kwargs, options);
+    this.waiter.expect(prepared.id);
     await this.sendPrepared([prepared]);
     return new AsyncResult<R>(prepared.id, this);
   }
@@ -280,6 +281,7 @@ export class Celeriac implements ResultBackend {
 
   /** @internal ResultBackend */
   async forgetResult(taskId: string): Promise<void> {
+    this.waiter.forget(taskId);
     await (await this.requireResults()).forget(taskId);
   }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Response } from 'express';
 import type { Broker } from '../broker';
+import { encodeControl } from '../broker/pidbox';
 import type { Logger } from '../log';
 import { decodeEvents, type CeleryEvent } from '../worker/events';
 import type { AdminEventJson, StateName } from './types';
@@ -108,6 +109,8 @@ export class EventHub extends EventEmitter<EventHubEvents> {
       for (const key of ROUTING_KEYS) {
         this.unsubscribe.push(await broker.subscribe(broker.keys.events(key), (raw) => this.onMessage(raw)));
       }
+      // Workers build task events only while someone listens; tell them now, as Flower does.
+      await broker.publish(broker.keys.pidbox, encodeControl({ method: 'enable_events', arguments: {}, destination: null }));
     })().catch((err) => {
       this.starting = undefined;
       throw err;

@@ -96,8 +96,11 @@ export interface Broker {
   /** Remove the binding and the queue (kombu's after_reply_message_received). */
   unbindReplyQueue(oid: string): Promise<void>;
 
-  publish(channel: string, message: string): Promise<void>;
+  /** Resolves to how many subscribers received it (Redis PUBLISH's reply). */
+  publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>>;
+  /** Clients subscribed to exactly this channel (PUBSUB NUMSUB; pattern subscribers are not counted). */
+  subscriberCount(channel: string): Promise<number>;
   /** Shared worker registry: name → JSON info, written with each heartbeat. */
   putWorkerInfo(name: string, info: string): Promise<void>;
   removeWorkerInfo(name: string): Promise<void>;

@@ -224,8 +224,14 @@ export class MemoryBroker implements Broker {
     this.replies.delete(oid);
   }
 
-  async publish(channel: string, message: string): Promise<void> {
+  async publish(channel: string, message: string): Promise<number> {
+    const receivers = this.bus.listenerCount(channel);
     this.bus.emit(channel, message, channel);
+    return receivers;
+  }
+
+  async subscriberCount(channel: string): Promise<number> {
+    return this.bus.listenerCount(channel);
   }
 
   async subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>> {

@@ -331,8 +331,13 @@ export class RedisBroker implements Broker {
     );
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    await this.run(() => this.redis.publish(channel, message));
+  async publish(channel: string, message: string): Promise<number> {
+    return this.run(() => this.redis.publish(channel, message));
+  }
+
+  async subscriberCount(channel: string): Promise<number> {
+    const reply = (await this.run(() => this.redis.pubsub('NUMSUB', channel))) as [string, number];
+    return Number(reply[1]);
   }
 
   async subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>> {

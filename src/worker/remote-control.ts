@@ -160,6 +160,16 @@ const handlers: Record<string, Handler> = {
     rc.worker.cancelQueue(queue);
     return ok(`no longer consuming from ${queue}`);
   },
+  // Flower and the admin's event stream send enable_events when they start watching: task events
+  // flow from now on, not only from the next heartbeat (see events.ts).
+  enable_events: (rc) => {
+    rc.worker.setTaskEvents(true);
+    return ok('task events enabled');
+  },
+  disable_events: (rc) => {
+    rc.worker.setTaskEvents(false);
+    return ok('task events disabled');
+  },
   shutdown: (rc, _a, call) => {
     // After the reply is on its way: stopping unsubscribes from the pidbox.
     call.afterReply(() => rc.worker.requestShutdown());

@@ -4,6 +4,7 @@ import { decodeTask } from '../broker/message';
 import { registry } from '../plugin/registry';
 import { TaskNotRegisteredError, SoftTimeLimitExceededError } from '../errors';
 import { executeTask } from './execute';
+import { LazyAbort } from './lazy-abort';
 import { currentApp } from '../plugin/current-app';
 import { serializeError } from './outcome';
 import type { FromThread, ToThread } from './thread-pool';
@@ -14,7 +15,7 @@ import type { FromThread, ToThread } from './thread-pool';
  */
 const port = parentPort!;
 const send = (m: FromThread) => port.postMessage(m);
-const controllers = new Map<string, AbortController>();
+const controllers = new Map<string, LazyAbort>();
 
 try {
   require(workerData.appModule);
@@ -43,12 +44,12 @@ port.on('message', async (m: ToThread) => {
     send({ type: 'done', id: msg.id, outcome: { kind: 'failure', exc: serializeError(new TaskNotRegisteredError(msg.task, registry.names())), runtimeMs: 0 } });
     return;
   }
-  const controller = new AbortController();
+  const controller = new LazyAbort();
   controllers.set(msg.id, controller);
   const outcome = await executeTask(task, msg, {
     hostname: workerData.hostname,
     middleware: appMiddleware(),
-    signal: controller.signal,
+    abort: controller,
     progress: async (done, total, meta) => send({ type: 'progress', id: msg.id, done, total, meta }),
   });
   controllers.delete(msg.id);

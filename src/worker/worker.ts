@@ -474,7 +474,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private write(job: Job, status: TaskState, update: Partial<StateUpdate>): Promise<void> {
-    return this.store.write({ ...this.describe(job.msg), ...update, status });
+    // Assigned into describe()'s fresh object rather than spread twice: one allocation per state.
+    const u = Object.assign(this.describe(job.msg), update);
+    u.status = status;
+    return this.store.write(u);
   }
 
   private progress(job: Job, done: number, total?: number, meta?: Record<string, unknown>): Promise<void> {
@@ -593,6 +596,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   setTimeLimit(taskName: string, soft: number | null, hard: number | null): void {
     this.app.registry.require(taskName);
     this.timeOverrides.set(taskName, { soft, hard });
+  }
+
+  /** Control enable_events / disable_events: a monitor arrived, or task events are not wanted. */
+  setTaskEvents(on: boolean): void {
+    this.events.setTaskEvents(on);
   }
 
   /** Ask the process running this worker to stop gracefully (control shutdown). */

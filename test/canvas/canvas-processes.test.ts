@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { chord, signature } from '../../src';
 import type { Celeriac } from '../../src';
 import { cleanup, makeApp, REDIS_URL } from '../helpers';
-import { exited, spawnWorker } from '../worker/child';
+import { exited, ready, spawnWorker } from '../worker/child';
 
 let app: Celeriac;
 let redis: Redis;
@@ -21,7 +21,10 @@ afterAll(async () => {
 const callbacks = () => redis.lrange(app.config.keyPrefix + 'callbacks', 0, -1);
 
 test('chord members finishing together on two worker processes: one callback', async () => {
-  children.push(spawnWorker(app, ['-c', '20', '-n', 'a@test']), spawnWorker(app, ['-c', '20', '-n', 'b@test']));
+  const pair = [spawnWorker(app, ['-c', '20', '-n', 'a@test']), spawnWorker(app, ['-c', '20', '-n', 'b@test'])];
+  children.push(...pair);
+  // Both consuming before the first chord, or the quicker one could take every member.
+  await Promise.all(pair.map((c) => ready(c)));
   const results = [];
   for (let round = 0; round < 5; round++) {
     results.push(await chord(Array.from({ length: 200 }, () => signature('jobs.sleepy', [0])), signature('jobs.sum')).applyAsync());
@@ -52,5 +55,5 @@ test('a worker killed mid-chord: every member still finishes and the callback ru
   expect(await r.get({ timeout: 90 })).toBe(300);
   expect(await callbacks()).toEqual([r.id]);
   rescuer.kill('SIGTERM');
-  expect((await exited(rescuer)).code).toBe(0);
+  expect({ exit: await exited(rescuer), output: rescuer.output().slice(-2000) }).toMatchObject({ exit: { code: 0 } });
 }, 120_000);

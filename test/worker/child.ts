@@ -31,3 +31,14 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
+
+/** Resolves once the worker logged that it consumes (its queues are being read), or fails with its output. */
+export async function ready(child: ChildProcess & { output: () => string }, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!child.output().includes('worker ready')) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      throw new Error(`worker did not become ready:\n${child.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

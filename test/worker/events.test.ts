@@ -23,3 +23,32 @@ test('a task finishing within one flush window is sent as one event carrying the
   await events.flush();
   expect(got[2]).toMatchObject({ type: 'task-succeeded', uuid: 'b', result: '12' });
 });
+
+test('task events are built only while someone listens: learnt from worker events, task batches and enable_events', async () => {
+  const broker = new MemoryBroker('events-listen-test:');
+  const events = new EventDispatcher(broker, 'w@test', true, 10_000);
+  const got: Record<string, any>[] = [];
+  const channel = broker.keys.events('task.multi');
+  const listen = () => broker.subscribe(channel, (raw) => got.push(...decodeEvents(raw)));
+  const sent = async (uuid: string) => {
+    events.task('task-succeeded', { uuid });
+    await events.flush();
+    return got.some((e) => e.uuid === uuid);
+  };
+
+  await events.worker('worker-online', {}); // nobody subscribed: task events stop
+  let stop = await listen();
+  expect(await sent('a')).toBe(false); // a monitor that just subscribed is not known yet…
+  await events.worker('worker-heartbeat', {}); // …until the next worker event finds it (NUMSUB)
+  expect(await sent('b')).toBe(true);
+  await stop();
+  expect(await sent('c')).toBe(false); // this batch reached nobody…
+  stop = await listen();
+  expect(await sent('d')).toBe(false); // …so events stay off until told
+  events.setTaskEvents(true); // control enable_events, as the admin and Flower send on subscribing
+  expect(await sent('e')).toBe(true);
+  events.setTaskEvents(false); // control disable_events
+  await events.worker('worker-heartbeat', {});
+  expect(await sent('f')).toBe(false);
+  await stop();
+});

@@ -4,7 +4,7 @@ import type { Celeriac } from '../../src';
 import { TaskFailedError, TaskRevokedError } from '../../src';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
-import { alwaysFlaky, flaky, hang, ignored, limited, progress, quick, slow, waitForAbort } from '../fixtures/behave/tasks';
+import { alwaysFlaky, flaky, hang, ignored, lateSignal, limited, progress, quick, sized, slow, waitForAbort } from '../fixtures/behave/tasks';
 
 let app: Celeriac;
 let worker: Worker;
@@ -74,6 +74,11 @@ test('softTimeLimit aborts the signal with SoftTimeLimitExceededError', async ()
   await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ excType: 'SoftTimeLimitExceededError' });
 });
 
+test('a body that reads ctx.signal only after its soft limit finds it aborted', async () => {
+  const r = await lateSignal.delay();
+  expect(await r.get({ timeout: 10 })).toEqual({ aborted: true, reason: 'SoftTimeLimitExceededError' });
+});
+
 test('timeLimit fails the task and frees its slot', async () => {
   const hung = await Promise.all([1, 2, 3, 4, 5].map(() => hang.delay()));
   for (const r of hung) await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ excType: 'TimeLimitExceededError' });
@@ -120,4 +125,34 @@ test('ignoreResult tasks run but write nothing', async () => {
   await marker.get({ timeout: 10 });
   await eventually(async () => expect(worker.info().held).toBe(0), 5000);
   expect(await r.status()).toBe('UNKNOWN');
+});
+
+describe('get() and the finished notice (results channel)', () => {
+  const finished = async (id: string) => eventually(async () => expect((await app.asyncResult(id).info())?.status).toBe('SUCCESS'));
+
+  test('a task this process sent after it listened is answered from its notice, even when get() comes after it finished', async () => {
+    await (await quick.delay(0)).get({ timeout: 10 }); // the first wait subscribes
+    const r = await sized.delay(10);
+    await finished(r.id);
+    // The row is gone, so only the notice kept for this id can answer.
+    await app.dataSource().then((ds) => ds.query(`DELETE FROM "${app.config.schema}".celeriac_task_result WHERE task_id = $1`, [r.id]));
+    expect(await r.get({ timeout: 10 })).toBe('x'.repeat(10));
+  });
+
+  test('a result too big to ride in the notice is read from the table, before or after it finished', async () => {
+    await (await quick.delay(0)).get({ timeout: 10 });
+    const waiting = await sized.delay(20_000);
+    expect(await waiting.get({ timeout: 10 })).toHaveLength(20_000);
+    const late = await sized.delay(20_001);
+    await finished(late.id);
+    expect(await late.get({ timeout: 10 })).toHaveLength(20_001);
+  });
+
+  test('forget() drops the kept notice: get() then waits for a row that is gone', async () => {
+    await (await quick.delay(0)).get({ timeout: 10 });
+    const r = await sized.delay(3);
+    await finished(r.id);
+    await r.forget();
+    await expect(r.get({ timeout: 0.3 })).rejects.toThrow(/did not finish/);
+  });
 });
