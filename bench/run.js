@@ -11,13 +11,14 @@ const os = require('node:os');
 const { join, relative } = require('node:path');
 const { parse } = require('./lib/args');
 const { makeEnv, describeMachine, celeriacFingerprint } = require('./lib/env');
-const { markdown, w1Table, w2Table, w4Table, targets } = require('./lib/report');
+const { markdown, w1Table, w2Table, w3Table, w4Table, targets } = require('./lib/report');
+const { w5Table, w6Table } = require('./lib/report-flows');
 const cpuprofile = require('./lib/cpuprofile');
 const { onInterrupt } = require('./lib/proc');
 const systemsMod = require('./systems');
 const { NS } = require('./systems/ns');
 
-const workloads = { w1: require('./workloads/w1'), w2: require('./workloads/w2'), w3: require('./workloads/w3'), w4: require('./workloads/w4') };
+const workloads = { w1: require('./workloads/w1'), w2: require('./workloads/w2'), w3: require('./workloads/w3'), w4: require('./workloads/w4'), w5: require('./workloads/w5'), w6: require('./workloads/w6') };
 const RESULTS_DIR = join(__dirname, 'results');
 
 function log(msg) {
@@ -29,7 +30,10 @@ function brief(w, r) {
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   if (w === 'w1') return `send ${f(r.sendPerSec)}/s${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
   if (w === 'w2') return `p50 ${f(r.p50, 2)} ms, p95 ${f(r.p95, 2)} ms, p99 ${f(r.p99, 2)} ms`;
+  if (w === 'w3') return Object.entries(r.shapes).map(([k, x]) => `${k}: ${x.skipped ?? x.error ?? `sent ${x.sent}/${x.expected}, send p50/p99 ${f(x.sendP50)}/${f(x.sendP99)} ms, start p50/p99 ${f(x.startP50)}/${f(x.startP99)} ms, missed ${x.missed}, dup ${x.duplicates}, CPU idle/due ${f(x.idleCpuPct, 1)}/${f(x.busyCpuPct, 1)} %, start-up ${f(x.startupMs)} ms`}`).join('; ');
   if (w === 'w4') return `done at kill ${r.completedAtKill}, completed ${r.completed}, lost ${r.lost}, ran twice ${r.ranTwice}, completed twice ${r.completedTwice}, recovery ${r.recoverySec === null ? `not within ${r.windowMs / 1000} s` : r.recoverySec.toFixed(1) + ' s'}`;
+  if (w === 'w5') return `${r.n} members: send ${f(r.sendSec, 2)} s, worker start → callback visible ${f(r.completionSec, 2)} s, RSS ${f(r.peakRssMiB)} MiB`;
+  if (w === 'w6') return `${r.n} rows: lookup p50/p99 ${f(r.before?.lookup?.p50, 2)}/${f(r.before?.lookup?.p99, 2)} ms → ${f(r.after?.lookup?.p50, 2)}/${f(r.after?.lookup?.p99, 2)} ms; cleanup deleted ${r.cleanupDeleted} in ${f(r.cleanupSec, 1)} s; table+indexes ${f(r.sizesBefore?.totalMiB)} MiB`;
   return JSON.stringify(r);
 }
 
@@ -60,7 +64,7 @@ async function runAll(opts) {
     const maxRuns = Math.max(opts.runs, opts.workloads.includes('w4') ? opts.w4Runs : 0);
     for (let run = 1; run <= maxRuns; run++) {
       for (const w of opts.workloads) {
-        const runsOfW = w === 'w4' ? opts.w4Runs : w === 'w3' ? 1 : opts.runs;
+        const runsOfW = w === 'w4' ? opts.w4Runs : w === 'w3' || w === 'w6' ? 1 : opts.runs;
         if (run > runsOfW) continue;
         for (const s of systems) {
           results[w] ??= {};
@@ -88,8 +92,6 @@ async function runAll(opts) {
     await env.close();
   }
   if (loads.length) machine.load1Range = [Math.min(...loads), Math.max(...loads)].map((x) => +x.toFixed(2));
-  // W3 has nothing to show until it is implemented; keep it out of the result tables.
-  delete results.w3;
 
   const profiles = [];
   if (opts.profile) {
@@ -130,7 +132,10 @@ async function main() {
   const print = [];
   if (results.w1) print.push('W1 throughput', w1Table(results.w1, systems, ropts));
   if (results.w2) print.push('W2 round-trip latency', w2Table(results.w2, systems, ropts));
+  if (results.w3) print.push('W3 beat', w3Table(results.w3, systems));
   if (results.w4) print.push('W4 crash recovery', w4Table(results.w4, systems, ropts));
+  if (results.w5) print.push('W5 chord', w5Table(results.w5, systems, ropts));
+  if (results.w6) print.push('W6 results at scale', w6Table(results.w6, ropts));
   print.push('Targets', targets(results, systems));
   if (profiles.length) print.push('CPU profiles', profiles.join('\n\n'));
   console.log('\n' + print.join('\n\n') + '\n');

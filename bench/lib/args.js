@@ -5,19 +5,23 @@
  */
 
 const SYSTEMS = ['celeriac', 'bullmq', 'graphile', 'graphile-batched', 'celery-prefork', 'celery-threads'];
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4'];
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
 
 const usage = `Usage: npm run bench -- [options]
 
   --quick                 tiny sizes for CI (writes bench/results/quick.md, not BENCHMARKS.md)
   --only a,b              systems: ${SYSTEMS.join(', ')}
-  --workloads w1,w2,w4    workloads: ${WORKLOADS.join(', ')} (w3 waits for beat)
+  --workloads w1,w2,w4    workloads: ${WORKLOADS.join(', ')}
   --runs N                runs per figure; the table shows the median, min and max (default 3, quick 1)
   --w4-runs N             runs of the crash workload (default: --runs)
   --w1-tasks N            W1 size (default 10000; quick 200)
   --w1-celery-tasks N     W1 size for Celery, whose drain is ~50x slower (default 2000; quick 100)
   --w2-samples N          W2 round trips (default 500; quick 50)
   --w4-tasks N            W4 size (default 1000; quick 100)
+  --w3-shapes a,b         W3 shapes: burst-<n>, spread-<n> (default burst-1k,burst-10k,spread-100k; quick spread-50)
+  --w3-minutes N          W3 spread: minutes watched after the idle minute (default 3)
+  --w5-members N          W5 chord size (default 10000; quick 200)
+  --w6-rows N             W6 result-table size (default 10000000; quick 20000); W6 runs once whatever --runs says
   --profile               run Celeriac's W1 worker under --cpu-prof; summarise its hottest functions during the drain
   --out FILE              where the markdown goes (default BENCHMARKS.md; quick: bench/results/quick.md)
   --no-write              print the table only
@@ -38,7 +42,7 @@ function parse(argv) {
       else throw new Error(`--${k} needs a value`);
     } else throw new Error(`unexpected argument '${a}'\n${usage}`);
   }
-  const known = new Set(['quick', 'only', 'workloads', 'runs', 'w4-runs', 'w1-tasks', 'w1-celery-tasks', 'w2-samples', 'w4-tasks', 'profile', 'out', 'no-write', 'help', 'from']);
+  const known = new Set(['quick', 'only', 'workloads', 'runs', 'w4-runs', 'w1-tasks', 'w1-celery-tasks', 'w2-samples', 'w4-tasks', 'w3-shapes', 'w3-minutes', 'w5-members', 'w6-rows', 'profile', 'out', 'no-write', 'help', 'from']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${usage}`);
 
   const quick = flags.has('quick');
@@ -67,6 +71,10 @@ function parse(argv) {
     w1CeleryTasks: int('w1-celery-tasks', quick ? 100 : 2_000),
     w2Samples: int('w2-samples', quick ? 50 : 500),
     w4Tasks: int('w4-tasks', quick ? 100 : 1_000),
+    w3Shapes: flags.has('w3-shapes') ? String(flags.get('w3-shapes')).split(',').map((x) => x.trim()).filter(Boolean) : quick ? ['spread-50'] : ['burst-1k', 'burst-10k', 'spread-100k'],
+    w3Minutes: int('w3-minutes', 3),
+    w5Members: int('w5-members', quick ? 200 : 10_000),
+    w6Rows: int('w6-rows', quick ? 20_000 : 10_000_000),
     profile: flags.has('profile'),
     out: flags.has('out') ? String(flags.get('out')) : null,
     write: !flags.has('no-write'),

@@ -1,6 +1,8 @@
 'use strict';
 /** Turns the runs into tables (median of runs, with min–max) and the BENCHMARKS.md document. */
 const { summarize } = require('./stats');
+const flows = require('./report-flows');
+const beat = require('./report-beat');
 
 const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
 const fmtMs = (x) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
@@ -159,7 +161,9 @@ function targets(results, systems) {
     rows.push(['W4 zero lost (every run)', ok.length ? `at most ${lost} lost` : 'failed', verdict(ok.length ? lost === 0 : null)]);
     rows.push(['W4 recovery ≤ 10 s (every run)', ok.length ? (Number.isFinite(worst) ? `worst ${fmtSec(worst)} s` : 'not recovered within the window') : 'failed', verdict(ok.length ? worst <= 10 : null)]);
   }
-  rows.push(['W3 (beat)', 'not run yet (W3 not implemented)', 'not measured']);
+  const w5 = flows.w5Target(results);
+  if (w5) rows.push(w5);
+  if (results.w3) rows.push(...beat.w3Targets(results.w3, systems, verdict));
   return table(['Target (issue 8)', 'This run', 'Verdict'], rows, 3);
 }
 
@@ -167,8 +171,10 @@ function workloadText(opts) {
   return [
     `- **W1 throughput**: ${fmtInt(opts.w1Tasks)} no-op tasks (Celery: ${fmtInt(opts.w1CeleryTasks)}, as its drain is ~50× slower; rates are steady-state) sent one call at a time from one process, each call awaited; then, separately, the same number in bulk where a bulk API exists. Then one worker process drains the one-by-one batch with every result recorded; drain = N ÷ (worker start → last result visible in the store), where "worker start" is the instant its modules are loaded and nothing is connected yet. Peak RSS = VmHWM summed over the worker's process tree. Drain CPU = user+system time during the drain per 1,000 tasks, of the worker's process tree and of all redis-server and postgres processes (those two are shared with anything else running on the machine, the harness's own result polling included: indicative).`,
     `- **W2 latency**: ${fmtInt(opts.w2Samples)} round trips, one at a time, with the worker already running and ${opts.quick ? 5 : 20} warm-ups discarded: send one no-op task, wait until its result is visible to the sender, send the next. Percentiles are nearest-rank over each run's samples.`,
-    `- **W3 beat**: not run yet (designed in bench/workloads/w3.js, TODO(beat) hooks; not implemented).`,
+    ...(opts.workloads?.includes('w3') ? [beat.w3Text(opts)] : []),
     `- **W4 crash**: ${fmtInt(opts.w4Tasks)} tasks of 50 ms queued; one worker starts; when ~30 % have finished, SIGKILL to its whole process group and a second worker starts at once. Each execution RPUSHes its task id at start and end, so "ran twice" and "completed twice" are counted per task; completed = results visible in the store; lost = not completed when the watch window (the system's documented redelivery bound plus margin) closes; recovery = kill → all results visible.`,
+    ...(opts.workloads?.includes('w5') ? [flows.w5Text(opts)] : []),
+    ...(opts.workloads?.includes('w6') ? [flows.w6Text(opts)] : []),
   ].join('\n');
 }
 
@@ -230,9 +236,21 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
     out.push('Watch windows after the kill: ' + systems.filter((s) => results.w4[s.name]).map((s) => `${s.label} ${Math.round((opts.quick ? s.w4QuickWindowMs ?? opts.w4QuickWindowMs : s.w4WindowMs) / 1000)} s`).join(', ') + '.');
     out.push('');
   }
+  if (results.w5) {
+    out.push('## W5 work-flows: a chord');
+    out.push('');
+    out.push(flows.w5Table(results.w5, systems, opts));
+    out.push('');
+  }
+  if (results.w6) {
+    out.push('## W6 results at scale');
+    out.push('');
+    out.push(flows.w6Table(results.w6, opts));
+    out.push('');
+  }
   out.push('## W3 beat');
   out.push('');
-  out.push('Not run yet. The workload (bursts of 1,000 and 10,000 crontab schedules due in the same minute, 100,000 interval schedules spread over the minute; send and start lateness, missed and duplicate runs, beat CPU and start-up) is designed in bench/workloads/w3.js with TODO(beat) hooks for each adapter; Celeriac\'s beat (src/beat/) is there to run it against.');
+  out.push(results.w3 ? w3Table(results.w3, systems) : 'Not run in this run (see --workloads).');
   out.push('');
   out.push('## Targets');
   out.push('');
@@ -272,4 +290,6 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
   return out.join('\n');
 }
 
-module.exports = { markdown, w1Table, w2Table, w4Table, targets };
+const w3Table = (results, systems) => beat.w3Table(results, systems, table);
+
+module.exports = { markdown, w1Table, w2Table, w3Table, w4Table, targets };

@@ -63,6 +63,7 @@ const celeriac = {
     return rows[0].n;
   },
   execKey: NS.exec.keyPrefix + 'celeriac:',
+  beat: require('./celeriac/beat'), // W3
 };
 
 const bullmq = {
@@ -91,6 +92,7 @@ const bullmq = {
     return env.redis(NS.bullmq.redisDb).zcard(`${NS.bullmq.prefix}:${NS.bullmq.queue}:completed`);
   },
   execKey: NS.exec.keyPrefix + 'bullmq:',
+  beat: require('./bullmq/beat'), // W3
 };
 
 function graphile(batched) {
@@ -136,6 +138,7 @@ function graphile(batched) {
       return total - rows[0].n;
     },
     execKey: NS.exec.keyPrefix + name + ':',
+    ...(batched ? {} : { beat: require('./graphile/beat') }), // W3: one crontab scheduler, measured once
   };
 }
 
@@ -199,6 +202,10 @@ function celery(pool) {
       return rows[0].n;
     },
     execKey,
+    ...(pool === 'prefork' ? { beat: require('./celery/beat') } : {}), // W3: one beat, measured once
+    /** For other senders of this system (W5's chord.py): same directory and environment. */
+    cwd,
+    childEnv,
   };
 }
 

@@ -11,6 +11,8 @@ async function processor(job) {
     await new Promise((r) => setTimeout(r, job.data.ms));
     await exec.rpush(execKey + 'end', job.data.id);
   }
+  // W5 (flow.js): the parent of a flow, run once all its children completed; reads their values.
+  if (job.name === 'collect') return Object.keys(await job.getChildrenValues()).length;
   return null;
 }
 

@@ -15,6 +15,7 @@ const isWorker = process.env.BENCH_ROLE === 'worker';
 const logger: Logger = {
   log(level, message, fields) {
     if (isWorker && message.startsWith('worker ready')) process.stdout.write('BENCH_READY\n');
+    if (process.env.BENCH_ROLE === 'beat' && message === 'beat started') process.stdout.write('BENCH_READY\n');
     if (level === 'warn' || level === 'error') process.stderr.write(`${level} ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
   },
 };
@@ -32,6 +33,9 @@ export const celeriac = new Celeriac({
 
 export const noop = task('bench.noop', () => null);
 
+/** W5: the chord callback; gets every member's result, returns how many it got. */
+export const collect = task('bench.collect', (_ctx, results: unknown[]) => results.length);
+
 let execRedis: Redis | undefined;
 const execKey = NS.exec.keyPrefix + 'celeriac:';
 
@@ -43,6 +47,28 @@ export const sleepRecord = task('bench.sleep', async (_ctx, benchId: string, ms:
   await execRedis.rpush(execKey + 'end', benchId);
   return null;
 });
+
+/**
+ * W3: each scheduled run records its start with its schedule (args[0]) and slot (the
+ * scheduled_at header beat sets); the beat records each send after delivery (afterPublish),
+ * buffered and pushed every 200 ms so the records cost its loop little.
+ */
+export const beatRecord = task('bench.beat', async (ctx, i: number) => {
+  execRedis ??= new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: NS.exec.redisDb });
+  await execRedis.rpush(execKey + 'w3:start', `${i}|${Date.parse(String(ctx.headers.scheduled_at))}|${Date.now()}|${ctx.id}`);
+  return null;
+});
+if (process.env.BENCH_ROLE === 'beat') {
+  const sent: string[] = [];
+  celeriac.signals.connect('afterPublish', (info) => {
+    if (info.name === 'bench.beat') sent.push(`${info.args[0]}|${Date.parse(String(info.headers.scheduled_at))}|${Date.now()}|${info.id}`);
+  });
+  setInterval(() => {
+    if (sent.length === 0) return;
+    execRedis ??= new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: NS.exec.redisDb });
+    void execRedis.rpush(execKey + 'w3:sent', ...sent.splice(0)).catch((err) => process.stderr.write(`w3 sent records lost: ${err.message}\n`));
+  }, 200).unref();
+}
 
 // The drain is timed from here: modules loaded, nothing connected yet (as the peers' workers).
 // The second figure (monotonic µs, the clock of --cpu-prof) lets the harness cut a profile to the drain.

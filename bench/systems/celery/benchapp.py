@@ -38,6 +38,12 @@ def noop():
     return None
 
 
+@app.task(name='bench.collect')
+def collect(results):
+    """W5: the chord callback; gets every member's result, returns how many it got."""
+    return len(results)
+
+
 @app.task(name='bench.sleep')
 def sleep_record(bench_id, ms):
     global _exec
