@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is running and installed: PostgreSQL (database `test`), Redis,
-# Debian's python3-celery (interop tests) and chromium (admin page tests). Idempotent and quick
-# when everything is already there; run by `npm test` (pretest) and by .ci/run.
+# Debian's python3-celery (interop tests; with SQLAlchemy, psycopg2 and django-celery-beat, the
+# benchmark's Celery rows) and chromium (admin page tests). Idempotent and quick when everything
+# is already there; run by `npm test` (pretest) and by .ci/run.
 set -euo pipefail
 
 PG_HOST=127.0.0.1
@@ -9,6 +10,8 @@ need=()
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null || need+=(python3-celery python3-redis)
+# The benchmark's Celery rows (npm run bench): SQLAlchemy result backend on Postgres, and W3's django-celery-beat.
+/usr/bin/python3 -c 'import sqlalchemy, psycopg2, django_celery_beat' 2>/dev/null || need+=(python3-sqlalchemy python3-psycopg2 python3-django-celery-beat)
 command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   echo "ensure-services: installing ${need[*]}"
