@@ -4,7 +4,7 @@ import { closest } from '../errors';
 import type { ApplyOptions } from '../plugin/task';
 import { States } from '../results/states';
 import { parseInstant, queryDate, queryInt, queryString, validationFailed, type FieldErrors, type QueryHolder } from './http';
-import { DATE_FIELDS, KEYSET_SORTS, SORTABLE, type DateField, type ListQuery, type SortColumn } from './sql';
+import { DATE_FIELDS, KEYSET_SORTS, SORTABLE, sortsWithoutNulls, type DateField, type ListQuery, type SortColumn } from './sql';
 
 /**
  * Request validation: each check reports into a FieldErrors map instead of throwing at the first
@@ -116,15 +116,17 @@ export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = 
     .filter(Boolean);
   const badState = states?.find((s) => !STATE_NAMES.includes(s));
   if (badState) errors.state = `'${badState}' is not a state; use ${STATE_NAMES.join(', ')} (comma-separated for several)`;
-  const sortRaw = queryString(req, 'sort', errors) ?? '-date_changed';
-  const descending = sortRaw.startsWith('-');
-  const sort = sortRaw.replace(/^[-+]/, '') as SortColumn;
-  if (!SORTABLE.includes(sort)) errors.sort = `'${sortRaw}' cannot be sorted on; use one of ${SORTABLE.join(', ')}, with '-' for newest/largest first`;
   const dateField = (queryString(req, 'dateField', errors) ?? 'date_created') as DateField;
   if (!DATE_FIELDS.includes(dateField)) errors.dateField = `use one of ${DATE_FIELDS.join(', ')}`;
   const since = queryDate(req, 'since', errors);
   const until = queryDate(req, 'until', errors);
   if (since && until && since >= until) errors.until = 'must be after since';
+  // A date range lists newest first on its own column by default: walking date_changed for
+  // rows finished 20 h ago read half of a 10M-row table (1.5 s, bench W6); its index reads 50.
+  const sortRaw = queryString(req, 'sort', errors) ?? (since || until ? `-${dateField}` : '-date_changed');
+  const descending = sortRaw.startsWith('-');
+  const sort = sortRaw.replace(/^[-+]/, '') as SortColumn;
+  if (!SORTABLE.includes(sort)) errors.sort = `'${sortRaw}' cannot be sorted on; use one of ${SORTABLE.join(', ')}, with '-' for newest/largest first`;
   const limit = queryInt(req, 'limit', errors, 1, 200, defaults.limit ?? 50);
   const offset = queryInt(req, 'offset', errors, 0, 10_000, 0);
   const cursorRaw = queryString(req, 'cursor', errors);
@@ -132,7 +134,8 @@ export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = 
   if (cursorRaw !== undefined) {
     after = decodeCursor(cursorRaw);
     if (!after) errors.cursor = 'not a cursor this API issued; start again without it';
-    else if (!KEYSET_SORTS.includes(sort)) errors.cursor = `cursors page only the ${KEYSET_SORTS.join(' and ')} sorts; use offset`;
+    else if (!sortsWithoutNulls({ sort, dateField, since, until }))
+      errors.cursor = `cursors page only the ${KEYSET_SORTS.join(' and ')} sorts, or the date field a since/until range is on; use offset`;
   }
   const text = (name: string, max = 255) => {
     const v = queryString(req, name, errors);

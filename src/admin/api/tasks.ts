@@ -4,7 +4,7 @@ import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../..
 import type { AdminContext } from '../context';
 import { HttpError, notFound, validationFailed, type FieldErrors } from '../http';
 import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
-import { countResults, COUNT_CAP, KEYSET_SORTS, listResults, resultChildren, resultDetail } from '../sql';
+import { countResults, COUNT_CAP, listResults, sortsWithoutNulls, resultChildren, resultDetail } from '../sql';
 import type { RegisteredTaskJson, TaskListJson } from '../types';
 import { encodeCursor, isPlainObject, parseJob, parseListQuery, requireObjectBody, unknownKeys } from '../validate';
 
@@ -74,7 +74,7 @@ export function taskRoutes(ctx: AdminContext): Router {
       items: page.map(toListItem),
       limit: q.limit,
       offset: q.after ? 0 : q.offset,
-      nextCursor: more && KEYSET_SORTS.includes(q.sort) ? encodeCursor(last.sort_key, String(last.id)) : null,
+      nextCursor: more && sortsWithoutNulls(q) ? encodeCursor(last.sort_key, String(last.id)) : null,
       nextOffset: more && !q.after && q.offset + q.limit <= 10_000 ? q.offset + q.limit : null,
       total: Math.min(n, COUNT_CAP),
       totalCapped: n > COUNT_CAP,
