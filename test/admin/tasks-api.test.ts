@@ -290,7 +290,7 @@ describe('task list', () => {
     expect(res.body.errors[field]).toMatch(re);
   });
 
-  test('a date range lists newest first on its own date, and pages it by cursor', async () => {
+  test('a list sorted on the date its range is on pages by cursor, newest first', async () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await start('math.add', [i, i]));
     for (const id of ids) await waitForState(s, id, ['SUCCESS']);
