@@ -91,7 +91,7 @@ export function listResults(schema: string, q: ListQuery): { text: string; param
     const op = q.descending ? '<' : '>';
     clauses.push(`(${q.sort}, id) ${op} ($${params.push(q.after.value)}::timestamptz, $${params.push(q.after.id)}::bigint)`);
   }
-  // Where the column may hold NULLs (unfinished rows), they sort last.
+  // Where the column may hold NULLs (unfinished rows), they rank as oldest: last newest-first, first oldest-first.
   const nulls = sortsWithoutNulls(q) ? '' : q.descending ? 'NULLS LAST' : 'NULLS FIRST';
   const text = `SELECT ${LIST_COLUMNS}, ${q.sort}::text AS sort_key
       FROM "${schema}".celeriac_task_result

@@ -4,7 +4,7 @@ import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../..
 import type { AdminContext } from '../context';
 import { HttpError, notFound, validationFailed, type FieldErrors } from '../http';
 import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
-import { countResults, COUNT_CAP, listResults, sortsWithoutNulls, resultChildren, resultDetail } from '../sql';
+import { countResults, COUNT_CAP, listResults, resultChildren, resultDetail, sortsWithoutNulls } from '../sql';
 import type { RegisteredTaskJson, TaskListJson } from '../types';
 import { encodeCursor, isPlainObject, parseJob, parseListQuery, requireObjectBody, unknownKeys } from '../validate';
 
