@@ -95,6 +95,18 @@ export function deleteExpiredBatch(schema: string): string {
            WHERE id IN (SELECT id FROM "${schema}".celeriac_task_result WHERE date_done < $1 ORDER BY date_done LIMIT $2)`;
 }
 
+/**
+ * One bounded batch of abandoned rows: never finished (no date_done) and unchanged since the
+ * cutoff, e.g. PENDING rows of tasks sent to a queue nobody consumes, or purged. Without this they
+ * stay forever (29,839 of them at 10M rows in bench W6). Read by the date_changed index from its
+ * old end, which holds mostly such rows once the finished ones before the cutoff are gone.
+ */
+export function deleteStaleBatch(schema: string): string {
+  return `DELETE FROM "${schema}".celeriac_task_result
+           WHERE id IN (SELECT id FROM "${schema}".celeriac_task_result
+                         WHERE date_done IS NULL AND date_changed < $1 ORDER BY date_changed LIMIT $2)`;
+}
+
 export function deleteExpiredGroups(schema: string): string {
   return `DELETE FROM "${schema}".celeriac_group_result WHERE date_created < $1`;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
-import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, insertGroup, markRevoked, selectGroup, selectResults, upsertResults } from './sql';
+import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, deleteStaleBatch, insertGroup, markRevoked, selectGroup, selectResults, upsertResults } from './sql';
 import { stateSeq, type TaskState } from './states';
 
 /** One state change of one task, as the sender or a worker knows it. */
@@ -224,16 +224,25 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     return rows[0]?.task_ids ?? null;
   }
 
-  /** Deletes finished results older than `before`, `batchSize` rows per statement; returns how many. */
-  async deleteExpired(before: Date, batchSize = 10_000): Promise<number> {
+  /**
+   * Deletes results finished before `before`, then rows never finished and unchanged since then,
+   * `batchSize` rows per statement. A task that still runs later writes its whole row again (the
+   * message carries its name and arguments); until then its id reads UNKNOWN instead of PENDING.
+   */
+  async deleteExpired(before: Date, batchSize = 10_000): Promise<{ finished: number; unfinished: number }> {
+    const finished = await this.deleteInBatches(deleteExpiredBatch(this.schema), before, batchSize);
+    const unfinished = await this.deleteInBatches(deleteStaleBatch(this.schema), before, batchSize);
+    await this.ds.query(deleteExpiredGroups(this.schema), [before.toISOString()]);
+    return { finished, unfinished };
+  }
+
+  private async deleteInBatches(statement: string, before: Date, batchSize: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const [, count] = (await this.ds.query(deleteExpiredBatch(this.schema), [before.toISOString(), batchSize])) as [unknown, number];
+      const [, count] = (await this.ds.query(statement, [before.toISOString(), batchSize])) as [unknown, number];
       total += count;
-      if (count < batchSize) break;
+      if (count < batchSize) return total;
     }
-    await this.ds.query(deleteExpiredGroups(this.schema), [before.toISOString()]);
-    return total;
   }
 
   async markRevoked(taskIds: string[]): Promise<void> {

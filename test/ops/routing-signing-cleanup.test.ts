@@ -83,23 +83,30 @@ describe('signed messages', () => {
   });
 });
 
-test('backend_cleanup deletes exactly the expired results, in batches', async () => {
+test('backend_cleanup deletes exactly the expired results, and unfinished rows unchanged as long, in batches', async () => {
   const app = await makeApp('cleanup', { apps, resultExpires: 3600 });
   try {
     const ds = await app.dataSource();
     const s = app.config.schema;
-    await ds.query(`INSERT INTO "${s}".celeriac_task_result (task_id, status, date_done) SELECT 'old-' || g, 'SUCCESS', now() - interval '2 hours' FROM generate_series(1, 2500) g`);
-    await ds.query(`INSERT INTO "${s}".celeriac_task_result (task_id, status, date_done) SELECT 'new-' || g, 'SUCCESS', now() - interval '10 minutes' FROM generate_series(1, 30) g`);
-    await ds.query(`INSERT INTO "${s}".celeriac_task_result (task_id, status) SELECT 'pending-' || g, 'PENDING' FROM generate_series(1, 5) g`);
-    expect(await (await app.results()).deleteExpired(new Date(Date.now() - 3600_000), 1000)).toBe(2500);
-    await ds.query(`INSERT INTO "${s}".celeriac_task_result (task_id, status, date_done) VALUES ('old-again', 'FAILURE', now() - interval '3 hours')`);
+    const insert = (sql: string) => ds.query(`INSERT INTO "${s}".celeriac_task_result ${sql}`);
+    await insert(`(task_id, status, date_done) SELECT 'old-' || g, 'SUCCESS', now() - interval '2 hours' FROM generate_series(1, 2500) g`);
+    await insert(`(task_id, status, date_done) SELECT 'new-' || g, 'SUCCESS', now() - interval '10 minutes' FROM generate_series(1, 30) g`);
+    await insert(`(task_id, status) SELECT 'pending-' || g, 'PENDING' FROM generate_series(1, 5) g`);
+    // Sent to a queue nobody reads, or purged: unfinished and untouched for longer than resultExpires.
+    await insert(`(task_id, status, date_changed) SELECT 'abandoned-' || g, 'PENDING', now() - interval '2 hours' FROM generate_series(1, 1200) g`);
+    await insert(`(task_id, status, date_changed) VALUES ('running-long', 'STARTED', now() - interval '59 minutes')`);
+    expect(await (await app.results()).deleteExpired(new Date(Date.now() - 3600_000), 1000)).toEqual({ finished: 2500, unfinished: 1200 });
+    await insert(`(task_id, status, date_done) VALUES ('old-again', 'FAILURE', now() - interval '3 hours')`);
+    await insert(`(task_id, status, date_changed) VALUES ('abandoned-again', 'RECEIVED', now() - interval '3 hours')`);
     await app.worker({ name: 'cleanup@test' }).start();
     const r = await app.sendTask('celery.backend_cleanup');
-    expect(await r.get({ timeout: 10 })).toMatchObject({ deleted: 1 });
-    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM "${s}".celeriac_task_result WHERE task_id LIKE 'old-%'`);
+    expect(await r.get({ timeout: 10 })).toMatchObject({ deleted: 2, finished: 1, unfinished: 1 });
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM "${s}".celeriac_task_result WHERE task_id LIKE 'old-%' OR task_id LIKE 'abandoned-%'`);
     expect(n).toBe(0);
-    const [{ kept }] = await ds.query(`SELECT count(*)::int AS kept FROM "${s}".celeriac_task_result WHERE task_id LIKE 'new-%' OR task_id LIKE 'pending-%'`);
-    expect(kept).toBe(35);
+    const [{ kept }] = await ds.query(
+      `SELECT count(*)::int AS kept FROM "${s}".celeriac_task_result WHERE task_id LIKE 'new-%' OR task_id LIKE 'pending-%' OR task_id = 'running-long'`,
+    );
+    expect(kept).toBe(36);
   } finally {
     await cleanup(app);
   }

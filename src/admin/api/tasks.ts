@@ -4,7 +4,7 @@ import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../..
 import type { AdminContext } from '../context';
 import { HttpError, notFound, validationFailed, type FieldErrors } from '../http';
 import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
-import { countResults, COUNT_CAP, listResults, resultChildren, resultDetail, sortsWithoutNulls } from '../sql';
+import { countResults, COUNT_CAP, listResults, resultChildren, resultDetail, sortsWithoutNulls, type ListQuery } from '../sql';
 import type { RegisteredTaskJson, TaskListJson } from '../types';
 import { encodeCursor, isPlainObject, parseJob, parseListQuery, requireObjectBody, unknownKeys } from '../validate';
 
@@ -19,6 +19,30 @@ const FINISHED = new Set(['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']);
 function statusSql(schema: string): string {
   return `SELECT task_id, task_name, status, result, traceback, meta, retries, date_created, date_started, date_done, date_changed
             FROM "${schema}".celeriac_task_result WHERE task_id = $1`;
+}
+
+/**
+ * One page of the task list with its capped count: the JSON API and the HTML Tasks page both read
+ * it here, so they page alike. A cursor is offered only where keyset paging is exact (no NULLs in
+ * the sort column, see sortsWithoutNulls); elsewhere the offset.
+ */
+export async function loadTaskList(ctx: AdminContext, q: ListQuery): Promise<TaskListJson> {
+  await ctx.store();
+  const list = listResults(ctx.schema, q);
+  const count = countResults(ctx.schema, q);
+  const [rows, [{ n }]] = await Promise.all([ctx.query(undefined, list.text, list.params), ctx.query<{ n: number }>(undefined, count.text, count.params)]);
+  const more = rows.length > q.limit;
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toListItem),
+    limit: q.limit,
+    offset: q.after ? 0 : q.offset,
+    nextCursor: more && sortsWithoutNulls(q) ? encodeCursor(last.sort_key, String(last.id)) : null,
+    nextOffset: more && !q.after && q.offset + q.limit <= 10_000 ? q.offset + q.limit : null,
+    total: Math.min(n, COUNT_CAP),
+    totalCapped: n > COUNT_CAP,
+  };
 }
 
 export function taskRoutes(ctx: AdminContext): Router {
@@ -62,24 +86,7 @@ export function taskRoutes(ctx: AdminContext): Router {
   });
 
   router.get('/api/tasks', async (req, res) => {
-    const q = parseListQuery(req);
-    await ctx.store();
-    const list = listResults(ctx.schema, q);
-    const count = countResults(ctx.schema, q);
-    const [rows, [{ n }]] = await Promise.all([ctx.query(undefined, list.text, list.params), ctx.query<{ n: number }>(undefined, count.text, count.params)]);
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    const body: TaskListJson = {
-      items: page.map(toListItem),
-      limit: q.limit,
-      offset: q.after ? 0 : q.offset,
-      nextCursor: more && sortsWithoutNulls(q) ? encodeCursor(last.sort_key, String(last.id)) : null,
-      nextOffset: more && !q.after && q.offset + q.limit <= 10_000 ? q.offset + q.limit : null,
-      total: Math.min(n, COUNT_CAP),
-      totalCapped: n > COUNT_CAP,
-    };
-    res.set('Cache-Control', 'no-store').json(body);
+    res.set('Cache-Control', 'no-store').json(await loadTaskList(ctx, parseListQuery(req)));
   });
 
   router.get('/api/tasks/:id', async (req, res) => {

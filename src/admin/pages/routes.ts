@@ -1,13 +1,12 @@
 import { Router, type Request, type Response } from 'express';
-import { loadDetail } from '../api/tasks';
+import { loadDetail, loadTaskList } from '../api/tasks';
 import { listQueues, listWorkers, loadStats } from '../api/monitor';
 import type { AdminContext } from '../context';
 import { HttpError } from '../http';
 import { csrfToken } from '../security';
 import { toListItem } from '../serialize';
-import { countResults, COUNT_CAP, listResults, recentNames } from '../sql';
-import type { TaskListJson } from '../types';
-import { encodeCursor, parseListQuery } from '../validate';
+import { listResults, recentNames } from '../sql';
+import { parseListQuery } from '../validate';
 import { dashboardPage } from './dashboard';
 import { layout, pageBase, type NavKey, type PageContext } from './layout';
 import { newTaskPage, taskDetailPage, tasksPage, WINDOWS, type TaskFilterForm } from './tasks';
@@ -53,25 +52,7 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     if (form.window && WINDOWS[form.window]) apiParams.set('since', new Date(Date.now() - WINDOWS[form.window][1] * 60_000).toISOString());
     const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
     const query = parseListQuery({ query: { ...Object.fromEntries(apiParams), ...(cursor ? { cursor } : {}) } });
-    await ctx.store();
-    const list = listResults(ctx.schema, query);
-    const count = countResults(ctx.schema, query);
-    const [rows, [{ n }], names] = await Promise.all([
-      ctx.query(undefined, list.text, list.params),
-      ctx.query<{ n: number }>(undefined, count.text, count.params),
-      ctx.query<{ task_name: string }>(undefined, recentNames(ctx.schema)),
-    ]);
-    const more = rows.length > query.limit;
-    const page = rows.slice(0, query.limit);
-    const body: TaskListJson = {
-      items: page.map(toListItem),
-      limit: query.limit,
-      offset: 0,
-      nextCursor: more ? encodeCursor(page[page.length - 1].sort_key, String(page[page.length - 1].id)) : null,
-      nextOffset: null,
-      total: Math.min(n, COUNT_CAP),
-      totalCapped: n > COUNT_CAP,
-    };
+    const [body, names] = await Promise.all([loadTaskList(ctx, query), ctx.query<{ task_name: string }>(undefined, recentNames(ctx.schema))]);
     const formParams = new URLSearchParams(Object.entries(form) as [string, string][]);
     const here = `${p.base}/tasks`;
     const links = {
