@@ -12,14 +12,10 @@
  * statement's execution time and plan shape; drops the schema at the end. Nothing under src/ or
  * migrations/ changes.
  */
-process.env.CELERIAC_FROM_SOURCE = '1';
-require('../../bin/register-ts').register();
-const { Celeriac } = require('../../src');
+const { runOnScratchSchema } = require('./scratch');
 const { listResults, countResults } = require('../../src/admin/sql');
 const { parseListQuery } = require('../../src/admin/validate');
 const { fillSql, SPAN_HOURS } = require('../workloads/w6');
-const { DATABASE_URL } = require('../systems/ns');
-const { makeEnv } = require('../lib/env');
 
 const SCHEMA = 'bench_w6_diag';
 const T = `"${SCHEMA}".celeriac_task_result`;
@@ -66,53 +62,34 @@ async function explain(ds, text, params) {
   return { ms, shape, plan: rows.join('\n') };
 }
 
-async function main() {
-  const rows = Number(process.argv[2] ?? 1_000_000);
-  // Holds the benchmark's run lock, so it never loads the machine under someone's measurement.
-  const env = await makeEnv({ childTimeoutMs: 0, lockWaitMs: 30 * 60_000, log: (m) => console.error(m) });
-  const app = new Celeriac({ databaseUrl: DATABASE_URL, schema: SCHEMA, logger: { log() {} } });
-  const ds = await app.dataSource();
-  await ds.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  try {
-    await app.migrate();
-    let t = Date.now();
-    await ds.query(fillSql(T), [rows, new Date().toISOString(), SPAN_HOURS * 3600]);
-    await ds.query(`VACUUM (ANALYZE) ${T}`);
-    console.log(`${rows.toLocaleString('en-US')} rows filled and vacuumed in ${((Date.now() - t) / 1000).toFixed(0)} s (indexes as migrated)\n`);
-    const now = Date.now();
-    const statements = [];
-    for (const [name, query] of filters(now)) {
-      const q = parseListQuery({ query });
-      statements.push([`${name}: list`, listResults(SCHEMA, q)], [`${name}: count`, countResults(SCHEMA, q)]);
-    }
-    const results = {};
-    for (const [name, s] of statements) results[name] = { a: await explain(ds, s.text, s.params) };
-    for (const [name, s] of statements) {
-      const r = rewritten(s.text, s.params);
-      results[name].c = r.text === s.text ? null : await explain(ds, r.text, r.params);
-    }
-    t = Date.now();
-    for (const c of CANDIDATES) await ds.query(c);
-    await ds.query(`ANALYZE ${T}`);
-    console.log(`candidate indexes built in ${((Date.now() - t) / 1000).toFixed(0)} s:\n  ${CANDIDATES.join('\n  ')}\n`);
-    for (const [name, s] of statements) results[name].b = await explain(ds, s.text, s.params);
-    for (const [name, r] of Object.entries(results)) {
-      console.log(`${name}`);
-      console.log(`  (a) as is, migrations' indexes:  ${r.a.ms.toFixed(1)} ms  ${r.a.shape}`);
-      console.log(`  (b) as is, + candidate indexes:  ${r.b.ms.toFixed(1)} ms  ${r.b.shape}`);
-      console.log(r.c ? `  (c) SQL changed, migrations' indexes: ${r.c.ms.toFixed(1)} ms  ${r.c.shape}` : '  (c) SQL unchanged by the rewrite');
-    }
-  } finally {
-    await ds.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-    await app.close();
-    await env.close();
-  }
-}
+const rows = Number(process.argv[2] ?? 1_000_000);
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runOnScratchSchema(SCHEMA, async (ds) => {
+  let t = Date.now();
+  await ds.query(fillSql(T), [rows, new Date().toISOString(), SPAN_HOURS * 3600]);
+  await ds.query(`VACUUM (ANALYZE) ${T}`);
+  console.log(`${rows.toLocaleString('en-US')} rows filled and vacuumed in ${((Date.now() - t) / 1000).toFixed(0)} s (indexes as migrated)\n`);
+  const now = Date.now();
+  const statements = [];
+  for (const [name, query] of filters(now)) {
+    const q = parseListQuery({ query });
+    statements.push([`${name}: list`, listResults(SCHEMA, q)], [`${name}: count`, countResults(SCHEMA, q)]);
+  }
+  const results = {};
+  for (const [name, s] of statements) results[name] = { a: await explain(ds, s.text, s.params) };
+  for (const [name, s] of statements) {
+    const r = rewritten(s.text, s.params);
+    results[name].c = r.text === s.text ? null : await explain(ds, r.text, r.params);
+  }
+  t = Date.now();
+  for (const c of CANDIDATES) await ds.query(c);
+  await ds.query(`ANALYZE ${T}`);
+  console.log(`candidate indexes built in ${((Date.now() - t) / 1000).toFixed(0)} s:\n  ${CANDIDATES.join('\n  ')}\n`);
+  for (const [name, s] of statements) results[name].b = await explain(ds, s.text, s.params);
+  for (const [name, r] of Object.entries(results)) {
+    console.log(`${name}`);
+    console.log(`  (a) as is, migrations' indexes:  ${r.a.ms.toFixed(1)} ms  ${r.a.shape}`);
+    console.log(`  (b) as is, + candidate indexes:  ${r.b.ms.toFixed(1)} ms  ${r.b.shape}`);
+    console.log(r.c ? `  (c) SQL changed, migrations' indexes: ${r.c.ms.toFixed(1)} ms  ${r.c.shape}` : '  (c) SQL unchanged by the rewrite');
+  }
+});

@@ -1,0 +1,90 @@
+'use strict';
+/**
+ * What recording one task's final state costs Postgres, apart from everything else W1 measures:
+ *
+ *   node bench/diag/result-write-cost.js [rows=40000] [batch=500]
+ *
+ * Migrates a scratch schema (bench_write_diag) with Celeriac's own migrations, then, through the
+ * result store's own upsert (src/results/sql.ts) on one connection, in batches as the worker sends
+ * them: (1) inserts `rows` PENDING rows as senders record them, then times turning each into
+ * SUCCESS (the W1 drain's write); (2) times inserting `rows` SUCCESS rows with no PENDING before
+ * (trackPending off). Then it drops every index but the two keys (id, task_id) and repeats both,
+ * which bounds what the admin's indexes cost. Prints Postgres CPU per row (all postgres
+ * processes, from /proc) and wall time; drops the schema at the end. Nothing under src/ or
+ * migrations/ changes.
+ *
+ * Why it exists: issue 3 asks for a drain of 1.5× the best peer's. The best peer here,
+ * graphile-worker with batched completes, stores no result at all; this shows what the one thing
+ * Celeriac does in addition costs on its own.
+ */
+const { randomUUID } = require('node:crypto');
+const { runOnScratchSchema } = require('./scratch');
+const { upsertResults } = require('../../src/results/sql');
+const { stateSeq } = require('../../src/results/states');
+const { cpuDelta, pidsNamed, cpuByPid } = require('../lib/cpu');
+
+const SCHEMA = 'bench_write_diag';
+const T = `"${SCHEMA}".celeriac_task_result`;
+
+/** A row as the worker's ResultStore sends it for a no-op task (see toRecord in src/results/store.ts). */
+function record(id, status, finished) {
+  const now = new Date().toISOString();
+  return {
+    task_id: id,
+    status,
+    seq: stateSeq(status, 0),
+    task_name: 'bench.noop',
+    args: [],
+    kwargs: {},
+    worker: finished ? 'celery@bench' : undefined,
+    queue: 'celery',
+    retries: 0,
+    root_id: id,
+    date_created: now,
+    date_done: finished ? now : undefined,
+  };
+}
+
+async function timed(ds, statement, ids, batch, status, finished) {
+  const before = cpuByPid(pidsNamed('postgres'));
+  const t0 = performance.now();
+  for (let i = 0; i < ids.length; i += batch) {
+    await ds.query(statement, [JSON.stringify(ids.slice(i, i + batch).map((id) => record(id, status, finished)))]);
+  }
+  const wallMs = performance.now() - t0;
+  const cpuMs = cpuDelta(before, cpuByPid(pidsNamed('postgres')));
+  return { usPerRow: (cpuMs * 1000) / ids.length, wallMs };
+}
+
+async function measure(ds, rows, batch) {
+  const statement = upsertResults(SCHEMA);
+  const pending = Array.from({ length: rows }, () => randomUUID());
+  await timed(ds, statement, pending, batch, 'PENDING', false);
+  await ds.query('CHECKPOINT');
+  const update = await timed(ds, statement, pending, batch, 'SUCCESS', true);
+  const insert = await timed(ds, statement, Array.from({ length: rows }, () => randomUUID()), batch, 'SUCCESS', true);
+  return { update, insert };
+}
+
+const rows = Number(process.argv[2] ?? 40_000);
+const batch = Number(process.argv[3] ?? 500);
+
+runOnScratchSchema(SCHEMA, async (ds) => {
+  const line = (label, r) =>
+    console.log(`  ${label.padEnd(34)} ${r.usPerRow.toFixed(1).padStart(6)} µs of Postgres CPU per row, ${((rows / r.wallMs) * 1000).toFixed(0).padStart(6)} rows/s on one connection`);
+  const all = await measure(ds, rows, batch);
+  const dropped = await ds.query(
+    `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'celeriac_task_result' AND indexname NOT IN ('celeriac_task_result_pkey', 'celeriac_task_result_task_id_key')`,
+    [SCHEMA],
+  );
+  for (const { indexname } of dropped) await ds.query(`DROP INDEX "${SCHEMA}"."${indexname}"`);
+  await ds.query(`TRUNCATE ${T}`);
+  const keys = await measure(ds, rows, batch);
+  console.log(`${rows.toLocaleString('en-US')} rows, batches of ${batch}, the result store's upsert:`);
+  console.log(' with the migrations\' indexes:');
+  line('PENDING → SUCCESS (W1 drain)', all.update);
+  line('SUCCESS, no PENDING before', all.insert);
+  console.log(` with only the keys (id, task_id); dropped: ${dropped.map((d) => d.indexname).join(', ')}`);
+  line('PENDING → SUCCESS', keys.update);
+  line('SUCCESS, no PENDING before', keys.insert);
+});

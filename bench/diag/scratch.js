@@ -1,0 +1,38 @@
+'use strict';
+/**
+ * The frame every diag script on a scratch schema shares: take the benchmark's run lock (so a
+ * diagnosis never loads the machine under someone's measurement), migrate `schema` afresh with
+ * Celeriac's own migrations, run `body(ds)`, and drop the schema whatever happens. Exits the
+ * process: 0 when body resolved, 1 (with the error) when it threw.
+ */
+process.env.CELERIAC_FROM_SOURCE = '1';
+require('../../bin/register-ts').register();
+const { Celeriac } = require('../../src');
+const { DATABASE_URL } = require('../systems/ns');
+const { makeEnv } = require('../lib/env');
+
+function runOnScratchSchema(schema, body) {
+  const main = async () => {
+    const env = await makeEnv({ childTimeoutMs: 0, lockWaitMs: 30 * 60_000, log: (m) => console.error(m) });
+    const app = new Celeriac({ databaseUrl: DATABASE_URL, schema, logger: { log() {} } });
+    const ds = await app.dataSource();
+    try {
+      await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await app.migrate();
+      await body(ds);
+    } finally {
+      await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await app.close();
+      await env.close();
+    }
+  };
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { runOnScratchSchema };

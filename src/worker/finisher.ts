@@ -1,0 +1,113 @@
+import { followUps, joinChord } from '../canvas/followups';
+import { MaxRetriesExceededError } from '../errors';
+import type { StateUpdate } from '../results/store';
+import type { TaskState } from '../results/states';
+import { serializeError, type Outcome } from './outcome';
+import type { Job } from './pool';
+import type { WorkerParts } from './parts';
+import { nextAttempt, retryDelayMs } from './retry';
+import { excResult } from './state-writer';
+import { emitTaskSignals, taskInfo } from './task-view';
+
+/**
+ * The delivery guarantee is kept here, apart from fetching and slot accounting: each outcome
+ * becomes a committed state first and only then the broker step that lets go of the message (an
+ * ack, the retry's next attempt, a canvas follow-up), so with acksLate (the default) a crash
+ * between the two runs the task again rather than losing it.
+ */
+export class Finisher {
+  constructor(
+    private readonly parts: WorkerParts,
+    /** The worker's own, so its stats read them before start too. */
+    private readonly counters: { processed: number; succeeded: number; failed: number; retried: number },
+    /** The message is acked or handed on: the worker stops holding it. */
+    private readonly release: (job: Job) => void,
+    /** The state is committed and the message acked or handed on (the worker's 'task-finished'). */
+    private readonly finished: (taskId: string, state: TaskState) => void,
+  ) {}
+
+  finish(job: Job, outcome: Outcome): void {
+    const { msg, task } = job;
+    const { app, events, log } = this.parts;
+    if (outcome.kind === 'retry') {
+      const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
+      if (max !== null && msg.retries >= max) {
+        const exc = outcome.exc ?? serializeError(new MaxRetriesExceededError(`Task ${msg.task}[${msg.id}] still failing after ${msg.retries} retries (maxRetries ${max}).`));
+        outcome = { kind: 'failure', exc, runtimeMs: outcome.runtimeMs };
+      }
+    }
+    emitTaskSignals(app.signals, taskInfo(job, this.parts.workerName), outcome, job.started);
+    const ignore = task.options.ignoreResult || msg.ignoreResult;
+    const seconds = (outcome.runtimeMs / 1000).toFixed(3);
+    const done = (state: TaskState, update: Partial<StateUpdate>, after: () => Promise<void> | void = () => this.parts.acker.ack(job)) => {
+      this.counters.processed++;
+      const committed = ignore && state === 'SUCCESS' ? Promise.resolve() : this.parts.states.write(job, state, update);
+      committed.then(after).then(
+        () => this.finished(msg.id, state),
+        (err) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err),
+      );
+    };
+    switch (outcome.kind) {
+      case 'success':
+        this.counters.succeeded++;
+        log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds}s`);
+        events.task('task-succeeded', { uuid: msg.id, result: truncate(outcome.result), runtime: outcome.runtimeMs / 1000 });
+        return done('SUCCESS', { result: outcome.result, dateDone: new Date() }, () => this.settle(job, 'SUCCESS', outcome.result));
+      case 'failure':
+        this.counters.failed++;
+        log('error', `task ${msg.task}[${msg.id}] failed in ${seconds}s: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}`);
+        events.task('task-failed', { uuid: msg.id, exception: `${outcome.exc.exc_type}(${JSON.stringify(outcome.exc.exc_message[0])})`, traceback: outcome.exc.traceback });
+        return done('FAILURE', { result: excResult(outcome.exc), traceback: outcome.exc.traceback, dateDone: new Date() }, () => this.settle(job, 'FAILURE', null));
+      case 'revoked':
+        log('info', `task ${msg.task}[${msg.id}] revoked (${outcome.reason})`);
+        events.task('task-revoked', { uuid: msg.id, terminated: outcome.reason === 'terminated', expired: outcome.reason === 'expired' });
+        return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() }, () => this.settle(job, 'REVOKED', null));
+      case 'retry': {
+        const delayMs = retryDelayMs(task.options, msg.retries, outcome.countdownMs, outcome.auto);
+        const etaMs = Date.now() + delayMs;
+        this.counters.retried++;
+        log('info', `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`);
+        events.task('task-retried', { uuid: msg.id, exception: outcome.exc?.exc_type ?? null });
+        const next = nextAttempt(msg.raw, etaMs, app.signer?.canSign ? app.signer : undefined);
+        return done(
+          'RETRY',
+          { result: outcome.exc ? excResult(outcome.exc) : null, traceback: outcome.exc?.traceback ?? null, meta: { next_eta: new Date(etaMs).toISOString() } },
+          async () => {
+            const { broker, consumer } = this.parts;
+            if (!job.acked) await broker.ackAndSend(consumer, msg.raw, [{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
+            else await broker.send([{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
+            job.acked = true;
+            this.release(job);
+            this.parts.promoter.promoteBy(etaMs);
+          },
+        );
+      }
+    }
+  }
+
+  /**
+   * After a final state is committed: what it sets off (callbacks, the chain's next link, a
+   * chord's join) goes out in the same atomic step as the ack, so a crash sends it either never
+   * (and the redelivered task sends it) or once.
+   */
+  private async settle(job: Job, state: 'SUCCESS' | 'FAILURE' | 'REVOKED', result: unknown): Promise<void> {
+    const { msg } = job;
+    const { app, broker, states } = this.parts;
+    if (!msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord) return this.parts.acker.ack(job);
+    const next = followUps(app, msg, state, result);
+    await Promise.all(next.brokenChain.map((u) => states.store.write(u)));
+    if (next.chord) await joinChord(app, broker, states.store, next.chord, msg.id, state !== 'SUCCESS');
+    if (next.messages.length === 0) return this.parts.acker.ack(job);
+    const outgoing = next.messages.map((m) => m.outgoing);
+    if (job.acked) await broker.send(outgoing);
+    else await broker.ackAndSend(this.parts.consumer, msg.raw, outgoing);
+    job.acked = true;
+    this.release(job);
+    app.recordPending(next.messages);
+  }
+}
+
+function truncate(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'null';
+  return text.length > 256 ? text.slice(0, 253) + '...' : text;
+}

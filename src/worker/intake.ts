@@ -1,0 +1,88 @@
+import type { Delivery } from '../broker';
+import { decodeTask, type TaskMessage } from '../broker/message';
+import { routeOf } from '../broker/redis-broker';
+import { MessageDecodeError } from '../errors';
+import type { SerializedError } from './outcome';
+import type { WorkerParts } from './parts';
+import type { Job } from './pool';
+import { excResult } from './state-writer';
+
+/**
+ * A fetched message the worker cannot or must not run (its queue was cancelled, it does not
+ * decode, its signature fails, its task is unknown here, it has killed too many workers) is given
+ * back or dead-lettered here, before the worker holds it: so the worker's prefetch accounting and
+ * everything after it only ever see jobs it can run.
+ */
+export class Intake {
+  constructor(
+    private readonly parts: WorkerParts,
+    private readonly maxRedeliveries: number,
+  ) {}
+
+  /** The job to hold, or undefined when the message was given back or dead-lettered. */
+  admit(delivery: Delivery, queues: string[]): Job | undefined {
+    const { app, broker, consumer } = this.parts;
+    // Taken by a fetch that was in flight when its queue was cancelled (control cancel_consumer):
+    // give it back to the workers still consuming that queue. A re-routed message (routing key ≠
+    // queue) would go back to the wrong list, so that rare one runs here instead.
+    if (!queues.includes(delivery.queue) && routeOf(delivery.raw).queue === delivery.queue) {
+      void broker.requeue(consumer, [delivery.raw]).catch((e) => this.parts.fail('could not give back a message of a cancelled queue', e));
+      return;
+    }
+    let msg: TaskMessage;
+    try {
+      msg = decodeTask(delivery.raw);
+      if (msg.queue !== delivery.queue) msg = this.rehome(msg, delivery);
+    } catch (err) {
+      const reason = err instanceof MessageDecodeError ? err.message : `undecodable message: ${String(err)}`;
+      this.parts.log('error', 'dead-lettered a message that cannot be decoded', { reason });
+      void broker.deadLetter(consumer, delivery.raw, reason).catch((e) => this.parts.fail('dead-letter failed', e));
+      return;
+    }
+    const refusal = app.signer?.verify(delivery.raw);
+    if (refusal) {
+      this.reject(msg, delivery, `refused: ${refusal}`, 'REJECTED', 'SignatureError');
+      return;
+    }
+    const task = app.registry.get(msg.task);
+    if (!task) {
+      const reason = `no task named '${msg.task}' is registered on worker ${this.parts.workerName}; it knows: ${app.registry.names().join(', ') || '(none)'}`;
+      app.signals.emit('taskUnknown', { id: msg.id, name: msg.task, reason });
+      this.reject(msg, delivery, reason, 'REJECTED', 'NotRegistered');
+      return;
+    }
+    if (delivery.redeliveries > this.maxRedeliveries) {
+      const reason = `WorkerLostError: a worker died while holding this task ${delivery.redeliveries} times; kept out of the queue so it cannot kill more`;
+      this.reject(msg, delivery, reason, 'FAILURE', 'WorkerLostError');
+      return;
+    }
+    // Python senders give no sent_at: the receipt time is the best creation time we have.
+    msg.headers.sent_at ??= new Date().toISOString();
+    return { msg, task, redeliveries: delivery.redeliveries, acked: false, started: false, finished: false };
+  }
+
+  /**
+   * A message whose routing key is not the queue it sat on (Celery through a named exchange):
+   * record the queue as its delivery_info, as kombu's anonymous-exchange sends do, so every later
+   * re-queue (retry, eta parking, crash recovery, shutdown) puts it back where it came from.
+   */
+  private rehome(msg: TaskMessage, delivery: Delivery): TaskMessage {
+    const envelope = JSON.parse(delivery.raw);
+    envelope.properties = { ...envelope.properties, delivery_info: { exchange: '', routing_key: delivery.queue } };
+    const raw = JSON.stringify(envelope);
+    void this.parts.broker.replaceHeld(this.parts.consumer, delivery.raw, raw).catch((e) => this.parts.fail('could not record the queue of a re-routed message', e));
+    delivery.raw = raw;
+    return decodeTask(raw);
+  }
+
+  private reject(msg: TaskMessage, delivery: Delivery, reason: string, state: 'REJECTED' | 'FAILURE', excType: string): void {
+    const { broker, consumer, states } = this.parts;
+    this.parts.log('error', `task ${msg.task}[${msg.id}] ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
+    this.parts.events.task('task-rejected', { uuid: msg.id, name: msg.task, reason });
+    const exc: SerializedError = { exc_type: excType, exc_message: [reason], exc_module: 'celeriac', traceback: null };
+    void states.store
+      .write({ ...states.describe(msg), status: state, result: excResult(exc), meta: { reason }, dateDone: new Date() })
+      .then(() => broker.deadLetter(consumer, delivery.raw, reason))
+      .catch((e) => this.parts.fail('dead-letter failed', e));
+  }
+}

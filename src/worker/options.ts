@@ -1,0 +1,57 @@
+import { availableParallelism, hostname } from 'node:os';
+import { ConfigError } from '../errors';
+import { Autoscaler, type AutoscaleOptions } from './autoscale';
+
+export interface WorkerOptions {
+  /** Shown in the registry, events and results. Default celeriac@<hostname>. */
+  name?: string;
+  queues?: string[];
+  /** Tasks running at once. Default 10 (async) or the CPU count (threads). */
+  concurrency?: number;
+  pool?: 'async' | 'threads';
+  /** Messages held per running slot, beyond those running. Default 4, as Celery. */
+  prefetchMultiplier?: number;
+  /** The module exporting the app, loaded by each thread of the threads pool. */
+  appModule?: string;
+  /** How long SIGTERM waits for running tasks before giving them back. Default 30 s. */
+  shutdownGraceMs?: number;
+  /** A message whose holder died this many times goes to the dead-letter list instead of killing more workers. Default 5. */
+  maxRedeliveries?: number;
+  /** Longest a fetch blocks on an empty queue. Default 1000 ms. */
+  blockMs?: number;
+  /** Grow and shrink the concurrency with the backlog between min and max (`--autoscale max,min`); the worker starts at min. */
+  autoscale?: AutoscaleOptions;
+  /** Threads pool: replace a thread after it ran this many tasks (between tasks, never during one). */
+  maxTasksPerChild?: number;
+  /** Threads pool: replace a thread whose V8 heap passed this many KiB after a task (Celery's resident-memory limit, per thread). */
+  maxMemoryPerChild?: number;
+}
+
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'appModule' | 'autoscale' | 'maxTasksPerChild' | 'maxMemoryPerChild'>>;
+
+/**
+ * Defaults filled in and every value checked once, when the Worker is constructed: a bad option
+ * fails there, naming its key, rather than when start() has already connected.
+ */
+export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: string): ResolvedWorkerOptions {
+  const pool = options.pool ?? 'async';
+  if (pool !== 'async' && pool !== 'threads') throw new ConfigError('pool', `'${pool}': use 'async' or 'threads'`);
+  const concurrency = options.autoscale ? Autoscaler.initialConcurrency(options.autoscale) : options.concurrency ?? (pool === 'threads' ? availableParallelism() : 10);
+  for (const key of ['maxTasksPerChild', 'maxMemoryPerChild'] as const) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (pool !== 'threads') throw new ConfigError(key, `applies to the threads pool only (this worker's pool is '${pool}'): add pool: 'threads' (--pool threads)`);
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
+  }
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
+  return {
+    name: options.name ?? `celeriac@${hostname()}`,
+    queues: options.queues?.length ? options.queues : [defaultQueue],
+    pool,
+    concurrency,
+    prefetchMultiplier: options.prefetchMultiplier ?? 4,
+    shutdownGraceMs: options.shutdownGraceMs ?? 30_000,
+    maxRedeliveries: options.maxRedeliveries ?? 5,
+    blockMs: options.blockMs ?? 1000,
+  };
+}

@@ -1,0 +1,26 @@
+import type { Broker } from '../broker';
+import type { Celeriac } from '../celeriac';
+import type { LogLevel } from '../log';
+import type { Acker } from './acker';
+import type { EventDispatcher } from './events';
+import type { DelayedPromoter } from './promoter';
+import type { StateWriter } from './state-writer';
+
+/**
+ * The worker's connections and its logging, built once in start() and shared by the helpers
+ * that act for it on every task (intake, finisher): one object handed to each, rather than a
+ * constructor of ten arguments, or a handle on the whole worker's internals.
+ */
+export interface WorkerParts {
+  app: Celeriac;
+  workerName: string;
+  consumer: string;
+  broker: Broker;
+  states: StateWriter;
+  events: EventDispatcher;
+  acker: Acker;
+  promoter: DelayedPromoter;
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  /** Logs, and emits the worker's 'error' when someone listens. */
+  fail(message: string, err: unknown): void;
+}
