@@ -61,6 +61,48 @@ export function upsertResults(schema: string): string {
     WHERE t.seq <= EXCLUDED.seq`;
 }
 
+/**
+ * The same write for rows that already exist with their descriptive columns (a sender recorded
+ * PENDING, or this task wrote an earlier state): only what a state changes is sent and set, which
+ * costs Postgres about a quarter less per row than the upsert (bench/diag/result-write-cost.js)
+ * and the worker a smaller JSON. The SET matches upsertResults' for an existing row. Returns how
+ * many rows it changed; fewer than it was given means some were missing (or already later), and
+ * the caller writes those through upsertResults.
+ */
+const finishColumns = [
+  ['task_id', 'text'],
+  ['status', 'text'],
+  ['seq', 'int'],
+  ['result', 'jsonb'],
+  ['traceback', 'text'],
+  ['meta', 'jsonb'],
+  ['worker', 'text'],
+  ['retries', 'int'],
+  ['date_started', 'timestamptz'],
+  ['date_done', 'timestamptz'],
+] as const;
+
+export function updateKnownResults(schema: string): string {
+  const typed = finishColumns.map(([c, type]) => `${c} ${type}`).join(', ');
+  return `
+    WITH changed AS (
+      UPDATE "${schema}".celeriac_task_result AS t SET
+        status       = u.status,
+        seq          = u.seq,
+        result       = u.result,
+        traceback    = u.traceback,
+        meta         = COALESCE(u.meta, t.meta),
+        worker       = COALESCE(u.worker, t.worker),
+        retries      = u.retries,
+        date_started = COALESCE(u.date_started, t.date_started),
+        date_done    = u.date_done,
+        date_changed = now()
+      FROM json_to_recordset($1::json) AS u(${typed})
+      WHERE t.task_id = u.task_id AND t.seq <= u.seq
+      RETURNING 1)
+    SELECT count(*)::int AS n FROM changed`;
+}
+
 export function selectResults(schema: string): string {
   return `SELECT task_id, task_name, periodic_task_name, status, args, kwargs, result, traceback, meta, worker, queue,
                  retries, parent_id, root_id, group_id, date_created, date_started, date_done, date_changed

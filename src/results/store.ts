@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
-import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, deleteStaleBatch, insertGroup, markRevoked, selectGroup, selectResults, upsertResults } from './sql';
+import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, deleteStaleBatch, insertGroup, markRevoked, selectGroup, selectResults, updateKnownResults, upsertResults } from './sql';
 import { stateSeq, type TaskState } from './states';
 
 /** One state change of one task, as the sender or a worker knows it. */
@@ -24,6 +24,11 @@ export interface StateUpdate {
   dateCreated?: Date | null;
   dateStarted?: Date | null;
   dateDone?: Date | null;
+  /**
+   * A hint that the row already exists with its descriptive columns (name, args, queue, …), so
+   * only the changing ones need writing. A wrong hint costs one more statement, never a wrong row.
+   */
+  rowExists?: boolean;
 }
 
 export interface TaskResultRow {
@@ -55,6 +60,8 @@ interface Pending {
 }
 
 const DEFER_MS = 25;
+/** After a batch of hinted rows that were mostly missing, this many batches go straight to the upsert. */
+const HINT_BACKOFF_BATCHES = 20;
 
 export interface ResultStoreEvents {
   committed: [updates: StateUpdate[]];
@@ -78,7 +85,9 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private closed = false;
   readonly maxBatch = 2000;
   private readonly sql: Sql;
-  private readonly statements: { upsert: string; select: string };
+  private readonly statements: { upsert: string; updateKnown: string; select: string };
+  /** Batches left before hinted rows are tried with the narrow update again (see HINT_BACKOFF_BATCHES). */
+  private hintsIgnored = 0;
 
   constructor(
     private readonly ds: DataSource,
@@ -86,7 +95,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   ) {
     super();
     this.sql = sqlFor(ds);
-    this.statements = { upsert: upsertResults(schema), select: selectResults(schema) };
+    this.statements = { upsert: upsertResults(schema), updateKnown: updateKnownResults(schema), select: selectResults(schema) };
   }
 
   /** Resolves when the state (or a later one of the same task) is committed. */
@@ -135,7 +144,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
         const batch = this.take();
         this.inFlight = batch.length;
         try {
-          await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, [JSON.stringify(batch.map(toRecord))]);
+          await this.writeBatch(batch);
           this.inFlight = 0;
           this.retryDelayMs = 100;
           for (const p of batch) for (const w of p.waiters) w();
@@ -153,6 +162,27 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       this.flushing = undefined;
       if (this.pending.size > 0 && !this.closed) this.schedule();
     }
+  }
+
+  /**
+   * Rows hinted to exist go through the narrow update first; if any of them was not there, the
+   * whole batch goes through the upsert (rows the update already wrote are written again to the
+   * same values: the seq guard admits an equal seq), so a wrong hint never loses a state. Senders
+   * that record no PENDING would miss every time, so after a mostly-missing batch the hints are
+   * ignored for a while.
+   */
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    if (this.hintsIgnored > 0) this.hintsIgnored--;
+    else {
+      const known = batch.filter((p) => p.update.rowExists);
+      if (known.length > 0) {
+        const [{ n }] = await this.sql.query(`celeriac_update_known_${this.schema}`, this.statements.updateKnown, [JSON.stringify(known.map(toFinishRecord))]);
+        if (n < known.length / 2) this.hintsIgnored = HINT_BACKOFF_BATCHES;
+        if (n === batch.length) return;
+        if (n === known.length) batch = batch.filter((p) => !p.update.rowExists);
+      }
+    }
+    await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, [JSON.stringify(batch.map(toRecord))]);
   }
 
   private take(): Pending[] {
@@ -311,6 +341,22 @@ function toRecord({ update: u, seq }: Pending): Record<string, unknown> {
     root_id: u.rootId,
     group_id: u.groupId,
     date_created: (u.dateCreated ?? new Date()).toISOString(),
+    date_started: u.dateStarted?.toISOString(),
+    date_done: u.dateDone?.toISOString(),
+  };
+}
+
+/** One row of updateKnownResults' parameter: only the columns a state changes. */
+function toFinishRecord({ update: u, seq }: Pending): Record<string, unknown> {
+  return {
+    task_id: u.taskId,
+    status: u.status,
+    seq,
+    result: u.result,
+    traceback: u.traceback,
+    meta: u.meta,
+    worker: u.worker,
+    retries: u.retries,
     date_started: u.dateStarted?.toISOString(),
     date_done: u.dateDone?.toISOString(),
   };

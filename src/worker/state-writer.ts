@@ -5,6 +5,13 @@ import type { SerializedError } from './outcome';
 import type { Job } from './pool';
 
 const RECEIVED_DELAY_MS = 20;
+/**
+ * A state written this long after its task was sent almost always finds the task's row there: the
+ * sender's PENDING (written 25 ms after the send) or this worker's RECEIVED (RECEIVED_DELAY_MS
+ * after receipt; a Python sender's task is dated at receipt) has been committed by then. Such a
+ * write is hinted as `rowExists` and sends only what the state changes (ResultStore.writeBatch).
+ */
+const ROW_EXISTS_AFTER_MS = 250;
 
 /**
  * The worker writes a task's row from several places (receipt, start, progress, the outcome, a
@@ -59,6 +66,7 @@ export class StateWriter {
     // Assigned into describe()'s fresh object rather than spread twice: one allocation per state.
     const u = Object.assign(this.describe(job.msg), update);
     u.status = status;
+    u.rowExists = u.dateCreated != null && Date.now() - u.dateCreated.getTime() > ROW_EXISTS_AFTER_MS;
     return this.store.write(u);
   }
 
