@@ -123,8 +123,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new CeleriacError(`Worker ${this.name} was already started; create a new Worker to start again.`);
     if (!this.app.hasDatabase) throw new ConfigError('databaseUrl', 'the worker records every task state in Postgres: set DATABASE_URL or pass databaseUrl');
-    this.broker = await this.app.broker();
-    this.store = await this.app.results();
+    // Side by side: each is a connection handshake, and a worker's start-up is time its queue waits.
+    [this.broker, this.store] = await Promise.all([this.app.broker(), this.app.results()]);
     this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
     this.acker = new Acker(this.broker, this.consumer, (job) => this.release(job), (err) => this.fail('ack failed; these tasks may run again', err));
     this.promoter = new DelayedPromoter(this.broker, (err) => this.fail('promoting delayed tasks failed', err));
