@@ -5,11 +5,12 @@
  *   node bench/diag/result-write-cost.js [rows=40000] [batch=500]
  *
  * Migrates a scratch schema (bench_write_diag) with Celeriac's own migrations, then, through the
- * result store's own upsert (src/results/sql.ts) on one connection, in batches as the worker sends
- * them: (1) inserts `rows` PENDING rows as senders record them, then times turning each into
- * SUCCESS (the W1 drain's write); (2) times inserting `rows` SUCCESS rows with no PENDING before
- * (trackPending off). Then it drops every index but the two keys (id, task_id) and repeats both,
- * which bounds what the admin's indexes cost. Prints Postgres CPU per row (all postgres
+ * result store's own statements (src/results/sql.ts) on one connection, in batches as the worker
+ * sends them: (1) inserts `rows` PENDING rows as senders record them, then times turning each into
+ * SUCCESS (the W1 drain's write) with the upsert, and (2) with the narrow update a worker uses for
+ * rows it knows exist (updateKnownResults); (3) times inserting `rows` SUCCESS rows with no
+ * PENDING before (trackPending off). Then it drops every index but the two keys (id, task_id) and
+ * repeats all three, which bounds what the admin's indexes cost. Prints Postgres CPU per row (all postgres
  * processes, from /proc) and wall time; drops the schema at the end. Nothing under src/ or
  * migrations/ changes.
  *
@@ -19,14 +20,14 @@
  */
 const { randomUUID } = require('node:crypto');
 const { runOnScratchSchema } = require('./scratch');
-const { upsertResults } = require('../../src/results/sql');
+const { updateKnownResults, upsertResults } = require('../../src/results/sql');
 const { stateSeq } = require('../../src/results/states');
 const { cpuDelta, pidsNamed, cpuByPid } = require('../lib/cpu');
 
 const SCHEMA = 'bench_write_diag';
 const T = `"${SCHEMA}".celeriac_task_result`;
 
-/** A row as the worker's ResultStore sends it for a no-op task (see toRecord in src/results/store.ts). */
+/** A row as the worker's ResultStore sends it for a no-op task (toRecord in src/results/store.ts). */
 function record(id, status, finished) {
   const now = new Date().toISOString();
   return {
@@ -45,25 +46,33 @@ function record(id, status, finished) {
   };
 }
 
-async function timed(ds, statement, ids, batch, status, finished) {
+/** The same state as the narrow update takes it (toFinishRecord in src/results/store.ts). */
+function finishRecord(id) {
+  return { task_id: id, status: 'SUCCESS', seq: stateSeq('SUCCESS', 0), worker: 'celery@bench', retries: 0, date_done: new Date().toISOString() };
+}
+
+async function timed(ds, statement, ids, batch, toRecord) {
   const before = cpuByPid(pidsNamed('postgres'));
   const t0 = performance.now();
-  for (let i = 0; i < ids.length; i += batch) {
-    await ds.query(statement, [JSON.stringify(ids.slice(i, i + batch).map((id) => record(id, status, finished)))]);
-  }
+  for (let i = 0; i < ids.length; i += batch) await ds.query(statement, [JSON.stringify(ids.slice(i, i + batch).map(toRecord))]);
   const wallMs = performance.now() - t0;
   const cpuMs = cpuDelta(before, cpuByPid(pidsNamed('postgres')));
   return { usPerRow: (cpuMs * 1000) / ids.length, wallMs };
 }
 
-async function measure(ds, rows, batch) {
-  const statement = upsertResults(SCHEMA);
-  const pending = Array.from({ length: rows }, () => randomUUID());
-  await timed(ds, statement, pending, batch, 'PENDING', false);
+async function pendingRows(ds, rows, batch) {
+  const ids = Array.from({ length: rows }, () => randomUUID());
+  await timed(ds, upsertResults(SCHEMA), ids, batch, (id) => record(id, 'PENDING', false));
   await ds.query('CHECKPOINT');
-  const update = await timed(ds, statement, pending, batch, 'SUCCESS', true);
-  const insert = await timed(ds, statement, Array.from({ length: rows }, () => randomUUID()), batch, 'SUCCESS', true);
-  return { update, insert };
+  return ids;
+}
+
+async function measure(ds, rows, batch) {
+  const upsert = upsertResults(SCHEMA);
+  const update = await timed(ds, upsert, await pendingRows(ds, rows, batch), batch, (id) => record(id, 'SUCCESS', true));
+  const narrow = await timed(ds, updateKnownResults(SCHEMA), await pendingRows(ds, rows, batch), batch, finishRecord);
+  const insert = await timed(ds, upsert, Array.from({ length: rows }, () => randomUUID()), batch, (id) => record(id, 'SUCCESS', true));
+  return { update, narrow, insert };
 }
 
 const rows = Number(process.argv[2] ?? 40_000);
@@ -80,11 +89,13 @@ runOnScratchSchema(SCHEMA, async (ds) => {
   for (const { indexname } of dropped) await ds.query(`DROP INDEX "${SCHEMA}"."${indexname}"`);
   await ds.query(`TRUNCATE ${T}`);
   const keys = await measure(ds, rows, batch);
-  console.log(`${rows.toLocaleString('en-US')} rows, batches of ${batch}, the result store's upsert:`);
+  console.log(`${rows.toLocaleString('en-US')} rows, batches of ${batch}, the result store's statements:`);
   console.log(' with the migrations\' indexes:');
-  line('PENDING → SUCCESS (W1 drain)', all.update);
+  line('PENDING → SUCCESS, upsert', all.update);
+  line('PENDING → SUCCESS, narrow update', all.narrow);
   line('SUCCESS, no PENDING before', all.insert);
   console.log(` with only the keys (id, task_id); dropped: ${dropped.map((d) => d.indexname).join(', ')}`);
-  line('PENDING → SUCCESS', keys.update);
+  line('PENDING → SUCCESS, upsert', keys.update);
+  line('PENDING → SUCCESS, narrow update', keys.narrow);
   line('SUCCESS, no PENDING before', keys.insert);
 });

@@ -101,7 +101,7 @@ function w6Table(results) {
     `Load: ${fmtInt(r.n)} rows in ${fmtSec(r.fillSec)} s (one INSERT … SELECT generate_series, indexes dropped), indexes rebuilt in ${fmtSec(r.indexSec)} s, VACUUM ANALYZE ${fmtSec(r.vacuumSec)} s. ` +
       `States: ${Object.entries(r.states).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}. ` +
       `Cleanup (\`celery.backend_cleanup\` on a worker, 10,000 rows per DELETE): ${fmtInt(r.cleanupDeleted)} rows deleted in ${fmtSec(r.cleanupSec)} s ` +
-      `(${fmtInt(r.expiredBefore)} had date_done older than a day; ${fmtInt(r.oldWithoutDateDone)} rows older than a day without date_done, i.e. PENDING that never ran, are never deleted). ` +
+      `(${fmtInt(r.expiredBefore)} had date_done older than a day; ${fmtInt(r.oldWithoutDateDone)} unfinished and unchanged for a day, i.e. PENDING that never ran, which it deletes too). ` +
       `Index sizes before (MiB): ${Object.entries(sb.perIndexMiB).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
   );
   return out.join('\n');

@@ -168,7 +168,7 @@ async function run(sys, env, opts, runIndex) {
     // The built-in cleanup, as beat runs it daily: celery.backend_cleanup on a worker.
     const { rows: exp } = await pg.query(
       `SELECT count(*) FILTER (WHERE date_done < now() - interval '1 day')::int AS expired,
-              count(*) FILTER (WHERE date_done IS NULL AND date_created < now() - interval '1 day')::int AS never_done
+              count(*) FILTER (WHERE date_done IS NULL AND date_changed < now() - interval '1 day')::int AS never_done
          FROM ${table}`,
     );
     out.expiredBefore = exp[0].expired;
