@@ -67,7 +67,7 @@ export function upsertResults(schema: string): string {
  * costs Postgres about a quarter less per row than the upsert (bench/diag/result-write-cost.js)
  * and the worker a smaller JSON. The SET matches upsertResults' for an existing row. Returns how
  * many rows it changed; fewer than it was given means some were missing (or already later), and
- * the caller writes those through upsertResults.
+ * the caller then writes its whole batch through upsertResults.
  */
 const finishColumns = [
   ['task_id', 'text'],

@@ -6,6 +6,7 @@
  * (`job.getChildrenValues()`), as a chord callback receives its members' results.
  * Prints `BENCH_RESULT {json}` with the send time and the parent's job id.
  */
+const { runChild } = require('../../lib/child');
 const { FlowProducer } = require('bullmq');
 const { ns, connection, defaultJobOptions } = require('./common');
 
@@ -18,13 +19,7 @@ async function main() {
   const tree = await flows.add({ name: 'collect', queueName: ns.queue, data: {}, opts: defaultJobOptions, children });
   const out = { n, ms: performance.now() - t0, callbackId: tree.job.id };
   await flows.close();
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
+  return out;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runChild(main);

@@ -6,15 +6,14 @@
  *   latency  n round trips: queue.add, then job.waitUntilFinished(queueEvents), after <warmups> warm-ups (default 20)
  *   w4       n 'sleep' jobs of 50 ms (addBulk)
  */
+const { runChild, senderArgs } = require('../../lib/child');
 const { Queue, QueueEvents } = require('bullmq');
 const { ns, connection, defaultJobOptions } = require('./common');
 
 const BULK = 1000;
 
 async function main() {
-  const [mode, nArg, warmArg] = process.argv.slice(2);
-  const n = Number(nArg);
-  const warmups = Number(warmArg ?? 20);
+  const { mode, n, warmups } = senderArgs();
   const queue = new Queue(ns.queue, { connection, prefix: ns.prefix, defaultJobOptions });
   await queue.waitUntilReady();
   let events;
@@ -47,13 +46,7 @@ async function main() {
   out.ms = performance.now() - t0;
   await events?.close();
   await queue.close();
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
+  return out;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runChild(main);

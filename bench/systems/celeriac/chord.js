@@ -4,6 +4,7 @@
  * the public API and prints `BENCH_RESULT {json}` with the send time and the callback's task id.
  */
 process.env.CELERIAC_FROM_SOURCE = '1';
+const { runChild } = require('../../lib/child');
 require('../../../bin/register-ts').register();
 const { celeriac, noop, collect } = require('./app.ts');
 const { chord, group } = require('../../../src');
@@ -20,13 +21,7 @@ async function main() {
   const tc = performance.now();
   await celeriac.close();
   out.flushMs = performance.now() - tc;
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
+  return out;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runChild(main);

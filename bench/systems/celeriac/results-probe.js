@@ -14,6 +14,7 @@
  *     its result: the built-in cleanup, as beat would run it.
  */
 process.env.CELERIAC_FROM_SOURCE = '1';
+const { runChild } = require('../../lib/child');
 require('../../../bin/register-ts').register();
 const { createHash } = require('node:crypto');
 const express = require('express');
@@ -146,13 +147,7 @@ async function main() {
   else if (mode === 'cleanup') out = await cleanup();
   else throw new Error(`unknown mode ${mode}`);
   await celeriac.close();
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
+  return out;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runChild(main);

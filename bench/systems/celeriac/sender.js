@@ -7,15 +7,14 @@
  *   w4       n bench.sleep tasks (50 ms) with ids w4-00000…, sent as in bulk
  */
 process.env.CELERIAC_FROM_SOURCE = '1';
+const { runChild, senderArgs } = require('../../lib/child');
 require('../../../bin/register-ts').register();
 const { celeriac } = require('./app.ts');
 
 const BULK_IN_FLIGHT = 100;
 
 async function main() {
-  const [mode, nArg, warmArg] = process.argv.slice(2);
-  const n = Number(nArg);
-  const warmups = Number(warmArg ?? 20);
+  const { mode, n, warmups } = senderArgs();
   // Connect before the clock starts, as every sender does.
   await celeriac.broker();
   await celeriac.results();
@@ -48,13 +47,7 @@ async function main() {
   const tc = performance.now();
   await celeriac.close();
   out.flushMs = performance.now() - tc;
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
+  return out;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runChild(main);

@@ -8,6 +8,7 @@
  *            deletes a job when it completes and records no result: that deletion is its "result")
  *   w4       n 'sleep' jobs of 50 ms (addJobs)
  */
+const { runChild, senderArgs } = require('../../lib/child');
 const { makeWorkerUtils, runMigrations } = require('graphile-worker');
 const { Client } = require('pg');
 const { options, logger, schema, DATABASE_URL } = require('./common');
@@ -15,13 +16,10 @@ const { options, logger, schema, DATABASE_URL } = require('./common');
 const BULK = 1000;
 
 async function main() {
-  const [mode, nArg, warmArg] = process.argv.slice(2);
-  const n = Number(nArg);
-  const warmups = Number(warmArg ?? 20);
+  const { mode, n, warmups } = senderArgs();
   if (mode === 'migrate') {
     await runMigrations({ ...options, logger });
-    process.stdout.write(`BENCH_RESULT {}\n`);
-    return;
+    return {};
   }
   const utils = await makeWorkerUtils({ connectionString: options.connectionString, schema, logger });
   await utils.migrate();
@@ -57,13 +55,7 @@ async function main() {
   } else throw new Error(`unknown mode ${mode}`);
   out.ms = performance.now() - t0;
   await utils.release();
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
+  return out;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runChild(main);
