@@ -69,18 +69,8 @@ export function upsertResults(schema: string): string {
  * many rows it changed; fewer than it was given means some were missing (or already later), and
  * the caller then writes its whole batch through upsertResults.
  */
-const finishColumns = [
-  ['task_id', 'text'],
-  ['status', 'text'],
-  ['seq', 'int'],
-  ['result', 'jsonb'],
-  ['traceback', 'text'],
-  ['meta', 'jsonb'],
-  ['worker', 'text'],
-  ['retries', 'int'],
-  ['date_started', 'timestamptz'],
-  ['date_done', 'timestamptz'],
-] as const;
+const FINISH_COLUMNS = ['task_id', 'status', 'seq', 'result', 'traceback', 'meta', 'worker', 'retries', 'date_started', 'date_done'];
+const finishColumns = upsertColumns.filter(([c]) => FINISH_COLUMNS.includes(c));
 
 export function updateKnownResults(schema: string): string {
   const typed = finishColumns.map(([c, type]) => `${c} ${type}`).join(', ');
