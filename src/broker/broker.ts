@@ -66,6 +66,8 @@ export interface Broker {
   chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean>;
   /** Swap a held message for a rewritten copy of it (same message, corrected delivery_info). */
   replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void>;
+  /** Everything in the consumer's processing list, whether or not the consumer knows it holds it. */
+  heldBy(consumer: string): Promise<string[]>;
   /** Put held messages back at the front of their queues (graceful shutdown). */
   requeue(consumer: string, raws: string[]): Promise<void>;
   /** Atomically ack and keep the message for inspection with the reason it could not run. */

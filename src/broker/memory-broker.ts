@@ -140,6 +140,10 @@ export class MemoryBroker implements Broker {
     if (held && i >= 0) held[i] = newRaw;
   }
 
+  async heldBy(consumer: string): Promise<string[]> {
+    return [...(this.processing.get(consumer) ?? [])];
+  }
+
   async requeue(consumer: string, raws: string[]): Promise<void> {
     await this.ack(consumer, raws.map((raw) => ({ raw })));
     for (const raw of raws) {

@@ -236,6 +236,10 @@ export class RedisBroker implements Broker {
     await this.run(() => this.redis.multi().lrem(key, -1, oldRaw).lpush(key, newRaw).exec());
   }
 
+  async heldBy(consumer: string): Promise<string[]> {
+    return this.run(() => this.redis.lrange(this.keys.processing(consumer), 0, -1));
+  }
+
   async requeue(consumer: string, raws: string[]): Promise<void> {
     if (raws.length === 0) return;
     await this.run(async () => {

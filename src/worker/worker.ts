@@ -26,6 +26,7 @@ import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } 
 import type { WorkerParts } from './parts';
 import { RevokedIds } from './revoked';
 import { StateWriter } from './state-writer';
+import { STRAY_CHECK_MS, StrayReclaimer } from './strays';
 import { TaskLimits } from './task-limits';
 
 export type { WorkerOptions } from './options';
@@ -162,6 +163,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const beatMs = Math.min(2000, Math.floor(this.app.config.leaseMs / 3));
     this.timers.push(setInterval(() => void this.heartbeat(), beatMs));
     this.timers.push(setInterval(() => void this.recover(), 1000));
+    const strays = new StrayReclaimer(this.broker, this.consumer);
+    this.timers.push(setInterval(() => void this.reclaimStrays(strays), STRAY_CHECK_MS));
     this.revoked.start();
     await this.heartbeat();
     this.promoter.start();
@@ -390,6 +393,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (moved > 0) this.log('warn', `gave back ${moved} messages held by a worker whose lease lapsed`);
     } catch (err) {
       this.fail('lease recovery failed', err);
+    }
+  }
+
+  private async reclaimStrays(strays: StrayReclaimer): Promise<void> {
+    try {
+      const moved = await strays.check(() => new Set([...this.held].map((j) => j.msg.raw)));
+      if (moved > 0) this.log('warn', `gave back ${moved} messages left in this worker's processing list with no task for them (a fetch whose reply was lost)`);
+    } catch (err) {
+      this.fail('checking for stray held messages failed', err);
     }
   }
 

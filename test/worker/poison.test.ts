@@ -82,3 +82,13 @@ test("a dead consumer's messages are given back by the reaper (crashed state wri
   expect(await redis.exists(k('celeriac:processing:ghost#1'))).toBe(0);
   expect(await redis.sismember(k('celeriac:consumers'), 'ghost#1')).toBe(0);
 });
+
+test("a message in a live worker's processing list with no task for it (a fetch whose reply was lost) is given back and runs", async () => {
+  const raw = message('behave.quick');
+  const id = JSON.parse(raw).headers.id;
+  // What a fetch script leaves when its reply never arrives: the message moved, the worker unaware.
+  // The worker's lease stays live, so only the stray check can give it back.
+  await redis.lpush(k(`celeriac:processing:${worker.consumer}`), raw);
+  await eventually(async () => expect(await app.asyncResult(id).status()).toBe('SUCCESS'), 20_000, 200);
+  expect(await redis.lrange(k(`celeriac:processing:${worker.consumer}`), 0, -1)).not.toContain(raw);
+});
