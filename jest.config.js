@@ -11,7 +11,11 @@ const swc = {
 
 // Fixtures under tc39/ compile with standard (TC39) decorators, to prove @task() works in both modes.
 const swcTc39 = {
-  jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { decoratorVersion: '2022-03' }, target: 'es2022' },
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { decoratorVersion: '2022-03' },
+    target: 'es2022',
+  },
   module: { type: 'commonjs' },
 };
 

@@ -18,7 +18,14 @@ const { onInterrupt } = require('./lib/proc');
 const systemsMod = require('./systems');
 const { NS } = require('./systems/ns');
 
-const workloads = { w1: require('./workloads/w1'), w2: require('./workloads/w2'), w3: require('./workloads/w3'), w4: require('./workloads/w4'), w5: require('./workloads/w5'), w6: require('./workloads/w6') };
+const workloads = {
+  w1: require('./workloads/w1'),
+  w2: require('./workloads/w2'),
+  w3: require('./workloads/w3'),
+  w4: require('./workloads/w4'),
+  w5: require('./workloads/w5'),
+  w6: require('./workloads/w6'),
+};
 const RESULTS_DIR = join(__dirname, 'results');
 
 function log(msg) {
@@ -28,12 +35,22 @@ function log(msg) {
 function brief(w, r) {
   if (r.skipped) return `skipped: ${r.skipped}`;
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
-  if (w === 'w1') return `send ${f(r.sendPerSec)}/s${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
+  if (w === 'w1')
+    return `send ${f(r.sendPerSec)}/s${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
   if (w === 'w2') return `p50 ${f(r.p50, 2)} ms, p95 ${f(r.p95, 2)} ms, p99 ${f(r.p99, 2)} ms`;
-  if (w === 'w3') return Object.entries(r.shapes).map(([k, x]) => `${k}: ${x.skipped ?? x.error ?? `sent ${x.sent}/${x.expected}, send p50/p99 ${f(x.sendP50)}/${f(x.sendP99)} ms, start p50/p99 ${f(x.startP50)}/${f(x.startP99)} ms, missed ${x.missed}, dup ${x.duplicates}, CPU idle/due ${f(x.idleCpuPct, 1)}/${f(x.busyCpuPct, 1)} %, start-up ${f(x.startupMs)} ms`}`).join('; ');
-  if (w === 'w4') return `done at kill ${r.completedAtKill}, completed ${r.completed}, lost ${r.lost}, ran twice ${r.ranTwice}, completed twice ${r.completedTwice}, recovery ${r.recoverySec === null ? `not within ${r.windowMs / 1000} s` : r.recoverySec.toFixed(1) + ' s'}`;
-  if (w === 'w5') return `${r.n} members: send ${f(r.sendSec, 2)} s, worker start → callback visible ${f(r.completionSec, 2)} s, RSS ${f(r.peakRssMiB)} MiB`;
-  if (w === 'w6') return `${r.n} rows: lookup p50/p99 ${f(r.before?.lookup?.p50, 2)}/${f(r.before?.lookup?.p99, 2)} ms → ${f(r.after?.lookup?.p50, 2)}/${f(r.after?.lookup?.p99, 2)} ms; cleanup deleted ${r.cleanupDeleted} in ${f(r.cleanupSec, 1)} s; table+indexes ${f(r.sizesBefore?.totalMiB)} MiB`;
+  if (w === 'w3')
+    return Object.entries(r.shapes)
+      .map(
+        ([k, x]) =>
+          `${k}: ${x.skipped ?? x.error ?? `sent ${x.sent}/${x.expected}, send p50/p99 ${f(x.sendP50)}/${f(x.sendP99)} ms, start p50/p99 ${f(x.startP50)}/${f(x.startP99)} ms, missed ${x.missed}, dup ${x.duplicates}, CPU idle/due ${f(x.idleCpuPct, 1)}/${f(x.busyCpuPct, 1)} %, start-up ${f(x.startupMs)} ms`}`,
+      )
+      .join('; ');
+  if (w === 'w4')
+    return `done at kill ${r.completedAtKill}, completed ${r.completed}, lost ${r.lost}, ran twice ${r.ranTwice}, completed twice ${r.completedTwice}, recovery ${r.recoverySec === null ? `not within ${r.windowMs / 1000} s` : r.recoverySec.toFixed(1) + ' s'}`;
+  if (w === 'w5')
+    return `${r.n} members: send ${f(r.sendSec, 2)} s, worker start → callback visible ${f(r.completionSec, 2)} s, RSS ${f(r.peakRssMiB)} MiB`;
+  if (w === 'w6')
+    return `${r.n} rows: lookup p50/p99 ${f(r.before?.lookup?.p50, 2)}/${f(r.before?.lookup?.p99, 2)} ms → ${f(r.after?.lookup?.p50, 2)}/${f(r.after?.lookup?.p99, 2)} ms; cleanup deleted ${r.cleanupDeleted} in ${f(r.cleanupSec, 1)} s; table+indexes ${f(r.sizesBefore?.totalMiB)} MiB`;
   return JSON.stringify(r);
 }
 
@@ -42,9 +59,15 @@ async function runAll(opts) {
   const started = Date.now();
   const systems = systemsMod.all.filter((s) => opts.systems.includes(s.name));
   // A child still alive after this long is stuck: its whole process group gets SIGKILL.
-  const env = await makeEnv({ childTimeoutMs: opts.quick ? 60_000 : 10 * 60_000, lockWaitMs: (opts.quick ? 10 : 30) * 60_000, log });
+  const env = await makeEnv({
+    childTimeoutMs: opts.quick ? 60_000 : 10 * 60_000,
+    lockWaitMs: (opts.quick ? 10 : 30) * 60_000,
+    log,
+  });
   const machine = await describeMachine(env);
-  log(`${machine.cpus} CPUs, ${machine.cpuModel}; systems ${systems.map((s) => s.name).join(', ')}; workloads ${opts.workloads.join(', ')}; runs ${opts.runs}${opts.quick ? ' (quick)' : ''}`);
+  log(
+    `${machine.cpus} CPUs, ${machine.cpuModel}; systems ${systems.map((s) => s.name).join(', ')}; workloads ${opts.workloads.join(', ')}; runs ${opts.runs}${opts.quick ? ' (quick)' : ''}`,
+  );
 
   onInterrupt(async () => {
     log('interrupted: wiping what this run left behind');
@@ -88,7 +111,9 @@ async function runAll(opts) {
     }
   } finally {
     for (const s of systems) await s.teardown(env).catch((e) => log(`teardown of ${s.name} failed: ${e.message}`));
-    await env.deleteKeys(NS.exec.redisDb, NS.exec.keyPrefix).catch((e) => log(`could not delete execution records: ${e.message}`));
+    await env
+      .deleteKeys(NS.exec.redisDb, NS.exec.keyPrefix)
+      .catch((e) => log(`could not delete execution records: ${e.message}`));
     await env.close();
   }
   if (loads.length) machine.load1Range = [Math.min(...loads), Math.max(...loads)].map((x) => +x.toFixed(2));
@@ -145,7 +170,9 @@ async function main() {
     log(`wrote ${relative(process.cwd(), out)}`);
   }
   if (failed.length && !opts.from) {
-    log(`${failed.length} run(s) failed: ${failed.join('; ')} (child logs in ${relative(process.cwd(), join(RESULTS_DIR, 'logs'))})`);
+    log(
+      `${failed.length} run(s) failed: ${failed.join('; ')} (child logs in ${relative(process.cwd(), join(RESULTS_DIR, 'logs'))})`,
+    );
     return 1;
   }
   return 0;

@@ -37,15 +37,23 @@ export class CeleriacTaskResults1790000000001 implements MigrationInterface {
         date_changed       timestamptz  NOT NULL DEFAULT now()
       )`);
     // The admin's lists filter on one of these and sort newest first; cleanup scans date_done.
-    await q.query(`CREATE INDEX celeriac_task_result_status_idx ON "${s}".celeriac_task_result (status, date_changed DESC)`);
-    await q.query(`CREATE INDEX celeriac_task_result_name_idx ON "${s}".celeriac_task_result (task_name, date_changed DESC)`);
+    await q.query(
+      `CREATE INDEX celeriac_task_result_status_idx ON "${s}".celeriac_task_result (status, date_changed DESC)`,
+    );
+    await q.query(
+      `CREATE INDEX celeriac_task_result_name_idx ON "${s}".celeriac_task_result (task_name, date_changed DESC)`,
+    );
     await q.query(`CREATE INDEX celeriac_task_result_changed_idx ON "${s}".celeriac_task_result (date_changed DESC)`);
     await q.query(`CREATE INDEX celeriac_task_result_done_idx ON "${s}".celeriac_task_result (date_done)`);
     await q.query(
       `CREATE INDEX celeriac_task_result_periodic_idx ON "${s}".celeriac_task_result (periodic_task_name, date_changed DESC) WHERE periodic_task_name IS NOT NULL`,
     );
-    await q.query(`CREATE INDEX celeriac_task_result_group_idx ON "${s}".celeriac_task_result (group_id) WHERE group_id IS NOT NULL`);
-    await q.query(`CREATE INDEX celeriac_task_result_parent_idx ON "${s}".celeriac_task_result (parent_id) WHERE parent_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX celeriac_task_result_group_idx ON "${s}".celeriac_task_result (group_id) WHERE group_id IS NOT NULL`,
+    );
+    await q.query(
+      `CREATE INDEX celeriac_task_result_parent_idx ON "${s}".celeriac_task_result (parent_id) WHERE parent_id IS NOT NULL`,
+    );
     await q.query(`
       CREATE TABLE "${s}".celeriac_group_result (
         id           bigserial PRIMARY KEY,

@@ -101,12 +101,18 @@ export class CeleriacBeat1790000000002 implements MigrationInterface {
         CONSTRAINT celeriac_periodic_task_headers_object CHECK (jsonb_typeof(headers) = 'object')
       )`);
     // The tick's only read of the whole table: "what is due", smallest next_run_at first.
-    await q.query(`CREATE INDEX celeriac_periodic_task_due_idx ON "${s}".celeriac_periodic_task (next_run_at) WHERE enabled`);
+    await q.query(
+      `CREATE INDEX celeriac_periodic_task_due_idx ON "${s}".celeriac_periodic_task (next_run_at) WHERE enabled`,
+    );
     // Rows an edit invalidated: a handful at a time, found without a scan.
-    await q.query(`CREATE INDEX celeriac_periodic_task_stale_idx ON "${s}".celeriac_periodic_task (id) WHERE next_run_stale`);
+    await q.query(
+      `CREATE INDEX celeriac_periodic_task_stale_idx ON "${s}".celeriac_periodic_task (id) WHERE next_run_stale`,
+    );
     // A schedule edit marks the tasks using it; deleting a schedule cascades to them.
     for (const fk of ['interval_id', 'crontab_id', 'solar_id', 'clocked_id']) {
-      await q.query(`CREATE INDEX celeriac_periodic_task_${fk}_idx ON "${s}".celeriac_periodic_task (${fk}) WHERE ${fk} IS NOT NULL`);
+      await q.query(
+        `CREATE INDEX celeriac_periodic_task_${fk}_idx ON "${s}".celeriac_periodic_task (${fk}) WHERE ${fk} IS NOT NULL`,
+      );
     }
 
     /*
@@ -122,9 +128,27 @@ export class CeleriacBeat1790000000002 implements MigrationInterface {
      * wakes each beat once.
      */
     const userColumns = [
-      'name', 'task', 'interval_id', 'crontab_id', 'solar_id', 'clocked_id', 'args', 'kwargs', 'queue', 'exchange',
-      'routing_key', 'headers', 'priority', 'expires', 'expire_seconds', 'one_off', 'start_time', 'enabled',
-      'description', 'catch_up', 'source',
+      'name',
+      'task',
+      'interval_id',
+      'crontab_id',
+      'solar_id',
+      'clocked_id',
+      'args',
+      'kwargs',
+      'queue',
+      'exchange',
+      'routing_key',
+      'headers',
+      'priority',
+      'expires',
+      'expire_seconds',
+      'one_off',
+      'start_time',
+      'enabled',
+      'description',
+      'catch_up',
+      'source',
     ];
     const row = (prefix: string, cols: string[]) => '(' + cols.map((c) => `${prefix}.${c}`).join(', ') + ')';
     const scheduleColumns = ['interval_id', 'crontab_id', 'solar_id', 'clocked_id', 'start_time', 'enabled'];
@@ -231,7 +255,12 @@ export class CeleriacBeat1790000000002 implements MigrationInterface {
     await q.query(`DROP TABLE "${s}".celeriac_beat_instance`);
     await q.query(`DROP TABLE "${s}".celeriac_beat_outbox`);
     await q.query(`DROP TABLE "${s}".celeriac_periodic_task`);
-    for (const table of ['celeriac_interval_schedule', 'celeriac_crontab_schedule', 'celeriac_solar_schedule', 'celeriac_clocked_schedule']) {
+    for (const table of [
+      'celeriac_interval_schedule',
+      'celeriac_crontab_schedule',
+      'celeriac_solar_schedule',
+      'celeriac_clocked_schedule',
+    ]) {
       await q.query(`DROP TABLE "${s}".${table}`);
       await q.query(`DROP FUNCTION "${s}".${table}_changed()`);
     }

@@ -10,7 +10,9 @@ export class CeleriacResultCreatedIndex1790000000003 implements MigrationInterfa
 
   async up(q: QueryRunner): Promise<void> {
     const s = schemaOf(q);
-    await q.query(`CREATE INDEX IF NOT EXISTS celeriac_task_result_created_idx ON "${s}".celeriac_task_result (date_created)`);
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS celeriac_task_result_created_idx ON "${s}".celeriac_task_result (date_created)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

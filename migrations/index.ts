@@ -3,4 +3,8 @@ import { CeleriacBeat1790000000002 } from './0002-beat';
 import { CeleriacResultCreatedIndex1790000000003 } from './0003-result-created-index';
 
 /** Every Celeriac migration in order; host apps that run their own migrations can append these. */
-export const celeriacMigrations = [CeleriacTaskResults1790000000001, CeleriacBeat1790000000002, CeleriacResultCreatedIndex1790000000003];
+export const celeriacMigrations = [
+  CeleriacTaskResults1790000000001,
+  CeleriacBeat1790000000002,
+  CeleriacResultCreatedIndex1790000000003,
+];

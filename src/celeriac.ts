@@ -67,8 +67,14 @@ export class Celeriac implements ResultBackend {
     this.signer = this.config.signing ? new MessageSigner(this.config.signing) : undefined;
     setCurrentApp(this);
     this.discovered = autodiscover(this.config.apps);
-    this.control = new Control(() => this.broker(), () => (this.hasDatabase ? this.results() : Promise.resolve(undefined)));
-    this.waiter = new ResultWaiter(() => this.broker(), () => this.results());
+    this.control = new Control(
+      () => this.broker(),
+      () => (this.hasDatabase ? this.results() : Promise.resolve(undefined)),
+    );
+    this.waiter = new ResultWaiter(
+      () => this.broker(),
+      () => this.results(),
+    );
   }
 
   get hasDatabase(): boolean {
@@ -107,7 +113,9 @@ export class Celeriac implements ResultBackend {
   results(): Promise<ResultStore> {
     this.storePromise ??= this.dataSource().then((ds) => {
       const store = new ResultStore(ds, this.config.schema);
-      store.on('error', (err) => this.logger.log('warn', 'result store write failed; will retry', { error: err.message }));
+      store.on('error', (err) =>
+        this.logger.log('warn', 'result store write failed; will retry', { error: err.message }),
+      );
       return store;
     });
     return this.storePromise;
@@ -148,13 +156,23 @@ export class Celeriac implements ResultBackend {
    * @internal Validate, route and encode one message without sending it, so work-flows and the
    * worker can send several (or send and ack) in one atomic step. Throws before anything is sent.
    */
-  prepare(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions & { embed?: Partial<Embed> } = {}): PreparedMessage {
+  prepare(
+    name: string,
+    args: unknown[],
+    kwargs: Record<string, unknown>,
+    options: ApplyOptions & { embed?: Partial<Embed> } = {},
+  ): PreparedMessage {
     const task = this.registry.get(name);
     const route = this.route(name);
     if (!task && !route) throw new TaskNotRegisteredError(name, this.registry.names());
-    if (!Array.isArray(args)) throw new EncodeError(`args of '${name}' must be an array, got ${typeof args}: use sendTask(name, [a, b], { key: value }).`);
+    if (!Array.isArray(args))
+      throw new EncodeError(
+        `args of '${name}' must be an array, got ${typeof args}: use sendTask(name, [a, b], { key: value }).`,
+      );
     if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
-      throw new EncodeError(`kwargs of '${name}' must be a plain object, got ${Array.isArray(kwargs) ? 'an array' : typeof kwargs}.`);
+      throw new EncodeError(
+        `kwargs of '${name}' must be a plain object, got ${Array.isArray(kwargs) ? 'an array' : typeof kwargs}.`,
+      );
     }
     const now = Date.now();
     const id = options.taskId ?? randomUUID();
@@ -163,33 +181,38 @@ export class Celeriac implements ResultBackend {
     const priority = options.priority ?? route?.priority ?? task?.options.priority ?? 0;
     const eta = options.eta ?? (options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null);
     const expiresOpt = options.expires ?? task?.options.expires;
-    const expires = expiresOpt === undefined ? null : expiresOpt instanceof Date ? expiresOpt : new Date(now + expiresOpt * 1000);
+    const expires =
+      expiresOpt === undefined ? null : expiresOpt instanceof Date ? expiresOpt : new Date(now + expiresOpt * 1000);
     const ignoreResult = options.ignoreResult ?? task?.options.ignoreResult ?? false;
     // sent_at lets the worker record when the task was created even if it writes the row first.
     const headers: Record<string, unknown> = { ...options.headers, sent_at: new Date(now).toISOString() };
     if (options.periodicTaskName) headers.periodic_task_name = options.periodicTaskName;
     // Celery lets before_task_publish handlers change the headers; the message is encoded after.
-    if (this.signals.has('beforePublish')) this.signals.emit('beforePublish', { id, name, args, kwargs, queue, headers });
-    const raw = encodeTask({
-      id,
-      task: name,
-      args,
-      kwargs,
-      queue,
-      priority,
-      eta,
-      expires,
-      retries: 0,
-      timeLimit: options.timeLimit ?? task?.options.timeLimit ?? null,
-      softTimeLimit: options.softTimeLimit ?? task?.options.softTimeLimit ?? null,
-      rootId: options.rootId ?? null,
-      parentId: options.parentId ?? null,
-      groupId: options.groupId ?? null,
-      groupIndex: options.groupIndex ?? null,
-      ignoreResult,
-      headers,
-      embed: options.embed,
-    }, this.signer?.canSign ? this.signer : undefined);
+    if (this.signals.has('beforePublish'))
+      this.signals.emit('beforePublish', { id, name, args, kwargs, queue, headers });
+    const raw = encodeTask(
+      {
+        id,
+        task: name,
+        args,
+        kwargs,
+        queue,
+        priority,
+        eta,
+        expires,
+        retries: 0,
+        timeLimit: options.timeLimit ?? task?.options.timeLimit ?? null,
+        softTimeLimit: options.softTimeLimit ?? task?.options.softTimeLimit ?? null,
+        rootId: options.rootId ?? null,
+        parentId: options.parentId ?? null,
+        groupId: options.groupId ?? null,
+        groupIndex: options.groupIndex ?? null,
+        ignoreResult,
+        headers,
+        embed: options.embed,
+      },
+      this.signer?.canSign ? this.signer : undefined,
+    );
     const bytes = Buffer.byteLength(raw);
     if (bytes > this.config.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.config.maxPayloadBytes);
     const track = this.config.trackPending && !ignoreResult && this.hasDatabase;
@@ -261,7 +284,13 @@ export class Celeriac implements ResultBackend {
   /** A group's results by group id (Celery's GroupResult.restore), or null if no such group was saved. */
   async groupResult<R = unknown>(groupId: string): Promise<GroupResult<R> | null> {
     const ids = await (await this.requireResults()).groupTaskIds(groupId);
-    return ids ? new GroupResult<R>(groupId, ids.map((id) => this.asyncResult<R>(id)), this) : null;
+    return ids
+      ? new GroupResult<R>(
+          groupId,
+          ids.map((id) => this.asyncResult<R>(id)),
+          this,
+        )
+      : null;
   }
 
   /** @internal ResultBackend */
@@ -287,7 +316,9 @@ export class Celeriac implements ResultBackend {
 
   private requireResults(): Promise<ResultStore> {
     if (!this.hasDatabase) {
-      return Promise.reject(new CeleriacError('Reading results needs Postgres: set DATABASE_URL or pass databaseUrl / dataSource.'));
+      return Promise.reject(
+        new CeleriacError('Reading results needs Postgres: set DATABASE_URL or pass databaseUrl / dataSource.'),
+      );
     }
     return this.results();
   }
@@ -331,7 +362,8 @@ export class Celeriac implements ResultBackend {
     await this.waiter.close();
     const store = this.storePromise ? await this.storePromise.catch(() => undefined) : undefined;
     const dropped = (await store?.close()) ?? 0;
-    if (dropped > 0) this.logger.log('warn', `closed with ${dropped} task states not written: Postgres did not accept them in time`);
+    if (dropped > 0)
+      this.logger.log('warn', `closed with ${dropped} task states not written: Postgres did not accept them in time`);
     if (this.brokerPromise) await (await this.brokerPromise.catch(() => undefined))?.close();
     if (this.dsPromise && !this.config.dataSource) {
       const ds = await this.dsPromise.catch(() => undefined);
@@ -342,5 +374,12 @@ export class Celeriac implements ResultBackend {
 }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return new RegExp(
+    '^' +
+      glob
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
 }

@@ -85,8 +85,25 @@ const defaults = {
 } satisfies Partial<ResolvedConfig>;
 
 const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
-  'apps', 'databaseUrl', 'dataSource', 'schema', 'brokerUrl', 'keyPrefix', 'defaultQueue', 'routes', 'queues', 'resultExpires', 'signing',
-  'trackPending', 'maxPayloadBytes', 'leaseMs', 'events', 'timezone', 'beatSchedule', 'logger', 'logFormat',
+  'apps',
+  'databaseUrl',
+  'dataSource',
+  'schema',
+  'brokerUrl',
+  'keyPrefix',
+  'defaultQueue',
+  'routes',
+  'queues',
+  'resultExpires',
+  'signing',
+  'trackPending',
+  'maxPayloadBytes',
+  'leaseMs',
+  'events',
+  'timezone',
+  'beatSchedule',
+  'logger',
+  'logFormat',
 ]);
 
 /** Validates the options once, at construction; nothing later re-checks them. */
@@ -106,11 +123,17 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   }
   const brokerUrl = options.brokerUrl ?? env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
   if (!/^(redis|rediss|memory):\/\//.test(brokerUrl)) {
-    throw new ConfigError('brokerUrl', `'${redactUrl(brokerUrl)}' is not supported: use redis://host:6379/0, rediss://… or memory://`);
+    throw new ConfigError(
+      'brokerUrl',
+      `'${redactUrl(brokerUrl)}' is not supported: use redis://host:6379/0, rediss://… or memory://`,
+    );
   }
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('databaseUrl', `'${redactUrl(databaseUrl)}' is not a Postgres URL: use postgres://user:pass@host:5432/db`);
+    throw new ConfigError(
+      'databaseUrl',
+      `'${redactUrl(databaseUrl)}' is not a Postgres URL: use postgres://user:pass@host:5432/db`,
+    );
   }
   const schema = options.schema ?? defaults.schema;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -118,25 +141,34 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   }
   const queues = options.queues;
   if (queues !== undefined) {
-    if (!Array.isArray(queues) || queues.length === 0) throw new ConfigError('queues', 'expected a non-empty array of queue names, e.g. ["celery", "emails"]');
+    if (!Array.isArray(queues) || queues.length === 0)
+      throw new ConfigError('queues', 'expected a non-empty array of queue names, e.g. ["celery", "emails"]');
     queues.forEach((q, i) => requireName(`queues[${i}]`, q));
   }
   const routes = options.routes ?? {};
   for (const [pattern, route] of Object.entries(routes)) {
-    if (!route || typeof route !== 'object') throw new ConfigError(`routes['${pattern}']`, 'expected { queue?, priority? }');
-    for (const k of Object.keys(route)) if (k !== 'queue' && k !== 'priority') throw new ConfigError(`routes['${pattern}'].${k}`, "unknown route option: use 'queue' and 'priority'");
+    if (!route || typeof route !== 'object')
+      throw new ConfigError(`routes['${pattern}']`, 'expected { queue?, priority? }');
+    for (const k of Object.keys(route))
+      if (k !== 'queue' && k !== 'priority')
+        throw new ConfigError(`routes['${pattern}'].${k}`, "unknown route option: use 'queue' and 'priority'");
     if (route.queue !== undefined) requireName(`routes['${pattern}'].queue`, route.queue);
     if (route.priority !== undefined) requirePriority(`routes['${pattern}'].priority`, route.priority);
     if (route.queue !== undefined && queues && !queues.includes(route.queue)) {
       const hint = closest(route.queue, queues);
-      throw new ConfigError(`routes['${pattern}'].queue`, `'${route.queue}' is not one of the declared queues (${queues.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`);
+      throw new ConfigError(
+        `routes['${pattern}'].queue`,
+        `'${route.queue}' is not one of the declared queues (${queues.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`,
+      );
     }
   }
   const logFormat = options.logFormat ?? (env.CELERIAC_LOG_FORMAT as LogFormat | undefined) ?? defaults.logFormat;
-  if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError('logFormat', `'${logFormat}': use 'text' or 'json'`);
+  if (logFormat !== 'text' && logFormat !== 'json')
+    throw new ConfigError('logFormat', `'${logFormat}': use 'text' or 'json'`);
   const defaultQueue = options.defaultQueue ?? defaults.defaultQueue;
   requireName('defaultQueue', defaultQueue);
-  if (queues && !queues.includes(defaultQueue)) throw new ConfigError('defaultQueue', `'${defaultQueue}' is not one of the declared queues (${queues.join(', ')})`);
+  if (queues && !queues.includes(defaultQueue))
+    throw new ConfigError('defaultQueue', `'${defaultQueue}' is not one of the declared queues (${queues.join(', ')})`);
   if (options.signing !== undefined) new MessageSigner(options.signing); // validates secret or keys now, not at the first send
   return {
     apps,
@@ -155,7 +187,10 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     leaseMs: positiveInt('leaseMs', options.leaseMs, defaults.leaseMs),
     events: bool('events', options.events, defaults.events),
     timezone: options.timezone ?? defaults.timezone,
-    beatSchedule: options.beatSchedule === undefined ? undefined : resolveBeatSchedule(options.beatSchedule, options.timezone ?? defaults.timezone),
+    beatSchedule:
+      options.beatSchedule === undefined
+        ? undefined
+        : resolveBeatSchedule(options.beatSchedule, options.timezone ?? defaults.timezone),
     logger: options.logger,
     logFormat,
   };
@@ -177,13 +212,19 @@ function positiveInt(key: string, value: unknown, fallback: number): number {
 
 export function requireName(key: string, value: unknown): void {
   if (typeof value !== 'string' || !/^[\w.:@-]{1,200}$/.test(value)) {
-    throw new ConfigError(key, `${JSON.stringify(value)} is not a valid queue name: use 1-200 letters, digits, '.', '_', '-', ':' or '@'`);
+    throw new ConfigError(
+      key,
+      `${JSON.stringify(value)} is not a valid queue name: use 1-200 letters, digits, '.', '_', '-', ':' or '@'`,
+    );
   }
 }
 
 export function requirePriority(key: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 9) {
-    throw new ConfigError(key, `${JSON.stringify(value)} is not a priority: use an integer 0-9 (0 runs first, as on Celery's Redis transport)`);
+    throw new ConfigError(
+      key,
+      `${JSON.stringify(value)} is not a priority: use an integer 0-9 (0 runs first, as on Celery's Redis transport)`,
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export class ConfigError extends CeleriacError {
 }
 
 export class TaskNotRegisteredError extends CeleriacError {
-  constructor(readonly taskName: string, known: Iterable<string> = []) {
+  constructor(
+    readonly taskName: string,
+    known: Iterable<string> = [],
+  ) {
     const hint = closest(taskName, known);
     super(
       `No task named '${taskName}' is registered` +
@@ -31,7 +34,11 @@ export class TaskNotRegisteredError extends CeleriacError {
 }
 
 export class DuplicateTaskError extends CeleriacError {
-  constructor(readonly taskName: string, firstFile: string, secondFile: string) {
+  constructor(
+    readonly taskName: string,
+    firstFile: string,
+    secondFile: string,
+  ) {
     super(
       `Two tasks are named '${taskName}': one in ${firstFile} and one in ${secondFile}. ` +
         `Give one of them another name with task('other.name', fn) or @task({ name: 'other.name' }).`,
@@ -42,7 +49,11 @@ export class DuplicateTaskError extends CeleriacError {
 export class EncodeError extends CeleriacError {}
 
 export class PayloadTooLargeError extends CeleriacError {
-  constructor(readonly taskName: string, readonly bytes: number, readonly limitBytes: number) {
+  constructor(
+    readonly taskName: string,
+    readonly bytes: number,
+    readonly limitBytes: number,
+  ) {
     super(
       `The message for task '${taskName}' is ${bytes} bytes, over the ${limitBytes}-byte limit (maxPayloadBytes). ` +
         `Pass a reference (a row id, an object-store key) instead of the data, or raise maxPayloadBytes.`,

@@ -43,7 +43,14 @@ export type {
   SchedulePreviewJson,
   BeatInstanceJson,
 } from './admin';
-export { Beat, PeriodicTaskService, ManualClock, PeriodicTaskValidationError, PeriodicTaskNotFoundError, BeatNotMigratedError } from './beat';
+export {
+  Beat,
+  PeriodicTaskService,
+  ManualClock,
+  PeriodicTaskValidationError,
+  PeriodicTaskNotFoundError,
+  BeatNotMigratedError,
+} from './beat';
 export type {
   BeatOptions,
   BeatEvents,

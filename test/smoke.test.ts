@@ -7,7 +7,9 @@ import { MailTasks } from './fixtures/apps/mail/tasks';
 
 let app: Celeriac;
 beforeAll(async () => {
-  app = await makeApp('smoke', { apps: [join(__dirname, 'fixtures/apps/math'), join(__dirname, 'fixtures/apps/mail')] });
+  app = await makeApp('smoke', {
+    apps: [join(__dirname, 'fixtures/apps/math'), join(__dirname, 'fixtures/apps/mail')],
+  });
 });
 afterAll(() => cleanup(app));
 

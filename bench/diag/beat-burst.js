@@ -38,7 +38,20 @@ const TASK = 'diag.ping';
 const PROF_DIR = join(require('node:os').tmpdir(), 'celeriac-beat-prof');
 
 function parseArgs(argv) {
-  const o = { mode: argv[0], n: undefined, trials: 3, beats: 1, lead: 20, seconds: undefined, warmup: 15, cpuProf: false, batchSize: undefined, pending: true, keep: false, restart: false };
+  const o = {
+    mode: argv[0],
+    n: undefined,
+    trials: 3,
+    beats: 1,
+    lead: 20,
+    seconds: undefined,
+    warmup: 15,
+    cpuProf: false,
+    batchSize: undefined,
+    pending: true,
+    keep: false,
+    restart: false,
+  };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -57,7 +70,8 @@ function parseArgs(argv) {
   }
   o.n ??= o.mode === 'burst' ? 10_000 : 100_000;
   o.seconds ??= o.mode === 'spread' ? 120 : 60;
-  if (!['burst', 'spread', 'idle'].includes(o.mode)) throw new Error('usage: beat-burst.js burst|spread|idle [flags] (see the header)');
+  if (!['burst', 'spread', 'idle'].includes(o.mode))
+    throw new Error('usage: beat-burst.js burst|spread|idle [flags] (see the header)');
   return o;
 }
 
@@ -73,7 +87,12 @@ async function child(opts) {
     schema: SCHEMA,
     keyPrefix: PREFIX,
     trackPending: opts.pending,
-    logger: { log: (level, message, fields) => level !== 'info' && level !== 'debug' && process.stderr.write(`${level} ${message} ${JSON.stringify(fields ?? {})}\n`) },
+    logger: {
+      log: (level, message, fields) =>
+        level !== 'info' &&
+        level !== 'debug' &&
+        process.stderr.write(`${level} ${message} ${JSON.stringify(fields ?? {})}\n`),
+    },
   });
   task(TASK, () => null, { queue: QUEUE });
   const clock = { now: () => Date.now() + opts.offsetMs };
@@ -96,14 +115,27 @@ function spawnBeat(opts, name, offsetMs) {
   const args = [];
   if (opts.cpuProf) {
     mkdirSync(PROF_DIR, { recursive: true });
-    args.push('--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, `--cpu-prof-name=${opts.mode}-${name}-${Date.now()}.cpuprofile`);
+    args.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${PROF_DIR}`,
+      `--cpu-prof-name=${opts.mode}-${name}-${Date.now()}.cpuprofile`,
+    );
   }
   const spawnedAt = Date.now();
-  const c = spawn(process.execPath, [...args, __filename, '--child', JSON.stringify({ name, offsetMs, batchSize: opts.batchSize, pending: opts.pending })], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', CELERIAC_FROM_SOURCE: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const c = spawn(
+    process.execPath,
+    [
+      ...args,
+      __filename,
+      '--child',
+      JSON.stringify({ name, offsetMs, batchSize: opts.batchSize, pending: opts.pending }),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', CELERIAC_FROM_SOURCE: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   c.spawnedAt = spawnedAt;
   c.events = [];
   let buf = '';
@@ -175,7 +207,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function prepareSchema(pg) {
   require(join(ROOT, 'bin', 'register-ts')).register();
   const { Celeriac } = require(join(ROOT, 'src'));
-  const app = new Celeriac({ databaseUrl: DATABASE_URL, brokerUrl: REDIS_URL, schema: SCHEMA, keyPrefix: PREFIX, logger: { log() {} } });
+  const app = new Celeriac({
+    databaseUrl: DATABASE_URL,
+    brokerUrl: REDIS_URL,
+    schema: SCHEMA,
+    keyPrefix: PREFIX,
+    logger: { log() {} },
+  });
   await app.migrate();
   await app.close();
 }
@@ -204,7 +242,9 @@ async function takeLock(pg) {
 async function waitPlanned(pg, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await pg.query(`SELECT EXISTS (SELECT 1 FROM "${SCHEMA}".celeriac_periodic_task WHERE next_run_stale) AS stale`);
+    const { rows } = await pg.query(
+      `SELECT EXISTS (SELECT 1 FROM "${SCHEMA}".celeriac_periodic_task WHERE next_run_stale) AS stale`,
+    );
     if (!rows[0].stale) return Date.now();
     if (Date.now() > deadline) throw new Error('rows still stale after ' + timeoutMs + ' ms');
     await sleep(50);
@@ -256,11 +296,16 @@ async function burstTrial(opts, pg, redis, trial) {
   await sleep(300); // let a duplicate, if any, arrive
   const raws = await redis.lrange(key, 0, -1);
   const ids = new Set(raws.map((r) => /"id": ?"([^"]+)"/.exec(r)[1]));
-  const { rows: [chk] } = await pg.query(`SELECT sum(total_run_count)::int AS runs, (SELECT count(*) FROM "${SCHEMA}".celeriac_beat_outbox)::int AS outbox FROM "${SCHEMA}".celeriac_periodic_task WHERE name LIKE 'diag-%'`);
+  const {
+    rows: [chk],
+  } = await pg.query(
+    `SELECT sum(total_run_count)::int AS runs, (SELECT count(*) FROM "${SCHEMA}".celeriac_beat_outbox)::int AS outbox FROM "${SCHEMA}".celeriac_periodic_task WHERE name LIKE 'diag-%'`,
+  );
   const sentEvents = beats.flatMap((b) => b.events.filter((e) => e.event === 'sent').map((e) => ({ ...e, beat: b })));
   const lastSent = sentEvents.length ? Math.max(...sentEvents.map((e) => e.at - V)) : NaN;
   await Promise.all(beats.map((b) => b.stopBeat()));
-  if (process.env.DIAG_VERBOSE) console.log('  sends (ms after due: runs): ' + sentEvents.map((e) => `${e.at - V}:${e.runs}`).join(' '));
+  if (process.env.DIAG_VERBOSE)
+    console.log('  sends (ms after due: runs): ' + sentEvents.map((e) => `${e.at - V}:${e.runs}`).join(' '));
   const ok = raws.length === opts.n && ids.size === opts.n && chk.runs === opts.n;
   console.log(
     `trial ${trial + 1}: start-up ${startup} ms; due→first ${first} ms, due→all ${all ?? 'TIMEOUT'} ms (beat's last 'sent' event +${lastSent} ms, ${sentEvents.length} batches); ` +
@@ -301,7 +346,9 @@ async function spreadOrIdle(opts, pg, redis) {
   const b = spawnBeat(opts, 'diag-0', 0);
   const started = await b.waitFor('started', 120_000);
   const plannedAt = await waitPlanned(pg, 300_000);
-  console.log(`start-up: spawn→started ${started.recvAt - b.spawnedAt} ms (beat.start() ${started.ms} ms); spawn→all rows planned ${plannedAt - b.spawnedAt} ms`);
+  console.log(
+    `start-up: spawn→started ${started.recvAt - b.spawnedAt} ms (beat.start() ${started.ms} ms); spawn→all rows planned ${plannedAt - b.spawnedAt} ms`,
+  );
   const key = PREFIX + QUEUE;
   const late = [];
   const lateAfterWarmup = [];
@@ -342,11 +389,16 @@ async function spreadOrIdle(opts, pg, redis) {
   await b.stopBeat();
   if (opts.mode === 'spread') {
     const f = (xs) => `p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms, max ${pct(xs, 100)} ms`;
-    console.log(`sent ${popped} in ${opts.seconds} s; lateness (pop time - scheduled_at, 5 ms polling): all ${f(late)}; slots from ${opts.warmup} s after all rows were planned (${lateAfterWarmup.length}): ${f(lateAfterWarmup)}`);
+    console.log(
+      `sent ${popped} in ${opts.seconds} s; lateness (pop time - scheduled_at, 5 ms polling): all ${f(late)}; slots from ${opts.warmup} s after all rows were planned (${lateAfterWarmup.length}): ${f(lateAfterWarmup)}`,
+    );
   } else {
     console.log(`sent ${popped} (nothing should be due)`);
   }
-  for (const m of perMinute) console.log(`  CPU over ${m.secs.toFixed(0)} s: beat ${((m.beat / m.secs) * 100).toFixed(1)}% of a core, its Postgres backends ${((m.pg / m.secs) * 100).toFixed(1)}%`);
+  for (const m of perMinute)
+    console.log(
+      `  CPU over ${m.secs.toFixed(0)} s: beat ${((m.beat / m.secs) * 100).toFixed(1)}% of a core, its Postgres backends ${((m.pg / m.secs) * 100).toFixed(1)}%`,
+    );
 }
 
 async function main() {
@@ -364,7 +416,9 @@ async function main() {
       const rs = [];
       for (let t = 0; t < opts.trials; t++) rs.push(await burstTrial(opts, pg, redis, t));
       const alls = rs.map((r) => r.all ?? Infinity);
-      console.log(`median over ${rs.length}: due→all ${median(alls)} ms, due→first ${median(rs.map((r) => r.first))} ms, start-up ${median(rs.map((r) => r.startup))} ms; exactly once: ${rs.every((r) => r.ok) ? 'yes' : 'NO'}`);
+      console.log(
+        `median over ${rs.length}: due→all ${median(alls)} ms, due→first ${median(rs.map((r) => r.first))} ms, start-up ${median(rs.map((r) => r.startup))} ms; exactly once: ${rs.every((r) => r.ok) ? 'yes' : 'NO'}`,
+      );
     } else {
       await spreadOrIdle(opts, pg, redis);
     }

@@ -48,13 +48,21 @@ function record(id, status, finished) {
 
 /** The same state as the narrow update takes it (toFinishRecord in src/results/store.ts). */
 function finishRecord(id) {
-  return { task_id: id, status: 'SUCCESS', seq: stateSeq('SUCCESS', 0), worker: 'celery@bench', retries: 0, date_done: new Date().toISOString() };
+  return {
+    task_id: id,
+    status: 'SUCCESS',
+    seq: stateSeq('SUCCESS', 0),
+    worker: 'celery@bench',
+    retries: 0,
+    date_done: new Date().toISOString(),
+  };
 }
 
 async function timed(ds, statement, ids, batch, toRecord) {
   const before = cpuByPid(pidsNamed('postgres'));
   const t0 = performance.now();
-  for (let i = 0; i < ids.length; i += batch) await ds.query(statement, [JSON.stringify(ids.slice(i, i + batch).map(toRecord))]);
+  for (let i = 0; i < ids.length; i += batch)
+    await ds.query(statement, [JSON.stringify(ids.slice(i, i + batch).map(toRecord))]);
   const wallMs = performance.now() - t0;
   const cpuMs = cpuDelta(before, cpuByPid(pidsNamed('postgres')));
   return { usPerRow: (cpuMs * 1000) / ids.length, wallMs };
@@ -69,9 +77,17 @@ async function pendingRows(ds, rows, batch) {
 
 async function measure(ds, rows, batch) {
   const upsert = upsertResults(SCHEMA);
-  const update = await timed(ds, upsert, await pendingRows(ds, rows, batch), batch, (id) => record(id, 'SUCCESS', true));
+  const update = await timed(ds, upsert, await pendingRows(ds, rows, batch), batch, (id) =>
+    record(id, 'SUCCESS', true),
+  );
   const narrow = await timed(ds, updateKnownResults(SCHEMA), await pendingRows(ds, rows, batch), batch, finishRecord);
-  const insert = await timed(ds, upsert, Array.from({ length: rows }, () => randomUUID()), batch, (id) => record(id, 'SUCCESS', true));
+  const insert = await timed(
+    ds,
+    upsert,
+    Array.from({ length: rows }, () => randomUUID()),
+    batch,
+    (id) => record(id, 'SUCCESS', true),
+  );
   return { update, narrow, insert };
 }
 
@@ -80,7 +96,9 @@ const batch = Number(process.argv[3] ?? 500);
 
 runOnScratchSchema(SCHEMA, async (ds) => {
   const line = (label, r) =>
-    console.log(`  ${label.padEnd(34)} ${r.usPerRow.toFixed(1).padStart(6)} µs of Postgres CPU per row, ${((rows / r.wallMs) * 1000).toFixed(0).padStart(6)} rows/s on one connection`);
+    console.log(
+      `  ${label.padEnd(34)} ${r.usPerRow.toFixed(1).padStart(6)} µs of Postgres CPU per row, ${((rows / r.wallMs) * 1000).toFixed(0).padStart(6)} rows/s on one connection`,
+    );
   const all = await measure(ds, rows, batch);
   const dropped = await ds.query(
     `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'celeriac_task_result' AND indexname NOT IN ('celeriac_task_result_pkey', 'celeriac_task_result_task_id_key')`,
@@ -90,7 +108,7 @@ runOnScratchSchema(SCHEMA, async (ds) => {
   await ds.query(`TRUNCATE ${T}`);
   const keys = await measure(ds, rows, batch);
   console.log(`${rows.toLocaleString('en-US')} rows, batches of ${batch}, the result store's statements:`);
-  console.log(' with the migrations\' indexes:');
+  console.log(" with the migrations' indexes:");
   line('PENDING → SUCCESS, upsert', all.update);
   line('PENDING → SUCCESS, narrow update', all.narrow);
   line('SUCCESS, no PENDING before', all.insert);

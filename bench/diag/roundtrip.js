@@ -32,13 +32,32 @@ async function main() {
   try {
     await sys.setup(env);
     await sys.reset(env);
-    const worker = new Child('diag-worker', process.execPath, ['-r', trace, join(ROOT, 'bin', 'celeriac.js'), 'worker', '--app', join(__dirname, '..', 'systems', 'celeriac', 'app.ts'), '-c', '50'], {
-      cwd: ROOT,
-      env: { CELERIAC_FROM_SOURCE: '1', BENCH_ROLE: 'worker' },
-      timeoutMs: 120_000,
-    });
+    const worker = new Child(
+      'diag-worker',
+      process.execPath,
+      [
+        '-r',
+        trace,
+        join(ROOT, 'bin', 'celeriac.js'),
+        'worker',
+        '--app',
+        join(__dirname, '..', 'systems', 'celeriac', 'app.ts'),
+        '-c',
+        '50',
+      ],
+      {
+        cwd: ROOT,
+        env: { CELERIAC_FROM_SOURCE: '1', BENCH_ROLE: 'worker' },
+        timeoutMs: 120_000,
+      },
+    );
     await worker.waitFor('READY', 30_000);
-    const sender = new Child('diag-sender', process.execPath, ['-r', trace, join(__dirname, '..', 'systems', 'celeriac', 'sender.js'), 'latency', String(n)], { cwd: ROOT, timeoutMs: 120_000 });
+    const sender = new Child(
+      'diag-sender',
+      process.execPath,
+      ['-r', trace, join(__dirname, '..', 'systems', 'celeriac', 'sender.js'), 'latency', String(n)],
+      { cwd: ROOT, timeoutMs: 120_000 },
+    );
     const r = await sender.result(120_000);
     await worker.stop();
     const byId = new Map();
@@ -65,7 +84,9 @@ async function main() {
       const trip = {};
       for (const [label, key] of steps) {
         let t = key ? ev.get(key) : undefined;
-        if (!key) for (const [k, v] of ev) if (k.startsWith('select-done:')) (t = v), selectStates.set(k, (selectStates.get(k) ?? 0) + 1);
+        if (!key)
+          for (const [k, v] of ev)
+            if (k.startsWith('select-done:')) ((t = v), selectStates.set(k, (selectStates.get(k) ?? 0) + 1));
         trip[label] = t === undefined ? NaN : (t - t0) / 1000;
       }
       trips.push([t0, trip]);
@@ -75,7 +96,9 @@ async function main() {
     console.log(`${use.length} traced round trips (after 20 warm-ups); ms since sendTask started:`);
     for (const k of Object.keys(use[0])) {
       const vals = use.map((x) => x[k]).filter(Number.isFinite);
-      console.log(`  ${k.padEnd(32)} p50 ${percentile(vals, 50).toFixed(2).padStart(6)}   p90 ${percentile(vals, 90).toFixed(2).padStart(6)}`);
+      console.log(
+        `  ${k.padEnd(32)} p50 ${percentile(vals, 50).toFixed(2).padStart(6)}   p90 ${percentile(vals, 90).toFixed(2).padStart(6)}`,
+      );
     }
     console.log('  first SELECT saw: ' + [...selectStates].map(([k, c]) => `${k.slice(12)} ${c}`).join(', '));
     console.log(`untraced-equivalent latencies from the sender: p50 ${percentile(r.latencies, 50).toFixed(2)} ms`);
@@ -85,4 +108,7 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)));
+main().then(
+  () => process.exit(0),
+  (e) => (console.error(e), process.exit(1)),
+);

@@ -57,7 +57,12 @@ async function explain(ds, text, params) {
   const ms = Number(/Execution Time: ([\d.]+)/.exec(rows.join('\n'))[1]);
   const shape = rows
     .filter((l) => /->|^\w/.test(l) && !/^(Planning|Execution)/.test(l.trim()))
-    .map((l) => l.trim().replace(/^-> +/, '').replace(/ +\(cost.*$/, ''))
+    .map((l) =>
+      l
+        .trim()
+        .replace(/^-> +/, '')
+        .replace(/ +\(cost.*$/, ''),
+    )
     .join(' › ');
   return { ms, shape, plan: rows.join('\n') };
 }
@@ -68,7 +73,9 @@ runOnScratchSchema(SCHEMA, async (ds) => {
   let t = Date.now();
   await ds.query(fillSql(T), [rows, new Date().toISOString(), SPAN_HOURS * 3600]);
   await ds.query(`VACUUM (ANALYZE) ${T}`);
-  console.log(`${rows.toLocaleString('en-US')} rows filled and vacuumed in ${((Date.now() - t) / 1000).toFixed(0)} s (indexes as migrated)\n`);
+  console.log(
+    `${rows.toLocaleString('en-US')} rows filled and vacuumed in ${((Date.now() - t) / 1000).toFixed(0)} s (indexes as migrated)\n`,
+  );
   const now = Date.now();
   const statements = [];
   for (const [name, query] of filters(now)) {
@@ -90,6 +97,10 @@ runOnScratchSchema(SCHEMA, async (ds) => {
     console.log(`${name}`);
     console.log(`  (a) as is, migrations' indexes:  ${r.a.ms.toFixed(1)} ms  ${r.a.shape}`);
     console.log(`  (b) as is, + candidate indexes:  ${r.b.ms.toFixed(1)} ms  ${r.b.shape}`);
-    console.log(r.c ? `  (c) SQL changed, migrations' indexes: ${r.c.ms.toFixed(1)} ms  ${r.c.shape}` : '  (c) SQL unchanged by the rewrite');
+    console.log(
+      r.c
+        ? `  (c) SQL changed, migrations' indexes: ${r.c.ms.toFixed(1)} ms  ${r.c.shape}`
+        : '  (c) SQL unchanged by the rewrite',
+    );
   }
 });

@@ -42,7 +42,26 @@ function parse(argv) {
       else throw new Error(`--${k} needs a value`);
     } else throw new Error(`unexpected argument '${a}'\n${usage}`);
   }
-  const known = new Set(['quick', 'only', 'workloads', 'runs', 'w4-runs', 'w1-tasks', 'w1-celery-tasks', 'w2-samples', 'w4-tasks', 'w3-shapes', 'w3-minutes', 'w5-members', 'w6-rows', 'profile', 'out', 'no-write', 'help', 'from']);
+  const known = new Set([
+    'quick',
+    'only',
+    'workloads',
+    'runs',
+    'w4-runs',
+    'w1-tasks',
+    'w1-celery-tasks',
+    'w2-samples',
+    'w4-tasks',
+    'w3-shapes',
+    'w3-minutes',
+    'w5-members',
+    'w6-rows',
+    'profile',
+    'out',
+    'no-write',
+    'help',
+    'from',
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${usage}`);
 
   const quick = flags.has('quick');
@@ -54,8 +73,12 @@ function parse(argv) {
   };
   const list = (k, all) => {
     if (!flags.has(k)) return all;
-    const items = String(flags.get(k)).split(',').map((s) => s.trim()).filter(Boolean);
-    for (const it of items) if (!all.includes(it)) throw new Error(`--${k}: unknown '${it}' (choose from ${all.join(', ')})`);
+    const items = String(flags.get(k))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const it of items)
+      if (!all.includes(it)) throw new Error(`--${k}: unknown '${it}' (choose from ${all.join(', ')})`);
     return all.filter((x) => items.includes(x));
   };
   const runs = int('runs', quick ? 1 : 3);
@@ -71,7 +94,14 @@ function parse(argv) {
     w1CeleryTasks: int('w1-celery-tasks', quick ? 100 : 2_000),
     w2Samples: int('w2-samples', quick ? 50 : 500),
     w4Tasks: int('w4-tasks', quick ? 100 : 1_000),
-    w3Shapes: flags.has('w3-shapes') ? String(flags.get('w3-shapes')).split(',').map((x) => x.trim()).filter(Boolean) : quick ? ['spread-50'] : ['burst-1k', 'burst-10k', 'spread-100k'],
+    w3Shapes: flags.has('w3-shapes')
+      ? String(flags.get('w3-shapes'))
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : quick
+        ? ['spread-50']
+        : ['burst-1k', 'burst-10k', 'spread-100k'],
     w3Minutes: int('w3-minutes', 3),
     w5Members: int('w5-members', quick ? 200 : 10_000),
     w6Rows: int('w6-rows', quick ? 20_000 : 10_000_000),

@@ -47,7 +47,11 @@ function summarize(file, top = 20, window) {
     const fkey = name === '(idle)' || name === '(program)' || name === '(garbage collector)' ? name : w;
     files.set(fkey, (files.get(fkey) ?? 0) + us);
   }
-  const rank = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => ({ name: k, ms: us / 1000, pct: (100 * us) / total }));
+  const rank = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, us]) => ({ name: k, ms: us / 1000, pct: (100 * us) / total }));
   return { file, totalMs: total / 1000, windowed: !!window, functions: rank(fns), files: rank(files) };
 }
 
@@ -59,11 +63,15 @@ function summarizeDir(dir, top, window) {
 }
 
 function format(s) {
-  const lines = [`profile ${relative(ROOT, s.file)}: ${s.totalMs.toFixed(0)} ms sampled${s.windowed ? ' (drain only: worker start → last result visible)' : ''}`];
+  const lines = [
+    `profile ${relative(ROOT, s.file)}: ${s.totalMs.toFixed(0)} ms sampled${s.windowed ? ' (drain only: worker start → last result visible)' : ''}`,
+  ];
   lines.push('  self time by file/package:');
-  for (const f of s.files.slice(0, 12)) lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}`);
+  for (const f of s.files.slice(0, 12))
+    lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}`);
   lines.push('  hottest functions (self time):');
-  for (const f of s.functions) lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}`);
+  for (const f of s.functions)
+    lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}`);
   return lines.join('\n');
 }
 

@@ -21,13 +21,18 @@ async function acquireRunLock(client, waitMs, log) {
   for (;;) {
     const { rows } = await client.query('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY]);
     if (rows[0].ok) return;
-    if (Date.now() > deadline) throw new Error(`another benchmark run held the lock for ${Math.round(waitMs / 60_000)} min; giving up (see pg_locks, objid ${LOCK_KEY})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `another benchmark run held the lock for ${Math.round(waitMs / 60_000)} min; giving up (see pg_locks, objid ${LOCK_KEY})`,
+      );
     if (Date.now() - told > 30_000) {
       const { rows: who } = await client.query(
         `SELECT a.pid, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.objid = $1`,
         [LOCK_KEY],
       );
-      log(`another benchmark run is in progress (Postgres backend ${who[0]?.pid ?? '?'}, since ${who[0]?.backend_start?.toISOString?.() ?? '?'}); waiting for it`);
+      log(
+        `another benchmark run is in progress (Postgres backend ${who[0]?.pid ?? '?'}, since ${who[0]?.backend_start?.toISOString?.() ?? '?'}); waiting for it`,
+      );
       told = Date.now();
     }
     await new Promise((r) => setTimeout(r, 2000));
@@ -42,7 +47,11 @@ async function makeEnv({ childTimeoutMs, lockWaitMs = 30 * 60_000, log = () => {
   const pg = new Pool({ connectionString: DATABASE_URL, max: 2, application_name: 'celeriac-bench' });
   const clients = new Map();
   const redis = (db) => {
-    if (!clients.has(db)) clients.set(db, new Redis({ host: REDIS_HOST, port: REDIS_PORT, db, lazyConnect: false, maxRetriesPerRequest: 2 }));
+    if (!clients.has(db))
+      clients.set(
+        db,
+        new Redis({ host: REDIS_HOST, port: REDIS_PORT, db, lazyConnect: false, maxRetriesPerRequest: 2 }),
+      );
     return clients.get(db);
   };
   /** Deletes exactly the keys under a prefix, never a whole database. */
@@ -93,7 +102,10 @@ async function describeMachine(env) {
   const root = join(__dirname, '..', '..');
   const redisInfo = await env.redis(0).info('server');
   const pgVersion = (await env.pg.query('SHOW server_version')).rows[0].server_version;
-  const py = sh('/usr/bin/python3', ['-c', 'import sys,celery,kombu,redis,sqlalchemy,psycopg2;print(sys.version.split()[0],celery.__version__,kombu.__version__,redis.__version__,sqlalchemy.__version__,psycopg2.__version__.split()[0])']);
+  const py = sh('/usr/bin/python3', [
+    '-c',
+    'import sys,celery,kombu,redis,sqlalchemy,psycopg2;print(sys.version.split()[0],celery.__version__,kombu.__version__,redis.__version__,sqlalchemy.__version__,psycopg2.__version__.split()[0])',
+  ]);
   const [python, celery, kombu, redisPy, sqlalchemy, psycopg2] = (py ?? '').split(' ');
   const rev = sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
   const dirty = sh('git', ['-C', root, 'status', '--porcelain', '--', 'src']);

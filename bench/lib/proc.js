@@ -64,7 +64,10 @@ class Child {
         this.exitInfo = { code, signal };
         // Let buffered output arrive before failing the waiters.
         setImmediate(() => {
-          for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.name} exited (code ${code}, signal ${signal}) before BENCH_${w.tag}${this.tailText()}`));
+          for (const w of this.waiters.splice(0))
+            w.reject(
+              new Error(`${this.name} exited (code ${code}, signal ${signal}) before BENCH_${w.tag}${this.tailText()}`),
+            );
           this.log.end();
           resolve(this.exitInfo);
         });
@@ -112,14 +115,17 @@ class Child {
   }
 
   tailText() {
-    return this.tail.length ? `\n  last output of ${this.name} (${this.logPath}):\n    ${this.tail.slice(-12).join('\n    ')}` : '';
+    return this.tail.length
+      ? `\n  last output of ${this.name} (${this.logPath}):\n    ${this.tail.slice(-12).join('\n    ')}`
+      : '';
   }
 
   /** Resolves with the first `BENCH_<tag>` message (already received or coming). */
   waitFor(tag, timeoutMs) {
     const seen = this.messages.find((m) => m.tag === tag);
     if (seen) return Promise.resolve(seen);
-    if (this.exitInfo) return Promise.reject(new Error(`${this.name} already exited before BENCH_${tag}${this.tailText()}`));
+    if (this.exitInfo)
+      return Promise.reject(new Error(`${this.name} already exited before BENCH_${tag}${this.tailText()}`));
     return new Promise((resolve, reject) => {
       const w = { tag, resolve, reject };
       const timer = setTimeout(() => {

@@ -2,7 +2,8 @@
 /** W3 (beat) in the report: one row per shape and system, Celeriac ÷ best peer per shape, the targets. */
 
 const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
-const fmtMs = (x) => (!Number.isFinite(x) ? '—' : Math.abs(x) < 10 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
+const fmtMs = (x) =>
+  !Number.isFinite(x) ? '—' : Math.abs(x) < 10 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US');
 const fmtPct = (x) => (Number.isFinite(x) ? x.toFixed(1) : '—');
 const fmtS = (x) => (Number.isFinite(x) ? (x / 1000).toFixed(1) : '—');
 
@@ -90,10 +91,30 @@ function w3Table(results, systems, table) {
   }
   for (const [name, r] of shapes.get('*') ?? []) {
     const s = systems.find((x) => x.name === name);
-    rows.push(['all', s?.label ?? name, r.skipped ?? `⚠ failed: ${String(r.error).split('\n')[0].slice(0, 160)}`, '', '', '', '', '', '']);
+    rows.push([
+      'all',
+      s?.label ?? name,
+      r.skipped ?? `⚠ failed: ${String(r.error).split('\n')[0].slice(0, 160)}`,
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
   }
   return table(
-    ['Shape', 'System', 'sent / started of expected', 'send lateness p50 · p99 · max (ms)', 'start lateness p50 · p99 · max (ms)', 'missed · duplicates', 'beat CPU idle · while due (% of a core)', 'beat CPU while due (ms)', 'beat start-up (s)'],
+    [
+      'Shape',
+      'System',
+      'sent / started of expected',
+      'send lateness p50 · p99 · max (ms)',
+      'start lateness p50 · p99 · max (ms)',
+      'missed · duplicates',
+      'beat CPU idle · while due (% of a core)',
+      'beat CPU while due (ms)',
+      'beat start-up (s)',
+    ],
     rows,
     3,
   );
@@ -108,8 +129,10 @@ function w3Targets(results, systems, verdict) {
   if (ok(b1)) {
     const best = bestPeer(shapes.get('burst-1k'), systems, 'startP99');
     rows.push([
-      'W3 burst of 1,000: start lateness p99 ≤ ¼ of the best peer\'s',
-      best ? `${fmtMs(b1.startP99)} ms vs ${fmtMs(best.value)} ms (${best.system.label}) = ${(b1.startP99 / best.value).toFixed(2)}×` : `${fmtMs(b1.startP99)} ms; no peer measured`,
+      "W3 burst of 1,000: start lateness p99 ≤ ¼ of the best peer's",
+      best
+        ? `${fmtMs(b1.startP99)} ms vs ${fmtMs(best.value)} ms (${best.system.label}) = ${(b1.startP99 / best.value).toFixed(2)}×`
+        : `${fmtMs(b1.startP99)} ms; no peer measured`,
       verdict(best ? b1.startP99 <= best.value / 4 : null),
     ]);
   }
@@ -123,11 +146,26 @@ function w3Targets(results, systems, verdict) {
   }
   const sp = cel('spread-100k');
   if (ok(sp)) {
-    rows.push(['W3 spread of 100,000: send lateness p99 ≤ 100 ms', `${fmtMs(sp.sendP99)} ms`, verdict(sp.sendP99 <= 100)]);
-    rows.push(['W3 spread of 100,000: zero missed, zero duplicates', `${fmtInt(sp.missed)} missed, ${fmtInt(sp.duplicates)} duplicates`, verdict(sp.missed === 0 && sp.duplicates === 0)]);
-    rows.push(['W3 beat idle CPU < 5 % of a core (100,000 rows, nothing due)', Number.isFinite(sp.idleCpuPct) ? `${fmtPct(sp.idleCpuPct)} %` : 'no idle window', verdict(Number.isFinite(sp.idleCpuPct) ? sp.idleCpuPct < 5 : null)]);
+    rows.push([
+      'W3 spread of 100,000: send lateness p99 ≤ 100 ms',
+      `${fmtMs(sp.sendP99)} ms`,
+      verdict(sp.sendP99 <= 100),
+    ]);
+    rows.push([
+      'W3 spread of 100,000: zero missed, zero duplicates',
+      `${fmtInt(sp.missed)} missed, ${fmtInt(sp.duplicates)} duplicates`,
+      verdict(sp.missed === 0 && sp.duplicates === 0),
+    ]);
+    rows.push([
+      'W3 beat idle CPU < 5 % of a core (100,000 rows, nothing due)',
+      Number.isFinite(sp.idleCpuPct) ? `${fmtPct(sp.idleCpuPct)} %` : 'no idle window',
+      verdict(Number.isFinite(sp.idleCpuPct) ? sp.idleCpuPct < 5 : null),
+    ]);
   }
-  const startups = [...shapes.values()].map((m) => m.get('celeriac')).filter(ok).map((f) => Math.max(f.startupMs, f.plannedMs ?? 0));
+  const startups = [...shapes.values()]
+    .map((m) => m.get('celeriac'))
+    .filter(ok)
+    .map((f) => Math.max(f.startupMs, f.plannedMs ?? 0));
   if (startups.length) {
     const worst = Math.max(...startups);
     rows.push(['W3 beat start-up < 10 s (to every row planned)', `worst ${fmtS(worst)} s`, verdict(worst < 10_000)]);
@@ -141,8 +179,8 @@ function w3Text(opts) {
   return (
     `- **W3 beat** (${shapes || 'not run'}${opts.quick ? '; quick: 10 s intervals, figures mean nothing' : `; spread watched ${opts.w3Minutes} min`}): per shape, schedules written to each system's own store (Celeriac and django-celery-beat: rows inserted with SQL and planned by the beat; BullMQ: \`upsertJobScheduler\`; graphile-worker: a crontab), then its scheduler and one worker start. ` +
     'Burst: N crontab schedules all due at the same minute, watched until all started (or 90 s). Spread: N interval schedules of 60 s, start times spread evenly over a minute, after an idle minute (rows loaded, nothing due). ' +
-    'Each run records its start and slot; each send is recorded by the beat after publishing (Celeriac afterPublish, Celery after_task_publish), or read from the system (BullMQ: the job\'s `waiting` event; graphile-worker: the job\'s created_at). ' +
-    'Lateness = instant − slot, percentiles over the slots that did run (a system that misses many shows the lateness of the few it ran); missed = expected slots never started; duplicates = slots started twice; django-celery-beat does not tag runs with their slot, so its runs take their schedule\'s slots in order. ' +
+    "Each run records its start and slot; each send is recorded by the beat after publishing (Celeriac afterPublish, Celery after_task_publish), or read from the system (BullMQ: the job's `waiting` event; graphile-worker: the job's created_at). " +
+    "Lateness = instant − slot, percentiles over the slots that did run (a system that misses many shows the lateness of the few it ran); missed = expected slots never started; duplicates = slots started twice; django-celery-beat does not tag runs with their slot, so its runs take their schedule's slots in order. " +
     'Beat CPU = utime+stime of the scheduler process tree; for BullMQ and graphile-worker that is the worker, so it includes running the tasks. Start-up = spawn → ready line (Celeriac: "beat started"; in brackets, every row planned). graphile-worker has no interval schedules (spread: not applicable); graphile (batched) and Celery (threads) share those schedulers and are not run again.'
   );
 }

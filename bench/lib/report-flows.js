@@ -3,7 +3,8 @@
 const { summarize } = require('./stats');
 
 const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
-const fmtMs = (x) => (!Number.isFinite(x) ? '—' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
+const fmtMs = (x) =>
+  !Number.isFinite(x) ? '—' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US');
 const fmtSec = (x) => (!Number.isFinite(x) ? '—' : x < 10 ? x.toFixed(2) : x.toFixed(1));
 
 const ok = (list) => (list ?? []).filter((r) => r && !r.error && !r.skipped);
@@ -37,13 +38,28 @@ function w5Table(results, systems, opts) {
     rows.push([
       s.label + (errs ? ` ⚠ ${errs} run(s) failed` : ''),
       fmtInt(good[0]?.n ?? opts.w5Members),
-      cell(good.map((r) => r.sendSec), fmtSec, opts.runs),
-      cell(good.map((r) => r.completionSec), fmtSec, opts.runs),
-      cell(good.map((r) => r.peakRssMiB), fmtInt, opts.runs),
+      cell(
+        good.map((r) => r.sendSec),
+        fmtSec,
+        opts.runs,
+      ),
+      cell(
+        good.map((r) => r.completionSec),
+        fmtSec,
+        opts.runs,
+      ),
+      cell(
+        good.map((r) => r.peakRssMiB),
+        fmtInt,
+        opts.runs,
+      ),
       chords[s.name]?.how ?? '',
     ]);
   }
-  return table(['System', 'members', 'send (s)', 'worker start → callback result visible (s)', 'worker peak RSS (MiB)', 'how'], rows);
+  return table(
+    ['System', 'members', 'send (s)', 'worker start → callback result visible (s)', 'worker peak RSS (MiB)', 'how'],
+    rows,
+  );
 }
 
 function w5Text(opts) {
@@ -56,7 +72,8 @@ function w5Target(results) {
   const n = list[0]?.n;
   const sec = summarize(list.map((r) => r.completionSec)).median;
   if (!list.length) return ['W5 chord 10k < 5 s', 'failed', 'not measured'];
-  if (n < 10_000) return ['W5 chord 10k < 5 s', `${fmtSec(sec)} s for ${fmtInt(n)} members (not 10,000)`, 'not measured'];
+  if (n < 10_000)
+    return ['W5 chord 10k < 5 s', `${fmtSec(sec)} s for ${fmtInt(n)} members (not 10,000)`, 'not measured'];
   return ['W5 chord 10k < 5 s', `${fmtSec(sec)} s for ${fmtInt(n)} members`, sec < 5 ? 'met' : '**missed**'];
 }
 
@@ -81,28 +98,45 @@ function w6Table(results) {
     const q = a.pages[name];
     const shown = (x) => `${fmtInt(x?.total)}${x?.totalCapped ? '+' : ''}`;
     const list = p.path.startsWith('/api/tasks');
-    rows.push([`Admin ${list ? 'first page: ' : ''}${name} (${fmtInt(p.n)} requests)`, pair(p), pair(q), list ? `${shown(p)} → ${shown(q)}` : '']);
+    rows.push([
+      `Admin ${list ? 'first page: ' : ''}${name} (${fmtInt(p.n)} requests)`,
+      pair(p),
+      pair(q),
+      list ? `${shown(p)} → ${shown(q)}` : '',
+    ]);
   }
   const sb = r.sizesBefore;
   const sa = r.sizesAfter;
-  const out = [table(['Query (p50 / p99, ms)', 'before cleanup', 'after cleanup', 'rows matched (capped at 10,000)'], rows)];
+  const out = [
+    table(['Query (p50 / p99, ms)', 'before cleanup', 'after cleanup', 'rows matched (capped at 10,000)'], rows),
+  ];
   out.push('');
   out.push(
     table(
       ['Table', 'rows', 'heap (MiB)', 'indexes (MiB)', 'total (MiB)'],
       [
         ['before cleanup', fmtInt(sb.rows), fmtInt(sb.tableMiB), fmtInt(sb.indexesMiB), fmtInt(sb.totalMiB)],
-        ['after cleanup (not yet vacuumed)', fmtInt(sa.rows), fmtInt(sa.tableMiB), fmtInt(sa.indexesMiB), fmtInt(sa.totalMiB)],
+        [
+          'after cleanup (not yet vacuumed)',
+          fmtInt(sa.rows),
+          fmtInt(sa.tableMiB),
+          fmtInt(sa.indexesMiB),
+          fmtInt(sa.totalMiB),
+        ],
       ],
     ),
   );
   out.push('');
   out.push(
     `Load: ${fmtInt(r.n)} rows in ${fmtSec(r.fillSec)} s (one INSERT … SELECT generate_series, indexes dropped), indexes rebuilt in ${fmtSec(r.indexSec)} s, VACUUM ANALYZE ${fmtSec(r.vacuumSec)} s. ` +
-      `States: ${Object.entries(r.states).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}. ` +
+      `States: ${Object.entries(r.states)
+        .map(([k, v]) => `${k} ${fmtInt(v)}`)
+        .join(', ')}. ` +
       `Cleanup (\`celery.backend_cleanup\` on a worker, 10,000 rows per DELETE): ${fmtInt(r.cleanupDeleted)} rows deleted in ${fmtSec(r.cleanupSec)} s ` +
       `(${fmtInt(r.expiredBefore)} had date_done older than a day; ${fmtInt(r.oldWithoutDateDone)} unfinished and unchanged for a day, i.e. PENDING that never ran, which it deletes too). ` +
-      `Index sizes before (MiB): ${Object.entries(sb.perIndexMiB).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      `Index sizes before (MiB): ${Object.entries(sb.perIndexMiB)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
   );
   return out.join('\n');
 }

@@ -64,11 +64,37 @@ function w1Table(results, systems, opts) {
     rows.push([
       s.label + (errs.length ? ` ⚠ ${errs.length} run(s) failed` : ''),
       fmtInt(n),
-      cell(ok.map((r) => r.sendPerSec), fmtInt, opts),
-      s.bulk ? cell(ok.map((r) => r.bulkPerSec), fmtInt, opts) : 'no bulk API',
-      cell(ok.map((r) => r.drainPerSec), fmtInt, opts),
-      cell(ok.map((r) => r.peakRssMiB), fmtInt, opts),
-      ['worker', 'redis', 'postgres'].map((k) => cell(ok.map((r) => r[`${k}CpuMsPer1k`]), fmtInt, { runs: 1 })).join(' · '),
+      cell(
+        ok.map((r) => r.sendPerSec),
+        fmtInt,
+        opts,
+      ),
+      s.bulk
+        ? cell(
+            ok.map((r) => r.bulkPerSec),
+            fmtInt,
+            opts,
+          )
+        : 'no bulk API',
+      cell(
+        ok.map((r) => r.drainPerSec),
+        fmtInt,
+        opts,
+      ),
+      cell(
+        ok.map((r) => r.peakRssMiB),
+        fmtInt,
+        opts,
+      ),
+      ['worker', 'redis', 'postgres']
+        .map((k) =>
+          cell(
+            ok.map((r) => r[`${k}CpuMsPer1k`]),
+            fmtInt,
+            { runs: 1 },
+          ),
+        )
+        .join(' · '),
     ]);
   }
   if (results.celeriac && systems.some((s) => s.family !== 'celeriac' && results[s.name])) {
@@ -82,7 +108,18 @@ function w1Table(results, systems, opts) {
       ratioCell(results, systems, 'workerCpuMsPer1k', false) + ' (worker)',
     ]);
   }
-  return table(['System', 'tasks', 'send one by one (tasks/s)', 'send in bulk (tasks/s)', 'drain (tasks/s)', 'worker peak RSS (MiB)', 'drain CPU ms per 1k tasks: worker · Redis · Postgres (median)'], rows);
+  return table(
+    [
+      'System',
+      'tasks',
+      'send one by one (tasks/s)',
+      'send in bulk (tasks/s)',
+      'drain (tasks/s)',
+      'worker peak RSS (MiB)',
+      'drain CPU ms per 1k tasks: worker · Redis · Postgres (median)',
+    ],
+    rows,
+  );
 }
 
 function w2Table(results, systems, opts) {
@@ -94,13 +131,30 @@ function w2Table(results, systems, opts) {
     const errs = errorsOf(list);
     rows.push([
       s.label + (errs.length ? ` ⚠ ${errs.length} run(s) failed` : ''),
-      cell(ok.map((r) => r.p50), fmtMs, opts),
-      cell(ok.map((r) => r.p95), fmtMs, opts),
-      cell(ok.map((r) => r.p99), fmtMs, opts),
+      cell(
+        ok.map((r) => r.p50),
+        fmtMs,
+        opts,
+      ),
+      cell(
+        ok.map((r) => r.p95),
+        fmtMs,
+        opts,
+      ),
+      cell(
+        ok.map((r) => r.p99),
+        fmtMs,
+        opts,
+      ),
     ]);
   }
   if (results.celeriac && systems.some((s) => s.family !== 'celeriac' && results[s.name])) {
-    rows.push(['Celeriac ÷ best peer (lower is better)', ratioCell(results, systems, 'p50', false), ratioCell(results, systems, 'p95', false), ratioCell(results, systems, 'p99', false)]);
+    rows.push([
+      'Celeriac ÷ best peer (lower is better)',
+      ratioCell(results, systems, 'p50', false),
+      ratioCell(results, systems, 'p95', false),
+      ratioCell(results, systems, 'p99', false),
+    ]);
   }
   return table(['System', 'p50 (ms)', 'p95 (ms)', 'p99 (ms)'], rows);
 }
@@ -116,19 +170,52 @@ function w4Table(results, systems, opts) {
     const notRecovered = ok.filter((r) => r.recoverySec === null).length;
     const rec = ok.map((r) => r.recoverySec).filter((x) => x !== null);
     let recCell = rec.length ? cell(rec, fmtSec, o) : '—';
-    if (notRecovered) recCell = `${rec.length ? recCell + '; ' : ''}not within ${fmtSec(ok[0].windowMs / 1000)} s in ${notRecovered} of ${ok.length} run(s)`;
+    if (notRecovered)
+      recCell = `${rec.length ? recCell + '; ' : ''}not within ${fmtSec(ok[0].windowMs / 1000)} s in ${notRecovered} of ${ok.length} run(s)`;
     rows.push([
       s.label + (errs.length ? ` ⚠ ${errs.length} run(s) failed` : ''),
       fmtInt(ok[0]?.n ?? opts.w4Tasks),
-      cell(ok.map((r) => r.completedAtKill), fmtInt, o),
-      cell(ok.map((r) => r.completed), fmtInt, o),
-      cell(ok.map((r) => r.lost), fmtInt, o),
-      cell(ok.map((r) => r.ranTwice), fmtInt, o),
-      cell(ok.map((r) => r.completedTwice), fmtInt, o),
+      cell(
+        ok.map((r) => r.completedAtKill),
+        fmtInt,
+        o,
+      ),
+      cell(
+        ok.map((r) => r.completed),
+        fmtInt,
+        o,
+      ),
+      cell(
+        ok.map((r) => r.lost),
+        fmtInt,
+        o,
+      ),
+      cell(
+        ok.map((r) => r.ranTwice),
+        fmtInt,
+        o,
+      ),
+      cell(
+        ok.map((r) => r.completedTwice),
+        fmtInt,
+        o,
+      ),
       recCell,
     ]);
   }
-  return table(['System', 'tasks', 'done at kill', 'completed', 'lost', 'ran twice', 'completed twice', 'recovery: kill → all done (s)'], rows);
+  return table(
+    [
+      'System',
+      'tasks',
+      'done at kill',
+      'completed',
+      'lost',
+      'ran twice',
+      'completed twice',
+      'recovery: kill → all done (s)',
+    ],
+    rows,
+  );
 }
 
 /** Issue 8's targets, each checked against this run's figures. */
@@ -142,8 +229,20 @@ function targets(results, systems) {
     const celery = bestPeer(w1, systems, 'drainPerSec', true, (s) => s.family === 'celery');
     const r1 = best && Number.isFinite(cel) ? cel / best.value : NaN;
     const r2 = celery && Number.isFinite(cel) ? cel / celery.value : NaN;
-    rows.push(['W1 drain ≥ 1.5× best peer', best ? `${fmtInt(cel)} vs ${fmtInt(best.value)} tasks/s (${best.system.label}) = ${r1.toFixed(2)}×` : 'no peer measured', verdict(best ? r1 >= 1.5 : null)]);
-    rows.push(['W1 drain ≥ 20× Celery', celery ? `${fmtInt(cel)} vs ${fmtInt(celery.value)} tasks/s (${celery.system.label}) = ${r2.toFixed(1)}×` : 'Celery not measured', verdict(celery ? r2 >= 20 : null)]);
+    rows.push([
+      'W1 drain ≥ 1.5× best peer',
+      best
+        ? `${fmtInt(cel)} vs ${fmtInt(best.value)} tasks/s (${best.system.label}) = ${r1.toFixed(2)}×`
+        : 'no peer measured',
+      verdict(best ? r1 >= 1.5 : null),
+    ]);
+    rows.push([
+      'W1 drain ≥ 20× Celery',
+      celery
+        ? `${fmtInt(cel)} vs ${fmtInt(celery.value)} tasks/s (${celery.system.label}) = ${r2.toFixed(1)}×`
+        : 'Celery not measured',
+      verdict(celery ? r2 >= 20 : null),
+    ]);
   }
   const w2 = results.w2 ?? {};
   if (w2.celeriac) {
@@ -158,8 +257,16 @@ function targets(results, systems) {
     const lost = ok.length ? Math.max(...ok.map((r) => r.lost)) : NaN;
     const rec = ok.map((r) => (r.recoverySec === null ? Infinity : r.recoverySec));
     const worst = rec.length ? Math.max(...rec) : NaN;
-    rows.push(['W4 zero lost (every run)', ok.length ? `at most ${lost} lost` : 'failed', verdict(ok.length ? lost === 0 : null)]);
-    rows.push(['W4 recovery ≤ 10 s (every run)', ok.length ? (Number.isFinite(worst) ? `worst ${fmtSec(worst)} s` : 'not recovered within the window') : 'failed', verdict(ok.length ? worst <= 10 : null)]);
+    rows.push([
+      'W4 zero lost (every run)',
+      ok.length ? `at most ${lost} lost` : 'failed',
+      verdict(ok.length ? lost === 0 : null),
+    ]);
+    rows.push([
+      'W4 recovery ≤ 10 s (every run)',
+      ok.length ? (Number.isFinite(worst) ? `worst ${fmtSec(worst)} s` : 'not recovered within the window') : 'failed',
+      verdict(ok.length ? worst <= 10 : null),
+    ]);
   }
   const w5 = flows.w5Target(results);
   if (w5) rows.push(w5);
@@ -180,35 +287,60 @@ function workloadText(opts) {
 
 function markdown({ opts, machine, results, systems, analysis, elapsedSec, profiles }) {
   const v = machine.versions;
-  const runsNote = opts.quick ? 'quick smoke run (tiny sizes; figures are not meaningful)' : `median of ${opts.runs} run(s) with min–max in brackets (W4: ${opts.w4Runs} run(s))`;
+  const runsNote = opts.quick
+    ? 'quick smoke run (tiny sizes; figures are not meaningful)'
+    : `median of ${opts.runs} run(s) with min–max in brackets (W4: ${opts.w4Runs} run(s))`;
   const out = [];
   out.push('# Benchmarks');
   out.push('');
-  out.push(`Generated by \`npm run bench${opts.argv.length ? ' -- ' + opts.argv.join(' ') : ''}\` on ${machine.date.slice(0, 10)} (${runsNote}; the whole run took ${Math.round(elapsedSec / 60)} min). Every system ran in the same run on the same machine, one at a time, each in its own sender and worker processes, interleaved run by run so drift hits all alike: compare ratios, not absolute figures. This file is written by the harness (bench/run.js); the analysis at the end comes from bench/ANALYSIS.md.`);
+  out.push(
+    `Generated by \`npm run bench${opts.argv.length ? ' -- ' + opts.argv.join(' ') : ''}\` on ${machine.date.slice(0, 10)} (${runsNote}; the whole run took ${Math.round(elapsedSec / 60)} min). Every system ran in the same run on the same machine, one at a time, each in its own sender and worker processes, interleaved run by run so drift hits all alike: compare ratios, not absolute figures. This file is written by the harness (bench/run.js); the analysis at the end comes from bench/ANALYSIS.md.`,
+  );
   out.push('');
   out.push('## Machine');
   out.push('');
-  out.push(`${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memGiB} GiB memory, ${machine.kernel}; load average at start ${machine.loadAvg.join(' / ')} (1/5/15 min)${machine.load1Range ? `, 1-minute load seen before each workload run ${machine.load1Range[0]}–${machine.load1Range[1]}` : ''}. Postgres and Redis are local (127.0.0.1), shared by all systems, with stock settings.`);
+  out.push(
+    `${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memGiB} GiB memory, ${machine.kernel}; load average at start ${machine.loadAvg.join(' / ')} (1/5/15 min)${machine.load1Range ? `, 1-minute load seen before each workload run ${machine.load1Range[0]}–${machine.load1Range[1]}` : ''}. Postgres and Redis are local (127.0.0.1), shared by all systems, with stock settings.`,
+  );
   out.push('');
   out.push('## Versions');
   out.push('');
   const codes = new Map();
-  for (const bySys of Object.values(results)) for (const r of bySys.celeriac ?? []) if (r?.code) codes.set(r.code.tree, r.code.head);
+  for (const bySys of Object.values(results))
+    for (const r of bySys.celeriac ?? []) if (r?.code) codes.set(r.code.tree, r.code.head);
   if (codes.size > 1) {
-    out.push(`**Celeriac's code changed during this run** (the working tree is shared): its runs measured ${codes.size} different versions of src/, bin/ and migrations/ (HEAD ${[...new Set(codes.values())].join(' → ')}). Its min–max spread includes that.`);
+    out.push(
+      `**Celeriac's code changed during this run** (the working tree is shared): its runs measured ${codes.size} different versions of src/, bin/ and migrations/ (HEAD ${[...new Set(codes.values())].join(' → ')}). Its min–max spread includes that.`,
+    );
     out.push('');
   } else if (codes.size === 1) {
     const [[tree, head]] = [...codes];
-    out.push(`Every Celeriac run measured the same code: HEAD ${head}, working tree ${tree} (hash of src/, bin/, migrations/).`);
+    out.push(
+      `Every Celeriac run measured the same code: HEAD ${head}, working tree ${tree} (hash of src/, bin/, migrations/).`,
+    );
     out.push('');
   }
-  out.push(table(['Component', 'Version'], Object.entries(v).map(([k, x]) => [k, String(x ?? '—')]), 2));
+  out.push(
+    table(
+      ['Component', 'Version'],
+      Object.entries(v).map(([k, x]) => [k, String(x ?? '—')]),
+      2,
+    ),
+  );
   out.push('');
   out.push('## Settings');
   out.push('');
-  out.push(table(['System', 'Settings', 'Bulk send'], systems.map((s) => [s.label, s.settings, s.bulk ?? 'none (Celery has no bulk send)']), 3));
+  out.push(
+    table(
+      ['System', 'Settings', 'Bulk send'],
+      systems.map((s) => [s.label, s.settings, s.bulk ?? 'none (Celery has no bulk send)']),
+      3,
+    ),
+  );
   out.push('');
-  out.push('Isolation: each system has its own Redis database and key prefix (Celeriac DB 1 `bench:celeriac:`, BullMQ DB 2 `bench-bullmq:`, Celery DB 3 `bench:celery:`, execution records DB 4 `bench:exec:`) and its own Postgres schema (`bench_celeriac`, `bench_graphile`, `bench_celery`), wiped between runs and dropped at the end.');
+  out.push(
+    'Isolation: each system has its own Redis database and key prefix (Celeriac DB 1 `bench:celeriac:`, BullMQ DB 2 `bench-bullmq:`, Celery DB 3 `bench:celery:`, execution records DB 4 `bench:exec:`) and its own Postgres schema (`bench_celeriac`, `bench_graphile`, `bench_celery`), wiped between runs and dropped at the end.',
+  );
   out.push('');
   out.push('## Workloads');
   out.push('');
@@ -219,7 +351,9 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
     out.push('');
     out.push(w1Table(results.w1, systems, opts));
     out.push('');
-    out.push('Ratios: Celeriac\'s median ÷ the best peer\'s median for that column (higher is better for rates; lower is better for RSS and CPU).');
+    out.push(
+      "Ratios: Celeriac's median ÷ the best peer's median for that column (higher is better for rates; lower is better for RSS and CPU).",
+    );
     out.push('');
   }
   if (results.w2) {
@@ -233,7 +367,17 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
     out.push('');
     out.push(w4Table(results.w4, systems, opts));
     out.push('');
-    out.push('Watch windows after the kill: ' + systems.filter((s) => results.w4[s.name]).map((s) => `${s.label} ${Math.round((opts.quick ? s.w4QuickWindowMs ?? opts.w4QuickWindowMs : s.w4WindowMs) / 1000)} s`).join(', ') + '.');
+    out.push(
+      'Watch windows after the kill: ' +
+        systems
+          .filter((s) => results.w4[s.name])
+          .map(
+            (s) =>
+              `${s.label} ${Math.round((opts.quick ? (s.w4QuickWindowMs ?? opts.w4QuickWindowMs) : s.w4WindowMs) / 1000)} s`,
+          )
+          .join(', ') +
+        '.',
+    );
     out.push('');
   }
   if (results.w5) {
@@ -257,7 +401,9 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
   out.push(targets(results, systems));
   out.push('');
   const errs = [];
-  for (const [w, bySys] of Object.entries(results)) for (const [s, list] of Object.entries(bySys)) for (const e of errorsOf(list)) errs.push(`- ${w} ${s}: ${e.split('\n')[0]}`);
+  for (const [w, bySys] of Object.entries(results))
+    for (const [s, list] of Object.entries(bySys))
+      for (const e of errorsOf(list)) errs.push(`- ${w} ${s}: ${e.split('\n')[0]}`);
   if (errs.length) {
     out.push('## Failed runs');
     out.push('');
@@ -285,7 +431,9 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
   out.push('npm run bench -- --only celeriac --workloads w1 --profile   # CPU profile of the Celeriac worker');
   out.push('```');
   out.push('');
-  out.push('Needs Postgres (database `test`) and Redis on 127.0.0.1 (`bash scripts/ensure-services.sh`) and Debian\'s python3-celery for the Celery rows. Raw per-run figures: bench/results/*.json; child logs: bench/results/logs/.');
+  out.push(
+    "Needs Postgres (database `test`) and Redis on 127.0.0.1 (`bash scripts/ensure-services.sh`) and Debian's python3-celery for the Celery rows. Raw per-run figures: bench/results/*.json; child logs: bench/results/logs/.",
+  );
   out.push('');
   return out.join('\n');
 }

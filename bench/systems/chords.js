@@ -34,7 +34,10 @@ const celeriac = {
 const bullmq = {
   how: '`FlowProducer.add` of one parent job with n children; the parent reads `getChildrenValues()`',
   sender(env, tag, n) {
-    return new Child(`${tag}-sender-flow`, process.execPath, [join(HERE, 'bullmq', 'flow.js'), String(n)], { cwd: join(HERE, '..'), timeoutMs: env.childTimeoutMs });
+    return new Child(`${tag}-sender-flow`, process.execPath, [join(HERE, 'bullmq', 'flow.js'), String(n)], {
+      cwd: join(HERE, '..'),
+      timeoutMs: env.childTimeoutMs,
+    });
   },
   async callback(env, id) {
     const key = `${NS.bullmq.prefix}:${NS.bullmq.queue}:${id}`;
@@ -47,16 +50,24 @@ const bullmq = {
 
 function celery(pool) {
   return {
-    how: '`chord(group([noop.s() for …]), collect.s())()` on the database result backend: `celery.chord_unlock` polls the group every 1 s (Celery\'s default) and sends the callback',
+    how: "`chord(group([noop.s() for …]), collect.s())()` on the database result backend: `celery.chord_unlock` polls the group every 1 s (Celery's default) and sends the callback",
     sender(env, tag, n) {
       const { cwd, childEnv } = require('./index').byName[`celery-${pool}`];
-      return new Child(`${tag}-sender-chord`, PYTHON, ['chord.py', String(n)], { cwd, env: childEnv, timeoutMs: env.childTimeoutMs });
+      return new Child(`${tag}-sender-chord`, PYTHON, ['chord.py', String(n)], {
+        cwd,
+        env: childEnv,
+        timeoutMs: env.childTimeoutMs,
+      });
     },
     async callback(env, id) {
       const schema = NS.celery.schema;
       const { rows: t } = await env.pg.query(`SELECT to_regclass('"${schema}".celery_taskmeta') IS NOT NULL AS ok`);
       if (!t[0].ok) return { done: false };
-      const { rows } = await env.pg.query({ name: 'w5-celery-callback', text: `SELECT status, result FROM "${schema}".celery_taskmeta WHERE task_id = $1`, values: [id] });
+      const { rows } = await env.pg.query({
+        name: 'w5-celery-callback',
+        text: `SELECT status, result FROM "${schema}".celery_taskmeta WHERE task_id = $1`,
+        values: [id],
+      });
       return finished(rows[0]?.status, rows[0]?.result ? unpickleInt(rows[0].result) : null);
     },
   };
@@ -83,7 +94,8 @@ function finished(status, value) {
   return { done: false };
 }
 
-const notApplicable = 'graphile-worker has no chord, group or flow primitive (a job cannot wait for other jobs); an app would have to count completions itself';
+const notApplicable =
+  'graphile-worker has no chord, group or flow primitive (a job cannot wait for other jobs); an app would have to count completions itself';
 
 const chords = {
   celeriac,

@@ -25,16 +25,23 @@ const celeriac = {
   w4WindowMs: 30_000,
   w4QuickWindowMs: 8_000, // lease 5 s + 1 s recovery check + margin
   async setup(env) {
-    const c = new Child('celeriac-migrate', process.execPath, [join(ROOT, 'bin', 'celeriac.js'), 'migrate', '--app', join(HERE, 'celeriac', 'app.ts')], {
-      cwd: ROOT,
-      env: celeriacEnv,
-      timeoutMs: 60_000,
-    });
+    const c = new Child(
+      'celeriac-migrate',
+      process.execPath,
+      [join(ROOT, 'bin', 'celeriac.js'), 'migrate', '--app', join(HERE, 'celeriac', 'app.ts')],
+      {
+        cwd: ROOT,
+        env: celeriacEnv,
+        timeoutMs: 60_000,
+      },
+    );
     const { code } = await c.exited;
     if (code !== 0) throw new Error(`celeriac migrate failed${c.tailText()}`);
   },
   async reset(env) {
-    await env.pg.query(`TRUNCATE "${NS.celeriac.schema}".celeriac_task_result, "${NS.celeriac.schema}".celeriac_group_result`);
+    await env.pg.query(
+      `TRUNCATE "${NS.celeriac.schema}".celeriac_task_result, "${NS.celeriac.schema}".celeriac_group_result`,
+    );
     await env.deleteKeys(NS.celeriac.redisDb, NS.celeriac.keyPrefix);
   },
   async teardown(env) {
@@ -45,21 +52,43 @@ const celeriac = {
     const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     // BENCH_CELERIAC_WORKER_ARGS: extra CLI flags for diagnostics (e.g. --prefetch-multiplier 20); the benchmark sets none.
     const extra = (process.env.BENCH_CELERIAC_WORKER_ARGS ?? '').split(' ').filter(Boolean);
-    return new Child(`${tag}-worker`, process.execPath, [...prof, join(ROOT, 'bin', 'celeriac.js'), 'worker', '--app', join(HERE, 'celeriac', 'app.ts'), '-c', '50', ...extra], {
-      cwd: ROOT,
-      env: { ...celeriacEnv, BENCH_ROLE: 'worker' },
-      timeoutMs: env.childTimeoutMs,
-    });
+    return new Child(
+      `${tag}-worker`,
+      process.execPath,
+      [
+        ...prof,
+        join(ROOT, 'bin', 'celeriac.js'),
+        'worker',
+        '--app',
+        join(HERE, 'celeriac', 'app.ts'),
+        '-c',
+        '50',
+        ...extra,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...celeriacEnv, BENCH_ROLE: 'worker' },
+        timeoutMs: env.childTimeoutMs,
+      },
+    );
   },
   sender(env, tag, mode, n, warmups = 0) {
-    return new Child(`${tag}-sender-${mode}`, process.execPath, [join(HERE, 'celeriac', 'sender.js'), mode, String(n), String(warmups)], {
-      cwd: ROOT,
-      env: celeriacEnv,
-      timeoutMs: env.childTimeoutMs,
-    });
+    return new Child(
+      `${tag}-sender-${mode}`,
+      process.execPath,
+      [join(HERE, 'celeriac', 'sender.js'), mode, String(n), String(warmups)],
+      {
+        cwd: ROOT,
+        env: celeriacEnv,
+        timeoutMs: env.childTimeoutMs,
+      },
+    );
   },
   async doneCount(env) {
-    const { rows } = await env.pg.query({ name: 'celeriac-done', text: `SELECT count(*)::int AS n FROM "${NS.celeriac.schema}".celeriac_task_result WHERE status = 'SUCCESS'` });
+    const { rows } = await env.pg.query({
+      name: 'celeriac-done',
+      text: `SELECT count(*)::int AS n FROM "${NS.celeriac.schema}".celeriac_task_result WHERE status = 'SUCCESS'`,
+    });
     return rows[0].n;
   },
   execKey: NS.exec.keyPrefix + 'celeriac:',
@@ -83,10 +112,18 @@ const bullmq = {
     await env.deleteKeys(NS.bullmq.redisDb, NS.bullmq.keyPrefix);
   },
   worker(env, tag) {
-    return new Child(`${tag}-worker`, process.execPath, [join(HERE, 'bullmq', 'worker.js')], { cwd: HERE, timeoutMs: env.childTimeoutMs });
+    return new Child(`${tag}-worker`, process.execPath, [join(HERE, 'bullmq', 'worker.js')], {
+      cwd: HERE,
+      timeoutMs: env.childTimeoutMs,
+    });
   },
   sender(env, tag, mode, n, warmups = 0) {
-    return new Child(`${tag}-sender-${mode}`, process.execPath, [join(HERE, 'bullmq', 'sender.js'), mode, String(n), String(warmups)], { cwd: HERE, timeoutMs: env.childTimeoutMs });
+    return new Child(
+      `${tag}-sender-${mode}`,
+      process.execPath,
+      [join(HERE, 'bullmq', 'sender.js'), mode, String(n), String(warmups)],
+      { cwd: HERE, timeoutMs: env.childTimeoutMs },
+    );
   },
   async doneCount(env) {
     return env.redis(NS.bullmq.redisDb).zcard(`${NS.bullmq.prefix}:${NS.bullmq.queue}:completed`);
@@ -105,12 +142,12 @@ function graphile(batched) {
     family: 'graphile',
     bulk: '`workerUtils.addJobs` (one `add_jobs` call), 1,000 jobs per call',
     settings:
-      '`concurrency: 24`, `maxPoolSize: 25` (graphile-worker\'s perfTest settings), ' +
+      "`concurrency: 24`, `maxPoolSize: 25` (graphile-worker's perfTest settings), " +
       (batched
         ? '`localQueue: { size: 500 }`, `completeJobBatchDelay: 0`, `failJobBatchDelay: 0`'
         : 'no local queue, unbatched completes (`localQueue.size` and batch delays at their default -1)') +
       '; a completed job is deleted and no result is stored (by design), so "result visible" means "job row gone"; ' +
-      'W2 polls for that every 1 ms; crashed workers\' jobs stay locked 4 h (default). 0.18.0 declares node >= 22.18; it ran here on node 20 without error',
+      "W2 polls for that every 1 ms; crashed workers' jobs stay locked 4 h (default). 0.18.0 declares node >= 22.18; it ran here on node 20 without error",
     w4WindowMs: 30_000,
     async setup(env) {
       const c = this.sender(env, `${name}-setup`, 'migrate', 0);
@@ -124,17 +161,29 @@ function graphile(batched) {
       await env.pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     },
     worker(env, tag) {
-      return new Child(`${tag}-worker`, process.execPath, [join(HERE, 'graphile', 'worker.js')], { cwd: HERE, env: childEnv, timeoutMs: env.childTimeoutMs });
-    },
-    sender(env, tag, mode, n, warmups = 0) {
-      return new Child(`${tag}-sender-${mode}`, process.execPath, [join(HERE, 'graphile', 'sender.js'), mode, String(n), String(warmups)], {
+      return new Child(`${tag}-worker`, process.execPath, [join(HERE, 'graphile', 'worker.js')], {
         cwd: HERE,
         env: childEnv,
         timeoutMs: env.childTimeoutMs,
       });
     },
+    sender(env, tag, mode, n, warmups = 0) {
+      return new Child(
+        `${tag}-sender-${mode}`,
+        process.execPath,
+        [join(HERE, 'graphile', 'sender.js'), mode, String(n), String(warmups)],
+        {
+          cwd: HERE,
+          env: childEnv,
+          timeoutMs: env.childTimeoutMs,
+        },
+      );
+    },
     async doneCount(env, total) {
-      const { rows } = await env.pg.query({ name: 'graphile-left', text: `SELECT count(*)::int AS n FROM "${schema}"._private_jobs` });
+      const { rows } = await env.pg.query({
+        name: 'graphile-left',
+        text: `SELECT count(*)::int AS n FROM "${schema}"._private_jobs`,
+      });
       return total - rows[0].n;
     },
     execKey: NS.exec.keyPrefix + name + ':',
@@ -170,9 +219,11 @@ function celery(pool) {
     family: 'celery',
     bulk: null,
     settings:
-      `\`-P ${pool} -c ${concurrency}\`${pool === 'prefork' ? ' (the CPU count, Celery\'s default)' : ''}, prefetch multiplier 4 (default), ` +
+      `\`-P ${pool} -c ${concurrency}\`${pool === 'prefork' ? " (the CPU count, Celery's default)" : ''}, prefetch multiplier 4 (default), ` +
       '`task_acks_late`, ' +
-      (pool === 'threads' ? 'plus the celery/celery#6941 workaround (a 0.1 s no-op timer in the consumer; without it the 5.2 threads pool stalls on unsent late acks: 5 tasks/s), ' : '') +
+      (pool === 'threads'
+        ? 'plus the celery/celery#6941 workaround (a 0.1 s no-op timer in the consumer; without it the 5.2 threads pool stalls on unsent late acks: 5 tasks/s), '
+        : '') +
       'result backend `db+postgresql://` (SQLAlchemy) with `result_extended`, visibility_timeout 60 s (default 3600 s), ' +
       '`--without-gossip --without-mingle --without-heartbeat`, task events off (default); W2 waits with `AsyncResult.get(interval=0.005)` (default 0.5 s)',
     w4WindowMs: 150_000,
@@ -180,7 +231,9 @@ function celery(pool) {
       await env.pg.query(`CREATE SCHEMA IF NOT EXISTS "${ns.schema}"`);
     },
     async reset(env) {
-      await env.pg.query(`DO $$ BEGIN IF to_regclass('"${ns.schema}".celery_taskmeta') IS NOT NULL THEN TRUNCATE "${ns.schema}".celery_taskmeta; END IF; END $$`);
+      await env.pg.query(
+        `DO $$ BEGIN IF to_regclass('"${ns.schema}".celery_taskmeta') IS NOT NULL THEN TRUNCATE "${ns.schema}".celery_taskmeta; END IF; END $$`,
+      );
       await env.deleteKeys(ns.redisDb, ns.keyPrefix);
     },
     async teardown(env) {
@@ -188,17 +241,38 @@ function celery(pool) {
       await env.deleteKeys(ns.redisDb, ns.keyPrefix);
     },
     worker(env, tag) {
-      const args = ['-m', 'celery', '-A', 'benchapp', 'worker', '-P', pool, '-c', String(concurrency), '-Q', 'bench', '-l', 'WARNING'];
+      const args = [
+        '-m',
+        'celery',
+        '-A',
+        'benchapp',
+        'worker',
+        '-P',
+        pool,
+        '-c',
+        String(concurrency),
+        '-Q',
+        'bench',
+        '-l',
+        'WARNING',
+      ];
       args.push('--without-gossip', '--without-mingle', '--without-heartbeat', '-n', `bench-${pool}@%h`);
       return new Child(`${tag}-worker`, PYTHON, args, { cwd, env: childEnv, timeoutMs: env.childTimeoutMs });
     },
     sender(env, tag, mode, n, warmups = 0) {
-      return new Child(`${tag}-sender-${mode}`, PYTHON, ['sender.py', mode, String(n), String(warmups)], { cwd, env: childEnv, timeoutMs: env.childTimeoutMs });
+      return new Child(`${tag}-sender-${mode}`, PYTHON, ['sender.py', mode, String(n), String(warmups)], {
+        cwd,
+        env: childEnv,
+        timeoutMs: env.childTimeoutMs,
+      });
     },
     async doneCount(env) {
       const { rows: t } = await env.pg.query(`SELECT to_regclass('"${ns.schema}".celery_taskmeta') IS NOT NULL AS ok`);
       if (!t[0].ok) return 0; // the worker creates its tables on first use
-      const { rows } = await env.pg.query({ name: 'celery-done', text: `SELECT count(*)::int AS n FROM "${ns.schema}".celery_taskmeta WHERE status = 'SUCCESS'` });
+      const { rows } = await env.pg.query({
+        name: 'celery-done',
+        text: `SELECT count(*)::int AS n FROM "${ns.schema}".celery_taskmeta WHERE status = 'SUCCESS'`,
+      });
       return rows[0].n;
     },
     execKey,

@@ -19,7 +19,8 @@ const NS = {
 
 for (const url of [DATABASE_URL]) {
   const host = new URL(url).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`the benchmark only talks to 127.0.0.1, not ${host}`);
+  if (host !== '127.0.0.1' && host !== 'localhost')
+    throw new Error(`the benchmark only talks to 127.0.0.1, not ${host}`);
 }
 
 module.exports = { DATABASE_URL, REDIS_HOST, REDIS_PORT, NS };

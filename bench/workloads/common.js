@@ -11,7 +11,8 @@ async function waitAllVisible(sys, env, total, deadlineMs, isAlive = () => true)
   for (;;) {
     const done = await sys.doneCount(env, total);
     if (done >= total) return { at: Date.now(), done };
-    if (Date.now() > deadline) throw new Error(`${sys.name}: only ${done} of ${total} results visible after ${deadlineMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`${sys.name}: only ${done} of ${total} results visible after ${deadlineMs} ms`);
     if (!isAlive()) throw new Error(`${sys.name}: worker exited with ${done} of ${total} results visible`);
     await sleep(done >= total * 0.9 ? 5 : 100);
   }

@@ -35,7 +35,13 @@ async function run(sys, env, opts, runIndex) {
     // CPU from here on is the drain's: the worker's modules are loaded. Redis and Postgres are
     // shared with anything else on the machine, so theirs is indicative only.
     const cpu0 = { worker: worker.cpuSnapshot(), ...servicesCpu() };
-    const { at } = await waitAllVisible(sys, env, n, 60_000 + n * (sys.family === 'celery' ? 60 : 10), () => !worker.exitInfo);
+    const { at } = await waitAllVisible(
+      sys,
+      env,
+      n,
+      60_000 + n * (sys.family === 'celery' ? 60 : 10),
+      () => !worker.exitInfo,
+    );
     const cpu1 = { worker: worker.cpuSnapshot(), ...servicesCpu() };
     for (const k of ['worker', 'redis', 'postgres']) out[`${k}CpuMsPer1k`] = (cpuDelta(cpu0[k], cpu1[k]) / n) * 1000;
     out.drainMs = at - t0;

@@ -93,7 +93,14 @@ async function runShape(sys, env, opts, shape) {
     const periods = quick ? 2 : opts.w3Minutes;
     const idleMs = quick ? 0 : 60_000;
     const t0Ms = Math.ceil((now + lead + idleMs) / 1000) * 1000;
-    plan = { ...base, periodMs, t0Ms, firstDueMs: t0Ms, windowEndMs: t0Ms + periods * periodMs, graceMs: quick ? 8_000 : 30_000 };
+    plan = {
+      ...base,
+      periodMs,
+      t0Ms,
+      firstDueMs: t0Ms,
+      windowEndMs: t0Ms + periods * periodMs,
+      graceMs: quick ? 8_000 : 30_000,
+    };
     slotsOf = (i) => {
       const first = t0Ms + Math.floor((i * periodMs) / shape.n);
       return Array.from({ length: periods }, (_, k) => first + k * periodMs);
@@ -105,7 +112,8 @@ async function runShape(sys, env, opts, shape) {
   let t = Date.now();
   await b.setup(env, plan);
   out.setupMs = Date.now() - t;
-  if (Date.now() > plan.firstDueMs - 2000) throw new Error(`set-up took ${out.setupMs} ms, past the first due instant: raise leadMs`);
+  if (Date.now() > plan.firstDueMs - 2000)
+    throw new Error(`set-up took ${out.setupMs} ms, past the first due instant: raise leadMs`);
 
   const spawnAt = Date.now();
   const { beat, worker } = b.start(env, tag, plan);
@@ -115,7 +123,10 @@ async function runShape(sys, env, opts, shape) {
     const ready = await beatProc.waitFor('READY', Math.max(60_000, plan.windowEndMs - Date.now()));
     out.startupMs = ready.at - spawnAt;
     if (b.planned) {
-      const ok = await until(() => b.planned(env), { timeoutMs: Math.max(10_000, plan.windowEndMs - Date.now()), stepMs: 50 });
+      const ok = await until(() => b.planned(env), {
+        timeoutMs: Math.max(10_000, plan.windowEndMs - Date.now()),
+        stepMs: 50,
+      });
       out.plannedMs = ok ? Date.now() - spawnAt : null;
     }
     if (beat) await worker.waitFor('READY', 120_000);
@@ -146,7 +157,10 @@ async function runShape(sys, env, opts, shape) {
     while (Date.now() < watchEnd) {
       await sleep(250);
       if (b.poll) await b.poll(env, sentState);
-      if (beatProc.exitInfo) throw new Error(`${beatProc.name} exited (code ${beatProc.exitInfo.code}) during the run${beatProc.tailText()}`);
+      if (beatProc.exitInfo)
+        throw new Error(
+          `${beatProc.name} exited (code ${beatProc.exitInfo.code}) during the run${beatProc.tailText()}`,
+        );
       if (!busySnap && Date.now() >= plan.windowEndMs && shape.kind === 'spread') {
         busySnap = beatProc.cpuSnapshot();
         busyTo = Date.now();

@@ -21,7 +21,7 @@ async function run(sys, env, opts, runIndex) {
   const n = opts.w4Tasks;
   const tag = tagFor(sys, 'w4', runIndex);
   const exec = env.redis(require('../systems/ns').NS.exec.redisDb);
-  const windowMs = opts.quick ? sys.w4QuickWindowMs ?? opts.w4QuickWindowMs : sys.w4WindowMs;
+  const windowMs = opts.quick ? (sys.w4QuickWindowMs ?? opts.w4QuickWindowMs) : sys.w4WindowMs;
   await sys.reset(env);
   await exec.del(sys.execKey + 'start', sys.execKey + 'end');
   await sys.sender(env, tag, 'w4', n).result(60_000 + n * 20);
@@ -35,7 +35,8 @@ async function run(sys, env, opts, runIndex) {
     const deadline = Date.now() + 60_000 + n * 100;
     let ended = 0;
     while ((ended = await exec.llen(sys.execKey + 'end')) < killAt) {
-      if (Date.now() > deadline || first.exitInfo) throw new Error(`${sys.name}: only ${ended} of ${n} tasks ran before the kill point`);
+      if (Date.now() > deadline || first.exitInfo)
+        throw new Error(`${sys.name}: only ${ended} of ${n} tasks ran before the kill point`);
       await sleep(2);
     }
     first.killGroup('SIGKILL');

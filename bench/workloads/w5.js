@@ -27,8 +27,12 @@ async function run(sys, env, opts, runIndex) {
     const deadline = Date.now() + 60_000 + n * (sys.family === 'celery' ? 60 : 10);
     let r;
     while (!(r = await c.callback(env, s.callbackId)).done) {
-      if (Date.now() > deadline) throw new Error(`${sys.name}: the callback's result was not visible ${Math.round((Date.now() - t0) / 1000)} s after the worker started`);
-      if (worker.exitInfo) throw new Error(`${sys.name}: worker exited before the callback's result was visible${worker.tailText()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${sys.name}: the callback's result was not visible ${Math.round((Date.now() - t0) / 1000)} s after the worker started`,
+        );
+      if (worker.exitInfo)
+        throw new Error(`${sys.name}: worker exited before the callback's result was visible${worker.tailText()}`);
       await sleep(10);
     }
     out.completionMs = Date.now() - t0;
@@ -36,7 +40,8 @@ async function run(sys, env, opts, runIndex) {
     if (r.failed) throw new Error(`${sys.name}: the callback failed: ${r.failed}`);
     // Each callback returns how many member results it was given.
     out.callbackGot = r.value;
-    if (r.value !== n) throw new Error(`${sys.name}: the callback got ${JSON.stringify(r.value)} results, expected ${n}`);
+    if (r.value !== n)
+      throw new Error(`${sys.name}: the callback got ${JSON.stringify(r.value)} results, expected ${n}`);
     const ready = worker.messages.find((m) => m.tag === 'READY');
     if (ready) out.startupMs = ready.at - t0;
     out.peakRssMiB = worker.peakRssKb() / 1024;

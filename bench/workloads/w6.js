@@ -102,11 +102,16 @@ const PROBE_TIMEOUT_MS = 60 * 60_000;
 
 /** The probe (Celeriac's own code, from source) with its arguments; resolves with its BENCH_RESULT. */
 function probe(name, args) {
-  const c = new Child(name, process.execPath, [join(__dirname, '..', 'systems', 'celeriac', 'results-probe.js'), ...args.map(String)], {
-    cwd: ROOT,
-    env: { CELERIAC_FROM_SOURCE: '1' },
-    timeoutMs: PROBE_TIMEOUT_MS,
-  });
+  const c = new Child(
+    name,
+    process.execPath,
+    [join(__dirname, '..', 'systems', 'celeriac', 'results-probe.js'), ...args.map(String)],
+    {
+      cwd: ROOT,
+      env: { CELERIAC_FROM_SOURCE: '1' },
+      timeoutMs: PROBE_TIMEOUT_MS,
+    },
+  );
   return c.result(PROBE_TIMEOUT_MS);
 }
 
@@ -122,7 +127,10 @@ function printExplains(phase, explains) {
 
 async function run(sys, env, opts, runIndex) {
   if (sys.family !== 'celeriac') {
-    return { skipped: 'Celeriac only: no peer has a result table with an admin\'s filtered lists to compare (BullMQ keeps results in Redis job hashes, graphile-worker stores none, Celery\'s celery_taskmeta has no list UI)' };
+    return {
+      skipped:
+        "Celeriac only: no peer has a result table with an admin's filtered lists to compare (BullMQ keeps results in Redis job hashes, graphile-worker stores none, Celery's celery_taskmeta has no list UI)",
+    };
   }
   const n = opts.w6Rows;
   const tag = tagFor(sys, 'w6', runIndex);
@@ -140,19 +148,23 @@ async function run(sys, env, opts, runIndex) {
         WHERE i.indrelid = $1::regclass AND NOT i.indisprimary`,
       [table],
     );
-    for (const ix of indexes) await pg.query(ix.conname ? `ALTER TABLE ${table} DROP CONSTRAINT "${ix.conname}"` : `DROP INDEX ${ix.name}`);
+    for (const ix of indexes)
+      await pg.query(ix.conname ? `ALTER TABLE ${table} DROP CONSTRAINT "${ix.conname}"` : `DROP INDEX ${ix.name}`);
     let t = Date.now();
     say(`filling ${table} with ${n.toLocaleString('en-US')} rows (indexes dropped: ${indexes.length})`);
     const now = new Date();
     await pg.query(fillSql(table), [n, now.toISOString(), SPAN_HOURS * 3600]);
     out.fillSec = (Date.now() - t) / 1000;
     t = Date.now();
-    for (const ix of indexes) await pg.query(ix.conname ? `ALTER TABLE ${table} ADD CONSTRAINT "${ix.conname}" ${ix.condef}` : ix.def);
+    for (const ix of indexes)
+      await pg.query(ix.conname ? `ALTER TABLE ${table} ADD CONSTRAINT "${ix.conname}" ${ix.condef}` : ix.def);
     out.indexSec = (Date.now() - t) / 1000;
     t = Date.now();
     await pg.query(`VACUUM (ANALYZE) ${table}`);
     out.vacuumSec = (Date.now() - t) / 1000;
-    say(`filled in ${out.fillSec.toFixed(0)} s, indexes rebuilt in ${out.indexSec.toFixed(0)} s, VACUUM ANALYZE ${out.vacuumSec.toFixed(0)} s`);
+    say(
+      `filled in ${out.fillSec.toFixed(0)} s, indexes rebuilt in ${out.indexSec.toFixed(0)} s, VACUUM ANALYZE ${out.vacuumSec.toFixed(0)} s`,
+    );
     const { rows: mix } = await pg.query(`SELECT status, count(*)::int AS n FROM ${table} GROUP BY 1 ORDER BY 2 DESC`);
     out.states = Object.fromEntries(mix.map((r) => [r.status, r.n]));
     out.sizesBefore = await sizes(pg, table);

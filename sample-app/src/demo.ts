@@ -14,7 +14,9 @@ async function main() {
   await worker.start();
   await celeriac.beat().start();
   const port = Number(process.env.PORT ?? 3000);
-  const server = createWeb().listen(port, () => console.log(`Sample app on http://localhost:${(server.address() as AddressInfo).port}`));
+  const server = createWeb().listen(port, () =>
+    console.log(`Sample app on http://localhost:${(server.address() as AddressInfo).port}`),
+  );
   const stop = async () => {
     server.close();
     await celeriac.close();

@@ -45,7 +45,8 @@ export function createWeb(): express.Express {
 
   web.post('/login', express.urlencoded({ extended: false, limit: '2kb' }), (req, res) => {
     const next = safeNext(req.body?.next);
-    if (!passwordMatches(req.body?.password)) return void res.status(401).type('html').send(loginPage(next, 'Wrong password.'));
+    if (!passwordMatches(req.body?.password))
+      return void res.status(401).type('html').send(loginPage(next, 'Wrong password.'));
     const id = randomBytes(24).toString('base64url');
     sessions.add(id);
     res.cookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'lax', path: '/' });
@@ -59,17 +60,24 @@ export function createWeb(): express.Express {
   });
 
   // The admin, for signed-in users; its static celeriac-status.js is public, for the page above.
-  web.use('/admin/celeriac', celeriac.admin({ authorize: (req) => sessionOf(req) !== undefined, showTracebacks: true, loginUrl: '/login' }));
+  web.use(
+    '/admin/celeriac',
+    celeriac.admin({ authorize: (req) => sessionOf(req) !== undefined, showTracebacks: true, loginUrl: '/login' }),
+  );
 
   web.post('/reports', async (req, res) => {
-    const title = typeof req.body?.title === 'string' && req.body.title.trim() ? req.body.title.trim().slice(0, 100) : 'Quarterly report';
+    const title =
+      typeof req.body?.title === 'string' && req.body.title.trim()
+        ? req.body.title.trim().slice(0, 100)
+        : 'Quarterly report';
     const result = await taskOf(ReportTasks.prototype.build).delay(title, 10);
     res.status(202).json({ taskId: result.id });
   });
 
   web.post('/emails', async (req, res) => {
     const to = String(req.body?.to ?? '');
-    if (!/^[^@\s]+@[^@\s]+$/.test(to)) return void res.status(400).json({ errors: { to: 'Enter an email address like ada@example.com' } });
+    if (!/^[^@\s]+@[^@\s]+$/.test(to))
+      return void res.status(400).json({ errors: { to: 'Enter an email address like ada@example.com' } });
     const result = await sendWelcome.delay(to);
     res.status(202).json({ taskId: result.id });
   });

@@ -55,7 +55,9 @@ test('on Postgres and Redis: a user starts a report and watches it reach SUCCESS
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
     await page.click('button[type="submit"]');
-    await page.waitForFunction(`document.getElementById('state').textContent === 'PROGRESS'`, null, { timeout: 15_000 });
+    await page.waitForFunction(`document.getElementById('state').textContent === 'PROGRESS'`, null, {
+      timeout: 15_000,
+    });
     await page.waitForFunction(`document.getElementById('state').textContent === 'SUCCESS'`, null, { timeout: 20_000 });
     expect(await page.textContent('#done')).toBe('Done: /reports/Board%20pack.pdf');
     expect(navigations).toEqual([]);
@@ -65,17 +67,26 @@ test('on Postgres and Redis: a user starts a report and watches it reach SUCCESS
   }
   // The report really went through Redis and Postgres: its row names this worker.
   const ds = await celeriac.dataSource();
-  const [row] = await ds.query(`SELECT status, worker FROM "${iso.schema}".celeriac_task_result WHERE task_name = 'reports.build' AND args->>0 = 'Board pack'`);
+  const [row] = await ds.query(
+    `SELECT status, worker FROM "${iso.schema}".celeriac_task_result WHERE task_name = 'reports.build' AND args->>0 = 'Board pack'`,
+  );
   expect(row).toEqual({ status: 'SUCCESS', worker: 'sample-real@test' });
   // And beat synced the schedules declared in code.
-  const names = (await ds.query(`SELECT name FROM "${iso.schema}".celeriac_periodic_task WHERE enabled ORDER BY name`)).map((r: { name: string }) => r.name);
+  const names = (
+    await ds.query(`SELECT name FROM "${iso.schema}".celeriac_periodic_task WHERE enabled ORDER BY name`)
+  ).map((r: { name: string }) => r.name);
   expect(names).toEqual(expect.arrayContaining(['purge sessions', 'weekday report']));
 }, 60_000);
 
 test('`npm run demo` starts on embedded defaults, says so, and serves its home page', async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', NODE_OPTIONS: '' };
   for (const k of ['DATABASE_URL', 'CELERIAC_BROKER_URL', 'CELERIAC_SCHEMA', 'CELERIAC_KEY_PREFIX']) delete env[k];
-  const child = spawn('npm', ['run', 'demo'], { cwd: join(__dirname, '..'), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['run', 'demo'], {
+    cwd: join(__dirname, '..'),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

@@ -38,7 +38,9 @@ export class AdminContext {
 
   canSeeStack(req: Request): Promise<boolean> {
     return passes(this.options.showTracebacks, req, (err) =>
-      this.app.logger.log('error', 'admin showTracebacks() threw; stacks were hidden', { error: err instanceof Error ? err.message : String(err) }),
+      this.app.logger.log('error', 'admin showTracebacks() threw; stacks were hidden', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
     );
   }
 

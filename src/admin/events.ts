@@ -32,8 +32,36 @@ const STATE_OF: Record<string, StateName> = {
 };
 
 /** Fields of Celery's events worth forwarding to a page; the rest (clock, utcoffset, sw_*) are noise there. */
-const TASK_FIELDS = ['name', 'args', 'kwargs', 'retries', 'root_id', 'parent_id', 'eta', 'expires', 'result', 'runtime', 'exception', 'terminated', 'expired', 'reason'];
-const WORKER_FIELDS = ['pid', 'queues', 'concurrency', 'pool', 'active', 'held', 'processed', 'succeeded', 'failed', 'retried', 'heartbeatAt', 'startedAt'];
+const TASK_FIELDS = [
+  'name',
+  'args',
+  'kwargs',
+  'retries',
+  'root_id',
+  'parent_id',
+  'eta',
+  'expires',
+  'result',
+  'runtime',
+  'exception',
+  'terminated',
+  'expired',
+  'reason',
+];
+const WORKER_FIELDS = [
+  'pid',
+  'queues',
+  'concurrency',
+  'pool',
+  'active',
+  'held',
+  'processed',
+  'succeeded',
+  'failed',
+  'retried',
+  'heartbeatAt',
+  'startedAt',
+];
 
 export interface EventHubEvents {
   error: [err: Error];
@@ -92,7 +120,10 @@ export class EventHub extends EventEmitter<EventHubEvents> {
       this.write(client, `event: ready\ndata: {}\n\n`);
     } catch (err) {
       this.report(err);
-      this.write(client, `event: unavailable\ndata: ${JSON.stringify({ message: 'The event stream is unavailable; the page falls back to polling.' })}\n\n`);
+      this.write(
+        client,
+        `event: unavailable\ndata: ${JSON.stringify({ message: 'The event stream is unavailable; the page falls back to polling.' })}\n\n`,
+      );
     }
   }
 
@@ -110,7 +141,10 @@ export class EventHub extends EventEmitter<EventHubEvents> {
         this.unsubscribe.push(await broker.subscribe(broker.keys.events(key), (raw) => this.onMessage(raw)));
       }
       // Workers build task events only while someone listens; tell them now, as Flower does.
-      await broker.publish(broker.keys.pidbox, encodeControl({ method: 'enable_events', arguments: {}, destination: null }));
+      await broker.publish(
+        broker.keys.pidbox,
+        encodeControl({ method: 'enable_events', arguments: {}, destination: null }),
+      );
     })().catch((err) => {
       this.starting = undefined;
       throw err;
@@ -167,7 +201,12 @@ export class EventHub extends EventEmitter<EventHubEvents> {
 export function toAdminEvent(e: CeleryEvent): AdminEventJson | null {
   if (!e || typeof e.type !== 'string') return null;
   const timestamp = new Date(typeof e.timestamp === 'number' ? e.timestamp * 1000 : Date.now()).toISOString();
-  const out: AdminEventJson = { kind: e.type.startsWith('worker-') ? 'worker' : 'task', type: e.type, hostname: String(e.hostname ?? ''), timestamp };
+  const out: AdminEventJson = {
+    kind: e.type.startsWith('worker-') ? 'worker' : 'task',
+    type: e.type,
+    hostname: String(e.hostname ?? ''),
+    timestamp,
+  };
   if (out.kind === 'task') {
     if (typeof e.uuid !== 'string') return null;
     out.id = e.uuid;

@@ -23,7 +23,12 @@ export class HttpError extends Error {
 
 export function validationFailed(errors: FieldErrors): HttpError {
   const fields = Object.keys(errors);
-  return new HttpError(400, 'validation_failed', `Invalid ${fields.join(', ')}: ${fields.map((f) => `${f}: ${errors[f]}`).join('; ')}`, errors);
+  return new HttpError(
+    400,
+    'validation_failed',
+    `Invalid ${fields.join(', ')}: ${fields.map((f) => `${f}: ${errors[f]}`).join('; ')}`,
+    errors,
+  );
 }
 
 export function notFound(what: string): HttpError {
@@ -36,7 +41,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     const body = toBody(err, req);
     if (body.status >= 500 && body.code === 'internal_error') {
-      logger.log('error', 'admin request failed', { path: req.originalUrl, error: err instanceof Error ? err.message : String(err) });
+      logger.log('error', 'admin request failed', {
+        path: req.originalUrl,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
     res.status(body.status).set('Cache-Control', 'no-store');
     const payload: Record<string, unknown> = { error: body.code, message: body.message };
@@ -68,7 +76,11 @@ function toBody(err: unknown, req: Request): { status: number; code: string; mes
     return { status: 503, code: 'broker_unavailable', message: err.message };
   }
   void req;
-  return { status: 500, code: 'internal_error', message: 'The admin could not complete this request; the server log has the details.' };
+  return {
+    status: 500,
+    code: 'internal_error',
+    message: 'The admin could not complete this request; the server log has the details.',
+  };
 }
 
 /** Page routes answer errors with a page; everything under /api answers JSON. */
@@ -97,7 +109,14 @@ export function queryString(req: QueryHolder, name: string, errors: FieldErrors)
   return v;
 }
 
-export function queryInt(req: QueryHolder, name: string, errors: FieldErrors, min: number, max: number, fallback: number): number {
+export function queryInt(
+  req: QueryHolder,
+  name: string,
+  errors: FieldErrors,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const raw = queryString(req, name, errors);
   if (raw === undefined) return fallback;
   const n = Number(raw);

@@ -44,7 +44,10 @@ export function createAdmin(app: Celeriac, options: AdminOptions): Router {
   router.use(periodicRoutes(ctx));
   router.use(pageRoutes(ctx, assets.version));
   router.use('/api', (req, res) => {
-    res.status(404).json({ error: 'not_found', message: `No admin API route ${req.method} ${req.baseUrl}${req.path}; see docs/admin.md.` });
+    res.status(404).json({
+      error: 'not_found',
+      message: `No admin API route ${req.method} ${req.baseUrl}${req.path}; see docs/admin.md.`,
+    });
   });
   router.use(errorHandler(app.logger));
   return router;

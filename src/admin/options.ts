@@ -49,8 +49,16 @@ export interface ResolvedAdminOptions {
 }
 
 const known = [
-  'authorize', 'insecureNoAuth', 'showTracebacks', 'readOnly', 'loginUrl', 'trustedOrigins', 'bodyLimit',
-  'sseHeartbeatMs', 'maxSseClients', 'title',
+  'authorize',
+  'insecureNoAuth',
+  'showTracebacks',
+  'readOnly',
+  'loginUrl',
+  'trustedOrigins',
+  'bodyLimit',
+  'sseHeartbeatMs',
+  'maxSseClients',
+  'title',
 ] as const satisfies readonly (keyof AdminOptions)[];
 
 const defaults = {
@@ -63,7 +71,10 @@ const defaults = {
 /** Checks the options once, when the admin is built; a bad one fails with its name and what would be right. */
 export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEnv = process.env): ResolvedAdminOptions {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError('admin', `expected an options object like { authorize: (req) => Boolean(req.user?.isStaff) }, got ${typeof options}`);
+    throw new ConfigError(
+      'admin',
+      `expected an options object like { authorize: (req) => Boolean(req.user?.isStaff) }, got ${typeof options}`,
+    );
   }
   for (const key of Object.keys(options)) {
     if (!(known as readonly string[]).includes(key)) {
@@ -73,12 +84,17 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
   }
   let authorize: RequestCheck;
   if (options.authorize !== undefined) {
-    if (typeof options.authorize !== 'function') throw new ConfigError('admin.authorize', `expected a function (req) => boolean, got ${typeof options.authorize}`);
-    if (options.insecureNoAuth) throw new ConfigError('admin.insecureNoAuth', 'cannot be combined with authorize: pass one or the other');
+    if (typeof options.authorize !== 'function')
+      throw new ConfigError('admin.authorize', `expected a function (req) => boolean, got ${typeof options.authorize}`);
+    if (options.insecureNoAuth)
+      throw new ConfigError('admin.insecureNoAuth', 'cannot be combined with authorize: pass one or the other');
     authorize = options.authorize;
   } else if (options.insecureNoAuth === true) {
     if (env.NODE_ENV === 'production') {
-      throw new ConfigError('admin.insecureNoAuth', 'refused because NODE_ENV is production: pass authorize: (req) => … to let only your staff in');
+      throw new ConfigError(
+        'admin.insecureNoAuth',
+        'refused because NODE_ENV is production: pass authorize: (req) => … to let only your staff in',
+      );
     }
     authorize = () => true;
   } else {
@@ -90,11 +106,17 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
   }
   const st = options.showTracebacks;
   if (st !== undefined && typeof st !== 'boolean' && typeof st !== 'function') {
-    throw new ConfigError('admin.showTracebacks', `expected true, false or a function (req) => boolean, got ${typeof st}`);
+    throw new ConfigError(
+      'admin.showTracebacks',
+      `expected true, false or a function (req) => boolean, got ${typeof st}`,
+    );
   }
   const showTracebacks: RequestCheck = typeof st === 'function' ? st : () => st === true;
   if (options.loginUrl !== undefined && (typeof options.loginUrl !== 'string' || !options.loginUrl.startsWith('/'))) {
-    throw new ConfigError('admin.loginUrl', `expected a path on this site starting with '/', got ${JSON.stringify(options.loginUrl)}`);
+    throw new ConfigError(
+      'admin.loginUrl',
+      `expected a path on this site starting with '/', got ${JSON.stringify(options.loginUrl)}`,
+    );
   }
   const trustedOrigins = options.trustedOrigins ?? [];
   for (const o of trustedOrigins) {
@@ -102,11 +124,16 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     try {
       ok = new URL(o).origin === o;
     } catch {}
-    if (!ok) throw new ConfigError('admin.trustedOrigins', `${JSON.stringify(o)} is not an origin: use scheme://host[:port], e.g. https://admin.example.com`);
+    if (!ok)
+      throw new ConfigError(
+        'admin.trustedOrigins',
+        `${JSON.stringify(o)} is not an origin: use scheme://host[:port], e.g. https://admin.example.com`,
+      );
   }
   const positive = (key: string, v: unknown, fallback: number) => {
     if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`admin.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw new ConfigError(`admin.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
   return {

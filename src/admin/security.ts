@@ -22,7 +22,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function authorization(options: ResolvedAdminOptions, logger: Logger): RequestHandler {
   return async (req, res, next) => {
     const ok = await passes(options.authorize, req, (err) =>
-      logger.log('error', 'admin authorize() threw; the request was refused', { error: err instanceof Error ? err.message : String(err) }),
+      logger.log('error', 'admin authorize() threw; the request was refused', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
     );
     if (ok) return next();
     res.set('Cache-Control', 'no-store');
@@ -32,9 +34,15 @@ export function authorization(options: ResolvedAdminOptions, logger: Logger): Re
       return res.redirect(302, `${options.loginUrl}${sep}next=${encodeURIComponent(req.originalUrl)}`);
     }
     if (isPage) {
-      return res.status(401).type('html').send(plainPage(req.baseUrl, 'Sign in', 'Sign in to the application to use this admin.'));
+      return res
+        .status(401)
+        .type('html')
+        .send(plainPage(req.baseUrl, 'Sign in', 'Sign in to the application to use this admin.'));
     }
-    res.status(401).json({ error: 'unauthorized', message: 'Not authorised to use the Celeriac admin: sign in to the application first.' });
+    res.status(401).json({
+      error: 'unauthorized',
+      message: 'Not authorised to use the Celeriac admin: sign in to the application first.',
+    });
   };
 }
 
@@ -47,14 +55,20 @@ export function csrfToken(req: Request, res: Response): string {
   if (req.secure) attrs.push('Secure');
   res.append('Set-Cookie', attrs.join('; '));
   // Later code in this request (the page template) sees the same token.
-  (req.headers as Record<string, string>).cookie = `${req.headers.cookie ? req.headers.cookie + '; ' : ''}${CSRF_COOKIE}=${token}`;
+  (req.headers as Record<string, string>).cookie =
+    `${req.headers.cookie ? req.headers.cookie + '; ' : ''}${CSRF_COOKIE}=${token}`;
   return token;
 }
 
 export function csrfProtection(options: ResolvedAdminOptions): RequestHandler {
   return (req, _res, next) => {
     if (SAFE_METHODS.has(req.method)) return next();
-    if (options.readOnly) throw new HttpError(403, 'read_only', 'This admin is read-only (readOnly: true): nothing can be changed through it.');
+    if (options.readOnly)
+      throw new HttpError(
+        403,
+        'read_only',
+        'This admin is read-only (readOnly: true): nothing can be changed through it.',
+      );
     if (!req.is('application/json')) {
       throw new HttpError(
         415,
@@ -64,13 +78,21 @@ export function csrfProtection(options: ResolvedAdminOptions): RequestHandler {
     }
     const source = requestSource(req);
     if (source !== undefined && !isSameOrigin(source, req, options.trustedOrigins)) {
-      throw new HttpError(403, 'csrf_failed', `Cross-origin request refused: ${source} is not this admin's origin (add it to trustedOrigins if it should be).`);
+      throw new HttpError(
+        403,
+        'csrf_failed',
+        `Cross-origin request refused: ${source} is not this admin's origin (add it to trustedOrigins if it should be).`,
+      );
     }
     const sent = req.get(CSRF_HEADER);
     if (sent !== undefined) {
       const expected = readCookie(req, CSRF_COOKIE);
       if (!expected || !equal(sent, expected)) {
-        throw new HttpError(403, 'csrf_failed', 'The CSRF token does not match this browser\'s session: reload the page and try again.');
+        throw new HttpError(
+          403,
+          'csrf_failed',
+          "The CSRF token does not match this browser's session: reload the page and try again.",
+        );
       }
       return next();
     }

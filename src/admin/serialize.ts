@@ -26,20 +26,32 @@ export function progressOf(state: string, meta: unknown): TaskProgressJson | nul
   const m = meta as Record<string, unknown>;
   if (typeof m.done !== 'number') return null;
   const total = typeof m.total === 'number' && m.total > 0 ? m.total : null;
-  return { ...m, done: m.done, total, percent: total ? Math.max(0, Math.min(100, Math.round((100 * m.done) / total))) : null };
+  return {
+    ...m,
+    done: m.done,
+    total,
+    percent: total ? Math.max(0, Math.min(100, Math.round((100 * m.done) / total))) : null,
+  };
 }
 
 export function errorOf(r: RawRow, withStack: boolean): TaskErrorJson | null {
   const state = r.status as string;
   let error: TaskErrorJson | null = null;
   if (state === 'REVOKED') {
-    const reason = r.meta && typeof r.meta === 'object' && typeof r.meta.reason === 'string' ? r.meta.reason : 'revoked';
+    const reason =
+      r.meta && typeof r.meta === 'object' && typeof r.meta.reason === 'string' ? r.meta.reason : 'revoked';
     error = { type: 'TaskRevokedError', message: `The task was revoked (${reason}).`, module: 'celeriac' };
   } else if (state === 'FAILURE' || state === 'RETRY' || state === 'REJECTED') {
     const exc = r.result && typeof r.result === 'object' ? (r.result as Record<string, unknown>) : null;
     if (exc || r.traceback) {
-      const message = Array.isArray(exc?.exc_message) ? exc!.exc_message.map(String).join(' ') : String(exc?.exc_message ?? '');
-      error = { type: String(exc?.exc_type ?? 'Error'), message, module: (exc?.exc_module as string | undefined) ?? null };
+      const message = Array.isArray(exc?.exc_message)
+        ? exc!.exc_message.map(String).join(' ')
+        : String(exc?.exc_message ?? '');
+      error = {
+        type: String(exc?.exc_type ?? 'Error'),
+        message,
+        module: (exc?.exc_module as string | undefined) ?? null,
+      };
     }
   }
   if (error && withStack) error.stack = r.traceback ?? null;
@@ -113,5 +125,11 @@ export function toDetail(r: RawRow, children: RawRow[], childLimit: number, with
 }
 
 function toChild(r: RawRow): TaskChildJson {
-  return { id: r.task_id, name: r.task_name ?? null, state: r.status as StateName, dateCreated: isoRequired(r.date_created), dateDone: iso(r.date_done) };
+  return {
+    id: r.task_id,
+    name: r.task_name ?? null,
+    state: r.status as StateName,
+    dateCreated: isoRequired(r.date_created),
+    dateDone: iso(r.date_done),
+  };
 }

@@ -16,7 +16,15 @@ export const LIST_COLUMNS = `id, task_id, task_name, periodic_task_name, status,
 export const DETAIL_COLUMNS = `id, task_id, task_name, periodic_task_name, status, args, kwargs, result, traceback, meta, worker, queue,
   retries, parent_id, root_id, group_id, date_created, date_started, date_done, date_changed`;
 
-export const SORTABLE = ['date_changed', 'date_created', 'date_started', 'date_done', 'task_name', 'status', 'worker'] as const;
+export const SORTABLE = [
+  'date_changed',
+  'date_created',
+  'date_started',
+  'date_done',
+  'task_name',
+  'status',
+  'worker',
+] as const;
 export type SortColumn = (typeof SORTABLE)[number];
 /** NOT NULL columns can page by keyset; the others page by (capped) offset. */
 export const KEYSET_SORTS: readonly SortColumn[] = ['date_changed', 'date_created'];
@@ -89,7 +97,9 @@ export function listResults(schema: string, q: ListQuery): { text: string; param
   const dir = q.descending ? 'DESC' : 'ASC';
   if (q.after) {
     const op = q.descending ? '<' : '>';
-    clauses.push(`(${q.sort}, id) ${op} ($${params.push(q.after.value)}::timestamptz, $${params.push(q.after.id)}::bigint)`);
+    clauses.push(
+      `(${q.sort}, id) ${op} ($${params.push(q.after.value)}::timestamptz, $${params.push(q.after.id)}::bigint)`,
+    );
   }
   // Where the column may hold NULLs (unfinished rows), they rank as oldest: last newest-first, first oldest-first.
   const nulls = sortsWithoutNulls(q) ? '' : q.descending ? 'NULLS LAST' : 'NULLS FIRST';

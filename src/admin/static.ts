@@ -18,7 +18,8 @@ const FILES: Record<string, string> = {
 function staticDir(): string {
   const candidates = [join(__dirname, 'static'), join(__dirname, '..', '..', '..', 'src', 'admin', 'static')];
   const found = candidates.find((d) => existsSync(join(d, 'admin.js')));
-  if (!found) throw new Error(`Celeriac admin: static files not found in ${candidates.join(' or ')}; reinstall the package.`);
+  if (!found)
+    throw new Error(`Celeriac admin: static files not found in ${candidates.join(' or ')}; reinstall the package.`);
   return found;
 }
 

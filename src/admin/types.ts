@@ -3,7 +3,8 @@
  * add fields, never rename or remove them.
  */
 
-export type StateName = 'PENDING' | 'RECEIVED' | 'STARTED' | 'PROGRESS' | 'RETRY' | 'SUCCESS' | 'FAILURE' | 'REVOKED' | 'REJECTED';
+export type StateName =
+  'PENDING' | 'RECEIVED' | 'STARTED' | 'PROGRESS' | 'RETRY' | 'SUCCESS' | 'FAILURE' | 'REVOKED' | 'REJECTED';
 
 export interface TaskErrorJson {
   /** The exception class, e.g. 'RangeError'. */
@@ -179,7 +180,15 @@ export interface AdminEventJson {
 /** A schedule as the API reads and writes it: django-celery-beat's four kinds, instants as ISO text. */
 export type ScheduleJson =
   | { kind: 'interval'; every: number; period: 'days' | 'hours' | 'minutes' | 'seconds' | 'microseconds' }
-  | { kind: 'crontab'; minute: string; hour: string; dayOfWeek: string; dayOfMonth: string; monthOfYear: string; timezone: string }
+  | {
+      kind: 'crontab';
+      minute: string;
+      hour: string;
+      dayOfWeek: string;
+      dayOfMonth: string;
+      monthOfYear: string;
+      timezone: string;
+    }
   | { kind: 'solar'; event: string; latitude: number; longitude: number }
   | { kind: 'clocked'; clockedTime: string };
 

@@ -3,8 +3,24 @@ import type { Celeriac } from '../celeriac';
 import { closest } from '../errors';
 import type { ApplyOptions } from '../plugin/task';
 import { States } from '../results/states';
-import { parseInstant, queryDate, queryInt, queryString, validationFailed, type FieldErrors, type QueryHolder } from './http';
-import { DATE_FIELDS, KEYSET_SORTS, SORTABLE, sortsWithoutNulls, type DateField, type ListQuery, type SortColumn } from './sql';
+import {
+  parseInstant,
+  queryDate,
+  queryInt,
+  queryString,
+  validationFailed,
+  type FieldErrors,
+  type QueryHolder,
+} from './http';
+import {
+  DATE_FIELDS,
+  KEYSET_SORTS,
+  SORTABLE,
+  sortsWithoutNulls,
+  type DateField,
+  type ListQuery,
+  type SortColumn,
+} from './sql';
 
 /**
  * Request validation: each check reports into a FieldErrors map instead of throwing at the first
@@ -32,11 +48,17 @@ export function requireObjectBody(req: Request): Record<string, unknown> {
   return req.body;
 }
 
-export function unknownKeys(body: Record<string, unknown>, known: readonly string[], errors: FieldErrors, prefix = ''): void {
+export function unknownKeys(
+  body: Record<string, unknown>,
+  known: readonly string[],
+  errors: FieldErrors,
+  prefix = '',
+): void {
   for (const key of Object.keys(body)) {
     if (known.includes(key)) continue;
     const hint = closest(key, known);
-    errors[prefix + key] = `unknown field${hint ? ` (did you mean '${prefix}${hint}'?)` : ''}; known: ${known.join(', ')}`;
+    errors[prefix + key] =
+      `unknown field${hint ? ` (did you mean '${prefix}${hint}'?)` : ''}; known: ${known.join(', ')}`;
   }
 }
 
@@ -53,9 +75,11 @@ export function parseJob(app: Celeriac, body: Record<string, unknown>): JobReque
   const taskError = taskNameError(app, body.task);
   if (taskError) errors.task = taskError;
   const args = body.args ?? [];
-  if (!Array.isArray(args)) errors.args = `expected a JSON array of positional arguments, e.g. [1, "two"], got ${describe(args)}`;
+  if (!Array.isArray(args))
+    errors.args = `expected a JSON array of positional arguments, e.g. [1, "two"], got ${describe(args)}`;
   const kwargs = body.kwargs ?? {};
-  if (!isPlainObject(kwargs)) errors.kwargs = `expected a JSON object of keyword arguments, e.g. {"verbose": true}, got ${describe(kwargs)}`;
+  if (!isPlainObject(kwargs))
+    errors.kwargs = `expected a JSON object of keyword arguments, e.g. {"verbose": true}, got ${describe(kwargs)}`;
   const options = parseApplyOptions(body.options, errors);
   if (Object.keys(errors).length) throw validationFailed(errors);
   return { task: body.task as string, args: args as unknown[], kwargs: kwargs as Record<string, unknown>, options };
@@ -93,7 +117,8 @@ export function parseApplyOptions(raw: unknown, errors: FieldErrors): ApplyOptio
   }
   if (expires !== undefined && expires !== null && expires !== '') {
     if (typeof expires === 'number') {
-      if (!Number.isFinite(expires) || expires <= 0) errors['options.expires'] = `expected seconds > 0 or an ISO instant, got ${describe(expires)}`;
+      if (!Number.isFinite(expires) || expires <= 0)
+        errors['options.expires'] = `expected seconds > 0 or an ISO instant, got ${describe(expires)}`;
       else out.expires = expires;
     } else {
       const d = typeof expires === 'string' ? parseInstant(expires) : null;
@@ -115,7 +140,8 @@ export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = 
     .map((s) => s.trim().toUpperCase())
     .filter(Boolean);
   const badState = states?.find((s) => !STATE_NAMES.includes(s));
-  if (badState) errors.state = `'${badState}' is not a state; use ${STATE_NAMES.join(', ')} (comma-separated for several)`;
+  if (badState)
+    errors.state = `'${badState}' is not a state; use ${STATE_NAMES.join(', ')} (comma-separated for several)`;
   const dateField = (queryString(req, 'dateField', errors) ?? 'date_created') as DateField;
   if (!DATE_FIELDS.includes(dateField)) errors.dateField = `use one of ${DATE_FIELDS.join(', ')}`;
   const since = queryDate(req, 'since', errors);
@@ -126,7 +152,8 @@ export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = 
   const sortRaw = queryString(req, 'sort', errors) ?? (since || until ? `-${dateField}` : '-date_changed');
   const descending = sortRaw.startsWith('-');
   const sort = sortRaw.replace(/^[-+]/, '') as SortColumn;
-  if (!SORTABLE.includes(sort)) errors.sort = `'${sortRaw}' cannot be sorted on; use one of ${SORTABLE.join(', ')}, with '-' for newest/largest first`;
+  if (!SORTABLE.includes(sort))
+    errors.sort = `'${sortRaw}' cannot be sorted on; use one of ${SORTABLE.join(', ')}, with '-' for newest/largest first`;
   const limit = queryInt(req, 'limit', errors, 1, 200, defaults.limit ?? 50);
   const offset = queryInt(req, 'offset', errors, 0, 10_000, 0);
   const cursorRaw = queryString(req, 'cursor', errors);

@@ -201,14 +201,21 @@ export class Beat extends EventEmitter<BeatEvents> {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new CeleriacError(`Beat ${this.name} was already started; create a new Beat to start again.`);
+    if (this.state !== 'new')
+      throw new CeleriacError(`Beat ${this.name} was already started; create a new Beat to start again.`);
     this.state = 'starting';
     try {
       const { db } = await this.ensureResources();
       this.startedAtMs = this.clock.now();
       if (this.opts.syncSchedule) {
-        const synced = await syncBeatSchedule((fn) => db.transaction(fn), this.schema, this.app.config.beatSchedule, builtinEntries(this.app));
-        if (synced.upserted || synced.disabled.length) this.log('info', 'beat schedule synced from code', { entries: synced.upserted, disabled: synced.disabled });
+        const synced = await syncBeatSchedule(
+          (fn) => db.transaction(fn),
+          this.schema,
+          this.app.config.beatSchedule,
+          builtinEntries(this.app),
+        );
+        if (synced.upserted || synced.disabled.length)
+          this.log('info', 'beat schedule synced from code', { entries: synced.upserted, disabled: synced.disabled });
       }
       // Rows parked as bad by an earlier beat get another look: this deploy may have fixed them
       // (registered their task, shipped a newer zone database).
@@ -223,7 +230,12 @@ export class Beat extends EventEmitter<BeatEvents> {
         this.listener = listener;
         listener.on('change', () => this.wake());
         listener.on('state', (up) => {
-          this.log(up ? 'info' : 'warn', up ? 'beat is listening for schedule changes' : `beat polls for changes every ${this.opts.pollIntervalMs} ms`);
+          this.log(
+            up ? 'info' : 'warn',
+            up
+              ? 'beat is listening for schedule changes'
+              : `beat polls for changes every ${this.opts.pollIntervalMs} ms`,
+          );
           this.emit('listening', up);
           this.wake();
         });
@@ -304,7 +316,15 @@ export class Beat extends EventEmitter<BeatEvents> {
   private async tickOnce(nowMs: number, aheadMs: number, replanBudgetMs: number): Promise<TickResult> {
     if (this.state === 'stopped') throw new CeleriacError(`Beat ${this.name} is stopped; create a new Beat.`);
     const res = await this.ensureResources();
-    const result: TickResult = { sent: 0, scheduled: 0, skipped: 0, replanned: 0, recovered: 0, rowErrors: 0, nextWakeAt: null };
+    const result: TickResult = {
+      sent: 0,
+      scheduled: 0,
+      skipped: 0,
+      replanned: 0,
+      recovered: 0,
+      rowErrors: 0,
+      nextWakeAt: null,
+    };
     await this.replanStale(res, nowMs, result, replanBudgetMs);
     // Read, claim, repeat while there is more due. Rows another beat claimed meanwhile drop out
     // of the next read by themselves; stop only when a read brings nothing this tick has not
@@ -316,7 +336,11 @@ export class Beat extends EventEmitter<BeatEvents> {
     // takes about a third off each batch of a 10,000-run minute.
     const tried = new Set<string>();
     const readDue = (excluding: number[]) =>
-      res.db.query<ScheduledRow>(`celeriac_beat_due_${this.schema}`, this.sql.selectDue, [new Date(nowMs + aheadMs), this.opts.batchSize, excluding]);
+      res.db.query<ScheduledRow>(`celeriac_beat_due_${this.schema}`, this.sql.selectDue, [
+        new Date(nowMs + aheadMs),
+        this.opts.batchSize,
+        excluding,
+      ]);
     const take = (read: ScheduledRow[]): PlannedBatch | null => {
       const rows = read.filter((r) => !tried.has(`${r.id}@${r.revision}@${new Date(r.next_run_at!).getTime()}`));
       if (rows.length === 0) return null;
@@ -348,14 +372,19 @@ export class Beat extends EventEmitter<BeatEvents> {
   /** Plans the first slot of rows that are new, edited or re-enabled. */
   private async replanStale({ db }: Resources, nowMs: number, result: TickResult, budgetMs: number): Promise<void> {
     const started = performance.now();
-    const select = (afterId: number) => db.query<ScheduledRow>(`celeriac_beat_stale_${this.schema}`, this.sql.selectStale, [this.opts.batchSize, afterId]);
+    const select = (afterId: number) =>
+      db.query<ScheduledRow>(`celeriac_beat_stale_${this.schema}`, this.sql.selectStale, [
+        this.opts.batchSize,
+        afterId,
+      ]);
     // Rounds walk the stale rows by id, so the next round's read can run while this round is
     // planned and written (a new install's 100,000 rows plan in about half the time).
     let next: Promise<ScheduledRow[]> | null = select(0);
     for (let round = 0; next; round++) {
       const rows: ScheduledRow[] = await next;
       if (round === 0 && rows.length === this.opts.batchSize && !this.analyzed) await this.analyzeAfterBulkChange(db);
-      const more = rows.length === this.opts.batchSize && round + 1 < MAX_REPLAN_ROUNDS && performance.now() - started < budgetMs;
+      const more =
+        rows.length === this.opts.batchSize && round + 1 < MAX_REPLAN_ROUNDS && performance.now() - started < budgetMs;
       next = more ? select(rows[rows.length - 1].id) : null;
       // Settled before any await below can throw, so a failed round leaves no read unobserved.
       next?.catch(() => {});
@@ -404,15 +433,24 @@ export class Beat extends EventEmitter<BeatEvents> {
     this.analyzed = true;
     const s = this.schema;
     await db
-      .query(`celeriac_beat_analyze_${s}`, `ANALYZE "${s}".celeriac_periodic_task, "${s}".celeriac_interval_schedule, "${s}".celeriac_crontab_schedule`, [])
-      .catch((err) => this.log('debug', 'beat could not analyze the periodic task table', { error: (err as Error).message }));
+      .query(
+        `celeriac_beat_analyze_${s}`,
+        `ANALYZE "${s}".celeriac_periodic_task, "${s}".celeriac_interval_schedule, "${s}".celeriac_crontab_schedule`,
+        [],
+      )
+      .catch((err) =>
+        this.log('debug', 'beat could not analyze the periodic task table', { error: (err as Error).message }),
+      );
   }
 
   /** Why beat cannot run this row, or null. */
   private rowProblem(row: ScheduledRow): string | null {
     const errors = [...specOf(row).errors, ...messageErrors(row)];
     if (!this.app.registry.get(row.task) && !this.app.route(row.task)) {
-      errors.push({ field: 'task', message: `no task named '${row.task}' is registered in the beat's app and no route sends it elsewhere` });
+      errors.push({
+        field: 'task',
+        message: `no task named '${row.task}' is registered in the beat's app and no route sends it elsewhere`,
+      });
     }
     return errors.length ? formatErrors(errors) : null;
   }
@@ -464,7 +502,12 @@ export class Beat extends EventEmitter<BeatEvents> {
    * Claims a planned batch and sends it: the group due now before returning, the others by
    * timers at their instants. False when it claimed nothing, 'send-failed' when Redis refused.
    */
-  private async claimAndSend(res: Resources, { planned, groups, bad }: PlannedBatch, nowMs: number, result: TickResult): Promise<boolean | 'send-failed'> {
+  private async claimAndSend(
+    res: Resources,
+    { planned, groups, bad }: PlannedBatch,
+    nowMs: number,
+    result: TickResult,
+  ): Promise<boolean | 'send-failed'> {
     if (bad.length) await this.markBad(res.db, bad, result);
     if (planned.length === 0) return bad.length > 0;
 
@@ -489,8 +532,15 @@ export class Beat extends EventEmitter<BeatEvents> {
     const skips = mine.filter((p) => p.plan.action === 'skip');
     if (skips.length) {
       result.skipped += skips.length;
-      const skipped = skips.map((p) => ({ periodicTaskId: p.row.id, name: p.row.name, scheduledAt: new Date(p.plan.slotMs), reason: p.plan.note ?? 'missed' }));
-      this.log('info', 'beat skipped missed runs (catch_up = skip)', { runs: skipped.map((s) => `${s.name}@${s.scheduledAt.toISOString()}`) });
+      const skipped = skips.map((p) => ({
+        periodicTaskId: p.row.id,
+        name: p.row.name,
+        scheduledAt: new Date(p.plan.slotMs),
+        reason: p.plan.note ?? 'missed',
+      }));
+      this.log('info', 'beat skipped missed runs (catch_up = skip)', {
+        runs: skipped.map((s) => `${s.name}@${s.scheduledAt.toISOString()}`),
+      });
       this.emit('skipped', skipped);
     }
     for (const p of mine) {
@@ -540,7 +590,11 @@ export class Beat extends EventEmitter<BeatEvents> {
       if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
       const lateMs = this.clock.now() - g.sendAtMs;
       if (lateMs > this.opts.outboxLeaseMs / 2) {
-        this.log('warn', 'beat left a late batch to the outbox sweep', { batch: g.batchId, runs: g.runs.length, lateMs });
+        this.log('warn', 'beat left a late batch to the outbox sweep', {
+          batch: g.batchId,
+          runs: g.runs.length,
+          lateMs,
+        });
         return;
       }
       try {
@@ -582,7 +636,13 @@ export class Beat extends EventEmitter<BeatEvents> {
   }
 
   /** Sends a claimed batch once, then removes it from the outbox. */
-  private async deliver(res: Resources, batchId: string, runs: OutboxRun[], prepared: PreparedMessage[] | null, result: TickResult | null): Promise<boolean> {
+  private async deliver(
+    res: Resources,
+    batchId: string,
+    runs: OutboxRun[],
+    prepared: PreparedMessage[] | null,
+    result: TickResult | null,
+  ): Promise<boolean> {
     const delivered = await res.sender.sendOnce(batchId, runs, this.opts.sentMarkerTtlMs);
     await this.hook(this.opts.hooks.afterSend, batchId);
     await this.finish(res, batchId);
@@ -591,7 +651,13 @@ export class Beat extends EventEmitter<BeatEvents> {
       if (result) result.sent += runs.length;
       this.emit(
         'sent',
-        runs.map((r) => ({ periodicTaskId: r.periodicTaskId, name: r.name, task: r.task, taskId: r.taskId, scheduledAt: new Date(r.scheduledAt) })),
+        runs.map((r) => ({
+          periodicTaskId: r.periodicTaskId,
+          name: r.name,
+          task: r.task,
+          taskId: r.taskId,
+          scheduledAt: new Date(r.scheduledAt),
+        })),
       );
     }
     return delivered;
@@ -609,7 +675,10 @@ export class Beat extends EventEmitter<BeatEvents> {
           while (this.finishQueue.length) {
             const batch = this.finishQueue.splice(0);
             try {
-              await res.db.query(`celeriac_beat_finish_${this.schema}`, this.sql.finish, [batch.map((b) => b.batchId), this.name]);
+              await res.db.query(`celeriac_beat_finish_${this.schema}`, this.sql.finish, [
+                batch.map((b) => b.batchId),
+                this.name,
+              ]);
               for (const b of batch) b.resolve();
             } catch (err) {
               for (const b of batch) b.reject(err);
@@ -637,7 +706,15 @@ export class Beat extends EventEmitter<BeatEvents> {
     this.app.results().then(
       (store) => {
         for (const r of runs) {
-          store.writeLater({ taskId: r.taskId, status: 'PENDING', retries: 0, taskName: r.task, periodicTaskName: r.name, queue: r.queue, rootId: r.taskId });
+          store.writeLater({
+            taskId: r.taskId,
+            status: 'PENDING',
+            retries: 0,
+            taskName: r.task,
+            periodicTaskName: r.name,
+            queue: r.queue,
+            rootId: r.taskId,
+          });
         }
       },
       (err) => this.log('warn', 'could not record PENDING', { error: (err as Error).message }),
@@ -649,11 +726,19 @@ export class Beat extends EventEmitter<BeatEvents> {
    * lease. The re-send uses the batch's marker, so runs that did reach Redis are not sent again.
    */
   private async recoverOutbox(res: Resources, nowMs: number, result: TickResult): Promise<void> {
-    const taken = await res.db.query<{ batch_id: string; first_claimed_at: Date; attempts: number; runs: string; previous_owner: string }>(
-      `celeriac_beat_takeover_${this.schema}`,
-      this.sql.takeOver,
-      [this.name, new Date(nowMs), new Date(nowMs - this.opts.outboxLeaseMs), RECOVER_BATCHES_PER_TICK, [...this.sending.keys(), ...this.abandoned]],
-    );
+    const taken = await res.db.query<{
+      batch_id: string;
+      first_claimed_at: Date;
+      attempts: number;
+      runs: string;
+      previous_owner: string;
+    }>(`celeriac_beat_takeover_${this.schema}`, this.sql.takeOver, [
+      this.name,
+      new Date(nowMs),
+      new Date(nowMs - this.opts.outboxLeaseMs),
+      RECOVER_BATCHES_PER_TICK,
+      [...this.sending.keys(), ...this.abandoned],
+    ]);
     for (const t of taken) {
       const b = { ...t, runs: JSON.parse(t.runs) as OutboxRun[] };
       const ageMs = nowMs - new Date(b.first_claimed_at).getTime();
@@ -662,7 +747,10 @@ export class Beat extends EventEmitter<BeatEvents> {
         await this.finish(res, b.batch_id);
         this.fail(
           `gave up ${b.runs.length} runs claimed ${Math.round(ageMs / 1000)} s ago that no beat could confirm as sent ` +
-            `(${b.runs.map((r) => `${r.name}@${r.scheduledAt}`).slice(0, 10).join(', ')}): re-sending after sentMarkerTtlMs could duplicate them`,
+            `(${b.runs
+              .map((r) => `${r.name}@${r.scheduledAt}`)
+              .slice(0, 10)
+              .join(', ')}): re-sending after sentMarkerTtlMs could duplicate them`,
           new CeleriacError('outbox batch expired'),
         );
         continue;
@@ -677,21 +765,35 @@ export class Beat extends EventEmitter<BeatEvents> {
       }
       result.recovered++;
       if (b.previous_owner !== this.name) {
-        this.log('warn', resent ? 'beat re-sent runs another beat claimed but never sent' : 'beat settled a batch another beat had sent', {
-          batch: b.batch_id,
-          from: b.previous_owner,
-          runs: b.runs.length,
-        });
+        this.log(
+          'warn',
+          resent
+            ? 'beat re-sent runs another beat claimed but never sent'
+            : 'beat settled a batch another beat had sent',
+          {
+            batch: b.batch_id,
+            from: b.previous_owner,
+            runs: b.runs.length,
+          },
+        );
       }
       this.emit('recovered', { batchId: b.batch_id, previousOwner: b.previous_owner, runs: b.runs.length, resent });
     }
   }
 
   private async markBad(db: BeatDb, bad: { row: ScheduledRow; error: string }[], result: TickResult): Promise<void> {
-    await db.query(`celeriac_beat_errors_${this.schema}`, this.sql.markErrors, [bad.map((b) => b.row.id), bad.map((b) => b.row.revision), bad.map((b) => b.error)]);
+    await db.query(`celeriac_beat_errors_${this.schema}`, this.sql.markErrors, [
+      bad.map((b) => b.row.id),
+      bad.map((b) => b.row.revision),
+      bad.map((b) => b.error),
+    ]);
     result.rowErrors += bad.length;
     for (const { row, error } of bad) {
-      this.log('warn', 'beat skips a periodic task it cannot run; fix the row to resume it', { periodicTask: row.name, id: row.id, error });
+      this.log('warn', 'beat skips a periodic task it cannot run; fix the row to resume it', {
+        periodicTask: row.name,
+        id: row.id,
+        error,
+      });
       if (this.listenerCount('rowError') > 0) this.emit('rowError', { periodicTaskId: row.id, name: row.name, error });
     }
   }
@@ -705,7 +807,10 @@ export class Beat extends EventEmitter<BeatEvents> {
     );
     this.rowsToPlan = w.stale;
     if (w.stale) return new Date(nowMs);
-    const candidates = [w.next_run_at ? new Date(w.next_run_at).getTime() - aheadMs : Infinity, w.oldest_claim ? new Date(w.oldest_claim).getTime() + this.opts.outboxLeaseMs : Infinity];
+    const candidates = [
+      w.next_run_at ? new Date(w.next_run_at).getTime() - aheadMs : Infinity,
+      w.oldest_claim ? new Date(w.oldest_claim).getTime() + this.opts.outboxLeaseMs : Infinity,
+    ];
     const at = Math.min(...candidates);
     return at === Infinity ? null : new Date(at);
   }
@@ -721,7 +826,8 @@ export class Beat extends EventEmitter<BeatEvents> {
         const aheadMs = this.opts.claimAheadMs;
         const r = await this.chainTick(() => this.clock.now(), aheadMs, REPLAN_BUDGET_MS);
         failures = 0;
-        idleRounds = r.sent + r.scheduled + r.skipped + r.replanned + r.recovered + r.rowErrors > 0 ? 0 : idleRounds + 1;
+        idleRounds =
+          r.sent + r.scheduled + r.skipped + r.replanned + r.recovered + r.rowErrors > 0 ? 0 : idleRounds + 1;
         wakeAt = r.nextWakeAt ? r.nextWakeAt.getTime() : Infinity;
         // Having claimed ahead, claim again after half the window rather than for every next
         // slot: at 100,000 tasks a minute that is two claims a second, each run still claimed
@@ -737,7 +843,8 @@ export class Beat extends EventEmitter<BeatEvents> {
       let delayMs = Math.min(wakeAt - this.clock.now(), cap);
       // Due but not claimable (locked by a long transaction, or another beat mid-claim): back
       // off briefly instead of spinning on it.
-      if (delayMs <= 0 && idleRounds > 0) delayMs = Math.min(10 * 2 ** Math.min(idleRounds, 7), this.opts.pollIntervalMs);
+      if (delayMs <= 0 && idleRounds > 0)
+        delayMs = Math.min(10 * 2 ** Math.min(idleRounds, 7), this.opts.pollIntervalMs);
       if (delayMs > 0 && !this.wakeRequested) await this.sleep(delayMs);
     }
   }
@@ -771,13 +878,19 @@ export class Beat extends EventEmitter<BeatEvents> {
       const ds = await this.app.dataSource();
       const db = BeatDb.open(ds, this.name);
       try {
-        await db.query(`celeriac_beat_probe_${this.schema}`, `SELECT 1 FROM "${this.schema}".celeriac_beat_outbox LIMIT 0`, []);
+        await db.query(
+          `celeriac_beat_probe_${this.schema}`,
+          `SELECT 1 FROM "${this.schema}".celeriac_beat_outbox LIMIT 0`,
+          [],
+        );
       } catch (err) {
         await db.close();
         if (/does not exist/.test((err as Error).message)) throw new BeatNotMigratedError(this.schema, { cause: err });
         throw err;
       }
-      const sender = await createBatchSender(this.app.config.brokerUrl, this.app.config.keyPrefix, () => this.app.broker());
+      const sender = await createBatchSender(this.app.config.brokerUrl, this.app.config.keyPrefix, () =>
+        this.app.broker(),
+      );
       return { db, sender };
     })();
     this.resources.catch(() => (this.resources = undefined));
@@ -796,7 +909,8 @@ export class Beat extends EventEmitter<BeatEvents> {
   private fail(message: string, err: unknown): void {
     const cause = err instanceof Error ? err : new Error(String(err));
     this.log('error', message, { error: cause.message });
-    if (this.listenerCount('error') > 0) this.emit('error', new CeleriacError(`${message}: ${cause.message}`, { cause }));
+    if (this.listenerCount('error') > 0)
+      this.emit('error', new CeleriacError(`${message}: ${cause.message}`, { cause }));
   }
 
   /** Runs a fault-injection hook; what it throws stands for the process dying there, so nothing may catch it. */

@@ -44,13 +44,33 @@ export interface ResolvedBeatEntry extends ValidPeriodicTask {
 }
 
 const ENTRY_KEYS: ReadonlySet<string> = new Set<keyof BeatScheduleEntry>([
-  'task', 'schedule', 'args', 'kwargs', 'options', 'enabled', 'oneOff', 'startTime', 'description', 'catchUp',
+  'task',
+  'schedule',
+  'args',
+  'kwargs',
+  'options',
+  'enabled',
+  'oneOff',
+  'startTime',
+  'description',
+  'catchUp',
 ]);
-const OPTION_KEYS: ReadonlySet<string> = new Set<keyof BeatEntryOptions>(['queue', 'exchange', 'routingKey', 'priority', 'headers', 'expires']);
+const OPTION_KEYS: ReadonlySet<string> = new Set<keyof BeatEntryOptions>([
+  'queue',
+  'exchange',
+  'routingKey',
+  'priority',
+  'headers',
+  'expires',
+]);
 
 export function resolveBeatSchedule(raw: unknown, defaultTimezone: string): ResolvedBeatEntry[] {
   if (raw === undefined) return [];
-  if (!isPlainObject(raw)) throw new ConfigError('beatSchedule', "expected an object of entries by name, e.g. { 'nightly report': { task: 'reports.nightly', schedule: '0 3 * * *' } }");
+  if (!isPlainObject(raw))
+    throw new ConfigError(
+      'beatSchedule',
+      "expected an object of entries by name, e.g. { 'nightly report': { task: 'reports.nightly', schedule: '0 3 * * *' } }",
+    );
   const out: ResolvedBeatEntry[] = [];
   for (const [name, entry] of Object.entries(raw)) {
     const key = `beatSchedule['${name}']`;
@@ -62,7 +82,11 @@ export function resolveBeatSchedule(raw: unknown, defaultTimezone: string): Reso
       }
     }
     const options = entry.options ?? {};
-    if (!isPlainObject(options)) throw new ConfigError(`${key}.options`, 'expected { queue?, priority?, expires?, headers?, exchange?, routingKey? }');
+    if (!isPlainObject(options))
+      throw new ConfigError(
+        `${key}.options`,
+        'expected { queue?, priority?, expires?, headers?, exchange?, routingKey? }',
+      );
     for (const k of Object.keys(options)) {
       if (!OPTION_KEYS.has(k)) {
         const hint = closest(k, OPTION_KEYS);
@@ -93,11 +117,26 @@ export function resolveBeatSchedule(raw: unknown, defaultTimezone: string): Reso
       { defaultTimezone },
     );
     if (!value) {
-      const optionFields: Record<string, string> = { queue: 'options.queue', exchange: 'options.exchange', routingKey: 'options.routingKey', priority: 'options.priority', headers: 'options.headers', expires: 'options.expires', expireSeconds: 'options.expires' };
+      const optionFields: Record<string, string> = {
+        queue: 'options.queue',
+        exchange: 'options.exchange',
+        routingKey: 'options.routingKey',
+        priority: 'options.priority',
+        headers: 'options.headers',
+        expires: 'options.expires',
+        expireSeconds: 'options.expires',
+      };
       const [first, ...rest] = errors.map((e) => ({ field: optionFields[e.field] ?? e.field, message: e.message }));
-      throw new ConfigError(`${key}.${first.field}`, first.message + rest.map((e) => `; ${e.field}: ${e.message}`).join(''));
+      throw new ConfigError(
+        `${key}.${first.field}`,
+        first.message + rest.map((e) => `; ${e.field}: ${e.message}`).join(''),
+      );
     }
-    out.push({ ...value, declaresEnabled: entry.enabled !== undefined, declaresDescription: entry.description !== undefined });
+    out.push({
+      ...value,
+      declaresEnabled: entry.enabled !== undefined,
+      declaresDescription: entry.description !== undefined,
+    });
   }
   return out;
 }

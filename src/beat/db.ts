@@ -23,22 +23,43 @@ export class BeatDb {
 
   static open(ds: DataSource, name: string): BeatDb {
     const master = (ds.driver as { master?: { options?: PoolConfig; query?: unknown; totalCount?: unknown } }).master;
-    const isPgPool = !!master && typeof master.query === 'function' && typeof master.totalCount === 'number' && !!master.options;
+    const isPgPool =
+      !!master && typeof master.query === 'function' && typeof master.totalCount === 'number' && !!master.options;
     if (!isPgPool) return new BeatDb(null, ds, null);
     const base: PoolConfig = { ...master!.options };
     const applicationName = `celeriac-beat:${name}`.slice(0, 63);
     // plan_cache_mode: the hot statements take arrays (unnest), and after five executions
     // Postgres switches a prepared statement to a generic plan that cannot see their length;
     // measured here, a 1,000-run claim went from ~100 ms to ~700 ms. Planning each time is cheap.
-    const options = [base.options, '-c celeriac.beat=on', '-c plan_cache_mode=force_custom_plan'].filter(Boolean).join(' ');
-    const pool = new Pool({ ...base, max: 3, min: 0, idleTimeoutMillis: 30_000, application_name: applicationName, options });
+    const options = [base.options, '-c celeriac.beat=on', '-c plan_cache_mode=force_custom_plan']
+      .filter(Boolean)
+      .join(' ');
+    const pool = new Pool({
+      ...base,
+      max: 3,
+      min: 0,
+      idleTimeoutMillis: 30_000,
+      application_name: applicationName,
+      options,
+    });
     // An idle client losing its connection (a Postgres restart) must not crash the process;
     // the next query gets a fresh one and reports any error to the tick that made it.
     pool.on('error', () => {});
-    const { max: _max, min: _min, idleTimeoutMillis: _idle, maxUses: _uses, allowExitOnIdle: _exit, maxLifetimeSeconds: _life, ...client } = base as PoolConfig & {
+    const {
+      max: _max,
+      min: _min,
+      idleTimeoutMillis: _idle,
+      maxUses: _uses,
+      allowExitOnIdle: _exit,
+      maxLifetimeSeconds: _life,
+      ...client
+    } = base as PoolConfig & {
       maxLifetimeSeconds?: number;
     };
-    return new BeatDb(pool, ds, { ...client, application_name: `${applicationName}:listen`.slice(0, 63) } as ClientConfig);
+    return new BeatDb(pool, ds, {
+      ...client,
+      application_name: `${applicationName}:listen`.slice(0, 63),
+    } as ClientConfig);
   }
 
   /** Runs a statement; `name` prepares it once per connection when on a pg pool. */
@@ -58,7 +79,10 @@ export class BeatDb {
 
   /** Runs `fn` in one transaction on one session. */
   async transaction<T>(fn: (q: TxQuery) => Promise<T>): Promise<T> {
-    if (!this.pool) return this.ds.transaction(async (m) => fn(async (text, values) => (await m.queryRunner!.query(text, values, true)).records));
+    if (!this.pool)
+      return this.ds.transaction(async (m) =>
+        fn(async (text, values) => (await m.queryRunner!.query(text, values, true)).records),
+      );
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

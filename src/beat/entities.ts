@@ -1,4 +1,14 @@
-import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import {
+  Check,
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  Unique,
+} from 'typeorm';
 
 /**
  * django-celery-beat's models as TypeORM entities, for CRUD (PeriodicTaskService, the admin).
@@ -31,7 +41,10 @@ const decimal = { to: (v: number | null) => v, from: (v: string | null) => (v ==
 
 @Entity({ name: 'celeriac_solar_schedule' })
 @Unique('celeriac_solar_schedule_unique', ['event', 'latitude', 'longitude'])
-@Check('celeriac_solar_event_known', `event IN ('dawn_astronomical', 'dawn_civil', 'dawn_nautical', 'dusk_astronomical', 'dusk_civil', 'dusk_nautical', 'solar_noon', 'sunrise', 'sunset')`)
+@Check(
+  'celeriac_solar_event_known',
+  `event IN ('dawn_astronomical', 'dawn_civil', 'dawn_nautical', 'dusk_astronomical', 'dusk_civil', 'dusk_nautical', 'solar_noon', 'sunrise', 'sunset')`,
+)
 @Check('celeriac_solar_latitude_range', `latitude BETWEEN -90 AND 90`)
 @Check('celeriac_solar_longitude_range', `longitude BETWEEN -180 AND 180`)
 export class SolarScheduleEntity {

@@ -10,7 +10,9 @@ export class PeriodicTaskValidationError extends CeleriacError {
 
 export class PeriodicTaskNotFoundError extends CeleriacError {
   constructor(readonly ref: number | string) {
-    super(`No periodic task ${typeof ref === 'number' ? `with id ${ref}` : `named '${ref}'`}. List them with PeriodicTaskService.list().`);
+    super(
+      `No periodic task ${typeof ref === 'number' ? `with id ${ref}` : `named '${ref}'`}. List them with PeriodicTaskService.list().`,
+    );
   }
 }
 

@@ -14,11 +14,5 @@ export type { ScheduleInput, CrontabInput } from './schedule-input';
 export type { BeatSchedule, BeatScheduleEntry, BeatEntryOptions } from './config';
 export { PeriodicTaskValidationError, PeriodicTaskNotFoundError, BeatNotMigratedError } from './errors';
 export { runTaskId } from './task-id';
-export {
-  nextRunAfter,
-  nextRuns,
-  describeSchedule,
-  validateSchedule,
-  ScheduleValidationError,
-} from './schedule';
+export { nextRunAfter, nextRuns, describeSchedule, validateSchedule, ScheduleValidationError } from './schedule';
 export type { ScheduleSpec, FieldError, IntervalPeriod, SolarEvent } from './schedule';

@@ -64,7 +64,10 @@ export class ChangeListener extends EventEmitter<ListenerEvents> {
     client.end().catch(() => {});
     this.setListening(false);
     if (this.stopped) return;
-    this.emit('error', new Error(`beat lost its LISTEN session (${err.message}); polling until it is back`, { cause: err }));
+    this.emit(
+      'error',
+      new Error(`beat lost its LISTEN session (${err.message}); polling until it is back`, { cause: err }),
+    );
     this.timer = setTimeout(() => void this.connect(), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, 5000);
   }

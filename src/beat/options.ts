@@ -74,8 +74,19 @@ const defaults = {
 } satisfies Partial<ResolvedBeatOptions>;
 
 const knownKeys: ReadonlySet<string> = new Set<keyof BeatOptions>([
-  'clock', 'name', 'batchSize', 'claimAheadMs', 'maxSleepMs', 'pollIntervalMs', 'misfireGraceMs', 'outboxLeaseMs', 'sentMarkerTtlMs',
-  'heartbeatMs', 'listen', 'syncSchedule', 'hooks',
+  'clock',
+  'name',
+  'batchSize',
+  'claimAheadMs',
+  'maxSleepMs',
+  'pollIntervalMs',
+  'misfireGraceMs',
+  'outboxLeaseMs',
+  'sentMarkerTtlMs',
+  'heartbeatMs',
+  'listen',
+  'syncSchedule',
+  'hooks',
 ]);
 
 export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
@@ -87,19 +98,22 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
   }
   const ms = (key: keyof typeof defaults & string, value: unknown) => {
     const v = value ?? defaults[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`beat.${key}`, `expected a positive whole number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw new ConfigError(`beat.${key}`, `expected a positive whole number, got ${JSON.stringify(v)}`);
     return v;
   };
   const nonNegativeMs = (key: keyof typeof defaults & string, value: unknown) => (value === 0 ? 0 : ms(key, value));
   const bool = (key: keyof typeof defaults & string, value: unknown) => {
     const v = value ?? defaults[key];
-    if (typeof v !== 'boolean') throw new ConfigError(`beat.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean')
+      throw new ConfigError(`beat.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
     return v;
   };
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function') throw new ConfigError('beat.clock', 'expected an object with now(): number');
   const name = options.name ?? `beat@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  if (typeof name !== 'string' || name === '' || name.length > 200) throw new ConfigError('beat.name', 'expected 1-200 characters');
+  if (typeof name !== 'string' || name === '' || name.length > 200)
+    throw new ConfigError('beat.name', 'expected 1-200 characters');
   const resolved: ResolvedBeatOptions = {
     clock,
     name,

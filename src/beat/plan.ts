@@ -42,7 +42,13 @@ export function planDueRun(row: PlanRow, spec: ScheduleSpec, nowMs: number, misf
   const skipLate = row.catch_up === 'skip';
   if (spec.kind === 'clocked' || row.one_off) {
     if (skipLate && lateMs > misfireGraceMs) {
-      return { action: 'skip', slotMs, nextMs: null, disable: true, note: `skipped: its run at ${iso(slotMs)} was missed by ${seconds(lateMs)} and catch_up is 'skip'` };
+      return {
+        action: 'skip',
+        slotMs,
+        nextMs: null,
+        disable: true,
+        note: `skipped: its run at ${iso(slotMs)} was missed by ${seconds(lateMs)} and catch_up is 'skip'`,
+      };
     }
     return { action: 'send', slotMs, nextMs: null, disable: true, note: null };
   }
@@ -66,7 +72,11 @@ type FirstRunRow = Pick<ScheduledRow, 'enabled' | 'start_time' | 'last_slot_at'>
  *   - clocked: its clocked_time (even if past: it has not run yet), not before start_time;
  *     nothing if that exact time already ran.
  */
-export function firstRun(row: FirstRunRow, spec: ScheduleSpec, nowMs: number): { nextMs: number | null; note: string | null } {
+export function firstRun(
+  row: FirstRunRow,
+  spec: ScheduleSpec,
+  nowMs: number,
+): { nextMs: number | null; note: string | null } {
   if (!row.enabled) return { nextMs: null, note: null };
   const startMs = row.start_time ? row.start_time.getTime() : null;
   switch (spec.kind) {
@@ -84,14 +94,19 @@ export function firstRun(row: FirstRunRow, spec: ScheduleSpec, nowMs: number): {
     case 'clocked': {
       const at = spec.clockedTime.getTime();
       if (row.last_slot_at && row.last_slot_at.getTime() === at) {
-        return { nextMs: null, note: `already ran for its clocked time ${iso(at)}: set a new clocked time to run it again` };
+        return {
+          nextMs: null,
+          note: `already ran for its clocked time ${iso(at)}: set a new clocked time to run it again`,
+        };
       }
       return { nextMs: startMs !== null && startMs > at ? startMs : at, note: null };
     }
     default: {
       const from = startMs !== null && startMs > nowMs ? startMs - 1 : nowMs;
       const next = nextAfter(spec, from);
-      return next !== null ? { nextMs: next, note: null } : { nextMs: null, note: `no run after ${iso(from)}: the schedule produces no later time` };
+      return next !== null
+        ? { nextMs: next, note: null }
+        : { nextMs: null, note: `no run after ${iso(from)}: the schedule produces no later time` };
     }
   }
 }

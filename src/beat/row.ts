@@ -86,11 +86,24 @@ export function specOf(row: ScheduledRow): { spec: ScheduleSpec; errors: [] } | 
       timezone: row.timezone as string,
     };
   } else if (row.solar_id !== null) {
-    spec = { kind: 'solar', event: row.event as SolarEvent, latitude: Number(row.latitude), longitude: Number(row.longitude) };
+    spec = {
+      kind: 'solar',
+      event: row.event as SolarEvent,
+      latitude: Number(row.latitude),
+      longitude: Number(row.longitude),
+    };
   } else if (row.clocked_id !== null) {
     spec = { kind: 'clocked', clockedTime: row.clocked_time as Date };
   } else {
-    return { spec: null, errors: [{ field: 'schedule', message: 'the row has no schedule: set exactly one of interval, crontab, solar or clocked' }] };
+    return {
+      spec: null,
+      errors: [
+        {
+          field: 'schedule',
+          message: 'the row has no schedule: set exactly one of interval, crontab, solar or clocked',
+        },
+      ],
+    };
   }
   const errors = validationFor(spec);
   return errors.length ? { spec: null, errors } : { spec, errors: [] };
@@ -131,20 +144,40 @@ export function scheduleKey(spec: ScheduleSpec): string {
 
 /** Header names the Celery protocol owns: a row may not replace the task id or name. */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'lang', 'task', 'id', 'shadow', 'eta', 'expires', 'group', 'group_index', 'retries', 'timelimit', 'root_id',
-  'parent_id', 'argsrepr', 'kwargsrepr', 'origin', 'ignore_result', 'periodic_task_name', 'scheduled_at',
+  'lang',
+  'task',
+  'id',
+  'shadow',
+  'eta',
+  'expires',
+  'group',
+  'group_index',
+  'retries',
+  'timelimit',
+  'root_id',
+  'parent_id',
+  'argsrepr',
+  'kwargsrepr',
+  'origin',
+  'ignore_result',
+  'periodic_task_name',
+  'scheduled_at',
 ]);
 
 /** Problems with the message a row would produce, for rows written around validation. */
 export function messageErrors(row: Pick<ScheduledRow, 'args' | 'kwargs' | 'headers'>): FieldError[] {
   const errors: FieldError[] = [];
   if (!Array.isArray(row.args)) errors.push({ field: 'args', message: 'must be a JSON array, e.g. [1, "a"]' });
-  if (!isPlainObject(row.kwargs)) errors.push({ field: 'kwargs', message: 'must be a JSON object, e.g. {"to": "a@b.c"}' });
+  if (!isPlainObject(row.kwargs))
+    errors.push({ field: 'kwargs', message: 'must be a JSON object, e.g. {"to": "a@b.c"}' });
   if (!isPlainObject(row.headers)) errors.push({ field: 'headers', message: 'must be a JSON object' });
   else {
     const reserved = Object.keys(row.headers).filter((k) => RESERVED_HEADERS.has(k));
     if (reserved.length) {
-      errors.push({ field: 'headers', message: `may not set ${reserved.map((k) => `'${k}'`).join(', ')}: the Celery protocol (and beat) own those headers` });
+      errors.push({
+        field: 'headers',
+        message: `may not set ${reserved.map((k) => `'${k}'`).join(', ')}: the Celery protocol (and beat) own those headers`,
+      });
     }
   }
   return errors;

@@ -35,7 +35,10 @@ const MACROS: Record<string, string> = {
 };
 
 /** The spec, or every problem with the input (fields as in ScheduleSpec: `minute`, `every`, …). */
-export function normalizeSchedule(input: unknown, defaultTimezone: string): { spec: ScheduleSpec; errors: [] } | { spec: null; errors: FieldError[] } {
+export function normalizeSchedule(
+  input: unknown,
+  defaultTimezone: string,
+): { spec: ScheduleSpec; errors: [] } | { spec: null; errors: FieldError[] } {
   let candidate: unknown = input;
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input <= 0) {

@@ -60,8 +60,16 @@ export class RedisBatchSender implements BatchSender {
       throw err;
     });
     await this.connecting;
-    const keys = [this.keys.prefix + 'celeriac:beat:sent:' + batchId, ...runs.map((r) => this.keys.queue(r.queue, r.priority))];
-    const pushed = await (this.redis as any)[SCRIPT](keys.length, ...keys, Math.max(1, Math.round(markerTtlMs)), ...runs.map((r) => r.raw));
+    const keys = [
+      this.keys.prefix + 'celeriac:beat:sent:' + batchId,
+      ...runs.map((r) => this.keys.queue(r.queue, r.priority)),
+    ];
+    const pushed = await (this.redis as any)[SCRIPT](
+      keys.length,
+      ...keys,
+      Math.max(1, Math.round(markerTtlMs)),
+      ...runs.map((r) => r.raw),
+    );
     return pushed >= 0;
   }
 
@@ -94,8 +102,14 @@ export class MemoryBatchSender implements BatchSender {
   async close(): Promise<void> {}
 }
 
-export async function createBatchSender(brokerUrl: string, keyPrefix: string, memoryBroker: () => Promise<Broker>): Promise<BatchSender> {
-  return brokerUrl.startsWith('memory://') ? new MemoryBatchSender(await memoryBroker()) : new RedisBatchSender(brokerUrl, keyPrefix);
+export async function createBatchSender(
+  brokerUrl: string,
+  keyPrefix: string,
+  memoryBroker: () => Promise<Broker>,
+): Promise<BatchSender> {
+  return brokerUrl.startsWith('memory://')
+    ? new MemoryBatchSender(await memoryBroker())
+    : new RedisBatchSender(brokerUrl, keyPrefix);
 }
 
 /**

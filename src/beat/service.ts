@@ -91,11 +91,18 @@ export class PeriodicTaskService {
   async update(ref: Ref, patch: Partial<PeriodicTaskInput>): Promise<PeriodicTaskView> {
     const current = await this.get(ref);
     if (!current.schedule) {
-      if (patch.schedule === undefined) throw new PeriodicTaskValidationError([{ field: 'schedule', message: `the stored schedule is invalid (${current.lastError ?? 'unknown'}): give a new one` }]);
+      if (patch.schedule === undefined)
+        throw new PeriodicTaskValidationError([
+          {
+            field: 'schedule',
+            message: `the stored schedule is invalid (${current.lastError ?? 'unknown'}): give a new one`,
+          },
+        ]);
     }
     const merged: PeriodicTaskInput = { ...toInput(current), ...patch } as PeriodicTaskInput;
     // Clocked rows are one-off by nature; moving one to a repeating schedule should repeat.
-    if (current.schedule?.kind === 'clocked' && patch.schedule !== undefined && patch.oneOff === undefined) merged.oneOff = false;
+    if (current.schedule?.kind === 'clocked' && patch.schedule !== undefined && patch.oneOff === undefined)
+      merged.oneOff = false;
     const value = this.check(merged);
     await this.write(await this.ds(), value, current.id);
     return this.get(current.id);
@@ -141,14 +148,19 @@ export class PeriodicTaskService {
     let first: number | null;
     if (typeof what === 'object') {
       const s = normalizeSchedule(what.schedule, this.app.config.timezone);
-      if (!s.spec) throw new PeriodicTaskValidationError(s.errors.map((e) => ({ field: `schedule.${e.field}`, message: e.message })));
+      if (!s.spec)
+        throw new PeriodicTaskValidationError(
+          s.errors.map((e) => ({ field: `schedule.${e.field}`, message: e.message })),
+        );
       spec = s.spec;
       first = firstRun({ enabled: true, start_time: what.startTime ?? null, last_slot_at: null }, spec, now).nextMs;
     } else {
       const t = await this.get(what);
       if (!t.schedule) return [];
       spec = t.schedule;
-      first = t.nextRunAt?.getTime() ?? firstRun({ enabled: true, start_time: t.startTime, last_slot_at: null }, spec, now).nextMs;
+      first =
+        t.nextRunAt?.getTime() ??
+        firstRun({ enabled: true, start_time: t.startTime, last_slot_at: null }, spec, now).nextMs;
       if (t.oneOff) n = Math.min(n, 1);
     }
     if (first === null || n <= 0) return [];
@@ -177,9 +189,13 @@ export class PeriodicTaskService {
     if (options.source) qb.andWhere('pt.source = :source', { source: options.source });
     if (options.task) qb.andWhere('pt.task = :task', { task: options.task });
     if (options.search) {
-      qb.andWhere('(pt.name ILIKE :q OR pt.task ILIKE :q OR pt.description ILIKE :q)', { q: `%${options.search.replace(/[\\%_]/g, '\\$&')}%` });
+      qb.andWhere('(pt.name ILIKE :q OR pt.task ILIKE :q OR pt.description ILIKE :q)', {
+        q: `%${options.search.replace(/[\\%_]/g, '\\$&')}%`,
+      });
     }
-    const order = { name: 'pt.name', nextRunAt: 'pt.next_run_at', lastRunAt: 'pt.last_run_at' }[options.orderBy ?? 'name'];
+    const order = { name: 'pt.name', nextRunAt: 'pt.next_run_at', lastRunAt: 'pt.last_run_at' }[
+      options.orderBy ?? 'name'
+    ];
     qb.orderBy(order, 'ASC', 'NULLS LAST').addOrderBy('pt.id', 'ASC');
     qb.take(Math.min(Math.max(options.limit ?? 50, 1), 1000)).skip(Math.max(options.offset ?? 0, 0));
     const [rows, total] = await qb.getManyAndCount();
@@ -192,7 +208,14 @@ export class PeriodicTaskService {
     const since = this.clock.now() - withinMs;
     return rows
       .filter((r) => r.lastSeenAt.getTime() >= since)
-      .map((r) => ({ beatId: r.beatId, hostname: r.hostname, pid: r.pid, startedAt: r.startedAt, lastSeenAt: r.lastSeenAt, listening: r.listening }));
+      .map((r) => ({
+        beatId: r.beatId,
+        hostname: r.hostname,
+        pid: r.pid,
+        startedAt: r.startedAt,
+        lastSeenAt: r.lastSeenAt,
+        listening: r.listening,
+      }));
   }
 
   private async setEnabled(ref: Ref, enabled: boolean): Promise<PeriodicTaskView> {
@@ -210,7 +233,9 @@ export class PeriodicTaskService {
   private validationOptions() {
     return {
       defaultTimezone: this.app.config.timezone,
-      isKnownTask: this.requireKnownTask ? (name: string) => !!this.app.registry.get(name) || !!this.app.route(name) : undefined,
+      isKnownTask: this.requireKnownTask
+        ? (name: string) => !!this.app.registry.get(name) || !!this.app.route(name)
+        : undefined,
       knownTaskNames: () => this.app.registry.names(),
     };
   }
@@ -219,7 +244,11 @@ export class PeriodicTaskService {
   private async write(ds: DataSource, v: ValidPeriodicTask, id: number | null): Promise<number> {
     try {
       return await ds.transaction(async (m: EntityManager) => {
-        const fk = await findOrCreateSchedule((text, values) => m.query(text, values), this.app.config.schema, v.schedule);
+        const fk = await findOrCreateSchedule(
+          (text, values) => m.query(text, values),
+          this.app.config.schema,
+          v.schedule,
+        );
         const columns = {
           name: v.name,
           task: v.task,
@@ -254,7 +283,12 @@ export class PeriodicTaskService {
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505' && /name/.test((err as { detail?: string }).detail ?? '')) {
-        throw new PeriodicTaskValidationError([{ field: 'name', message: `a periodic task named '${v.name}' already exists: pick another name or edit that one` }]);
+        throw new PeriodicTaskValidationError([
+          {
+            field: 'name',
+            message: `a periodic task named '${v.name}' already exists: pick another name or edit that one`,
+          },
+        ]);
       }
       throw err;
     }
@@ -269,7 +303,9 @@ function toView(e: PeriodicTaskEntity): PeriodicTaskView {
   const { spec, errors } = specOf(entityRow(e));
   let scheduleText: string;
   try {
-    scheduleText = spec ? describeSchedule(spec) : `invalid schedule: ${errors.map((x) => `${x.field}: ${x.message}`).join('; ')}`;
+    scheduleText = spec
+      ? describeSchedule(spec)
+      : `invalid schedule: ${errors.map((x) => `${x.field}: ${x.message}`).join('; ')}`;
   } catch (err) {
     scheduleText = `invalid schedule: ${(err as Error).message}`;
   }

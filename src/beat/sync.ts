@@ -60,9 +60,28 @@ export async function syncBeatSchedule(
            enabled = CASE WHEN $21 THEN EXCLUDED.enabled ELSE pt.enabled END,
            description = CASE WHEN $22 THEN EXCLUDED.description ELSE pt.description END`,
         [
-          e.name, e.task, fk.interval_id, fk.crontab_id, fk.solar_id, fk.clocked_id, JSON.stringify(e.args), JSON.stringify(e.kwargs),
-          e.queue, e.exchange, e.routingKey, JSON.stringify(e.headers), e.priority, e.expires, e.expireSeconds, e.oneOff, e.startTime,
-          e.enabled, e.description, e.catchUp, e.declaresEnabled, e.declaresDescription,
+          e.name,
+          e.task,
+          fk.interval_id,
+          fk.crontab_id,
+          fk.solar_id,
+          fk.clocked_id,
+          JSON.stringify(e.args),
+          JSON.stringify(e.kwargs),
+          e.queue,
+          e.exchange,
+          e.routingKey,
+          JSON.stringify(e.headers),
+          e.priority,
+          e.expires,
+          e.expireSeconds,
+          e.oneOff,
+          e.startTime,
+          e.enabled,
+          e.description,
+          e.catchUp,
+          e.declaresEnabled,
+          e.declaresDescription,
         ],
       );
     }
@@ -82,13 +101,24 @@ export async function syncBeatSchedule(
  * expiring after 12 hours, when results expire (src/results/cleanup.ts defines the task).
  * Declared like a code entry without `enabled`, so an admin can switch it off for good.
  */
-export function builtinEntries(app: { registry: { get(name: string): unknown }; config: { resultExpires: number } }): ResolvedBeatEntry[] {
+export function builtinEntries(app: {
+  registry: { get(name: string): unknown };
+  config: { resultExpires: number };
+}): ResolvedBeatEntry[] {
   if (!app.registry.get('celery.backend_cleanup') || !(app.config.resultExpires > 0)) return [];
   return [
     {
       name: 'celery.backend_cleanup',
       task: 'celery.backend_cleanup',
-      schedule: { kind: 'crontab', minute: '0', hour: '4', dayOfWeek: '*', dayOfMonth: '*', monthOfYear: '*', timezone: 'UTC' },
+      schedule: {
+        kind: 'crontab',
+        minute: '0',
+        hour: '4',
+        dayOfWeek: '*',
+        dayOfMonth: '*',
+        monthOfYear: '*',
+        timezone: 'UTC',
+      },
       ...periodicTaskDefaults(),
       expireSeconds: 12 * 3600,
       description: 'Deletes results older than resultExpires (installed by beat, as django-celery-beat does).',
@@ -98,7 +128,12 @@ export function builtinEntries(app: { registry: { get(name: string): unknown }; 
   ];
 }
 
-type ScheduleFks = { interval_id: number | null; crontab_id: number | null; solar_id: number | null; clocked_id: number | null };
+type ScheduleFks = {
+  interval_id: number | null;
+  crontab_id: number | null;
+  solar_id: number | null;
+  clocked_id: number | null;
+};
 
 /**
  * Reuses an identical schedule row when there is one (django-celery-beat's from_schedule), so

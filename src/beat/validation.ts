@@ -96,8 +96,23 @@ export interface ValidationOptions {
 
 const QUEUE_NAME = /^[\w.:@-]{1,200}$/;
 const KNOWN_FIELDS: ReadonlySet<string> = new Set<keyof PeriodicTaskInput>([
-  'name', 'task', 'schedule', 'args', 'kwargs', 'queue', 'exchange', 'routingKey', 'headers', 'priority', 'expires',
-  'expireSeconds', 'oneOff', 'startTime', 'enabled', 'description', 'catchUp',
+  'name',
+  'task',
+  'schedule',
+  'args',
+  'kwargs',
+  'queue',
+  'exchange',
+  'routingKey',
+  'headers',
+  'priority',
+  'expires',
+  'expireSeconds',
+  'oneOff',
+  'startTime',
+  'enabled',
+  'description',
+  'catchUp',
 ]);
 
 export function validatePeriodicTask(
@@ -105,7 +120,12 @@ export function validatePeriodicTask(
   options: ValidationOptions,
 ): { value: ValidPeriodicTask; errors: [] } | { value: null; errors: FieldError[] } {
   if (!isPlainObject(input)) {
-    return { value: null, errors: [{ field: 'task', message: `expected a periodic task object, got ${input === null ? 'null' : typeof input}` }] };
+    return {
+      value: null,
+      errors: [
+        { field: 'task', message: `expected a periodic task object, got ${input === null ? 'null' : typeof input}` },
+      ],
+    };
   }
   const errors: FieldError[] = [];
   const err = (field: string, message: string) => errors.push({ field, message });
@@ -124,7 +144,10 @@ export function validatePeriodicTask(
     err('task', 'required: the registered task name (1-200 characters, no spaces), e.g. "reports.nightly"');
   } else if (options.isKnownTask && !options.isKnownTask(i.task)) {
     const hint = options.knownTaskNames ? closest(i.task, options.knownTaskNames()) : undefined;
-    err('task', `no task named '${i.task}' is registered${hint ? ` (did you mean '${hint}'?)` : ''}: define it, or add a route for it to send it to another service`);
+    err(
+      'task',
+      `no task named '${i.task}' is registered${hint ? ` (did you mean '${hint}'?)` : ''}: define it, or add a route for it to send it to another service`,
+    );
   }
 
   let schedule: ScheduleSpec | null = null;
@@ -147,7 +170,11 @@ export function validatePeriodicTask(
   else if (!jsonSafe(headers)) err('headers', 'must be plain JSON');
   else {
     const reserved = Object.keys(headers).filter((k) => RESERVED_HEADERS.has(k));
-    if (reserved.length) err('headers', `may not set ${reserved.map((k) => `'${k}'`).join(', ')}: the Celery protocol (and beat) own those headers`);
+    if (reserved.length)
+      err(
+        'headers',
+        `may not set ${reserved.map((k) => `'${k}'`).join(', ')}: the Celery protocol (and beat) own those headers`,
+      );
   }
 
   for (const field of ['queue', 'exchange', 'routingKey'] as const) {
@@ -157,27 +184,42 @@ export function validatePeriodicTask(
     }
   }
   const priority = i.priority ?? null;
-  if (priority !== null && (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority > 255)) {
-    err('priority', `${JSON.stringify(priority)} is not a priority: use an integer 0-255 (on Redis 0 runs first; 0-9 are distinct)`);
+  if (
+    priority !== null &&
+    (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority > 255)
+  ) {
+    err(
+      'priority',
+      `${JSON.stringify(priority)} is not a priority: use an integer 0-255 (on Redis 0 runs first; 0-9 are distinct)`,
+    );
   }
   const expires = toDate(i.expires);
-  if (expires === undefined) err('expires', `${JSON.stringify(i.expires)} is not an instant: use a Date or an ISO 8601 string`);
+  if (expires === undefined)
+    err('expires', `${JSON.stringify(i.expires)} is not an instant: use a Date or an ISO 8601 string`);
   const expireSeconds = i.expireSeconds ?? null;
-  if (expireSeconds !== null && (typeof expireSeconds !== 'number' || !Number.isInteger(expireSeconds) || expireSeconds < 1)) {
+  if (
+    expireSeconds !== null &&
+    (typeof expireSeconds !== 'number' || !Number.isInteger(expireSeconds) || expireSeconds < 1)
+  ) {
     err('expireSeconds', `${JSON.stringify(expireSeconds)} is not a whole number of seconds of at least 1`);
   }
   if (expires && expireSeconds !== null) {
     err('expireSeconds', 'set either expires (an instant) or expireSeconds (relative to each send), not both');
   }
   const startTime = toDate(i.startTime);
-  if (startTime === undefined) err('startTime', `${JSON.stringify(i.startTime)} is not an instant: use a Date or an ISO 8601 string`);
+  if (startTime === undefined)
+    err('startTime', `${JSON.stringify(i.startTime)} is not an instant: use a Date or an ISO 8601 string`);
   for (const field of ['oneOff', 'enabled'] as const) {
-    if (i[field] !== undefined && typeof i[field] !== 'boolean') err(field, `expected true or false, got ${JSON.stringify(i[field])}`);
+    if (i[field] !== undefined && typeof i[field] !== 'boolean')
+      err(field, `expected true or false, got ${JSON.stringify(i[field])}`);
   }
   if (i.description !== undefined && typeof i.description !== 'string') err('description', 'must be text');
   const catchUp = i.catchUp ?? 'once';
   if (catchUp !== 'once' && catchUp !== 'skip') {
-    err('catchUp', `${JSON.stringify(catchUp)}: use 'once' (missed runs run once after downtime) or 'skip' (they do not run)`);
+    err(
+      'catchUp',
+      `${JSON.stringify(catchUp)}: use 'once' (missed runs run once after downtime) or 'skip' (they do not run)`,
+    );
   }
 
   if (errors.length || !schedule) return { value: null, errors };

@@ -61,7 +61,12 @@ export interface Broker {
   /** Atomically ack `raw` and send `next` (a retry, a deferred eta message, a chain's next link, callbacks). */
   ackAndSend(consumer: string, raw: string, next: OutgoingMessage[]): Promise<void>;
   /** Record a finished chord member; returns how many members (and how many failed ones) have finished. */
-  chordJoin(groupId: string, memberId: string, failed: boolean, ttlMs: number): Promise<{ finished: number; failed: number }>;
+  chordJoin(
+    groupId: string,
+    memberId: string,
+    failed: boolean,
+    ttlMs: number,
+  ): Promise<{ finished: number; failed: number }>;
   /** Send the chord's callback (or, with null, only mark it done) unless already fired; true if this call fired it. */
   chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean>;
   /** Swap a held message for a rewritten copy of it (same message, corrected delivery_info). */

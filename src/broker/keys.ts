@@ -47,24 +47,54 @@ export class Keys {
     return keys;
   }
 
-  get delayed() { return this.prefix + 'celeriac:delayed'; }
-  get consumers() { return this.prefix + 'celeriac:consumers'; }
-  get redeliveries() { return this.prefix + 'celeriac:redeliveries'; }
-  get deadLetter() { return this.prefix + 'celeriac:dead'; }
-  get revoked() { return this.prefix + 'celeriac:revoked'; }
-  get workerInfo() { return this.prefix + 'celeriac:workers'; }
-  chord(groupId: string, part: 'done' | 'failed' | 'fired') { return `${this.prefix}celeriac:chord:${groupId}:${part}`; }
-  processing(consumer: string) { return this.prefix + 'celeriac:processing:' + consumer; }
-  lease(consumer: string) { return this.prefix + 'celeriac:lease:' + consumer; }
+  get delayed() {
+    return this.prefix + 'celeriac:delayed';
+  }
+  get consumers() {
+    return this.prefix + 'celeriac:consumers';
+  }
+  get redeliveries() {
+    return this.prefix + 'celeriac:redeliveries';
+  }
+  get deadLetter() {
+    return this.prefix + 'celeriac:dead';
+  }
+  get revoked() {
+    return this.prefix + 'celeriac:revoked';
+  }
+  get workerInfo() {
+    return this.prefix + 'celeriac:workers';
+  }
+  chord(groupId: string, part: 'done' | 'failed' | 'fired') {
+    return `${this.prefix}celeriac:chord:${groupId}:${part}`;
+  }
+  processing(consumer: string) {
+    return this.prefix + 'celeriac:processing:' + consumer;
+  }
+  lease(consumer: string) {
+    return this.prefix + 'celeriac:lease:' + consumer;
+  }
 
   /** Senders of delayed messages announce the earliest due time here, so workers promote on time, not on their next 1 s check. */
-  get delayedChannel() { return this.prefix + 'celeriac:delayed-wake'; }
+  get delayedChannel() {
+    return this.prefix + 'celeriac:delayed-wake';
+  }
   /** Channel a worker publishes finished task ids on, so waiting AsyncResults wake without polling. */
-  get resultsChannel() { return this.prefix + 'celeriac:results'; }
+  get resultsChannel() {
+    return this.prefix + 'celeriac:results';
+  }
   /** kombu's binding table of an exchange (`_queue_bind`): members `routing_key␆pattern␆queue`; the pidbox reply path reads it. */
-  binding(exchange: string) { return `${this.prefix}_kombu.binding.${exchange}`; }
+  binding(exchange: string) {
+    return `${this.prefix}_kombu.binding.${exchange}`;
+  }
   /** kombu fanout channels carry the `/<db>.` prefix (fanout_prefix=True). */
-  get pidbox() { return `${this.prefix}/${this.db}.celery.pidbox`; }
-  events(routingKey: string) { return `${this.prefix}/${this.db}.celeryev/${routingKey}`; }
-  get eventsPattern() { return `${this.prefix}/${this.db}.celeryev/*`; }
+  get pidbox() {
+    return `${this.prefix}/${this.db}.celery.pidbox`;
+  }
+  events(routingKey: string) {
+    return `${this.prefix}/${this.db}.celeryev/${routingKey}`;
+  }
+  get eventsPattern() {
+    return `${this.prefix}/${this.db}.celeryev/*`;
+  }
 }

@@ -145,7 +145,10 @@ export class MemoryBroker implements Broker {
   }
 
   async requeue(consumer: string, raws: string[]): Promise<void> {
-    await this.ack(consumer, raws.map((raw) => ({ raw })));
+    await this.ack(
+      consumer,
+      raws.map((raw) => ({ raw })),
+    );
     for (const raw of raws) {
       const { queue, priority } = routeOf(raw);
       this.list(this.keys.queue(queue, priority)).push(raw);

@@ -130,11 +130,14 @@ export function decodeTask(raw: string): TaskMessage {
   } catch (err) {
     throw new MessageDecodeError(`The message is not JSON (${(err as Error).message}); expected a kombu envelope.`);
   }
-  if (!envelope || typeof envelope !== 'object') throw new MessageDecodeError('The message is not a kombu envelope object.');
+  if (!envelope || typeof envelope !== 'object')
+    throw new MessageDecodeError('The message is not a kombu envelope object.');
   const headers = envelope.headers;
   const properties = envelope.properties ?? {};
   if (!headers || typeof headers !== 'object') {
-    throw new MessageDecodeError('The message has no headers: only Celery protocol v2 messages are accepted (protocol 1 is not).');
+    throw new MessageDecodeError(
+      'The message has no headers: only Celery protocol v2 messages are accepted (protocol 1 is not).',
+    );
   }
   if (typeof headers.task !== 'string' || typeof headers.id !== 'string') {
     throw new MessageDecodeError("The message headers lack 'task' or 'id': not a Celery protocol v2 task message.");
@@ -187,7 +190,8 @@ export function decodeTask(raw: string): TaskMessage {
 function parseDate(value: unknown, field: string, id: string): Date | null {
   if (value === null || value === undefined) return null;
   const d = new Date(String(value));
-  if (Number.isNaN(d.getTime())) throw new MessageDecodeError(`Task ${id} has an unreadable ${field} '${value}': expected ISO-8601.`);
+  if (Number.isNaN(d.getTime()))
+    throw new MessageDecodeError(`Task ${id} has an unreadable ${field} '${value}': expected ISO-8601.`);
   // Celery sends naive ISO strings when its timezone is UTC-naive; treat them as UTC, as Celery does.
   if (typeof value === 'string' && !/([zZ]|[+-]\d\d:?\d\d)$/.test(value)) return new Date(value + 'Z');
   return d;
@@ -211,7 +215,8 @@ export function assertJsonSafe(value: unknown, path: string, seen: Set<object> =
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new EncodeError(`${path} is ${value}, which JSON cannot carry: pass a finite number or null.`);
+      if (!Number.isFinite(value))
+        throw new EncodeError(`${path} is ${value}, which JSON cannot carry: pass a finite number or null.`);
       return;
     case 'undefined':
       throw new EncodeError(`${path} is undefined, which JSON cannot carry: pass null or leave the key out.`);
@@ -219,7 +224,9 @@ export function assertJsonSafe(value: unknown, path: string, seen: Set<object> =
       throw new EncodeError(`${path} is a BigInt, which JSON cannot carry: pass it as a string.`);
     case 'function':
     case 'symbol':
-      throw new EncodeError(`${path} is a ${typeof value}, which JSON cannot carry: pass plain data (strings, numbers, arrays, objects).`);
+      throw new EncodeError(
+        `${path} is a ${typeof value}, which JSON cannot carry: pass plain data (strings, numbers, arrays, objects).`,
+      );
   }
   if (value === null) return;
   const obj = value as object;
@@ -235,7 +242,9 @@ export function assertJsonSafe(value: unknown, path: string, seen: Set<object> =
     const proto = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) {
       const name = obj.constructor?.name ?? 'object';
-      throw new EncodeError(`${path} is a ${name}, which JSON cannot carry faithfully: convert it to a plain object or array first.`);
+      throw new EncodeError(
+        `${path} is a ${name}, which JSON cannot carry faithfully: convert it to a plain object or array first.`,
+      );
     }
     for (const [k, v] of Object.entries(obj)) {
       if (v === undefined) continue; // dropped by JSON, as the caller would expect of an optional key

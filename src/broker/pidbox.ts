@@ -44,7 +44,9 @@ export function decodeControl(raw: string): ControlMessage | null {
   try {
     const envelope = JSON.parse(raw);
     const text =
-      envelope.properties?.body_encoding === 'base64' ? Buffer.from(envelope.body, 'base64').toString('utf8') : String(envelope.body);
+      envelope.properties?.body_encoding === 'base64'
+        ? Buffer.from(envelope.body, 'base64').toString('utf8')
+        : String(envelope.body);
     const body = JSON.parse(text);
     if (!body || typeof body.method !== 'string') return null;
     return { arguments: {}, destination: null, ...body };
@@ -64,7 +66,12 @@ export function isAddressedTo(msg: ControlMessage, name: string): boolean {
  * in the headers, transient delivery through the direct exchange `reply.celery.pidbox` with the
  * client's oid as routing key. The envelope is LPUSHed onto `<oid>.reply.celery.pidbox`.
  */
-export function encodeReply(hostname: string, result: unknown, ticket: string | null | undefined, routingKey: string): string {
+export function encodeReply(
+  hostname: string,
+  result: unknown,
+  ticket: string | null | undefined,
+  routingKey: string,
+): string {
   const body = JSON.stringify({ [hostname]: result ?? null });
   return JSON.stringify({
     body: Buffer.from(body, 'utf8').toString('base64'),
@@ -93,11 +100,17 @@ export function decodeReply(raw: string): ControlReply | null {
   try {
     const envelope = JSON.parse(raw);
     const text =
-      envelope.properties?.body_encoding === 'base64' ? Buffer.from(envelope.body, 'base64').toString('utf8') : String(envelope.body);
+      envelope.properties?.body_encoding === 'base64'
+        ? Buffer.from(envelope.body, 'base64').toString('utf8')
+        : String(envelope.body);
     const body = JSON.parse(text);
     if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
     const headers = envelope.headers ?? {};
-    return { ticket: typeof headers.ticket === 'string' ? headers.ticket : null, expires: typeof headers.expires === 'number' && headers.expires > 0 ? headers.expires : null, body };
+    return {
+      ticket: typeof headers.ticket === 'string' ? headers.ticket : null,
+      expires: typeof headers.expires === 'number' && headers.expires > 0 ? headers.expires : null,
+      body,
+    };
   } catch {
     return null;
   }

@@ -65,7 +65,8 @@ export class RedisBroker implements Broker {
   }
 
   private get redis(): Redis {
-    if (!this.cmd) throw new BrokerUnavailableError(`The broker at ${this.description} is not connected: call connect() first.`);
+    if (!this.cmd)
+      throw new BrokerUnavailableError(`The broker at ${this.description} is not connected: call connect() first.`);
     return this.cmd;
   }
 
@@ -83,7 +84,11 @@ export class RedisBroker implements Broker {
     } catch (err) {
       if (err instanceof BrokerUnavailableError) throw err;
       const message = err instanceof Error ? err.message : '';
-      if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|Connection is closed|max retries|Stream isn't writeable|EPIPE|ECONNRESET/i.test(message)) {
+      if (
+        /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|Connection is closed|max retries|Stream isn't writeable|EPIPE|ECONNRESET/i.test(
+          message,
+        )
+      ) {
         throw this.unavailable(err);
       }
       throw err;
@@ -136,13 +141,21 @@ export class RedisBroker implements Broker {
 
   async registerConsumer(consumer: string, leaseMs: number): Promise<void> {
     await this.run(() =>
-      this.redis.multi().set(this.keys.lease(consumer), String(Date.now()), 'PX', leaseMs).sadd(this.keys.consumers, consumer).exec(),
+      this.redis
+        .multi()
+        .set(this.keys.lease(consumer), String(Date.now()), 'PX', leaseMs)
+        .sadd(this.keys.consumers, consumer)
+        .exec(),
     );
   }
 
   async renewLease(consumer: string, leaseMs: number): Promise<void> {
     await this.run(() =>
-      this.redis.multi().set(this.keys.lease(consumer), String(Date.now()), 'PX', leaseMs).sadd(this.keys.consumers, consumer).exec(),
+      this.redis
+        .multi()
+        .set(this.keys.lease(consumer), String(Date.now()), 'PX', leaseMs)
+        .sadd(this.keys.consumers, consumer)
+        .exec(),
     );
   }
 
@@ -191,7 +204,10 @@ export class RedisBroker implements Broker {
     conn?.disconnect();
   }
 
-  async ack(consumer: string, deliveries: { raw: string; deliveryTag?: string; redeliveries?: number }[]): Promise<void> {
+  async ack(
+    consumer: string,
+    deliveries: { raw: string; deliveryTag?: string; redeliveries?: number }[],
+  ): Promise<void> {
     if (deliveries.length === 0) return;
     const key = this.keys.processing(consumer);
     await this.run(async () => {
@@ -219,16 +235,28 @@ export class RedisBroker implements Broker {
     });
   }
 
-  async chordJoin(groupId: string, memberId: string, failed: boolean, ttlMs: number): Promise<{ finished: number; failed: number }> {
+  async chordJoin(
+    groupId: string,
+    memberId: string,
+    failed: boolean,
+    ttlMs: number,
+  ): Promise<{ finished: number; failed: number }> {
     const [finished, failedCount] = await this.run(() =>
-      this.scripts.chordJoin([this.keys.chord(groupId, 'done'), this.keys.chord(groupId, 'failed')], [memberId, failed ? '1' : '0', ttlMs]),
+      this.scripts.chordJoin(
+        [this.keys.chord(groupId, 'done'), this.keys.chord(groupId, 'failed')],
+        [memberId, failed ? '1' : '0', ttlMs],
+      ),
     );
     return { finished, failed: failedCount };
   }
 
   async chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean> {
     const queueKey = callback ? this.keys.queue(callback.queue, callback.priority) : '';
-    return (await this.run(() => this.scripts.chordFire([this.keys.chord(groupId, 'fired'), queueKey], [callback?.raw ?? '', ttlMs]))) === 1;
+    return (
+      (await this.run(() =>
+        this.scripts.chordFire([this.keys.chord(groupId, 'fired'), queueKey], [callback?.raw ?? '', ttlMs]),
+      )) === 1
+    );
   }
 
   async replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void> {
@@ -256,7 +284,11 @@ export class RedisBroker implements Broker {
   async deadLetter(consumer: string, raw: string, reason: string): Promise<void> {
     const entry: DeadLetter = { reason, raw, consumer, at: new Date().toISOString() };
     await this.run(() =>
-      this.redis.multi().lrem(this.keys.processing(consumer), -1, raw).lpush(this.keys.deadLetter, JSON.stringify(entry)).exec(),
+      this.redis
+        .multi()
+        .lrem(this.keys.processing(consumer), -1, raw)
+        .lpush(this.keys.deadLetter, JSON.stringify(entry))
+        .exec(),
     );
   }
 
@@ -293,7 +325,13 @@ export class RedisBroker implements Broker {
     if (ids.length === 0) return;
     const args: (string | number)[] = [];
     for (const id of ids) args.push(untilMs, id);
-    await this.run(() => this.redis.multi().zremrangebyscore(this.keys.revoked, '-inf', Date.now()).zadd(this.keys.revoked, ...args).exec());
+    await this.run(() =>
+      this.redis
+        .multi()
+        .zremrangebyscore(this.keys.revoked, '-inf', Date.now())
+        .zadd(this.keys.revoked, ...args)
+        .exec(),
+    );
   }
 
   async listRevoked(nowMs: number): Promise<string[]> {
@@ -305,7 +343,12 @@ export class RedisBroker implements Broker {
   }
 
   async pushReply(exchange: string, routingKey: string, raw: string): Promise<number> {
-    return this.run(() => this.scripts.reply([this.keys.binding(exchange)], [routingKey, raw, this.keys.prefix, PRIORITY_SEP, REPLY_TTL_MS]));
+    return this.run(() =>
+      this.scripts.reply(
+        [this.keys.binding(exchange)],
+        [routingKey, raw, this.keys.prefix, PRIORITY_SEP, REPLY_TTL_MS],
+      ),
+    );
   }
 
   async popReply(oid: string, timeoutMs: number): Promise<string | null> {
@@ -331,7 +374,11 @@ export class RedisBroker implements Broker {
     this.replyWaiters.get(oid)?.disconnect();
     this.replyWaiters.delete(oid);
     await this.run(() =>
-      this.redis.multi().srem(this.keys.binding(REPLY_EXCHANGE), replyBinding(oid)).del(this.keys.queue(replyQueueName(oid))).exec(),
+      this.redis
+        .multi()
+        .srem(this.keys.binding(REPLY_EXCHANGE), replyBinding(oid))
+        .del(this.keys.queue(replyQueueName(oid)))
+        .exec(),
     );
   }
 
@@ -398,7 +445,8 @@ function replyBinding(oid: string): string {
 
 function triples(flat: (string | number)[], order: { queue: string }[]): Delivery[] {
   const out: Delivery[] = [];
-  for (let i = 0; i < flat.length; i += 3) out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]), queue: order[Number(flat[i + 2]) - 1].queue });
+  for (let i = 0; i < flat.length; i += 3)
+    out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]), queue: order[Number(flat[i + 2]) - 1].queue });
   return out;
 }
 

@@ -16,12 +16,18 @@ export interface FollowUps {
 }
 
 /** What a task's final state sets off, read from its message's `embed` as Celery's worker does. */
-export function followUps(app: Celeriac, msg: TaskMessage, state: 'SUCCESS' | 'FAILURE' | 'REVOKED', result: unknown): FollowUps {
+export function followUps(
+  app: Celeriac,
+  msg: TaskMessage,
+  state: 'SUCCESS' | 'FAILURE' | 'REVOKED',
+  result: unknown,
+): FollowUps {
   const out: FollowUps = { messages: [], brokenChain: [], chord: null };
   const lineage = { parentId: msg.id, rootId: msg.rootId };
   const chainLinks = msg.embed.chain ?? [];
   if (state === 'SUCCESS') {
-    for (const cb of msg.embed.callbacks ?? []) out.messages.push(Signature.fromJSON(cb).prepare([result], {}, lineage));
+    for (const cb of msg.embed.callbacks ?? [])
+      out.messages.push(Signature.fromJSON(cb).prepare([result], {}, lineage));
     if (chainLinks.length > 0) {
       const rest = chainLinks.slice(0, -1);
       const next = Signature.fromJSON(chainLinks[chainLinks.length - 1]);
@@ -75,14 +81,20 @@ export async function joinChord(
   const rows = new Map((await store.getMany(ids)).map((r) => [r.taskId, r]));
   if (failedCount > 0) {
     const bad = ids.map((id) => rows.get(id)).find((r) => r && r.status !== 'SUCCESS');
-    const why = bad ? `${bad.taskName}[${bad.taskId}] ended ${bad.status}${bad.result && (bad.result as any).exc_type ? ` (${(bad.result as any).exc_type})` : ''}` : 'a member failed';
+    const why = bad
+      ? `${bad.taskName}[${bad.taskId}] ended ${bad.status}${bad.result && (bad.result as any).exc_type ? ` (${(bad.result as any).exc_type})` : ''}`
+      : 'a member failed';
     await store.write({
       taskId: chord.body.id!,
       status: 'FAILURE',
       retries: 0,
       taskName: chord.body.task,
       groupId: chord.groupId,
-      result: { exc_type: 'ChordError', exc_message: [`Dependency ${why}; the chord callback did not run.`], exc_module: 'celeriac' },
+      result: {
+        exc_type: 'ChordError',
+        exc_message: [`Dependency ${why}; the chord callback did not run.`],
+        exc_module: 'celeriac',
+      },
       dateDone: new Date(),
     });
     await broker.chordFire(chord.groupId, null, CHORD_TTL_MS);

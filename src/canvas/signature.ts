@@ -51,7 +51,11 @@ export class Signature<R = unknown> {
     return this.applyAsync(args);
   }
 
-  async applyAsync(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+  async applyAsync(
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions = {},
+  ): Promise<AsyncResult<R>> {
     const app = currentApp();
     const prepared = this.prepare(args, kwargs, options);
     await app.sendPrepared([prepared]);
@@ -59,17 +63,26 @@ export class Signature<R = unknown> {
   }
 
   /** @internal */
-  prepare(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions & { embed?: Record<string, unknown> } = {}): PreparedMessage {
+  prepare(
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions & { embed?: Record<string, unknown> } = {},
+  ): PreparedMessage {
     const { link, linkError, ...own } = this.options;
-    return currentApp().prepare(this.task, this.immutable ? this.args : [...args, ...this.args], { ...this.kwargs, ...(this.immutable ? {} : kwargs) }, {
-      ...own,
-      ...options,
-      embed: {
-        callbacks: link?.map((s) => s.toJSON()) ?? null,
-        errbacks: linkError?.map((s) => s.toJSON()) ?? null,
-        ...(options as { embed?: object }).embed,
+    return currentApp().prepare(
+      this.task,
+      this.immutable ? this.args : [...args, ...this.args],
+      { ...this.kwargs, ...(this.immutable ? {} : kwargs) },
+      {
+        ...own,
+        ...options,
+        embed: {
+          callbacks: link?.map((s) => s.toJSON()) ?? null,
+          errbacks: linkError?.map((s) => s.toJSON()) ?? null,
+          ...(options as { embed?: object }).embed,
+        },
       },
-    });
+    );
   }
 
   /** Celery's wire form of a signature, as it travels inside messages. */
@@ -84,7 +97,14 @@ export class Signature<R = unknown> {
     if (o.headers) options.headers = o.headers;
     if (o.link?.length) options.link = o.link.map((s) => s.toJSON());
     if (o.linkError?.length) options.link_error = o.linkError.map((s) => s.toJSON());
-    return { task: this.task, args: this.args, kwargs: this.kwargs, options, subtask_type: null, immutable: this.immutable };
+    return {
+      task: this.task,
+      args: this.args,
+      kwargs: this.kwargs,
+      options,
+      subtask_type: null,
+      immutable: this.immutable,
+    };
   }
 
   /** Reads a signature from Celery's wire form (ours or Python's). */
@@ -95,15 +115,27 @@ export class Signature<R = unknown> {
     if (o.queue) options.queue = o.queue;
     if (o.priority !== undefined && o.priority !== null) options.priority = o.priority;
     if (o.countdown !== undefined && o.countdown !== null) options.countdown = o.countdown;
-    if (o.expires !== undefined && o.expires !== null) options.expires = typeof o.expires === 'string' ? new Date(o.expires) : o.expires;
+    if (o.expires !== undefined && o.expires !== null)
+      options.expires = typeof o.expires === 'string' ? new Date(o.expires) : o.expires;
     if (o.headers) options.headers = o.headers;
     if (Array.isArray(o.link)) options.link = o.link.map((s: any) => Signature.fromJSON(s));
     if (Array.isArray(o.link_error)) options.linkError = o.link_error.map((s: any) => Signature.fromJSON(s));
-    return new Signature(String(w.task), Array.isArray(w.args) ? w.args : [], w.kwargs ?? {}, options, w.immutable === true);
+    return new Signature(
+      String(w.task),
+      Array.isArray(w.args) ? w.args : [],
+      w.kwargs ?? {},
+      options,
+      w.immutable === true,
+    );
   }
 }
 
 /** `signature('billing.charge', [10], { currency: 'EUR' })`: a signature for a task defined elsewhere. */
-export function signature<R = unknown>(task: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SignatureOptions = {}): Signature<R> {
+export function signature<R = unknown>(
+  task: string,
+  args: unknown[] = [],
+  kwargs: Record<string, unknown> = {},
+  options: SignatureOptions = {},
+): Signature<R> {
   return new Signature<R>(task, args, kwargs, options);
 }

@@ -17,7 +17,8 @@ import { Signature } from './signature';
 export class Chain<R = unknown> {
   readonly tasks: Signature[];
   constructor(tasks: Signature[]) {
-    if (tasks.length === 0) throw new CeleriacError('chain() needs at least one signature, e.g. chain(add.s(1, 2), add.s(3)).');
+    if (tasks.length === 0)
+      throw new CeleriacError('chain() needs at least one signature, e.g. chain(add.s(1, 2), add.s(3)).');
     this.tasks = tasks.map((t) => t.withId());
   }
 
@@ -25,7 +26,11 @@ export class Chain<R = unknown> {
   async applyAsync(args: unknown[] = []): Promise<AsyncResult<R>> {
     const app = currentApp();
     const [first, ...rest] = this.tasks;
-    const prepared = first.prepare(args, {}, { rootId: first.id, embed: { chain: rest.reverse().map((s) => s.toJSON()) } });
+    const prepared = first.prepare(
+      args,
+      {},
+      { rootId: first.id, embed: { chain: rest.reverse().map((s) => s.toJSON()) } },
+    );
     await app.sendPrepared([prepared]);
     return app.asyncResult<R>(this.tasks[this.tasks.length - 1].id!);
   }
@@ -44,7 +49,11 @@ export class Group<R = unknown> {
   /** @internal Members prepared under one group id (and, for a chord, carrying its callback). */
   prepareMembers(groupId: string, args: unknown[], chord: Signature | null): PreparedMessage[] {
     return this.tasks.map((t, i) =>
-      t.prepare(args, {}, { groupId, groupIndex: i, rootId: t.id, embed: chord ? { chord: chord.toJSON() as any } : undefined }),
+      t.prepare(
+        args,
+        {},
+        { groupId, groupIndex: i, rootId: t.id, embed: chord ? { chord: chord.toJSON() as any } : undefined },
+      ),
     );
   }
 
@@ -52,9 +61,18 @@ export class Group<R = unknown> {
     const app = currentApp();
     const groupId = randomUUID();
     const prepared = this.prepareMembers(groupId, args, null);
-    await (await app.results()).saveGroup(groupId, prepared.map((p) => p.id));
+    await (
+      await app.results()
+    ).saveGroup(
+      groupId,
+      prepared.map((p) => p.id),
+    );
     await sendInBatches(prepared);
-    return new GroupResult<R>(groupId, prepared.map((p) => app.asyncResult<R>(p.id)), app);
+    return new GroupResult<R>(
+      groupId,
+      prepared.map((p) => app.asyncResult<R>(p.id)),
+      app,
+    );
   }
 
   delay(...args: unknown[]): Promise<GroupResult<R>> {
@@ -82,7 +100,12 @@ export class Chord<R = unknown> {
     if (size === 0) return this.body.applyAsync([[]]);
     const body = this.body.set({ headers: { ...this.body.options.headers, chord_size: size } });
     const prepared = this.header.prepareMembers(groupId, args, body);
-    await (await app.results()).saveGroup(groupId, prepared.map((p) => p.id));
+    await (
+      await app.results()
+    ).saveGroup(
+      groupId,
+      prepared.map((p) => p.id),
+    );
     await sendInBatches(prepared);
     return app.asyncResult<R>(this.body.id!);
   }
@@ -114,7 +137,8 @@ export function chord<R = unknown>(header: Group | Signature[], body: Signature<
 export function chunks<A extends unknown[]>(task: Task<A, any>, items: A[], n: number): Group<unknown[]> {
   if (!Number.isInteger(n) || n < 1) throw new CeleriacError(`chunks(): n must be a positive integer, got ${n}.`);
   const parts: Signature[] = [];
-  for (let i = 0; i < items.length; i += n) parts.push(new Signature('celery.starmap', [task.name, items.slice(i, i + n)]));
+  for (let i = 0; i < items.length; i += n)
+    parts.push(new Signature('celery.starmap', [task.name, items.slice(i, i + n)]));
   return new Group(parts);
 }
 

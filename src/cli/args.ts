@@ -16,7 +16,9 @@ export function parseArgs(argv: string[], aliases: Record<string, string>): Pars
       positional.push(arg);
       continue;
     }
-    let [name, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined as string | undefined];
+    let [name, value] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined as string | undefined];
     name = aliases[name] ?? name.replace(/^--?/, '');
     if (value === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) value = argv[++i];
     flags.set(name, value ?? true);
@@ -28,7 +30,8 @@ export function intFlag(flags: Map<string, string | true>, name: string): number
   const v = flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === true || !Number.isInteger(n) || n < 1) throw new CeleriacError(`--${name} expects a positive integer, got ${v === true ? 'nothing' : `'${v}'`}`);
+  if (v === true || !Number.isInteger(n) || n < 1)
+    throw new CeleriacError(`--${name} expects a positive integer, got ${v === true ? 'nothing' : `'${v}'`}`);
   return n;
 }
 

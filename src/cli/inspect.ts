@@ -57,20 +57,31 @@ const EX_UNAVAILABLE = 69;
 export async function remoteCommand(argv: string[]): Promise<void> {
   // --json takes no value; take it out before parseArgs, which would swallow the next word as one.
   const json = argv.some((a) => a === '--json' || a === '-j');
-  const { command, positional, flags } = parseArgs(argv.filter((a) => a !== '--json' && a !== '-j'), aliases);
+  const { command, positional, flags } = parseArgs(
+    argv.filter((a) => a !== '--json' && a !== '-j'),
+    aliases,
+  );
   const kind = command as 'inspect' | 'control';
   const table = kind === 'inspect' ? inspectActions : controlActions;
   const [actionWord, ...words] = positional;
   const action = actionWord?.replace(/-/g, '_');
   if (!action || !Object.prototype.hasOwnProperty.call(table, action)) {
-    const known = Object.keys(table).map((a) => a.replace(/_/g, '-')).join(', ');
-    throw new CeleriacError(`${actionWord ? `Unknown ${kind} action '${actionWord}'` : `Missing the ${kind} action`}: use one of ${known}.`);
+    const known = Object.keys(table)
+      .map((a) => a.replace(/_/g, '-'))
+      .join(', ');
+    throw new CeleriacError(
+      `${actionWord ? `Unknown ${kind} action '${actionWord}'` : `Missing the ${kind} action`}: use one of ${known}.`,
+    );
   }
   const args = table[action](words);
   const timeoutText = stringFlag(flags, 'timeout');
   const timeoutSeconds = timeoutText === undefined ? 1 : Number(timeoutText);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CeleriacError(`--timeout expects seconds > 0, got '${timeoutText}'`);
-  const destination = stringFlag(flags, 'destination')?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new CeleriacError(`--timeout expects seconds > 0, got '${timeoutText}'`);
+  const destination = stringFlag(flags, 'destination')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
   const { app } = loadApp(stringFlag(flags, 'app'));
   let replies: Replies;
@@ -101,7 +112,12 @@ export async function remoteCommand(argv: string[]): Promise<void> {
 function pretty(value: unknown): ['OK' | 'ERROR', string] {
   if (Array.isArray(value)) {
     if (value.length === 0) return ['OK', '- empty -'];
-    return ['OK', value.map((v) => `* ${typeof v === 'string' ? v : indent(JSON.stringify(sortKeys(v), null, 4), 2).trimStart()}`).join('\n')];
+    return [
+      'OK',
+      value
+        .map((v) => `* ${typeof v === 'string' ? v : indent(JSON.stringify(sortKeys(v), null, 4), 2).trimStart()}`)
+        .join('\n'),
+    ];
   }
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
@@ -114,7 +130,12 @@ function pretty(value: unknown): ['OK' | 'ERROR', string] {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   return value;
 }
 

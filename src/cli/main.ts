@@ -17,7 +17,14 @@ ${remoteUsage}
 
   --app, -A <module>            the module exporting your Celeriac instance (as Celery's -A)`;
 
-const aliases: Record<string, string> = { '-A': 'app', '-Q': 'queues', '-c': 'concurrency', '-n': 'hostname', '-P': 'pool', '-h': 'help' };
+const aliases: Record<string, string> = {
+  '-A': 'app',
+  '-Q': 'queues',
+  '-c': 'concurrency',
+  '-n': 'hostname',
+  '-P': 'pool',
+  '-h': 'help',
+};
 
 export async function main(argv: string[]): Promise<void> {
   const { command, flags } = parseArgs(argv, aliases);
@@ -49,14 +56,17 @@ export async function main(argv: string[]): Promise<void> {
 async function migrateCommand(flags: Map<string, string | true>): Promise<void> {
   const { app } = loadApp(stringFlag(flags, 'app'));
   const applied = await app.migrate();
-  console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply: the database is up to date.');
+  console.log(
+    applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply: the database is up to date.',
+  );
   await app.close();
 }
 
 async function workerCommand(flags: Map<string, string | true>): Promise<void> {
   const { app, file } = loadApp(stringFlag(flags, 'app'));
   const pool = stringFlag(flags, 'pool');
-  if (pool !== undefined && pool !== 'async' && pool !== 'threads') throw new CeleriacError(`--pool '${pool}': use async or threads`);
+  if (pool !== undefined && pool !== 'async' && pool !== 'threads')
+    throw new CeleriacError(`--pool '${pool}': use async or threads`);
   const worker = app.worker({
     appModule: file,
     queues: stringFlag(flags, 'queues')?.split(',').filter(Boolean),

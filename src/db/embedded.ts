@@ -16,7 +16,10 @@ export function createEmbeddedDataSource(options: { dataDir?: string } = {}): Da
     ({ PGliteDriver } = require('typeorm-pglite'));
     ({ pgcrypto } = require('@electric-sql/pglite/contrib/pgcrypto'));
   } catch (err) {
-    throw new CeleriacError('The embedded database needs two optional packages: npm i @electric-sql/pglite typeorm-pglite', { cause: err });
+    throw new CeleriacError(
+      'The embedded database needs two optional packages: npm i @electric-sql/pglite typeorm-pglite',
+      { cause: err },
+    );
   }
   return new DataSource({
     type: 'postgres',

@@ -15,7 +15,9 @@ export function autodiscover(apps: string[]): string[] {
   for (const app of apps) {
     const dir = resolve(app);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new CeleriacError(`App folder '${app}' (resolved to ${dir}) does not exist: list folders that hold a tasks.ts, e.g. apps: [__dirname + '/reports'].`);
+      throw new CeleriacError(
+        `App folder '${app}' (resolved to ${dir}) does not exist: list folders that hold a tasks.ts, e.g. apps: [__dirname + '/reports'].`,
+      );
     }
     for (const file of findTaskModules(dir, canLoadTs)) {
       let exports: Record<string, unknown>;
@@ -23,7 +25,9 @@ export function autodiscover(apps: string[]): string[] {
         exports = require(file);
       } catch (err) {
         if (err instanceof CeleriacError) throw err;
-        throw new CeleriacError(`Importing ${file} failed while discovering tasks: ${(err as Error).message}`, { cause: err });
+        throw new CeleriacError(`Importing ${file} failed while discovering tasks: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       bindOwners(exports);
       loaded.push(file);

@@ -28,7 +28,11 @@ export class Control extends RemoteControl {
       broker.keys.pidbox,
       encodeControl({
         method: 'revoke',
-        arguments: { task_id: ids.length === 1 ? ids[0] : ids, terminate: options.terminate ?? false, signal: options.signal ?? 'SIGTERM' },
+        arguments: {
+          task_id: ids.length === 1 ? ids[0] : ids,
+          terminate: options.terminate ?? false,
+          signal: options.signal ?? 'SIGTERM',
+        },
         destination: null,
       }),
     );

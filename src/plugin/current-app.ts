@@ -10,7 +10,9 @@ export function setCurrentApp(app: Celeriac | undefined): void {
 
 export function currentApp(): Celeriac {
   if (!current) {
-    throw new CeleriacError('No Celeriac app in this process: create one with new Celeriac({ ... }) before calling .delay() or .applyAsync().');
+    throw new CeleriacError(
+      'No Celeriac app in this process: create one with new Celeriac({ ... }) before calling .delay() or .applyAsync().',
+    );
   }
   return current;
 }

@@ -30,7 +30,11 @@ export class RemoteControl {
   constructor(private readonly getBroker: () => Promise<Broker>) {}
 
   /** Send `method(args)` to the workers; with `reply` (the default) resolve the replies collected within the timeout. */
-  async broadcast<T = unknown>(method: string, args: Record<string, unknown> = {}, options: BroadcastOptions & { reply?: boolean } = {}): Promise<Replies<T>> {
+  async broadcast<T = unknown>(
+    method: string,
+    args: Record<string, unknown> = {},
+    options: BroadcastOptions & { reply?: boolean } = {},
+  ): Promise<Replies<T>> {
     const broker = await this.getBroker();
     const destination = options.destination?.length ? options.destination : null;
     const timeoutMs = options.timeoutMs ?? 1000;
@@ -47,7 +51,10 @@ export class RemoteControl {
       const deadline = Date.now() + timeoutMs;
       await broker.publish(
         broker.keys.pidbox,
-        encodeControl({ method, arguments: args, destination, ticket, reply_to: { exchange: REPLY_EXCHANGE, routing_key: oid } }, timeoutMs),
+        encodeControl(
+          { method, arguments: args, destination, ticket, reply_to: { exchange: REPLY_EXCHANGE, routing_key: oid } },
+          timeoutMs,
+        ),
       );
       let received = 0;
       while (!(limit && received >= limit)) {
@@ -107,7 +114,12 @@ export class RemoteControl {
   }
 
   /** Per-worker soft and hard time limits in seconds for one task type; null for none. */
-  timeLimit(taskName: string, soft: number | null, hard: number | null, options: BroadcastOptions = {}): Promise<Replies<OkOrError>> {
+  timeLimit(
+    taskName: string,
+    soft: number | null,
+    hard: number | null,
+    options: BroadcastOptions = {},
+  ): Promise<Replies<OkOrError>> {
     return this.broadcast('time_limit', { task_name: taskName, soft, hard }, options);
   }
 

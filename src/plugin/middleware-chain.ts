@@ -13,7 +13,11 @@ export interface PublishContext {
 }
 
 /** Express-style composition: each layer decides whether and when the next one runs. */
-export function compose<C, R>(layers: ((ctx: C, next: () => Promise<R>) => Promise<R>)[], ctx: C, last: () => Promise<R>): Promise<R> {
+export function compose<C, R>(
+  layers: ((ctx: C, next: () => Promise<R>) => Promise<R>)[],
+  ctx: C,
+  last: () => Promise<R>,
+): Promise<R> {
   const run = (i: number): Promise<R> => (i === layers.length ? last() : layers[i](ctx, () => run(i + 1)));
   return run(0);
 }

@@ -9,7 +9,9 @@ import { dirname, join, relative, sep } from 'node:path';
  */
 export function moduleName(file: string): string {
   const root = packageRoot(dirname(file));
-  const parts = relative(root, file).replace(/\.(c|m)?(t|j)sx?$/, '').split(sep);
+  const parts = relative(root, file)
+    .replace(/\.(c|m)?(t|j)sx?$/, '')
+    .split(sep);
   while (parts.length > 1 && ['src', 'dist', 'lib', 'build', 'out'].includes(parts[0])) parts.shift();
   return parts.join('.');
 }

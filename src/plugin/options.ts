@@ -55,17 +55,33 @@ export interface ResolvedTaskOptions {
 }
 
 const known = new Set([
-  'name', 'queue', 'priority', 'maxRetries', 'defaultRetryDelay', 'autoretryFor', 'retryBackoff', 'retryBackoffMax',
-  'retryJitter', 'rateLimit', 'timeLimit', 'softTimeLimit', 'acksLate', 'ignoreResult', 'trackStarted', 'expires',
+  'name',
+  'queue',
+  'priority',
+  'maxRetries',
+  'defaultRetryDelay',
+  'autoretryFor',
+  'retryBackoff',
+  'retryBackoffMax',
+  'retryJitter',
+  'rateLimit',
+  'timeLimit',
+  'softTimeLimit',
+  'acksLate',
+  'ignoreResult',
+  'trackStarted',
+  'expires',
 ]);
 
 export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOptions {
   const key = (k: string) => `task '${name}' option ${k}`;
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new ConfigError(key(k), `unknown option; known: ${[...known].join(', ')}`);
+  for (const k of Object.keys(o))
+    if (!known.has(k)) throw new ConfigError(key(k), `unknown option; known: ${[...known].join(', ')}`);
   if (o.queue !== undefined) requireName(key('queue'), o.queue);
   if (o.priority !== undefined) requirePriority(key('priority'), o.priority);
   const seconds = (k: keyof TaskOptions, v: unknown) => {
-    if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new ConfigError(key(k), `expected seconds > 0, got ${JSON.stringify(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0)))
+      throw new ConfigError(key(k), `expected seconds > 0, got ${JSON.stringify(v)}`);
     return v as number | undefined;
   };
   if (o.maxRetries !== undefined && o.maxRetries !== null && !(Number.isInteger(o.maxRetries) && o.maxRetries >= 0)) {

@@ -67,7 +67,8 @@ export class Signals {
     for (const handler of set) {
       try {
         const out = handler(...args);
-        if (out && typeof (out as Promise<unknown>).catch === 'function') (out as Promise<unknown>).catch((err) => this.report(name, err));
+        if (out && typeof (out as Promise<unknown>).catch === 'function')
+          (out as Promise<unknown>).catch((err) => this.report(name, err));
       } catch (err) {
         this.report(name, err);
       }
@@ -75,6 +76,8 @@ export class Signals {
   }
 
   private report(name: string, err: unknown): void {
-    this.logger().log('error', `a ${name} handler threw; ignored`, { error: err instanceof Error ? err.message : String(err) });
+    this.logger().log('error', `a ${name} handler threw; ignored`, {
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 }

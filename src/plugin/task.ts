@@ -96,7 +96,11 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 }
 
 /** Define a task from a function. Its first parameter is the TaskContext; the rest are its arguments. */
-export function task<A extends unknown[], R>(name: string, fn: TaskFn<A, R>, options?: Omit<TaskOptions, 'name'>): Task<A, Awaited<R>>;
+export function task<A extends unknown[], R>(
+  name: string,
+  fn: TaskFn<A, R>,
+  options?: Omit<TaskOptions, 'name'>,
+): Task<A, Awaited<R>>;
 /** Define a task named after its module and function (`reports.tasks.build`). */
 export function task<A extends unknown[], R>(fn: TaskFn<A, R>, options?: TaskOptions): Task<A, Awaited<R>>;
 /** Decorate a method (static or not) of a class exported from a tasks module. */
@@ -107,14 +111,16 @@ export function task(a?: unknown, b?: unknown, c?: unknown): any {
   if (typeof a === 'function') {
     const fn = a as TaskFn<any, any>;
     const opts = (b ?? {}) as TaskOptions;
-    if (!opts.name && !fn.name) throw new CeleriacError(`A task defined in ${file} has no name: use task('app.name', fn) or a named function.`);
+    if (!opts.name && !fn.name)
+      throw new CeleriacError(`A task defined in ${file} has no name: use task('app.name', fn) or a named function.`);
     return define(opts.name ?? `${moduleName(file)}.${fn.name}`, fn, opts, file);
   }
   return decorator((a ?? {}) as TaskOptions, file);
 }
 
 function define(name: string, fn: TaskFn<any, any>, options: TaskOptions, file: string): Task<any, any> {
-  if (typeof fn !== 'function') throw new CeleriacError(`task('${name}', fn): fn must be a function, got ${typeof fn}.`);
+  if (typeof fn !== 'function')
+    throw new CeleriacError(`task('${name}', fn): fn must be a function, got ${typeof fn}.`);
   const { name: _ignored, ...rest } = options;
   const t = new Task(name, fn, rest, file);
   registry.add(t);
@@ -141,13 +147,17 @@ function decorator(options: TaskOptions, file: string): TaskDecorator {
   return function (this: unknown, a: any, b: any, c?: any): void {
     if (b && typeof b === 'object' && 'kind' in b) {
       const context = b as ClassMethodDecoratorContext;
-      if (context.kind !== 'method') throw new CeleriacError(`@task() decorates methods, not a ${context.kind} (in ${file}).`);
+      if (context.kind !== 'method')
+        throw new CeleriacError(`@task() decorates methods, not a ${context.kind} (in ${file}).`);
       const t = define(options.name ?? `${moduleName(file)}.${String(context.name)}`, a, options, file);
       t.owner = { cls: undefined, isStatic: context.static };
       (a as any)[TASK] = t;
       const meta = context.metadata as Record<symbol, Task[]> | undefined;
       if (meta) (meta[META] ??= []).push(t);
-      if (context.static) context.addInitializer(function (this: unknown) { t.owner!.cls = this as new () => unknown; });
+      if (context.static)
+        context.addInitializer(function (this: unknown) {
+          t.owner!.cls = this as new () => unknown;
+        });
       return;
     }
     const descriptor = c as PropertyDescriptor;

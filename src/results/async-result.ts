@@ -41,7 +41,9 @@ export class AsyncResult<R = unknown> {
     const timeoutMs = options.timeout === undefined ? Infinity : options.timeout * 1000;
     const row = await this.backend.waitForResult(this.id, timeoutMs);
     if (!row || !READY_STATES.has(row.status)) {
-      throw new TimeoutError(`Task ${this.id} did not finish within ${options.timeout}s (state ${row?.status ?? 'UNKNOWN'}).`);
+      throw new TimeoutError(
+        `Task ${this.id} did not finish within ${options.timeout}s (state ${row?.status ?? 'UNKNOWN'}).`,
+      );
     }
     if (row.status === 'SUCCESS') return row.result as R;
     if (row.status === 'FAILURE') {

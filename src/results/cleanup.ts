@@ -9,11 +9,18 @@ import { task } from '../plugin/task';
  * ignoreResult tasks are never written, so they need no cleanup.
  */
 if (!registry.has('celery.backend_cleanup')) {
-  task('celery.backend_cleanup', async () => {
-    const app = currentApp();
-    const before = new Date(Date.now() - app.config.resultExpires * 1000);
-    const { finished, unfinished } = await (await app.results()).deleteExpired(before);
-    app.logger.log('info', `backend_cleanup deleted ${finished} results finished before ${before.toISOString()} and ${unfinished} unfinished ones unchanged since`);
-    return { deleted: finished + unfinished, finished, unfinished, before: before.toISOString() };
-  }, { expires: 12 * 3600 });
+  task(
+    'celery.backend_cleanup',
+    async () => {
+      const app = currentApp();
+      const before = new Date(Date.now() - app.config.resultExpires * 1000);
+      const { finished, unfinished } = await (await app.results()).deleteExpired(before);
+      app.logger.log(
+        'info',
+        `backend_cleanup deleted ${finished} results finished before ${before.toISOString()} and ${unfinished} unfinished ones unchanged since`,
+      );
+      return { deleted: finished + unfinished, finished, unfinished, before: before.toISOString() };
+    },
+    { expires: 12 * 3600 },
+  );
 }

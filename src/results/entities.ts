@@ -6,7 +6,8 @@ export class TaskResultEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
   @Column({ name: 'task_id', type: 'varchar', length: 255, unique: true }) taskId!: string;
   @Column({ name: 'task_name', type: 'varchar', length: 255, nullable: true }) taskName!: string | null;
-  @Column({ name: 'periodic_task_name', type: 'varchar', length: 255, nullable: true }) periodicTaskName!: string | null;
+  @Column({ name: 'periodic_task_name', type: 'varchar', length: 255, nullable: true }) periodicTaskName!:
+    string | null;
   @Column({ type: 'varchar', length: 50, default: 'PENDING' }) status!: string;
   @Column({ type: 'integer', default: 0 }) seq!: number;
   @Column({ type: 'jsonb', nullable: true }) args!: unknown[] | null;

@@ -69,7 +69,18 @@ export function upsertResults(schema: string): string {
  * many rows it changed; fewer than it was given means some were missing (or already later), and
  * the caller then writes its whole batch through upsertResults.
  */
-const FINISH_COLUMNS = ['task_id', 'status', 'seq', 'result', 'traceback', 'meta', 'worker', 'retries', 'date_started', 'date_done'];
+const FINISH_COLUMNS = [
+  'task_id',
+  'status',
+  'seq',
+  'result',
+  'traceback',
+  'meta',
+  'worker',
+  'retries',
+  'date_started',
+  'date_done',
+];
 const finishColumns = upsertColumns.filter(([c]) => FINISH_COLUMNS.includes(c));
 
 export function updateKnownResults(schema: string): string {

@@ -12,7 +12,12 @@ export const States = {
 } as const;
 export type TaskState = (typeof States)[keyof typeof States];
 
-export const READY_STATES: ReadonlySet<string> = new Set([States.SUCCESS, States.FAILURE, States.REVOKED, States.REJECTED]);
+export const READY_STATES: ReadonlySet<string> = new Set([
+  States.SUCCESS,
+  States.FAILURE,
+  States.REVOKED,
+  States.REJECTED,
+]);
 
 const phase: Record<TaskState, number> = {
   PENDING: 0,

@@ -1,7 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
-import { deleteExpiredBatch, deleteExpiredGroups, deleteResult, deleteStaleBatch, insertGroup, markRevoked, selectGroup, selectResults, updateKnownResults, upsertResults } from './sql';
+import {
+  deleteExpiredBatch,
+  deleteExpiredGroups,
+  deleteResult,
+  deleteStaleBatch,
+  insertGroup,
+  markRevoked,
+  selectGroup,
+  selectResults,
+  updateKnownResults,
+  upsertResults,
+} from './sql';
 import { stateSeq, type TaskState } from './states';
 
 /** One state change of one task, as the sender or a worker knows it. */
@@ -95,7 +106,11 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   ) {
     super();
     this.sql = sqlFor(ds);
-    this.statements = { upsert: upsertResults(schema), updateKnown: updateKnownResults(schema), select: selectResults(schema) };
+    this.statements = {
+      upsert: upsertResults(schema),
+      updateKnown: updateKnownResults(schema),
+      select: selectResults(schema),
+    };
   }
 
   /** Resolves when the state (or a later one of the same task) is committed. */
@@ -148,7 +163,10 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
           this.inFlight = 0;
           this.retryDelayMs = 100;
           for (const p of batch) for (const w of p.waiters) w();
-          this.emit('committed', batch.map((p) => p.update));
+          this.emit(
+            'committed',
+            batch.map((p) => p.update),
+          );
         } catch (err) {
           // Keep the batch: merge it back under anything written meanwhile, then back off.
           this.inFlight = 0;
@@ -176,13 +194,17 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     else {
       const known = batch.filter((p) => p.update.rowExists);
       if (known.length > 0) {
-        const [{ n }] = await this.sql.query(`celeriac_update_known_${this.schema}`, this.statements.updateKnown, [JSON.stringify(known.map(toFinishRecord))]);
+        const [{ n }] = await this.sql.query(`celeriac_update_known_${this.schema}`, this.statements.updateKnown, [
+          JSON.stringify(known.map(toFinishRecord)),
+        ]);
         if (n < known.length / 2) this.hintsIgnored = HINT_BACKOFF_BATCHES;
         if (n === batch.length) return;
         if (n === known.length) batch = batch.filter((p) => !p.update.rowExists);
       }
     }
-    await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, [JSON.stringify(batch.map(toRecord))]);
+    await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, [
+      JSON.stringify(batch.map(toRecord)),
+    ]);
   }
 
   private take(): Pending[] {
@@ -250,7 +272,11 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async groupTaskIds(groupId: string): Promise<string[] | null> {
-    const rows: { task_ids: string[] }[] = await this.sql.query(`celeriac_group_${this.schema}`, selectGroup(this.schema), [groupId]);
+    const rows: { task_ids: string[] }[] = await this.sql.query(
+      `celeriac_group_${this.schema}`,
+      selectGroup(this.schema),
+      [groupId],
+    );
     return rows[0]?.task_ids ?? null;
   }
 
@@ -304,7 +330,9 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 function explain(err: Error, schema: string): Error {
   const code = (err as { code?: string }).code;
   if (code === '42P01' || code === '3F000') {
-    return new Error(`${err.message}: the result table is missing in schema '${schema}'. Run \`celeriac migrate --app <module>\` (or celeriac.migrate()); writes are kept and retried.`);
+    return new Error(
+      `${err.message}: the result table is missing in schema '${schema}'. Run \`celeriac migrate --app <module>\` (or celeriac.migrate()); writes are kept and retried.`,
+    );
   }
   return err;
 }

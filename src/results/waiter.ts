@@ -70,7 +70,10 @@ export class ResultWaiter {
         const left = deadline - Date.now();
         if (left <= 0) return row;
         let timer: NodeJS.Timeout | undefined;
-        const notice = await Promise.race([woken, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.min(left, this.pollMs))))]);
+        const notice = await Promise.race([
+          woken,
+          new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.min(left, this.pollMs)))),
+        ]);
         clearTimeout(timer);
         if (notice?.final && READY_STATES.has(notice.status)) return fromNotice(notice, row);
       } finally {
@@ -123,7 +126,9 @@ export function finishedNotices(updates: StateUpdate[]): FinishedNotice[] {
   for (const u of updates) {
     if (!READY_STATES.has(u.status)) continue;
     const final = { result: u.result ?? null, traceback: u.traceback ?? null };
-    const small = (u.traceback?.length ?? 0) < INLINE_RESULT_LIMIT && (JSON.stringify(final.result)?.length ?? 0) < INLINE_RESULT_LIMIT;
+    const small =
+      (u.traceback?.length ?? 0) < INLINE_RESULT_LIMIT &&
+      (JSON.stringify(final.result)?.length ?? 0) < INLINE_RESULT_LIMIT;
     notices.push(small ? { id: u.taskId, status: u.status, final } : { id: u.taskId, status: u.status });
   }
   return notices;

@@ -28,7 +28,10 @@ export class Acker {
       this.queue = [];
       this.flushing = undefined;
       try {
-        await this.broker.ack(this.consumer, batch.map((j) => ({ raw: j.msg.raw, deliveryTag: j.msg.deliveryTag, redeliveries: j.redeliveries })));
+        await this.broker.ack(
+          this.consumer,
+          batch.map((j) => ({ raw: j.msg.raw, deliveryTag: j.msg.deliveryTag, redeliveries: j.redeliveries })),
+        );
       } catch (err) {
         // The results are committed; an un-acked message is redelivered and its rerun overwrites the same row.
         this.onError(err);

@@ -52,7 +52,9 @@ export class AsyncPool implements Pool {
         middleware: this.hooks.middleware,
         abort: controller,
         progress: (done, total, meta) => this.hooks.progress(job, done, total, meta),
-      }).then(settle, (err) => settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }));
+      }).then(settle, (err) =>
+        settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }),
+      );
     });
   }
 

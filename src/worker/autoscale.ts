@@ -33,7 +33,8 @@ export function parseAutoscale(value: string): AutoscaleOptions {
   const [maxText, minText] = value.split(',');
   const max = Number(maxText);
   const min = minText === undefined || minText === '' ? defaults.min : Number(minText);
-  if (!Number.isInteger(max) || !Number.isInteger(min)) throw new ConfigError('autoscale', `'${value}': expected max,min as integers, e.g. 10,3`);
+  if (!Number.isInteger(max) || !Number.isInteger(min))
+    throw new ConfigError('autoscale', `'${value}': expected max,min as integers, e.g. 10,3`);
   return { max, min };
 }
 
@@ -64,8 +65,10 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     const o = { ...defaults, ...options };
     this.keepaliveMs = o.keepaliveMs;
     this.intervalMs = o.intervalMs;
-    if (!Number.isInteger(o.keepaliveMs) || o.keepaliveMs < 0) throw new ConfigError('autoscale.keepaliveMs', `expected an integer >= 0, got ${o.keepaliveMs}`);
-    if (!Number.isInteger(o.intervalMs) || o.intervalMs < 1) throw new ConfigError('autoscale.intervalMs', `expected an integer >= 1, got ${o.intervalMs}`);
+    if (!Number.isInteger(o.keepaliveMs) || o.keepaliveMs < 0)
+      throw new ConfigError('autoscale.keepaliveMs', `expected an integer >= 0, got ${o.keepaliveMs}`);
+    if (!Number.isInteger(o.intervalMs) || o.intervalMs < 1)
+      throw new ConfigError('autoscale.intervalMs', `expected an integer >= 1, got ${o.intervalMs}`);
     [this.max, this.min] = checkRange(o.max, o.min);
   }
 
@@ -102,7 +105,8 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   /** One look at the backlog; public so tests (and the timer) can drive it. */
   async tick(now = Date.now()): Promise<void> {
     const lengths = await Promise.all(this.target.queues.map((q) => this.queueLength(q)));
-    const demand = this.target.activeTasks().length + this.target.reservedTasks().length + lengths.reduce((a, b) => a + b, 0);
+    const demand =
+      this.target.activeTasks().length + this.target.reservedTasks().length + lengths.reduce((a, b) => a + b, 0);
     const current = this.target.concurrency;
     if (demand >= current) this.busyAt = now;
     const wanted = Math.min(this.max, Math.max(this.min, demand));
@@ -139,6 +143,7 @@ function checkRange(max: number, min: number): [number, number] {
   const lower = Math.max(1, min);
   if (!Number.isInteger(max) || max < 1) throw new ConfigError('autoscale', `max must be an integer >= 1, got ${max}`);
   if (!Number.isInteger(min) || min < 0) throw new ConfigError('autoscale', `min must be an integer >= 0, got ${min}`);
-  if (lower > max) throw new ConfigError('autoscale', `min (${min}) is above max (${max}): write --autoscale max,min, e.g. 10,3`);
+  if (lower > max)
+    throw new ConfigError('autoscale', `min (${min}) is above max (${max}): write --autoscale max,min, e.g. 10,3`);
   return [max, lower];
 }

@@ -92,7 +92,10 @@ export class EventDispatcher {
     if (!this.enabled) return;
     const routingKey = type.replace('-', '.');
     try {
-      const receivers = await this.broker.publish(this.broker.keys.events(routingKey), envelope(this.event(type, fields), routingKey));
+      const receivers = await this.broker.publish(
+        this.broker.keys.events(routingKey),
+        envelope(this.event(type, fields), routingKey),
+      );
       this.listened = receivers > 0 || (await this.broker.subscriberCount(this.broker.keys.events('task.multi'))) > 0;
     } catch {
       // Advisory, as below; keep the last answer about listeners.
@@ -107,7 +110,9 @@ export class EventDispatcher {
     this.buffer = [];
     this.slot.clear();
     // Events are advisory (the result table is the record), so a failed publish is dropped, not retried.
-    const receivers = await this.broker.publish(this.broker.keys.events('task.multi'), envelope(batch, 'task.multi')).catch(() => -1);
+    const receivers = await this.broker
+      .publish(this.broker.keys.events('task.multi'), envelope(batch, 'task.multi'))
+      .catch(() => -1);
     if (receivers === 0) this.listened = false;
   }
 

@@ -35,7 +35,12 @@ export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks:
       return hooks.abort.signal;
     },
     retry(options: RetryOptions = {}): never {
-      const countdownMs = options.countdown !== undefined ? options.countdown * 1000 : options.eta ? Math.max(0, options.eta.getTime() - Date.now()) : -1;
+      const countdownMs =
+        options.countdown !== undefined
+          ? options.countdown * 1000
+          : options.eta
+            ? Math.max(0, options.eta.getTime() - Date.now())
+            : -1;
       const req = new RetryRequest(countdownMs, options.exc);
       (req as any).maxRetries = options.maxRetries;
       throw req;

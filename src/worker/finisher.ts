@@ -32,14 +32,24 @@ export class Finisher {
     if (outcome.kind === 'retry') {
       const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
       if (max !== null && msg.retries >= max) {
-        const exc = outcome.exc ?? serializeError(new MaxRetriesExceededError(`Task ${msg.task}[${msg.id}] still failing after ${msg.retries} retries (maxRetries ${max}).`));
+        const exc =
+          outcome.exc ??
+          serializeError(
+            new MaxRetriesExceededError(
+              `Task ${msg.task}[${msg.id}] still failing after ${msg.retries} retries (maxRetries ${max}).`,
+            ),
+          );
         outcome = { kind: 'failure', exc, runtimeMs: outcome.runtimeMs };
       }
     }
     emitTaskSignals(app.signals, taskInfo(job, this.parts.workerName), outcome, job.started);
     const ignore = task.options.ignoreResult || msg.ignoreResult;
     const seconds = (outcome.runtimeMs / 1000).toFixed(3);
-    const done = (state: TaskState, update: Partial<StateUpdate>, after: () => Promise<void> | void = () => this.parts.acker.ack(job)) => {
+    const done = (
+      state: TaskState,
+      update: Partial<StateUpdate>,
+      after: () => Promise<void> | void = () => this.parts.acker.ack(job),
+    ) => {
       this.counters.processed++;
       const committed = ignore && state === 'SUCCESS' ? Promise.resolve() : this.parts.states.write(job, state, update);
       committed.then(after).then(
@@ -51,30 +61,63 @@ export class Finisher {
       case 'success':
         this.counters.succeeded++;
         log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds}s`);
-        events.task('task-succeeded', { uuid: msg.id, result: truncate(outcome.result), runtime: outcome.runtimeMs / 1000 });
-        return done('SUCCESS', { result: outcome.result, dateDone: new Date() }, () => this.settle(job, 'SUCCESS', outcome.result));
+        events.task('task-succeeded', {
+          uuid: msg.id,
+          result: truncate(outcome.result),
+          runtime: outcome.runtimeMs / 1000,
+        });
+        return done('SUCCESS', { result: outcome.result, dateDone: new Date() }, () =>
+          this.settle(job, 'SUCCESS', outcome.result),
+        );
       case 'failure':
         this.counters.failed++;
-        log('error', `task ${msg.task}[${msg.id}] failed in ${seconds}s: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}`);
-        events.task('task-failed', { uuid: msg.id, exception: `${outcome.exc.exc_type}(${JSON.stringify(outcome.exc.exc_message[0])})`, traceback: outcome.exc.traceback });
-        return done('FAILURE', { result: excResult(outcome.exc), traceback: outcome.exc.traceback, dateDone: new Date() }, () => this.settle(job, 'FAILURE', null));
+        log(
+          'error',
+          `task ${msg.task}[${msg.id}] failed in ${seconds}s: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}`,
+        );
+        events.task('task-failed', {
+          uuid: msg.id,
+          exception: `${outcome.exc.exc_type}(${JSON.stringify(outcome.exc.exc_message[0])})`,
+          traceback: outcome.exc.traceback,
+        });
+        return done(
+          'FAILURE',
+          { result: excResult(outcome.exc), traceback: outcome.exc.traceback, dateDone: new Date() },
+          () => this.settle(job, 'FAILURE', null),
+        );
       case 'revoked':
         log('info', `task ${msg.task}[${msg.id}] revoked (${outcome.reason})`);
-        events.task('task-revoked', { uuid: msg.id, terminated: outcome.reason === 'terminated', expired: outcome.reason === 'expired' });
-        return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() }, () => this.settle(job, 'REVOKED', null));
+        events.task('task-revoked', {
+          uuid: msg.id,
+          terminated: outcome.reason === 'terminated',
+          expired: outcome.reason === 'expired',
+        });
+        return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() }, () =>
+          this.settle(job, 'REVOKED', null),
+        );
       case 'retry': {
         const delayMs = retryDelayMs(task.options, msg.retries, outcome.countdownMs, outcome.auto);
         const etaMs = Date.now() + delayMs;
         this.counters.retried++;
-        log('info', `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`);
+        log(
+          'info',
+          `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`,
+        );
         events.task('task-retried', { uuid: msg.id, exception: outcome.exc?.exc_type ?? null });
         const next = nextAttempt(msg.raw, etaMs, app.signer?.canSign ? app.signer : undefined);
         return done(
           'RETRY',
-          { result: outcome.exc ? excResult(outcome.exc) : null, traceback: outcome.exc?.traceback ?? null, meta: { next_eta: new Date(etaMs).toISOString() } },
+          {
+            result: outcome.exc ? excResult(outcome.exc) : null,
+            traceback: outcome.exc?.traceback ?? null,
+            meta: { next_eta: new Date(etaMs).toISOString() },
+          },
           async () => {
             const { broker, consumer } = this.parts;
-            if (!job.acked) await broker.ackAndSend(consumer, msg.raw, [{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
+            if (!job.acked)
+              await broker.ackAndSend(consumer, msg.raw, [
+                { queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs },
+              ]);
             else await broker.send([{ queue: msg.queue, priority: msg.priority, raw: next, dueAtMs: etaMs }]);
             job.acked = true;
             this.release(job);
@@ -93,7 +136,8 @@ export class Finisher {
   private async settle(job: Job, state: 'SUCCESS' | 'FAILURE' | 'REVOKED', result: unknown): Promise<void> {
     const { msg } = job;
     const { app, broker, states } = this.parts;
-    if (!msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord) return this.parts.acker.ack(job);
+    if (!msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord)
+      return this.parts.acker.ack(job);
     const next = followUps(app, msg, state, result);
     await Promise.all(next.brokenChain.map((u) => states.store.write(u)));
     if (next.chord) await joinChord(app, broker, states.store, next.chord, msg.id, state !== 'SUCCESS');

@@ -26,7 +26,9 @@ export class Intake {
     // give it back to the workers still consuming that queue. A re-routed message (routing key ≠
     // queue) would go back to the wrong list, so that rare one runs here instead.
     if (!queues.includes(delivery.queue) && routeOf(delivery.raw).queue === delivery.queue) {
-      void broker.requeue(consumer, [delivery.raw]).catch((e) => this.parts.fail('could not give back a message of a cancelled queue', e));
+      void broker
+        .requeue(consumer, [delivery.raw])
+        .catch((e) => this.parts.fail('could not give back a message of a cancelled queue', e));
       return;
     }
     let msg: TaskMessage;
@@ -70,12 +72,20 @@ export class Intake {
     const envelope = JSON.parse(delivery.raw);
     envelope.properties = { ...envelope.properties, delivery_info: { exchange: '', routing_key: delivery.queue } };
     const raw = JSON.stringify(envelope);
-    void this.parts.broker.replaceHeld(this.parts.consumer, delivery.raw, raw).catch((e) => this.parts.fail('could not record the queue of a re-routed message', e));
+    void this.parts.broker
+      .replaceHeld(this.parts.consumer, delivery.raw, raw)
+      .catch((e) => this.parts.fail('could not record the queue of a re-routed message', e));
     delivery.raw = raw;
     return decodeTask(raw);
   }
 
-  private reject(msg: TaskMessage, delivery: Delivery, reason: string, state: 'REJECTED' | 'FAILURE', excType: string): void {
+  private reject(
+    msg: TaskMessage,
+    delivery: Delivery,
+    reason: string,
+    state: 'REJECTED' | 'FAILURE',
+    excType: string,
+  ): void {
     const { broker, consumer, states } = this.parts;
     this.parts.log('error', `task ${msg.task}[${msg.id}] ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
     this.parts.events.task('task-rejected', { uuid: msg.id, name: msg.task, reason });

@@ -27,7 +27,9 @@ export interface WorkerOptions {
   maxMemoryPerChild?: number;
 }
 
-export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'appModule' | 'autoscale' | 'maxTasksPerChild' | 'maxMemoryPerChild'>>;
+export type ResolvedWorkerOptions = Required<
+  Omit<WorkerOptions, 'appModule' | 'autoscale' | 'maxTasksPerChild' | 'maxMemoryPerChild'>
+>;
 
 /**
  * Defaults filled in and every value checked once, when the Worker is constructed: a bad option
@@ -36,14 +38,21 @@ export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'appModule' | '
 export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: string): ResolvedWorkerOptions {
   const pool = options.pool ?? 'async';
   if (pool !== 'async' && pool !== 'threads') throw new ConfigError('pool', `'${pool}': use 'async' or 'threads'`);
-  const concurrency = options.autoscale ? Autoscaler.initialConcurrency(options.autoscale) : options.concurrency ?? (pool === 'threads' ? availableParallelism() : 10);
+  const concurrency = options.autoscale
+    ? Autoscaler.initialConcurrency(options.autoscale)
+    : (options.concurrency ?? (pool === 'threads' ? availableParallelism() : 10));
   for (const key of ['maxTasksPerChild', 'maxMemoryPerChild'] as const) {
     const v = options[key];
     if (v === undefined) continue;
-    if (pool !== 'threads') throw new ConfigError(key, `applies to the threads pool only (this worker's pool is '${pool}'): add pool: 'threads' (--pool threads)`);
+    if (pool !== 'threads')
+      throw new ConfigError(
+        key,
+        `applies to the threads pool only (this worker's pool is '${pool}'): add pool: 'threads' (--pool threads)`,
+      );
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
   }
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
   return {
     name: options.name ?? `celeriac@${hostname()}`,
     queues: options.queues?.length ? options.queues : [defaultQueue],

@@ -3,7 +3,15 @@ export type Outcome =
   | { kind: 'success'; result: unknown; runtimeMs: number }
   | { kind: 'failure'; exc: SerializedError; runtimeMs: number }
   /** `countdownMs` < 0: use the task's backoff rule. `auto`: raised by autoretryFor, not ctx.retry(). */
-  | { kind: 'retry'; countdownMs: number; etaMs?: number; exc: SerializedError | null; auto: boolean; maxRetries?: number; runtimeMs: number }
+  | {
+      kind: 'retry';
+      countdownMs: number;
+      etaMs?: number;
+      exc: SerializedError | null;
+      auto: boolean;
+      maxRetries?: number;
+      runtimeMs: number;
+    }
   | { kind: 'revoked'; reason: string; runtimeMs: number };
 
 /** Celery's exception encoding in results ({exc_type, exc_message, exc_module}), plus the stack. */
@@ -23,7 +31,12 @@ export function serializeError(err: unknown): SerializedError {
       traceback: err.stack ?? null,
     };
   }
-  return { exc_type: 'Error', exc_message: [typeof err === 'string' ? err : safeJson(err)], exc_module: 'js', traceback: null };
+  return {
+    exc_type: 'Error',
+    exc_message: [typeof err === 'string' ? err : safeJson(err)],
+    exc_module: 'js',
+    traceback: null,
+  };
 }
 
 function safeJson(v: unknown): string {

@@ -31,7 +31,16 @@ export interface TaskInfo {
 /** `inspect active_queues`: kombu's `Queue.as_dict(recurse=True)` for a plain direct queue. */
 export interface QueueInfo {
   name: string;
-  exchange: { name: string; type: string; durable: boolean; auto_delete: boolean; delivery_mode: null; arguments: null; passive: boolean; no_declare: boolean };
+  exchange: {
+    name: string;
+    type: string;
+    durable: boolean;
+    auto_delete: boolean;
+    delivery_mode: null;
+    arguments: null;
+    passive: boolean;
+    no_declare: boolean;
+  };
   routing_key: string;
   queue_arguments: null;
   binding_arguments: null;
@@ -84,14 +93,21 @@ const handlers: Record<string, Handler> = {
   ping: () => ok('pong'),
   clock: () => ({ clock: 0 }),
   // Python workers starting with mingle ask every node for its revoked ids.
-  hello: (rc, a) => (a.from_node === rc.worker.name ? null : { revoked: Object.fromEntries(rc.worker.revokedIds().map((id) => [id, Date.now() / 1000])), clock: 0 }),
+  hello: (rc, a) =>
+    a.from_node === rc.worker.name
+      ? null
+      : { revoked: Object.fromEntries(rc.worker.revokedIds().map((id) => [id, Date.now() / 1000])), clock: 0 },
   stats: (rc) => rc.stats(),
   active: (rc) => rc.worker.activeTasks().map((t) => taskInfo(t)),
   reserved: (rc) => rc.worker.reservedTasks().map((t) => taskInfo(t)),
   // Tasks with an eta wait in Redis's shared delayed set, not in a worker's memory as in Celery.
   scheduled: () => [],
   revoked: (rc) => rc.worker.revokedIds(),
-  registered: (rc, a) => rc.worker.registeredTasks().filter((n) => a.builtins === true || !n.startsWith('celery.')).sort(),
+  registered: (rc, a) =>
+    rc.worker
+      .registeredTasks()
+      .filter((n) => a.builtins === true || !n.startsWith('celery.'))
+      .sort(),
   active_queues: (rc) => rc.worker.queues.map(queueInfo),
   query_task: (rc, a) => {
     const ids = new Set(list(a.ids).map(String));
@@ -114,7 +130,14 @@ const handlers: Record<string, Handler> = {
   rate_limit: (rc, a) => {
     const task = String(a.task_name ?? '');
     if (!rc.worker.registeredTasks().includes(task)) return nok('unknown task');
-    const rate = a.rate_limit === null || a.rate_limit === undefined || a.rate_limit === '' || a.rate_limit === 0 || a.rate_limit === '0' ? null : String(a.rate_limit);
+    const rate =
+      a.rate_limit === null ||
+      a.rate_limit === undefined ||
+      a.rate_limit === '' ||
+      a.rate_limit === 0 ||
+      a.rate_limit === '0'
+        ? null
+        : String(a.rate_limit);
     if (rate !== null) {
       try {
         parseRateLimit('rate_limit', rate);
@@ -215,13 +238,19 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
     const after: (() => void)[] = [];
     let result: ControlResult;
     try {
-      result = handler ? await handler(this, msg.arguments ?? {}, { afterReply: (fn) => after.push(fn) }) : nok(`No such control command: ${msg.method}`);
+      result = handler
+        ? await handler(this, msg.arguments ?? {}, { afterReply: (fn) => after.push(fn) })
+        : nok(`No such control command: ${msg.method}`);
     } catch (err) {
       result = nok(err instanceof Error ? err.message : String(err));
     }
     try {
       if (msg.reply_to?.routing_key) {
-        await this.broker.pushReply(msg.reply_to.exchange, msg.reply_to.routing_key, encodeReply(this.worker.name, result, msg.ticket, msg.reply_to.routing_key));
+        await this.broker.pushReply(
+          msg.reply_to.exchange,
+          msg.reply_to.routing_key,
+          encodeReply(this.worker.name, result, msg.ticket, msg.reply_to.routing_key),
+        );
       }
     } catch (err) {
       if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
@@ -263,7 +292,12 @@ function taskInfo(t: TaskSummary): TaskInfo {
     hostname: t.hostname,
     time_start: t.time_start,
     acknowledged: t.acknowledged,
-    delivery_info: { exchange: '', routing_key: t.delivery_info.routing_key, priority: t.delivery_info.priority, redelivered: t.delivery_info.redelivered },
+    delivery_info: {
+      exchange: '',
+      routing_key: t.delivery_info.routing_key,
+      priority: t.delivery_info.priority,
+      redelivered: t.delivery_info.redelivered,
+    },
     worker_pid: process.pid,
   };
 }
@@ -271,7 +305,16 @@ function taskInfo(t: TaskSummary): TaskInfo {
 function queueInfo(name: string): QueueInfo {
   return {
     name,
-    exchange: { name, type: 'direct', durable: true, auto_delete: false, delivery_mode: null, arguments: null, passive: false, no_declare: false },
+    exchange: {
+      name,
+      type: 'direct',
+      durable: true,
+      auto_delete: false,
+      delivery_mode: null,
+      arguments: null,
+      passive: false,
+      no_declare: false,
+    },
     routing_key: name,
     queue_arguments: null,
     binding_arguments: null,

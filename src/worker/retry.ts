@@ -6,7 +6,12 @@ import type { MessageSigner } from '../broker/signing';
  * Celery's get_exponential_backoff_interval: factor·2^retries seconds, capped, with full jitter
  * (a uniform draw in [0, countdown]) so a burst of failures does not retry in lockstep.
  */
-export function retryDelayMs(options: ResolvedTaskOptions, retries: number, requestedMs: number, auto: boolean): number {
+export function retryDelayMs(
+  options: ResolvedTaskOptions,
+  retries: number,
+  requestedMs: number,
+  auto: boolean,
+): number {
   if (requestedMs >= 0) return requestedMs;
   if (auto && options.retryBackoff > 0) {
     const countdown = Math.min(options.retryBackoffMax, options.retryBackoff * 2 ** retries);

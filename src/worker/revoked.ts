@@ -33,7 +33,9 @@ export class RevokedIds {
 
   add(ids: string[]): void {
     // Stored too, so a revoke broadcast by Python's `celery control revoke` also binds workers that start later.
-    void this.broker.addRevoked(ids, Date.now() + REVOKE_FOR_MS).catch((e) => this.onError('could not store revoked ids', e));
+    void this.broker
+      .addRevoked(ids, Date.now() + REVOKE_FOR_MS)
+      .catch((e) => this.onError('could not store revoked ids', e));
     for (const id of ids) this.until.set(id, Date.now() + REVOKE_FOR_MS);
   }
 

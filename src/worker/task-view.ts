@@ -32,14 +32,28 @@ export function summary(job: Job, hostname: string): TaskSummary {
 /** What signal handlers get: the same in every pool, with no handle on the worker's internals. */
 export function taskInfo(job: Job, hostname: string): TaskInfo {
   const { msg } = job;
-  return { id: msg.id, name: msg.task, args: msg.args, kwargs: msg.kwargs, retries: msg.retries, queue: msg.queue, hostname };
+  return {
+    id: msg.id,
+    name: msg.task,
+    args: msg.args,
+    kwargs: msg.kwargs,
+    retries: msg.retries,
+    queue: msg.queue,
+    hostname,
+  };
 }
 
 /** Celery's task_success/failure/retry/revoked, then task_postrun for tasks that started. */
 export function emitTaskSignals(s: Signals, info: TaskInfo, outcome: Outcome, started: boolean): void {
   if (outcome.kind === 'success') s.emit('taskSuccess', info, outcome.result);
-  else if (outcome.kind === 'failure') s.emit('taskFailure', info, { type: outcome.exc.exc_type, message: outcome.exc.exc_message.join(' '), traceback: outcome.exc.traceback });
-  else if (outcome.kind === 'retry') s.emit('taskRetry', info, outcome.exc ? `${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : null);
+  else if (outcome.kind === 'failure')
+    s.emit('taskFailure', info, {
+      type: outcome.exc.exc_type,
+      message: outcome.exc.exc_message.join(' '),
+      traceback: outcome.exc.traceback,
+    });
+  else if (outcome.kind === 'retry')
+    s.emit('taskRetry', info, outcome.exc ? `${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : null);
   else s.emit('taskRevoked', info, outcome.reason);
   const state = { success: 'SUCCESS', failure: 'FAILURE', retry: 'RETRY', revoked: 'REVOKED' }[outcome.kind];
   if (started) s.emit('taskPostrun', info, state);

@@ -41,7 +41,15 @@ port.on('message', async (m: ToThread) => {
   const msg = decodeTask(m.raw);
   const task = registry.get(msg.task);
   if (!task) {
-    send({ type: 'done', id: msg.id, outcome: { kind: 'failure', exc: serializeError(new TaskNotRegisteredError(msg.task, registry.names())), runtimeMs: 0 } });
+    send({
+      type: 'done',
+      id: msg.id,
+      outcome: {
+        kind: 'failure',
+        exc: serializeError(new TaskNotRegisteredError(msg.task, registry.names())),
+        runtimeMs: 0,
+      },
+    });
     return;
   }
   const controller = new LazyAbort();

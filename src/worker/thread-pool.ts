@@ -9,7 +9,12 @@ import type { Job, Pool, PoolHooks } from './pool';
 export type ToThread = { type: 'run'; raw: string } | { type: 'soft-limit'; id: string; seconds: number };
 export type FromThread =
   | { type: 'ready' }
-  | { type: 'done'; id: string; outcome: Outcome; /** the thread's V8 heap in use after the task, bytes */ heapUsed?: number }
+  | {
+      type: 'done';
+      id: string;
+      outcome: Outcome;
+      /** the thread's V8 heap in use after the task, bytes */ heapUsed?: number;
+    }
   | { type: 'progress'; id: string; done: number; total?: number; meta?: Record<string, unknown> }
   | { type: 'fatal'; message: string };
 
@@ -52,7 +57,9 @@ export class ThreadPool implements Pool {
     private readonly limits: ThreadLimits = {},
   ) {
     if (!appModule) {
-      throw new CeleriacError('The threads pool needs the app module to load in each thread: run `celeriac worker --app <module> --pool threads`, or pass appModule.');
+      throw new CeleriacError(
+        'The threads pool needs the app module to load in each thread: run `celeriac worker --app <module> --pool threads`, or pass appModule.',
+      );
     }
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
@@ -61,26 +68,43 @@ export class ThreadPool implements Pool {
     const entry = join(__dirname, 'thread-entry' + extname(__filename));
     const registerTs = packageFile('bin/register-ts.js');
     const bootstrap = `require(${JSON.stringify(registerTs)}).register(); require(${JSON.stringify(entry)});`;
-    const thread = new Thread(bootstrap, { eval: true, workerData: { appModule: resolve(this.appModule!), hostname: this.hooks.hostname } });
-    const slot: Slot = { thread, ready: Promise.resolve(), job: undefined, settle: undefined, timers: [], tasksRun: 0, retiring: false };
+    const thread = new Thread(bootstrap, {
+      eval: true,
+      workerData: { appModule: resolve(this.appModule!), hostname: this.hooks.hostname },
+    });
+    const slot: Slot = {
+      thread,
+      ready: Promise.resolve(),
+      job: undefined,
+      settle: undefined,
+      timers: [],
+      tasksRun: 0,
+      retiring: false,
+    };
     slot.ready = new Promise<void>((resolveReady, reject) => {
       thread.on('message', (m: FromThread) => {
         if (m.type === 'ready') resolveReady();
-        else if (m.type === 'fatal') reject(new CeleriacError(`A worker thread could not load ${this.appModule}: ${m.message}`));
+        else if (m.type === 'fatal')
+          reject(new CeleriacError(`A worker thread could not load ${this.appModule}: ${m.message}`));
         else if (m.type === 'done' && slot.job?.msg.id === m.id) {
           slot.settle?.(m.outcome);
           slot.tasksRun++;
           // Synchronously, before the worker hands this slot its next task.
           if (slot.retiring || this.overLimit(slot, m.heapUsed)) this.recycle(slot);
-        }
-        else if (m.type === 'progress' && slot.job?.msg.id === m.id) void this.hooks.progress(slot.job, m.done, m.total, m.meta);
+        } else if (m.type === 'progress' && slot.job?.msg.id === m.id)
+          void this.hooks.progress(slot.job, m.done, m.total, m.meta);
       });
       thread.on('error', (err) => {
         reject(err);
         slot.settle?.({ kind: 'failure', exc: serializeError(err), runtimeMs: 0 });
       });
       thread.on('exit', () => {
-        if (slot.settle) slot.settle({ kind: 'failure', exc: serializeError(new Error('The worker thread exited while running the task.')), runtimeMs: 0 });
+        if (slot.settle)
+          slot.settle({
+            kind: 'failure',
+            exc: serializeError(new Error('The worker thread exited while running the task.')),
+            runtimeMs: 0,
+          });
         if (!this.closed && this.slots.includes(slot)) this.replace(slot);
       });
     });
@@ -124,7 +148,10 @@ export class ThreadPool implements Pool {
       active.push(slot);
     }
     // Idle threads go first and at once; busy ones finish their task.
-    const surplus = [...active.filter((s) => !s.job), ...active.filter((s) => s.job)].slice(0, Math.max(0, active.length - size));
+    const surplus = [...active.filter((s) => !s.job), ...active.filter((s) => s.job)].slice(
+      0,
+      Math.max(0, active.length - size),
+    );
     for (const s of surplus) {
       s.retiring = true;
       if (!s.job) this.recycle(s);
@@ -153,10 +180,24 @@ export class ThreadPool implements Pool {
       };
       const soft = job.softTimeLimit ?? msg.softTimeLimit ?? task.options.softTimeLimit;
       const hard = job.timeLimit ?? msg.timeLimit ?? task.options.timeLimit;
-      if (soft) slot.timers.push(setTimeout(() => slot.thread.postMessage({ type: 'soft-limit', id: msg.id, seconds: soft } satisfies ToThread), soft * 1000));
+      if (soft)
+        slot.timers.push(
+          setTimeout(
+            () => slot.thread.postMessage({ type: 'soft-limit', id: msg.id, seconds: soft } satisfies ToThread),
+            soft * 1000,
+          ),
+        );
       if (hard) {
         slot.timers.push(
-          setTimeout(() => this.kill(slot, { kind: 'failure', exc: serializeError(new TimeLimitExceededError(hard)), runtimeMs: performance.now() - started }), hard * 1000),
+          setTimeout(
+            () =>
+              this.kill(slot, {
+                kind: 'failure',
+                exc: serializeError(new TimeLimitExceededError(hard)),
+                runtimeMs: performance.now() - started,
+              }),
+            hard * 1000,
+          ),
         );
       }
       slot.thread.postMessage({ type: 'run', raw: msg.raw } satisfies ToThread);

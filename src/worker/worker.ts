@@ -73,7 +73,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   queues: string[];
   concurrency: number;
   private prefetchLimit: number;
-  private readonly options: Pick<ResolvedWorkerOptions, 'prefetchMultiplier' | 'shutdownGraceMs' | 'maxRedeliveries' | 'blockMs'>;
+  private readonly options: Pick<
+    ResolvedWorkerOptions,
+    'prefetchMultiplier' | 'shutdownGraceMs' | 'maxRedeliveries' | 'blockMs'
+  >;
   /** Set when the worker runs with autoscale; remote control's pool_grow/shrink defer to it. */
   autoscaler: Autoscaler | undefined;
   private remote: RemoteControl | undefined;
@@ -122,28 +125,61 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new CeleriacError(`Worker ${this.name} was already started; create a new Worker to start again.`);
-    if (!this.app.hasDatabase) throw new ConfigError('databaseUrl', 'the worker records every task state in Postgres: set DATABASE_URL or pass databaseUrl');
+    if (this.state !== 'new')
+      throw new CeleriacError(`Worker ${this.name} was already started; create a new Worker to start again.`);
+    if (!this.app.hasDatabase)
+      throw new ConfigError(
+        'databaseUrl',
+        'the worker records every task state in Postgres: set DATABASE_URL or pass databaseUrl',
+      );
     // Side by side: each is a connection handshake, and a worker's start-up is time its queue waits.
     [this.broker, this.store] = await Promise.all([this.app.broker(), this.app.results()]);
     this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
-    this.acker = new Acker(this.broker, this.consumer, (job) => this.release(job), (err) => this.fail('ack failed; these tasks may run again', err));
+    this.acker = new Acker(
+      this.broker,
+      this.consumer,
+      (job) => this.release(job),
+      (err) => this.fail('ack failed; these tasks may run again', err),
+    );
     this.promoter = new DelayedPromoter(this.broker, (err) => this.fail('promoting delayed tasks failed', err));
     this.revoked = new RevokedIds(this.broker, (message, err) => this.fail(message, err));
     this.states = new StateWriter(this.store, this.name);
     const parts: WorkerParts = {
-      app: this.app, workerName: this.name, consumer: this.consumer, broker: this.broker,
-      states: this.states, events: this.events, acker: this.acker, promoter: this.promoter,
+      app: this.app,
+      workerName: this.name,
+      consumer: this.consumer,
+      broker: this.broker,
+      states: this.states,
+      events: this.events,
+      acker: this.acker,
+      promoter: this.promoter,
       log: (level, message, fields) => this.log(level, message, fields),
       fail: (message, err) => this.fail(message, err),
     };
     this.intake = new Intake(parts, this.options.maxRedeliveries);
-    this.finisher = new Finisher(parts, this.counters, (job) => this.release(job), (taskId, state) => this.emit('task-finished', taskId, state));
-    const hooks = { hostname: this.name, middleware: this.app.taskMiddleware, progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) => this.states.progress(job, done, total, meta) };
-    this.pool = this.poolKind === 'threads' ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks, { maxTasksPerChild: this.workerOptions.maxTasksPerChild, maxMemoryPerChild: this.workerOptions.maxMemoryPerChild }) : new AsyncPool(hooks);
+    this.finisher = new Finisher(
+      parts,
+      this.counters,
+      (job) => this.release(job),
+      (taskId, state) => this.emit('task-finished', taskId, state),
+    );
+    const hooks = {
+      hostname: this.name,
+      middleware: this.app.taskMiddleware,
+      progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) =>
+        this.states.progress(job, done, total, meta),
+    };
+    this.pool =
+      this.poolKind === 'threads'
+        ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks, {
+            maxTasksPerChild: this.workerOptions.maxTasksPerChild,
+            maxMemoryPerChild: this.workerOptions.maxMemoryPerChild,
+          })
+        : new AsyncPool(hooks);
     const onCommitted = (updates: StateUpdate[]) => {
       const notices = finishedNotices(updates);
-      if (notices.length > 0) void this.broker.publish(this.broker.keys.resultsChannel, JSON.stringify(notices)).catch(() => {});
+      if (notices.length > 0)
+        void this.broker.publish(this.broker.keys.resultsChannel, JSON.stringify(notices)).catch(() => {});
     };
     this.store.on('committed', onCommitted);
     this.unsubscribers.push(async () => void this.store.off('committed', onCommitted));
@@ -154,11 +190,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.autoscaler.on('error', (err) => this.fail('autoscale could not read the backlog', err));
       this.autoscaler.on('scaled', (from, to) => this.log('info', `autoscale: concurrency ${from} → ${to}`));
     }
-    this.remote = new RemoteControl(this, this.broker, this.autoscaler, { maxTasksPerChild: this.workerOptions.maxTasksPerChild, maxMemoryPerChild: this.workerOptions.maxMemoryPerChild });
+    this.remote = new RemoteControl(this, this.broker, this.autoscaler, {
+      maxTasksPerChild: this.workerOptions.maxTasksPerChild,
+      maxMemoryPerChild: this.workerOptions.maxMemoryPerChild,
+    });
     this.remote.on('error', (err) => this.fail('could not send a remote control reply', err));
     this.remote.start();
     this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.pidbox, (raw) => this.onControl(raw)));
-    this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.delayedChannel, (due) => this.promoter.promoteBy(Number(due))));
+    this.unsubscribers.push(
+      await this.broker.subscribe(this.broker.keys.delayedChannel, (due) => this.promoter.promoteBy(Number(due))),
+    );
     this.state = 'running';
     const beatMs = Math.min(2000, Math.floor(this.app.config.leaseMs / 3));
     this.timers.push(setInterval(() => void this.heartbeat(), beatMs));
@@ -209,19 +250,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.held.add(job);
     const now = Date.now();
     if (this.revoked.has(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
-    if (msg.expires && msg.expires.getTime() <= now) return this.finish(job, { kind: 'revoked', reason: 'expired', runtimeMs: 0 });
+    if (msg.expires && msg.expires.getTime() <= now)
+      return this.finish(job, { kind: 'revoked', reason: 'expired', runtimeMs: 0 });
     if (msg.eta && msg.eta.getTime() > now + 5) {
       // Not due yet (a Python sender puts eta tasks straight on the queue): park it in the
       // delayed set rather than in memory, where Celery keeps it and loses it on a crash.
       this.held.delete(job);
       void this.broker
-        .ackAndSend(this.consumer, msg.raw, [{ queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() }])
+        .ackAndSend(this.consumer, msg.raw, [
+          { queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() },
+        ])
         .then(() => this.promoter.promoteBy(msg.eta!.getTime()))
         .catch((e) => this.fail('deferring an eta task failed; it will be redelivered', e));
       return;
     }
     if (!task.options.ignoreResult && !msg.ignoreResult) this.states.noteReceived(job);
-    this.events.task('task-received', { uuid: msg.id, name: msg.task, args: msg.headers.argsrepr, kwargs: msg.headers.kwargsrepr, retries: msg.retries, root_id: msg.rootId, parent_id: msg.parentId, eta: msg.eta?.toISOString() ?? null, expires: msg.expires?.toISOString() ?? null });
+    this.events.task('task-received', {
+      uuid: msg.id,
+      name: msg.task,
+      args: msg.headers.argsrepr,
+      kwargs: msg.headers.kwargsrepr,
+      retries: msg.retries,
+      root_id: msg.rootId,
+      parent_id: msg.parentId,
+      eta: msg.eta?.toISOString() ?? null,
+      expires: msg.expires?.toISOString() ?? null,
+    });
     if (!task.options.acksLate) void this.acker.ack(job);
     this.ready.push(job);
     this.dispatch();
@@ -313,7 +367,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.waitingForRate.delete(waiting);
         this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
       }
-      if (terminate && this.running.has(id)) this.pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
+      if (terminate && this.running.has(id))
+        this.pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
     }
   }
 
@@ -350,7 +405,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   cancelQueue(queue: string): void {
-    if (this.queues.length === 1 && this.queues[0] === queue) throw new ConfigError('queues', `cannot stop consuming '${queue}': it is this worker's only queue`);
+    if (this.queues.length === 1 && this.queues[0] === queue)
+      throw new ConfigError('queues', `cannot stop consuming '${queue}': it is this worker's only queue`);
     this.queues = this.queues.filter((q) => q !== queue);
   }
 
@@ -399,7 +455,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async reclaimStrays(strays: StrayReclaimer): Promise<void> {
     try {
       const moved = await strays.check(() => new Set([...this.held].map((j) => j.msg.raw)));
-      if (moved > 0) this.log('warn', `gave back ${moved} messages left in this worker's processing list with no task for them (a fetch whose reply was lost)`);
+      if (moved > 0)
+        this.log(
+          'warn',
+          `gave back ${moved} messages left in this worker's processing list with no task for them (a fetch whose reply was lost)`,
+        );
     } catch (err) {
       this.fail('checking for stray held messages failed', err);
     }
@@ -445,7 +505,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const notStarted = [...this.ready, ...this.waitingForRate].filter((j) => !j.acked);
     this.ready.length = 0;
     this.waitingForRate.clear();
-    await this.broker.requeue(this.consumer, notStarted.map((j) => j.msg.raw)).catch((e) => this.fail('requeue at shutdown failed; the lease will give them back', e));
+    await this.broker
+      .requeue(
+        this.consumer,
+        notStarted.map((j) => j.msg.raw),
+      )
+      .catch((e) => this.fail('requeue at shutdown failed; the lease will give them back', e));
     for (const j of notStarted) this.held.delete(j);
     const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
@@ -454,12 +519,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.running.delete(job.msg.id);
       this.pool.abort(job.msg.id, { kind: 'revoked', reason: 'shutdown', runtimeMs: 0 });
     }
-    await this.broker.requeue(this.consumer, unfinished.filter((j) => !j.acked).map((j) => j.msg.raw)).catch(() => {});
+    await this.broker
+      .requeue(
+        this.consumer,
+        unfinished.filter((j) => !j.acked).map((j) => j.msg.raw),
+      )
+      .catch(() => {});
     for (const j of unfinished) j.acked = true;
     // Results first, then acks: a task whose result is not committed by now is not acked, so its
     // message goes back to the queue with the others below and runs again (at-least-once).
     const flushed = await this.store.flush(Math.max(5000, deadline - Date.now()));
-    if (!flushed) this.log('warn', `stopping with ${this.store.backlog} task states not yet written (Postgres unavailable); their messages are given back`);
+    if (!flushed)
+      this.log(
+        'warn',
+        `stopping with ${this.store.backlog} task states not yet written (Postgres unavailable); their messages are given back`,
+      );
     await this.acker.drain();
     await this.events.flush();
     await this.events.worker('worker-offline', this.info());

@@ -51,10 +51,14 @@ const ROUTES: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string
 
 describe('authorize', () => {
   test.each(ROUTES)('%s %s without authorisation → 401 and no data', async (method, path) => {
-    const res = await request(web)[method](MOUNT + path).set('Content-Type', 'application/json').send(method === 'get' ? undefined : '{}');
+    const res = await request(web)
+      [method](MOUNT + path)
+      .set('Content-Type', 'application/json')
+      .send(method === 'get' ? undefined : '{}');
     expect(res.status).toBe(401);
     expect(res.headers['cache-control']).toBe('no-store');
-    if (path.startsWith('/api/')) expect(res.body).toEqual({ error: 'unauthorized', message: expect.stringMatching(/Not authorised/) });
+    if (path.startsWith('/api/'))
+      expect(res.body).toEqual({ error: 'unauthorized', message: expect.stringMatching(/Not authorised/) });
     else expect(res.text).toMatch(/Sign in to the application/);
   });
 
@@ -76,7 +80,10 @@ describe('authorize', () => {
 
   test('async authorize works; pages redirect to loginUrl with next=', async () => {
     const { app: a2, web: w2 } = await adminApp('admin_auth_async', {
-      admin: { authorize: async (req) => (await Promise.resolve(req.get('x-test-user'))) === 'staff', loginUrl: '/login' },
+      admin: {
+        authorize: async (req) => (await Promise.resolve(req.get('x-test-user'))) === 'staff',
+        loginUrl: '/login',
+      },
     });
     const page = await request(w2).get(`${MOUNT}/tasks?state=FAILURE`).expect(302);
     expect(page.headers.location).toBe(`/login?next=${encodeURIComponent(`${MOUNT}/tasks?state=FAILURE`)}`);
@@ -91,7 +98,9 @@ describe('authorize', () => {
       expect(res.headers['cache-control']).toMatch(/max-age/);
       await request(web).get(`${MOUNT}/static/${file}`).set('If-None-Match', res.headers.etag).expect(304);
     }
-    expect((await request(web).get(`${MOUNT}/static/celeriac-status.js`)).headers['content-type']).toMatch(/javascript/);
+    expect((await request(web).get(`${MOUNT}/static/celeriac-status.js`)).headers['content-type']).toMatch(
+      /javascript/,
+    );
     await request(web).get(`${MOUNT}/static/secret.txt`).expect(401);
   });
 
@@ -124,7 +133,12 @@ describe('CSRF', () => {
   test('no JSON content type → 415, even with a valid token (an HTML form cannot send JSON)', async () => {
     const s = await staffSession(web);
     for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
-      const res = await s.agent.post(`${MOUNT}/api/tasks`).set(STAFF).set('X-CSRF-Token', s.token).set('Content-Type', type).send('task=math.add');
+      const res = await s.agent
+        .post(`${MOUNT}/api/tasks`)
+        .set(STAFF)
+        .set('X-CSRF-Token', s.token)
+        .set('Content-Type', type)
+        .send('task=math.add');
       expect(res.status).toBe(415);
       expect(res.body.error).toBe('unsupported_media_type');
     }
@@ -139,7 +153,12 @@ describe('CSRF', () => {
 
   test('a wrong token → 403', async () => {
     const s = await staffSession(web);
-    const res = await s.agent.post(`${MOUNT}/api/tasks`).set(STAFF).set('X-CSRF-Token', 'x'.repeat(43)).send(job).expect(403);
+    const res = await s.agent
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('X-CSRF-Token', 'x'.repeat(43))
+      .send(job)
+      .expect(403);
     expect(res.body.message).toMatch(/does not match/);
     // A token with no cookie at all (another browser's token) fails too.
     await request(web).post(`${MOUNT}/api/tasks`).set(STAFF).set('X-CSRF-Token', s.token).send(job).expect(403);
@@ -147,24 +166,57 @@ describe('CSRF', () => {
 
   test('a foreign Origin is refused even with a valid token; a foreign Referer too', async () => {
     const s = await staffSession(web);
-    const res = await s.agent.post(`${MOUNT}/api/tasks`).set(STAFF).set('X-CSRF-Token', s.token).set('Origin', 'https://evil.example').send(job).expect(403);
+    const res = await s.agent
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('X-CSRF-Token', s.token)
+      .set('Origin', 'https://evil.example')
+      .send(job)
+      .expect(403);
     expect(res.body.message).toMatch(/Cross-origin request refused/);
-    await request(web).post(`${MOUNT}/api/tasks`).set(STAFF).set('Referer', 'https://evil.example/page').send(job).expect(403);
+    await request(web)
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('Referer', 'https://evil.example/page')
+      .send(job)
+      .expect(403);
     await request(web).post(`${MOUNT}/api/tasks`).set(STAFF).set('Origin', 'null').send(job).expect(403);
   });
 
   test('same-origin Origin or Referer without a token passes (API clients may use either)', async () => {
     const agent = request(web);
-    const r1 = await agent.post(`${MOUNT}/api/tasks`).set(STAFF).set('Host', 'admin.test:8080').set('Origin', 'http://admin.test:8080').send(job);
+    const r1 = await agent
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('Host', 'admin.test:8080')
+      .set('Origin', 'http://admin.test:8080')
+      .send(job);
     expect(r1.status).toBe(202);
-    const r2 = await agent.post(`${MOUNT}/api/tasks`).set(STAFF).set('Host', 'admin.test:8080').set('Referer', 'http://admin.test:8080/admin/celeriac/tasks').send(job);
+    const r2 = await agent
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('Host', 'admin.test:8080')
+      .set('Referer', 'http://admin.test:8080/admin/celeriac/tasks')
+      .send(job);
     expect(r2.status).toBe(202);
   });
 
   test('trustedOrigins admits a configured origin', async () => {
-    const { app: a2, web: w2 } = await adminApp('admin_trusted', { admin: { trustedOrigins: ['https://ops.example.com'] } });
-    await request(w2).post(`${MOUNT}/api/tasks`).set(STAFF).set('Origin', 'https://ops.example.com').send(job).expect(202);
-    await request(w2).post(`${MOUNT}/api/tasks`).set(STAFF).set('Origin', 'https://other.example.com').send(job).expect(403);
+    const { app: a2, web: w2 } = await adminApp('admin_trusted', {
+      admin: { trustedOrigins: ['https://ops.example.com'] },
+    });
+    await request(w2)
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('Origin', 'https://ops.example.com')
+      .send(job)
+      .expect(202);
+    await request(w2)
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('Origin', 'https://other.example.com')
+      .send(job)
+      .expect(403);
     await cleanup(a2);
   });
 
@@ -182,8 +234,16 @@ describe('CSRF', () => {
     const s = await staffSession(web);
     const big = await s.post('/api/tasks', { task: 'math.echo', args: ['x'.repeat(200_000)] });
     expect(big.status).toBe(413);
-    expect(big.body).toMatchObject({ error: 'payload_too_large', errors: { body: expect.stringMatching(/larger than the admin accepts/) } });
-    const bad = await s.agent.post(`${MOUNT}/api/tasks`).set(STAFF).set('X-CSRF-Token', s.token).set('Content-Type', 'application/json').send('{"task":');
+    expect(big.body).toMatchObject({
+      error: 'payload_too_large',
+      errors: { body: expect.stringMatching(/larger than the admin accepts/) },
+    });
+    const bad = await s.agent
+      .post(`${MOUNT}/api/tasks`)
+      .set(STAFF)
+      .set('X-CSRF-Token', s.token)
+      .set('Content-Type', 'application/json')
+      .send('{"task":');
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: 'invalid_json', errors: { body: expect.any(String) } });
   });

@@ -89,7 +89,9 @@ test('the tasks table adds and updates rows live', async () => {
 
 test('a task argument made of HTML shows as text in the list and on the detail page, and runs no script', async () => {
   const { page } = browser;
-  const res = await s.post('/api/tasks', { task: 'math.echo', args: [XSS], kwargs: { note: '"><script>alert(2)</script>' } }).expect(202);
+  const res = await s
+    .post('/api/tasks', { task: 'math.echo', args: [XSS], kwargs: { note: '"><script>alert(2)</script>' } })
+    .expect(202);
   await app.sendTask('math.add', [1, 1], {}, { periodicTaskName: `<b onmouseover=alert(3)>nightly</b>` });
   await waitForState(s, res.body.id, ['SUCCESS']);
   await page.goto(`${root}/tasks`);
@@ -114,7 +116,9 @@ test('a task argument made of HTML shows as text in the list and on the detail p
 
 test('revoke and retry from the detail page', async () => {
   const { page } = browser;
-  const waiting = (await s.post('/api/tasks', { task: 'math.add', args: [1, 1], options: { countdown: 300 } }).expect(202)).body.id;
+  const waiting = (
+    await s.post('/api/tasks', { task: 'math.add', args: [1, 1], options: { countdown: 300 } }).expect(202)
+  ).body.id;
   await page.goto(`${root}/tasks/${waiting}`);
   await page.click('[data-action="revoke"]');
   await page.waitForSelector('#task-state .badge[data-state="REVOKED"]');
@@ -168,9 +172,30 @@ test('create a periodic task through the form (errors next to fields, live previ
     expect(await page.locator('#periodic b').count()).toBe(0);
     expect(await page.textContent('#saved')).toContain('Saved “Nightly <b>sums</b>”.');
     // A few more rows of every kind, for the screenshot.
-    await s.post('/api/periodic-tasks', { name: 'cache warm-up', task: 'math.add', schedule: { kind: 'interval', every: 15, period: 'minutes' }, description: 'keeps the report cache hot' }).expect(201);
-    await s.post('/api/periodic-tasks', { name: 'garden lights', task: 'math.add', schedule: { kind: 'solar', event: 'sunset', latitude: 52.52, longitude: 13.405 } }).expect(201);
-    const once = (await s.post('/api/periodic-tasks', { name: 'year-end close', task: 'math.add', schedule: { kind: 'clocked', clockedTime: '2026-12-31T17:00:00Z' } }).expect(201)).body;
+    await s
+      .post('/api/periodic-tasks', {
+        name: 'cache warm-up',
+        task: 'math.add',
+        schedule: { kind: 'interval', every: 15, period: 'minutes' },
+        description: 'keeps the report cache hot',
+      })
+      .expect(201);
+    await s
+      .post('/api/periodic-tasks', {
+        name: 'garden lights',
+        task: 'math.add',
+        schedule: { kind: 'solar', event: 'sunset', latitude: 52.52, longitude: 13.405 },
+      })
+      .expect(201);
+    const once = (
+      await s
+        .post('/api/periodic-tasks', {
+          name: 'year-end close',
+          task: 'math.add',
+          schedule: { kind: 'clocked', clockedTime: '2026-12-31T17:00:00Z' },
+        })
+        .expect(201)
+    ).body;
     await s.post(`/api/periodic-tasks/${once.id}/disable`).expect(200);
     await page.waitForTimeout(500);
     await page.reload();
@@ -198,14 +223,43 @@ test('dashboard and workers pages render with live data', async () => {
     for (let i = 0; i < n; i++) {
       const done = new Date(now - m * 60_000 + i * 1000);
       const failed = (m * 7 + i) % 17 === 0;
-      void store.write({ taskId: randomUUID(), worker: i % 2 ? 'browser-w@test' : 'emails-w@test', status: failed ? 'FAILURE' : 'SUCCESS', retries: 0, taskName: i % 3 ? 'math.add' : 'behave.quick', args: [m, i], dateCreated: new Date(done.getTime() - 400), dateStarted: new Date(done.getTime() - 300), dateDone: done, result: failed ? { exc_type: 'RangeError', exc_message: ['boom'] } : m + i });
+      void store.write({
+        taskId: randomUUID(),
+        worker: i % 2 ? 'browser-w@test' : 'emails-w@test',
+        status: failed ? 'FAILURE' : 'SUCCESS',
+        retries: 0,
+        taskName: i % 3 ? 'math.add' : 'behave.quick',
+        args: [m, i],
+        dateCreated: new Date(done.getTime() - 400),
+        dateStarted: new Date(done.getTime() - 300),
+        dateDone: done,
+        result: failed ? { exc_type: 'RangeError', exc_message: ['boom'] } : m + i,
+      });
     }
   }
   await store.flush();
   // A second worker, and one that stopped answering, for the workers panels.
   await app.worker({ name: 'emails-w@test', queues: ['emails'], concurrency: 2 }).start();
   const broker = await app.broker();
-  await broker.putWorkerInfo('reports@old-host', JSON.stringify({ name: 'reports@old-host', hostname: 'old-host', pid: 4242, queues: ['reports'], concurrency: 8, pool: 'threads', processed: 1280, succeeded: 1266, failed: 14, retried: 9, active: 0, held: 0, startedAt: now - 86_400_000, heartbeatAt: now - 180_000 }));
+  await broker.putWorkerInfo(
+    'reports@old-host',
+    JSON.stringify({
+      name: 'reports@old-host',
+      hostname: 'old-host',
+      pid: 4242,
+      queues: ['reports'],
+      concurrency: 8,
+      pool: 'threads',
+      processed: 1280,
+      succeeded: 1266,
+      failed: 14,
+      retried: 9,
+      active: 0,
+      held: 0,
+      startedAt: now - 86_400_000,
+      heartbeatAt: now - 180_000,
+    }),
+  );
   await page.goto(`${root}/`);
   await page.waitForSelector('#chart svg rect.ok');
   await page.waitForSelector('#live.on');

@@ -18,7 +18,10 @@ beforeAll(async () => {
 afterAll(() => cleanup(app));
 
 test('inspect a worker through the admin API (Celery pidbox under the hood)', async () => {
-  expect((await s.get('/api/workers/ctl-w@test/inspect/ping').expect(200)).body).toEqual({ worker: 'ctl-w@test', reply: { ok: 'pong' } });
+  expect((await s.get('/api/workers/ctl-w@test/inspect/ping').expect(200)).body).toEqual({
+    worker: 'ctl-w@test',
+    reply: { ok: 'pong' },
+  });
   const stats = (await s.get('/api/workers/ctl-w@test/inspect/stats').expect(200)).body;
   expect(stats.worker).toBe('ctl-w@test');
   const queues = (await s.get('/api/workers/ctl-w@test/inspect/active-queues').expect(200)).body;
@@ -46,7 +49,10 @@ test('bad input gets a 400 per field; an unknown worker a 504 naming it', async 
   await s.post('/api/workers/ctl-w@test/control/reboot', {}).expect(400);
   await s.get('/api/workers/ctl-w@test/inspect/everything').expect(400);
   const missing = await s.get('/api/workers/nobody@test/inspect/ping').expect(504);
-  expect(missing.body).toMatchObject({ error: 'no_reply', message: expect.stringMatching(/Worker 'nobody@test' did not answer/) });
+  expect(missing.body).toMatchObject({
+    error: 'no_reply',
+    message: expect.stringMatching(/Worker 'nobody@test' did not answer/),
+  });
 });
 
 test('control routes are behind auth and CSRF like every write', async () => {

@@ -37,10 +37,30 @@ export async function staffSession(web: express.Express) {
     token,
     agent,
     get: (path: string) => agent.get(MOUNT + path).set(STAFF),
-    post: (path: string, payload: unknown = {}) => agent.post(MOUNT + path).set(STAFF).set('X-CSRF-Token', token).send(payload as object),
-    put: (path: string, payload: unknown = {}) => agent.put(MOUNT + path).set(STAFF).set('X-CSRF-Token', token).send(payload as object),
-    patch: (path: string, payload: unknown = {}) => agent.patch(MOUNT + path).set(STAFF).set('X-CSRF-Token', token).send(payload as object),
-    delete: (path: string) => agent.delete(MOUNT + path).set(STAFF).set('X-CSRF-Token', token).send({}),
+    post: (path: string, payload: unknown = {}) =>
+      agent
+        .post(MOUNT + path)
+        .set(STAFF)
+        .set('X-CSRF-Token', token)
+        .send(payload as object),
+    put: (path: string, payload: unknown = {}) =>
+      agent
+        .put(MOUNT + path)
+        .set(STAFF)
+        .set('X-CSRF-Token', token)
+        .send(payload as object),
+    patch: (path: string, payload: unknown = {}) =>
+      agent
+        .patch(MOUNT + path)
+        .set(STAFF)
+        .set('X-CSRF-Token', token)
+        .send(payload as object),
+    delete: (path: string) =>
+      agent
+        .delete(MOUNT + path)
+        .set(STAFF)
+        .set('X-CSRF-Token', token)
+        .send({}),
   };
 }
 

@@ -12,7 +12,10 @@ let s: StaffSession;
 let server: http.Server;
 let redis: Redis;
 beforeAll(async () => {
-  const made = await adminApp('admin_monitor', { app: { routes: { 'remote.*': { queue: 'remote' } } }, admin: { sseHeartbeatMs: 100, maxSseClients: 3 } });
+  const made = await adminApp('admin_monitor', {
+    app: { routes: { 'remote.*': { queue: 'remote' } } },
+    admin: { sseHeartbeatMs: 100, maxSseClients: 3 },
+  });
   app = made.app;
   s = await staffSession(made.web);
   server = made.web.listen(0);
@@ -45,11 +48,22 @@ describe('workers and queues', () => {
 
   test('a worker whose heartbeat is older than its lease is offline; an unreadable entry too', async () => {
     const broker = await app.broker();
-    await broker.putWorkerInfo('ghost@old', JSON.stringify({ name: 'ghost@old', heartbeatAt: Date.now() - 60_000, queues: ['celery'], processed: 9 }));
+    await broker.putWorkerInfo(
+      'ghost@old',
+      JSON.stringify({ name: 'ghost@old', heartbeatAt: Date.now() - 60_000, queues: ['celery'], processed: 9 }),
+    );
     await broker.putWorkerInfo('broken@entry', 'not json');
     const { body } = await s.get('/api/workers').expect(200);
-    expect(body.workers.find((x: any) => x.name === 'ghost@old')).toMatchObject({ status: 'offline', processed: 9, heartbeatAgeMs: expect.any(Number) });
-    expect(body.workers.find((x: any) => x.name === 'broken@entry')).toMatchObject({ status: 'offline', heartbeatAt: null, queues: [] });
+    expect(body.workers.find((x: any) => x.name === 'ghost@old')).toMatchObject({
+      status: 'offline',
+      processed: 9,
+      heartbeatAgeMs: expect.any(Number),
+    });
+    expect(body.workers.find((x: any) => x.name === 'broken@entry')).toMatchObject({
+      status: 'offline',
+      heartbeatAt: null,
+      queues: [],
+    });
     // Online first.
     expect(body.workers[0].status).toBe('online');
     await broker.removeWorkerInfo('ghost@old');
@@ -61,7 +75,12 @@ describe('workers and queues', () => {
     await app.sendTask('remote.job', [2]);
     await app.sendTask('remote.job', [3], {}, { countdown: 600 });
     const { body } = await s.get('/api/queues').expect(200);
-    expect(body.queues).toEqual(expect.arrayContaining([{ name: 'remote', length: 2 }, { name: 'celery', length: expect.any(Number) }]));
+    expect(body.queues).toEqual(
+      expect.arrayContaining([
+        { name: 'remote', length: 2 },
+        { name: 'celery', length: expect.any(Number) },
+      ]),
+    );
     expect(body.delayed).toBeGreaterThanOrEqual(1);
   });
 });
@@ -69,7 +88,8 @@ describe('workers and queues', () => {
 describe('stats', () => {
   test('counts by state and a per-minute throughput series', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await s.post('/api/tasks', { task: 'math.add', args: [i, 1] }).expect(202)).body.id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await s.post('/api/tasks', { task: 'math.add', args: [i, 1] }).expect(202)).body.id);
     ids.push((await s.post('/api/tasks', { task: 'math.boom' }).expect(202)).body.id);
     for (const id of ids) await waitForState(s, id, ['SUCCESS', 'FAILURE']);
     const { body } = await s.get('/api/stats?minutes=30').expect(200);
@@ -140,8 +160,21 @@ describe('event stream (SSE)', () => {
     });
     // A short task's events are coalesced into its last one, which still carries its name.
     const done = stream.events.find((e) => e.event === 'task' && e.data.id === body.id && e.data.state === 'SUCCESS')!;
-    expect(done.data).toMatchObject({ kind: 'task', name: 'math.add', hostname: 'mon-w@test', timestamp: expect.any(String) });
-    await eventually(() => expect(stream.events.some((e) => e.event === 'worker' && e.data.type === 'worker-heartbeat' && e.data.name === 'mon-w@test')).toBe(true), 5000);
+    expect(done.data).toMatchObject({
+      kind: 'task',
+      name: 'math.add',
+      hostname: 'mon-w@test',
+      timestamp: expect.any(String),
+    });
+    await eventually(
+      () =>
+        expect(
+          stream.events.some(
+            (e) => e.event === 'worker' && e.data.type === 'worker-heartbeat' && e.data.name === 'mon-w@test',
+          ),
+        ).toBe(true),
+      5000,
+    );
     expect(stream.events.some((e) => e.event === 'comment' && String(e.data).startsWith(': ping'))).toBe(true);
     stream.close();
   });
@@ -171,9 +204,16 @@ describe('event stream (SSE)', () => {
     await eventually(() => expect(stream.events.some((e) => e.event === 'ready')).toBe(true));
     const broker = await app.broker();
     await broker.publish(broker.keys.events('task.multi'), 'not an envelope');
-    await broker.publish(broker.keys.events('task.multi'), JSON.stringify({ body: Buffer.from('[{"type":"task-succeeded"}]').toString('base64') }));
+    await broker.publish(
+      broker.keys.events('task.multi'),
+      JSON.stringify({ body: Buffer.from('[{"type":"task-succeeded"}]').toString('base64') }),
+    );
     const { body } = await s.post('/api/tasks', { task: 'math.add', args: [2, 2] }).expect(202);
-    await eventually(() => expect(stream.events.some((e) => e.event === 'task' && e.data.id === body.id && e.data.state === 'SUCCESS')).toBe(true));
+    await eventually(() =>
+      expect(stream.events.some((e) => e.event === 'task' && e.data.id === body.id && e.data.state === 'SUCCESS')).toBe(
+        true,
+      ),
+    );
     // The event without a task id was dropped, not forwarded half-formed.
     expect(stream.events.every((e) => e.event !== 'task' || typeof e.data.id === 'string')).toBe(true);
     stream.close();

@@ -10,7 +10,9 @@ test('refuses to build without authorize', () => {
 
 test('insecureNoAuth mounts outside production and is refused in production', () => {
   expect(resolveAdminOptions({ insecureNoAuth: true }, { NODE_ENV: 'development' }).authorize({} as never)).toBe(true);
-  expect(() => resolveAdminOptions({ insecureNoAuth: true }, { NODE_ENV: 'production' })).toThrow(/NODE_ENV is production/);
+  expect(() => resolveAdminOptions({ insecureNoAuth: true }, { NODE_ENV: 'production' })).toThrow(
+    /NODE_ENV is production/,
+  );
   expect(() => resolveAdminOptions({ insecureNoAuth: false })).toThrow(/authorize/);
 });
 
@@ -19,26 +21,40 @@ test('authorize and insecureNoAuth together are a mistake', () => {
 });
 
 test('unknown options fail with a hint', () => {
-  expect(() => resolveAdminOptions({ authorize, showTraceback: true } as never)).toThrow(/'admin.showTraceback': unknown option \(did you mean 'showTracebacks'\?\)/);
+  expect(() => resolveAdminOptions({ authorize, showTraceback: true } as never)).toThrow(
+    /'admin.showTraceback': unknown option \(did you mean 'showTracebacks'\?\)/,
+  );
 });
 
 test('bad values name the option', () => {
   expect(() => resolveAdminOptions({ authorize: 'yes' } as never)).toThrow(/admin.authorize/);
   expect(() => resolveAdminOptions({ authorize, showTracebacks: 'yes' } as never)).toThrow(/admin.showTracebacks/);
   expect(() => resolveAdminOptions({ authorize, loginUrl: 'https://evil.example/login' })).toThrow(/admin.loginUrl/);
-  expect(() => resolveAdminOptions({ authorize, trustedOrigins: ['https://a.example/path'] })).toThrow(/admin.trustedOrigins/);
+  expect(() => resolveAdminOptions({ authorize, trustedOrigins: ['https://a.example/path'] })).toThrow(
+    /admin.trustedOrigins/,
+  );
   expect(() => resolveAdminOptions({ authorize, maxSseClients: 0 })).toThrow(/admin.maxSseClients/);
 });
 
 test('defaults', () => {
   const o = resolveAdminOptions({ authorize });
-  expect(o).toMatchObject({ readOnly: false, bodyLimit: '100kb', sseHeartbeatMs: 15000, maxSseClients: 100, title: 'Celeriac', trustedOrigins: [] });
+  expect(o).toMatchObject({
+    readOnly: false,
+    bodyLimit: '100kb',
+    sseHeartbeatMs: 15000,
+    maxSseClients: 100,
+    title: 'Celeriac',
+    trustedOrigins: [],
+  });
   expect(o.showTracebacks({} as never)).toBe(false);
 });
 
 test('Celeriac#admin is the entry point and applies the same checks', async () => {
   const { Celeriac } = await import('../../src');
-  const app = new Celeriac({ brokerUrl: 'memory://admin-options', databaseUrl: 'postgres://postgres@127.0.0.1:5432/test' });
+  const app = new Celeriac({
+    brokerUrl: 'memory://admin-options',
+    databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+  });
   expect(() => app.admin({})).toThrow(/authorize/);
   expect(typeof app.admin({ authorize })).toBe('function');
   await app.close();

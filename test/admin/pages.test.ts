@@ -21,8 +21,12 @@ afterAll(() => cleanup(app));
 describe('the html helper', () => {
   test('escapes every interpolation, keeps nested html, joins arrays, drops null/false', () => {
     const name = `"'<>&\``;
-    expect(html`<p title="${name}">${name}</p>`.value).toBe('<p title="&quot;&#39;&lt;&gt;&amp;&#96;">&quot;&#39;&lt;&gt;&amp;&#96;</p>');
-    expect(html`<ul>${['<a>', 'b'].map((x) => html`<li>${x}</li>`)}</ul>`.value).toBe('<ul><li>&lt;a&gt;</li><li>b</li></ul>');
+    expect(html`<p title="${name}">${name}</p>`.value).toBe(
+      '<p title="&quot;&#39;&lt;&gt;&amp;&#96;">&quot;&#39;&lt;&gt;&amp;&#96;</p>',
+    );
+    expect(html`<ul>${['<a>', 'b'].map((x) => html`<li>${x}</li>`)}</ul>`.value).toBe(
+      '<ul><li>&lt;a&gt;</li><li>b</li></ul>',
+    );
     expect(html`${null}${undefined}${false}${0}`.value).toBe('0');
     expect(html`${trustedHtml('<br>')}`.value).toBe('<br>');
     expect(escapeHtml(XSS)).toBe('&lt;img src=x onerror=alert(1)&gt;');
@@ -33,7 +37,8 @@ describe('pages', () => {
   let xssId: string;
   let failedId: string;
   beforeAll(async () => {
-    xssId = (await s.post('/api/tasks', { task: 'math.echo', args: [XSS], kwargs: { [XSS]: XSS } }).expect(202)).body.id;
+    xssId = (await s.post('/api/tasks', { task: 'math.echo', args: [XSS], kwargs: { [XSS]: XSS } }).expect(202)).body
+      .id;
     failedId = (await s.post('/api/tasks', { task: 'math.boom' }).expect(202)).body.id;
     await waitForState(s, xssId, ['SUCCESS']);
     await waitForState(s, failedId, ['FAILURE']);

@@ -40,15 +40,27 @@ test('the admin needs the demo sign-in; the status script does not', async () =>
   await request(web).get('/admin/celeriac/api/tasks').expect(401);
   const script = await request(web).get('/admin/celeriac/static/celeriac-status.js').expect(200);
   expect(script.text).toContain('CeleriacStatus');
-  const wrong = await request(web).post('/login').type('form').send({ password: 'nope', next: '/admin/celeriac/tasks' }).expect(401);
+  const wrong = await request(web)
+    .post('/login')
+    .type('form')
+    .send({ password: 'nope', next: '/admin/celeriac/tasks' })
+    .expect(401);
   expect(wrong.text).toContain('Wrong password.');
   const agent = request.agent(web);
-  const ok = await agent.post('/login').type('form').send({ password: 'celeriac', next: '/admin/celeriac/tasks' }).expect(303);
+  const ok = await agent
+    .post('/login')
+    .type('form')
+    .send({ password: 'celeriac', next: '/admin/celeriac/tasks' })
+    .expect(303);
   expect(ok.headers.location).toBe('/admin/celeriac/tasks');
   expect(ok.headers['set-cookie'][0]).toMatch(/^demo_session=[\w-]+; Path=\/; HttpOnly; SameSite=Lax$/);
   await agent.get('/admin/celeriac/api/tasks').expect(200);
   // next= may only point at this site.
-  const offsite = await request(web).post('/login').type('form').send({ password: 'celeriac', next: '//evil.example/' }).expect(303);
+  const offsite = await request(web)
+    .post('/login')
+    .type('form')
+    .send({ password: 'celeriac', next: '//evil.example/' })
+    .expect(303);
   expect(offsite.headers.location).toBe('/admin/celeriac/');
   await agent.post('/logout').expect(303);
   await agent.get('/admin/celeriac/api/tasks').expect(401);
@@ -57,7 +69,13 @@ test('the admin needs the demo sign-in; the status script does not', async () =>
 test('the public status route answers in the admin’s task-status shape', async () => {
   const { body } = await request(web).post('/reports').send({ title: 'Q3' }).expect(202);
   const res = await request(web).get(`/tasks/${body.taskId}`).expect(200);
-  expect(res.body).toMatchObject({ id: body.taskId, state: expect.any(String), ready: false, name: 'reports.build', error: null });
+  expect(res.body).toMatchObject({
+    id: body.taskId,
+    state: expect.any(String),
+    ready: false,
+    name: 'reports.build',
+    error: null,
+  });
   expect(res.headers['cache-control']).toBe('no-store');
   await request(web).get('/tasks/unknown').expect(404, { id: 'unknown', state: 'UNKNOWN' });
 });
@@ -70,8 +88,12 @@ test('in Chromium: the page starts a report and CeleriacStatus.poll shows progre
     expect(await page.evaluate('typeof window.CeleriacStatus.poll')).toBe('function');
     await page.fill('input[name="title"]', 'Annual <report>');
     await page.click('button[type="submit"]');
-    await page.waitForFunction(`document.getElementById('state').textContent === 'PROGRESS'`, null, { timeout: 10_000 });
-    await page.waitForFunction(`parseFloat(document.getElementById('fill').style.width) >= 40`, null, { timeout: 10_000 });
+    await page.waitForFunction(`document.getElementById('state').textContent === 'PROGRESS'`, null, {
+      timeout: 10_000,
+    });
+    await page.waitForFunction(`parseFloat(document.getElementById('fill').style.width) >= 40`, null, {
+      timeout: 10_000,
+    });
     expect(await page.textContent('#step')).toMatch(/Rendering page \d+ of 10/);
     await browser.screenshot('sample-app');
     await page.waitForFunction(`document.getElementById('state').textContent === 'SUCCESS'`, null, { timeout: 15_000 });

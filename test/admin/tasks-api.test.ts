@@ -30,8 +30,15 @@ describe('registered tasks', () => {
     const names = body.tasks.map((t: { name: string }) => t.name);
     expect(names).toEqual(expect.arrayContaining(['math.add', 'math.boom', 'behave.progress', 'behave.limited']));
     expect(names).toEqual([...names].sort());
-    expect(body.tasks.find((t: any) => t.name === 'behave.limited')).toMatchObject({ rateLimit: '5/s', queue: 'celery', acksLate: true });
-    expect(body.tasks.find((t: any) => t.name === 'behave.alwaysFlaky')).toMatchObject({ maxRetries: 2, autoretryFor: ['FlakyError'] });
+    expect(body.tasks.find((t: any) => t.name === 'behave.limited')).toMatchObject({
+      rateLimit: '5/s',
+      queue: 'celery',
+      acksLate: true,
+    });
+    expect(body.tasks.find((t: any) => t.name === 'behave.alwaysFlaky')).toMatchObject({
+      maxRetries: 2,
+      autoretryFor: ['FlakyError'],
+    });
     expect(body.tasks.find((t: any) => t.name === 'behave.hang')).toMatchObject({ timeLimit: 0.3 });
     expect(body.routes).toEqual([{ pattern: 'remote.*', queue: 'remote', priority: null }]);
   });
@@ -53,7 +60,10 @@ describe('create a job', () => {
   });
 
   test('kwargs and options reach the message (queue, priority, countdown, expires)', async () => {
-    const id = await start('math.echo', ['a'], { kwargs: { k: 1 }, options: { queue: 'idle', priority: 3, countdown: 120, expires: 600 } });
+    const id = await start('math.echo', ['a'], {
+      kwargs: { k: 1 },
+      options: { queue: 'idle', priority: 3, countdown: 120, expires: 600 },
+    });
     const detail = (await s.get(`/api/tasks/${id}/detail`).expect(200)).body;
     expect(detail).toMatchObject({ state: 'PENDING', queue: 'idle', args: ['a'], kwargs: { k: 1 } });
     expect(await (await app.broker()).delayedCount()).toBeGreaterThanOrEqual(1);
@@ -70,7 +80,11 @@ describe('create a job', () => {
   });
 
   const invalid: [string, unknown, Record<string, RegExp>][] = [
-    ['unknown task, with a hint', { task: 'math.ad' }, { task: /no task named 'math.ad' is registered or routed \(did you mean 'math.add'\?\)/ }],
+    [
+      'unknown task, with a hint',
+      { task: 'math.ad' },
+      { task: /no task named 'math.ad' is registered or routed \(did you mean 'math.add'\?\)/ },
+    ],
     ['missing task', { args: [] }, { task: /give the name of a registered task/ }],
     ['args not an array', { task: 'math.add', args: { a: 1 } }, { args: /expected a JSON array/ }],
     ['args a string', { task: 'math.add', args: '[1,2]' }, { args: /got the string/ }],
@@ -79,13 +93,25 @@ describe('create a job', () => {
     ['options not an object', { task: 'math.add', options: 'fast' }, { options: /expected an object/ }],
     ['bad queue', { task: 'math.add', options: { queue: 'no spaces' } }, { 'options.queue': /queue name/ }],
     ['negative countdown', { task: 'math.add', options: { countdown: -1 } }, { 'options.countdown': /seconds from 0/ }],
-    ['countdown as text', { task: 'math.add', options: { countdown: '10' } }, { 'options.countdown': /seconds from 0/ }],
+    [
+      'countdown as text',
+      { task: 'math.add', options: { countdown: '10' } },
+      { 'options.countdown': /seconds from 0/ },
+    ],
     ['bad eta', { task: 'math.add', options: { eta: 'tomorrow' } }, { 'options.eta': /ISO 8601/ }],
     ['eta without offset', { task: 'math.add', options: { eta: '2030-01-01T10:00' } }, { 'options.eta': /ISO 8601/ }],
-    ['countdown and eta', { task: 'math.add', options: { countdown: 1, eta: '2030-01-01T10:00:00Z' } }, { 'options.eta': /not both/ }],
+    [
+      'countdown and eta',
+      { task: 'math.add', options: { countdown: 1, eta: '2030-01-01T10:00:00Z' } },
+      { 'options.eta': /not both/ },
+    ],
     ['priority out of range', { task: 'math.add', options: { priority: 10 } }, { 'options.priority': /integer 0-9/ }],
     ['expires negative', { task: 'math.add', options: { expires: -5 } }, { 'options.expires': /seconds > 0/ }],
-    ['unknown option', { task: 'math.add', options: { countdwn: 1 } }, { 'options.countdwn': /did you mean 'options.countdown'/ }],
+    [
+      'unknown option',
+      { task: 'math.add', options: { countdwn: 1 } },
+      { 'options.countdwn': /did you mean 'options.countdown'/ },
+    ],
     ['body not an object', [1, 2], { body: /JSON object/ }],
   ];
   test.each(invalid)('%s → 400 with a message per field, nothing sent', async (_label, payload, expected) => {
@@ -98,7 +124,9 @@ describe('create a job', () => {
   });
 
   test('several bad fields are all reported at once', async () => {
-    const res = await s.post('/api/tasks', { task: 'nope', args: 1, kwargs: 2, options: { priority: 'high' } }).expect(400);
+    const res = await s
+      .post('/api/tasks', { task: 'nope', args: 1, kwargs: 2, options: { priority: 'high' } })
+      .expect(400);
     expect(Object.keys(res.body.errors).sort()).toEqual(['args', 'kwargs', 'options.priority', 'task']);
   });
 });
@@ -113,7 +141,15 @@ describe('task status (polling)', () => {
   test('just sent: PENDING at once (this process’s own batched write is flushed first)', async () => {
     const id = await start('math.add', [1, 2], { options: { countdown: 300 } });
     const res = await s.get(`/api/tasks/${id}`).expect(200);
-    expect(res.body).toMatchObject({ id, state: 'PENDING', ready: false, result: null, error: null, progress: null, name: 'math.add' });
+    expect(res.body).toMatchObject({
+      id,
+      state: 'PENDING',
+      ready: false,
+      result: null,
+      error: null,
+      progress: null,
+      name: 'math.add',
+    });
     expect(res.headers['cache-control']).toBe('no-store');
   });
 
@@ -158,12 +194,21 @@ describe('task status (polling)', () => {
 
   test('PROGRESS: progress with done, total and percent while it runs', async () => {
     const id = await start('behave.progress', [40]);
-    const seen = await eventually(async () => {
-      const body = (await s.get(`/api/tasks/${id}`)).body;
-      if (body.state !== 'PROGRESS') throw new Error(body.state);
-      return body;
-    }, 10_000, 5);
-    expect(seen.progress).toMatchObject({ done: expect.any(Number), total: 40, percent: expect.any(Number), stage: expect.stringMatching(/^step/) });
+    const seen = await eventually(
+      async () => {
+        const body = (await s.get(`/api/tasks/${id}`)).body;
+        if (body.state !== 'PROGRESS') throw new Error(body.state);
+        return body;
+      },
+      10_000,
+      5,
+    );
+    expect(seen.progress).toMatchObject({
+      done: expect.any(Number),
+      total: 40,
+      percent: expect.any(Number),
+      stage: expect.stringMatching(/^step/),
+    });
     expect(seen.dateStarted).not.toBeNull();
     await waitForState(s, id, ['SUCCESS']);
   });
@@ -187,7 +232,12 @@ describe('task list', () => {
     const changed = body.items.map((t: any) => t.dateChanged);
     expect([...changed].sort().reverse()).toEqual(changed);
     expect(body.items[0]).toEqual(
-      expect.objectContaining({ id: expect.any(String), state: expect.any(String), argsPreview: expect.any(String), runtimeMs: null }),
+      expect.objectContaining({
+        id: expect.any(String),
+        state: expect.any(String),
+        argsPreview: expect.any(String),
+        runtimeMs: null,
+      }),
     );
   });
 
@@ -205,11 +255,15 @@ describe('task list', () => {
     expect((await s.get('/api/tasks?worker=nobody').expect(200)).body.total).toBe(0);
     const byId = (await s.get(`/api/tasks?q=${ids[2]}`).expect(200)).body.items;
     expect(byId.map((t: any) => t.id)).toEqual([ids[2]]);
-    expect((await s.get('/api/tasks?q=BOOM').expect(200)).body.items.every((t: any) => t.name === 'math.boom')).toBe(true);
+    expect((await s.get('/api/tasks?q=BOOM').expect(200)).body.items.every((t: any) => t.name === 'math.boom')).toBe(
+      true,
+    );
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await s.get(`/api/tasks?since=${future}`).expect(200)).body.total).toBe(0);
     expect((await s.get(`/api/tasks?until=${future}`).expect(200)).body.total).toBeGreaterThanOrEqual(6);
-    expect((await s.get(`/api/tasks?dateField=date_done&since=2020-01-01`).expect(200)).body.total).toBeGreaterThanOrEqual(6);
+    expect(
+      (await s.get(`/api/tasks?dateField=date_done&since=2020-01-01`).expect(200)).body.total,
+    ).toBeGreaterThanOrEqual(6);
   });
 
   test('periodic task filter', async () => {
@@ -226,7 +280,9 @@ describe('task list', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: any = await s.get(`/api/tasks?limit=2&sort=-date_created${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+      const res: any = await s
+        .get(`/api/tasks?limit=2&sort=-date_created${cursor ? `&cursor=${cursor}` : ''}`)
+        .expect(200);
       seen.push(...res.body.items.map((t: any) => t.id));
       cursor = res.body.nextCursor;
     } while (cursor);
@@ -246,7 +302,13 @@ describe('task list', () => {
   test('first pages and window counts read an index in order; none sorts or scans the whole table', async () => {
     const ds = await app.dataSource();
     const schema = app.config.schema;
-    const base = { dateField: 'date_created' as const, sort: 'date_changed' as const, descending: true, limit: 50, offset: 0 };
+    const base = {
+      dateField: 'date_created' as const,
+      sort: 'date_changed' as const,
+      descending: true,
+      limit: 50,
+      offset: 0,
+    };
     const plans = [
       listResults(schema, base),
       listResults(schema, { ...base, states: ['FAILURE'] }),
@@ -257,8 +319,21 @@ describe('task list', () => {
     // A range on a nullable date, as the API parses it, must be an index condition on that date,
     // not a filter beside a walk of date_changed (which read half of 10M rows in bench W6).
     const ranged = [
-      listResults(schema, parseListQuery({ query: { dateField: 'date_done', since: hoursAgo(20), until: hoursAgo(19) } })),
-      listResults(schema, parseListQuery({ query: { dateField: 'date_done', since: hoursAgo(20), sort: '-date_done', cursor: encodeCursor(hoursAgo(19), '1') } })),
+      listResults(
+        schema,
+        parseListQuery({ query: { dateField: 'date_done', since: hoursAgo(20), until: hoursAgo(19) } }),
+      ),
+      listResults(
+        schema,
+        parseListQuery({
+          query: {
+            dateField: 'date_done',
+            since: hoursAgo(20),
+            sort: '-date_done',
+            cursor: encodeCursor(hoursAgo(19), '1'),
+          },
+        }),
+      ),
     ];
     for (const { text, params } of [...plans, ...ranged]) {
       // On a table this small the planner would rightly scan and sort it; price those out to see
@@ -268,8 +343,15 @@ describe('task list', () => {
         const [{ 'QUERY PLAN': plan }] = await m.query(`EXPLAIN (FORMAT JSON) ${text}`, params);
         return planNodes(plan[0].Plan);
       });
-      expect({ text, nodes: nodes.filter((n) => n.type === 'Sort' || n.type === 'Seq Scan') }).toEqual({ text, nodes: [] });
-      if (ranged.some((r) => r.text === text)) expect({ text, indexes: nodes.map((n) => n.index).filter(Boolean) }).toEqual({ text, indexes: ['celeriac_task_result_done_idx'] });
+      expect({ text, nodes: nodes.filter((n) => n.type === 'Sort' || n.type === 'Seq Scan') }).toEqual({
+        text,
+        nodes: [],
+      });
+      if (ranged.some((r) => r.text === text))
+        expect({ text, indexes: nodes.map((n) => n.index).filter(Boolean) }).toEqual({
+          text,
+          indexes: ['celeriac_task_result_done_idx'],
+        });
     }
   });
 
@@ -298,7 +380,12 @@ describe('task list', () => {
     const query = { dateField: 'date_done', since, sort: '-date_done', limit: 2 };
     const first = (await s.get('/api/tasks').query(query).expect(200)).body;
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = (await s.get('/api/tasks').query({ ...query, cursor: first.nextCursor }).expect(200)).body;
+    const second = (
+      await s
+        .get('/api/tasks')
+        .query({ ...query, cursor: first.nextCursor })
+        .expect(200)
+    ).body;
     const done = [...first.items, ...second.items].map((t: { dateDone: string }) => t.dateDone);
     expect(done.length).toBeGreaterThanOrEqual(3);
     expect(done).toEqual([...done].sort().reverse());
@@ -319,8 +406,19 @@ describe('detail, revoke, retry', () => {
     const child = (await app.sendTask('math.add', [3, 4], {}, { parentId: parent, rootId: parent })).id;
     await waitForState(s, child, ['SUCCESS']);
     const d = (await s.get(`/api/tasks/${parent}/detail`).expect(200)).body;
-    expect(d).toMatchObject({ id: parent, name: 'math.add', args: [1, 2], kwargs: {}, worker: 'admin-w@test', queue: 'celery', rootId: parent, parentId: null });
-    expect(d.children).toEqual([{ id: child, name: 'math.add', state: 'SUCCESS', dateCreated: expect.any(String), dateDone: expect.any(String) }]);
+    expect(d).toMatchObject({
+      id: parent,
+      name: 'math.add',
+      args: [1, 2],
+      kwargs: {},
+      worker: 'admin-w@test',
+      queue: 'celery',
+      rootId: parent,
+      parentId: null,
+    });
+    expect(d.children).toEqual([
+      { id: child, name: 'math.add', state: 'SUCCESS', dateCreated: expect.any(String), dateDone: expect.any(String) },
+    ]);
     expect(d.childrenTruncated).toBe(false);
     const c = (await s.get(`/api/tasks/${child}/detail`)).body;
     expect(c).toMatchObject({ parentId: parent, rootId: parent });
@@ -331,8 +429,17 @@ describe('detail, revoke, retry', () => {
     const id = await start('math.add', [5, 5], { options: { countdown: 1 } });
     const res = await s.post(`/api/tasks/${id}/revoke`, {});
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id, state: 'REVOKED', revoked: true, terminate: false, error: { type: 'TaskRevokedError' } });
-    await eventually(async () => expect((await s.get(`/api/tasks/${id}/detail`)).body.meta).toMatchObject({ reason: 'revoked' }), 5000);
+    expect(res.body).toMatchObject({
+      id,
+      state: 'REVOKED',
+      revoked: true,
+      terminate: false,
+      error: { type: 'TaskRevokedError' },
+    });
+    await eventually(
+      async () => expect((await s.get(`/api/tasks/${id}/detail`)).body.meta).toMatchObject({ reason: 'revoked' }),
+      5000,
+    );
     expect((await s.get(`/api/tasks/${id}`)).body.result).toBeNull();
   });
 
@@ -340,7 +447,10 @@ describe('detail, revoke, retry', () => {
     const id = await start('behave.slow', [60_000]);
     await eventually(async () => expect(worker.info().active).toBeGreaterThan(0), 5000, 10);
     await s.post(`/api/tasks/${id}/revoke`, { terminate: true }).expect(200);
-    await eventually(async () => expect((await s.get(`/api/tasks/${id}/detail`)).body.meta).toMatchObject({ reason: 'terminated' }), 5000);
+    await eventually(
+      async () => expect((await s.get(`/api/tasks/${id}/detail`)).body.meta).toMatchObject({ reason: 'terminated' }),
+      5000,
+    );
   });
 
   test('revoke: finished → 409, unknown → 404, bad body → 400', async () => {
@@ -370,7 +480,9 @@ describe('detail, revoke, retry', () => {
     await waitForState(s, ok, ['SUCCESS']);
     expect((await s.post(`/api/tasks/${ok}/retry`, {}).expect(409)).body.error).toBe('not_retryable');
     await s.post('/api/tasks/unknown-id/retry', {}).expect(404);
-    expect((await s.post(`/api/tasks/${ok}/retry`, { args: [9] }).expect(400)).body.errors.args).toMatch(/unknown field/);
+    expect((await s.post(`/api/tasks/${ok}/retry`, { args: [9] }).expect(400)).body.errors.args).toMatch(
+      /unknown field/,
+    );
   });
 
   test('an over-long id is a 400', async () => {

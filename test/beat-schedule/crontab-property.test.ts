@@ -97,9 +97,14 @@ function genCase(rand: () => number, timezone: string, dense: boolean): Case {
       if (dayIndex !== cachedDay) {
         const d = new Date(dayIndex * 86_400_000);
         cachedDay = dayIndex;
-        dayMatches = dom.values.has(d.getUTCDate()) && month.values.has(d.getUTCMonth() + 1) && dow.values.has(d.getUTCDay());
+        dayMatches =
+          dom.values.has(d.getUTCDate()) && month.values.has(d.getUTCMonth() + 1) && dow.values.has(d.getUTCDay());
       }
-      return dayMatches && minute.values.has(Math.floor(wall / 60_000) % 60) && hour.values.has(Math.floor(wall / 3_600_000) % 24);
+      return (
+        dayMatches &&
+        minute.values.has(Math.floor(wall / 60_000) % 60) &&
+        hour.values.has(Math.floor(wall / 3_600_000) % 24)
+      );
     },
   };
 }
@@ -140,7 +145,14 @@ function bruteForceRuns(c: Case, offsetPerMinute: Int32Array): number[] {
   return runs;
 }
 
-const ZONES = ['Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'America/Santiago', 'Pacific/Chatham', 'Asia/Kolkata'];
+const ZONES = [
+  'Europe/Berlin',
+  'America/New_York',
+  'Australia/Lord_Howe',
+  'America/Santiago',
+  'Pacific/Chatham',
+  'Asia/Kolkata',
+];
 
 describe.each(ZONES)('nextRunAfter agrees with the minute-by-minute reference in %s', (zone) => {
   const offsets = minuteOffsets(zone);

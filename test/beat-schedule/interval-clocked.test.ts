@@ -14,9 +14,9 @@ describe('interval', () => {
   });
 
   test('a day is 24 elapsed hours, also across a DST change (intervals have no zone)', () => {
-    expect(nextRunAfter({ kind: 'interval', every: 1, period: 'days' }, at('2026-03-28T12:00:00Z'))?.toISOString()).toBe(
-      '2026-03-29T12:00:00.000Z',
-    );
+    expect(
+      nextRunAfter({ kind: 'interval', every: 1, period: 'days' }, at('2026-03-28T12:00:00Z'))?.toISOString(),
+    ).toBe('2026-03-29T12:00:00.000Z');
   });
 
   test('nextRuns previews consecutive runs', () => {
@@ -39,7 +39,9 @@ describe('clocked', () => {
   });
 
   test('nextRuns stops when the schedule has no more runs', () => {
-    expect(nextRuns(spec, at('2026-11-30T00:00:00Z'), 5).map((d) => d.toISOString())).toEqual(['2026-12-01T09:00:00.000Z']);
+    expect(nextRuns(spec, at('2026-11-30T00:00:00Z'), 5).map((d) => d.toISOString())).toEqual([
+      '2026-12-01T09:00:00.000Z',
+    ]);
     expect(nextRuns(spec, at('2026-12-02T00:00:00Z'), 5)).toEqual([]);
   });
 });

@@ -21,7 +21,8 @@ function solarNext(event: SolarEvent, latitude: number, longitude: number, after
 function expectNear(actual: Date | null, expectedIso: string, toleranceMs = TOLERANCE_MS): void {
   expect(actual).not.toBeNull();
   const diff = Math.abs(actual!.getTime() - Date.parse(expectedIso));
-  if (diff > toleranceMs) throw new Error(`expected ${actual!.toISOString()} within ${toleranceMs / 60_000} min of ${expectedIso}`);
+  if (diff > toleranceMs)
+    throw new Error(`expected ${actual!.toISOString()} within ${toleranceMs / 60_000} min of ${expectedIso}`);
 }
 
 const EPHEM: Array<[string, number, number, string, Partial<Record<SolarEvent, string>>]> = [
@@ -133,7 +134,17 @@ describe('polar day and night (Tromsø, 69.65N 18.96E)', () => {
     // Every altitude from -18° to -0.833° is crossed both ways once a year even at a pole
     // (the sun's altitude there runs between -23.44° and +23.44°), so none of these may be null.
     const after = new Date('2026-01-01T00:00:00Z');
-    for (const event of ['dawn_astronomical', 'dawn_nautical', 'dawn_civil', 'sunrise', 'solar_noon', 'sunset', 'dusk_civil', 'dusk_nautical', 'dusk_astronomical'] as const) {
+    for (const event of [
+      'dawn_astronomical',
+      'dawn_nautical',
+      'dawn_civil',
+      'sunrise',
+      'solar_noon',
+      'sunset',
+      'dusk_civil',
+      'dusk_nautical',
+      'dusk_astronomical',
+    ] as const) {
       const runs = nextRuns({ kind: 'solar', event, latitude, longitude: 0 }, after, 3);
       expect([event, runs.length]).toEqual([event, 3]);
       expect(runs[0].getTime() - after.getTime()).toBeLessThan(367 * 86_400_000);
@@ -143,7 +154,11 @@ describe('polar day and night (Tromsø, 69.65N 18.96E)', () => {
   });
 
   test('consecutive sunrises at Berlin are a day apart, each strictly after the last', () => {
-    const runs = nextRuns({ kind: 'solar', event: 'sunrise', latitude: 52.52, longitude: 13.405 }, new Date('2026-06-19T12:00:00Z'), 3);
+    const runs = nextRuns(
+      { kind: 'solar', event: 'sunrise', latitude: 52.52, longitude: 13.405 },
+      new Date('2026-06-19T12:00:00Z'),
+      3,
+    );
     expect(runs.map((d) => d.toISOString().slice(0, 10))).toEqual(['2026-06-20', '2026-06-21', '2026-06-22']);
   });
 });

@@ -6,8 +6,19 @@ import {
   type FieldError,
 } from '../../src/beat/schedule';
 
-function cron(fields: Partial<Record<'minute' | 'hour' | 'dayOfMonth' | 'monthOfYear' | 'dayOfWeek' | 'timezone', unknown>>) {
-  return { kind: 'crontab', minute: '*', hour: '*', dayOfMonth: '*', monthOfYear: '*', dayOfWeek: '*', timezone: 'UTC', ...fields };
+function cron(
+  fields: Partial<Record<'minute' | 'hour' | 'dayOfMonth' | 'monthOfYear' | 'dayOfWeek' | 'timezone', unknown>>,
+) {
+  return {
+    kind: 'crontab',
+    minute: '*',
+    hour: '*',
+    dayOfMonth: '*',
+    monthOfYear: '*',
+    dayOfWeek: '*',
+    timezone: 'UTC',
+    ...fields,
+  };
 }
 
 function only(errors: FieldError[]): FieldError {
@@ -54,7 +65,7 @@ describe('crontab fields', () => {
     ['minute', '5/10', "'5/10' has a step without a range: write 5-59/10"],
     ['minute', '1-2-3', "'1-2-3' has more than one '-'"],
     ['minute', '-5', "'-5' is negative, and negative numbers are not supported"],
-    ['minute', '0,,30', "has an empty list item"],
+    ['minute', '0,,30', 'has an empty list item'],
     ['minute', '', 'is empty: write'],
     ['minute', 5, "expected a string such as '*' but got number 5"],
     ['hour', '1/2/3', "has more than one '/'"],
@@ -65,7 +76,9 @@ describe('crontab fields', () => {
   });
 
   test('every bad field is reported at once, each naming its field', () => {
-    const errors = validateSchedule(cron({ minute: '61', hour: '24', dayOfMonth: '32', monthOfYear: '0', dayOfWeek: 'funday' }));
+    const errors = validateSchedule(
+      cron({ minute: '61', hour: '24', dayOfMonth: '32', monthOfYear: '0', dayOfWeek: 'funday' }),
+    );
     expect(errors.map((e) => e.field)).toEqual(['minute', 'hour', 'dayOfWeek', 'dayOfMonth', 'monthOfYear']);
   });
 
@@ -86,9 +99,12 @@ describe('time zone', () => {
     expect(error.message).toContain("did you mean 'Europe/Berlin'?");
   });
 
-  test.each(['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'])('%s is valid', (timezone) => {
-    expect(validateSchedule(cron({ timezone }))).toEqual([]);
-  });
+  test.each(['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'])(
+    '%s is valid',
+    (timezone) => {
+      expect(validateSchedule(cron({ timezone }))).toEqual([]);
+    },
+  );
 
   test.each([[''], [undefined], [42]])('%p is rejected', (timezone) => {
     expect(only(validateSchedule(cron({ timezone }))).field).toBe('timezone');
@@ -129,14 +145,18 @@ describe('solar', () => {
     expect(errors[0].message).toContain("did you mean 'sunrise'?");
     expect(errors[1].message).toContain('use decimal degrees from -90 to 90');
     expect(errors[2].message).toContain('use decimal degrees from -180 to 180');
-    expect(only(validateSchedule({ kind: 'solar', event: 'sunset', latitude: NaN, longitude: 0 })).field).toBe('latitude');
+    expect(only(validateSchedule({ kind: 'solar', event: 'sunset', latitude: NaN, longitude: 0 })).field).toBe(
+      'latitude',
+    );
   });
 });
 
 describe('clocked and kind', () => {
   test('clockedTime must be a valid Date', () => {
     expect(validateSchedule({ kind: 'clocked', clockedTime: new Date('2026-12-01T09:00:00Z') })).toEqual([]);
-    expect(only(validateSchedule({ kind: 'clocked', clockedTime: new Date('nope') })).message).toContain('Invalid Date');
+    expect(only(validateSchedule({ kind: 'clocked', clockedTime: new Date('nope') })).message).toContain(
+      'Invalid Date',
+    );
     expect(only(validateSchedule({ kind: 'clocked', clockedTime: '2026-12-01' })).field).toBe('clockedTime');
   });
 
@@ -159,7 +179,9 @@ describe('assertValidSchedule and evaluation of invalid specs', () => {
     const error = thrown as ScheduleValidationError;
     expect(error.name).toBe('ScheduleValidationError');
     expect(error.errors.map((e) => e.field)).toEqual(['minute', 'timezone']);
-    expect(error.message).toMatch(/^Invalid schedule: minute: '61' is out of range: use 0-59.*; timezone: unknown time zone 'Mars\/Base'/);
+    expect(error.message).toMatch(
+      /^Invalid schedule: minute: '61' is out of range: use 0-59.*; timezone: unknown time zone 'Mars\/Base'/,
+    );
   });
 
   test('does not throw for a valid spec', () => {

@@ -106,17 +106,36 @@ export async function insertIntervalTask(
   period: string,
   columns: Record<string, unknown> = {},
 ): Promise<number> {
-  const [{ id: scheduleId }] = await sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES ($1, $2) RETURNING id`, [every, period]);
+  const [{ id: scheduleId }] = await sql(
+    app,
+    `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES ($1, $2) RETURNING id`,
+    [every, period],
+  );
   return insertTask(app, name, { interval_id: scheduleId, ...columns });
 }
 
 export async function insertCrontabTask(
   app: Celeriac,
   name: string,
-  cron: { minute?: string; hour?: string; day_of_week?: string; day_of_month?: string; month_of_year?: string; timezone?: string },
+  cron: {
+    minute?: string;
+    hour?: string;
+    day_of_week?: string;
+    day_of_month?: string;
+    month_of_year?: string;
+    timezone?: string;
+  },
   columns: Record<string, unknown> = {},
 ): Promise<number> {
-  const c = { minute: '*', hour: '*', day_of_week: '*', day_of_month: '*', month_of_year: '*', timezone: 'UTC', ...cron };
+  const c = {
+    minute: '*',
+    hour: '*',
+    day_of_week: '*',
+    day_of_month: '*',
+    month_of_year: '*',
+    timezone: 'UTC',
+    ...cron,
+  };
   const [{ id: scheduleId }] = await sql(
     app,
     `INSERT INTO $S.celeriac_crontab_schedule (minute, hour, day_of_week, day_of_month, month_of_year, timezone) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
@@ -131,7 +150,9 @@ export async function insertTask(app: Celeriac, name: string, columns: Record<st
   const [{ id }] = await sql(
     app,
     `INSERT INTO $S.celeriac_periodic_task (${keys.join(', ')}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
-    Object.values(cols).map((v: unknown) => (v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v)),
+    Object.values(cols).map((v: unknown) =>
+      v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v,
+    ),
   );
   return id;
 }
@@ -190,8 +211,14 @@ export function spawnBeat(app: Celeriac, env: Record<string, string> = {}): Beat
       const check = () => {
         const found = child.events.find((e) => e.event === event);
         if (found) return resolve(found);
-        if (child.exitCode !== null) return reject(new Error(`beat child exited (${child.exitCode}) before '${event}': ${stderr}`));
-        if (Date.now() > deadline) return reject(new Error(`beat child: no '${event}' within ${timeoutMs} ms; events ${JSON.stringify(child.events)} ${stderr}`));
+        if (child.exitCode !== null)
+          return reject(new Error(`beat child exited (${child.exitCode}) before '${event}': ${stderr}`));
+        if (Date.now() > deadline)
+          return reject(
+            new Error(
+              `beat child: no '${event}' within ${timeoutMs} ms; events ${JSON.stringify(child.events)} ${stderr}`,
+            ),
+          );
         setTimeout(check, 20);
       };
       check();

@@ -25,13 +25,25 @@ afterEach(async () => {
 });
 
 async function bulkInsert(n: number, prefix = 'bulk'): Promise<void> {
-  const [{ id }] = await sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (1, 'hours') RETURNING id`);
-  await sql(app, `INSERT INTO $S.celeriac_periodic_task (name, task, interval_id) SELECT $3 || g, 'beat.ping', $1 FROM generate_series(1, $2) g`, [id, n, prefix]);
+  const [{ id }] = await sql(
+    app,
+    `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (1, 'hours') RETURNING id`,
+  );
+  await sql(
+    app,
+    `INSERT INTO $S.celeriac_periodic_task (name, task, interval_id) SELECT $3 || g, 'beat.ping', $1 FROM generate_series(1, $2) g`,
+    [id, n, prefix],
+  );
 }
 
 const lastAnalyze = async (): Promise<Date | null> =>
-  (await sql(app, `SELECT last_analyze FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'celeriac_periodic_task'`, [app.config.schema]))[0]
-    ?.last_analyze ?? null;
+  (
+    await sql(
+      app,
+      `SELECT last_analyze FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'celeriac_periodic_task'`,
+      [app.config.schema],
+    )
+  )[0]?.last_analyze ?? null;
 
 test('more rows than a batch are all planned by one tick, each once', async () => {
   await bulkInsert(35);
@@ -68,5 +80,9 @@ test('a full batch of rows to plan gets the table analyzed; fewer rows do not', 
 
   await bulkInsert(25, 'more');
   await beat.tick(T0);
-  await eventually(async () => expect((await lastAnalyze())?.getTime() ?? 0).toBeGreaterThan(before?.getTime() ?? 0), 5000, 100);
+  await eventually(
+    async () => expect((await lastAnalyze())?.getTime() ?? 0).toBeGreaterThan(before?.getTime() ?? 0),
+    5000,
+    100,
+  );
 });

@@ -6,7 +6,16 @@
 import { Client } from 'pg';
 import { type Beat, type Celeriac, type SentRun } from '../../src';
 import { cleanup, DATABASE_URL, eventually } from '../helpers';
-import { assertNoBeatLeftRunning, insertCrontabTask, insertIntervalTask, makeBeatApp, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
+import {
+  assertNoBeatLeftRunning,
+  insertCrontabTask,
+  insertIntervalTask,
+  makeBeatApp,
+  sql,
+  taskRow,
+  tracked,
+  resetBeatState,
+} from './beat-helpers';
 
 let app: Celeriac;
 let beat: Beat;
@@ -80,12 +89,18 @@ test('a row inserted, a run moved and a task disabled by plain SQL are all seen 
   const controlRuns = sent.filter((r) => r.periodicTaskId === control).length;
   // The control task keeps running (for 2 s more); the disabled one does not, except a run the
   // beat had already claimed, at most claimAheadMs (1 s) before its slot.
-  await eventually(() => expect(sent.filter((r) => r.periodicTaskId === control).length).toBeGreaterThanOrEqual(controlRuns + 10), 5000);
+  await eventually(
+    () => expect(sent.filter((r) => r.periodicTaskId === control).length).toBeGreaterThanOrEqual(controlRuns + 10),
+    5000,
+  );
   expect(sent.filter((r) => r.name === 'new' && r.scheduledAt.getTime() > seen + 1000)).toEqual([]);
 });
 
 test('an edit re-plans only the rows it touched', async () => {
-  const [{ id: shared }] = await sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (1, 'hours') RETURNING id`);
+  const [{ id: shared }] = await sql(
+    app,
+    `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (1, 'hours') RETURNING id`,
+  );
   await sql(
     app,
     `INSERT INTO $S.celeriac_periodic_task (name, task, interval_id) SELECT 'bulk' || g, 'beat.ping', $1 FROM generate_series(1, 500) g`,
@@ -95,14 +110,26 @@ test('an edit re-plans only the rows it touched', async () => {
   const replans: number[] = [];
   await startBeat();
   beat.on('replanned', (n) => replans.push(n));
-  await eventually(async () => expect((await sql(app, `SELECT count(*)::int AS n FROM $S.celeriac_periodic_task WHERE next_run_at IS NULL`))[0].n).toBe(0));
-  const before = await sql(app, `SELECT name, next_run_at, revision FROM $S.celeriac_periodic_task WHERE name <> 'nightly' ORDER BY name`);
+  await eventually(async () =>
+    expect(
+      (await sql(app, `SELECT count(*)::int AS n FROM $S.celeriac_periodic_task WHERE next_run_at IS NULL`))[0].n,
+    ).toBe(0),
+  );
+  const before = await sql(
+    app,
+    `SELECT name, next_run_at, revision FROM $S.celeriac_periodic_task WHERE name <> 'nightly' ORDER BY name`,
+  );
   replans.length = 0;
 
   await sql(app, `UPDATE $S.celeriac_crontab_schedule SET hour = '4' WHERE hour = '3'`);
   await eventually(async () => expect((await taskRow(app, 'nightly')).next_run_at.getUTCHours()).toBe(4));
   expect(replans).toEqual([1]);
-  expect(await sql(app, `SELECT name, next_run_at, revision FROM $S.celeriac_periodic_task WHERE name <> 'nightly' ORDER BY name`)).toEqual(before);
+  expect(
+    await sql(
+      app,
+      `SELECT name, next_run_at, revision FROM $S.celeriac_periodic_task WHERE name <> 'nightly' ORDER BY name`,
+    ),
+  ).toEqual(before);
 });
 
 test('without LISTEN the beat polls: a change is seen within a second', async () => {
@@ -113,7 +140,9 @@ test('without LISTEN the beat polls: a change is seen within a second', async ()
   const t0 = Date.now();
   await sql(app, `UPDATE $S.celeriac_interval_schedule SET every = 1, period = 'seconds'`);
   // At most one poll interval, plus the tick that plans it.
-  expect(await within(t0, async () => expect((await taskRow(app, 'hourly')).next_run_at.getTime()).toBeLessThan(t0 + 3500))).toBeLessThan(1250);
+  expect(
+    await within(t0, async () => expect((await taskRow(app, 'hourly')).next_run_at.getTime()).toBeLessThan(t0 + 3500)),
+  ).toBeLessThan(1250);
 });
 
 test('a lost LISTEN session is re-established, and changes are still seen', async () => {
@@ -125,9 +154,10 @@ test('a lost LISTEN session is re-established, and changes are still seen', asyn
   const admin = new Client({ connectionString: DATABASE_URL });
   await admin.connect();
   try {
-    const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [
-      `celeriac-beat:${beat.name}:listen`.slice(0, 63),
-    ]);
+    const killed = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+      [`celeriac-beat:${beat.name}:listen`.slice(0, 63)],
+    );
     expect(killed.rowCount).toBe(1);
   } finally {
     await admin.end();
@@ -135,5 +165,7 @@ test('a lost LISTEN session is re-established, and changes are still seen', asyn
   await eventually(() => expect(states).toEqual([false, true]), 10_000);
   const t0 = Date.now();
   await sql(app, `UPDATE $S.celeriac_interval_schedule SET every = 1, period = 'seconds'`);
-  expect(await within(t0, async () => expect((await taskRow(app, 'hourly')).next_run_at.getTime()).toBeLessThan(t0 + 3500))).toBeLessThan(1000);
+  expect(
+    await within(t0, async () => expect((await taskRow(app, 'hourly')).next_run_at.getTime()).toBeLessThan(t0 + 3500)),
+  ).toBeLessThan(1000);
 });

@@ -6,7 +6,16 @@
 import { ManualClock, type Beat, type Celeriac, type SentRun } from '../../src';
 import { runTaskId } from '../../src/beat';
 import { cleanup, eventually } from '../helpers';
-import { assertNoBeatLeftRunning, insertIntervalTask, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
+import {
+  assertNoBeatLeftRunning,
+  insertIntervalTask,
+  makeBeatApp,
+  queued,
+  sql,
+  taskRow,
+  tracked,
+  resetBeatState,
+} from './beat-helpers';
 
 let app: Celeriac;
 const LEASE = 2000;
@@ -33,10 +42,11 @@ async function twoTasksAt(beat: Beat, a: number, b: number): Promise<void> {
   await insertIntervalTask(app, 'b', 1, 'hours');
   await eventually(async () => expect((await taskRow(app, 'b')).next_run_at).not.toBeNull());
   expect(beat.running).toBe(true);
-  await sql(app, `UPDATE $S.celeriac_periodic_task SET next_run_at = CASE name WHEN 'a' THEN $1::timestamptz ELSE $2::timestamptz END WHERE name IN ('a', 'b')`, [
-    new Date(a),
-    new Date(b),
-  ]);
+  await sql(
+    app,
+    `UPDATE $S.celeriac_periodic_task SET next_run_at = CASE name WHEN 'a' THEN $1::timestamptz ELSE $2::timestamptz END WHERE name IN ('a', 'b')`,
+    [new Date(a), new Date(b)],
+  );
 }
 
 test('runs are claimed ahead, one outbox group per instant, and each group is sent at its slot, not before', async () => {
@@ -46,13 +56,20 @@ test('runs are claimed ahead, one outbox group per instant, and each group is se
   await twoTasksAt(beat, slotA, slotB);
 
   // Claimed ahead: both runs recorded (each group's lease counted from its instant), nothing in Redis yet.
-  await eventually(async () => {
-    const rows = await sql(app, `SELECT claimed_by, claimed_at, run_count FROM $S.celeriac_beat_outbox ORDER BY claimed_at`);
-    expect(rows.map((r: any) => [r.claimed_by, r.claimed_at.getTime(), r.run_count])).toEqual([
-      ['ahead', slotA, 1],
-      ['ahead', slotB, 1],
-    ]);
-  }, 1000, 10);
+  await eventually(
+    async () => {
+      const rows = await sql(
+        app,
+        `SELECT claimed_by, claimed_at, run_count FROM $S.celeriac_beat_outbox ORDER BY claimed_at`,
+      );
+      expect(rows.map((r: any) => [r.claimed_by, r.claimed_at.getTime(), r.run_count])).toEqual([
+        ['ahead', slotA, 1],
+        ['ahead', slotB, 1],
+      ]);
+    },
+    1000,
+    10,
+  );
   expect(Date.now()).toBeLessThan(slotA);
   expect(await queued(app)).toEqual([]);
   expect((await taskRow(app, 'a')).next_run_at.getTime()).toBe(slotA + 3600_000);
@@ -75,7 +92,11 @@ test('stop() sends the runs it claimed ahead, at their slot, before it returns',
   const { beat } = await startBeat();
   const slot = Date.now() + 1200;
   await twoTasksAt(beat, slot, slot);
-  await eventually(async () => expect(await sql(app, `SELECT run_count FROM $S.celeriac_beat_outbox`)).toEqual([{ run_count: 2 }]), 1000, 10);
+  await eventually(
+    async () => expect(await sql(app, `SELECT run_count FROM $S.celeriac_beat_outbox`)).toEqual([{ run_count: 2 }]),
+    1000,
+    10,
+  );
   expect(Date.now()).toBeLessThan(slot);
 
   await beat.stop();
@@ -91,8 +112,22 @@ describe('a group claimed ahead by a beat that died, written directly', () => {
   async function deadGroup(owner: string): Promise<string> {
     const id = await insertIntervalTask(app, 'ahead-job', 1, 'hours');
     const taskId = runTaskId(app.config.schema, id, INSTANT);
-    const prepared = app.prepare('beat.ping', [], {}, { taskId, headers: { scheduled_at: new Date(INSTANT).toISOString() }, periodicTaskName: 'ahead-job' });
-    const run = { periodicTaskId: id, name: 'ahead-job', task: 'beat.ping', taskId, scheduledAt: new Date(INSTANT).toISOString(), queue: 'celery', priority: 0, raw: prepared.outgoing.raw };
+    const prepared = app.prepare(
+      'beat.ping',
+      [],
+      {},
+      { taskId, headers: { scheduled_at: new Date(INSTANT).toISOString() }, periodicTaskName: 'ahead-job' },
+    );
+    const run = {
+      periodicTaskId: id,
+      name: 'ahead-job',
+      task: 'beat.ping',
+      taskId,
+      scheduledAt: new Date(INSTANT).toISOString(),
+      queue: 'celery',
+      priority: 0,
+      raw: prepared.outgoing.raw,
+    };
     await sql(
       app,
       `INSERT INTO $S.celeriac_beat_outbox (batch_id, claimed_by, claimed_at, first_claimed_at, run_count, runs)
@@ -102,9 +137,11 @@ describe('a group claimed ahead by a beat that died, written directly', () => {
     return taskId;
   }
 
-  test("another beat takes it over a lease after its instant, not a lease after the claim", async () => {
+  test('another beat takes it over a lease after its instant, not a lease after the claim', async () => {
     const taskId = await deadGroup('dead');
-    const rescuer = tracked(app.beat({ name: 'rescuer', listen: false, outboxLeaseMs: LEASE, clock: new ManualClock(T0) }));
+    const rescuer = tracked(
+      app.beat({ name: 'rescuer', listen: false, outboxLeaseMs: LEASE, clock: new ManualClock(T0) }),
+    );
     expect((await rescuer.tick(T0 + LEASE)).recovered).toBe(0);
     expect((await rescuer.tick(INSTANT + LEASE - 1)).recovered).toBe(0);
     expect(await queued(app)).toEqual([]);
@@ -115,7 +152,9 @@ describe('a group claimed ahead by a beat that died, written directly', () => {
 
   test('a beat restarted under the same name sends its own group at the instant, not before', async () => {
     const taskId = await deadGroup('same-name');
-    const again = tracked(app.beat({ name: 'same-name', listen: false, outboxLeaseMs: LEASE, clock: new ManualClock(T0) }));
+    const again = tracked(
+      app.beat({ name: 'same-name', listen: false, outboxLeaseMs: LEASE, clock: new ManualClock(T0) }),
+    );
     expect((await again.tick(INSTANT - 1)).recovered).toBe(0);
     expect(await queued(app)).toEqual([]);
     expect(await again.tick(INSTANT)).toMatchObject({ recovered: 1, sent: 1 });

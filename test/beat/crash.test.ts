@@ -11,7 +11,19 @@
 import { Celeriac, ManualClock, type Beat, type RecoveredBatch } from '../../src';
 import { silentLogger } from '../../src/log';
 import { cleanup, DATABASE_URL, eventually, REDIS_URL } from '../helpers';
-import { assertNoBeatLeftRunning, exited, fixtureApps, insertIntervalTask, makeBeatApp, queued, spawnBeat, sql, tracked, type BeatChild, resetBeatState } from './beat-helpers';
+import {
+  assertNoBeatLeftRunning,
+  exited,
+  fixtureApps,
+  insertIntervalTask,
+  makeBeatApp,
+  queued,
+  spawnBeat,
+  sql,
+  tracked,
+  type BeatChild,
+  resetBeatState,
+} from './beat-helpers';
 
 let app: Celeriac;
 const others: Celeriac[] = [];
@@ -71,7 +83,9 @@ describe('fault hooks, injected clock', () => {
     await victim.tick(T0);
     await expect(victim.tick(T0 + 10_000)).rejects.toThrow(Crash);
     expect(await queued(app)).toHaveLength(5); // Redis has them
-    expect(await sql(app, `SELECT claimed_by, run_count FROM $S.celeriac_beat_outbox`)).toEqual([{ claimed_by: 'victim', run_count: 5 }]);
+    expect(await sql(app, `SELECT claimed_by, run_count FROM $S.celeriac_beat_outbox`)).toEqual([
+      { claimed_by: 'victim', run_count: 5 },
+    ]);
 
     // Within the lease the batch is still the victim's: the rescuer leaves it alone.
     expect((await rescuer.tick(T0 + 10_000 + LEASE - 1)).recovered).toBe(0);
@@ -84,7 +98,9 @@ describe('fault hooks, injected clock', () => {
     await rescuer.tick(T0 + 20_000);
     const msgs = await queued(app);
     expect(new Set(msgs.map((m) => m.id)).size).toBe(msgs.length);
-    expect(Object.values(slotsByTask(msgs))).toEqual(Array(5).fill(['2026-06-01T10:00:10.000Z', '2026-06-01T10:00:20.000Z']));
+    expect(Object.values(slotsByTask(msgs))).toEqual(
+      Array(5).fill(['2026-06-01T10:00:10.000Z', '2026-06-01T10:00:20.000Z']),
+    );
     await victim.stop();
     await rescuer.stop();
   });
@@ -99,7 +115,9 @@ describe('fault hooks, injected clock', () => {
     await victim.tick(T0);
     await expect(victim.tick(T0 + 10_000)).rejects.toThrow(Crash);
     expect(await queued(app)).toHaveLength(0); // claimed (next_run_at moved on), not sent
-    expect((await sql(app, `SELECT DISTINCT next_run_at FROM $S.celeriac_periodic_task`))[0].next_run_at.toISOString()).toBe('2026-06-01T10:00:20.000Z');
+    expect(
+      (await sql(app, `SELECT DISTINCT next_run_at FROM $S.celeriac_periodic_task`))[0].next_run_at.toISOString(),
+    ).toBe('2026-06-01T10:00:20.000Z');
 
     expect(await rescuer.tick(T0 + 10_000 + LEASE)).toMatchObject({ recovered: 1, sent: 5 });
     expect(recovered).toEqual([expect.objectContaining({ previousOwner: 'victim', runs: 5, resent: true })]);
@@ -112,7 +130,10 @@ describe('fault hooks, injected clock', () => {
     expect(Object.values(slotsByTask(msgs))).toEqual(Array(5).fill(['2026-06-01T10:00:10.000Z']));
     const store = await app.results();
     await store.flush();
-    expect(await store.get(msgs[0].id)).toMatchObject({ status: 'PENDING', periodicTaskName: msgs[0].periodicTaskName });
+    expect(await store.get(msgs[0].id)).toMatchObject({
+      status: 'PENDING',
+      periodicTaskName: msgs[0].periodicTaskName,
+    });
     for (const b of [victim, rescuer, late]) await b.stop();
   });
 
@@ -146,7 +167,9 @@ describe('fault hooks, injected clock', () => {
   test('a batch nobody could confirm within sentMarkerTtlMs is given up, not risked twice', async () => {
     await fiveTasks();
     const victim = await crashingBeat('afterClaim');
-    const rescuer = tracked(app.beat({ name: 'rescuer', listen: false, outboxLeaseMs: LEASE, sentMarkerTtlMs: 20 * LEASE }));
+    const rescuer = tracked(
+      app.beat({ name: 'rescuer', listen: false, outboxLeaseMs: LEASE, sentMarkerTtlMs: 20 * LEASE }),
+    );
     const errors: Error[] = [];
     rescuer.on('error', (e) => errors.push(e));
     await victim.tick(T0);
@@ -154,7 +177,9 @@ describe('fault hooks, injected clock', () => {
     // Every beat was down for longer than the marker lives.
     const result = await rescuer.tick(T0 + 10_000 + 20 * LEASE);
     expect(result.sent).toBe(5); // the slots that came due meanwhile: one catch-up run each
-    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/gave up 5 runs claimed 40 s ago .* could duplicate them/)]);
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/gave up 5 runs claimed 40 s ago .* could duplicate them/),
+    ]);
     expect((await queued(app)).map((m) => m.scheduledAt)).toEqual(Array(5).fill('2026-06-01T10:00:20.000Z'));
     await victim.stop();
     await rescuer.stop();
@@ -177,7 +202,9 @@ describe('fault hooks, injected clock', () => {
     await cut.tick(T0);
     expect(await cut.tick(T0 + 10_000)).toMatchObject({ sent: 0 });
     expect(errors.length).toBeGreaterThan(0);
-    expect(await sql(app, `SELECT claimed_by, run_count FROM $S.celeriac_beat_outbox`)).toEqual([{ claimed_by: 'cut-off', run_count: 5 }]);
+    expect(await sql(app, `SELECT claimed_by, run_count FROM $S.celeriac_beat_outbox`)).toEqual([
+      { claimed_by: 'cut-off', run_count: 5 },
+    ]);
     const healthy = tracked(app.beat({ name: 'healthy', listen: false, outboxLeaseMs: LEASE }));
     expect(await healthy.tick(T0 + 10_000 + LEASE)).toMatchObject({ recovered: 1, sent: 5 });
     expect(await queued(app)).toHaveLength(5);
@@ -202,11 +229,18 @@ describe('a real beat process, SIGKILLed', () => {
     rescuer.on('recovered', (b) => recovered.push(b));
     await rescuer.start();
     await eventually(() => expect(recovered.map((b) => b.batchId)).toContain(crashPoint.batchId), 10_000);
-    expect(recovered.find((b) => b.batchId === crashPoint.batchId)).toMatchObject({ previousOwner: 'victim-process', runs: 5, resent: expectResent });
+    expect(recovered.find((b) => b.batchId === crashPoint.batchId)).toMatchObject({
+      previousOwner: 'victim-process',
+      runs: 5,
+      resent: expectResent,
+    });
     // Let the rescuer run on for a few more slots, and settle whatever else the victim had
     // claimed ahead before it died (a lease after its slot), then check the whole history.
     await eventually(async () => {
-      const [{ min }] = await sql(app, `SELECT min(total_run_count) AS min FROM $S.celeriac_periodic_task WHERE source = 'db'`);
+      const [{ min }] = await sql(
+        app,
+        `SELECT min(total_run_count) AS min FROM $S.celeriac_periodic_task WHERE source = 'db'`,
+      );
       expect(min).toBeGreaterThanOrEqual(3);
       expect(await sql(app, `SELECT batch_id FROM $S.celeriac_beat_outbox WHERE claimed_by <> 'rescuer'`)).toEqual([]);
     }, 15_000);

@@ -5,7 +5,18 @@
  */
 import { ManualClock, PeriodicTaskService, type Beat, type Celeriac, type RowError, type SkippedRun } from '../../src';
 import { cleanup } from '../helpers';
-import { assertNoBeatLeftRunning, insertCrontabTask, insertIntervalTask, insertTask, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
+import {
+  assertNoBeatLeftRunning,
+  insertCrontabTask,
+  insertIntervalTask,
+  insertTask,
+  makeBeatApp,
+  queued,
+  sql,
+  taskRow,
+  tracked,
+  resetBeatState,
+} from './beat-helpers';
 
 let app: Celeriac;
 let beat: Beat;
@@ -30,7 +41,11 @@ afterEach(async () => {
 
 describe('one-off and clocked', () => {
   test('a clocked task runs at its time, once, then disables itself keeping its run count', async () => {
-    const t = await service.create({ name: 'launch', task: 'beat.ping', schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:05:00Z' } });
+    const t = await service.create({
+      name: 'launch',
+      task: 'beat.ping',
+      schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:05:00Z' },
+    });
     expect(t.oneOff).toBe(true);
     await beat.tick(T0);
     expect((await beat.tick(T0 + 4 * 60_000)).sent).toBe(0);
@@ -54,18 +69,33 @@ describe('one-off and clocked', () => {
     expect((await beat.tick(T0 + 10 * 60_000)).sent).toBe(1);
     row = await taskRow(app, 'launch');
     expect(row).toMatchObject({ enabled: false, total_run_count: 2 });
-    expect((await queued(app)).map((m) => m.scheduledAt)).toEqual(['2026-06-01T10:05:00.000Z', '2026-06-01T10:10:00.000Z']);
+    expect((await queued(app)).map((m) => m.scheduledAt)).toEqual([
+      '2026-06-01T10:05:00.000Z',
+      '2026-06-01T10:10:00.000Z',
+    ]);
   });
 
   test('a clocked time already past when created runs at once', async () => {
-    await service.create({ name: 'overdue', task: 'beat.ping', schedule: { kind: 'clocked', clockedTime: '2026-06-01T09:00:00Z' } });
+    await service.create({
+      name: 'overdue',
+      task: 'beat.ping',
+      schedule: { kind: 'clocked', clockedTime: '2026-06-01T09:00:00Z' },
+    });
     expect(await beat.tick(T0)).toMatchObject({ replanned: 1, sent: 1 }); // planned and sent in the same tick
     expect((await beat.tick(T0 + 1)).sent).toBe(0);
   });
 
   test('two clocked tasks at the same instant both run (django-celery-beat #283)', async () => {
-    await service.create({ name: 'a', task: 'beat.ping', schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:01:00Z' } });
-    await service.create({ name: 'b', task: 'beat.ping', schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:01:00Z' } });
+    await service.create({
+      name: 'a',
+      task: 'beat.ping',
+      schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:01:00Z' },
+    });
+    await service.create({
+      name: 'b',
+      task: 'beat.ping',
+      schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:01:00Z' },
+    });
     await beat.tick(T0);
     expect((await beat.tick(T0 + 60_000)).sent).toBe(2);
   });
@@ -110,7 +140,12 @@ describe('catch-up after downtime', () => {
   });
 
   test("a clocked task missed with catch_up 'skip' never runs, and says why", async () => {
-    await service.create({ name: 'missed launch', task: 'beat.ping', schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:01:00Z' }, catchUp: 'skip' });
+    await service.create({
+      name: 'missed launch',
+      task: 'beat.ping',
+      schedule: { kind: 'clocked', clockedTime: '2026-06-01T10:01:00Z' },
+      catchUp: 'skip',
+    });
     await beat.tick(T0);
     expect(await beat.tick(T0 + 3600_000)).toMatchObject({ sent: 0, skipped: 1 });
     const row = await taskRow(app, 'missed launch');
@@ -132,7 +167,12 @@ describe('bad rows', () => {
     await beat.tick(T0);
     expect((await beat.tick(T0 + 10_000)).sent).toBe(1);
     expect(errors.map((e) => e.name).sort()).toEqual(['bad minute', 'bad zone', 'hijack', 'unknown task']);
-    const rows = Object.fromEntries((await sql(app, `SELECT name, next_run_at, last_error FROM $S.celeriac_periodic_task`)).map((r: any) => [r.name, r]));
+    const rows = Object.fromEntries(
+      (await sql(app, `SELECT name, next_run_at, last_error FROM $S.celeriac_periodic_task`)).map((r: any) => [
+        r.name,
+        r,
+      ]),
+    );
     expect(rows['bad minute']).toMatchObject({ next_run_at: null, last_error: expect.stringMatching(/^minute: /) });
     expect(rows['bad zone'].last_error).toMatch(/timezone: unknown time zone 'Mars\/Olympus_Mons'/);
     expect(rows['unknown task'].last_error).toMatch(/no task named 'nobody.has.this' is registered/);
@@ -150,13 +190,24 @@ describe('bad rows', () => {
   });
 
   test('the database refuses what no beat could ever run', async () => {
-    const [{ id }] = await sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (1, 'hours') RETURNING id`);
+    const [{ id }] = await sql(
+      app,
+      `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (1, 'hours') RETURNING id`,
+    );
     const [{ id: cron }] = await sql(app, `INSERT INTO $S.celeriac_crontab_schedule DEFAULT VALUES RETURNING id`);
     await expect(insertTask(app, 'none', {})).rejects.toThrow(/celeriac_periodic_task_one_schedule/);
-    await expect(insertTask(app, 'two', { interval_id: id, crontab_id: cron })).rejects.toThrow(/celeriac_periodic_task_one_schedule/);
-    await expect(insertTask(app, 'args', { interval_id: id, args: { a: 1 } })).rejects.toThrow(/celeriac_periodic_task_args_array/);
-    await expect(insertTask(app, 'both', { interval_id: id, expires: new Date(), expire_seconds: 5 })).rejects.toThrow(/one_expiry/);
-    await expect(sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (0, 'fortnights')`)).rejects.toThrow(/celeriac_interval/);
+    await expect(insertTask(app, 'two', { interval_id: id, crontab_id: cron })).rejects.toThrow(
+      /celeriac_periodic_task_one_schedule/,
+    );
+    await expect(insertTask(app, 'args', { interval_id: id, args: { a: 1 } })).rejects.toThrow(
+      /celeriac_periodic_task_args_array/,
+    );
+    await expect(insertTask(app, 'both', { interval_id: id, expires: new Date(), expire_seconds: 5 })).rejects.toThrow(
+      /one_expiry/,
+    );
+    await expect(
+      sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES (0, 'fortnights')`),
+    ).rejects.toThrow(/celeriac_interval/);
   });
 });
 

@@ -9,7 +9,19 @@
 import { Celeriac, type Beat, type SentRun } from '../../src';
 import { silentLogger } from '../../src/log';
 import { cleanup, DATABASE_URL, eventually, REDIS_URL } from '../helpers';
-import { assertNoBeatLeftRunning, exited, fixtureApps, insertTask, makeBeatApp, queued, spawnBeat, sql, tracked, type BeatChild, resetBeatState } from './beat-helpers';
+import {
+  assertNoBeatLeftRunning,
+  exited,
+  fixtureApps,
+  insertTask,
+  makeBeatApp,
+  queued,
+  spawnBeat,
+  sql,
+  tracked,
+  type BeatChild,
+  resetBeatState,
+} from './beat-helpers';
 
 let app: Celeriac;
 const peers: Celeriac[] = [];
@@ -43,7 +55,11 @@ beforeEach(async () => {
 afterEach(assertNoBeatLeftRunning);
 
 async function createIntervalTasks(n: number, every: number, period: string): Promise<void> {
-  const [{ id }] = await sql(app, `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES ($1, $2) RETURNING id`, [every, period]);
+  const [{ id }] = await sql(
+    app,
+    `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES ($1, $2) RETURNING id`,
+    [every, period],
+  );
   for (let i = 0; i < n; i++) await insertTask(app, `t${String(i).padStart(3, '0')}`, { interval_id: id });
 }
 
@@ -103,17 +119,27 @@ test('three beats in this process and one in a child, on the real clock: no dupl
   await Promise.all(beats.map((b) => b.start()));
 
   // Every task has run at least 8 times (4 s of 500 ms slots), and the child took part.
-  await eventually(async () => {
-    const [{ min }] = await sql(app, `SELECT min(total_run_count) AS min FROM $S.celeriac_periodic_task WHERE source = 'db'`);
-    expect(min).toBeGreaterThanOrEqual(8);
-  }, 30_000, 100);
+  await eventually(
+    async () => {
+      const [{ min }] = await sql(
+        app,
+        `SELECT min(total_run_count) AS min FROM $S.celeriac_periodic_task WHERE source = 'db'`,
+      );
+      expect(min).toBeGreaterThanOrEqual(8);
+    },
+    30_000,
+    100,
+  );
   const stopAt = Date.now();
   child.kill('SIGTERM');
   await Promise.all([...beats.map((b) => b.stop()), exited(child)]);
 
   const { duplicates, slots, total } = await tally();
   expect(duplicates).toEqual([]);
-  const rows = await sql(app, `SELECT name, total_run_count, next_run_at FROM $S.celeriac_periodic_task WHERE source = 'db' ORDER BY name`);
+  const rows = await sql(
+    app,
+    `SELECT name, total_run_count, next_run_at FROM $S.celeriac_periodic_task WHERE source = 'db' ORDER BY name`,
+  );
   expect(total).toBe(rows.reduce((a: number, r: any) => a + r.total_run_count, 0));
   for (const row of rows) {
     const s = slots.get(row.name)!;

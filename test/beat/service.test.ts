@@ -3,12 +3,29 @@
  * into the tables, and the schema itself (entities match the migration; an unmigrated database
  * gets a message that says what to do).
  */
-import { Celeriac, ConfigError, ManualClock, PeriodicTaskNotFoundError, PeriodicTaskService, PeriodicTaskValidationError, type BeatSchedule } from '../../src';
+import {
+  Celeriac,
+  ConfigError,
+  ManualClock,
+  PeriodicTaskNotFoundError,
+  PeriodicTaskService,
+  PeriodicTaskValidationError,
+  type BeatSchedule,
+} from '../../src';
 import { BeatNotMigratedError } from '../../src/beat';
 import { resolveConfig } from '../../src/config';
 import { silentLogger } from '../../src/log';
 import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
-import { assertNoBeatLeftRunning, fixtureApps, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
+import {
+  assertNoBeatLeftRunning,
+  fixtureApps,
+  makeBeatApp,
+  queued,
+  sql,
+  taskRow,
+  tracked,
+  resetBeatState,
+} from './beat-helpers';
 
 let app: Celeriac;
 let service: PeriodicTaskService;
@@ -64,14 +81,21 @@ describe('validation: every problem at once, each with its field', () => {
     expect(service.validate({ name: 'a', task: 'beat.ping', schedule: '*/5 9-17 * * 1-5' })).toEqual([]);
     expect(service.validate({ name: 'a', task: 'beat.ping', schedule: '@daily' })).toEqual([]);
     expect(service.validate({ name: 'a', task: 'beat.ping', schedule: 0.5 })).toEqual([]);
-    expect(service.validate({ name: 'a', task: 'beat.ping', schedule: 'every day' })).toEqual([{ field: 'schedule.kind', message: expect.stringMatching(/five fields/) }]);
-    expect(service.validate({ name: 'a', task: 'beat.ping', schedule: { kind: 'interval', every: 0, period: 'fortnights' } }).map((e) => e.field)).toEqual([
-      'schedule.period',
-      'schedule.every',
+    expect(service.validate({ name: 'a', task: 'beat.ping', schedule: 'every day' })).toEqual([
+      { field: 'schedule.kind', message: expect.stringMatching(/five fields/) },
     ]);
-    expect(service.validate({ name: 'a', task: 'beat.ping', schedule: { kind: 'solar', event: 'sunrise', latitude: 95, longitude: 0 } })).toEqual([
-      { field: 'schedule.latitude', message: expect.stringMatching(/out of range/) },
-    ]);
+    expect(
+      service
+        .validate({ name: 'a', task: 'beat.ping', schedule: { kind: 'interval', every: 0, period: 'fortnights' } })
+        .map((e) => e.field),
+    ).toEqual(['schedule.period', 'schedule.every']);
+    expect(
+      service.validate({
+        name: 'a',
+        task: 'beat.ping',
+        schedule: { kind: 'solar', event: 'sunrise', latitude: 95, longitude: 0 },
+      }),
+    ).toEqual([{ field: 'schedule.latitude', message: expect.stringMatching(/out of range/) }]);
     expect(service.validate({ name: 'a', task: 'beat.ping', schedule: 5, headers: { task: 'other' } })).toEqual([
       { field: 'headers', message: expect.stringMatching(/may not set 'task'/) },
     ]);
@@ -79,13 +103,21 @@ describe('validation: every problem at once, each with its field', () => {
 
   test('names are unique', async () => {
     await service.create({ name: 'dup', task: 'beat.ping', schedule: 60 });
-    expect(await validationErrors(service.create({ name: 'dup', task: 'beat.ping', schedule: 30 }))).toEqual({ name: expect.stringMatching(/already exists/) });
+    expect(await validationErrors(service.create({ name: 'dup', task: 'beat.ping', schedule: 30 }))).toEqual({
+      name: expect.stringMatching(/already exists/),
+    });
   });
 });
 
 describe('PeriodicTaskService', () => {
   test('create, get, list, update, enable/disable, delete', async () => {
-    const created = await service.create({ name: 'report', task: 'beat.report', schedule: '0 3 * * *', description: 'nightly', kwargs: { fmt: 'pdf' } });
+    const created = await service.create({
+      name: 'report',
+      task: 'beat.report',
+      schedule: '0 3 * * *',
+      description: 'nightly',
+      kwargs: { fmt: 'pdf' },
+    });
     expect(created).toMatchObject({
       name: 'report',
       source: 'db',
@@ -100,8 +132,15 @@ describe('PeriodicTaskService', () => {
     expect((await service.list({ search: 'NIGHT' })).items.map((t) => t.name)).toEqual(['report']);
     expect((await service.list()).total).toBe(2);
 
-    const moved = await service.update('report', { schedule: { kind: 'interval', every: 2, period: 'hours' }, priority: 3 });
-    expect(moved).toMatchObject({ schedule: { kind: 'interval', every: 2, period: 'hours' }, priority: 3, kwargs: { fmt: 'pdf' } });
+    const moved = await service.update('report', {
+      schedule: { kind: 'interval', every: 2, period: 'hours' },
+      priority: 3,
+    });
+    expect(moved).toMatchObject({
+      schedule: { kind: 'interval', every: 2, period: 'hours' },
+      priority: 3,
+      kwargs: { fmt: 'pdf' },
+    });
     // Schedules are never edited in place: the old crontab row is still there for anyone sharing it.
     expect(await sql(app, `SELECT hour FROM $S.celeriac_crontab_schedule`)).toEqual([{ hour: '3' }]);
 
@@ -112,11 +151,23 @@ describe('PeriodicTaskService', () => {
   });
 
   test('preview shows the DST rule before anything is saved, and the planned runs after', async () => {
-    const runs = await service.preview({ schedule: { kind: 'crontab', minute: '30', hour: '2', timezone: 'Europe/Berlin' } }, 3);
-    expect(runs.map((d) => d.toISOString())).toEqual(['2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z']);
+    const runs = await service.preview(
+      { schedule: { kind: 'crontab', minute: '30', hour: '2', timezone: 'Europe/Berlin' } },
+      3,
+    );
+    expect(runs.map((d) => d.toISOString())).toEqual([
+      '2026-03-28T01:30:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-30T00:30:00.000Z',
+    ]);
     await expect(service.preview({ schedule: '99 * * * *' })).rejects.toThrow(PeriodicTaskValidationError);
 
-    await service.create({ name: 'quarter', task: 'beat.ping', schedule: { kind: 'interval', every: 15, period: 'minutes' }, startTime: '2026-03-27T12:10:00Z' });
+    await service.create({
+      name: 'quarter',
+      task: 'beat.ping',
+      schedule: { kind: 'interval', every: 15, period: 'minutes' },
+      startTime: '2026-03-27T12:10:00Z',
+    });
     expect((await service.preview('quarter', 3)).map((d) => d.toISOString())).toEqual([
       '2026-03-27T12:10:00.000Z',
       '2026-03-27T12:25:00.000Z',
@@ -152,18 +203,30 @@ describe('PeriodicTaskService', () => {
 describe('beatSchedule', () => {
   const schedule: BeatSchedule = {
     'ping every 30s': { task: 'beat.ping', schedule: 30, args: [1] },
-    'nightly report': { task: 'beat.report', schedule: '0 3 * * *', options: { queue: 'reports', expires: 600 }, catchUp: 'skip' },
+    'nightly report': {
+      task: 'beat.report',
+      schedule: '0 3 * * *',
+      options: { queue: 'reports', expires: 600 },
+      catchUp: 'skip',
+    },
   };
 
   test('is checked when the app is built, naming the entry and field', () => {
     const bad = (s: unknown) => () => resolveConfig({ beatSchedule: s } as any, {});
     expect(bad({ x: { task: 'a', schedule: '61 * * * *' } })).toThrow(/beatSchedule\['x'\]\.schedule\.minute/);
-    expect(bad({ x: { task: 'a', schedule: 5, options: { expires: -1 } } })).toThrow(/beatSchedule\['x'\]\.options\.expires/);
-    expect(bad({ x: { task: 'a', schedule: 5, options: { queu: 'q' } } })).toThrow(/beatSchedule\['x'\]\.options\.queu.*did you mean 'queue'/);
+    expect(bad({ x: { task: 'a', schedule: 5, options: { expires: -1 } } })).toThrow(
+      /beatSchedule\['x'\]\.options\.expires/,
+    );
+    expect(bad({ x: { task: 'a', schedule: 5, options: { queu: 'q' } } })).toThrow(
+      /beatSchedule\['x'\]\.options\.queu.*did you mean 'queue'/,
+    );
     expect(bad({ x: { task: 'a', shedule: 5 } })).toThrow(/beatSchedule\['x'\]\.shedule.*did you mean 'schedule'/);
     expect(bad({ x: { task: 'a', schedule: { kind: 'crontab', hour: '3' } } })).not.toThrow();
     expect(bad({ x: { task: 'a', schedule: 5 } })).not.toThrow(ConfigError);
-    expect(resolveConfig({ timezone: 'Europe/Berlin', beatSchedule: { x: { task: 'a', schedule: '0 3 * * *' } } }, {}).beatSchedule![0].schedule).toMatchObject({
+    expect(
+      resolveConfig({ timezone: 'Europe/Berlin', beatSchedule: { x: { task: 'a', schedule: '0 3 * * *' } } }, {})
+        .beatSchedule![0].schedule,
+    ).toMatchObject({
       timezone: 'Europe/Berlin',
     });
   });
@@ -190,12 +253,39 @@ describe('beatSchedule', () => {
 
   test('is synced at start; code wins for what it declares, admin pauses survive, removed entries are disabled', async () => {
     await startAndStop(codeApp(schedule));
-    const rows = await sql(app, `SELECT name, source, enabled, args, queue, expire_seconds, catch_up FROM $S.celeriac_periodic_task ORDER BY name`);
+    const rows = await sql(
+      app,
+      `SELECT name, source, enabled, args, queue, expire_seconds, catch_up FROM $S.celeriac_periodic_task ORDER BY name`,
+    );
     expect(rows).toEqual([
       // What django-celery-beat installs by itself, for the result table's expiry.
-      { name: 'celery.backend_cleanup', source: 'code', enabled: true, args: [], queue: null, expire_seconds: 43200, catch_up: 'once' },
-      { name: 'nightly report', source: 'code', enabled: true, args: [], queue: 'reports', expire_seconds: 600, catch_up: 'skip' },
-      { name: 'ping every 30s', source: 'code', enabled: true, args: [1], queue: null, expire_seconds: null, catch_up: 'once' },
+      {
+        name: 'celery.backend_cleanup',
+        source: 'code',
+        enabled: true,
+        args: [],
+        queue: null,
+        expire_seconds: 43200,
+        catch_up: 'once',
+      },
+      {
+        name: 'nightly report',
+        source: 'code',
+        enabled: true,
+        args: [],
+        queue: 'reports',
+        expire_seconds: 600,
+        catch_up: 'skip',
+      },
+      {
+        name: 'ping every 30s',
+        source: 'code',
+        enabled: true,
+        args: [1],
+        queue: null,
+        expire_seconds: null,
+        catch_up: 'once',
+      },
     ]);
     const planned = await taskRow(app, 'ping every 30s');
 
@@ -231,12 +321,18 @@ describe('schema', () => {
   test('the entities describe exactly what the migration creates', async () => {
     const ds = await app.dataSource();
     const pending = await ds.driver.createSchemaBuilder().log();
-    const beatTables = /celeriac_(interval_schedule|crontab_schedule|solar_schedule|clocked_schedule|periodic_task|beat_outbox|beat_instance)/;
+    const beatTables =
+      /celeriac_(interval_schedule|crontab_schedule|solar_schedule|clocked_schedule|periodic_task|beat_outbox|beat_instance)/;
     expect(pending.upQueries.map((q) => q.query).filter((q) => beatTables.test(q))).toEqual([]);
   });
 
   test('a beat on an unmigrated database says to migrate', async () => {
-    const bare = new Celeriac({ databaseUrl: DATABASE_URL, brokerUrl: REDIS_URL, logger: silentLogger, ...isolation('beat_bare') });
+    const bare = new Celeriac({
+      databaseUrl: DATABASE_URL,
+      brokerUrl: REDIS_URL,
+      logger: silentLogger,
+      ...isolation('beat_bare'),
+    });
     try {
       const beat = bare.beat({ listen: false });
       await expect(beat.start()).rejects.toThrow(BeatNotMigratedError);

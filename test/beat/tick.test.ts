@@ -30,7 +30,12 @@ afterEach(async () => {
 });
 
 test('a new interval task is planned one period ahead, then runs on its grid', async () => {
-  const t = await service.create({ name: 'every 10s', task: 'beat.ping', schedule: { kind: 'interval', every: 10, period: 'seconds' }, args: [7] });
+  const t = await service.create({
+    name: 'every 10s',
+    task: 'beat.ping',
+    schedule: { kind: 'interval', every: 10, period: 'seconds' },
+    args: [7],
+  });
   expect(t.nextRunAt).toBeNull(); // planned by a beat, not by the writer
 
   const first = await beat.tick(T0);
@@ -45,8 +50,14 @@ test('a new interval task is planned one period ahead, then runs on its grid', a
   expect((await beat.tick(T0 + 30_000)).sent).toBe(1);
 
   const msgs = await queued(app);
-  expect(msgs.map((m) => m.scheduledAt)).toEqual(['2026-06-01T10:00:10.000Z', '2026-06-01T10:00:20.000Z', '2026-06-01T10:00:30.000Z']);
-  expect(msgs.map((m) => m.id)).toEqual([10_000, 20_000, 30_000].map((d) => runTaskId(app.config.schema, t.id, T0 + d)));
+  expect(msgs.map((m) => m.scheduledAt)).toEqual([
+    '2026-06-01T10:00:10.000Z',
+    '2026-06-01T10:00:20.000Z',
+    '2026-06-01T10:00:30.000Z',
+  ]);
+  expect(msgs.map((m) => m.id)).toEqual(
+    [10_000, 20_000, 30_000].map((d) => runTaskId(app.config.schema, t.id, T0 + d)),
+  );
   expect(msgs[0]).toMatchObject({ task: 'beat.ping', periodicTaskName: 'every 10s', args: [7], queue: 'celery' });
 
   const row = await taskRow(app, 'every 10s');
@@ -66,12 +77,27 @@ test('the task id is a UUIDv5 of (install, periodic task, slot)', () => {
 });
 
 test('message options: queue, routing key, priority, headers, expires and expire_seconds', async () => {
-  await service.create({ name: 'rel', task: 'beat.report', schedule: 60, expireSeconds: 30, priority: 6, headers: { tenant: 'a' } });
-  await service.create({ name: 'abs', task: 'beat.ping', schedule: 60, expires: '2026-06-01T12:00:00Z', routingKey: 'remote' });
+  await service.create({
+    name: 'rel',
+    task: 'beat.report',
+    schedule: 60,
+    expireSeconds: 30,
+    priority: 6,
+    headers: { tenant: 'a' },
+  });
+  await service.create({
+    name: 'abs',
+    task: 'beat.ping',
+    schedule: 60,
+    expires: '2026-06-01T12:00:00Z',
+    routingKey: 'remote',
+  });
   await service.create({ name: 'routed', task: 'remote.thing', schedule: 60, kwargs: { k: 1 } });
   await beat.tick(T0);
   expect((await beat.tick(T0 + 60_000)).sent).toBe(3);
-  const byName = Object.fromEntries((await queued(app, ['celery', 'reports', 'remote'])).map((m) => [m.periodicTaskName, m]));
+  const byName = Object.fromEntries(
+    (await queued(app, ['celery', 'reports', 'remote'])).map((m) => [m.periodicTaskName, m]),
+  );
   expect(byName.rel).toMatchObject({ queue: 'reports', expires: '2026-06-01T10:01:30.000Z' });
   expect(byName.rel.headers).toMatchObject({ tenant: 'a', periodic_task_name: 'rel' });
   expect(byName.abs).toMatchObject({ queue: 'remote', expires: '2026-06-01T12:00:00.000Z' });
@@ -97,13 +123,31 @@ test('a clock that goes backwards sends nothing twice', async () => {
   expect((await beat.tick(T0 + 60_000)).sent).toBe(0); // back in time: next_run_at is 10:03
   expect((await beat.tick(T0)).sent).toBe(0);
   expect((await beat.tick(T0 + 180_000)).sent).toBe(1);
-  expect((await queued(app)).map((m) => m.scheduledAt)).toEqual(['2026-06-01T10:01:00.000Z', '2026-06-01T10:03:00.000Z']);
+  expect((await queued(app)).map((m) => m.scheduledAt)).toEqual([
+    '2026-06-01T10:01:00.000Z',
+    '2026-06-01T10:03:00.000Z',
+  ]);
 });
 
 test('start_time delays the first run and anchors an interval grid', async () => {
-  await service.create({ name: 'later', task: 'beat.ping', schedule: { kind: 'interval', every: 1, period: 'hours' }, startTime: '2026-06-01T12:30:00Z' });
-  await service.create({ name: 'cron-later', task: 'beat.ping', schedule: '0 * * * *', startTime: '2026-06-01T12:30:00Z' });
-  await service.create({ name: 'anchored', task: 'beat.ping', schedule: { kind: 'interval', every: 1, period: 'hours' }, startTime: '2026-06-01T09:15:00Z' });
+  await service.create({
+    name: 'later',
+    task: 'beat.ping',
+    schedule: { kind: 'interval', every: 1, period: 'hours' },
+    startTime: '2026-06-01T12:30:00Z',
+  });
+  await service.create({
+    name: 'cron-later',
+    task: 'beat.ping',
+    schedule: '0 * * * *',
+    startTime: '2026-06-01T12:30:00Z',
+  });
+  await service.create({
+    name: 'anchored',
+    task: 'beat.ping',
+    schedule: { kind: 'interval', every: 1, period: 'hours' },
+    startTime: '2026-06-01T09:15:00Z',
+  });
   await beat.tick(T0);
   expect((await taskRow(app, 'later')).next_run_at.toISOString()).toBe('2026-06-01T12:30:00.000Z');
   expect((await taskRow(app, 'cron-later')).next_run_at.toISOString()).toBe('2026-06-01T13:00:00.000Z');

@@ -27,13 +27,20 @@ test('chord members finishing together on two worker processes: one callback', a
   await Promise.all(pair.map((c) => ready(c)));
   const results = [];
   for (let round = 0; round < 5; round++) {
-    results.push(await chord(Array.from({ length: 200 }, () => signature('jobs.sleepy', [0])), signature('jobs.sum')).applyAsync());
+    results.push(
+      await chord(
+        Array.from({ length: 200 }, () => signature('jobs.sleepy', [0])),
+        signature('jobs.sum'),
+      ).applyAsync(),
+    );
   }
   for (const r of results) expect(await r.get({ timeout: 60 })).toBe(200);
   const ran = await callbacks();
   expect(ran.sort()).toEqual(results.map((r) => r.id).sort());
   // The members really were shared by both processes, so joins raced across them.
-  const workers = await (await app.dataSource()).query(`SELECT DISTINCT worker FROM "${app.config.schema}".celeriac_task_result WHERE task_name = 'jobs.sleepy'`);
+  const workers = await (
+    await app.dataSource()
+  ).query(`SELECT DISTINCT worker FROM "${app.config.schema}".celeriac_task_result WHERE task_name = 'jobs.sleepy'`);
   expect(workers.map((w: { worker: string }) => w.worker).sort()).toEqual(['a@test', 'b@test']);
   for (const c of children.splice(0)) {
     c.kill('SIGTERM');
@@ -45,9 +52,13 @@ test('a worker killed mid-chord: every member still finishes and the callback ru
   await redis.del(app.config.keyPrefix + 'callbacks', app.config.keyPrefix + 'executions');
   const victim = spawnWorker(app, ['-c', '10', '-n', 'victim@test']);
   children.push(victim);
-  const r = await chord(Array.from({ length: 300 }, () => signature('jobs.sleepy', [30])), signature('jobs.sum')).applyAsync();
+  const r = await chord(
+    Array.from({ length: 300 }, () => signature('jobs.sleepy', [30])),
+    signature('jobs.sum'),
+  ).applyAsync();
   // Kill once some members ran, while others are running and prefetched.
-  for (let i = 0; i < 400 && (await redis.llen(app.config.keyPrefix + 'executions')) < 60; i++) await new Promise((res) => setTimeout(res, 25));
+  for (let i = 0; i < 400 && (await redis.llen(app.config.keyPrefix + 'executions')) < 60; i++)
+    await new Promise((res) => setTimeout(res, 25));
   victim.kill('SIGKILL');
   await exited(victim);
   const rescuer = spawnWorker(app, ['-c', '20', '-n', 'rescuer@test']);

@@ -42,7 +42,9 @@ test('link and linkError callbacks', async () => {
   const ok = await add.s(2, 2).link(record.s('after')).applyAsync();
   await ok.get({ timeout: 10 });
   const child = await eventually(async () => {
-    const rows = await (await app.dataSource()).query(`SELECT task_id FROM "${app.config.schema}".celeriac_task_result WHERE parent_id = $1`, [ok.id]);
+    const rows = await (
+      await app.dataSource()
+    ).query(`SELECT task_id FROM "${app.config.schema}".celeriac_task_result WHERE parent_id = $1`, [ok.id]);
     expect(rows).toHaveLength(1);
     return rows[0].task_id as string;
   });
@@ -51,7 +53,9 @@ test('link and linkError callbacks', async () => {
   const bad = await fail.s().linkError(record.s('errback')).applyAsync();
   await expect(bad.get({ timeout: 10 })).rejects.toThrow(TaskFailedError);
   const errback = await eventually(async () => {
-    const rows = await (await app.dataSource()).query(`SELECT task_id FROM "${app.config.schema}".celeriac_task_result WHERE parent_id = $1`, [bad.id]);
+    const rows = await (
+      await app.dataSource()
+    ).query(`SELECT task_id FROM "${app.config.schema}".celeriac_task_result WHERE parent_id = $1`, [bad.id]);
     expect(rows).toHaveLength(1);
     return rows[0].task_id as string;
   });
@@ -77,7 +81,10 @@ test('group of 1,000 members', async () => {
 });
 
 test('chord: the callback runs once with every result in order', async () => {
-  const r = await chord(Array.from({ length: 30 }, (_, i) => add.s(i, 0)), total.s()).applyAsync();
+  const r = await chord(
+    Array.from({ length: 30 }, (_, i) => add.s(i, 0)),
+    total.s(),
+  ).applyAsync();
   expect(await r.get({ timeout: 30 })).toBe(435);
   expect(calls[`total:${r.id}`]).toBe(1);
 });
@@ -101,7 +108,14 @@ test('chunks, map and starmap', async () => {
   const parts = await g.get({ timeout: 20 });
   expect(parts.map((p) => p.length)).toEqual([10, 10, 5]);
   expect(parts.flat()).toEqual(pairs.map(([a, b]) => a + b));
-  expect(await (await starmap(add, [[1, 2], [3, 4]]).applyAsync()).get({ timeout: 10 })).toEqual([3, 7]);
+  expect(
+    await (
+      await starmap(add, [
+        [1, 2],
+        [3, 4],
+      ]).applyAsync()
+    ).get({ timeout: 10 }),
+  ).toEqual([3, 7]);
   expect(await (await map(record, ['a', 'b']).applyAsync()).get({ timeout: 10 })).toEqual([['a'], ['b']]);
 });
 
@@ -111,7 +125,11 @@ test('signatures travel in Celery wire form', () => {
     task: 'billing.charge',
     args: [1],
     kwargs: { c: 'EUR' },
-    options: { queue: 'billing', countdown: 5, link: [{ task: 'canvas.add', args: [1], kwargs: {}, options: {}, subtask_type: null, immutable: false }] },
+    options: {
+      queue: 'billing',
+      countdown: 5,
+      link: [{ task: 'canvas.add', args: [1], kwargs: {}, options: {}, subtask_type: null, immutable: false }],
+    },
     subtask_type: null,
     immutable: false,
   });

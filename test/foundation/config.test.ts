@@ -10,7 +10,9 @@ test('defaults come from the environment', () => {
 });
 
 test('an unknown option is named, with a suggestion', () => {
-  expect(() => resolveConfig({ brokerUlr: 'redis://x' } as any, {})).toThrow(/'brokerUlr': unknown option \(did you mean 'brokerUrl'\?\)/);
+  expect(() => resolveConfig({ brokerUlr: 'redis://x' } as any, {})).toThrow(
+    /'brokerUlr': unknown option \(did you mean 'brokerUrl'\?\)/,
+  );
 });
 
 test.each([

@@ -7,7 +7,10 @@ import { cleanup, eventually, makeApp } from '../helpers';
 let app: Celeriac;
 beforeAll(async () => {
   // memory:// broker: the same send/run/result path without Redis, as the embedded demo runs.
-  app = await makeApp('express', { brokerUrl: 'memory://express-test', apps: [join(__dirname, '../fixtures/apps/math')] });
+  app = await makeApp('express', {
+    brokerUrl: 'memory://express-test',
+    apps: [join(__dirname, '../fixtures/apps/math')],
+  });
 });
 afterAll(() => cleanup(app));
 

@@ -27,7 +27,11 @@ test('encodes exactly the envelope Celery 5.2 writes (celery.md §5.2)', () => {
   expect(Object.keys(env).sort()).toEqual(['body', 'content-encoding', 'content-type', 'headers', 'properties']);
   expect(env['content-type']).toBe('application/json');
   expect(env['content-encoding']).toBe('utf-8');
-  expect(JSON.parse(Buffer.from(env.body, 'base64').toString())).toEqual([[2, 3], {}, { callbacks: null, errbacks: null, chain: null, chord: null }]);
+  expect(JSON.parse(Buffer.from(env.body, 'base64').toString())).toEqual([
+    [2, 3],
+    {},
+    { callbacks: null, errbacks: null, chain: null, chord: null },
+  ]);
   expect(env.headers).toMatchObject({
     task: 'proj.add',
     id: base.id,
@@ -62,26 +66,59 @@ test('decodes the message captured from a real Celery 5.2', () => {
     'content-encoding': 'utf-8',
     'content-type': 'application/json',
     headers: {
-      lang: 'py', task: 'proj.add', id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd', shadow: null, eta: null,
-      expires: '2026-11-22T01:45:18.411301+00:00', group: null, group_index: null, retries: 0, timelimit: [null, null],
-      root_id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd', parent_id: null, argsrepr: '(2, 3)', kwargsrepr: '{}',
-      origin: 'gen11000@vm', ignore_result: false,
+      lang: 'py',
+      task: 'proj.add',
+      id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd',
+      shadow: null,
+      eta: null,
+      expires: '2026-11-22T01:45:18.411301+00:00',
+      group: null,
+      group_index: null,
+      retries: 0,
+      timelimit: [null, null],
+      root_id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd',
+      parent_id: null,
+      argsrepr: '(2, 3)',
+      kwargsrepr: '{}',
+      origin: 'gen11000@vm',
+      ignore_result: false,
     },
     properties: {
-      correlation_id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd', reply_to: 'efe0fcfc-7d30-3777-a1bf-3a116495f198',
-      delivery_mode: 2, expiration: '600000', delivery_info: { exchange: '', routing_key: 'celery' }, priority: 5,
-      body_encoding: 'base64', delivery_tag: '9a3abfac-30b1-4f27-a996-d92a8c3a09e6',
+      correlation_id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd',
+      reply_to: 'efe0fcfc-7d30-3777-a1bf-3a116495f198',
+      delivery_mode: 2,
+      expiration: '600000',
+      delivery_info: { exchange: '', routing_key: 'celery' },
+      priority: 5,
+      body_encoding: 'base64',
+      delivery_tag: '9a3abfac-30b1-4f27-a996-d92a8c3a09e6',
     },
   });
   const msg = decodeTask(captured);
-  expect(msg).toMatchObject({ id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd', task: 'proj.add', args: [2, 3], kwargs: {}, queue: 'celery', priority: 5, retries: 0 });
+  expect(msg).toMatchObject({
+    id: 'fa8606e9-62cd-41b4-9866-e3bda77653dd',
+    task: 'proj.add',
+    args: [2, 3],
+    kwargs: {},
+    queue: 'celery',
+    priority: 5,
+    retries: 0,
+  });
   expect(msg.expires?.toISOString()).toBe('2026-11-22T01:45:18.411Z');
   expect(msg.deliveryTag).toBe('9a3abfac-30b1-4f27-a996-d92a8c3a09e6');
 });
 
 test('round-trips dates, nesting and user headers', () => {
   const when = new Date('2026-03-29T01:30:00Z');
-  const msg = decodeTask(encodeTask({ ...base, args: [{ when, list: [1, 'a', null] }], kwargs: { k: 'v' }, eta: when, headers: { tenant: 'acme' } }));
+  const msg = decodeTask(
+    encodeTask({
+      ...base,
+      args: [{ when, list: [1, 'a', null] }],
+      kwargs: { k: 'v' },
+      eta: when,
+      headers: { tenant: 'acme' },
+    }),
+  );
   expect(msg.args).toEqual([{ when: '2026-03-29T01:30:00.000Z', list: [1, 'a', null] }]);
   expect(msg.kwargs).toEqual({ k: 'v' });
   expect(msg.eta?.getTime()).toBe(when.getTime());
@@ -109,8 +146,23 @@ test('refuses cycles', () => {
 test.each([
   ['not json', /not JSON/],
   ['{"body":"e30="}', /no headers.*protocol v2/],
-  [JSON.stringify({ headers: { task: 'x', id: '1' }, 'content-type': 'application/x-python-serialize', properties: {} }), /only application\/json/],
-  [JSON.stringify({ headers: { task: 'x', id: '1' }, 'content-type': 'application/json', body: 'bm9wZQ==', properties: { body_encoding: 'base64' } }), /not valid JSON/],
+  [
+    JSON.stringify({
+      headers: { task: 'x', id: '1' },
+      'content-type': 'application/x-python-serialize',
+      properties: {},
+    }),
+    /only application\/json/,
+  ],
+  [
+    JSON.stringify({
+      headers: { task: 'x', id: '1' },
+      'content-type': 'application/json',
+      body: 'bm9wZQ==',
+      properties: { body_encoding: 'base64' },
+    }),
+    /not valid JSON/,
+  ],
 ])('explains a message it cannot decode: %s', (raw, message) => {
   expect(() => decodeTask(raw)).toThrow(MessageDecodeError);
   expect(() => decodeTask(raw)).toThrow(message);

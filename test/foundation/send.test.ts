@@ -10,7 +10,11 @@ import { add } from '../fixtures/apps/math/tasks';
 let app: Celeriac;
 let redis: Redis;
 beforeAll(async () => {
-  app = await makeApp('send', { apps: [join(__dirname, '../fixtures/apps/math')], routes: { 'billing.*': { queue: 'billing', priority: 6 } }, maxPayloadBytes: 4096 });
+  app = await makeApp('send', {
+    apps: [join(__dirname, '../fixtures/apps/math')],
+    routes: { 'billing.*': { queue: 'billing', priority: 6 } },
+    maxPayloadBytes: 4096,
+  });
   redis = new Redis(REDIS_URL);
 });
 afterAll(async () => {
@@ -40,7 +44,12 @@ test("priority goes to kombu's bucket key; queue and routes apply", async () => 
   expect(await redis.llen(key('fast\x06\x163'))).toBe(1);
   await app.sendTask('billing.charge', [10], { currency: 'EUR' });
   const raw = await redis.lindex(key('billing\x06\x166'), 0);
-  expect(decodeTask(raw!)).toMatchObject({ task: 'billing.charge', args: [10], kwargs: { currency: 'EUR' }, priority: 6 });
+  expect(decodeTask(raw!)).toMatchObject({
+    task: 'billing.charge',
+    args: [10],
+    kwargs: { currency: 'EUR' },
+    priority: 6,
+  });
 });
 
 test('countdown and eta wait in the delayed set, not on the queue', async () => {
@@ -60,7 +69,9 @@ test('bad input fails before anything is sent or recorded', async () => {
   await expect(app.sendTask('math.ad', [])).rejects.toThrow(/did you mean 'math.add'/);
   await expect(add.applyAsync([1, undefined as any])).rejects.toThrow(EncodeError);
   await expect(app.sendTask('math.add', 'x' as any)).rejects.toThrow(/args of 'math.add' must be an array/);
-  await expect(add.applyAsync([1, 2], { blob: 'x'.repeat(5000) }, { taskId: 'too-big' })).rejects.toThrow(PayloadTooLargeError);
+  await expect(add.applyAsync([1, 2], { blob: 'x'.repeat(5000) }, { taskId: 'too-big' })).rejects.toThrow(
+    PayloadTooLargeError,
+  );
   await expect(add.applyAsync([1, 2], { blob: 'x'.repeat(5000) })).rejects.toThrow(/over the 4096-byte limit/);
   expect(await len()).toBe(before);
   await app.results().then((s) => s.flush());
@@ -87,7 +98,12 @@ test('migrating twice is harmless and the tables exist', async () => {
   expect(await app.migrate()).toEqual([]);
   const pg = new Client({ connectionString: DATABASE_URL });
   await pg.connect();
-  const { rows } = await pg.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [app.config.schema]);
+  const { rows } = await pg.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+    [app.config.schema],
+  );
   await pg.end();
-  expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['celeriac_task_result', 'celeriac_group_result', 'celeriac_migrations']));
+  expect(rows.map((r) => r.table_name)).toEqual(
+    expect.arrayContaining(['celeriac_task_result', 'celeriac_group_result', 'celeriac_migrations']),
+  );
 });

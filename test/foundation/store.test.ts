@@ -43,19 +43,45 @@ test('a later state merges over an earlier one in the same batch, and a late ear
 test('a state hinted rowExists sets only what a state changes; a wrong hint still writes the whole row, then hints rest a while', async () => {
   const ds = await app.dataSource();
   const store = new ResultStore(ds, app.config.schema);
-  const pending = (id: string) => store.write({ taskId: id, status: 'PENDING', retries: 0, taskName: 'x.hinted', args: [1], kwargs: { a: 1 } });
+  const pending = (id: string) =>
+    store.write({ taskId: id, status: 'PENDING', retries: 0, taskName: 'x.hinted', args: [1], kwargs: { a: 1 } });
   const success = (id: string) =>
-    store.write({ taskId: id, status: 'SUCCESS', retries: 0, taskName: 'x.hinted', args: [1], queue: 'reports', worker: 'w@h', result: 7, dateDone: new Date(), rowExists: true });
+    store.write({
+      taskId: id,
+      status: 'SUCCESS',
+      retries: 0,
+      taskName: 'x.hinted',
+      args: [1],
+      queue: 'reports',
+      worker: 'w@h',
+      result: 7,
+      dateDone: new Date(),
+      rowExists: true,
+    });
 
   // The row exists: the narrow update writes the state and keeps the row's own columns. The
   // PENDING left queue empty and the update does not fill it, which is how we see it took that path.
   await pending('hint-known');
   await success('hint-known');
-  expect(await store.get('hint-known')).toMatchObject({ status: 'SUCCESS', result: 7, worker: 'w@h', taskName: 'x.hinted', args: [1], kwargs: { a: 1 }, queue: null });
+  expect(await store.get('hint-known')).toMatchObject({
+    status: 'SUCCESS',
+    result: 7,
+    worker: 'w@h',
+    taskName: 'x.hinted',
+    args: [1],
+    kwargs: { a: 1 },
+    queue: null,
+  });
 
   // The hint is wrong (no row): the upsert writes the whole row anyway.
   await success('hint-missing');
-  expect(await store.get('hint-missing')).toMatchObject({ status: 'SUCCESS', result: 7, taskName: 'x.hinted', args: [1], queue: 'reports' });
+  expect(await store.get('hint-missing')).toMatchObject({
+    status: 'SUCCESS',
+    result: 7,
+    taskName: 'x.hinted',
+    args: [1],
+    queue: 'reports',
+  });
 
   // After that mostly-missing batch, hints are ignored for a while: the next hinted write takes
   // the upsert, which fills the empty queue.

@@ -6,14 +6,24 @@ import { Tc39Tasks } from '../fixtures/tc39/tasks';
 import { MailTasks } from '../fixtures/apps/mail/tasks';
 
 const fixtures = join(__dirname, '../fixtures');
-const app = new Celeriac({ brokerUrl: 'memory://tasks-test', logger: silentLogger, apps: [join(fixtures, 'apps'), join(fixtures, 'nested')] });
+const app = new Celeriac({
+  brokerUrl: 'memory://tasks-test',
+  logger: silentLogger,
+  apps: [join(fixtures, 'apps'), join(fixtures, 'nested')],
+});
 afterAll(() => app.close());
 
 const ctx = {} as any;
 
 test('autodiscovery imports every tasks module under the app folders, nested ones too', () => {
-  expect(app.discovered.map((f) => f.slice(fixtures.length))).toEqual(['/apps/mail/tasks.ts', '/apps/math/tasks.ts', '/nested/shop/orders/tasks.ts']);
-  expect(registry.names()).toEqual(expect.arrayContaining(['math.add', 'math.echo', 'mail.ping', 'test.fixtures.apps.mail.tasks.send']));
+  expect(app.discovered.map((f) => f.slice(fixtures.length))).toEqual([
+    '/apps/mail/tasks.ts',
+    '/apps/math/tasks.ts',
+    '/nested/shop/orders/tasks.ts',
+  ]);
+  expect(registry.names()).toEqual(
+    expect.arrayContaining(['math.add', 'math.echo', 'mail.ping', 'test.fixtures.apps.mail.tasks.send']),
+  );
 });
 
 test('default names follow Celery: module path plus function name', () => {
@@ -48,7 +58,9 @@ test('kwargs arrive as one trailing object', async () => {
 });
 
 test('two tasks with one name is an error naming both files', () => {
-  expect(() => new Celeriac({ brokerUrl: 'memory://', logger: silentLogger, apps: [join(fixtures, 'dup')] })).toThrow(DuplicateTaskError);
+  expect(() => new Celeriac({ brokerUrl: 'memory://', logger: silentLogger, apps: [join(fixtures, 'dup')] })).toThrow(
+    DuplicateTaskError,
+  );
   try {
     new Celeriac({ brokerUrl: 'memory://', logger: silentLogger, apps: [join(fixtures, 'dup')] });
   } catch (err) {
@@ -57,12 +69,16 @@ test('two tasks with one name is an error naming both files', () => {
 });
 
 test('a missing app folder is named', () => {
-  expect(() => new Celeriac({ brokerUrl: 'memory://', logger: silentLogger, apps: [join(fixtures, 'nope')] })).toThrow(/App folder .*nope.* does not exist/);
+  expect(() => new Celeriac({ brokerUrl: 'memory://', logger: silentLogger, apps: [join(fixtures, 'nope')] })).toThrow(
+    /App folder .*nope.* does not exist/,
+  );
 });
 
 test('bad task options are refused at definition', () => {
   const { task } = require('../../src');
-  expect(() => task('bad.rate', () => 1, { rateLimit: '10 per second' })).toThrow(/'10 per second' is not a rate: use '10\/s'/);
+  expect(() => task('bad.rate', () => 1, { rateLimit: '10 per second' })).toThrow(
+    /'10 per second' is not a rate: use '10\/s'/,
+  );
   expect(() => task('bad.prio', () => 1, { priority: 42 })).toThrow(/priority/);
   expect(() => task('bad.opt', () => 1, { retrys: 3 })).toThrow(/retrys.*unknown option/);
 });

@@ -48,14 +48,23 @@ afterAll(async () => {
 });
 
 function pythonEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', INSPECT_BROKER_URL: REDIS_URL, INSPECT_KEY_PREFIX: app.config.keyPrefix };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONDONTWRITEBYTECODE: '1',
+    INSPECT_BROKER_URL: REDIS_URL,
+    INSPECT_KEY_PREFIX: app.config.keyPrefix,
+  };
   delete env.PYTHONPATH;
   delete env.PYTHONHOME;
   return env;
 }
 
 function python(args: string[]): ChildProcess & { output: () => string } {
-  const child = spawn(PYTHON, ['-m', 'celery', '-A', 'celery_inspect_app', ...args], { cwd: HERE, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(PYTHON, ['-m', 'celery', '-A', 'celery_inspect_app', ...args], {
+    cwd: HERE,
+    env: pythonEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -89,18 +98,30 @@ test('`celery inspect ping` from Python lists the Celeriac worker', async () => 
   expect(await celeryJson(['inspect', 'ping', '-d', JS])).toEqual({ [JS]: { ok: 'pong' } });
 });
 
-test('Python inspect reads Celeriac\'s stats, registered, active and active_queues', async () => {
+test("Python inspect reads Celeriac's stats, registered, active and active_queues", async () => {
   const held = await app.sendTask('rc.block', ['py-inspect'], {}, { queue: 'js-rc' });
   await eventually(() => expect(worker.activeTasks()).toHaveLength(1), 10_000, 20);
   const active = await celeryJson(['inspect', 'active', '-d', JS]);
-  expect(active[JS]).toEqual([expect.objectContaining({ id: held.id, name: 'rc.block', args: ['py-inspect'], hostname: JS, worker_pid: process.pid })]);
+  expect(active[JS]).toEqual([
+    expect.objectContaining({
+      id: held.id,
+      name: 'rc.block',
+      args: ['py-inspect'],
+      hostname: JS,
+      worker_pid: process.pid,
+    }),
+  ]);
   await redis.set(`${app.config.keyPrefix}gate:py-inspect`, '1');
   await held.get({ timeout: 15 });
 
   const stats = await celeryJson(['inspect', 'stats', '-d', JS]);
   expect(stats[JS]).toMatchObject({ pid: process.pid, pool: { 'max-concurrency': 2 } });
-  expect((await celeryJson(['inspect', 'registered', '-d', JS]))[JS]).toEqual(expect.arrayContaining(['rc.block', 'rc.tick']));
-  expect((await celeryJson(['inspect', 'active_queues', '-d', JS]))[JS]).toEqual([expect.objectContaining({ name: 'js-rc', routing_key: 'js-rc' })]);
+  expect((await celeryJson(['inspect', 'registered', '-d', JS]))[JS]).toEqual(
+    expect.arrayContaining(['rc.block', 'rc.tick']),
+  );
+  expect((await celeryJson(['inspect', 'active_queues', '-d', JS]))[JS]).toEqual([
+    expect.objectContaining({ name: 'js-rc', routing_key: 'js-rc' }),
+  ]);
 });
 
 test('Python control commands change the Celeriac worker', async () => {
@@ -108,16 +129,39 @@ test('Python control commands change the Celeriac worker', async () => {
   expect(worker.concurrency).toBe(5);
   expect(await celeryJson(['control', 'pool_shrink', '3', '-d', JS])).toEqual([{ [JS]: { ok: 'pool will shrink' } }]);
   expect(worker.concurrency).toBe(2);
-  expect(await celeryJson(['control', 'rate_limit', 'rc.tick', '5/s', '-d', JS])).toEqual([{ [JS]: { ok: 'new rate limit set successfully' } }]);
-  expect(await celeryJson(['control', 'add_consumer', 'js-rc-2', '-d', JS])).toEqual([{ [JS]: { ok: 'add consumer js-rc-2' } }]);
+  expect(await celeryJson(['control', 'rate_limit', 'rc.tick', '5/s', '-d', JS])).toEqual([
+    { [JS]: { ok: 'new rate limit set successfully' } },
+  ]);
+  expect(await celeryJson(['control', 'add_consumer', 'js-rc-2', '-d', JS])).toEqual([
+    { [JS]: { ok: 'add consumer js-rc-2' } },
+  ]);
   expect(worker.queues).toEqual(['js-rc', 'js-rc-2']);
-  expect(await celeryJson(['control', 'cancel_consumer', 'js-rc-2', '-d', JS])).toEqual([{ [JS]: { ok: 'no longer consuming from js-rc-2' } }]);
+  expect(await celeryJson(['control', 'cancel_consumer', 'js-rc-2', '-d', JS])).toEqual([
+    { [JS]: { ok: 'no longer consuming from js-rc-2' } },
+  ]);
   expect(worker.queues).toEqual(['js-rc']);
 });
 
-test('Celeriac\'s inspect sees a Python worker next to its own, and can shut it down', async () => {
-  const py = python(['worker', '--pool', 'solo', '-n', PY, '-Q', 'py-rc', '--without-mingle', '--without-gossip', '--without-heartbeat', '--loglevel', 'INFO']);
-  await eventually(async () => expect(await app.control.ping({ destination: [PY], timeoutMs: 500 })).toEqual({ [PY]: { ok: 'pong' } }), 30_000, 100);
+test("Celeriac's inspect sees a Python worker next to its own, and can shut it down", async () => {
+  const py = python([
+    'worker',
+    '--pool',
+    'solo',
+    '-n',
+    PY,
+    '-Q',
+    'py-rc',
+    '--without-mingle',
+    '--without-gossip',
+    '--without-heartbeat',
+    '--loglevel',
+    'INFO',
+  ]);
+  await eventually(
+    async () => expect(await app.control.ping({ destination: [PY], timeoutMs: 500 })).toEqual({ [PY]: { ok: 'pong' } }),
+    30_000,
+    100,
+  );
 
   expect(await app.control.inspect({ timeoutMs: 1500 }).ping()).toEqual({ [JS]: { ok: 'pong' }, [PY]: { ok: 'pong' } });
   const inspect = app.control.inspect({ destination: [PY], timeoutMs: 5000 });

@@ -38,7 +38,10 @@ const killChildren = () => children.forEach((c) => c.kill('SIGKILL'));
 process.once('exit', killChildren);
 
 beforeAll(async () => {
-  app = await makeApp('interop', { apps: [join(HERE, 'fixtures/interop')], routes: { 'interop.*': { queue: PY_QUEUE } } });
+  app = await makeApp('interop', {
+    apps: [join(HERE, 'fixtures/interop')],
+    routes: { 'interop.*': { queue: PY_QUEUE } },
+  });
   prefix = app.config.keyPrefix;
   recordKey = `${prefix}interop:records`;
   redis = new Redis(REDIS_URL);
@@ -70,7 +73,11 @@ function pythonEnv(): NodeJS.ProcessEnv {
 /** Runs send_tasks.py with one JSON request; resolves its JSON reply. Killed after timeoutMs. */
 function sendTasksPy(request: unknown, timeoutMs = 15_000): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['send_tasks.py', JSON.stringify(request)], { cwd: HERE, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, ['send_tasks.py', JSON.stringify(request)], {
+      cwd: HERE,
+      env: pythonEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -111,8 +118,24 @@ class PythonWorker {
   static async start(queue: string, lifetimeMs = 55_000): Promise<PythonWorker> {
     const child = spawn(
       PYTHON,
-      ['-m', 'celery', '-A', 'celery_app', 'worker', '--pool', 'solo', '-Q', queue, '-n', 'py-interop@%h',
-        '--without-mingle', '--without-gossip', '--without-heartbeat', '--loglevel', 'INFO'],
+      [
+        '-m',
+        'celery',
+        '-A',
+        'celery_app',
+        'worker',
+        '--pool',
+        'solo',
+        '-Q',
+        queue,
+        '-n',
+        'py-interop@%h',
+        '--without-mingle',
+        '--without-gossip',
+        '--without-heartbeat',
+        '--loglevel',
+        'INFO',
+      ],
       { cwd: HERE, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     children.add(child);
@@ -124,11 +147,16 @@ class PythonWorker {
   }
 
   async waitForLog(pattern: RegExp | string, timeoutMs = 10_000): Promise<void> {
-    await eventually(() => {
-      if (this.exited) throw new Error(`the Celery worker exited early:\n${this.log}`);
-      const found = typeof pattern === 'string' ? this.log.includes(pattern) : pattern.test(this.log);
-      if (!found) throw new Error(`the Celery worker's log does not show ${pattern} within ${timeoutMs} ms:\n${this.log}`);
-    }, timeoutMs, 50);
+    await eventually(
+      () => {
+        if (this.exited) throw new Error(`the Celery worker exited early:\n${this.log}`);
+        const found = typeof pattern === 'string' ? this.log.includes(pattern) : pattern.test(this.log);
+        if (!found)
+          throw new Error(`the Celery worker's log does not show ${pattern} within ${timeoutMs} ms:\n${this.log}`);
+      },
+      timeoutMs,
+      50,
+    );
   }
 
   /** Warm shutdown (SIGTERM), then SIGKILL if it takes more than 5 s. */
@@ -170,7 +198,12 @@ describe('Celeriac sends, a real Celery worker runs', () => {
     // the worker serves them in is kombu's bucket order, not the order they arrived.
     const plain = await app.sendTask('interop.record', [1, 'two', { three: 3 }], { k: 'v' }); // routed by 'interop.*'
     const urgentLater = await app.sendTask('interop.record', ['p5'], {}, { queue: PY_QUEUE, priority: 5 });
-    const richOne = await app.sendTask('interop.record', rich, { 'key with space': 'ü', n: 0, f: false }, { queue: PY_QUEUE });
+    const richOne = await app.sendTask(
+      'interop.record',
+      rich,
+      { 'key with space': 'ü', n: 0, f: false },
+      { queue: PY_QUEUE },
+    );
     const delayed = await app.sendTask('interop.record', ['countdown'], {}, { queue: PY_QUEUE, countdown: 2 });
     const sentAfter = Date.now();
 
@@ -181,20 +214,36 @@ describe('Celeriac sends, a real Celery worker runs', () => {
     expect(await delayedIds()).toEqual([delayed.id]);
 
     pyWorker = await PythonWorker.start(PY_QUEUE);
-    const got = await eventually(async () => {
-      const all = await records();
-      expect(all).toHaveLength(4);
-      return all;
-    }, 20_000, 50);
+    const got = await eventually(
+      async () => {
+        const all = await records();
+        expect(all).toHaveLength(4);
+        return all;
+      },
+      20_000,
+      50,
+    );
     const byId = new Map(got.map((r) => [r.task_id, r]));
 
     expect(byId.get(plain.id)).toEqual({
-      args: [1, 'two', { three: 3 }], kwargs: { k: 'v' }, task_id: plain.id, retries: 0, eta: null,
-      priority: 0, routing_key: PY_QUEUE, ran_at_ms: expect.any(Number),
+      args: [1, 'two', { three: 3 }],
+      kwargs: { k: 'v' },
+      task_id: plain.id,
+      retries: 0,
+      eta: null,
+      priority: 0,
+      routing_key: PY_QUEUE,
+      ran_at_ms: expect.any(Number),
     });
     expect(byId.get(richOne.id)).toEqual({
-      args: rich, kwargs: { 'key with space': 'ü', n: 0, f: false }, task_id: richOne.id, retries: 0, eta: null,
-      priority: 0, routing_key: PY_QUEUE, ran_at_ms: expect.any(Number),
+      args: rich,
+      kwargs: { 'key with space': 'ü', n: 0, f: false },
+      task_id: richOne.id,
+      retries: 0,
+      eta: null,
+      priority: 0,
+      routing_key: PY_QUEUE,
+      ran_at_ms: expect.any(Number),
     });
     expect(byId.get(urgentLater.id)).toMatchObject({ args: ['p5'], kwargs: {}, priority: 5, routing_key: PY_QUEUE });
     // On Redis bucket 0 is served first: both priority-0 tasks ran before the priority-5 one sent between them.
@@ -237,8 +286,16 @@ describe('Celery sends, a Celeriac worker runs', () => {
     expect(await withoutKw.get({ timeout: 20 })).toBe(5);
     expect(await echoed.get({ timeout: 20 })).toEqual(rich);
     expect(await withKw.info()).toMatchObject({
-      status: 'SUCCESS', taskName: 'interop.add', args: [2, 3], kwargs: { c: 4 }, result: 9, retries: 0,
-      worker: 'js-interop@test', queue: JS_QUEUE, rootId: withKw.id, parentId: null,
+      status: 'SUCCESS',
+      taskName: 'interop.add',
+      args: [2, 3],
+      kwargs: { c: 4 },
+      result: 9,
+      retries: 0,
+      worker: 'js-interop@test',
+      queue: JS_QUEUE,
+      rootId: withKw.id,
+      parentId: null,
     });
     expect((await withoutKw.info())!).toMatchObject({ args: [2, 3], kwargs: {} });
     expect((await echoed.info())!).toMatchObject({ args: rich.args, kwargs: rich.kwargs });
@@ -268,7 +325,12 @@ describe('Celery sends, a Celeriac worker runs', () => {
   });
 
   test('countdown: deferred to the delayed set, run no earlier than its eta', async () => {
-    const { id, sent_before_ms } = await pySend({ name: 'interop.stamp', args: ['later'], queue: JS_QUEUE, countdown: 1 });
+    const { id, sent_before_ms } = await pySend({
+      name: 'interop.stamp',
+      args: ['later'],
+      queue: JS_QUEUE,
+      countdown: 1,
+    });
     // Celery put it on the queue with an eta header; the Celeriac worker parks it in its delayed set.
     await eventually(async () => expect(await delayedIds()).toContain(id), 5000, 10);
     expect(runs.find((r) => r.id === id)).toBeUndefined();
@@ -282,7 +344,12 @@ describe('Celery sends, a Celeriac worker runs', () => {
     const { id } = await pySend({ name: 'interop.stamp', args: ['stale'], queue: JS_QUEUE, expires_ago_s: 60 });
     const result = app.asyncResult(id);
     await expect(result.get({ timeout: 20 })).rejects.toBeInstanceOf(TaskRevokedError);
-    expect(await result.info()).toMatchObject({ status: 'REVOKED', meta: { reason: 'expired' }, taskName: 'interop.stamp', args: ['stale'] });
+    expect(await result.info()).toMatchObject({
+      status: 'REVOKED',
+      meta: { reason: 'expired' },
+      taskName: 'interop.stamp',
+      args: ['stale'],
+    });
     expect(runs.find((r) => r.id === id)).toBeUndefined();
   });
 
@@ -299,7 +366,13 @@ describe('Celery sends, a Celeriac worker runs', () => {
       sub.on('message', (ch: string, raw: string) => ch === channel && heard.push(decodeControl(raw)));
       await sub.subscribe(channel);
       await sendTasksPy({ revoke: [id] });
-      await eventually(() => expect(heard).toEqual([expect.objectContaining({ method: 'revoke', arguments: expect.objectContaining({ task_id: [id] }) })]), 5000);
+      await eventually(
+        () =>
+          expect(heard).toEqual([
+            expect.objectContaining({ method: 'revoke', arguments: expect.objectContaining({ task_id: [id] }) }),
+          ]),
+        5000,
+      );
     } finally {
       sub.disconnect();
     }
@@ -312,7 +385,13 @@ describe('Celery sends, a Celeriac worker runs', () => {
   });
 
   test('topic routing: a message whose routing key is not its queue name runs', async () => {
-    const { id } = await pySend({ name: 'interop.stamp', args: ['routed'], queue: JS_ROUTED_QUEUE, exchange: 'media', routing_key: 'video.compress' });
+    const { id } = await pySend({
+      name: 'interop.stamp',
+      args: ['routed'],
+      queue: JS_ROUTED_QUEUE,
+      exchange: 'media',
+      routing_key: 'video.compress',
+    });
     expect(typeof (await app.asyncResult(id).get({ timeout: 20 }))).toBe('number');
   });
 
@@ -320,7 +399,14 @@ describe('Celery sends, a Celeriac worker runs', () => {
   // delivery_info; the worker rewrites it to the queue it fetched from, so parking the eta
   // message and promoting it later put it back on 'video', where it runs.
   test('topic routing with a countdown: deferred and run on the queue it came from', async () => {
-    const { id } = await pySend({ name: 'interop.stamp', args: ['routed later'], queue: JS_ROUTED_QUEUE, exchange: 'media', routing_key: 'video.compress', countdown: 1 });
+    const { id } = await pySend({
+      name: 'interop.stamp',
+      args: ['routed later'],
+      queue: JS_ROUTED_QUEUE,
+      exchange: 'media',
+      routing_key: 'video.compress',
+      countdown: 1,
+    });
     expect(typeof (await app.asyncResult(id).get({ timeout: 10 }))).toBe('number');
     expect((await app.asyncResult(id).info())!.queue).toBe(JS_ROUTED_QUEUE);
   });

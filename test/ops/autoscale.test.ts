@@ -55,7 +55,10 @@ describe('Autoscaler (clock driven)', () => {
     w.running = 0;
     await scaler.tick(5000);
     expect(w.concurrency).toBe(2);
-    expect(scaled).toEqual([[1, 8], [8, 2]]);
+    expect(scaled).toEqual([
+      [1, 8],
+      [8, 2],
+    ]);
   });
 
   test('a busy moment restarts the keepalive', async () => {
@@ -103,7 +106,12 @@ describe('a worker process started with --autoscale', () => {
     app = await makeApp('autoscale', { apps: [RC_JOBS] });
     redis = new Redis(REDIS_URL);
     worker = spawnRcWorker(app, ['-n', NAME, '-Q', 'burst', '--autoscale', '4,1', '--autoscale-keepalive-ms', '300']);
-    await eventually(async () => expect(await app.control.ping({ destination: [NAME], timeoutMs: 500 })).toEqual({ [NAME]: { ok: 'pong' } }), 40_000, 100);
+    await eventually(
+      async () =>
+        expect(await app.control.ping({ destination: [NAME], timeoutMs: 500 })).toEqual({ [NAME]: { ok: 'pong' } }),
+      40_000,
+      100,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -116,15 +124,23 @@ describe('a worker process started with --autoscale', () => {
 
   test('grows under a burst, then shrinks back to min once idle', async () => {
     expect((await stats()).pool).toMatchObject({ 'max-concurrency': 1, autoscaler: { max: 4, min: 1, qty: 1 } });
-    const burst = await Promise.all(Array.from({ length: 10 }, () => app.sendTask('rc.block', ['burst'], {}, { queue: 'burst' })));
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, () => app.sendTask('rc.block', ['burst'], {}, { queue: 'burst' })),
+    );
     // Growth observed from outside: the pool reaches max and runs that many at once.
-    await eventually(async () => {
-      const s = await stats();
-      expect(s.pool['max-concurrency']).toBe(4);
-      expect(s.celeriac.active).toBe(4);
-    }, 20_000, 100);
+    await eventually(
+      async () => {
+        const s = await stats();
+        expect(s.pool['max-concurrency']).toBe(4);
+        expect(s.celeriac.active).toBe(4);
+      },
+      20_000,
+      100,
+    );
     // Autoscale owns the pool size: manual grow/shrink are refused, as in Celery.
-    expect((await app.control.poolGrow(1, { destination: [NAME], timeoutMs: 3000 }))[NAME]).toEqual({ error: expect.stringMatching(/not supported with autoscale/) });
+    expect((await app.control.poolGrow(1, { destination: [NAME], timeoutMs: 3000 }))[NAME]).toEqual({
+      error: expect.stringMatching(/not supported with autoscale/),
+    });
 
     await redis.set(`${app.config.keyPrefix}gate:burst`, '1');
     for (const r of burst) expect(await r.get({ timeout: 20 })).toBe(NAME);
@@ -134,7 +150,9 @@ describe('a worker process started with --autoscale', () => {
   });
 
   test('control autoscale changes the range at run time', async () => {
-    expect(await app.control.autoscale(6, 2, { destination: [NAME], timeoutMs: 3000 })).toEqual({ [NAME]: { ok: 'autoscale now max=6 min=2' } });
+    expect(await app.control.autoscale(6, 2, { destination: [NAME], timeoutMs: 3000 })).toEqual({
+      [NAME]: { ok: 'autoscale now max=6 min=2' },
+    });
     expect((await stats()).pool).toMatchObject({ 'max-concurrency': 2, autoscaler: { max: 6, min: 2, qty: 2 } });
     await app.control.shutdown({ destination: [NAME], timeoutMs: 3000 });
     expect(await exited(worker)).toEqual({ code: 0, signal: null });

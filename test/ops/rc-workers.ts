@@ -42,7 +42,10 @@ export function spawnRcWorker(app: Celeriac, args: string[]): Child {
 }
 
 /** Runs a one-shot CLI command to its end. */
-export async function runCli(app: Celeriac, args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
+export async function runCli(
+  app: Celeriac,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; output: string }> {
   const child = celeriac(app, args);
   let stdout = '';
   child.stdout!.on('data', (d) => (stdout += d));

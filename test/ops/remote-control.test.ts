@@ -22,7 +22,15 @@ beforeAll(async () => {
   redis = new Redis(REDIS_URL);
   alpha = spawnRcWorker(app, ['-n', ALPHA, '-Q', 'rc-a', '-c', '2']);
   beta = spawnRcWorker(app, ['-n', BETA, '-Q', 'rc-b', '-c', '2']);
-  await eventually(async () => expect(Object.keys(await app.control.ping({ destination: [ALPHA, BETA], timeoutMs: 500 })).sort()).toEqual([ALPHA, BETA]), 40_000, 100);
+  await eventually(
+    async () =>
+      expect(Object.keys(await app.control.ping({ destination: [ALPHA, BETA], timeoutMs: 500 })).sort()).toEqual([
+        ALPHA,
+        BETA,
+      ]),
+    40_000,
+    100,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -34,7 +42,7 @@ afterAll(async () => {
 const gate = (name: string) => redis.set(`${app.config.keyPrefix}gate:${name}`, '1');
 const only = (name: string, timeoutMs = 3000) => ({ destination: [name], timeoutMs });
 
-test('ping reaches both workers and answers in Celery\'s format', async () => {
+test("ping reaches both workers and answers in Celery's format", async () => {
   const replies = await app.control.inspect({ timeoutMs: 1000 }).ping();
   expect(replies).toEqual({ [ALPHA]: { ok: 'pong' }, [BETA]: { ok: 'pong' } });
 });
@@ -58,15 +66,25 @@ test('active and reserved show the tasks a worker runs and holds', async () => {
   const sent = await Promise.all([1, 2, 3].map(() => app.sendTask('rc.block', ['held'], {}, { queue: 'rc-a' })));
   const ids = sent.map((r) => r.id);
   const inspect = app.control.inspect(only(ALPHA));
-  await eventually(async () => {
-    const active = (await inspect.active())[ALPHA];
-    const reserved = (await inspect.reserved())[ALPHA];
-    expect(active).toHaveLength(2);
-    expect(reserved).toHaveLength(1);
-    expect([...active, ...reserved].map((t) => t.id).sort()).toEqual([...ids].sort());
-  }, 15_000, 50);
+  await eventually(
+    async () => {
+      const active = (await inspect.active())[ALPHA];
+      const reserved = (await inspect.reserved())[ALPHA];
+      expect(active).toHaveLength(2);
+      expect(reserved).toHaveLength(1);
+      expect([...active, ...reserved].map((t) => t.id).sort()).toEqual([...ids].sort());
+    },
+    15_000,
+    50,
+  );
   const [running] = (await inspect.active())[ALPHA];
-  expect(running).toMatchObject({ name: 'rc.block', args: ['held'], hostname: ALPHA, acknowledged: false, delivery_info: { routing_key: 'rc-a' } });
+  expect(running).toMatchObject({
+    name: 'rc.block',
+    args: ['held'],
+    hostname: ALPHA,
+    acknowledged: false,
+    delivery_info: { routing_key: 'rc-a' },
+  });
   expect(running.time_start).toBeGreaterThan(Date.now() / 1000 - 60);
   const queried = (await inspect.queryTask(running.id))[ALPHA];
   expect(queried[running.id][0]).toBe('active');
@@ -77,7 +95,7 @@ test('active and reserved show the tasks a worker runs and holds', async () => {
   expect((await inspect.active())[ALPHA]).toEqual([]);
 });
 
-test('registered lists the app\'s tasks without the built-ins', async () => {
+test("registered lists the app's tasks without the built-ins", async () => {
   const replies = await app.control.inspect({ timeoutMs: 1000 }).registered();
   for (const name of [ALPHA, BETA]) {
     expect(replies[name]).toEqual(expect.arrayContaining(['rc.block', 'rc.tick', 'rc.whoami', 'rc.hog']));
@@ -96,23 +114,35 @@ test('revoked lists revoked ids; scheduled is empty (ETA tasks wait in Redis)', 
 });
 
 test('rate-limit changes how fast a worker starts that task, and 0 lifts it', async () => {
-  expect(await app.control.rateLimit('rc.tick', '2/s', only(BETA))).toEqual({ [BETA]: { ok: 'new rate limit set successfully' } });
+  expect(await app.control.rateLimit('rc.tick', '2/s', only(BETA))).toEqual({
+    [BETA]: { ok: 'new rate limit set successfully' },
+  });
   const spread = async () => {
-    const results = await Promise.all(Array.from({ length: 5 }, () => app.sendTask('rc.tick', [], {}, { queue: 'rc-b' })));
-    const times = (await Promise.all(results.map((r) => r.get({ timeout: 20 }) as Promise<{ at: number }>))).map((t) => t.at).sort((a, b) => a - b);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => app.sendTask('rc.tick', [], {}, { queue: 'rc-b' })),
+    );
+    const times = (await Promise.all(results.map((r) => r.get({ timeout: 20 }) as Promise<{ at: number }>)))
+      .map((t) => t.at)
+      .sort((a, b) => a - b);
     return times[4] - times[0];
   };
   // 2/s with a full bucket of 2: two at once, then one every 500 ms.
   expect(await spread()).toBeGreaterThanOrEqual(1400);
-  expect(await app.control.rateLimit('rc.tick', '0', only(BETA))).toEqual({ [BETA]: { ok: 'rate limit disabled successfully' } });
+  expect(await app.control.rateLimit('rc.tick', '0', only(BETA))).toEqual({
+    [BETA]: { ok: 'rate limit disabled successfully' },
+  });
   expect(await spread()).toBeLessThan(1000);
 
   expect(await app.control.rateLimit('rc.nope', '1/s', only(BETA))).toEqual({ [BETA]: { error: 'unknown task' } });
-  expect((await app.control.rateLimit('rc.tick', 'fast', only(BETA)))[BETA]).toEqual({ error: expect.stringMatching(/^Invalid rate limit string/) });
+  expect((await app.control.rateLimit('rc.tick', 'fast', only(BETA)))[BETA]).toEqual({
+    error: expect.stringMatching(/^Invalid rate limit string/),
+  });
 });
 
 test('time-limit applies to the next runs of that task on that worker', async () => {
-  expect(await app.control.timeLimit('rc.block', null, 0.3, only(ALPHA))).toEqual({ [ALPHA]: { ok: 'time limits set successfully' } });
+  expect(await app.control.timeLimit('rc.block', null, 0.3, only(ALPHA))).toEqual({
+    [ALPHA]: { ok: 'time limits set successfully' },
+  });
   const hard = await app.sendTask('rc.block', ['never-opened'], {}, { queue: 'rc-a' });
   await expect(hard.get({ timeout: 15 })).rejects.toBeInstanceOf(TaskFailedError);
   expect((await hard.info())!.result).toMatchObject({ exc_type: 'TimeLimitExceededError' });
@@ -120,7 +150,9 @@ test('time-limit applies to the next runs of that task on that worker', async ()
   const soft = await app.sendTask('rc.block', ['never-opened'], {}, { queue: 'rc-a' });
   await expect(soft.get({ timeout: 15 })).rejects.toBeInstanceOf(TaskFailedError);
   expect((await soft.info())!.result).toMatchObject({ exc_type: 'SoftTimeLimitExceededError' });
-  expect(await app.control.timeLimit('rc.block', null, null, only(ALPHA))).toEqual({ [ALPHA]: { ok: 'time limits set successfully' } });
+  expect(await app.control.timeLimit('rc.block', null, null, only(ALPHA))).toEqual({
+    [ALPHA]: { ok: 'time limits set successfully' },
+  });
 });
 
 test('pool-grow and pool-shrink change the concurrency stats report', async () => {
@@ -129,8 +161,14 @@ test('pool-grow and pool-shrink change the concurrency stats report', async () =
   expect(await app.control.poolGrow(3, only(ALPHA))).toEqual({ [ALPHA]: { ok: 'pool will grow' } });
   expect(await concurrency()).toBe(5);
   // Five slots now run five tasks at once.
-  const sent = await Promise.all(Array.from({ length: 5 }, () => app.sendTask('rc.block', ['grown'], {}, { queue: 'rc-a' })));
-  await eventually(async () => expect((await app.control.inspect(only(ALPHA)).active())[ALPHA]).toHaveLength(5), 15_000, 50);
+  const sent = await Promise.all(
+    Array.from({ length: 5 }, () => app.sendTask('rc.block', ['grown'], {}, { queue: 'rc-a' })),
+  );
+  await eventually(
+    async () => expect((await app.control.inspect(only(ALPHA)).active())[ALPHA]).toHaveLength(5),
+    15_000,
+    50,
+  );
   await gate('grown');
   for (const r of sent) await r.get({ timeout: 15 });
 
@@ -139,7 +177,11 @@ test('pool-grow and pool-shrink change the concurrency stats report', async () =
   expect((await app.control.poolShrink(1, only(ALPHA)))[ALPHA]).toEqual({ error: expect.stringMatching(/below 1/) });
   await app.control.poolGrow(1, only(ALPHA));
   const stats = (await app.control.inspect(only(ALPHA)).stats())[ALPHA];
-  expect(stats).toMatchObject({ pid: alpha.pid, pool: { 'max-concurrency': 2, implementation: 'celeriac:async' }, celeriac: { name: ALPHA, concurrency: 2 } });
+  expect(stats).toMatchObject({
+    pid: alpha.pid,
+    pool: { 'max-concurrency': 2, implementation: 'celeriac:async' },
+    celeriac: { name: ALPHA, concurrency: 2 },
+  });
   expect(stats.uptime).toBeGreaterThanOrEqual(0);
 });
 
@@ -152,7 +194,9 @@ test('add-consumer and cancel-consumer change which queues a worker takes from',
   expect(((await first.get({ timeout: 15 })) as { worker: string }).worker).toBe(BETA);
   expect((await app.control.inspect(only(BETA)).activeQueues())[BETA].map((q) => q.name)).toEqual(['rc-b', 'rc-extra']);
 
-  expect(await app.control.cancelConsumer('rc-extra', only(BETA))).toEqual({ [BETA]: { ok: 'no longer consuming from rc-extra' } });
+  expect(await app.control.cancelConsumer('rc-extra', only(BETA))).toEqual({
+    [BETA]: { ok: 'no longer consuming from rc-extra' },
+  });
   expect((await app.control.inspect(only(BETA)).activeQueues())[BETA].map((q) => q.name)).toEqual(['rc-b']);
   const second = await app.sendTask('rc.tick', [], {}, { queue: 'rc-extra' });
   // Beta may still have had a fetch in flight on rc-extra: it gives such a message back, so only
@@ -162,7 +206,9 @@ test('add-consumer and cancel-consumer change which queues a worker takes from',
   await app.control.cancelConsumer('rc-extra', only(ALPHA));
 
   // A worker keeps at least one queue.
-  expect((await app.control.cancelConsumer('rc-b', only(BETA)))[BETA]).toEqual({ error: expect.stringMatching(/only queue/) });
+  expect((await app.control.cancelConsumer('rc-b', only(BETA)))[BETA]).toEqual({
+    error: expect.stringMatching(/only queue/),
+  });
 });
 
 test('an unknown command is answered with an error, not silence', async () => {
@@ -172,10 +218,13 @@ test('an unknown command is answered with an error, not silence', async () => {
   });
 });
 
-test('the CLI: inspect ping as JSON and as Celery\'s table; control rate-limit; exit 69 when nobody answers', async () => {
+test("the CLI: inspect ping as JSON and as Celery's table; control rate-limit; exit 69 when nobody answers", async () => {
   const json = await runCli(app, ['inspect', 'ping', '--json', '-t', '2', '-d', `${ALPHA},${BETA}`]);
   expect(json.code).toBe(0);
-  expect(JSON.parse(json.stdout.trim().split('\n').pop()!)).toEqual({ [ALPHA]: { ok: 'pong' }, [BETA]: { ok: 'pong' } });
+  expect(JSON.parse(json.stdout.trim().split('\n').pop()!)).toEqual({
+    [ALPHA]: { ok: 'pong' },
+    [BETA]: { ok: 'pong' },
+  });
 
   const table = await runCli(app, ['inspect', 'active-queues', '-d', ALPHA]);
   expect(table.code).toBe(0);
@@ -218,8 +267,12 @@ describe('over memory://', () => {
     const w = mem.worker({ name: 'mem@test', queues: ['mem'], concurrency: 3 });
     await w.start();
     expect(await mem.control.inspect({ timeoutMs: 200 }).ping()).toEqual({ 'mem@test': { ok: 'pong' } });
-    expect(await mem.control.poolGrow(2, { destination: ['mem@test'] })).toEqual({ 'mem@test': { ok: 'pool will grow' } });
-    expect((await mem.control.inspect({ destination: ['mem@test'] }).stats())['mem@test'].pool['max-concurrency']).toBe(5);
+    expect(await mem.control.poolGrow(2, { destination: ['mem@test'] })).toEqual({
+      'mem@test': { ok: 'pool will grow' },
+    });
+    expect((await mem.control.inspect({ destination: ['mem@test'] }).stats())['mem@test'].pool['max-concurrency']).toBe(
+      5,
+    );
     // Nobody bound to another oid's queue gets its replies.
     const broker = await mem.broker();
     expect(await broker.pushReply('reply.celery.pidbox', 'nobody-waits', '{}')).toBe(0);

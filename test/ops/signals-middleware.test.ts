@@ -38,7 +38,11 @@ afterAll(() => cleanup(app));
 
 test('task middleware wraps every run with a fresh context; beforePublish can add headers', async () => {
   const r = await whoAmI.delay();
-  expect(await r.get({ timeout: 10 })).toEqual({ tenant: 'acme', trace: 'trace-ops.whoAmI', order: ['outer-before', 'inner'] });
+  expect(await r.get({ timeout: 10 })).toEqual({
+    tenant: 'acme',
+    trace: 'trace-ops.whoAmI',
+    order: ['outer-before', 'inner'],
+  });
   const again = await whoAmI.delay();
   expect(((await again.get({ timeout: 10 })) as any).order).toEqual(['outer-before', 'inner']);
 });

@@ -27,26 +27,41 @@ afterAll(async () => {
 
 async function startWorker(name: string, queue: string, args: string[]): Promise<void> {
   children.push(spawnRcWorker(app, ['-n', name, '-Q', queue, '--pool', 'threads', ...args]));
-  await eventually(async () => expect(await app.control.ping({ destination: [name], timeoutMs: 500 })).toEqual({ [name]: { ok: 'pong' } }), 40_000, 100);
+  await eventually(
+    async () =>
+      expect(await app.control.ping({ destination: [name], timeoutMs: 500 })).toEqual({ [name]: { ok: 'pong' } }),
+    40_000,
+    100,
+  );
 }
 
 /** Runs the tasks one after another, so each starts on whichever thread is then free. */
 async function oneByOne(queue: string, calls: [string, unknown[]][]): Promise<number[]> {
   const ids: number[] = [];
-  for (const [name, args] of calls) ids.push((await (await app.sendTask(name, args, {}, { queue })).get({ timeout: 30 })) as number);
+  for (const [name, args] of calls)
+    ids.push((await (await app.sendTask(name, args, {}, { queue })).get({ timeout: 30 })) as number);
   return ids;
 }
 
 test('max-tasks-per-child: a thread runs that many tasks, then a fresh one takes over', async () => {
   await startWorker('tasks-limit@test', 'tl', ['-c', '1', '--max-tasks-per-child', '2']);
-  const threads = await oneByOne('tl', Array.from({ length: 6 }, () => ['rc.whoami', []] as [string, unknown[]]));
+  const threads = await oneByOne(
+    'tl',
+    Array.from({ length: 6 }, () => ['rc.whoami', []] as [string, unknown[]]),
+  );
   expect(threads.every((t) => t > 0)).toBe(true); // worker threads, not the main thread
   expect(threads[0]).toBe(threads[1]);
   expect(threads[2]).toBe(threads[3]);
   expect(threads[4]).toBe(threads[5]);
   expect(new Set(threads).size).toBe(3);
-  const stats = (await app.control.inspect({ destination: ['tasks-limit@test'], timeoutMs: 3000 }).stats())['tasks-limit@test'];
-  expect(stats.pool).toMatchObject({ implementation: 'celeriac:threads', 'max-tasks-per-child': 2, 'max-memory-per-child': 'N/A' });
+  const stats = (await app.control.inspect({ destination: ['tasks-limit@test'], timeoutMs: 3000 }).stats())[
+    'tasks-limit@test'
+  ];
+  expect(stats.pool).toMatchObject({
+    implementation: 'celeriac:threads',
+    'max-tasks-per-child': 2,
+    'max-memory-per-child': 'N/A',
+  });
 });
 
 test('max-memory-per-child: the task that grew the heap completes, and the next runs on a new thread', async () => {

@@ -6,21 +6,29 @@ import { DATABASE_URL, REDIS_URL } from '../helpers';
 const root = join(__dirname, '../..');
 
 /** A real worker process running the fixture app through the CLI, as a user would start it. */
-export function spawnWorker(app: Celeriac, args: string[] = [], env: Record<string, string> = {}): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [join(root, 'bin/celeriac.js'), 'worker', '--app', join(root, 'test/fixtures/worker-app/app.ts'), ...args], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      CELERIAC_FROM_SOURCE: '1',
-      DATABASE_URL,
-      CELERIAC_BROKER_URL: REDIS_URL,
-      TEST_SCHEMA: app.config.schema,
-      TEST_PREFIX: app.config.keyPrefix,
-      ...env,
+export function spawnWorker(
+  app: Celeriac,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): ChildProcess & { output: () => string } {
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bin/celeriac.js'), 'worker', '--app', join(root, 'test/fixtures/worker-app/app.ts'), ...args],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        CELERIAC_FROM_SOURCE: '1',
+        DATABASE_URL,
+        CELERIAC_BROKER_URL: REDIS_URL,
+        TEST_SCHEMA: app.config.schema,
+        TEST_PREFIX: app.config.keyPrefix,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -28,7 +36,8 @@ export function spawnWorker(app: Celeriac, args: string[] = [], env: Record<stri
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 

@@ -89,11 +89,15 @@ test('threads pool: CPU-bound work keeps the event loop free; a hard time limit 
   const forever = await app.sendTask('jobs.spinForever', [], {}, { queue: 'cpu' });
   // While a thread spins for 3 s, the worker keeps its heartbeat (the registry entry refreshes).
   const beats = new Set<number>();
-  await eventually(async () => {
-    const info = JSON.parse((await redis.hget(app.config.keyPrefix + 'celeriac:workers', 'threads@test')) ?? '{}');
-    if (info.heartbeatAt) beats.add(info.heartbeatAt);
-    expect(beats.size).toBeGreaterThanOrEqual(3);
-  }, 20_000, 100);
+  await eventually(
+    async () => {
+      const info = JSON.parse((await redis.hget(app.config.keyPrefix + 'celeriac:workers', 'threads@test')) ?? '{}');
+      if (info.heartbeatAt) beats.add(info.heartbeatAt);
+      expect(beats.size).toBeGreaterThanOrEqual(3);
+    },
+    20_000,
+    100,
+  );
   await expect(forever.get({ timeout: 20 })).rejects.toMatchObject({ excType: 'TimeLimitExceededError' });
   expect(await spin.get({ timeout: 20 })).toBe(true);
   // The killed thread was replaced: the pool still runs two at once.

@@ -13,7 +13,14 @@ test('a task finishing within one flush window is sent as one event carrying the
   await events.flush();
   expect(got).toHaveLength(2);
   const [a, b] = got as Record<string, any>[];
-  expect(a).toMatchObject({ type: 'task-succeeded', uuid: 'a', name: 'math.add', args: '(1, 2)', result: '3', hostname: 'w@test' });
+  expect(a).toMatchObject({
+    type: 'task-succeeded',
+    uuid: 'a',
+    name: 'math.add',
+    args: '(1, 2)',
+    result: '3',
+    hostname: 'w@test',
+  });
   expect(typeof a.received).toBe('number');
   expect(typeof a.started).toBe('number');
   expect(a.received).toBeLessThanOrEqual(a.started);

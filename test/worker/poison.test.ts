@@ -22,7 +22,26 @@ afterAll(async () => {
 const k = (s: string) => app.config.keyPrefix + s;
 
 const message = (task: string, extra: Record<string, unknown> = {}) =>
-  encodeTask({ id: `id-${task}-${Date.now()}`, task, args: [1], kwargs: {}, queue: 'celery', priority: 0, eta: null, expires: null, retries: 0, timeLimit: null, softTimeLimit: null, rootId: null, parentId: null, groupId: null, groupIndex: null, ignoreResult: false, headers: {}, ...extra });
+  encodeTask({
+    id: `id-${task}-${Date.now()}`,
+    task,
+    args: [1],
+    kwargs: {},
+    queue: 'celery',
+    priority: 0,
+    eta: null,
+    expires: null,
+    retries: 0,
+    timeLimit: null,
+    softTimeLimit: null,
+    rootId: null,
+    parentId: null,
+    groupId: null,
+    groupIndex: null,
+    ignoreResult: false,
+    headers: {},
+    ...extra,
+  });
 
 test('undecodable messages go to the dead-letter list with the reason; the worker goes on', async () => {
   await redis.lpush(k('celery'), 'this is not json', JSON.stringify({ body: 'x' }));
@@ -33,7 +52,10 @@ test('undecodable messages go to the dead-letter list with the reason; the worke
     expect(d).toHaveLength(2);
     return d;
   });
-  expect(dead.map((d) => d.reason).sort()).toEqual([expect.stringMatching(/no headers.*protocol v2/), expect.stringMatching(/not JSON/)]);
+  expect(dead.map((d) => d.reason).sort()).toEqual([
+    expect.stringMatching(/no headers.*protocol v2/),
+    expect.stringMatching(/not JSON/),
+  ]);
   expect(dead.map((d) => d.raw)).toContain('this is not json');
   expect(await redis.llen(k(`celeriac:processing:${worker.consumer}`))).toBe(0);
 });
@@ -54,7 +76,11 @@ test('an eta message put straight on the queue (as Python Celery does) is parked
   const raw = message('behave.quick', { eta });
   const id = JSON.parse(raw).headers.id;
   await redis.lpush(k('celery'), raw);
-  await eventually(async () => expect(await redis.zscore(k('celeriac:delayed'), raw)).toBe(String(eta.getTime())), 5000, 5);
+  await eventually(
+    async () => expect(await redis.zscore(k('celeriac:delayed'), raw)).toBe(String(eta.getTime())),
+    5000,
+    5,
+  );
   expect(await app.asyncResult(id).status()).toBe('UNKNOWN');
   const result = (await app.asyncResult(id).get({ timeout: 10 })) as { at: number };
   expect(result.at).toBeGreaterThanOrEqual(eta.getTime());
@@ -69,7 +95,11 @@ test('a message whose holders keep dying is dead-lettered, not run again', async
   await redis.rpush(k('celeriac:redelivered:celery'), raw);
   await eventually(async () => expect(await app.asyncResult(id).status()).toBe('FAILURE'));
   expect((await app.asyncResult(id).info())!.result).toMatchObject({ exc_type: 'WorkerLostError' });
-  expect((await (await app.broker()).listDeadLetters(10)).some((d) => d.raw === raw && /died while holding this task 6 times/.test(d.reason))).toBe(true);
+  expect(
+    (await (await app.broker()).listDeadLetters(10)).some(
+      (d) => d.raw === raw && /died while holding this task 6 times/.test(d.reason),
+    ),
+  ).toBe(true);
 });
 
 test("a dead consumer's messages are given back by the reaper (crashed state written directly)", async () => {

@@ -29,9 +29,15 @@ afterAll(async () => {
 async function cutConnections(): Promise<number> {
   const name = 'celeriac:' + app.config.keyPrefix.replace(/[^\w:.-]/g, '_');
   const clients = (await redis.client('LIST')) as string;
-  const ids = clients.split('\n').filter((l) => l.includes(` name=${name} `)).map((l) => /id=(\d+)/.exec(l)![1]);
+  const ids = clients
+    .split('\n')
+    .filter((l) => l.includes(` name=${name} `))
+    .map((l) => /id=(\d+)/.exec(l)![1]);
   for (const id of ids) await redis.client('KILL', 'ID', id);
-  const { rowCount } = await pg.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [`celeriac:${app.config.schema}`]);
+  const { rowCount } = await pg.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+    [`celeriac:${app.config.schema}`],
+  );
   return ids.length + (rowCount ?? 0);
 }
 

@@ -4,7 +4,19 @@ import type { Celeriac } from '../../src';
 import { TaskFailedError, TaskRevokedError } from '../../src';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
-import { alwaysFlaky, flaky, hang, ignored, lateSignal, limited, progress, quick, sized, slow, waitForAbort } from '../fixtures/behave/tasks';
+import {
+  alwaysFlaky,
+  flaky,
+  hang,
+  ignored,
+  lateSignal,
+  limited,
+  progress,
+  quick,
+  sized,
+  slow,
+  waitForAbort,
+} from '../fixtures/behave/tasks';
 
 let app: Celeriac;
 let worker: Worker;
@@ -32,12 +44,16 @@ test('STARTED (trackStarted) and PROGRESS are visible while it runs', async () =
   const r = await progress.delay(8);
   const seen = new Set<string>();
   let lastMeta: any;
-  await eventually(async () => {
-    const row = (await r.info())!;
-    seen.add(row.status);
-    if (row.status === 'PROGRESS') lastMeta = row.meta;
-    expect(row.status).toBe('SUCCESS');
-  }, 10_000, 5);
+  await eventually(
+    async () => {
+      const row = (await r.info())!;
+      seen.add(row.status);
+      if (row.status === 'PROGRESS') lastMeta = row.meta;
+      expect(row.status).toBe('SUCCESS');
+    },
+    10_000,
+    5,
+  );
   expect(seen.has('PROGRESS')).toBe(true);
   expect(lastMeta).toMatchObject({ total: 8, stage: expect.stringMatching(/^step \d$/) });
   expect((await r.info())!.dateStarted).not.toBeNull();
@@ -52,7 +68,11 @@ test('failure keeps the class, message and stack; get() throws it', async () => 
   expect(err.traceback).toMatch(/FlakyError: nope\n\s+at /);
   const row = (await r.info())!;
   // autoretryFor with maxRetries 2: the first try and two retries, then FAILURE.
-  expect(row).toMatchObject({ status: 'FAILURE', retries: 2, result: { exc_type: 'FlakyError', exc_message: ['nope'] } });
+  expect(row).toMatchObject({
+    status: 'FAILURE',
+    retries: 2,
+    result: { exc_type: 'FlakyError', exc_message: ['nope'] },
+  });
   void alwaysFlaky;
 });
 
@@ -81,7 +101,8 @@ test('a body that reads ctx.signal only after its soft limit finds it aborted', 
 
 test('timeLimit fails the task and frees its slot', async () => {
   const hung = await Promise.all([1, 2, 3, 4, 5].map(() => hang.delay()));
-  for (const r of hung) await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ excType: 'TimeLimitExceededError' });
+  for (const r of hung)
+    await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ excType: 'TimeLimitExceededError' });
   // All four slots were taken by hung tasks; a quick task still runs, so the slots were freed.
   expect(await (await quick.delay(1)).get({ timeout: 10 })).toMatchObject({ n: 1 });
 });
@@ -113,7 +134,9 @@ test('revoke with terminate stops a running task', async () => {
 
 test('rateLimit spaces starts per worker', async () => {
   const results = await Promise.all(Array.from({ length: 8 }, () => limited.delay()));
-  const times = (await Promise.all(results.map((r) => r.get({ timeout: 20 }) as Promise<number>))).sort((a, b) => a - b);
+  const times = (await Promise.all(results.map((r) => r.get({ timeout: 20 }) as Promise<number>))).sort(
+    (a, b) => a - b,
+  );
   // 5/s with a full bucket of 5: the first five at once, the rest one every 200 ms.
   expect(times[7] - times[0]).toBeGreaterThanOrEqual(550);
   expect(times[4] - times[0]).toBeLessThan(550);
@@ -128,14 +151,17 @@ test('ignoreResult tasks run but write nothing', async () => {
 });
 
 describe('get() and the finished notice (results channel)', () => {
-  const finished = async (id: string) => eventually(async () => expect((await app.asyncResult(id).info())?.status).toBe('SUCCESS'));
+  const finished = async (id: string) =>
+    eventually(async () => expect((await app.asyncResult(id).info())?.status).toBe('SUCCESS'));
 
   test('a task this process sent after it listened is answered from its notice, even when get() comes after it finished', async () => {
     await (await quick.delay(0)).get({ timeout: 10 }); // the first wait subscribes
     const r = await sized.delay(10);
     await finished(r.id);
     // The row is gone, so only the notice kept for this id can answer.
-    await app.dataSource().then((ds) => ds.query(`DELETE FROM "${app.config.schema}".celeriac_task_result WHERE task_id = $1`, [r.id]));
+    await app
+      .dataSource()
+      .then((ds) => ds.query(`DELETE FROM "${app.config.schema}".celeriac_task_result WHERE task_id = $1`, [r.id]));
     expect(await r.get({ timeout: 10 })).toBe('x'.repeat(10));
   });
 

@@ -25,7 +25,8 @@ async function setup() {
   const t = Date.now();
   for (let i = 0; i < plan.n; i += 500) {
     const chunk = [];
-    for (let j = i; j < Math.min(plan.n, i + 500); j++) chunk.push(queue.upsertJobScheduler(`w3-${j}`, repeat(j), template(j)));
+    for (let j = i; j < Math.min(plan.n, i + 500); j++)
+      chunk.push(queue.upsertJobScheduler(`w3-${j}`, repeat(j), template(j)));
     await Promise.all(chunk);
   }
   process.stdout.write(`BENCH_RESULT ${JSON.stringify({ setupMs: Date.now() - t })}\n`);

@@ -16,7 +16,8 @@ const EVENTS = `${ns.prefix}:${ns.queue}:events`;
 module.exports = {
   kinds: ['burst', 'spread'],
   leadMs: (plan) => 15_000 + plan.n * 0.3,
-  describe: 'job schedulers inside the worker (`concurrency: 50`), upserted 500 at a time; send = the job\'s `waiting` event (Redis stream id)',
+  describe:
+    "job schedulers inside the worker (`concurrency: 50`), upserted 500 at a time; send = the job's `waiting` event (Redis stream id)",
   async reset(env) {
     await env.deleteKeys(ns.redisDb, ns.keyPrefix);
   },

@@ -15,7 +15,12 @@ async function main() {
   const flows = new FlowProducer({ connection, prefix: ns.prefix });
   await flows.waitUntilReady();
   const t0 = performance.now();
-  const children = Array.from({ length: n }, () => ({ name: 'noop', queueName: ns.queue, data: {}, opts: defaultJobOptions }));
+  const children = Array.from({ length: n }, () => ({
+    name: 'noop',
+    queueName: ns.queue,
+    data: {},
+    opts: defaultJobOptions,
+  }));
   const tree = await flows.add({ name: 'collect', queueName: ns.queue, data: {}, opts: defaultJobOptions, children });
   const out = { n, ms: performance.now() - t0, callbackId: tree.job.id };
   await flows.close();

@@ -29,7 +29,11 @@ async function main() {
     for (let i = 0; i < n; i += BULK) {
       const jobs = [];
       for (let j = i; j < Math.min(n, i + BULK); j++) {
-        jobs.push(mode === 'w4' ? { name: 'sleep', data: { id: `w4-${String(j).padStart(5, '0')}`, ms: 50 } } : { name: 'noop', data: {} });
+        jobs.push(
+          mode === 'w4'
+            ? { name: 'sleep', data: { id: `w4-${String(j).padStart(5, '0')}`, ms: 50 } }
+            : { name: 'noop', data: {} },
+        );
       }
       await queue.addBulk(jobs);
     }

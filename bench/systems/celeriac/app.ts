@@ -16,7 +16,8 @@ const logger: Logger = {
   log(level, message, fields) {
     if (isWorker && message.startsWith('worker ready')) process.stdout.write('BENCH_READY\n');
     if (process.env.BENCH_ROLE === 'beat' && message === 'beat started') process.stdout.write('BENCH_READY\n');
-    if (level === 'warn' || level === 'error') process.stderr.write(`${level} ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
+    if (level === 'warn' || level === 'error')
+      process.stderr.write(`${level} ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
   },
 };
 
@@ -55,18 +56,24 @@ export const sleepRecord = task('bench.sleep', async (_ctx, benchId: string, ms:
  */
 export const beatRecord = task('bench.beat', async (ctx, i: number) => {
   execRedis ??= new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: NS.exec.redisDb });
-  await execRedis.rpush(execKey + 'w3:start', `${i}|${Date.parse(String(ctx.headers.scheduled_at))}|${Date.now()}|${ctx.id}`);
+  await execRedis.rpush(
+    execKey + 'w3:start',
+    `${i}|${Date.parse(String(ctx.headers.scheduled_at))}|${Date.now()}|${ctx.id}`,
+  );
   return null;
 });
 if (process.env.BENCH_ROLE === 'beat') {
   const sent: string[] = [];
   celeriac.signals.connect('afterPublish', (info) => {
-    if (info.name === 'bench.beat') sent.push(`${info.args[0]}|${Date.parse(String(info.headers.scheduled_at))}|${Date.now()}|${info.id}`);
+    if (info.name === 'bench.beat')
+      sent.push(`${info.args[0]}|${Date.parse(String(info.headers.scheduled_at))}|${Date.now()}|${info.id}`);
   });
   setInterval(() => {
     if (sent.length === 0) return;
     execRedis ??= new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: NS.exec.redisDb });
-    void execRedis.rpush(execKey + 'w3:sent', ...sent.splice(0)).catch((err) => process.stderr.write(`w3 sent records lost: ${err.message}\n`));
+    void execRedis
+      .rpush(execKey + 'w3:sent', ...sent.splice(0))
+      .catch((err) => process.stderr.write(`w3 sent records lost: ${err.message}\n`));
   }, 200).unref();
 }
 

@@ -17,7 +17,8 @@ const env0 = { CELERIAC_FROM_SOURCE: '1' };
 module.exports = {
   kinds: ['burst', 'spread'],
   leadMs: (plan) => 15_000 + plan.n * 0.2,
-  describe: 'beat: `celeriac beat` (one process); worker: `celeriac worker -c 50`; rows inserted with SQL, planned by the beat at start',
+  describe:
+    'beat: `celeriac beat` (one process); worker: `celeriac worker -c 50`; rows inserted with SQL, planned by the beat at start',
   async reset(env) {
     await env.pg.query(`DELETE FROM ${S}.celeriac_periodic_task`);
     await env.pg.query(`DELETE FROM ${S}.celeriac_beat_outbox`);
@@ -47,13 +48,23 @@ module.exports = {
   },
   /** Every row has its next run (the first tick after start plans the stale ones). */
   async planned(env) {
-    const { rows } = await env.pg.query(`SELECT count(*)::int AS n FROM ${S}.celeriac_periodic_task WHERE next_run_stale`);
+    const { rows } = await env.pg.query(
+      `SELECT count(*)::int AS n FROM ${S}.celeriac_periodic_task WHERE next_run_stale`,
+    );
     return rows[0].n === 0;
   },
   start(env, tag, plan) {
     const cli = join(ROOT, 'bin', 'celeriac.js');
-    const beat = new Child(`${tag}-beat`, process.execPath, [cli, 'beat', '--app', APP], { cwd: ROOT, env: { ...env0, BENCH_ROLE: 'beat' }, timeoutMs: plan.timeoutMs });
-    const worker = new Child(`${tag}-worker`, process.execPath, [cli, 'worker', '--app', APP, '-c', '50'], { cwd: ROOT, env: { ...env0, BENCH_ROLE: 'worker' }, timeoutMs: plan.timeoutMs });
+    const beat = new Child(`${tag}-beat`, process.execPath, [cli, 'beat', '--app', APP], {
+      cwd: ROOT,
+      env: { ...env0, BENCH_ROLE: 'beat' },
+      timeoutMs: plan.timeoutMs,
+    });
+    const worker = new Child(`${tag}-worker`, process.execPath, [cli, 'worker', '--app', APP, '-c', '50'], {
+      cwd: ROOT,
+      env: { ...env0, BENCH_ROLE: 'worker' },
+      timeoutMs: plan.timeoutMs,
+    });
     return { beat, worker };
   },
 };

@@ -19,7 +19,13 @@ require('../../../bin/register-ts').register();
 const { createHash } = require('node:crypto');
 const express = require('express');
 const { celeriac } = require('./app.ts');
-const { listResults, countResults, countsByState, throughputPerMinute, resultDetail } = require('../../../src/admin/sql');
+const {
+  listResults,
+  countResults,
+  countsByState,
+  throughputPerMinute,
+  resultDetail,
+} = require('../../../src/admin/sql');
 const { parseListQuery } = require('../../../src/admin/validate');
 const { selectResults } = require('../../../src/results/sql');
 
@@ -48,8 +54,14 @@ function filters(now) {
     { name: 'state=FAILURE', query: { state: 'FAILURE' } },
     { name: 'task=reports.monthly_export (1 % of rows)', query: { task: 'reports.monthly_export' } },
     { name: 'window=1h (since, date_created)', query: { since: ago(1) } },
-    { name: 'state=FAILURE + task=emails.send_welcome + window=24h', query: { state: 'FAILURE', task: 'emails.send_welcome', since: ago(24) } },
-    { name: 'dateField=date_done, 1 h range 20 h ago', query: { dateField: 'date_done', since: ago(20), until: ago(19) } },
+    {
+      name: 'state=FAILURE + task=emails.send_welcome + window=24h',
+      query: { state: 'FAILURE', task: 'emails.send_welcome', since: ago(24) },
+    },
+    {
+      name: 'dateField=date_done, 1 h range 20 h ago',
+      query: { dateField: 'date_done', since: ago(20), until: ago(19) },
+    },
   ];
 }
 
@@ -67,7 +79,9 @@ async function measure(lookups, pages, idLow, idHigh) {
 
   // EXPLAINs first, on a cold-ish cache, so a plan that reads the table shows its buffers.
   const one = rnd();
-  out.explains['status lookup (AsyncResult: store select by task_id)'] = await explain(ds, selectResults(schema), [[one]]);
+  out.explains['status lookup (AsyncResult: store select by task_id)'] = await explain(ds, selectResults(schema), [
+    [one],
+  ]);
   out.explains['admin GET /api/tasks/:id (by task_id)'] = await explain(ds, resultDetail(schema), [one]);
   for (const f of filters(now)) {
     const q = parseListQuery({ query: f.query });
@@ -78,7 +92,10 @@ async function measure(lookups, pages, idLow, idHigh) {
   }
   const start = new Date(Math.floor(now / 60_000) * 60_000 + 60_000 - 60 * 60_000).toISOString();
   out.explains['dashboard: counts by state (60 min)'] = await explain(ds, countsByState(schema), [start]);
-  out.explains['dashboard: throughput per minute (60 min)'] = await explain(ds, throughputPerMinute(schema), [start, new Date(now + 60_000).toISOString()]);
+  out.explains['dashboard: throughput per minute (60 min)'] = await explain(ds, throughputPerMinute(schema), [
+    start,
+    new Date(now + 60_000).toISOString(),
+  ]);
 
   // Status lookups through the public API (AsyncResult → ResultStore.get, a prepared select).
   const warm = 20;
@@ -126,7 +143,13 @@ async function measure(lookups, pages, idLow, idHigh) {
       if (i >= 5) msList.push(elapsed);
       last = body;
     }
-    out.pages[f.name] = { ...stats(msList), path, items: last.items?.length, total: last.total, totalCapped: last.totalCapped };
+    out.pages[f.name] = {
+      ...stats(msList),
+      path,
+      items: last.items?.length,
+      total: last.total,
+      totalCapped: last.totalCapped,
+    };
   }
   await new Promise((r) => server.close(r));
   return out;

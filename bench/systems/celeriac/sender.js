@@ -27,7 +27,11 @@ async function main() {
     for (let i = 0; i < n; i += BULK_IN_FLIGHT) {
       const calls = [];
       for (let j = i; j < Math.min(n, i + BULK_IN_FLIGHT); j++) {
-        calls.push(mode === 'w4' ? celeriac.sendTask('bench.sleep', [`w4-${String(j).padStart(5, '0')}`, 50]) : celeriac.sendTask('bench.noop'));
+        calls.push(
+          mode === 'w4'
+            ? celeriac.sendTask('bench.sleep', [`w4-${String(j).padStart(5, '0')}`, 50])
+            : celeriac.sendTask('bench.noop'),
+        );
       }
       await Promise.all(calls);
     }

@@ -33,11 +33,17 @@ module.exports = {
   kinds: ['burst', 'spread'],
   leadMs: (plan) => 20_000 + plan.n * 0.5,
   slotsInOrder: true,
-  describe: 'django-celery-beat 2.4 DatabaseScheduler (one `celery beat` process, Django ORM on Postgres); worker `-P prefork -c 2`; rows inserted with SQL',
+  describe:
+    'django-celery-beat 2.4 DatabaseScheduler (one `celery beat` process, Django ORM on Postgres); worker `-P prefork -c 2`; rows inserted with SQL',
   async reset(env, plan) {
     const sysName = plan.sysName;
     await env.pg.query(`CREATE SCHEMA IF NOT EXISTS ${S}`);
-    const c = new Child(`${sysName}-w3-migrate`, PYTHON, ['-m', 'django', 'migrate', '--settings', 'beatsettings', '-v', '0'], { cwd, env: childEnv(sysName), timeoutMs: 120_000 });
+    const c = new Child(
+      `${sysName}-w3-migrate`,
+      PYTHON,
+      ['-m', 'django', 'migrate', '--settings', 'beatsettings', '-v', '0'],
+      { cwd, env: childEnv(sysName), timeoutMs: 120_000 },
+    );
     const { code } = await c.exited;
     if (code !== 0) throw new Error(`django migrate failed${c.tailText()}`);
     await env.pg.query(`DELETE FROM ${S}.django_celery_beat_periodictask`);
@@ -71,13 +77,52 @@ module.exports = {
   },
   start(env, tag, plan) {
     const e = childEnv(plan.sysName);
-    const beat = new Child(`${tag}-beat`, PYTHON, ['-m', 'celery', '-A', 'beatapp', 'beat', '-S', 'django_celery_beat.schedulers:DatabaseScheduler', '-l', 'WARNING', '--pidfile='], {
+    const beat = new Child(
+      `${tag}-beat`,
+      PYTHON,
+      [
+        '-m',
+        'celery',
+        '-A',
+        'beatapp',
+        'beat',
+        '-S',
+        'django_celery_beat.schedulers:DatabaseScheduler',
+        '-l',
+        'WARNING',
+        '--pidfile=',
+      ],
+      {
+        cwd,
+        env: { ...e, BENCH_ROLE: 'beat' },
+        timeoutMs: plan.timeoutMs,
+      },
+    );
+    const args = [
+      '-m',
+      'celery',
+      '-A',
+      'beatapp',
+      'worker',
+      '-P',
+      'prefork',
+      '-c',
+      '2',
+      '-Q',
+      'bench',
+      '-l',
+      'WARNING',
+      '--without-gossip',
+      '--without-mingle',
+      '--without-heartbeat',
+      '-n',
+      'bench-w3@%h',
+    ];
+    const worker = new Child(`${tag}-worker`, PYTHON, args, {
       cwd,
-      env: { ...e, BENCH_ROLE: 'beat' },
+      env: { ...e, BENCH_ROLE: 'worker' },
       timeoutMs: plan.timeoutMs,
     });
-    const args = ['-m', 'celery', '-A', 'beatapp', 'worker', '-P', 'prefork', '-c', '2', '-Q', 'bench', '-l', 'WARNING', '--without-gossip', '--without-mingle', '--without-heartbeat', '-n', 'bench-w3@%h'];
-    const worker = new Child(`${tag}-worker`, PYTHON, args, { cwd, env: { ...e, BENCH_ROLE: 'worker' }, timeoutMs: plan.timeoutMs });
     return { beat, worker };
   },
 };

@@ -16,7 +16,13 @@ async function main() {
   const d = new Date(plan.dueMs);
   const items = [];
   for (let i = 0; i < plan.n; i++) {
-    items.push({ task: 'beat', match: `${d.getUTCMinutes()} ${d.getUTCHours()} * * *`, identifier: `w3-${i}`, payload: { i }, options: { backfillPeriod: 0 } });
+    items.push({
+      task: 'beat',
+      match: `${d.getUTCMinutes()} ${d.getUTCHours()} * * *`,
+      identifier: `w3-${i}`,
+      payload: { i },
+      options: { backfillPeriod: 0 },
+    });
   }
   const taskList = {
     beat: async (payload, helpers) => {
@@ -31,7 +37,13 @@ async function main() {
         .exec();
     },
   };
-  const runner = await run({ ...options, taskList, logger, noHandleSignals: true, parsedCronItems: parseCronItems(items) });
+  const runner = await run({
+    ...options,
+    taskList,
+    logger,
+    noHandleSignals: true,
+    parsedCronItems: parseCronItems(items),
+  });
   process.stdout.write('BENCH_READY\n');
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => runner.stop().then(() => process.exit(0)));
   await runner.promise;

@@ -6,11 +6,14 @@ const { NS } = require('../ns');
 
 module.exports = {
   kinds: ['burst'],
-  notApplicable: 'graphile-worker\'s crontab has minute resolution and no interval schedules',
+  notApplicable: "graphile-worker's crontab has minute resolution and no interval schedules",
   leadMs: () => 15_000,
-  describe: 'crontab (`parsedCronItems`, no backfill) inside the runner (`concurrency: 24`, unbatched); send = the job row\'s created_at',
+  describe:
+    "crontab (`parsedCronItems`, no backfill) inside the runner (`concurrency: 24`, unbatched); send = the job row's created_at",
   async reset(env) {
-    await env.pg.query(`DO $$ BEGIN IF to_regclass('"${NS.graphile.schema}"._private_known_crontabs') IS NOT NULL THEN DELETE FROM "${NS.graphile.schema}"._private_known_crontabs; END IF; END $$`);
+    await env.pg.query(
+      `DO $$ BEGIN IF to_regclass('"${NS.graphile.schema}"._private_known_crontabs') IS NOT NULL THEN DELETE FROM "${NS.graphile.schema}"._private_known_crontabs; END IF; END $$`,
+    );
   },
   async setup() {},
   start(env, tag, plan) {

@@ -17,7 +17,9 @@ const options = {
   concurrency: 24,
   maxPoolSize: 25,
   pollInterval: 2000,
-  ...(batched ? { preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } } : {}),
+  ...(batched
+    ? { preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } }
+    : {}),
 };
 
 /** Warnings and errors only: graphile-worker logs every job at info level otherwise. */
@@ -29,4 +31,12 @@ function execRedis() {
   return new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: NS.exec.redisDb });
 }
 
-module.exports = { schema, batched, options, logger, DATABASE_URL, execRedis, execKey: NS.exec.keyPrefix + (batched ? 'graphile-batched:' : 'graphile:') };
+module.exports = {
+  schema,
+  batched,
+  options,
+  logger,
+  DATABASE_URL,
+  execRedis,
+  execKey: NS.exec.keyPrefix + (batched ? 'graphile-batched:' : 'graphile:'),
+};

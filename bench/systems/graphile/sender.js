@@ -31,7 +31,11 @@ async function main() {
     for (let i = 0; i < n; i += BULK) {
       const specs = [];
       for (let j = i; j < Math.min(n, i + BULK); j++) {
-        specs.push(mode === 'w4' ? { identifier: 'sleep', payload: { id: `w4-${String(j).padStart(5, '0')}`, ms: 50 } } : { identifier: 'noop', payload: {} });
+        specs.push(
+          mode === 'w4'
+            ? { identifier: 'sleep', payload: { id: `w4-${String(j).padStart(5, '0')}`, ms: 50 } }
+            : { identifier: 'noop', payload: {} },
+        );
       }
       await utils.addJobs(specs);
     }
@@ -43,7 +47,11 @@ async function main() {
       const s = performance.now();
       const job = await utils.addJob('noop', {});
       for (;;) {
-        const { rowCount } = await pg.query({ name: 'exists', text: `SELECT 1 FROM "${schema}"._private_jobs WHERE id = $1`, values: [job.id] });
+        const { rowCount } = await pg.query({
+          name: 'exists',
+          text: `SELECT 1 FROM "${schema}"._private_jobs WHERE id = $1`,
+          values: [job.id],
+        });
         if (rowCount === 0) break;
         if (performance.now() - s > 10_000) throw new Error(`job ${job.id} not done within 10 s`);
         await new Promise((r) => setTimeout(r, 1));

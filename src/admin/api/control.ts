@@ -10,7 +10,15 @@ import { requireObjectBody, unknownKeys } from '../validate';
  * Addressed to one worker by name; 504 when it does not answer within the timeout.
  */
 const INSPECT = ['ping', 'active', 'reserved', 'scheduled', 'registered', 'revoked', 'stats', 'active-queues'] as const;
-const CONTROL = ['pool-grow', 'pool-shrink', 'add-consumer', 'cancel-consumer', 'rate-limit', 'time-limit', 'shutdown'] as const;
+const CONTROL = [
+  'pool-grow',
+  'pool-shrink',
+  'add-consumer',
+  'cancel-consumer',
+  'rate-limit',
+  'time-limit',
+  'shutdown',
+] as const;
 const TIMEOUT_MS = 2000;
 
 export function controlRoutes(ctx: AdminContext): Router {
@@ -20,7 +28,8 @@ export function controlRoutes(ctx: AdminContext): Router {
 
   router.get('/api/workers/:name/inspect/:what', async (req, res) => {
     const what = String(req.params.what);
-    if (!(INSPECT as readonly string[]).includes(what)) throw validationFailed({ what: `unknown inspect command; use one of ${INSPECT.join(', ')}` });
+    if (!(INSPECT as readonly string[]).includes(what))
+      throw validationFailed({ what: `unknown inspect command; use one of ${INSPECT.join(', ')}` });
     const inspect = new Inspect(control, target(req));
     const call = what === 'active-queues' ? inspect.activeQueues() : (inspect as any)[what]();
     res.json(single(req, await call));
@@ -28,13 +37,27 @@ export function controlRoutes(ctx: AdminContext): Router {
 
   router.post('/api/workers/:name/control/:command', async (req, res) => {
     const command = String(req.params.command);
-    if (!(CONTROL as readonly string[]).includes(command)) throw validationFailed({ command: `unknown control command; use one of ${CONTROL.join(', ')}` });
+    if (!(CONTROL as readonly string[]).includes(command))
+      throw validationFailed({ command: `unknown control command; use one of ${CONTROL.join(', ')}` });
     const body = requireObjectBody(req);
     const errors: FieldErrors = {};
     const opts = target(req);
-    const str = (k: string) => (typeof body[k] === 'string' && body[k] !== '' ? (body[k] as string) : void (errors[k] = 'expected a non-empty string'));
-    const count = () => (body.n === undefined ? 1 : Number.isInteger(body.n) && (body.n as number) >= 1 ? (body.n as number) : void (errors.n = 'expected an integer >= 1'));
-    const secs = (k: string) => (body[k] === null || body[k] === undefined ? null : typeof body[k] === 'number' && (body[k] as number) > 0 ? (body[k] as number) : void (errors[k] = 'expected seconds > 0 or null'));
+    const str = (k: string) =>
+      typeof body[k] === 'string' && body[k] !== ''
+        ? (body[k] as string)
+        : void (errors[k] = 'expected a non-empty string');
+    const count = () =>
+      body.n === undefined
+        ? 1
+        : Number.isInteger(body.n) && (body.n as number) >= 1
+          ? (body.n as number)
+          : void (errors.n = 'expected an integer >= 1');
+    const secs = (k: string) =>
+      body[k] === null || body[k] === undefined
+        ? null
+        : typeof body[k] === 'number' && (body[k] as number) > 0
+          ? (body[k] as number)
+          : void (errors[k] = 'expected seconds > 0 or null');
     let run: () => Promise<Record<string, unknown>>;
     switch (command) {
       case 'pool-grow':
@@ -48,13 +71,15 @@ export function controlRoutes(ctx: AdminContext): Router {
       case 'cancel-consumer': {
         unknownKeys(body, ['queue'], errors);
         const queue = str('queue');
-        run = () => (command === 'add-consumer' ? control.addConsumer(queue!, opts) : control.cancelConsumer(queue!, opts));
+        run = () =>
+          command === 'add-consumer' ? control.addConsumer(queue!, opts) : control.cancelConsumer(queue!, opts);
         break;
       }
       case 'rate-limit': {
         unknownKeys(body, ['task', 'rate'], errors);
         const task = str('task');
-        if (body.rate !== null && (typeof body.rate !== 'string' || !/^\d+(\.\d+)?\/[smh]$/.test(body.rate))) errors.rate = "expected '10/s', '100/m', '1000/h', or null to remove the limit";
+        if (body.rate !== null && (typeof body.rate !== 'string' || !/^\d+(\.\d+)?\/[smh]$/.test(body.rate)))
+          errors.rate = "expected '10/s', '100/m', '1000/h', or null to remove the limit";
         run = () => control.rateLimit(task!, (body.rate as string | null) ?? null, opts);
         break;
       }
@@ -79,6 +104,11 @@ export function controlRoutes(ctx: AdminContext): Router {
 /** The one addressed worker's reply, or 504 naming it. */
 function single(req: Request, replies: Record<string, unknown>): { worker: string; reply: unknown } {
   const name = String(req.params.name);
-  if (!(name in replies)) throw new HttpError(504, 'no_reply', `Worker '${name}' did not answer within ${TIMEOUT_MS / 1000} s: it may be offline, busy past its event loop, or named differently.`);
+  if (!(name in replies))
+    throw new HttpError(
+      504,
+      'no_reply',
+      `Worker '${name}' did not answer within ${TIMEOUT_MS / 1000} s: it may be offline, busy past its event loop, or named differently.`,
+    );
   return { worker: name, reply: replies[name] };
 }

@@ -46,10 +46,16 @@ export async function listWorkers(ctx: AdminContext, now = Date.now()): Promise<
   return workers;
 }
 
-export async function listQueues(ctx: AdminContext, workers: WorkerJson[]): Promise<{ queues: QueueJson[]; delayed: number }> {
+export async function listQueues(
+  ctx: AdminContext,
+  workers: WorkerJson[],
+): Promise<{ queues: QueueJson[]; delayed: number }> {
   const broker = await ctx.app.broker();
   const names = ctx.knownQueues(workers.filter((w) => w.status === 'online').flatMap((w) => w.queues));
-  const [lengths, delayed] = await Promise.all([Promise.all(names.map((q) => broker.queueLength(q))), broker.delayedCount()]);
+  const [lengths, delayed] = await Promise.all([
+    Promise.all(names.map((q) => broker.queueLength(q))),
+    broker.delayedCount(),
+  ]);
   return { queues: names.map((name, i) => ({ name, length: lengths[i] })), delayed };
 }
 
@@ -59,10 +65,11 @@ export async function loadStats(ctx: AdminContext, windowMinutes: number, now = 
   await ctx.store();
   const [countRows, buckets, workers] = await Promise.all([
     ctx.query<{ status: string; n: number }>('counts', countsByState(ctx.schema), [start.toISOString()]),
-    ctx.query<{ minute: string | Date; succeeded: number; failed: number; total: number }>('throughput', throughputPerMinute(ctx.schema), [
-      start.toISOString(),
-      end.toISOString(),
-    ]),
+    ctx.query<{ minute: string | Date; succeeded: number; failed: number; total: number }>(
+      'throughput',
+      throughputPerMinute(ctx.schema),
+      [start.toISOString(), end.toISOString()],
+    ),
     listWorkers(ctx, now.getTime()),
   ]);
   const { queues, delayed } = await listQueues(ctx, workers);
@@ -72,7 +79,12 @@ export async function loadStats(ctx: AdminContext, windowMinutes: number, now = 
   const throughput: StatsJson['throughput'] = [];
   for (let t = start.getTime(); t < end.getTime(); t += 60_000) {
     const b = byMinute.get(t);
-    throughput.push({ minute: new Date(t).toISOString(), succeeded: Number(b?.succeeded ?? 0), failed: Number(b?.failed ?? 0), total: Number(b?.total ?? 0) });
+    throughput.push({
+      minute: new Date(t).toISOString(),
+      succeeded: Number(b?.succeeded ?? 0),
+      failed: Number(b?.failed ?? 0),
+      total: Number(b?.total ?? 0),
+    });
   }
   return {
     counts,
@@ -106,7 +118,13 @@ export function monitorRoutes(ctx: AdminContext): Router {
 
   router.get('/api/events', async (_req, res) => {
     if (ctx.hub.size >= ctx.hub.maxClients) {
-      return void res.status(503).set('Retry-After', '10').json({ error: 'too_many_streams', message: `The admin already serves ${ctx.hub.maxClients} event streams (maxSseClients).` });
+      return void res
+        .status(503)
+        .set('Retry-After', '10')
+        .json({
+          error: 'too_many_streams',
+          message: `The admin already serves ${ctx.hub.maxClients} event streams (maxSseClients).`,
+        });
     }
     await ctx.hub.attach(res);
   });

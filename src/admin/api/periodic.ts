@@ -1,6 +1,12 @@
 import { Router, type Request } from 'express';
 import { periodicTaskDefaults } from '../../beat/validation';
-import { PeriodicTaskNotFoundError, PeriodicTaskService, PeriodicTaskValidationError, type PeriodicTaskInput, type PeriodicTaskView } from '../../beat';
+import {
+  PeriodicTaskNotFoundError,
+  PeriodicTaskService,
+  PeriodicTaskValidationError,
+  type PeriodicTaskInput,
+  type PeriodicTaskView,
+} from '../../beat';
 import { firstRun } from '../../beat/plan';
 import { describeSchedule, type ScheduleSpec } from '../../beat/schedule';
 import { normalizeSchedule } from '../../beat/schedule-input';
@@ -9,7 +15,6 @@ import { HttpError, queryInt, queryString, validationFailed, type FieldErrors } 
 import type { BeatInstanceJson, PeriodicTaskJson, PeriodicTaskListJson, SchedulePreviewJson } from '../types';
 import { isPlainObject, requireObjectBody, unknownKeys } from '../validate';
 import { scheduleJson, scheduleRoutes } from './schedules';
-
 
 const BULK_ACTIONS = ['enable', 'disable', 'run', 'delete'] as const;
 const MAX_PREVIEW = 50;
@@ -95,7 +100,8 @@ export function periodicRoutes(ctx: AdminContext): Router {
   router.get('/api/periodic-tasks', async (req, res) => {
     const errors: FieldErrors = {};
     const enabledRaw = queryString(req, 'enabled', errors);
-    if (enabledRaw !== undefined && enabledRaw !== 'true' && enabledRaw !== 'false') errors.enabled = "use 'true' or 'false'";
+    if (enabledRaw !== undefined && enabledRaw !== 'true' && enabledRaw !== 'false')
+      errors.enabled = "use 'true' or 'false'";
     const source = queryString(req, 'source', errors);
     if (source !== undefined && source !== 'db' && source !== 'code') errors.source = "use 'db' or 'code'";
     const sort = queryString(req, 'sort', errors) ?? 'name';
@@ -132,7 +138,12 @@ export function periodicRoutes(ctx: AdminContext): Router {
     const action = body.action as (typeof BULK_ACTIONS)[number];
     if (!BULK_ACTIONS.includes(action)) errors.action = `use one of ${BULK_ACTIONS.join(', ')}`;
     const ids = body.ids;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500 || !ids.every((i) => Number.isInteger(i) && i > 0)) {
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > 500 ||
+      !ids.every((i) => Number.isInteger(i) && i > 0)
+    ) {
       errors.ids = 'expected 1-500 periodic task ids (whole numbers)';
     }
     if (Object.keys(errors).length) throw validationFailed(errors);
@@ -157,10 +168,14 @@ export function periodicRoutes(ctx: AdminContext): Router {
     const id = periodicId(req);
     const body = requireObjectBody(req);
     const errors: FieldErrors = {};
-    for (const field of ['name', 'task', 'schedule']) if (body[field] === undefined) errors[field] = 'required in a full replace (PUT); use PATCH to change some fields';
+    for (const field of ['name', 'task', 'schedule'])
+      if (body[field] === undefined)
+        errors[field] = 'required in a full replace (PUT); use PATCH to change some fields';
     if (Object.keys(errors).length) throw validationFailed(errors);
     // PUT is a full replace (unlike PATCH): a field the body leaves out goes back to its default.
-    const updated = await serviceCall(() => service.update(id, { ...periodicTaskDefaults(), ...body } as PeriodicTaskInput));
+    const updated = await serviceCall(() =>
+      service.update(id, { ...periodicTaskDefaults(), ...body } as PeriodicTaskInput),
+    );
     res.json(toPeriodicJson(updated));
   });
 
@@ -195,7 +210,14 @@ export function periodicRoutes(ctx: AdminContext): Router {
     res
       .status(202)
       .location(statusUrl)
-      .json({ id: taskId, task: view.task, periodicTask: view.name, state: 'PENDING', statusUrl, pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(taskId)}` });
+      .json({
+        id: taskId,
+        task: view.task,
+        periodicTask: view.name,
+        state: 'PENDING',
+        statusUrl,
+        pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(taskId)}`,
+      });
   });
 
   router.get('/api/periodic-tasks/:id/preview', async (req, res) => {
@@ -205,7 +227,11 @@ export function periodicRoutes(ctx: AdminContext): Router {
     if (Object.keys(errors).length) throw validationFailed(errors);
     const view = await serviceCall(() => service.get(id));
     const runs = await serviceCall(() => service.preview(id, n));
-    res.set('Cache-Control', 'no-store').json({ schedule: view.schedule ? scheduleJson(view.schedule) : null, text: view.scheduleText, runs: runs.map((d) => d.toISOString()) });
+    res.set('Cache-Control', 'no-store').json({
+      schedule: view.schedule ? scheduleJson(view.schedule) : null,
+      text: view.scheduleText,
+      runs: runs.map((d) => d.toISOString()),
+    });
   });
 
   router.post('/api/schedules/preview', async (req, res) => {
@@ -213,23 +239,33 @@ export function periodicRoutes(ctx: AdminContext): Router {
     const errors: FieldErrors = {};
     unknownKeys(body, ['schedule', 'startTime', 'n'], errors);
     const n = body.n ?? 5;
-    if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_PREVIEW) errors.n = `expected a whole number from 1 to ${MAX_PREVIEW}`;
+    if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_PREVIEW)
+      errors.n = `expected a whole number from 1 to ${MAX_PREVIEW}`;
     let startTime: Date | null = null;
     if (body.startTime !== undefined && body.startTime !== null && body.startTime !== '') {
       startTime = typeof body.startTime === 'string' ? new Date(body.startTime) : new Date(NaN);
       if (Number.isNaN(startTime.getTime())) errors.startTime = 'expected an ISO 8601 instant';
     }
-    if (body.schedule === undefined || body.schedule === null) errors.schedule = "required: e.g. { kind: 'crontab', minute: '30', hour: '2' } or '30 2 * * *'";
+    if (body.schedule === undefined || body.schedule === null)
+      errors.schedule = "required: e.g. { kind: 'crontab', minute: '30', hour: '2' } or '30 2 * * *'";
     if (Object.keys(errors).length) throw validationFailed(errors);
     const runs = await serviceCall(() => service.preview({ schedule: body.schedule as never, startTime }, n as number));
     // The same normalisation the service applied, for the text and the stored form.
     const spec = normalized(body.schedule, ctx.app.config.timezone);
-    const out: SchedulePreviewJson = { schedule: scheduleJson(spec), text: describeSchedule(spec), runs: runs.map((d) => d.toISOString()) };
+    const out: SchedulePreviewJson = {
+      schedule: scheduleJson(spec),
+      text: describeSchedule(spec),
+      runs: runs.map((d) => d.toISOString()),
+    };
     res.set('Cache-Control', 'no-store').json(out);
   });
 
   router.get('/api/beats', async (_req, res) => {
-    const beats: BeatInstanceJson[] = (await service.beats()).map((b) => ({ ...b, startedAt: b.startedAt.toISOString(), lastSeenAt: b.lastSeenAt.toISOString() }));
+    const beats: BeatInstanceJson[] = (await service.beats()).map((b) => ({
+      ...b,
+      startedAt: b.startedAt.toISOString(),
+      lastSeenAt: b.lastSeenAt.toISOString(),
+    }));
     res.set('Cache-Control', 'no-store').json({ beats });
   });
 
@@ -262,11 +298,18 @@ async function bulkWrite(ctx: AdminContext, action: 'enable' | 'disable' | 'dele
   const table = `"${ctx.schema}".celeriac_periodic_task`;
   const ds = await ctx.app.dataSource();
   return ds.transaction(async (m) => {
-    const found: { id: number }[] = await m.query(`SELECT id FROM ${table} WHERE id = ANY($1::int[]) FOR UPDATE`, [ids]);
+    const found: { id: number }[] = await m.query(`SELECT id FROM ${table} WHERE id = ANY($1::int[]) FOR UPDATE`, [
+      ids,
+    ]);
     const missing = ids.filter((id) => !found.some((r) => Number(r.id) === id));
-    if (missing.length) throw new HttpError(404, 'not_found', `No periodic task with id ${missing.join(', ')}; nothing was changed.`);
+    if (missing.length)
+      throw new HttpError(404, 'not_found', `No periodic task with id ${missing.join(', ')}; nothing was changed.`);
     if (action === 'delete') await m.query(`DELETE FROM ${table} WHERE id = ANY($1::int[])`, [ids]);
-    else await m.query(`UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`, [ids, action === 'enable']);
+    else
+      await m.query(`UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`, [
+        ids,
+        action === 'enable',
+      ]);
     return ids.length;
   });
 }

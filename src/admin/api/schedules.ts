@@ -13,7 +13,11 @@ import type { ScheduleJson } from '../types';
  */
 const KINDS = {
   interval: { table: 'celeriac_interval_schedule', fk: 'interval_id', columns: 'id, every, period' },
-  crontab: { table: 'celeriac_crontab_schedule', fk: 'crontab_id', columns: 'id, minute, hour, day_of_week, day_of_month, month_of_year, timezone' },
+  crontab: {
+    table: 'celeriac_crontab_schedule',
+    fk: 'crontab_id',
+    columns: 'id, minute, hour, day_of_week, day_of_month, month_of_year, timezone',
+  },
   solar: { table: 'celeriac_solar_schedule', fk: 'solar_id', columns: 'id, event, latitude, longitude' },
   clocked: { table: 'celeriac_clocked_schedule', fk: 'clocked_id', columns: 'id, clocked_time' },
 } as const;
@@ -29,7 +33,15 @@ function specOf(kind: Kind, r: Record<string, any>): ScheduleSpec {
     case 'interval':
       return { kind, every: Number(r.every), period: r.period };
     case 'crontab':
-      return { kind, minute: r.minute, hour: r.hour, dayOfWeek: r.day_of_week, dayOfMonth: r.day_of_month, monthOfYear: r.month_of_year, timezone: r.timezone };
+      return {
+        kind,
+        minute: r.minute,
+        hour: r.hour,
+        dayOfWeek: r.day_of_week,
+        dayOfMonth: r.day_of_month,
+        monthOfYear: r.month_of_year,
+        timezone: r.timezone,
+      };
     case 'solar':
       return { kind, event: r.event, latitude: Number(r.latitude), longitude: Number(r.longitude) };
     case 'clocked':
@@ -55,7 +67,10 @@ export function scheduleRoutes(ctx: AdminContext): Router {
       // Bounded: django-celery-beat's admin drop-downs loaded every row and timed out at 1M clocked rows (dcb#407).
       const rows = await ctx.query(
         undefined,
-        `SELECT ${k.columns.split(', ').map((c) => `sc.${c}`).join(', ')},
+        `SELECT ${k.columns
+          .split(', ')
+          .map((c) => `sc.${c}`)
+          .join(', ')},
                 (SELECT count(*)::int FROM "${s()}".celeriac_periodic_task pt WHERE pt.${k.fk} = sc.id) AS used_by
            FROM "${s()}".${k.table} sc ORDER BY sc.id DESC LIMIT ${LIMIT}`,
       );
@@ -79,9 +94,16 @@ export function scheduleRoutes(ctx: AdminContext): Router {
     await ds.transaction(async (m) => {
       const [row] = await m.query(`SELECT id FROM "${s()}".${k.table} WHERE id = $1 FOR UPDATE`, [id]);
       if (!row) throw notFound(`The ${kind} schedule ${id}`);
-      const users: { name: string }[] = await m.query(`SELECT name FROM "${s()}".celeriac_periodic_task WHERE ${k.fk} = $1 ORDER BY name LIMIT 10`, [id]);
+      const users: { name: string }[] = await m.query(
+        `SELECT name FROM "${s()}".celeriac_periodic_task WHERE ${k.fk} = $1 ORDER BY name LIMIT 10`,
+        [id],
+      );
       if (users.length) {
-        throw new HttpError(409, 'schedule_in_use', `The ${kind} schedule ${id} is used by ${users.map((u) => `'${u.name}'`).join(', ')}: change or delete those periodic tasks first.`);
+        throw new HttpError(
+          409,
+          'schedule_in_use',
+          `The ${kind} schedule ${id} is used by ${users.map((u) => `'${u.name}'`).join(', ')}: change or delete those periodic tasks first.`,
+        );
       }
       await m.query(`DELETE FROM "${s()}".${k.table} WHERE id = $1`, [id]);
     });

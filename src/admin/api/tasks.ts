@@ -4,7 +4,15 @@ import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../..
 import type { AdminContext } from '../context';
 import { HttpError, notFound, validationFailed, type FieldErrors } from '../http';
 import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
-import { countResults, COUNT_CAP, listResults, resultChildren, resultDetail, sortsWithoutNulls, type ListQuery } from '../sql';
+import {
+  countResults,
+  COUNT_CAP,
+  listResults,
+  resultChildren,
+  resultDetail,
+  sortsWithoutNulls,
+  type ListQuery,
+} from '../sql';
 import type { RegisteredTaskJson, TaskListJson } from '../types';
 import { encodeCursor, isPlainObject, parseJob, parseListQuery, requireObjectBody, unknownKeys } from '../validate';
 
@@ -30,7 +38,10 @@ export async function loadTaskList(ctx: AdminContext, q: ListQuery): Promise<Tas
   await ctx.store();
   const list = listResults(ctx.schema, q);
   const count = countResults(ctx.schema, q);
-  const [rows, [{ n }]] = await Promise.all([ctx.query(undefined, list.text, list.params), ctx.query<{ n: number }>(undefined, count.text, count.params)]);
+  const [rows, [{ n }]] = await Promise.all([
+    ctx.query(undefined, list.text, list.params),
+    ctx.query<{ n: number }>(undefined, count.text, count.params),
+  ]);
   const more = rows.length > q.limit;
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
@@ -72,7 +83,11 @@ export function taskRoutes(ctx: AdminContext): Router {
       };
     });
     tasks.sort((a, b) => a.name.localeCompare(b.name));
-    const routes = Object.entries(app.config.routes).map(([pattern, r]) => ({ pattern, queue: r.queue ?? null, priority: r.priority ?? null }));
+    const routes = Object.entries(app.config.routes).map(([pattern, r]) => ({
+      pattern,
+      queue: r.queue ?? null,
+      priority: r.priority ?? null,
+    }));
     res.json({ tasks, routes });
   });
 
@@ -82,7 +97,13 @@ export function taskRoutes(ctx: AdminContext): Router {
     res
       .status(202)
       .location(`${req.baseUrl}/api/tasks/${encodeURIComponent(id)}`)
-      .json({ id, task: job.task, state: 'PENDING', statusUrl: `${req.baseUrl}/api/tasks/${encodeURIComponent(id)}`, pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(id)}` });
+      .json({
+        id,
+        task: job.task,
+        state: 'PENDING',
+        statusUrl: `${req.baseUrl}/api/tasks/${encodeURIComponent(id)}`,
+        pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(id)}`,
+      });
   });
 
   router.get('/api/tasks', async (req, res) => {
@@ -94,7 +115,10 @@ export function taskRoutes(ctx: AdminContext): Router {
     await ctx.store();
     const [row] = await ctx.query('status', statusSql(ctx.schema), [id]);
     res.set('Cache-Control', 'no-store');
-    if (!row) return void res.status(404).json({ id, state: 'UNKNOWN', error: 'not_found', message: `No task with id ${id} has been recorded.` });
+    if (!row)
+      return void res
+        .status(404)
+        .json({ id, state: 'UNKNOWN', error: 'not_found', message: `No task with id ${id} has been recorded.` });
     const withStack = await ctx.canSeeStack(req);
     const etag = `W/"${new Date(row.date_changed).getTime()}-${row.status}-${row.retries}${withStack ? '-s' : ''}"`;
     res.set('ETag', etag);
@@ -111,10 +135,16 @@ export function taskRoutes(ctx: AdminContext): Router {
     const body = requireObjectBody(req);
     const errors: FieldErrors = {};
     unknownKeys(body, ['terminate'], errors);
-    if (body.terminate !== undefined && typeof body.terminate !== 'boolean') errors.terminate = 'expected true or false';
+    if (body.terminate !== undefined && typeof body.terminate !== 'boolean')
+      errors.terminate = 'expected true or false';
     if (Object.keys(errors).length) throw validationFailed(errors);
     const row = await findRow(ctx, id);
-    if (FINISHED.has(row.status)) throw new HttpError(409, 'already_finished', `Task ${id} already finished (${row.status}); there is nothing to revoke.`);
+    if (FINISHED.has(row.status))
+      throw new HttpError(
+        409,
+        'already_finished',
+        `Task ${id} already finished (${row.status}); there is nothing to revoke.`,
+      );
     await app.control.revoke(id, { terminate: body.terminate === true });
     res.json({ ...(await loadDetail(ctx, req, id)), revoked: true, terminate: body.terminate === true });
   });
@@ -127,19 +157,37 @@ export function taskRoutes(ctx: AdminContext): Router {
     if (Object.keys(errors).length) throw validationFailed(errors);
     const row = await findRow(ctx, id);
     if (!RETRYABLE.has(row.status)) {
-      throw new HttpError(409, 'not_retryable', `Task ${id} is ${row.status}; only FAILURE, REVOKED or REJECTED tasks can be retried.`);
+      throw new HttpError(
+        409,
+        'not_retryable',
+        `Task ${id} is ${row.status}; only FAILURE, REVOKED or REJECTED tasks can be retried.`,
+      );
     }
     if (!row.task_name || !(app.registry.has(row.task_name) || app.route(row.task_name))) {
-      throw new HttpError(409, 'not_retryable', `Task ${id} (${row.task_name ?? 'no name'}) is not registered or routed in this process, so it cannot be sent again from here.`);
+      throw new HttpError(
+        409,
+        'not_retryable',
+        `Task ${id} (${row.task_name ?? 'no name'}) is not registered or routed in this process, so it cannot be sent again from here.`,
+      );
     }
     if (!Array.isArray(row.args) || !isPlainObject(row.kwargs ?? {})) {
-      throw new HttpError(409, 'not_retryable', `Task ${id} has no recorded arguments, so it cannot be sent again with the same ones.`);
+      throw new HttpError(
+        409,
+        'not_retryable',
+        `Task ${id} has no recorded arguments, so it cannot be sent again with the same ones.`,
+      );
     }
     // The link back is committed before the send, so no worker state can overtake it; meta keeps
     // it until the new task reports progress. Should the send fail, the row goes again.
     const newId = randomUUID();
     const store = await app.results();
-    await store.write({ taskId: newId, status: 'PENDING', retries: 0, taskName: row.task_name, meta: { retried_from: id } });
+    await store.write({
+      taskId: newId,
+      status: 'PENDING',
+      retries: 0,
+      taskName: row.task_name,
+      meta: { retried_from: id },
+    });
     try {
       await send(ctx, row.task_name, row.args, row.kwargs ?? {}, {
         taskId: newId,
@@ -156,7 +204,14 @@ export function taskRoutes(ctx: AdminContext): Router {
       .status(202)
       .location(statusUrl)
       .set('Link', `<${req.baseUrl}/api/tasks/${encodeURIComponent(id)}>; rel="retried-from"`)
-      .json({ id: newId, task: row.task_name, state: 'PENDING', retriedFrom: id, statusUrl, pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(newId)}` });
+      .json({
+        id: newId,
+        task: row.task_name,
+        state: 'PENDING',
+        retriedFrom: id,
+        statusUrl,
+        pageUrl: `${req.baseUrl}/tasks/${encodeURIComponent(newId)}`,
+      });
   });
 
   return router;
@@ -182,14 +237,20 @@ export async function loadDetail(ctx: AdminContext, req: Request, id: string) {
 }
 
 /** sendTask with its errors turned into field errors: nothing was sent when one is thrown. */
-async function send(ctx: AdminContext, name: string, args: unknown[], kwargs: Record<string, unknown>, options: Parameters<AdminContext['app']['sendTask']>[3]) {
+async function send(
+  ctx: AdminContext,
+  name: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  options: Parameters<AdminContext['app']['sendTask']>[3],
+) {
   try {
     return (await ctx.app.sendTask(name, args, kwargs, options)).id;
   } catch (err) {
     if (err instanceof TaskNotRegisteredError) throw validationFailed({ task: err.message });
     if (err instanceof PayloadTooLargeError) throw validationFailed({ args: err.message });
-    if (err instanceof EncodeError) throw validationFailed({ [/kwargs/.test(err.message) ? 'kwargs' : 'args']: err.message });
+    if (err instanceof EncodeError)
+      throw validationFailed({ [/kwargs/.test(err.message) ? 'kwargs' : 'args']: err.message });
     throw err;
   }
 }
-

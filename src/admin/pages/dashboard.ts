@@ -31,12 +31,16 @@ export function dashboardPage(p: PageContext, stats: StatsJson, failures: TaskLi
 <div class="grid">
   <section class="panel">
     <h2>Workers</h2>
-    ${workers.length === 0
-      ? html`<p class="muted">No worker has registered yet.</p>`
-      : html`<ul class="plain" id="dashboard-workers">${workers.map(
-          (w) => html`<li><span class="badge ${w.status === 'online' ? 'state-success' : 'state-revoked'}">${w.status}</span> <strong>${w.name}</strong>
+    ${
+      workers.length === 0
+        ? html`<p class="muted">No worker has registered yet.</p>`
+        : html`<ul class="plain" id="dashboard-workers">${workers.map(
+            (
+              w,
+            ) => html`<li><span class="badge ${w.status === 'online' ? 'state-success' : 'state-revoked'}">${w.status}</span> <strong>${w.name}</strong>
             <span class="muted small">${w.active} active · ${w.processed} processed · ${w.queues.join(', ')}</span></li>`,
-        )}</ul>`}
+          )}</ul>`
+    }
     <p><a href="${p.base}/workers">All workers →</a></p>
   </section>
   <section class="panel">
@@ -51,12 +55,16 @@ export function dashboardPage(p: PageContext, stats: StatsJson, failures: TaskLi
   </section>
   <section class="panel">
     <h2>Recent failures</h2>
-    ${failures.length === 0
-      ? html`<p class="muted">No failures recorded.</p>`
-      : html`<ul class="plain">${failures.map(
-          (t) => html`<li><a href="${p.base}/tasks/${encodeURIComponent(t.id)}">${t.name ?? '(unnamed)'}</a> ${stateBadge(t.state)}
+    ${
+      failures.length === 0
+        ? html`<p class="muted">No failures recorded.</p>`
+        : html`<ul class="plain">${failures.map(
+            (
+              t,
+            ) => html`<li><a href="${p.base}/tasks/${encodeURIComponent(t.id)}">${t.name ?? '(unnamed)'}</a> ${stateBadge(t.state)}
             <span class="muted small">${shortId(t.id)} · ${time(t.dateDone ?? t.dateChanged)} · ${duration(t.runtimeMs)}</span></li>`,
-        )}</ul>`}
+          )}</ul>`
+    }
     <p><a href="${p.base}/tasks?state=FAILURE">All failures →</a></p>
   </section>
 </div>`;

@@ -40,7 +40,7 @@ ${page.nav === 'periodic' ? html`<script src="${p.base}/static/admin-periodic.js
 <header class="top">
   <a class="brand" href="${p.base}/"><span class="logo" aria-hidden="true"></span>${p.title}</a>
   <nav aria-label="Admin">
-    ${NAV.map(([key, path, label]) => html`<a href="${p.base}${path || "/"}"${key === page.nav ? html` aria-current="page"` : ''}>${label}</a>`)}
+    ${NAV.map(([key, path, label]) => html`<a href="${p.base}${path || '/'}"${key === page.nav ? html` aria-current="page"` : ''}>${label}</a>`)}
   </nav>
   <span class="live" id="live" title="Live updates">offline</span>
 </header>
@@ -59,7 +59,10 @@ export function stateBadge(state: string): SafeHtml {
 export function time(value: string | Date | null | undefined): SafeHtml {
   if (!value) return html`<span class="muted">—</span>`;
   const d = new Date(value);
-  const text = d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const text = d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   return html`<time datetime="${d.toISOString()}">${text}</time>`;
 }
 

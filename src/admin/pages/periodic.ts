@@ -19,11 +19,18 @@ function nextRun(t: PeriodicTaskJson): SafeHtml {
   if (t.lastError) return html`<span class="error-text" title="${t.lastError}">${t.lastError}</span>`;
   if (!t.enabled) return html`<span class="muted">disabled</span>`;
   if (t.nextRunAt) return time(t.nextRunAt);
-  if (t.nextRunExpectedAt) return html`${time(t.nextRunExpectedAt)} <span class="muted small" title="A beat plans this run when it next looks at the row.">expected</span>`;
+  if (t.nextRunExpectedAt)
+    return html`${time(t.nextRunExpectedAt)} <span class="muted small" title="A beat plans this run when it next looks at the row.">expected</span>`;
   return html`<span class="muted">none</span>`;
 }
 
-export function periodicListPage(p: PageContext, list: PeriodicTaskListJson, beats: BeatInstanceJson[], form: PeriodicFilterForm, saved?: PeriodicTaskJson) {
+export function periodicListPage(
+  p: PageContext,
+  list: PeriodicTaskListJson,
+  beats: BeatInstanceJson[],
+  form: PeriodicFilterForm,
+  saved?: PeriodicTaskJson,
+) {
   return html`
 <div class="title-row">
   <h1>Periodic tasks</h1>
@@ -41,16 +48,18 @@ ${saved ? html`<p class="banner ok" role="status" id="saved">Saved “${saved.na
   <button type="submit">Filter</button>
   <a class="button link" href="${p.base}/periodic-tasks">Clear</a>
 </form>
-${p.readOnly
-  ? ''
-  : html`<div class="bulk" id="bulk">
+${
+  p.readOnly
+    ? ''
+    : html`<div class="bulk" id="bulk">
   <span class="muted small" id="selected-count">0 selected</span>
   <button type="button" data-bulk="enable" disabled>Enable</button>
   <button type="button" data-bulk="disable" disabled>Disable</button>
   <button type="button" data-bulk="run" disabled>Run now</button>
   <button type="button" class="danger" data-bulk="delete" disabled>Delete</button>
   <span class="message" id="bulk-message" role="status"></span>
-</div>`}
+</div>`
+}
 <table id="periodic" class="periodic">
   <thead><tr>
     ${p.readOnly ? '' : html`<th class="check-col"><input type="checkbox" id="select-all" aria-label="Select all"></th>`}
@@ -122,10 +131,12 @@ export function periodicFormPage(p: PageContext, d: PeriodicFormData) {
 <p class="crumbs"><a href="${p.base}/periodic-tasks">Periodic tasks</a> /</p>
 <div class="title-row">
   <h1>${t ? html`Edit <span class="mono">${t.name}</span>` : 'Add periodic task'}</h1>
-  ${t && !p.readOnly
-    ? html`<div class="actions"><button type="button" class="button" data-action="run-periodic">Run now</button>
+  ${
+    t && !p.readOnly
+      ? html`<div class="actions"><button type="button" class="button" data-action="run-periodic">Run now</button>
       <button type="button" class="button danger" data-action="delete-periodic">Delete</button></div>`
-    : ''}
+      : ''
+  }
 </div>
 ${t?.source === 'code' ? html`<p class="banner warn">Declared in code (beatSchedule): changes made here last until the next beat start.</p>` : ''}
 ${t?.lastError ? html`<p class="banner warn">Beat is not running this task: ${t.lastError}</p>` : ''}

@@ -33,7 +33,14 @@ export function taskRow(p: PageContext, t: TaskListItemJson): SafeHtml {
 </tr>`;
 }
 
-export function tasksPage(p: PageContext, list: TaskListJson, form: TaskFilterForm, taskNames: string[], apiQuery: string, pageLinks: { newer?: string; older?: string }) {
+export function tasksPage(
+  p: PageContext,
+  list: TaskListJson,
+  form: TaskFilterForm,
+  taskNames: string[],
+  apiQuery: string,
+  pageLinks: { newer?: string; older?: string },
+) {
   const states = Object.values(States);
   return html`
 <div class="title-row">
@@ -75,20 +82,25 @@ function json(value: unknown, id: string): SafeHtml {
 }
 
 export function taskDetailPage(p: PageContext, t: TaskDetailJson) {
-  const link = (id: string | null) => (id ? html`<a class="mono" href="${p.base}/tasks/${encodeURIComponent(id)}">${id}</a>` : html`<span class="muted">—</span>`);
+  const link = (id: string | null) =>
+    id
+      ? html`<a class="mono" href="${p.base}/tasks/${encodeURIComponent(id)}">${id}</a>`
+      : html`<span class="muted">—</span>`;
   const canRevoke = !t.ready;
   const canRetry = ['FAILURE', 'REVOKED', 'REJECTED'].includes(t.state);
   return html`
 <p class="crumbs"><a href="${p.base}/tasks">Tasks</a> /</p>
 <div class="title-row">
   <h1><span id="task-name">${t.name ?? '(unnamed task)'}</span> <span id="task-state">${stateBadge(t.state)}</span></h1>
-  ${p.readOnly
-    ? ''
-    : html`<div class="actions">
+  ${
+    p.readOnly
+      ? ''
+      : html`<div class="actions">
     <button type="button" class="button" data-action="revoke" ${canRevoke ? '' : html`hidden`}>Revoke</button>
     <button type="button" class="button danger" data-action="terminate" ${canRevoke ? '' : html`hidden`}>Terminate</button>
     <button type="button" class="button primary" data-action="retry" ${canRetry ? '' : html`hidden`}>Retry with the same arguments</button>
-  </div>`}
+  </div>`
+  }
 </div>
 <p class="message" id="action-message" role="status"></p>
 <div class="progress" id="progress" ${t.progress ? '' : html`hidden`}><div class="bar"><div id="progress-fill" data-percent="${t.progress?.percent ?? 0}"></div></div>
@@ -129,20 +141,25 @@ export function taskDetailPage(p: PageContext, t: TaskDetailJson) {
 <section class="panel error" id="error-panel" ${t.error ? '' : html`hidden`}>
   <h2>Error</h2>
   <p><strong id="error-type">${t.error?.type ?? ''}</strong>: <span id="error-message">${t.error?.message ?? ''}</span></p>
-  ${t.error?.stack !== undefined
-    ? html`<h3>Traceback</h3><pre class="traceback" id="error-stack">${t.error?.stack ?? ''}</pre>`
-    : html`<p class="muted small" id="error-stack-hidden">The traceback is hidden for your account (showTracebacks).</p>`}
+  ${
+    t.error?.stack !== undefined
+      ? html`<h3>Traceback</h3><pre class="traceback" id="error-stack">${t.error?.stack ?? ''}</pre>`
+      : html`<p class="muted small" id="error-stack-hidden">The traceback is hidden for your account (showTracebacks).</p>`
+  }
 </section>
 <section class="panel" id="meta-panel" ${t.meta ? '' : html`hidden`}>
   <h2>Meta</h2>${json(t.meta, 'task-meta')}
 </section>
 <section class="panel">
   <h2>Children</h2>
-  ${t.children.length === 0
-    ? html`<p class="muted">No subtasks.</p>`
-    : html`<ul class="plain">${t.children.map(
-        (c) => html`<li>${stateBadge(c.state)} <a href="${p.base}/tasks/${encodeURIComponent(c.id)}">${c.name ?? c.id}</a> <span class="muted small mono">${shortId(c.id)}</span></li>`,
-      )}</ul>${t.childrenTruncated ? html`<p class="muted small"><a href="${p.base}/tasks?parent=${encodeURIComponent(t.id)}">All children →</a></p>` : ''}`}
+  ${
+    t.children.length === 0
+      ? html`<p class="muted">No subtasks.</p>`
+      : html`<ul class="plain">${t.children.map(
+          (c) =>
+            html`<li>${stateBadge(c.state)} <a href="${p.base}/tasks/${encodeURIComponent(c.id)}">${c.name ?? c.id}</a> <span class="muted small mono">${shortId(c.id)}</span></li>`,
+        )}</ul>${t.childrenTruncated ? html`<p class="muted small"><a href="${p.base}/tasks?parent=${encodeURIComponent(t.id)}">All children →</a></p>` : ''}`
+  }
 </section>`;
 }
 

@@ -12,26 +12,37 @@
   var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
 
   // ---------- small helpers ----------
-  function $(sel, root) { return (root || document).querySelector(sel); }
-  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function $(sel, root) {
+    return (root || document).querySelector(sel);
+  }
+  function $all(sel, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(sel));
+  }
 
   /** el('a', { href: x, className: 'y' }, 'text', childNode): builds DOM without parsing HTML. */
   function el(tag, props) {
     var node = document.createElement(tag);
-    if (props) Object.keys(props).forEach(function (k) {
-      var v = props[k];
-      if (v === null || v === undefined || v === false) return;
-      if (k === 'className') node.className = v;
-      else if (k === 'dataset') Object.keys(v).forEach(function (d) { node.dataset[d] = v[d]; });
-      else if (k === 'text') node.textContent = v;
-      else node.setAttribute(k, v === true ? '' : String(v));
-    });
+    if (props)
+      Object.keys(props).forEach(function (k) {
+        var v = props[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k === 'className') node.className = v;
+        else if (k === 'dataset')
+          Object.keys(v).forEach(function (d) {
+            node.dataset[d] = v[d];
+          });
+        else if (k === 'text') node.textContent = v;
+        else node.setAttribute(k, v === true ? '' : String(v));
+      });
     for (var i = 2; i < arguments.length; i++) append(node, arguments[i]);
     return node;
   }
   function append(node, child) {
     if (child === null || child === undefined || child === false) return;
-    if (Array.isArray(child)) return child.forEach(function (c) { append(node, c); });
+    if (Array.isArray(child))
+      return child.forEach(function (c) {
+        append(node, c);
+      });
     node.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
   }
 
@@ -45,17 +56,35 @@
     return fetch(path.charAt(0) === '/' ? path : base + '/' + path, init).then(function (res) {
       return res.text().then(function (text) {
         var json = null;
-        try { json = text ? JSON.parse(text) : null; } catch (e) { json = { error: 'bad_response', message: text.slice(0, 200) }; }
+        try {
+          json = text ? JSON.parse(text) : null;
+        } catch (e) {
+          json = { error: 'bad_response', message: text.slice(0, 200) };
+        }
         return { ok: res.ok, status: res.status, body: json || {} };
       });
     });
   }
 
-  function pad(n) { return n < 10 ? '0' + n : String(n); }
+  function pad(n) {
+    return n < 10 ? '0' + n : String(n);
+  }
   function localTime(iso) {
     if (!iso) return '—';
     var d = new Date(iso);
-    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+    return (
+      d.getFullYear() +
+      '-' +
+      pad(d.getMonth() + 1) +
+      '-' +
+      pad(d.getDate()) +
+      ' ' +
+      pad(d.getHours()) +
+      ':' +
+      pad(d.getMinutes()) +
+      ':' +
+      pad(d.getSeconds())
+    );
   }
   function timeEl(iso) {
     if (!iso) return el('span', { className: 'muted', text: '—' });
@@ -73,14 +102,29 @@
     if (ms < 1000) return ms + ' ms';
     if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
     var m = Math.floor(ms / 60000);
-    return m < 60 ? m + ' min ' + Math.round((ms % 60000) / 1000) + ' s' : Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
+    return m < 60
+      ? m + ' min ' + Math.round((ms % 60000) / 1000) + ' s'
+      : Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
   }
-  function shortId(id) { return id.length > 13 ? id.slice(0, 8) + '…' : id; }
-  function badge(state) { return el('span', { className: 'badge state-' + String(state).toLowerCase(), dataset: { state: state }, text: state }); }
-  function taskHref(id) { return base + '/tasks/' + encodeURIComponent(id); }
+  function shortId(id) {
+    return id.length > 13 ? id.slice(0, 8) + '…' : id;
+  }
+  function badge(state) {
+    return el('span', {
+      className: 'badge state-' + String(state).toLowerCase(),
+      dataset: { state: state },
+      text: state,
+    });
+  }
+  function taskHref(id) {
+    return base + '/tasks/' + encodeURIComponent(id);
+  }
   function debounce(fn, ms) {
     var t = null;
-    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
+    return function () {
+      clearTimeout(t);
+      t = setTimeout(fn, ms);
+    };
   }
 
   /** Show a 400's per-field messages next to their inputs; fields without a slot go to _form. */
@@ -95,56 +139,94 @@
       if (wrap) wrap.classList.add('invalid');
     });
     var general = form.querySelector('[data-error-for="_form"]');
-    if (general) general.textContent = leftovers.length ? leftovers.join(' · ') : (errors ? '' : message || 'Something went wrong.');
+    if (general)
+      general.textContent = leftovers.length ? leftovers.join(' · ') : errors ? '' : message || 'Something went wrong.';
     var first = form.querySelector('.field.invalid input, .field.invalid select, .field.invalid textarea');
     if (first) first.focus();
   }
   function clearErrors(form) {
-    $all('[data-error-for]', form).forEach(function (s) { s.textContent = ''; });
-    $all('.field.invalid', form).forEach(function (f) { f.classList.remove('invalid'); });
+    $all('[data-error-for]', form).forEach(function (s) {
+      s.textContent = '';
+    });
+    $all('.field.invalid', form).forEach(function (f) {
+      f.classList.remove('invalid');
+    });
   }
-  function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, '\\$&'); }
+  function cssEscape(s) {
+    return window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, '\\$&');
+  }
 
   // ---------- live events (one EventSource per page) ----------
   var listeners = [];
   var liveBadge = $('#live');
   var live = false;
-  function onEvent(fn) { listeners.push(fn); }
+  function onEvent(fn) {
+    listeners.push(fn);
+  }
   function connect() {
     if (!window.EventSource) return;
     var source = new EventSource(base + '/api/events');
     function setLive(on) {
       live = on;
-      if (liveBadge) { liveBadge.classList.toggle('on', on); liveBadge.textContent = on ? 'live' : 'offline'; }
+      if (liveBadge) {
+        liveBadge.classList.toggle('on', on);
+        liveBadge.textContent = on ? 'live' : 'offline';
+      }
     }
-    source.addEventListener('ready', function () { setLive(true); });
-    source.addEventListener('unavailable', function () { setLive(false); });
-    source.onerror = function () { setLive(false); };
+    source.addEventListener('ready', function () {
+      setLive(true);
+    });
+    source.addEventListener('unavailable', function () {
+      setLive(false);
+    });
+    source.onerror = function () {
+      setLive(false);
+    };
     ['task', 'worker'].forEach(function (kind) {
       source.addEventListener(kind, function (e) {
         var data;
-        try { data = JSON.parse(e.data); } catch (err) { return; }
-        listeners.forEach(function (fn) { fn(data); });
+        try {
+          data = JSON.parse(e.data);
+        } catch (err) {
+          return;
+        }
+        listeners.forEach(function (fn) {
+          fn(data);
+        });
       });
     });
-    window.addEventListener('pagehide', function () { source.close(); });
+    window.addEventListener('pagehide', function () {
+      source.close();
+    });
   }
 
   // ---------- dashboard ----------
   function drawChart(container, buckets) {
-    var W = Math.max(320, container.clientWidth || 800), H = 180, left = 34, bottom = 22, top = 8;
+    var W = Math.max(320, container.clientWidth || 800),
+      H = 180,
+      left = 34,
+      bottom = 22,
+      top = 8;
     var max = 1;
-    buckets.forEach(function (b) { max = Math.max(max, b.succeeded + b.failed); });
-    var niceMax = max <= 5 ? 5 : Math.pow(10, Math.floor(Math.log10(max))) * Math.ceil(max / Math.pow(10, Math.floor(Math.log10(max))));
+    buckets.forEach(function (b) {
+      max = Math.max(max, b.succeeded + b.failed);
+    });
+    var niceMax =
+      max <= 5
+        ? 5
+        : Math.pow(10, Math.floor(Math.log10(max))) * Math.ceil(max / Math.pow(10, Math.floor(Math.log10(max))));
     var ns = 'http://www.w3.org/2000/svg';
     function s(tag, attrs, text) {
       var n = document.createElementNS(ns, tag);
-      Object.keys(attrs).forEach(function (k) { n.setAttribute(k, attrs[k]); });
+      Object.keys(attrs).forEach(function (k) {
+        n.setAttribute(k, attrs[k]);
+      });
       if (text !== undefined) n.textContent = text;
       return n;
     }
     var svg = s('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none' });
-    var plotH = H - bottom - top, plotW = W - left - 4;
+    var plotH = H - bottom - top,
+      plotW = W - left - 4;
     [0, 0.5, 1].forEach(function (f) {
       var y = top + plotH * (1 - f);
       svg.appendChild(s('line', { x1: left, x2: W, y1: y, y2: y, class: 'axis' }));
@@ -152,11 +234,19 @@
     });
     var bw = plotW / Math.max(1, buckets.length);
     buckets.forEach(function (b, i) {
-      var x = left + i * bw + bw * 0.12, w = Math.max(1, bw * 0.76);
-      var hOk = (b.succeeded / niceMax) * plotH, hBad = (b.failed / niceMax) * plotH;
-      if (hOk > 0) svg.appendChild(s('rect', { x: x, y: top + plotH - hOk, width: w, height: hOk, class: 'ok' }, undefined));
-      if (hBad > 0) svg.appendChild(s('rect', { x: x, y: top + plotH - hOk - hBad, width: w, height: hBad, class: 'bad' }));
-      var label = s('title', {}, localTime(b.minute).slice(11, 16) + ': ' + b.succeeded + ' succeeded, ' + b.failed + ' failed');
+      var x = left + i * bw + bw * 0.12,
+        w = Math.max(1, bw * 0.76);
+      var hOk = (b.succeeded / niceMax) * plotH,
+        hBad = (b.failed / niceMax) * plotH;
+      if (hOk > 0)
+        svg.appendChild(s('rect', { x: x, y: top + plotH - hOk, width: w, height: hOk, class: 'ok' }, undefined));
+      if (hBad > 0)
+        svg.appendChild(s('rect', { x: x, y: top + plotH - hOk - hBad, width: w, height: hBad, class: 'bad' }));
+      var label = s(
+        'title',
+        {},
+        localTime(b.minute).slice(11, 16) + ': ' + b.succeeded + ' succeeded, ' + b.failed + ' failed',
+      );
       var hit = s('rect', { x: left + i * bw, y: top, width: bw, height: plotH, fill: 'transparent' });
       hit.appendChild(label);
       svg.appendChild(hit);
@@ -176,15 +266,28 @@
         var st = r.body;
         drawChart(chart, st.throughput);
         $all('#counts .num[data-states]').forEach(function (n) {
-          n.textContent = n.dataset.states.split(',').reduce(function (sum, s) { return sum + (st.counts[s] || 0); }, 0);
+          n.textContent = n.dataset.states.split(',').reduce(function (sum, s) {
+            return sum + (st.counts[s] || 0);
+          }, 0);
         });
         var online = $('#workers-online');
         if (online) online.textContent = st.workersOnline;
         var tbody = $('#queues tbody');
         if (tbody) {
           tbody.textContent = '';
-          st.queues.forEach(function (q) { tbody.appendChild(el('tr', null, el('td', { text: q.name }), el('td', { className: 'num', text: q.length }))); });
-          tbody.appendChild(el('tr', { className: 'muted' }, el('td', { text: 'delayed (countdown / eta / retry)' }), el('td', { className: 'num', text: st.delayed })));
+          st.queues.forEach(function (q) {
+            tbody.appendChild(
+              el('tr', null, el('td', { text: q.name }), el('td', { className: 'num', text: q.length })),
+            );
+          });
+          tbody.appendChild(
+            el(
+              'tr',
+              { className: 'muted' },
+              el('td', { text: 'delayed (countdown / eta / retry)' }),
+              el('td', { className: 'num', text: st.delayed }),
+            ),
+          );
         }
       });
     }
@@ -196,12 +299,17 @@
   // ---------- tasks list ----------
   function taskRow(t) {
     var args = el('td', { className: 'mono clip', title: t.argsPreview || '' }, t.argsPreview || '');
-    if (t.kwargsPreview && t.kwargsPreview !== '{}') append(args, [' ', el('span', { className: 'muted', text: t.kwargsPreview })]);
+    if (t.kwargsPreview && t.kwargsPreview !== '{}')
+      append(args, [' ', el('span', { className: 'muted', text: t.kwargsPreview })]);
     var name = el('td', null, el('a', { href: taskHref(t.id), text: t.name || '(unnamed)' }));
-    if (t.periodicTaskName) append(name, el('div', { className: 'muted small', text: 'periodic: ' + t.periodicTaskName }));
+    if (t.periodicTaskName)
+      append(name, el('div', { className: 'muted small', text: 'periodic: ' + t.periodicTaskName }));
     var state = el('td', null, badge(t.state));
-    if (t.progress && t.progress.percent !== null && t.progress.percent !== undefined) append(state, [' ', el('span', { className: 'muted small', text: t.progress.percent + '%' })]);
-    return el('tr', { dataset: { id: t.id } },
+    if (t.progress && t.progress.percent !== null && t.progress.percent !== undefined)
+      append(state, [' ', el('span', { className: 'muted small', text: t.progress.percent + '%' })]);
+    return el(
+      'tr',
+      { dataset: { id: t.id } },
       state,
       name,
       el('td', null, el('a', { className: 'mono', href: taskHref(t.id), title: t.id, text: shortId(t.id) })),
@@ -209,7 +317,8 @@
       el('td', { className: 'mono clip', title: t.resultPreview || '' }, t.resultPreview || ''),
       el('td', null, t.worker || el('span', { className: 'muted', text: '—' })),
       el('td', null, timeEl(t.dateCreated)),
-      el('td', { className: 'num', text: duration(t.runtimeMs) }));
+      el('td', { className: 'num', text: duration(t.runtimeMs) }),
+    );
   }
 
   function initTasks() {
@@ -220,7 +329,9 @@
       api('GET', table.dataset.api).then(function (r) {
         if (!r.ok) return;
         var before = {};
-        $all('tr[data-id]', tbody).forEach(function (tr) { before[tr.dataset.id] = tr.querySelector('.badge').dataset.state; });
+        $all('tr[data-id]', tbody).forEach(function (tr) {
+          before[tr.dataset.id] = tr.querySelector('.badge').dataset.state;
+        });
         tbody.textContent = '';
         r.body.items.forEach(function (t) {
           var tr = taskRow(t);
@@ -248,7 +359,9 @@
       soon();
     });
     // Without the event stream (events off, proxy trouble) the table still refreshes.
-    setInterval(function () { if (!live) reload(); }, 5000);
+    setInterval(function () {
+      if (!live) reload();
+    }, 5000);
   }
 
   // ---------- start a task ----------
@@ -264,13 +377,19 @@
         try {
           var v = JSON.parse(text);
           if (expect === 'array' && !Array.isArray(v)) errors[name] = 'expected a JSON array, e.g. [1, "two"]';
-          if (expect === 'object' && (v === null || typeof v !== 'object' || Array.isArray(v))) errors[name] = 'expected a JSON object, e.g. {"verbose": true}';
+          if (expect === 'object' && (v === null || typeof v !== 'object' || Array.isArray(v)))
+            errors[name] = 'expected a JSON object, e.g. {"verbose": true}';
           return v;
         } catch (err) {
           errors[name] = 'not valid JSON: ' + err.message;
         }
       }
-      var payload = { task: form.elements.task.value, args: parse('args', 'array'), kwargs: parse('kwargs', 'object'), options: {} };
+      var payload = {
+        task: form.elements.task.value,
+        args: parse('args', 'array'),
+        kwargs: parse('kwargs', 'object'),
+        options: {},
+      };
       var o = payload.options;
       if (form.elements.queue.value.trim()) o.queue = form.elements.queue.value.trim();
       ['priority', 'countdown', 'expires'].forEach(function (k) {
@@ -281,14 +400,20 @@
       if (Object.keys(errors).length) return showErrors(form, errors);
       var button = form.querySelector('button[type="submit"]');
       button.disabled = true;
-      api('POST', 'api/tasks', payload).then(function (r) {
-        button.disabled = false;
-        if (r.ok) { window.location.href = r.body.pageUrl; return; }
-        showErrors(form, r.body.errors, r.body.message);
-      }, function () {
-        button.disabled = false;
-        showErrors(form, null, 'The server could not be reached.');
-      });
+      api('POST', 'api/tasks', payload).then(
+        function (r) {
+          button.disabled = false;
+          if (r.ok) {
+            window.location.href = r.body.pageUrl;
+            return;
+          }
+          showErrors(form, r.body.errors, r.body.message);
+        },
+        function () {
+          button.disabled = false;
+          showErrors(form, null, 'The server could not be reached.');
+        },
+      );
     });
   }
 
@@ -303,7 +428,11 @@
     st.appendChild(badge(t.state));
     $('#task-worker').textContent = t.worker || '—';
     $('#task-retries').textContent = t.retries;
-    [['date-created', t.dateCreated], ['date-started', t.dateStarted], ['date-done', t.dateDone]].forEach(function (p) {
+    [
+      ['date-created', t.dateCreated],
+      ['date-started', t.dateStarted],
+      ['date-done', t.dateDone],
+    ].forEach(function (p) {
       var dd = $('#' + p[0]);
       dd.textContent = '';
       dd.appendChild(timeEl(p[1]));
@@ -326,9 +455,14 @@
     }
     $('#meta-panel').hidden = !t.meta;
     setPre('task-meta', t.meta);
-    var canRevoke = !t.ready, canRetry = ['FAILURE', 'REVOKED', 'REJECTED'].indexOf(t.state) >= 0;
-    $all('[data-action="revoke"], [data-action="terminate"]').forEach(function (b) { b.hidden = !canRevoke; });
-    $all('[data-action="retry"]').forEach(function (b) { b.hidden = !canRetry; });
+    var canRevoke = !t.ready,
+      canRetry = ['FAILURE', 'REVOKED', 'REJECTED'].indexOf(t.state) >= 0;
+    $all('[data-action="revoke"], [data-action="terminate"]').forEach(function (b) {
+      b.hidden = !canRevoke;
+    });
+    $all('[data-action="retry"]').forEach(function (b) {
+      b.hidden = !canRetry;
+    });
   }
 
   function initTask() {
@@ -337,7 +471,9 @@
     var fill = $('#progress-fill');
     if (fill) fill.style.width = (fill.dataset.percent || 0) + '%';
     function refreshDetail() {
-      return api('GET', 'api/tasks/' + encodeURIComponent(id) + '/detail').then(function (r) { if (r.ok) renderTask(r.body); });
+      return api('GET', 'api/tasks/' + encodeURIComponent(id) + '/detail').then(function (r) {
+        if (r.ok) renderTask(r.body);
+      });
     }
     var poller = null;
     function follow() {
@@ -345,24 +481,36 @@
       poller = window.CeleriacStatus.poll(id, {
         url: base + '/api/tasks/{id}',
         intervalMs: 1000,
-        onProgress: function () { refreshDetail(); },
-        onDone: function () { poller = null; refreshDetail(); },
+        onProgress: function () {
+          refreshDetail();
+        },
+        onDone: function () {
+          poller = null;
+          refreshDetail();
+        },
       });
     }
     var stateNow = $('#task-state .badge').dataset.state;
     if (['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].indexOf(stateNow) < 0) follow();
-    onEvent(function (e) { if (e.kind === 'task' && e.id === id) refreshDetail(); });
+    onEvent(function (e) {
+      if (e.kind === 'task' && e.id === id) refreshDetail();
+    });
     $all('[data-action]').forEach(function (button) {
       button.addEventListener('click', function () {
         var action = button.dataset.action;
-        if (action === 'terminate' && !window.confirm('Terminate the running task? Its work stops where it is.')) return;
+        if (action === 'terminate' && !window.confirm('Terminate the running task? Its work stops where it is.'))
+          return;
         button.disabled = true;
         msg.className = 'message';
         msg.textContent = '';
         var path = 'api/tasks/' + encodeURIComponent(id) + '/' + (action === 'retry' ? 'retry' : 'revoke');
         api('POST', path, action === 'retry' ? {} : { terminate: action === 'terminate' }).then(function (r) {
           button.disabled = false;
-          if (!r.ok) { msg.className = 'message bad'; msg.textContent = r.body.message || 'Failed.'; return; }
+          if (!r.ok) {
+            msg.className = 'message bad';
+            msg.textContent = r.body.message || 'Failed.';
+            return;
+          }
           if (action === 'retry') {
             msg.className = 'message ok';
             msg.textContent = 'Sent again as ';
@@ -392,18 +540,39 @@
         if (!r.ok) return;
         tbody.textContent = '';
         r.body.workers.forEach(function (w) {
-          tbody.appendChild(el('tr', { dataset: { name: w.name } },
-            el('td', null, el('strong', { text: w.name }), el('div', { className: 'muted small', text: (w.hostname || '') + (w.pid !== null ? ' · pid ' + w.pid : '') })),
-            el('td', null, el('span', { className: 'badge ' + (w.status === 'online' ? 'state-success' : 'state-revoked'), dataset: { field: 'status' }, text: w.status })),
-            el('td', { text: w.queues.join(', ') }),
-            el('td', { text: (w.pool || '—') + (w.concurrency !== null ? ' × ' + w.concurrency : '') }),
-            el('td', { className: 'num', dataset: { field: 'active' }, text: w.active }),
-            el('td', { className: 'num', dataset: { field: 'processed' }, text: w.processed }),
-            el('td', { className: 'num', dataset: { field: 'succeeded' }, text: w.succeeded }),
-            el('td', { className: 'num', dataset: { field: 'failed' }, text: w.failed }),
-            el('td', { className: 'num', dataset: { field: 'retried' }, text: w.retried }),
-            el('td', null, timeEl(w.startedAt)),
-            el('td', { dataset: { field: 'heartbeat' }, text: age(w.heartbeatAgeMs) })));
+          tbody.appendChild(
+            el(
+              'tr',
+              { dataset: { name: w.name } },
+              el(
+                'td',
+                null,
+                el('strong', { text: w.name }),
+                el('div', {
+                  className: 'muted small',
+                  text: (w.hostname || '') + (w.pid !== null ? ' · pid ' + w.pid : ''),
+                }),
+              ),
+              el(
+                'td',
+                null,
+                el('span', {
+                  className: 'badge ' + (w.status === 'online' ? 'state-success' : 'state-revoked'),
+                  dataset: { field: 'status' },
+                  text: w.status,
+                }),
+              ),
+              el('td', { text: w.queues.join(', ') }),
+              el('td', { text: (w.pool || '—') + (w.concurrency !== null ? ' × ' + w.concurrency : '') }),
+              el('td', { className: 'num', dataset: { field: 'active' }, text: w.active }),
+              el('td', { className: 'num', dataset: { field: 'processed' }, text: w.processed }),
+              el('td', { className: 'num', dataset: { field: 'succeeded' }, text: w.succeeded }),
+              el('td', { className: 'num', dataset: { field: 'failed' }, text: w.failed }),
+              el('td', { className: 'num', dataset: { field: 'retried' }, text: w.retried }),
+              el('td', null, timeEl(w.startedAt)),
+              el('td', { dataset: { field: 'heartbeat' }, text: age(w.heartbeatAgeMs) }),
+            ),
+          );
         });
       });
     }
@@ -427,16 +596,30 @@
     setInterval(refresh, 5000);
   }
 
-
   // ---------- boot ----------
   var helpers = {
-    $: $, $all: $all, el: el, api: api, base: base, pad: pad, shortId: shortId, debounce: debounce,
-    showErrors: showErrors, clearErrors: clearErrors, cssEscape: cssEscape, onEvent: onEvent, localTime: localTime, timeEl: timeEl,
+    $: $,
+    $all: $all,
+    el: el,
+    api: api,
+    base: base,
+    pad: pad,
+    shortId: shortId,
+    debounce: debounce,
+    showErrors: showErrors,
+    clearErrors: clearErrors,
+    cssEscape: cssEscape,
+    onEvent: onEvent,
+    localTime: localTime,
+    timeEl: timeEl,
   };
   window.CeleriacAdmin = helpers;
   localizeTimes(document);
   // Page scripts in other files (admin-periodic.js) load first and register here.
-  var inits = Object.assign({ dashboard: initDashboard, tasks: initTasks, 'new-task': initNewTask, task: initTask, workers: initWorkers }, window.CeleriacPages || {});
+  var inits = Object.assign(
+    { dashboard: initDashboard, tasks: initTasks, 'new-task': initNewTask, task: initTask, workers: initWorkers },
+    window.CeleriacPages || {},
+  );
   if (inits[page]) inits[page](helpers);
   if (page !== 'new-task' && page !== 'periodic-form' && page !== 'periodic') connect();
   else if (liveBadge) liveBadge.hidden = true;

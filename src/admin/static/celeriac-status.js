@@ -24,7 +24,9 @@
     if (typeof template === 'function') return template(id);
     var t = template || defaultUrl;
     if (!t) throw new Error('CeleriacStatus.poll: pass options.url, e.g. "/tasks/{id}"');
-    return t.indexOf('{id}') >= 0 ? t.replace('{id}', encodeURIComponent(id)) : t.replace(/\/?$/, '/') + encodeURIComponent(id);
+    return t.indexOf('{id}') >= 0
+      ? t.replace('{id}', encodeURIComponent(id))
+      : t.replace(/\/?$/, '/') + encodeURIComponent(id);
   }
 
   function whenVisible() {
@@ -67,9 +69,23 @@
         return fetch(url, { headers: headers, credentials: 'same-origin', cache: 'no-store' })
           .then(function (res) {
             if (res.status === 304) return last;
-            if (res.status === 404) return res.json().catch(function () { return {}; }).then(function (body) {
-              return { id: taskId, state: 'UNKNOWN', ready: false, result: null, error: null, progress: null, message: body.message };
-            });
+            if (res.status === 404)
+              return res
+                .json()
+                .catch(function () {
+                  return {};
+                })
+                .then(function (body) {
+                  return {
+                    id: taskId,
+                    state: 'UNKNOWN',
+                    ready: false,
+                    result: null,
+                    error: null,
+                    progress: null,
+                    message: body.message,
+                  };
+                });
             if (!res.ok) throw new Error('status ' + res.status + ' from ' + url);
             etag = res.headers.get('ETag');
             return res.json();

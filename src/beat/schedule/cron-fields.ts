@@ -105,7 +105,8 @@ export function parseCronField(name: CronFieldName, text: unknown): ParseResult 
   for (const raw of text.split(',')) {
     const item = raw.trim();
     try {
-      if (item === '') throw new PartError(`'${text}' has an empty list item (two commas in a row or a trailing comma)`);
+      if (item === '')
+        throw new PartError(`'${text}' has an empty list item (two commas in a row or a trailing comma)`);
       const { part, values } = parsePart(item, rules);
       parts.push(part);
       // dayOfWeek 7 is Sunday; fold it here so evaluation only ever sees 0-6.
@@ -132,7 +133,9 @@ function parsePart(item: string, rules: FieldRules): { part: CronPart; values: n
   const dash = body.split('-');
   if (dash.length > 2) {
     throw new PartError(
-      body.startsWith('-') ? `'${item}' is negative, and negative numbers are not supported` : `'${item}' has more than one '-'`,
+      body.startsWith('-')
+        ? `'${item}' is negative, and negative numbers are not supported`
+        : `'${item}' has more than one '-'`,
     );
   }
   if (dash.length === 1) {

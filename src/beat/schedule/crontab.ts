@@ -80,7 +80,10 @@ export function compileCrontab(spec: CrontabSpec): CompiledCrontab {
   // Checked here too (once per shape, thanks to the cache) because an invalid zone would not
   // throw later: luxon answers NaN offsets and every run would silently come out as null.
   if (!IANAZone.isValidZone(spec.timezone)) {
-    errors.push({ field: 'timezone', message: `unknown time zone '${spec.timezone}': use an IANA name such as Europe/Berlin or UTC` });
+    errors.push({
+      field: 'timezone',
+      message: `unknown time zone '${spec.timezone}': use an IANA name such as Europe/Berlin or UTC`,
+    });
   }
   if (errors.length) throw new ScheduleValidationError(errors);
 

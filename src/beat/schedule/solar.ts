@@ -105,7 +105,13 @@ export function nextSolarEvent(event: SolarEvent, latitude: number, longitude: n
       // The sun went from never below the altitude to never above it (or back) without a
       // day on which it crossed twice. Near a pole that is how the year's one sunset looks:
       // the daily hour-angle method has no answer, so find the crossing on the altitude curve.
-      const crossing = findCrossing(rule, latitude, longitude, transitOnDay(longitude, day - 1), transitOnDay(longitude, day));
+      const crossing = findCrossing(
+        rule,
+        latitude,
+        longitude,
+        transitOnDay(longitude, day - 1),
+        transitOnDay(longitude, day),
+      );
       if (crossing !== null && crossing > after) return crossing;
     }
     previous = outcome;

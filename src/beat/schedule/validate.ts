@@ -76,7 +76,12 @@ function validateCrontab(s: Record<string, unknown>): FieldError[] {
 
 function validateZone(zone: unknown): FieldError[] {
   if (typeof zone !== 'string' || zone === '') {
-    return [{ field: 'timezone', message: `expected an IANA zone name but got ${describeType(zone)}: use e.g. Europe/Berlin or UTC` }];
+    return [
+      {
+        field: 'timezone',
+        message: `expected an IANA zone name but got ${describeType(zone)}: use e.g. Europe/Berlin or UTC`,
+      },
+    ];
   }
   if (IANAZone.isValidZone(zone)) return [];
   const hint = closest(zone, ZONE_NAMES);
@@ -104,10 +109,24 @@ function validateSolar(s: Record<string, unknown>): FieldError[] {
   return errors;
 }
 
-function validateDegrees(field: string, value: unknown, limit: number, positive: string, example: string): FieldError[] {
+function validateDegrees(
+  field: string,
+  value: unknown,
+  limit: number,
+  positive: string,
+  example: string,
+): FieldError[] {
   if (typeof value === 'number' && Number.isFinite(value) && value >= -limit && value <= limit) return [];
-  const what = typeof value === 'number' && Number.isFinite(value) ? `${value} is out of range` : `${describeType(value)} is not a number`;
-  return [{ field, message: `${what}: use decimal degrees from -${limit} to ${limit}, positive to the ${positive} (${example})` }];
+  const what =
+    typeof value === 'number' && Number.isFinite(value)
+      ? `${value} is out of range`
+      : `${describeType(value)} is not a number`;
+  return [
+    {
+      field,
+      message: `${what}: use decimal degrees from -${limit} to ${limit}, positive to the ${positive} (${example})`,
+    },
+  ];
 }
 
 function validateClocked(value: unknown): FieldError[] {
