@@ -81,8 +81,11 @@ export interface Broker {
 
   /** Move due delayed messages to their queues; returns the next due time or null. */
   promoteDue(nowMs: number, limit: number): Promise<{ moved: number; nextDueMs: number | null }>;
-  /** Give back the messages of consumers whose lease lapsed. */
-  recoverLapsed(): Promise<number>;
+  /**
+   * Give back the messages of consumers whose lease lapsed. A consumer passing `self` renews its
+   * own lease first, in the same step, and is never recovered itself.
+   */
+  recoverLapsed(self?: { consumer: string; leaseMs: number }): Promise<number>;
   queueLength(queue: string): Promise<number>;
   delayedCount(): Promise<number>;
 

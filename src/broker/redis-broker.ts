@@ -304,8 +304,11 @@ export class RedisBroker implements Broker {
     return { moved, nextDueMs: next < 0 ? null : next };
   }
 
-  async recoverLapsed(): Promise<number> {
-    return this.run(() => this.scripts.recover([this.keys.consumers, this.keys.redeliveries], [this.keys.prefix]));
+  async recoverLapsed(self?: { consumer: string; leaseMs: number }): Promise<number> {
+    const args = self ? [self.consumer, String(self.leaseMs), String(Date.now())] : [''];
+    return this.run(() =>
+      this.scripts.recover([this.keys.consumers, this.keys.redeliveries], [this.keys.prefix, ...args]),
+    );
   }
 
   async queueLength(queue: string): Promise<number> {

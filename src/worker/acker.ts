@@ -1,13 +1,23 @@
 import type { Broker } from '../broker';
+import { BrokerUnavailableError } from '../errors';
 import type { Job } from './pool';
+
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2000;
 
 /**
  * Acks go out in one pipeline per event-loop turn: at 10,000 tasks/s that is a few hundred
  * round trips a second instead of ten thousand.
+ *
+ * An ack that fails because Redis is away is sent again once it is back, and the job stays held
+ * meanwhile: letting go of it left its message in the processing list with no job for it, where
+ * the stray check gave it back and it ran a second time (a Redis restart under load ran every
+ * task that finished during the outage twice). An ack is an LREM, so sending it twice is harmless.
  */
 export class Acker {
-  private queue: Job[] = [];
-  private flushing: Promise<void> | undefined;
+  private queue: { job: Job; done: () => void }[] = [];
+  private sending: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly broker: Broker,
@@ -16,33 +26,71 @@ export class Acker {
     private readonly onError: (err: unknown) => void,
   ) {}
 
+  /** Resolves once the ack is sent (or failed for good), when the job has been let go. */
   ack(job: Job): Promise<void> {
     if (job.acked) {
       this.release(job);
       return Promise.resolve();
     }
     job.acked = true;
-    this.queue.push(job);
-    this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
-      const batch = this.queue;
-      this.queue = [];
-      this.flushing = undefined;
+    return new Promise((done) => {
+      this.queue.push({ job, done });
+      this.sending ??= this.send();
+    });
+  }
+
+  private async send(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    let retryMs = RETRY_FIRST_MS;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
       try {
         await this.broker.ack(
           this.consumer,
-          batch.map((j) => ({ raw: j.msg.raw, deliveryTag: j.msg.deliveryTag, redeliveries: j.redeliveries })),
+          batch.map(({ job: j }) => ({ raw: j.msg.raw, deliveryTag: j.msg.deliveryTag, redeliveries: j.redeliveries })),
         );
+        retryMs = RETRY_FIRST_MS;
       } catch (err) {
-        // The results are committed; an un-acked message is redelivered and its rerun overwrites the same row.
         this.onError(err);
+        if (err instanceof BrokerUnavailableError && !this.stopped) {
+          this.queue.unshift(...batch);
+          await new Promise((r) => setTimeout(r, retryMs));
+          retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+          continue;
+        }
+        // Another failure: the results are committed; an un-acked message is redelivered and its
+        // rerun overwrites the same row.
       }
-      for (const j of batch) this.release(j);
-    });
-    return this.flushing;
+      for (const { job, done } of batch) {
+        this.release(job);
+        done();
+      }
+    }
+    this.sending = undefined;
   }
 
-  /** Resolves when every ack asked for so far has been sent. */
-  async drain(): Promise<void> {
-    while (this.flushing) await this.flushing;
+  /** Jobs whose ack is waiting to be sent (again). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Resolves true when every ack asked for so far has been sent, or false after `timeoutMs`
+   * (Redis away at shutdown): then it stops retrying, and the messages not acked stay in the
+   * processing list and come back when the lease lapses, so their tasks run again (at-least-once).
+   */
+  async drain(timeoutMs = Infinity): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.sending) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.stopped = true;
+        return false;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.sending, new Promise((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
+    return true;
   }
 }

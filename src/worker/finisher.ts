@@ -1,5 +1,5 @@
 import { followUps, joinChord } from '../canvas/followups';
-import { MaxRetriesExceededError } from '../errors';
+import { BrokerUnavailableError, MaxRetriesExceededError } from '../errors';
 import type { StateUpdate } from '../results/store';
 import type { TaskState } from '../results/states';
 import { serializeError, type Outcome } from './outcome';
@@ -52,10 +52,12 @@ export class Finisher {
     ) => {
       this.counters.processed++;
       const committed = ignore && state === 'SUCCESS' ? Promise.resolve() : this.parts.states.write(job, state, update);
-      committed.then(after).then(
-        () => this.finished(msg.id, state),
-        (err) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err),
-      );
+      committed
+        .then(() => this.handOn(job, after))
+        .then(
+          () => this.finished(msg.id, state),
+          (err) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err),
+        );
     };
     switch (outcome.kind) {
       case 'success':
@@ -124,6 +126,35 @@ export class Finisher {
             this.parts.promoter.promoteBy(etaMs);
           },
         );
+      }
+    }
+  }
+
+  /**
+   * Runs the broker step that lets go of a finished job (an ack, or an ack sent with the retry's
+   * next attempt or the follow-ups) until it succeeds: while Redis is away the job stays held.
+   * Giving up left the message in the processing list, held forever by a live worker. A step
+   * whose reply was lost may have run: it took the message out of the processing list in the
+   * same MULTI, so it is run again only while the message is still there, never sending twice.
+   */
+  private async handOn(job: Job, step: () => Promise<void> | void): Promise<void> {
+    const { broker, consumer } = this.parts;
+    for (let waitMs = 100; ; waitMs = Math.min(waitMs * 2, 2000)) {
+      try {
+        return await step();
+      } catch (err) {
+        if (!(err instanceof BrokerUnavailableError) || this.parts.stopping()) throw err;
+        this.parts.fail(`could not hand on ${job.msg.id}; trying again`, err);
+      }
+      await new Promise((r) => setTimeout(r, waitMs));
+      try {
+        if (!(await broker.heldBy(consumer)).includes(job.msg.raw)) {
+          job.acked = true;
+          this.release(job);
+          return;
+        }
+      } catch (err) {
+        this.parts.fail(`could not hand on ${job.msg.id}; trying again`, err);
       }
     }
   }

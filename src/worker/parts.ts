@@ -23,4 +23,6 @@ export interface WorkerParts {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
   /** Logs, and emits the worker's 'error' when someone listens. */
   fail(message: string, err: unknown): void;
+  /** True once the worker is stopping: retry loops give up rather than hold up the stop. */
+  stopping(): boolean;
 }

@@ -4,8 +4,9 @@ import { hostname } from 'node:os';
 import type { Broker, Delivery } from '../broker';
 import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
 import type { Celeriac } from '../celeriac';
-import { CeleriacError, ConfigError } from '../errors';
+import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
 import type { LogLevel } from '../log';
+import { Outage } from '../outage';
 import { finishedNotices } from '../results/waiter';
 import type { ResultStore, StateUpdate } from '../results/store';
 import type { TaskState } from '../results/states';
@@ -104,6 +105,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
   private finishedCount = 0;
   private readonly startedAt = Date.now();
+  /** Redis as this worker sees it: an outage is logged when it starts and when it ends. */
+  private readonly redisOutage: Outage;
+  /** No lease recovery before this instant (see recover()). */
+  private recoveryHeldUntil = 0;
 
   constructor(
     private readonly app: Celeriac,
@@ -118,6 +123,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.concurrency = resolved.concurrency;
     this.options = resolved;
     this.prefetchLimit = this.concurrency * (1 + this.options.prefetchMultiplier);
+    this.redisOutage = new Outage(
+      'Redis',
+      (level, message, fields) => this.log(level, message, fields),
+      'running tasks go on; fetching, acks and heartbeats are retried until it is back',
+    );
   }
 
   private log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
@@ -155,6 +165,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       promoter: this.promoter,
       log: (level, message, fields) => this.log(level, message, fields),
       fail: (message, err) => this.fail(message, err),
+      stopping: () => this.state !== 'running',
     };
     this.intake = new Intake(parts, this.options.maxRedeliveries);
     this.finisher = new Finisher(
@@ -232,6 +243,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       try {
         deliveries = await this.broker.fetch(this.consumer, this.queues, Math.min(room, 1000), this.options.blockMs);
         backoffMs = 100;
+        this.brokerOk();
       } catch (err) {
         if (this.state !== 'running') break;
         this.fail('fetch failed; retrying', err);
@@ -435,6 +447,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async heartbeat(): Promise<void> {
     try {
       await this.broker.renewLease(this.consumer, this.app.config.leaseMs);
+      this.brokerOk();
       const info = this.info();
       await this.broker.putWorkerInfo(this.name, JSON.stringify(info));
       await this.events.worker('worker-heartbeat', info);
@@ -443,9 +456,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * Redis answered again after failing. Every lease may have expired meanwhile (a Redis restart
+   * longer than leaseMs loses them all at once), and other live workers renew theirs only at
+   * their next heartbeat: so this worker recovers nothing for one lease period, by which time
+   * every worker still alive has renewed (heartbeats come every leaseMs / 3 at most).
+   */
+  private brokerOk(): void {
+    if (this.redisOutage.ok() !== undefined) this.recoveryHeldUntil = Date.now() + this.app.config.leaseMs;
+  }
+
+  /**
+   * Gives back the messages of workers whose lease lapsed. The script renews this worker's own
+   * lease first and never recovers it, so a recovery check that runs before the next heartbeat
+   * after an outage cannot hand back this worker's own running tasks (issue 15 item 7).
+   */
   private async recover(): Promise<void> {
+    if (Date.now() < this.recoveryHeldUntil || this.redisOutage.down) return;
     try {
-      const moved = await this.broker.recoverLapsed();
+      const moved = await this.broker.recoverLapsed({ consumer: this.consumer, leaseMs: this.app.config.leaseMs });
       if (moved > 0) this.log('warn', `gave back ${moved} messages held by a worker whose lease lapsed`);
     } catch (err) {
       this.fail('lease recovery failed', err);
@@ -481,9 +510,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     };
   }
 
+  /**
+   * Redis being away is one outage, logged when it starts and when it ends (Outage), not one
+   * error line per heartbeat, fetch and ack that failed meanwhile; other failures are logged each.
+   */
   private fail(message: string, err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
-    this.log('error', message, { error: error.message });
+    if (error instanceof BrokerUnavailableError) this.redisOutage.failed(error);
+    else this.log('error', message, { error: error.message });
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 

@@ -4,10 +4,16 @@
   KEYS[1]   the set of consumer names (celeriac:consumers)
   KEYS[2]   the redelivery counter hash (celeriac:redeliveries)
   ARGV[1]   the key prefix (kombu global_keyprefix)
+  ARGV[2]   the calling consumer's name, or '' (a consumer leaving, which has no lease to keep)
+  ARGV[3]   the calling consumer's lease in ms (with ARGV[2])
+  ARGV[4]   the time now in ms, stored in the lease as renewLease does (with ARGV[2])
 
   Returns the number of messages given back.
 
-  Guarantee: a worker that renews its lease never loses a message to this script; one that
+  Guarantee: the caller renews its own lease before anything else and is never recovered: a
+  Redis restart longer than the lease expires every lease at once, and a live worker whose
+  recovery check ran before its next renewal used to hand back its own running tasks (issue 15
+  item 7). A worker that renews its lease never loses a message to this script; one that
   stopped renewing (SIGKILL, a frozen event loop past leaseMs) has every message it held, started
   or not, pushed to its queue's redelivered list (celeriac:redelivered:<queue>), which consumers
   read before the queue itself, so it runs next. Each give-back bumps the message's redelivery
@@ -15,9 +21,14 @@
   looping on it forever.
 ]]
 local prefix = ARGV[1]
+local self = ARGV[2]
+if self ~= '' then
+  redis.call('SET', prefix .. 'celeriac:lease:' .. self, ARGV[4], 'PX', ARGV[3])
+  redis.call('SADD', KEYS[1], self)
+end
 local moved = 0
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', prefix .. 'celeriac:lease:' .. name) == 0 then
+  if name ~= self and redis.call('EXISTS', prefix .. 'celeriac:lease:' .. name) == 0 then
     local processing = prefix .. 'celeriac:processing:' .. name
     local items = redis.call('LRANGE', processing, 0, -1)
     for i = #items, 1, -1 do
