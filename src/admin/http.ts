@@ -1,10 +1,20 @@
 import type { ErrorRequestHandler, Request } from 'express';
+import { textProblem } from '../db/limits';
 import { BrokerUnavailableError } from '../errors';
 import type { Logger } from '../log';
 import { html } from './html';
 
 /** Field → message, the shape every 400 carries so a form can show each message next to its input. */
 export type FieldErrors = Record<string, string>;
+
+/**
+ * An empty FieldErrors with no prototype: a client's field named `__proto__` must become an
+ * entry like any other, where `{}[key] = …` would replace the object's prototype and record
+ * nothing (a 400 with an empty `errors`).
+ */
+export function fieldErrors(): FieldErrors {
+  return Object.create(null) as FieldErrors;
+}
 
 /**
  * An error the API answers with its own status and a stable `error` code. Every error body is
@@ -31,8 +41,17 @@ export function validationFailed(errors: FieldErrors): HttpError {
   );
 }
 
-export function notFound(what: string): HttpError {
-  return new HttpError(404, 'not_found', `${what} does not exist.`);
+/** 404 naming the URL parameter (`id`) that matched nothing, in the same field shape as a 400. */
+export function notFound(what: string, field = 'id'): HttpError {
+  const message = `${what} does not exist.`;
+  const errors = fieldErrors();
+  errors[field] = message;
+  return new HttpError(404, 'not_found', message, errors);
+}
+
+/** 503 for a dependency that did not answer in time: the request was fine, the server is not. */
+export function unavailable(code: string, message: string): HttpError {
+  return new HttpError(503, code, message);
 }
 
 /** The one error handler at the end of the router: known errors keep their status, the rest are 500s that leak nothing. */
@@ -47,6 +66,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       });
     }
     res.status(body.status).set('Cache-Control', 'no-store');
+    if (body.status === 503) res.set('Retry-After', '5');
     const payload: Record<string, unknown> = { error: body.code, message: body.message };
     if (body.errors) payload.errors = body.errors;
     if (wantsHtml(req)) {
@@ -59,21 +79,42 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
 function toBody(err: unknown, req: Request): { status: number; code: string; message: string; errors?: FieldErrors } {
   if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message, errors: err.errors };
-  const e = err as { type?: string; status?: number; limit?: number; message?: string };
+  const e = err as {
+    type?: string;
+    status?: number;
+    statusCode?: number;
+    limit?: number;
+    message?: string;
+    name?: string;
+  };
+  const one = (field: string, message: string) => Object.assign(fieldErrors(), { [field]: message });
   // body-parser's errors: say what went wrong with the body, in the same field-error shape.
   if (e?.type === 'entity.too.large') {
     const message = `The request body is larger than the admin accepts (${e.limit} bytes); send less data, or raise the admin's bodyLimit.`;
-    return { status: 413, code: 'payload_too_large', message, errors: { body: message } };
+    return { status: 413, code: 'payload_too_large', message, errors: one('body', message) };
   }
   if (e?.type === 'entity.parse.failed') {
     const message = `The body is not valid JSON (${e.message}).`;
-    return { status: 400, code: 'invalid_json', message, errors: { body: message } };
+    return { status: 400, code: 'invalid_json', message, errors: one('body', message) };
   }
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return { status: 415, code: 'unsupported_media_type', message: String(e.message) };
+    const message = `${String(e.message)}: send UTF-8 JSON, uncompressed or gzip/deflate/br compressed.`;
+    return { status: 415, code: 'unsupported_media_type', message, errors: one('body', message) };
   }
   if (err instanceof BrokerUnavailableError) {
     return { status: 503, code: 'broker_unavailable', message: err.message };
+  }
+  // Other client errors raised before a route runs keep their 4xx: Express's router failing to
+  // decode a URL parameter ('%ZZ'), body-parser failing to inflate a body labelled gzip that
+  // is not, an aborted upload. Treating them as 500s would blame the server for the client.
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (e.name === 'URIError') {
+      const message = `The URL is not valid percent-encoding (${e.message}): encode each part with encodeURIComponent.`;
+      return { status: 400, code: 'invalid_url', message, errors: one('path', message) };
+    }
+    const message = `The request could not be read (${String(e.message)}).`;
+    return { status, code: 'bad_request', message, errors: one('body', message) };
   }
   void req;
   return {
@@ -104,6 +145,11 @@ export function queryString(req: QueryHolder, name: string, errors: FieldErrors)
   if (v === undefined || v === '') return undefined;
   if (typeof v !== 'string') {
     errors[name] = 'give this parameter once, as plain text';
+    return undefined;
+  }
+  const problem = textProblem(v);
+  if (problem) {
+    errors[name] = problem;
     return undefined;
   }
   return v;

@@ -5,6 +5,7 @@ import { controlRoutes } from './api/control';
 import { monitorRoutes } from './api/monitor';
 import { periodicRoutes } from './api/periodic';
 import { taskRoutes } from './api/tasks';
+import { checkBody } from './body';
 import { AdminContext } from './context';
 import { EventHub } from './events';
 import { errorHandler } from './http';
@@ -35,6 +36,7 @@ export function createAdmin(app: Celeriac, options: AdminOptions): Router {
   router.use(authorization(resolved, app.logger));
   router.use(csrfProtection(resolved));
   router.use(express.json({ limit: resolved.bodyLimit, type: 'application/json' }));
+  router.use(checkBody);
   router.get('/api/csrf', (req, res) => {
     res.set('Cache-Control', 'no-store').json({ token: csrfToken(req, res), header: 'X-CSRF-Token' });
   });
@@ -44,10 +46,8 @@ export function createAdmin(app: Celeriac, options: AdminOptions): Router {
   router.use(periodicRoutes(ctx));
   router.use(pageRoutes(ctx, assets.version));
   router.use('/api', (req, res) => {
-    res.status(404).json({
-      error: 'not_found',
-      message: `No admin API route ${req.method} ${req.baseUrl}${req.path}; see docs/admin.md.`,
-    });
+    const message = `No admin API route ${req.method} ${req.baseUrl}${req.path}; the README's "JSON API" section lists them.`;
+    res.status(404).json({ error: 'not_found', message, errors: { path: message } });
   });
   router.use(errorHandler(app.logger));
   return router;

@@ -34,6 +34,13 @@ export interface AdminOptions {
   maxSseClients?: number;
   /** Page title prefix. Default 'Celeriac'. */
   title?: string;
+  /**
+   * How long a page or API read waits for Postgres (and for this process's queued result
+   * writes) before answering 503. Default 5000 ms.
+   */
+  readTimeoutMs?: number;
+  /** How long inspect and control wait for the addressed worker's reply. Default 2000 ms. */
+  controlTimeoutMs?: number;
 }
 
 export interface ResolvedAdminOptions {
@@ -46,6 +53,8 @@ export interface ResolvedAdminOptions {
   sseHeartbeatMs: number;
   maxSseClients: number;
   title: string;
+  readTimeoutMs: number;
+  controlTimeoutMs: number;
 }
 
 const known = [
@@ -59,6 +68,8 @@ const known = [
   'sseHeartbeatMs',
   'maxSseClients',
   'title',
+  'readTimeoutMs',
+  'controlTimeoutMs',
 ] as const satisfies readonly (keyof AdminOptions)[];
 
 const defaults = {
@@ -66,6 +77,8 @@ const defaults = {
   sseHeartbeatMs: 15_000,
   maxSseClients: 100,
   title: 'Celeriac',
+  readTimeoutMs: 5000,
+  controlTimeoutMs: 2000,
 } satisfies Partial<ResolvedAdminOptions>;
 
 /** Checks the options once, when the admin is built; a bad one fails with its name and what would be right. */
@@ -146,6 +159,8 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     sseHeartbeatMs: positive('sseHeartbeatMs', options.sseHeartbeatMs, defaults.sseHeartbeatMs),
     maxSseClients: positive('maxSseClients', options.maxSseClients, defaults.maxSseClients),
     title: options.title ?? defaults.title,
+    readTimeoutMs: positive('readTimeoutMs', options.readTimeoutMs, defaults.readTimeoutMs),
+    controlTimeoutMs: positive('controlTimeoutMs', options.controlTimeoutMs, defaults.controlTimeoutMs),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   queryInt,
   queryString,
   validationFailed,
+  fieldErrors,
   type FieldErrors,
   type QueryHolder,
 } from './http';
@@ -48,6 +49,16 @@ export function requireObjectBody(req: Request): Record<string, unknown> {
   return req.body;
 }
 
+/** Actions take no options: a body with fields is a client bug worth hearing about. No body, or {}, is fine. */
+export function noBody(req: Request): void {
+  if (req.body !== undefined && !(isPlainObject(req.body) && Object.keys(req.body).length === 0)) {
+    const errors = fieldErrors();
+    if (isPlainObject(req.body)) unknownKeys(req.body, [], errors);
+    else errors.body = 'send {} or no body';
+    throw validationFailed(errors);
+  }
+}
+
 export function unknownKeys(
   body: Record<string, unknown>,
   known: readonly string[],
@@ -70,7 +81,7 @@ export function taskNameError(app: Celeriac, name: unknown): string | undefined 
 }
 
 export function parseJob(app: Celeriac, body: Record<string, unknown>): JobRequest {
-  const errors: FieldErrors = {};
+  const errors = fieldErrors();
   unknownKeys(body, JOB_KEYS, errors);
   const taskError = taskNameError(app, body.task);
   if (taskError) errors.task = taskError;
@@ -133,7 +144,7 @@ const STATE_NAMES = Object.values(States) as string[];
 
 /** The task list's query string → a bounded query; a bad parameter is a 400 naming it. */
 export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = {}): ListQuery {
-  const errors: FieldErrors = {};
+  const errors = fieldErrors();
   const stateRaw = queryString(req, 'state', errors);
   const states = stateRaw
     ?.split(',')

@@ -108,6 +108,17 @@ export class PeriodicTaskService {
     return this.get(current.id);
   }
 
+  /**
+   * Replaces every field (the admin's PUT): `input` is validated alone, so a missing name, task
+   * or schedule is reported with every other problem, and a field it leaves out gets its default.
+   */
+  async replace(ref: Ref, input: PeriodicTaskInput): Promise<PeriodicTaskView> {
+    const current = await this.get(ref);
+    const value = this.check(input);
+    await this.write(await this.ds(), value, current.id);
+    return this.get(current.id);
+  }
+
   async delete(ref: Ref): Promise<void> {
     const current = await this.get(ref);
     await (await this.ds()).getRepository(PeriodicTaskEntity).delete({ id: current.id });

@@ -5,6 +5,7 @@
  * the beat checks rows once more when it reads them, for rows written around both.
  */
 import { closest } from '../errors';
+import { INT32_MAX, instantProblem, jsonProblems, textProblem } from '../db/limits';
 import type { FieldError, ScheduleSpec } from './schedule';
 import { normalizeSchedule, type ScheduleInput } from './schedule-input';
 import { isPlainObject, RESERVED_HEADERS } from './row';
@@ -139,9 +140,11 @@ export function validatePeriodicTask(
 
   if (typeof i.name !== 'string' || i.name.trim() === '' || i.name.length > 200) {
     err('name', 'required: a unique name of 1-200 characters, e.g. "nightly report"');
-  }
+  } else if (textProblem(i.name)) err('name', `the name ${textProblem(i.name)}`);
   if (typeof i.task !== 'string' || !/^[^\s]{1,200}$/.test(i.task)) {
     err('task', 'required: the registered task name (1-200 characters, no spaces), e.g. "reports.nightly"');
+  } else if (textProblem(i.task)) {
+    err('task', `the task name ${textProblem(i.task)}`);
   } else if (options.isKnownTask && !options.isKnownTask(i.task)) {
     const hint = options.knownTaskNames ? closest(i.task, options.knownTaskNames()) : undefined;
     err(
@@ -159,16 +162,22 @@ export function validatePeriodicTask(
     else for (const e of s.errors) err(`schedule.${e.field}`, e.message);
   }
 
+  const jsonError = (field: string, value: unknown) => {
+    const [p] = jsonProblems(value, field);
+    if (p) err(field, `must be plain JSON that Postgres can store: ${p.path} ${p.message}`);
+    return !!p;
+  };
   const args = i.args ?? [];
   if (!Array.isArray(args)) err('args', 'must be an array, e.g. [1, "a"]');
-  else if (!jsonSafe(args)) err('args', 'must be plain JSON (no functions, Dates, undefined, NaN or cycles)');
+  else jsonError('args', args);
   const kwargs = i.kwargs ?? {};
   if (!isPlainObject(kwargs)) err('kwargs', 'must be an object, e.g. { to: "a@b.c" }');
-  else if (!jsonSafe(kwargs)) err('kwargs', 'must be plain JSON (no functions, Dates, undefined, NaN or cycles)');
+  else jsonError('kwargs', kwargs);
   const headers = i.headers ?? {};
   if (!isPlainObject(headers)) err('headers', 'must be an object');
-  else if (!jsonSafe(headers)) err('headers', 'must be plain JSON');
-  else {
+  else if (jsonError('headers', headers)) {
+    // reported
+  } else {
     const reserved = Object.keys(headers).filter((k) => RESERVED_HEADERS.has(k));
     if (reserved.length)
       err(
@@ -193,27 +202,31 @@ export function validatePeriodicTask(
       `${JSON.stringify(priority)} is not a priority: use an integer 0-255 (on Redis 0 runs first; 0-9 are distinct)`,
     );
   }
-  const expires = toDate(i.expires);
-  if (expires === undefined)
-    err('expires', `${JSON.stringify(i.expires)} is not an instant: use a Date or an ISO 8601 string`);
+  const expires = toDate(i.expires, 'expires', err);
   const expireSeconds = i.expireSeconds ?? null;
   if (
     expireSeconds !== null &&
-    (typeof expireSeconds !== 'number' || !Number.isInteger(expireSeconds) || expireSeconds < 1)
+    (typeof expireSeconds !== 'number' ||
+      !Number.isInteger(expireSeconds) ||
+      expireSeconds < 1 ||
+      expireSeconds > INT32_MAX)
   ) {
-    err('expireSeconds', `${JSON.stringify(expireSeconds)} is not a whole number of seconds of at least 1`);
+    err(
+      'expireSeconds',
+      `${JSON.stringify(expireSeconds)} is not a whole number of seconds from 1 to ${INT32_MAX} (about 68 years)`,
+    );
   }
   if (expires && expireSeconds !== null) {
     err('expireSeconds', 'set either expires (an instant) or expireSeconds (relative to each send), not both');
   }
-  const startTime = toDate(i.startTime);
-  if (startTime === undefined)
-    err('startTime', `${JSON.stringify(i.startTime)} is not an instant: use a Date or an ISO 8601 string`);
+  const startTime = toDate(i.startTime, 'startTime', err);
   for (const field of ['oneOff', 'enabled'] as const) {
     if (i[field] !== undefined && typeof i[field] !== 'boolean')
       err(field, `expected true or false, got ${JSON.stringify(i[field])}`);
   }
   if (i.description !== undefined && typeof i.description !== 'string') err('description', 'must be text');
+  else if (typeof i.description === 'string' && textProblem(i.description))
+    err('description', `the description ${textProblem(i.description)}`);
   const catchUp = i.catchUp ?? 'once';
   if (catchUp !== 'once' && catchUp !== 'skip') {
     err(
@@ -249,25 +262,17 @@ export function validatePeriodicTask(
   };
 }
 
-/** undefined when the value is present but not an instant. */
-function toDate(v: unknown): Date | null | undefined {
+/** The instant, null when not given, undefined (with the error reported) when not one Postgres can store. */
+function toDate(v: unknown, field: string, err: (field: string, message: string) => void): Date | null | undefined {
   if (v === undefined || v === null || v === '') return null;
   const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : new Date(NaN);
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-function jsonSafe(v: unknown, seen = new Set<object>()): boolean {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
-  if (typeof v === 'number') return Number.isFinite(v);
-  if (typeof v !== 'object') return false;
-  if (seen.has(v)) return false;
-  seen.add(v);
-  let ok: boolean;
-  if (Array.isArray(v)) ok = v.every((x) => jsonSafe(x, seen));
-  else {
-    const proto = Object.getPrototypeOf(v);
-    ok = (proto === Object.prototype || proto === null) && Object.values(v).every((x) => jsonSafe(x, seen));
-  }
-  seen.delete(v);
-  return ok;
+  const problem = instantProblem(d);
+  if (!problem) return d;
+  err(
+    field,
+    Number.isNaN(d.getTime())
+      ? `${JSON.stringify(v)} is not an instant: use a Date or an ISO 8601 string`
+      : `${JSON.stringify(v)} ${problem}`,
+  );
+  return undefined;
 }

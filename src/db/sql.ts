@@ -1,8 +1,9 @@
 import type { DataSource } from 'typeorm';
 
-/** Runs a hot statement by name. */
+/** Runs a hot statement by name (undefined: unnamed, planned each time). */
 export interface Sql {
-  query<T = any>(name: string, text: string, values: unknown[]): Promise<T[]>;
+  /** `timeoutMs`: give up on the answer after this long; the connection is then replaced. */
+  query<T = any>(name: string | undefined, text: string, values: unknown[], timeoutMs?: number): Promise<T[]>;
 }
 
 /**
@@ -16,8 +17,8 @@ export function sqlFor(ds: DataSource): Sql {
   const isPgPool = !!pool && typeof pool.query === 'function' && typeof pool.totalCount === 'number';
   if (!isPgPool) return { query: (_name, text, values) => ds.query(text, values) };
   return {
-    async query(name, text, values) {
-      const res = await (pool as any).query({ name, text, values });
+    async query(name, text, values, timeoutMs) {
+      const res = await (pool as any).query({ name, text, values, query_timeout: timeoutMs });
       return res.rows;
     },
   };

@@ -41,18 +41,33 @@ test('control commands change the worker', async () => {
   await eventually(() => expect(worker.queues).toEqual(['celery']));
 });
 
-test('bad input gets a 400 per field; an unknown worker a 504 naming it', async () => {
+test('bad input gets a 400 per field; an unknown worker a 404, a registered one that stays silent a 504', async () => {
   const bad = await s.post('/api/workers/ctl-w@test/control/pool-grow', { n: 0, extra: 1 }).expect(400);
-  expect(bad.body.errors).toMatchObject({ n: 'expected an integer >= 1', extra: expect.any(String) });
+  expect(bad.body.errors).toMatchObject({ n: 'expected a whole number from 1 to 1000', extra: expect.any(String) });
   const rate = await s.post('/api/workers/ctl-w@test/control/rate-limit', { task: '', rate: 'fast' }).expect(400);
   expect(Object.keys(rate.body.errors).sort()).toEqual(['rate', 'task']);
+  const limits = await s.post('/api/workers/ctl-w@test/control/time-limit', { task: 'x', soft: 1e9 }).expect(400);
+  expect(limits.body.errors.soft).toMatch(/24 days/);
   await s.post('/api/workers/ctl-w@test/control/reboot', {}).expect(400);
   await s.get('/api/workers/ctl-w@test/inspect/everything').expect(400);
-  const missing = await s.get('/api/workers/nobody@test/inspect/ping').expect(504);
+  // No worker of that name: the client's mistake (or a Python worker that is not running).
+  const missing = await s.get('/api/workers/nobody@test/inspect/ping').expect(404);
   expect(missing.body).toMatchObject({
-    error: 'no_reply',
-    message: expect.stringMatching(/Worker 'nobody@test' did not answer/),
+    error: 'not_found',
+    errors: { name: expect.stringMatching(/'nobody@test'/) },
   });
+  // Registered (its heartbeat entry is there) but not answering: the server's trouble.
+  const broker = await app.broker();
+  await broker.putWorkerInfo('silent@test', JSON.stringify({ hostname: 'silent', heartbeatAt: Date.now() }));
+  try {
+    const silent = await s.get('/api/workers/silent@test/inspect/ping').expect(504);
+    expect(silent.body).toMatchObject({
+      error: 'no_reply',
+      message: expect.stringMatching(/Worker 'silent@test' did not answer/),
+    });
+  } finally {
+    await broker.removeWorkerInfo('silent@test');
+  }
 });
 
 test('control routes are behind auth and CSRF like every write', async () => {

@@ -1,13 +1,16 @@
 import { Router, type Request } from 'express';
 import { Inspect } from '../../plugin/inspect';
 import type { AdminContext } from '../context';
-import { HttpError, validationFailed, type FieldErrors } from '../http';
+import { textProblem } from '../../db/limits';
+import { HttpError, notFound, validationFailed, fieldErrors } from '../http';
 import { requireObjectBody, unknownKeys } from '../validate';
 
 /**
  * Flower's worker controls, over the same Celery pidbox commands as `celeriac inspect|control`
  * (src/plugin/inspect.ts): replies come back per worker, so Python workers answer too.
- * Addressed to one worker by name; 504 when it does not answer within the timeout.
+ * Addressed to one worker by name. No answer within controlTimeoutMs: 404 when no worker of
+ * that name is registered either (the name is the client's mistake, or a Python worker that is
+ * not running), 504 when a registered Celeriac worker stays silent (the server's trouble).
  */
 const INSPECT = ['ping', 'active', 'reserved', 'scheduled', 'registered', 'revoked', 'stats', 'active-queues'] as const;
 const CONTROL = [
@@ -19,12 +22,31 @@ const CONTROL = [
   'time-limit',
   'shutdown',
 ] as const;
-const TIMEOUT_MS = 2000;
+/** Threads added or removed in one step: more is a typo, and each thread costs memory. */
+const MAX_POOL_STEP = 1000;
+/** A worker arms its time limits with setTimeout, which fires at once for more than 2^31-1 ms. */
+const MAX_LIMIT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 export function controlRoutes(ctx: AdminContext): Router {
   const router = Router();
   const control = ctx.app.control;
-  const target = (req: Request) => ({ destination: [String(req.params.name)], timeoutMs: TIMEOUT_MS, limit: 1 });
+  const timeoutMs = ctx.options.controlTimeoutMs;
+  const target = (req: Request) => ({ destination: [workerName(req)], timeoutMs, limit: 1 });
+  const single = async (req: Request, replies: Record<string, unknown>) => {
+    const name = workerName(req);
+    if (Object.hasOwn(replies, name)) return { worker: name, reply: replies[name] };
+    const registry = await ctx.bounded(
+      'the worker registry',
+      ctx.app.broker().then((b) => b.listWorkerInfo()),
+    );
+    const registered = Object.hasOwn(registry, name);
+    if (!registered) throw notFound(`A worker named '${name}' that answers within ${timeoutMs / 1000} s`, 'name');
+    throw new HttpError(
+      504,
+      'no_reply',
+      `Worker '${name}' did not answer within ${timeoutMs / 1000} s: it may be offline or busy past its event loop.`,
+    );
+  };
 
   router.get('/api/workers/:name/inspect/:what', async (req, res) => {
     const what = String(req.params.what);
@@ -32,7 +54,7 @@ export function controlRoutes(ctx: AdminContext): Router {
       throw validationFailed({ what: `unknown inspect command; use one of ${INSPECT.join(', ')}` });
     const inspect = new Inspect(control, target(req));
     const call = what === 'active-queues' ? inspect.activeQueues() : (inspect as any)[what]();
-    res.json(single(req, await call));
+    res.json(await single(req, await call));
   });
 
   router.post('/api/workers/:name/control/:command', async (req, res) => {
@@ -40,24 +62,24 @@ export function controlRoutes(ctx: AdminContext): Router {
     if (!(CONTROL as readonly string[]).includes(command))
       throw validationFailed({ command: `unknown control command; use one of ${CONTROL.join(', ')}` });
     const body = requireObjectBody(req);
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     const opts = target(req);
     const str = (k: string) =>
-      typeof body[k] === 'string' && body[k] !== ''
+      typeof body[k] === 'string' && body[k] !== '' && (body[k] as string).length <= 255
         ? (body[k] as string)
-        : void (errors[k] = 'expected a non-empty string');
+        : void (errors[k] = 'expected a non-empty string of at most 255 characters');
     const count = () =>
       body.n === undefined
         ? 1
-        : Number.isInteger(body.n) && (body.n as number) >= 1
+        : Number.isInteger(body.n) && (body.n as number) >= 1 && (body.n as number) <= MAX_POOL_STEP
           ? (body.n as number)
-          : void (errors.n = 'expected an integer >= 1');
+          : void (errors.n = `expected a whole number from 1 to ${MAX_POOL_STEP}`);
     const secs = (k: string) =>
       body[k] === null || body[k] === undefined
         ? null
-        : typeof body[k] === 'number' && (body[k] as number) > 0
+        : typeof body[k] === 'number' && (body[k] as number) > 0 && (body[k] as number) <= MAX_LIMIT_S
           ? (body[k] as number)
-          : void (errors[k] = 'expected seconds > 0 or null');
+          : void (errors[k] = `expected seconds above 0 and at most ${MAX_LIMIT_S} (about 24 days), or null`);
     let run: () => Promise<Record<string, unknown>>;
     switch (command) {
       case 'pool-grow':
@@ -96,19 +118,15 @@ export function controlRoutes(ctx: AdminContext): Router {
         run = () => control.shutdown(opts);
     }
     if (Object.keys(errors).length) throw validationFailed(errors);
-    res.json(single(req, await run()));
+    res.json(await single(req, await run()));
   });
   return router;
 }
 
-/** The one addressed worker's reply, or 504 naming it. */
-function single(req: Request, replies: Record<string, unknown>): { worker: string; reply: unknown } {
+/** The addressed worker's name from the URL: a registry key, so 1-255 characters of plain text. */
+function workerName(req: Request): string {
   const name = String(req.params.name);
-  if (!(name in replies))
-    throw new HttpError(
-      504,
-      'no_reply',
-      `Worker '${name}' did not answer within ${TIMEOUT_MS / 1000} s: it may be offline, busy past its event loop, or named differently.`,
-    );
-  return { worker: name, reply: replies[name] };
+  const problem = name.length === 0 || name.length > 255 ? 'a worker name is 1-255 characters' : textProblem(name);
+  if (problem) throw validationFailed(Object.assign(fieldErrors(), { name: problem }));
+  return name;
 }

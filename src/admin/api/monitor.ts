@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AdminContext } from '../context';
-import { queryInt, validationFailed, type FieldErrors } from '../http';
+import { queryInt, validationFailed, fieldErrors, type FieldErrors } from '../http';
 import { countsByState, throughputPerMinute } from '../sql';
 import type { QueueJson, StatsJson, WorkerJson } from '../types';
 
@@ -9,8 +9,10 @@ import type { QueueJson, StatsJson, WorkerJson } from '../types';
  * already handed its messages to another worker, so calling it online would mislead.
  */
 export async function listWorkers(ctx: AdminContext, now = Date.now()): Promise<WorkerJson[]> {
-  const broker = await ctx.app.broker();
-  const raw = await broker.listWorkerInfo();
+  const raw = await ctx.bounded(
+    'the worker registry (Redis)',
+    ctx.app.broker().then((b) => b.listWorkerInfo()),
+  );
   const staleAfterMs = ctx.app.config.leaseMs + 1000;
   const workers: WorkerJson[] = [];
   for (const [name, text] of Object.entries(raw)) {
@@ -50,12 +52,13 @@ export async function listQueues(
   ctx: AdminContext,
   workers: WorkerJson[],
 ): Promise<{ queues: QueueJson[]; delayed: number }> {
-  const broker = await ctx.app.broker();
   const names = ctx.knownQueues(workers.filter((w) => w.status === 'online').flatMap((w) => w.queues));
-  const [lengths, delayed] = await Promise.all([
-    Promise.all(names.map((q) => broker.queueLength(q))),
-    broker.delayedCount(),
-  ]);
+  const [lengths, delayed] = await ctx.bounded(
+    'the broker',
+    ctx.app
+      .broker()
+      .then((broker) => Promise.all([Promise.all(names.map((q) => broker.queueLength(q))), broker.delayedCount()])),
+  );
   return { queues: names.map((name, i) => ({ name, length: lengths[i] })), delayed };
 }
 
@@ -110,7 +113,7 @@ export function monitorRoutes(ctx: AdminContext): Router {
   });
 
   router.get('/api/stats', async (req, res) => {
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     const minutes = queryInt(req, 'minutes', errors, 5, 1440, 60);
     if (Object.keys(errors).length) throw validationFailed(errors);
     res.set('Cache-Control', 'no-store').json(await loadStats(ctx, minutes));

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { periodicTaskDefaults } from '../../beat/validation';
+import { INT32_MAX, instantProblem } from '../../db/limits';
 import {
   PeriodicTaskNotFoundError,
   PeriodicTaskService,
@@ -11,15 +11,16 @@ import { firstRun } from '../../beat/plan';
 import { describeSchedule, type ScheduleSpec } from '../../beat/schedule';
 import { normalizeSchedule } from '../../beat/schedule-input';
 import type { AdminContext } from '../context';
-import { HttpError, queryInt, queryString, validationFailed, type FieldErrors } from '../http';
+import { HttpError, queryInt, queryString, validationFailed, fieldErrors, type FieldErrors } from '../http';
 import type { BeatInstanceJson, PeriodicTaskJson, PeriodicTaskListJson, SchedulePreviewJson } from '../types';
-import { isPlainObject, requireObjectBody, unknownKeys } from '../validate';
+import { noBody, requireObjectBody, unknownKeys } from '../validate';
 import { scheduleJson, scheduleRoutes } from './schedules';
 
 const BULK_ACTIONS = ['enable', 'disable', 'run', 'delete'] as const;
 const MAX_PREVIEW = 50;
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+/** ISO text, or null: an out-of-range Date must not turn a committed write into a 500. */
+const iso = (d: Date | null | undefined) => (d && !Number.isNaN(d.getTime()) ? d.toISOString() : null);
 
 /**
  * The run a beat will plan for a row it has not planned yet (new, edited, re-enabled), so the
@@ -74,7 +75,7 @@ export async function serviceCall<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof PeriodicTaskValidationError) {
-      const errors: FieldErrors = {};
+      const errors = fieldErrors();
       for (const e of err.errors) errors[e.field] = errors[e.field] ? `${errors[e.field]}; ${e.message}` : e.message;
       throw validationFailed(errors);
     }
@@ -96,9 +97,10 @@ export function periodicService(ctx: AdminContext): PeriodicTaskService {
 export function periodicRoutes(ctx: AdminContext): Router {
   const router = Router();
   const service = periodicService(ctx);
+  const read = <T>(work: Promise<T>) => ctx.bounded('Postgres', work);
 
   router.get('/api/periodic-tasks', async (req, res) => {
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     const enabledRaw = queryString(req, 'enabled', errors);
     if (enabledRaw !== undefined && enabledRaw !== 'true' && enabledRaw !== 'false')
       errors.enabled = "use 'true' or 'false'";
@@ -111,15 +113,17 @@ export function periodicRoutes(ctx: AdminContext): Router {
     const task = queryString(req, 'task', errors);
     const search = queryString(req, 'q', errors);
     if (Object.keys(errors).length) throw validationFailed(errors);
-    const { items, total } = await service.list({
-      enabled: enabledRaw === undefined ? undefined : enabledRaw === 'true',
-      source: source as 'db' | 'code' | undefined,
-      task,
-      search,
-      orderBy: sort as 'name' | 'nextRunAt' | 'lastRunAt',
-      limit,
-      offset,
-    });
+    const { items, total } = await read(
+      service.list({
+        enabled: enabledRaw === undefined ? undefined : enabledRaw === 'true',
+        source: source as 'db' | 'code' | undefined,
+        task,
+        search,
+        orderBy: sort as 'name' | 'nextRunAt' | 'lastRunAt',
+        limit,
+        offset,
+      }),
+    );
     const now = Date.now();
     const body: PeriodicTaskListJson = { items: items.map((v) => toPeriodicJson(v, now)), total, limit, offset };
     res.set('Cache-Control', 'no-store').json(body);
@@ -133,18 +137,17 @@ export function periodicRoutes(ctx: AdminContext): Router {
 
   router.post('/api/periodic-tasks/bulk', async (req, res) => {
     const body = requireObjectBody(req);
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     unknownKeys(body, ['action', 'ids'], errors);
     const action = body.action as (typeof BULK_ACTIONS)[number];
     if (!BULK_ACTIONS.includes(action)) errors.action = `use one of ${BULK_ACTIONS.join(', ')}`;
     const ids = body.ids;
-    if (
-      !Array.isArray(ids) ||
-      ids.length === 0 ||
-      ids.length > 500 ||
-      !ids.every((i) => Number.isInteger(i) && i > 0)
-    ) {
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500) {
       errors.ids = 'expected 1-500 periodic task ids (whole numbers)';
+    } else {
+      const bad = ids.flatMap((v, i) => (Number.isInteger(v) && v > 0 && v <= INT32_MAX ? [] : [`ids[${i}]`]));
+      if (bad.length)
+        errors.ids = `${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ' …' : ''}: a periodic task id is a whole number from 1 to ${INT32_MAX}`;
     }
     if (Object.keys(errors).length) throw validationFailed(errors);
     const unique = [...new Set(ids as number[])];
@@ -160,22 +163,16 @@ export function periodicRoutes(ctx: AdminContext): Router {
   });
 
   router.get('/api/periodic-tasks/:id', async (req, res) => {
-    const view = await serviceCall(() => service.get(periodicId(req)));
+    const view = await serviceCall(() => read(service.get(periodicId(req))));
     res.set('Cache-Control', 'no-store').json(toPeriodicJson(view));
   });
 
   router.put('/api/periodic-tasks/:id', async (req, res) => {
     const id = periodicId(req);
     const body = requireObjectBody(req);
-    const errors: FieldErrors = {};
-    for (const field of ['name', 'task', 'schedule'])
-      if (body[field] === undefined)
-        errors[field] = 'required in a full replace (PUT); use PATCH to change some fields';
-    if (Object.keys(errors).length) throw validationFailed(errors);
-    // PUT is a full replace (unlike PATCH): a field the body leaves out goes back to its default.
-    const updated = await serviceCall(() =>
-      service.update(id, { ...periodicTaskDefaults(), ...body } as PeriodicTaskInput),
-    );
+    // PUT is a full replace (unlike PATCH): a field the body leaves out goes back to its default,
+    // and the body is validated alone, so a missing name is named with every other problem.
+    const updated = await serviceCall(() => service.replace(id, body as unknown as PeriodicTaskInput));
     res.json(toPeriodicJson(updated));
   });
 
@@ -187,7 +184,9 @@ export function periodicRoutes(ctx: AdminContext): Router {
   });
 
   router.delete('/api/periodic-tasks/:id', async (req, res) => {
-    await serviceCall(() => service.delete(periodicId(req)));
+    const id = periodicId(req);
+    noBody(req);
+    await serviceCall(() => service.delete(id));
     res.status(204).end();
   });
 
@@ -222,11 +221,11 @@ export function periodicRoutes(ctx: AdminContext): Router {
 
   router.get('/api/periodic-tasks/:id/preview', async (req, res) => {
     const id = periodicId(req);
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     const n = queryInt(req, 'n', errors, 1, MAX_PREVIEW, 5);
     if (Object.keys(errors).length) throw validationFailed(errors);
-    const view = await serviceCall(() => service.get(id));
-    const runs = await serviceCall(() => service.preview(id, n));
+    const view = await serviceCall(() => read(service.get(id)));
+    const runs = await serviceCall(() => read(service.preview(id, n)));
     res.set('Cache-Control', 'no-store').json({
       schedule: view.schedule ? scheduleJson(view.schedule) : null,
       text: view.scheduleText,
@@ -236,7 +235,7 @@ export function periodicRoutes(ctx: AdminContext): Router {
 
   router.post('/api/schedules/preview', async (req, res) => {
     const body = requireObjectBody(req);
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     unknownKeys(body, ['schedule', 'startTime', 'n'], errors);
     const n = body.n ?? 5;
     if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_PREVIEW)
@@ -244,7 +243,8 @@ export function periodicRoutes(ctx: AdminContext): Router {
     let startTime: Date | null = null;
     if (body.startTime !== undefined && body.startTime !== null && body.startTime !== '') {
       startTime = typeof body.startTime === 'string' ? new Date(body.startTime) : new Date(NaN);
-      if (Number.isNaN(startTime.getTime())) errors.startTime = 'expected an ISO 8601 instant';
+      const problem = instantProblem(startTime);
+      if (problem) errors.startTime = Number.isNaN(startTime.getTime()) ? 'expected an ISO 8601 instant' : problem;
     }
     if (body.schedule === undefined || body.schedule === null)
       errors.schedule = "required: e.g. { kind: 'crontab', minute: '30', hour: '2' } or '30 2 * * *'";
@@ -261,7 +261,7 @@ export function periodicRoutes(ctx: AdminContext): Router {
   });
 
   router.get('/api/beats', async (_req, res) => {
-    const beats: BeatInstanceJson[] = (await service.beats()).map((b) => ({
+    const beats: BeatInstanceJson[] = (await read(service.beats())).map((b) => ({
       ...b,
       startedAt: b.startedAt.toISOString(),
       lastSeenAt: b.lastSeenAt.toISOString(),
@@ -277,16 +277,6 @@ function normalized(input: unknown, timezone: string): ScheduleSpec {
   const s = normalizeSchedule(input, timezone);
   if (!s.spec) throw validationFailed(Object.fromEntries(s.errors.map((e) => [`schedule.${e.field}`, e.message])));
   return s.spec;
-}
-
-/** Actions take no options: a body with fields is a client bug worth hearing about. */
-function noBody(req: Request): void {
-  if (req.body !== undefined && !(isPlainObject(req.body) && Object.keys(req.body).length === 0)) {
-    const errors: FieldErrors = {};
-    if (isPlainObject(req.body)) unknownKeys(req.body, [], errors);
-    else errors.body = 'send {} or no body';
-    throw validationFailed(errors);
-  }
 }
 
 /**

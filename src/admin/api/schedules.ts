@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { describeSchedule, type ScheduleSpec } from '../../beat/schedule';
 import type { AdminContext } from '../context';
-import { HttpError, notFound, validationFailed } from '../http';
+import { fieldErrors, HttpError, notFound, validationFailed } from '../http';
+import { noBody } from '../validate';
 import type { ScheduleJson } from '../types';
 
 /**
@@ -84,10 +85,11 @@ export function scheduleRoutes(ctx: AdminContext): Router {
 
   router.delete('/api/schedules/:kind/:id', async (req, res) => {
     const kind = String(req.params.kind) as Kind;
-    const errors: Record<string, string> = {};
-    if (!(kind in KINDS)) errors.kind = `use one of ${Object.keys(KINDS).join(', ')}`;
+    const errors = fieldErrors();
+    if (!Object.hasOwn(KINDS, kind)) errors.kind = `use one of ${Object.keys(KINDS).join(', ')}`;
     if (!/^\d{1,9}$/.test(String(req.params.id))) errors.id = 'expected a whole number';
     if (Object.keys(errors).length) throw validationFailed(errors);
+    noBody(req);
     const k = KINDS[kind];
     const id = Number(req.params.id);
     const ds = await ctx.app.dataSource();

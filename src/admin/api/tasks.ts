@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
+import { textProblem } from '../../db/limits';
 import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../../errors';
 import type { AdminContext } from '../context';
-import { HttpError, notFound, validationFailed, type FieldErrors } from '../http';
+import { HttpError, notFound, validationFailed, fieldErrors, type FieldErrors } from '../http';
 import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
 import {
   countResults,
@@ -133,7 +134,7 @@ export function taskRoutes(ctx: AdminContext): Router {
   router.post('/api/tasks/:id/revoke', async (req, res) => {
     const id = taskId(req);
     const body = requireObjectBody(req);
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     unknownKeys(body, ['terminate'], errors);
     if (body.terminate !== undefined && typeof body.terminate !== 'boolean')
       errors.terminate = 'expected true or false';
@@ -152,7 +153,7 @@ export function taskRoutes(ctx: AdminContext): Router {
   router.post('/api/tasks/:id/retry', async (req, res) => {
     const id = taskId(req);
     const body = requireObjectBody(req);
-    const errors: FieldErrors = {};
+    const errors = fieldErrors();
     unknownKeys(body, [], errors);
     if (Object.keys(errors).length) throw validationFailed(errors);
     const row = await findRow(ctx, id);
@@ -181,13 +182,16 @@ export function taskRoutes(ctx: AdminContext): Router {
     // it until the new task reports progress. Should the send fail, the row goes again.
     const newId = randomUUID();
     const store = await app.results();
-    await store.write({
-      taskId: newId,
-      status: 'PENDING',
-      retries: 0,
-      taskName: row.task_name,
-      meta: { retried_from: id },
-    });
+    await ctx.bounded(
+      'the result store',
+      store.write({
+        taskId: newId,
+        status: 'PENDING',
+        retries: 0,
+        taskName: row.task_name,
+        meta: { retried_from: id },
+      }),
+    );
     try {
       await send(ctx, row.task_name, row.args, row.kwargs ?? {}, {
         taskId: newId,
@@ -217,9 +221,13 @@ export function taskRoutes(ctx: AdminContext): Router {
   return router;
 }
 
-function taskId(req: Request): string {
+/** The task id from the URL: 1-255 characters Postgres can compare (no NUL). */
+export function taskId(req: Request): string {
   const id = String(req.params.id);
-  if (id.length === 0 || id.length > 255) throw validationFailed({ id: 'a task id is 1-255 characters' });
+  const errors = fieldErrors();
+  if (id.length === 0 || id.length > 255) errors.id = 'a task id is 1-255 characters';
+  else if (textProblem(id)) errors.id = `the task id ${textProblem(id)}`;
+  if (Object.keys(errors).length) throw validationFailed(errors);
   return id;
 }
 

@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
-import { loadDetail, loadTaskList } from '../api/tasks';
+import { loadDetail, loadTaskList, taskId } from '../api/tasks';
 import { listQueues, listWorkers, loadStats } from '../api/monitor';
 import type { AdminContext } from '../context';
-import { HttpError } from '../http';
+import { fieldErrors, HttpError, queryString, validationFailed } from '../http';
 import { csrfToken } from '../security';
 import { toListItem } from '../serialize';
 import { listResults, recentNames } from '../sql';
@@ -71,7 +71,7 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     if (form.worker) apiParams.set('worker', form.worker);
     if (form.q) apiParams.set('q', form.q);
     if (form.parent) apiParams.set('parent', form.parent);
-    if (form.window && WINDOWS[form.window])
+    if (form.window && Object.hasOwn(WINDOWS, form.window))
       apiParams.set('since', new Date(Date.now() - WINDOWS[form.window][1] * 60_000).toISOString());
     const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
     const query = parseListQuery({ query: { ...Object.fromEntries(apiParams), ...(cursor ? { cursor } : {}) } });
@@ -111,7 +111,7 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
 
   router.get('/tasks/:id', async (req, res) => {
     const p = pageContext(ctx, req, res, assetVersion);
-    const detail = await loadDetail(ctx, req, String(req.params.id));
+    const detail = await loadDetail(ctx, req, taskId(req));
     sendPage(res, p, 'task', 'tasks', detail.name ?? detail.id, taskDetailPage(p, detail), { 'task-id': detail.id });
   });
 
@@ -122,16 +122,22 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     const p = pageContext(ctx, req, res, assetVersion);
     const form: PeriodicFilterForm = {};
     if (req.query.enabled === 'true' || req.query.enabled === 'false') form.enabled = req.query.enabled;
-    if (typeof req.query.q === 'string' && req.query.q) form.q = req.query.q.slice(0, 200);
+    const errors = fieldErrors();
+    const q = queryString(req, 'q', errors);
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    if (q) form.q = q.slice(0, 200);
     const now = Date.now();
-    const [{ items, total }, beats] = await Promise.all([
-      periodic.list({
-        enabled: form.enabled === undefined ? undefined : form.enabled === 'true',
-        search: form.q,
-        limit: 200,
-      }),
-      periodic.beats(),
-    ]);
+    const [{ items, total }, beats] = await ctx.bounded(
+      'Postgres',
+      Promise.all([
+        periodic.list({
+          enabled: form.enabled === undefined ? undefined : form.enabled === 'true',
+          search: form.q,
+          limit: 200,
+        }),
+        periodic.beats(),
+      ]),
+    );
     const list = { items: items.map((v) => toPeriodicJson(v, now)), total, limit: 200, offset: 0 };
     const savedId =
       typeof req.query.saved === 'string' && /^\d{1,9}$/.test(req.query.saved) ? Number(req.query.saved) : undefined;
@@ -159,7 +165,7 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
 
   router.get('/periodic-tasks/:id', async (req, res) => {
     const p = pageContext(ctx, req, res, assetVersion);
-    const task = toPeriodicJson(await serviceCall(() => periodic.get(periodicId(req))));
+    const task = toPeriodicJson(await serviceCall(() => ctx.bounded('Postgres', periodic.get(periodicId(req)))));
     const body = periodicFormPage(p, {
       task,
       taskNames: app.registry.names(),

@@ -19,8 +19,14 @@ const PERIOD_MS: Readonly<Record<Exclude<IntervalPeriod, 'microseconds'>, number
   seconds: 1_000,
 };
 
-/** A Date cannot hold an instant more than 8.64e15 ms from the epoch. */
-export const MAX_DATE_MS = 8.64e15;
+export { MAX_DATE_MS } from '../../db/limits';
+
+/**
+ * The longest period accepted: 10,000 years. A Date ends 8.64e15 ms from the epoch, and beat
+ * adds a period to now, to a start time or to the last run; a period that reaches past the end
+ * from today would plan an Invalid Date. No one means a period that long; a typo does.
+ */
+export const MAX_PERIOD_MS = 10_000 * 365.25 * 86_400_000;
 
 /** The period in ms. Assumes a spec that validateInterval accepted. */
 export function intervalMs(every: number, period: IntervalPeriod): number {
@@ -53,10 +59,10 @@ export function validateInterval(every: unknown, period: unknown): FieldError[] 
           `${every} microseconds is not a whole number of milliseconds, and beat keeps millisecond precision: ` +
           `use a multiple of 1000 (e.g. ${Math.max(1000, Math.round(every / 1000) * 1000)}) or period 'seconds'`,
       });
-    } else if (intervalMs(every, p) > MAX_DATE_MS) {
+    } else if (intervalMs(every, p) > MAX_PERIOD_MS) {
       errors.push({
         field: 'every',
-        message: `${every} ${p} is longer than a Date can reach (about 273,790 years): use a smaller number`,
+        message: `${every} ${p} is longer than 10,000 years, the longest period beat plans (from now, 273,790 years is longer than a Date can reach): use a smaller number`,
       });
     }
   }
