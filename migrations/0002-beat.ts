@@ -221,7 +221,7 @@ export class CeleriacBeat1790000000002 implements MigrationInterface {
      * statement that advances the periodic tasks, deleted once the broker has the messages.
      * A batch left behind (its beat died, or the broker was down) is taken over after a lease
      * and re-sent under the same Redis marker, which makes the second send a no-op if the
-     * first one happened (src/beat/lua/send-once.lua).
+     * first one happened (Broker.sendOnce; src/broker/lua/send-once-n.lua).
      */
     await q.query(`
       CREATE TABLE "${s}".celeriac_beat_outbox (

@@ -84,7 +84,7 @@ export class Celeriac implements ResultBackend {
   /** The broker, connected on first use. */
   broker(): Promise<Broker> {
     this.brokerPromise ??= (async () => {
-      const broker = createBroker(this.config.brokerUrl, this.config.keyPrefix);
+      const broker = createBroker(this.config.broker, this.config.keyPrefix);
       try {
         await broker.connect();
       } catch (err) {

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ConfigError, closest } from './errors';
 import type { Logger, LogFormat } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
+import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOptions } from './broker/url';
 import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
@@ -19,8 +20,13 @@ export interface CeleriacOptions {
   dataSource?: DataSource;
   /** Postgres schema for Celeriac's tables. Default 'public'. */
   schema?: string;
-  /** redis://[:password@]host:port/db or memory://. Default: CELERIAC_BROKER_URL, else redis://127.0.0.1:6379/0. */
+  /**
+   * redis://[:password@]host:port/db, rediss://…, sentinel://host:26379;sentinel://host2:26379 (kombu's
+   * spelling) or memory://. Default: CELERIAC_BROKER_URL, else redis://127.0.0.1:6379/0.
+   */
   brokerUrl?: string;
+  /** Celery's broker_transport_options: for sentinel://, the primary's name ({ masterName: 'mymaster' }). */
+  brokerTransportOptions?: BrokerTransportOptions;
   /** kombu's global_keyprefix: prefixes every Redis key, so several apps (or test files) share one Redis. */
   keyPrefix?: string;
   /** Queue a task goes to when neither its options nor a route name one (Celery's task_default_queue). */
@@ -55,6 +61,8 @@ export interface ResolvedConfig {
   dataSource: DataSource | undefined;
   schema: string;
   brokerUrl: string;
+  /** The broker URL and transport options, parsed: what every connection is opened from. */
+  broker: BrokerAddress;
   keyPrefix: string;
   defaultQueue: string;
   routes: Record<string, RouteOptions>;
@@ -90,6 +98,7 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'dataSource',
   'schema',
   'brokerUrl',
+  'brokerTransportOptions',
   'keyPrefix',
   'defaultQueue',
   'routes',
@@ -122,12 +131,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     throw new ConfigError('apps', 'expected an array of folder paths, e.g. [__dirname + "/reports"]');
   }
   const brokerUrl = options.brokerUrl ?? env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
-  if (!/^(redis|rediss|memory):\/\//.test(brokerUrl)) {
-    throw new ConfigError(
-      'brokerUrl',
-      `'${redactUrl(brokerUrl)}' is not supported: use redis://host:6379/0, rediss://… or memory://`,
-    );
-  }
+  const broker = parseBrokerUrl(brokerUrl, options.brokerTransportOptions);
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError(
@@ -176,6 +180,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     dataSource: options.dataSource,
     schema,
     brokerUrl,
+    broker,
     keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
     defaultQueue,
     routes,
@@ -228,7 +233,4 @@ export function requirePriority(key: string, value: unknown): void {
   }
 }
 
-/** Never let a password reach a log line or an error message. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
-}
+export { redactUrl };

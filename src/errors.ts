@@ -65,6 +65,9 @@ export class MessageDecodeError extends CeleriacError {}
 
 export class BrokerUnavailableError extends CeleriacError {}
 
+/** A broker step on a message the consumer no longer holds (its lease lapsed and it was given back meanwhile). */
+export class MessageNotHeldError extends CeleriacError {}
+
 export class TimeoutError extends CeleriacError {}
 
 /** Raised by `AsyncResult.get()` when the task failed: carries the remote error's class and stack. */

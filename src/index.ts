@@ -3,6 +3,7 @@
  */
 export { Celeriac } from './celeriac';
 export type { CeleriacOptions, RouteOptions } from './config';
+export type { BrokerTransportOptions } from './broker/url';
 export { task, taskOf, Task } from './plugin/task';
 export type { ApplyOptions, TaskFn, TaskDecorator } from './plugin/task';
 export type { TaskOptions } from './plugin/options';

@@ -138,11 +138,11 @@ export class EventHub extends EventEmitter<EventHubEvents> {
     this.starting ??= (async () => {
       const broker = await this.broker();
       for (const key of ROUTING_KEYS) {
-        this.unsubscribe.push(await broker.subscribe(broker.keys.events(key), (raw) => this.onMessage(raw)));
+        this.unsubscribe.push(await broker.subscribe(broker.channels.events(key), (raw) => this.onMessage(raw)));
       }
       // Workers build task events only while someone listens; tell them now, as Flower does.
       await broker.publish(
-        broker.keys.pidbox,
+        broker.channels.pidbox,
         encodeControl({ method: 'enable_events', arguments: {}, destination: null }),
       );
     })().catch((err) => {

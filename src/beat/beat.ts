@@ -12,7 +12,7 @@ import { ChangeListener } from './listener';
 import { resolveBeatOptions, type BeatOptions, type ResolvedBeatOptions } from './options';
 import { firstRun, planDueRun, type RunPlan } from './plan';
 import { formatErrors, messageErrors, specOf, type ScheduledRow } from './row';
-import { createBatchSender, type BatchSender, type OutboxRun } from './send-once';
+import { brokerBatchSender, type BatchSender, type OutboxRun } from './send-once';
 import { claimDueRuns } from './sql/claimDueRuns';
 import { finishBatch } from './sql/finishBatch';
 import { deleteHeartbeat, upsertHeartbeat } from './sql/heartbeat';
@@ -131,7 +131,7 @@ const RUN_SEPARATOR = '\x1e';
  *
  * A tick (run by the loop, or by a test with its own `now`) does four things, each a few
  * statements whatever the table size: re-plan the rows edits invalidated (./sql/replanStale.ts),
- * claim what is due and send it (./sql/claimDueRuns.ts, then ./lua/send-once.lua), settle
+ * claim what is due and send it (./sql/claimDueRuns.ts, then Broker.sendOnce), settle
  * outbox batches nobody confirmed (./sql/takeOverBatches.ts), and ask when to look next
  * (./sql/nextWake.ts). Between ticks it sleeps until that moment, or until a NOTIFY says a
  * schedule changed, or at most pollIntervalMs while LISTEN is unavailable.
@@ -888,10 +888,7 @@ export class Beat extends EventEmitter<BeatEvents> {
         if (/does not exist/.test((err as Error).message)) throw new BeatNotMigratedError(this.schema, { cause: err });
         throw err;
       }
-      const sender = await createBatchSender(this.app.config.brokerUrl, this.app.config.keyPrefix, () =>
-        this.app.broker(),
-      );
-      return { db, sender };
+      return { db, sender: brokerBatchSender(() => this.app.broker()) };
     })();
     this.resources.catch(() => (this.resources = undefined));
     return this.resources;

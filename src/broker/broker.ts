@@ -1,4 +1,13 @@
-import type { Keys } from './keys';
+/**
+ * The broker contract: what producers, workers, beat and the admin need from a transport, split
+ * by concern so that a transport implements small interfaces, each with the guarantees below.
+ * The full contract, with how Redis and memory:// meet each guarantee and what an AMQP transport
+ * would do, is in ./README.md; the comments here are the short form.
+ *
+ * Held messages are named by their raw envelope: the exact string fetch returned (or that
+ * replaceHeld last set). Redis removes them by value (LREM); a transport with delivery tags (AMQP)
+ * keeps a map from raw to tag for the consumer. The worker never sees a transport's own handles.
+ */
 
 /** A message as fetched by a consumer: the raw envelope (kept verbatim for acking) and its history. */
 export interface Delivery {
@@ -9,7 +18,7 @@ export interface Delivery {
    * and crash recovery put it back here, not on a list named after the routing key.
    */
   queue: string;
-  /** How many times a dead worker's lease lapsed while it held this message. */
+  /** How many times a dead consumer held this message before (a lapsed lease; AMQP: redelivered). */
   redeliveries: number;
 }
 
@@ -17,10 +26,21 @@ export interface OutgoingMessage {
   queue: string;
   priority: number;
   raw: string;
-  /** When set in the future, the message waits in the delayed set until then. */
+  /**
+   * When set in the future, a transport with a DelayedStore keeps the message there until then;
+   * one without delivers it now, and the consumer defers it by its eta header (as Celery does).
+   */
   dueAtMs?: number;
   /** Delivery tag, needed to clear a redelivery count; optional. */
   deliveryTag?: string;
+}
+
+/** A message a consumer holds, as it names it when letting go. */
+export interface HeldMessage {
+  raw: string;
+  /** The envelope's properties.delivery_tag, when the message has been redelivered before. */
+  deliveryTag?: string;
+  redeliveries?: number;
 }
 
 export interface DeadLetter {
@@ -30,36 +50,153 @@ export interface DeadLetter {
   at: string;
 }
 
-/**
- * What producers, workers and beat need from a transport. Redis is the real one; memory:// gives
- * the same semantics in one process for tests and the embedded demo (no leases: nothing can die
- * without taking the whole process with it).
- */
-export interface Broker {
-  readonly kind: 'redis' | 'memory';
-  /** Key and channel names, shared with the layers above (events, results, control). */
-  readonly keys: Keys;
-  /** Host and port for messages, never the password. */
+/** What every broker has: its name for `inspect stats`, where it is, and its lifecycle. */
+export interface BrokerConnection {
+  /** kombu's transport name: 'redis', 'sentinel', 'memory'. */
+  readonly kind: string;
+  /** Where messages go, never the password. */
   readonly description: string;
+  /** Idempotent; rejects with BrokerUnavailableError when the server cannot be reached. */
   connect(): Promise<void>;
   close(): Promise<void>;
+}
 
+/**
+ * Moving task messages. Guarantees (README.md § Transport):
+ * - a send that resolved is in the broker (survives this process; with Sentinel, see README);
+ * - a fetched message is held for its consumer until acked, requeued, dead-lettered or deferred,
+ *   and a consumer that dies holding it gives it back (leases, or the AMQP channel closing);
+ * - ackAndSend, deadLetter and defer let go of the held message and do their write as one step:
+ *   never the one without the other (a transport that cannot do it atomically writes first, so
+ *   a crash duplicates, never loses);
+ * - sendOnce delivers a batch once however often it is called under the same batch id.
+ */
+export interface Transport {
   send(messages: OutgoingMessage[]): Promise<void>;
-
-  /** Announce a consumer and take its lease, so its messages come back if it dies. */
-  registerConsumer(consumer: string, leaseMs: number): Promise<void>;
-  renewLease(consumer: string, leaseMs: number): Promise<void>;
-  unregisterConsumer(consumer: string): Promise<void>;
   /**
-   * Move up to `max` messages from `queues` into the consumer's processing list. When none are
-   * ready, block up to `blockMs` for one.
+   * Send `messages` now (dueAtMs is ignored) unless a batch under `batchId` was already sent within
+   * `markerTtlMs`; true if this call sent them. Beat's outbox re-sends a batch after a crash under
+   * the same id (src/beat/README.md § Exactly once).
    */
+  sendOnce(batchId: string, messages: OutgoingMessage[], markerTtlMs: number): Promise<boolean>;
+  /** Announce a consumer before its first fetch (Redis: take its lease; AMQP: open its channel). */
+  registerConsumer(consumer: string, leaseMs: number): Promise<void>;
+  /** Stop consuming and give back everything still held: nothing held is ever deleted. */
+  unregisterConsumer(consumer: string): Promise<void>;
+  /** Take up to `max` messages from `queues` in priority order; when none are ready, wait up to `blockMs` for one. */
   fetch(consumer: string, queues: string[], max: number, blockMs: number): Promise<Delivery[]>;
   /** Wake a blocked fetch (used at shutdown). */
   interruptFetch(consumer: string): void;
-  ack(consumer: string, deliveries: { raw: string; deliveryTag?: string; redeliveries?: number }[]): Promise<void>;
-  /** Atomically ack `raw` and send `next` (a retry, a deferred eta message, a chain's next link, callbacks). */
+  ack(consumer: string, held: HeldMessage[]): Promise<void>;
+  /** Ack `raw` and send `next` (a retry, a chain's next link, callbacks) in one step. */
   ackAndSend(consumer: string, raw: string, next: OutgoingMessage[]): Promise<void>;
+  /**
+   * A held message whose eta is still ahead: stop counting it against the consumer and deliver it
+   * again at `message.dueAtMs`, surviving a crash meanwhile (Redis: moved to the delayed set;
+   * AMQP would keep it unacked in the consumer, with the prefetch raised, as Celery does).
+   */
+  defer(consumer: string, raw: string, message: OutgoingMessage & { dueAtMs: number }): Promise<void>;
+  /** Swap a held message for a rewritten copy of it (same message, corrected delivery_info). */
+  replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void>;
+  /**
+   * Everything the transport holds for the consumer, whether or not the consumer knows it holds it:
+   * after an outage, whether a step whose reply was lost took effect (worker/finisher.ts); on a
+   * lease transport, messages a fetch whose reply was lost left behind (worker/strays.ts). Not
+   * deferred ones: those the transport holds by itself.
+   */
+  heldBy(consumer: string): Promise<string[]>;
+  /** Put held messages back at the front of their queues (graceful shutdown, a cancelled queue). */
+  requeue(consumer: string, raws: string[]): Promise<void>;
+  /** Let go of the message and keep it for inspection with the reason it could not run. */
+  deadLetter(consumer: string, raw: string, reason: string): Promise<void>;
+  listDeadLetters(limit: number): Promise<DeadLetter[]>;
+  /** Messages ready in a queue, every priority included. */
+  queueLength(queue: string): Promise<number>;
+  /** Messages waiting for their due time. */
+  delayedCount(): Promise<number>;
+}
+
+/**
+ * For transports that keep delayed messages in the broker (Redis: a sorted set) and need some
+ * consumer to move them to their queues when due. Optional: without it, a delayed message is
+ * delivered at once and deferred by the consumer that takes it.
+ */
+export interface DelayedStore {
+  /** Move due messages to their queues; returns how many, and the next due time or null. */
+  promoteDue(nowMs: number, limit: number): Promise<{ moved: number; nextDueMs: number | null }>;
+  /** Senders publish the earliest due time they added on this channel, so consumers promote on time. */
+  readonly wakeChannel: string;
+}
+
+/**
+ * For transports whose server cannot see a consumer die (Redis). Optional: AMQP returns a dead
+ * consumer's unacked messages when its channel closes, and memory:// dies with its process.
+ * Only these can lose a fetch's reply and keep its messages, so only these get the stray check.
+ */
+export interface ConsumerLeases {
+  /** Renew often enough (the worker: every leaseMs / 3) or lose everything held to recoverLapsed. */
+  renewLease(consumer: string, leaseMs: number): Promise<void>;
+  /**
+   * Give back the messages of consumers whose lease lapsed; returns how many. A consumer passing
+   * `self` renews its own lease first, in the same step, and is never recovered itself (after a
+   * Redis restart longer than the lease every lease has expired at once).
+   */
+  recoverLapsed(self?: { consumer: string; leaseMs: number }): Promise<number>;
+}
+
+/** Names of the fan-out channels; opaque: minted by a transport and only ever handed back to it. */
+export interface Channels {
+  /** Broadcast control messages (kombu's `celery.pidbox` fanout exchange). */
+  readonly pidbox: string;
+  /** Celery events by routing key, e.g. 'task.multi', 'worker.heartbeat' (the `celeryev` topic exchange). */
+  events(routingKey: string): string;
+  /** Celeriac's finished-task notices, so waiting AsyncResults wake without polling. */
+  readonly resultsChannel: string;
+}
+
+/**
+ * Fire-and-forget fan-out: every current subscriber gets a message, nobody later does. Carries
+ * Celery events, pidbox broadcasts and result notices. AMQP maps pidbox to a fanout exchange
+ * and events to a topic exchange, each subscriber with an exclusive auto-delete queue.
+ */
+export interface Notifier {
+  readonly channels: Channels;
+  /** Resolves to how many subscribers received it (0: nobody listens; events use it to stop building task events). */
+  publish(channel: string, message: string): Promise<number>;
+  /** The handle removes this handler; a subscription lasts across reconnects. */
+  subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>>;
+  /** Subscribers of exactly this channel. */
+  subscriberCount(channel: string): Promise<number>;
+}
+
+/**
+ * Remote-control replies, in kombu's layout so Python clients and workers share them: the client
+ * binds its reply queue `<oid>.reply.celery.pidbox` to the direct exchange `reply.celery.pidbox`
+ * (routing key = oid), each node delivers through the binding, the client pops, then unbinds.
+ */
+export interface Mailbox {
+  bindReplyQueue(oid: string): Promise<void>;
+  /** Deliver to every queue bound to `exchange` under `routingKey`; none bound (nobody waiting): dropped. Returns how many got it. */
+  pushReply(exchange: string, routingKey: string, raw: string): Promise<number>;
+  /** The next reply on oid's queue, waiting up to `timeoutMs`; null when none came. */
+  popReply(oid: string, timeoutMs: number): Promise<string | null>;
+  /** Remove the binding and the queue (kombu's after_reply_message_received). */
+  unbindReplyQueue(oid: string): Promise<void>;
+}
+
+/** Who is working: each worker's info, written with its heartbeat, read by the admin and inspect. */
+export interface WorkerRegistry {
+  putWorkerInfo(name: string, info: string): Promise<void>;
+  removeWorkerInfo(name: string): Promise<void>;
+  listWorkerInfo(): Promise<Record<string, string>>;
+}
+
+/**
+ * State every worker shares. Guarantees: a chord member counts once however often it reruns,
+ * and its callback fires once; a revoke binds workers that start later. A transport without a
+ * key-value store (AMQP) can keep these in Postgres beside the results.
+ */
+export interface SharedState {
   /** Record a finished chord member; returns how many members (and how many failed ones) have finished. */
   chordJoin(
     groupId: string,
@@ -69,52 +206,13 @@ export interface Broker {
   ): Promise<{ finished: number; failed: number }>;
   /** Send the chord's callback (or, with null, only mark it done) unless already fired; true if this call fired it. */
   chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean>;
-  /** Swap a held message for a rewritten copy of it (same message, corrected delivery_info). */
-  replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void>;
-  /** Everything in the consumer's processing list, whether or not the consumer knows it holds it. */
-  heldBy(consumer: string): Promise<string[]>;
-  /** Put held messages back at the front of their queues (graceful shutdown). */
-  requeue(consumer: string, raws: string[]): Promise<void>;
-  /** Atomically ack and keep the message for inspection with the reason it could not run. */
-  deadLetter(consumer: string, raw: string, reason: string): Promise<void>;
-  listDeadLetters(limit: number): Promise<DeadLetter[]>;
-
-  /** Move due delayed messages to their queues; returns the next due time or null. */
-  promoteDue(nowMs: number, limit: number): Promise<{ moved: number; nextDueMs: number | null }>;
-  /**
-   * Give back the messages of consumers whose lease lapsed. A consumer passing `self` renews its
-   * own lease first, in the same step, and is never recovered itself.
-   */
-  recoverLapsed(self?: { consumer: string; leaseMs: number }): Promise<number>;
-  queueLength(queue: string): Promise<number>;
-  delayedCount(): Promise<number>;
-
   /** Revoked ids persist with an expiry, so workers that start later honour them too. */
   addRevoked(ids: string[], untilMs: number): Promise<void>;
   listRevoked(nowMs: number): Promise<string[]>;
+}
 
-  /**
-   * Remote-control replies, in kombu's layout so Python clients and workers share them: the client
-   * binds its reply queue `<oid>.reply.celery.pidbox` to the direct exchange `reply.celery.pidbox`
-   * (routing key = oid), each node delivers through the binding table, the client pops, then unbinds.
-   */
-  bindReplyQueue(oid: string): Promise<void>;
-  /** Deliver to every queue bound to `exchange` under `routingKey`; none bound (nobody waiting): dropped. Returns how many got it. */
-  pushReply(exchange: string, routingKey: string, raw: string): Promise<number>;
-  /** The next reply on oid's queue, waiting up to `timeoutMs`; null when none came. */
-  popReply(oid: string, timeoutMs: number): Promise<string | null>;
-  /** Remove the binding and the queue (kombu's after_reply_message_received). */
-  unbindReplyQueue(oid: string): Promise<void>;
-
-  /** Resolves to how many subscribers received it (Redis PUBLISH's reply). */
-  publish(channel: string, message: string): Promise<number>;
-  subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>>;
-  /** Clients subscribed to exactly this channel (PUBSUB NUMSUB; pattern subscribers are not counted). */
-  subscriberCount(channel: string): Promise<number>;
-  /** Shared worker registry: name → JSON info, written with each heartbeat. */
-  putWorkerInfo(name: string, info: string): Promise<void>;
-  removeWorkerInfo(name: string): Promise<void>;
-  listWorkerInfo(): Promise<Record<string, string>>;
-  /** Names of consumers whose lease is live. */
-  liveConsumers(): Promise<string[]>;
+/** A whole broker: the concerns above behind one object, as the app hands it to its parts. */
+export interface Broker extends BrokerConnection, Transport, Notifier, Mailbox, WorkerRegistry, SharedState {
+  readonly delayed?: DelayedStore;
+  readonly leases?: ConsumerLeases;
 }

@@ -1,15 +1,19 @@
 import type { Broker } from './broker';
 import { MemoryBroker } from './memory-broker';
 import { RedisBroker } from './redis-broker';
+import type { BrokerAddress } from './url';
 
 /** memory:// brokers are shared per URL and prefix within the process, as one Redis would be. */
 const memoryBrokers = new Map<string, MemoryBroker>();
 
-export function createBroker(url: string, keyPrefix: string): Broker {
-  if (!url.startsWith('memory://')) return new RedisBroker(url, keyPrefix);
-  const key = url + '|' + keyPrefix;
+/** The broker for a parsed address (config.ts parses the URL once: url.ts). */
+export function createBroker(address: BrokerAddress, keyPrefix: string): Broker {
+  if (address.transport !== 'memory') return new RedisBroker(address, keyPrefix);
+  const key = address.url + '|' + keyPrefix;
   let broker = memoryBrokers.get(key);
   if (!broker) memoryBrokers.set(key, (broker = new MemoryBroker(keyPrefix)));
   return broker;
 }
-export type { Broker, Delivery, OutgoingMessage, DeadLetter } from './broker';
+export type { Broker, Delivery, OutgoingMessage, DeadLetter, HeldMessage } from './broker';
+export { parseBrokerUrl, redactUrl } from './url';
+export type { BrokerAddress, BrokerTransportOptions } from './url';

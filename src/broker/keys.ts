@@ -1,3 +1,5 @@
+import type { Channels } from './broker';
+
 /**
  * Every Redis key and channel name in one place. Queue keys follow kombu exactly (so Python Celery
  * shares them); everything Celeriac adds lives under `celeriac:` and is invisible to kombu.
@@ -15,7 +17,7 @@ export function priorityBucket(priority: number): number {
   return bucket;
 }
 
-export class Keys {
+export class Keys implements Channels {
   constructor(
     readonly prefix: string,
     readonly db: number,
@@ -67,6 +69,10 @@ export class Keys {
   }
   chord(groupId: string, part: 'done' | 'failed' | 'fired') {
     return `${this.prefix}celeriac:chord:${groupId}:${part}`;
+  }
+  /** Beat's marker that an outbox batch was sent (lua/send-once-n.lua). */
+  sentMarker(batchId: string) {
+    return this.prefix + 'celeriac:beat:sent:' + batchId;
   }
   processing(consumer: string) {
     return this.prefix + 'celeriac:processing:' + consumer;

@@ -1,31 +1,42 @@
-import { EventEmitter } from 'node:events';
-import type { Broker, DeadLetter, Delivery, OutgoingMessage } from './broker';
+import type { Broker, DeadLetter, DelayedStore, Delivery, OutgoingMessage } from './broker';
+import { MessageNotHeldError } from '../errors';
+import { FanOutDelegate } from './delegate';
 import { Keys } from './keys';
-import { routeOf } from './redis-broker';
+import { routeOf } from './message';
+import { MemoryMailbox, MemoryNotifier } from './memory-pubsub';
 
 /**
  * memory:// — the Redis broker's semantics in one process, for tests and the embedded demo.
  * Lists keep Redis's orientation (produce on the left, consume from the right) so ordering and
- * priority behave identically. There are no leases: a consumer cannot die without its process.
+ * priority behave identically. There are no leases (ConsumerLeases): a consumer cannot die
+ * without its process, nor lose a fetch's reply.
  */
-export class MemoryBroker implements Broker {
+export class MemoryBroker extends FanOutDelegate implements Broker, DelayedStore {
   readonly kind = 'memory';
   readonly description = 'memory://';
   readonly keys: Keys;
+  readonly delayed: DelayedStore = this;
+  protected readonly notifier: MemoryNotifier;
+  protected readonly mailbox = new MemoryMailbox();
   private readonly lists = new Map<string, string[]>();
   private readonly processing = new Map<string, string[]>();
-  private delayed: { dueAtMs: number; raw: string }[] = [];
   private readonly dead: DeadLetter[] = [];
   private readonly revoked = new Map<string, number>();
   private readonly workers = new Map<string, string>();
   private readonly consumers = new Set<string>();
-  private readonly bus = new EventEmitter().setMaxListeners(0);
   private readonly wakers = new Map<string, () => void>();
-  /** Reply queues by oid (the binding and the list in one: memory:// has one exchange of replies). */
-  private readonly replies = new Map<string, { items: string[]; waiter: (() => void) | undefined }>();
+  /** Beat's sent markers: batch id → expiry. */
+  private readonly sentMarkers = new Map<string, number>();
+  private readonly delayedList: { dueAtMs: number; raw: string }[] = [];
 
   constructor(keyPrefix = '') {
+    super();
     this.keys = new Keys(keyPrefix, 0);
+    this.notifier = new MemoryNotifier(this.keys);
+  }
+
+  get wakeChannel(): string {
+    return this.keys.delayedChannel;
   }
 
   async connect(): Promise<void> {}
@@ -50,16 +61,15 @@ export class MemoryBroker implements Broker {
   }
 
   private addDelayed(dueAtMs: number, raw: string): void {
-    this.delayed.push({ dueAtMs, raw });
-    this.delayed.sort((a, b) => a.dueAtMs - b.dueAtMs);
-    this.bus.emit(this.keys.delayedChannel, String(dueAtMs), this.keys.delayedChannel);
+    this.delayedList.push({ dueAtMs, raw });
+    this.delayedList.sort((a, b) => a.dueAtMs - b.dueAtMs);
+    void this.notifier.publish(this.keys.delayedChannel, String(dueAtMs));
   }
 
   async registerConsumer(consumer: string): Promise<void> {
     this.consumers.add(consumer);
     if (!this.processing.has(consumer)) this.processing.set(consumer, []);
   }
-  async renewLease(): Promise<void> {}
   async unregisterConsumer(consumer: string): Promise<void> {
     // Like Redis: whatever the consumer still holds goes back, never away.
     await this.requeue(consumer, [...(this.processing.get(consumer) ?? [])].reverse());
@@ -116,6 +126,21 @@ export class MemoryBroker implements Broker {
     await this.send(next);
   }
 
+  async defer(consumer: string, raw: string, message: OutgoingMessage & { dueAtMs: number }): Promise<void> {
+    await this.ackAndSend(consumer, raw, [message]);
+  }
+
+  /** One process, so a beat cannot die between sending and recording without taking the broker with it; the markers still make a re-send by a second in-process beat a no-op. */
+  async sendOnce(batchId: string, messages: OutgoingMessage[], markerTtlMs: number): Promise<boolean> {
+    if (messages.length === 0) return false;
+    const now = Date.now();
+    for (const [id, until] of this.sentMarkers) if (until <= now) this.sentMarkers.delete(id);
+    if (this.sentMarkers.has(batchId)) return false;
+    this.sentMarkers.set(batchId, now + markerTtlMs);
+    await this.send(messages.map(({ dueAtMs: _, ...m }) => m));
+    return true;
+  }
+
   private readonly chords = new Map<string, { done: Set<string>; failed: Set<string>; fired: boolean }>();
 
   async chordJoin(groupId: string, memberId: string, failed: boolean): Promise<{ finished: number; failed: number }> {
@@ -137,7 +162,11 @@ export class MemoryBroker implements Broker {
   async replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void> {
     const held = this.processing.get(consumer);
     const i = held?.lastIndexOf(oldRaw) ?? -1;
-    if (held && i >= 0) held[i] = newRaw;
+    if (!held || i < 0)
+      throw new MessageNotHeldError(
+        `could not rewrite a message: consumer ${consumer} no longer holds it; nothing was changed`,
+      );
+    held[i] = newRaw;
   }
 
   async heldBy(consumer: string): Promise<string[]> {
@@ -167,18 +196,14 @@ export class MemoryBroker implements Broker {
 
   async promoteDue(nowMs: number, limit: number): Promise<{ moved: number; nextDueMs: number | null }> {
     let moved = 0;
-    while (this.delayed.length > 0 && this.delayed[0].dueAtMs <= nowMs && moved < limit) {
-      const { raw } = this.delayed.shift()!;
+    while (this.delayedList.length > 0 && this.delayedList[0].dueAtMs <= nowMs && moved < limit) {
+      const { raw } = this.delayedList.shift()!;
       const { queue, priority } = routeOf(raw);
       this.list(this.keys.queue(queue, priority)).unshift(raw);
       moved++;
     }
     if (moved > 0) for (const wake of this.wakers.values()) wake();
-    return { moved, nextDueMs: this.delayed[0]?.dueAtMs ?? null };
-  }
-
-  async recoverLapsed(): Promise<number> {
-    return 0;
+    return { moved, nextDueMs: this.delayedList[0]?.dueAtMs ?? null };
   }
 
   async queueLength(queue: string): Promise<number> {
@@ -186,7 +211,7 @@ export class MemoryBroker implements Broker {
   }
 
   async delayedCount(): Promise<number> {
-    return this.delayed.length;
+    return this.delayedList.length;
   }
 
   async addRevoked(ids: string[], untilMs: number): Promise<void> {
@@ -197,57 +222,6 @@ export class MemoryBroker implements Broker {
     return [...this.revoked].filter(([, until]) => until >= nowMs).map(([id]) => id);
   }
 
-  async bindReplyQueue(oid: string): Promise<void> {
-    if (!this.replies.has(oid)) this.replies.set(oid, { items: [], waiter: undefined });
-  }
-
-  async pushReply(_exchange: string, routingKey: string, raw: string): Promise<number> {
-    const queue = this.replies.get(routingKey);
-    if (!queue) return 0;
-    queue.items.unshift(raw);
-    queue.waiter?.();
-    return 1;
-  }
-
-  async popReply(oid: string, timeoutMs: number): Promise<string | null> {
-    const queue = this.replies.get(oid);
-    if (!queue) return null;
-    if (queue.items.length === 0 && timeoutMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
-        function done() {
-          clearTimeout(timer);
-          queue!.waiter = undefined;
-          resolve();
-        }
-        queue.waiter = done;
-      });
-    }
-    return queue.items.pop() ?? null;
-  }
-
-  async unbindReplyQueue(oid: string): Promise<void> {
-    this.replies.get(oid)?.waiter?.();
-    this.replies.delete(oid);
-  }
-
-  async publish(channel: string, message: string): Promise<number> {
-    const receivers = this.bus.listenerCount(channel);
-    this.bus.emit(channel, message, channel);
-    return receivers;
-  }
-
-  async subscriberCount(channel: string): Promise<number> {
-    return this.bus.listenerCount(channel);
-  }
-
-  async subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>> {
-    this.bus.on(channel, handler);
-    return async () => {
-      this.bus.off(channel, handler);
-    };
-  }
-
   async putWorkerInfo(name: string, info: string): Promise<void> {
     this.workers.set(name, info);
   }
@@ -256,8 +230,5 @@ export class MemoryBroker implements Broker {
   }
   async listWorkerInfo(): Promise<Record<string, string>> {
     return Object.fromEntries(this.workers);
-  }
-  async liveConsumers(): Promise<string[]> {
-    return [...this.consumers];
   }
 }

@@ -253,3 +253,17 @@ export function assertJsonSafe(value: unknown, path: string, seen: Set<object> =
   }
   seen.delete(obj);
 }
+
+/**
+ * Queue and priority of a raw envelope, as kombu records them in delivery_info: where a transport
+ * puts a message back (requeue, promotion of a delayed one). An envelope that does not parse goes
+ * to 'celery' at priority 0, so giving it back never fails; the worker dead-letters it on intake.
+ */
+export function routeOf(raw: string): { queue: string; priority: number } {
+  try {
+    const p = JSON.parse(raw).properties ?? {};
+    return { queue: String(p.delivery_info?.routing_key ?? 'celery'), priority: Number(p.priority ?? 0) };
+  } catch {
+    return { queue: 'celery', priority: 0 };
+  }
+}

@@ -1,110 +1,74 @@
-import Redis, { type RedisOptions } from 'ioredis';
-import { BrokerUnavailableError } from '../errors';
-import { redactUrl } from '../config';
-import type { Broker, DeadLetter, Delivery, OutgoingMessage } from './broker';
-import { Keys, PRIORITY_SEP } from './keys';
-import { REPLY_EXCHANGE, replyQueueName } from './pidbox';
-import { defineScripts, scriptCommands, type ScriptCommands } from './scripts';
+import type Redis from 'ioredis';
+import type {
+  Broker,
+  Channels,
+  ConsumerLeases,
+  DeadLetter,
+  DelayedStore,
+  Delivery,
+  HeldMessage,
+  OutgoingMessage,
+} from './broker';
+import { FanOutDelegate } from './delegate';
+import { PRIORITY_SEP, type Keys } from './keys';
+import { routeOf } from './message';
+import { RedisLink } from './redis-connection';
+import { RedisMailbox, RedisNotifier } from './redis-pubsub';
+import { runScript } from './redis-scripts';
+import type { RedisAddress } from './url';
 
 /**
  * kombu's Redis layout for the queues themselves (LPUSH to produce, pop from the right to consume,
  * `\x06\x16<p>` priority buckets), plus Celeriac's own keys for what kombu gets wrong: an atomic
  * claim into a per-consumer processing list, a renewed lease instead of a one-hour visibility
- * timeout, and delayed messages in a sorted set instead of worker memory.
+ * timeout, and delayed messages in a sorted set instead of worker memory. Pub/sub and
+ * remote-control replies are in ./redis-pubsub.ts; connections and scripts in
+ * ./redis-connection.ts and ./redis-scripts.ts.
  */
-export class RedisBroker implements Broker {
-  readonly kind = 'redis';
+export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLeases, DelayedStore {
+  readonly kind: 'redis' | 'sentinel';
   readonly description: string;
   readonly keys: Keys;
-  private readonly options: RedisOptions;
-  private cmd: Redis | undefined;
-  private scripts!: ScriptCommands;
-  private sub: Redis | undefined;
-  private readonly handlers = new Map<string, Set<(m: string, c: string) => void>>();
+  readonly leases: ConsumerLeases = this;
+  readonly delayed: DelayedStore = this;
+  private readonly link: RedisLink;
+  protected readonly notifier: RedisNotifier;
+  protected readonly mailbox: RedisMailbox;
   private readonly blocking = new Map<string, Redis>();
-  private readonly replyWaiters = new Map<string, Redis>();
-  private connecting: Promise<void> | undefined;
 
-  constructor(
-    private readonly url: string,
-    keyPrefix: string,
-  ) {
-    const parsed = new URL(url);
-    const db = Number(parsed.pathname.slice(1) || 0);
-    this.description = `${parsed.protocol}//${parsed.hostname}:${parsed.port || 6379}/${db}`;
-    this.keys = new Keys(keyPrefix, db);
-    this.options = {
-      lazyConnect: true,
-      connectTimeout: 3000,
-      // Named so operators (and tests) can tell Celeriac's connections apart in CLIENT LIST.
-      connectionName: `celeriac${keyPrefix ? ':' + keyPrefix.replace(/[^\w:.-]/g, '_') : ''}`,
-      // A producer should hear promptly that Redis is down rather than wait in an offline queue;
-      // workers and beat loop and retry on their own.
-      maxRetriesPerRequest: 2,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 3000) + Math.floor(Math.random() * 100),
-    };
+  constructor(address: RedisAddress, keyPrefix: string) {
+    super();
+    this.link = new RedisLink(address, keyPrefix);
+    this.kind = address.transport;
+    this.description = address.description;
+    this.keys = this.link.keys;
+    this.notifier = new RedisNotifier(this.link);
+    this.mailbox = new RedisMailbox(this.link);
   }
 
-  async connect(): Promise<void> {
-    this.connecting ??= (async () => {
-      const redis = new Redis(this.url, this.options);
-      redis.on('error', () => {}); // reported through failed commands, which name the host
-      defineScripts(redis);
-      this.cmd = redis;
-      this.scripts = scriptCommands(redis);
-      try {
-        await redis.connect();
-      } catch (err) {
-        this.connecting = undefined;
-        this.cmd = undefined;
-        redis.disconnect();
-        throw this.unavailable(err);
-      }
-    })();
-    return this.connecting;
+  connect(): Promise<void> {
+    return this.link.connect();
   }
 
-  private get redis(): Redis {
-    if (!this.cmd)
-      throw new BrokerUnavailableError(`The broker at ${this.description} is not connected: call connect() first.`);
-    return this.cmd;
+  /** The shared command connection (tests and diagnostics read keys through it). */
+  get redis(): Redis {
+    return this.link.redis;
   }
 
-  private unavailable(err: unknown): BrokerUnavailableError {
-    const reason = err instanceof Error ? err.message : String(err);
-    return new BrokerUnavailableError(
-      `Redis at ${this.description} is unavailable (${redactUrl(reason)}). Nothing was sent; start Redis or fix CELERIAC_BROKER_URL and try again.`,
-      { cause: err },
-    );
+  get wakeChannel(): string {
+    return this.keys.delayedChannel;
   }
 
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof BrokerUnavailableError) throw err;
-      const message = err instanceof Error ? err.message : '';
-      if (
-        /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|Connection is closed|max retries|Stream isn't writeable|EPIPE|ECONNRESET/i.test(
-          message,
-        )
-      ) {
-        throw this.unavailable(err);
-      }
-      throw err;
-    }
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.link.run(fn);
   }
 
   async close(): Promise<void> {
     for (const conn of this.blocking.values()) conn.disconnect();
     this.blocking.clear();
-    for (const conn of this.replyWaiters.values()) conn.disconnect();
-    this.replyWaiters.clear();
-    this.sub?.disconnect();
-    this.sub = undefined;
-    if (this.cmd) await this.cmd.quit().catch(() => this.cmd?.disconnect());
-    this.cmd = undefined;
-    this.connecting = undefined;
+    this.mailbox.close();
+    this.notifier.close();
+    await this.link.close();
   }
 
   async send(messages: OutgoingMessage[]): Promise<void> {
@@ -168,7 +132,7 @@ export class RedisBroker implements Broker {
   async fetch(consumer: string, queues: string[], max: number, blockMs: number): Promise<Delivery[]> {
     const order = this.keys.consumeOrderWithQueues(queues);
     const keys = [this.keys.processing(consumer), this.keys.redeliveries, ...order.map((o) => o.key)];
-    const first = await this.run(() => this.scripts.fetch(keys, [max]));
+    const first = await this.run(() => runScript<(string | number)[]>(this.redis, 'fetch', keys, [max]));
     if (first.length > 0 || blockMs <= 0) return triples(first, order);
     // Nothing ready: block on one queue's main bucket. BLMOVE lands the message straight in the
     // processing list, so even a wake-up that races a crash cannot lose it. Other queues and
@@ -182,7 +146,7 @@ export class RedisBroker implements Broker {
       moved = await conn.blmove(rotate, this.keys.processing(consumer), 'RIGHT', 'LEFT', blockMs / 1000);
     } catch (err) {
       if (!this.blocking.has(consumer)) return []; // interrupted by shutdown
-      throw this.unavailable(err);
+      throw this.link.unavailable(err);
     }
     if (moved === null) return [];
     return [{ raw: moved, redeliveries: 0, queue }];
@@ -190,11 +154,7 @@ export class RedisBroker implements Broker {
 
   private blockingConnection(consumer: string): Redis {
     let conn = this.blocking.get(consumer);
-    if (!conn) {
-      conn = new Redis(this.url, { ...this.options, lazyConnect: false, maxRetriesPerRequest: 1 });
-      conn.on('error', () => {});
-      this.blocking.set(consumer, conn);
-    }
+    if (!conn) this.blocking.set(consumer, (conn = this.link.open('blocking')));
     return conn;
   }
 
@@ -204,10 +164,7 @@ export class RedisBroker implements Broker {
     conn?.disconnect();
   }
 
-  async ack(
-    consumer: string,
-    deliveries: { raw: string; deliveryTag?: string; redeliveries?: number }[],
-  ): Promise<void> {
+  async ack(consumer: string, deliveries: HeldMessage[]): Promise<void> {
     if (deliveries.length === 0) return;
     const key = this.keys.processing(consumer);
     await this.run(async () => {
@@ -235,6 +192,17 @@ export class RedisBroker implements Broker {
     });
   }
 
+  async defer(consumer: string, raw: string, message: OutgoingMessage & { dueAtMs: number }): Promise<void> {
+    await this.ackAndSend(consumer, raw, [message]);
+  }
+
+  async sendOnce(batchId: string, messages: OutgoingMessage[], markerTtlMs: number): Promise<boolean> {
+    if (messages.length === 0) return false;
+    const keys = [this.keys.sentMarker(batchId), ...messages.map((m) => this.keys.queue(m.queue, m.priority))];
+    const args = [Math.max(1, Math.round(markerTtlMs)), ...messages.map((m) => m.raw)];
+    return (await this.run(() => runScript<number>(this.redis, 'send-once', keys, args))) > 0;
+  }
+
   async chordJoin(
     groupId: string,
     memberId: string,
@@ -242,7 +210,9 @@ export class RedisBroker implements Broker {
     ttlMs: number,
   ): Promise<{ finished: number; failed: number }> {
     const [finished, failedCount] = await this.run(() =>
-      this.scripts.chordJoin(
+      runScript<[number, number]>(
+        this.redis,
+        'chord-join',
         [this.keys.chord(groupId, 'done'), this.keys.chord(groupId, 'failed')],
         [memberId, failed ? '1' : '0', ttlMs],
       ),
@@ -254,14 +224,18 @@ export class RedisBroker implements Broker {
     const queueKey = callback ? this.keys.queue(callback.queue, callback.priority) : '';
     return (
       (await this.run(() =>
-        this.scripts.chordFire([this.keys.chord(groupId, 'fired'), queueKey], [callback?.raw ?? '', ttlMs]),
+        runScript<number>(
+          this.redis,
+          'chord-fire',
+          [this.keys.chord(groupId, 'fired'), queueKey],
+          [callback?.raw ?? '', ttlMs],
+        ),
       )) === 1
     );
   }
 
   async replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void> {
-    const key = this.keys.processing(consumer);
-    await this.run(() => this.redis.multi().lrem(key, -1, oldRaw).lpush(key, newRaw).exec());
+    await this.run(() => runScript(this.redis, 'replace-held', [this.keys.processing(consumer)], [oldRaw, newRaw]));
   }
 
   async heldBy(consumer: string): Promise<string[]> {
@@ -299,7 +273,12 @@ export class RedisBroker implements Broker {
 
   async promoteDue(nowMs: number, limit: number): Promise<{ moved: number; nextDueMs: number | null }> {
     const [moved, next] = await this.run(() =>
-      this.scripts.promote([this.keys.delayed], [nowMs, limit, this.keys.prefix, PRIORITY_SEP]),
+      runScript<[number, number]>(
+        this.redis,
+        'promote',
+        [this.keys.delayed],
+        [nowMs, limit, this.keys.prefix, PRIORITY_SEP],
+      ),
     );
     return { moved, nextDueMs: next < 0 ? null : next };
   }
@@ -307,7 +286,12 @@ export class RedisBroker implements Broker {
   async recoverLapsed(self?: { consumer: string; leaseMs: number }): Promise<number> {
     const args = self ? [self.consumer, String(self.leaseMs), String(Date.now())] : [''];
     return this.run(() =>
-      this.scripts.recover([this.keys.consumers, this.keys.redeliveries], [this.keys.prefix, ...args]),
+      runScript<number>(
+        this.redis,
+        'recover',
+        [this.keys.consumers, this.keys.redeliveries],
+        [this.keys.prefix, ...args],
+      ),
     );
   }
 
@@ -341,81 +325,6 @@ export class RedisBroker implements Broker {
     return this.run(() => this.redis.zrangebyscore(this.keys.revoked, nowMs, '+inf'));
   }
 
-  async bindReplyQueue(oid: string): Promise<void> {
-    await this.run(() => this.redis.sadd(this.keys.binding(REPLY_EXCHANGE), replyBinding(oid)));
-  }
-
-  async pushReply(exchange: string, routingKey: string, raw: string): Promise<number> {
-    return this.run(() =>
-      this.scripts.reply(
-        [this.keys.binding(exchange)],
-        [routingKey, raw, this.keys.prefix, PRIORITY_SEP, REPLY_TTL_MS],
-      ),
-    );
-  }
-
-  async popReply(oid: string, timeoutMs: number): Promise<string | null> {
-    const key = this.keys.queue(replyQueueName(oid));
-    if (timeoutMs <= 0) return this.run(() => this.redis.rpop(key));
-    // A connection of its own per waiting client: BRPOP would hold up every other command on a shared one.
-    let conn = this.replyWaiters.get(oid);
-    if (!conn) {
-      conn = new Redis(this.url, { ...this.options, lazyConnect: false, maxRetriesPerRequest: 1 });
-      conn.on('error', () => {});
-      this.replyWaiters.set(oid, conn);
-    }
-    try {
-      const popped = await conn.brpop(key, Math.max(0.01, timeoutMs / 1000));
-      return popped ? popped[1] : null;
-    } catch (err) {
-      if (!this.replyWaiters.has(oid)) return null; // unbound meanwhile
-      throw this.unavailable(err);
-    }
-  }
-
-  async unbindReplyQueue(oid: string): Promise<void> {
-    this.replyWaiters.get(oid)?.disconnect();
-    this.replyWaiters.delete(oid);
-    await this.run(() =>
-      this.redis
-        .multi()
-        .srem(this.keys.binding(REPLY_EXCHANGE), replyBinding(oid))
-        .del(this.keys.queue(replyQueueName(oid)))
-        .exec(),
-    );
-  }
-
-  async publish(channel: string, message: string): Promise<number> {
-    return this.run(() => this.redis.publish(channel, message));
-  }
-
-  async subscriberCount(channel: string): Promise<number> {
-    const reply = (await this.run(() => this.redis.pubsub('NUMSUB', channel))) as [string, number];
-    return Number(reply[1]);
-  }
-
-  async subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>> {
-    if (!this.sub) {
-      this.sub = new Redis(this.url, { ...this.options, lazyConnect: false, maxRetriesPerRequest: null });
-      this.sub.on('error', () => {});
-      this.sub.on('message', (ch: string, msg: string) => this.handlers.get(ch)?.forEach((h) => h(msg, ch)));
-    }
-    let set = this.handlers.get(channel);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(channel, set);
-      await this.sub.subscribe(channel);
-    }
-    set.add(handler);
-    return async () => {
-      set!.delete(handler);
-      if (set!.size === 0) {
-        this.handlers.delete(channel);
-        await this.sub?.unsubscribe(channel).catch(() => {});
-      }
-    };
-  }
-
   async putWorkerInfo(name: string, info: string): Promise<void> {
     await this.run(() => this.redis.hset(this.keys.workerInfo, name, info));
   }
@@ -427,23 +336,6 @@ export class RedisBroker implements Broker {
   async listWorkerInfo(): Promise<Record<string, string>> {
     return this.run(() => this.redis.hgetall(this.keys.workerInfo));
   }
-
-  async liveConsumers(): Promise<string[]> {
-    return this.run(async () => {
-      const names = await this.redis.smembers(this.keys.consumers);
-      if (names.length === 0) return [];
-      const alive = await this.redis.mget(...names.map((n) => this.keys.lease(n)));
-      return names.filter((_, i) => alive[i] !== null);
-    });
-  }
-}
-
-/** kombu's Mailbox reply queues live about this long unread (REPLY_QUEUE_EXPIRES = 10 s). */
-const REPLY_TTL_MS = 10_000;
-
-/** The member `_queue_bind` adds for a reply queue: routing key, empty pattern, queue name. */
-function replyBinding(oid: string): string {
-  return [oid, '', replyQueueName(oid)].join(PRIORITY_SEP);
 }
 
 function triples(flat: (string | number)[], order: { queue: string }[]): Delivery[] {
@@ -451,14 +343,4 @@ function triples(flat: (string | number)[], order: { queue: string }[]): Deliver
   for (let i = 0; i < flat.length; i += 3)
     out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]), queue: order[Number(flat[i + 2]) - 1].queue });
   return out;
-}
-
-/** Queue and priority of a raw envelope, as kombu records them in delivery_info. */
-export function routeOf(raw: string): { queue: string; priority: number } {
-  try {
-    const p = JSON.parse(raw).properties ?? {};
-    return { queue: String(p.delivery_info?.routing_key ?? 'celery'), priority: Number(p.priority ?? 0) };
-  } catch {
-    return { queue: 'celery', priority: 0 };
-  }
 }

@@ -25,7 +25,7 @@ export class Control extends RemoteControl {
     const broker = await this.broker();
     await broker.addRevoked(ids, Date.now() + REVOKE_MEMORY_MS);
     await broker.publish(
-      broker.keys.pidbox,
+      broker.channels.pidbox,
       encodeControl({
         method: 'revoke',
         arguments: {

@@ -39,7 +39,7 @@ export class RemoteControl {
     const destination = options.destination?.length ? options.destination : null;
     const timeoutMs = options.timeoutMs ?? 1000;
     if (options.reply === false) {
-      await broker.publish(broker.keys.pidbox, encodeControl({ method, arguments: args, destination }, timeoutMs));
+      await broker.publish(broker.channels.pidbox, encodeControl({ method, arguments: args, destination }, timeoutMs));
       return {};
     }
     const oid = randomUUID();
@@ -50,7 +50,7 @@ export class RemoteControl {
     try {
       const deadline = Date.now() + timeoutMs;
       await broker.publish(
-        broker.keys.pidbox,
+        broker.channels.pidbox,
         encodeControl(
           { method, arguments: args, destination, ticket, reply_to: { exchange: REPLY_EXCHANGE, routing_key: oid } },
           timeoutMs,

@@ -97,7 +97,7 @@ export class ResultWaiter {
   private listen(): Promise<unknown> {
     this.unsubscribe ??= this.broker()
       .then((b) =>
-        b.subscribe(b.keys.resultsChannel, (message) => {
+        b.subscribe(b.channels.resultsChannel, (message) => {
           for (const notice of JSON.parse(message) as FinishedNotice[]) {
             if (this.expected.has(notice.id)) this.expected.set(notice.id, notice);
             this.waiting.get(notice.id)?.forEach((fn) => fn(notice));

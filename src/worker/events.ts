@@ -93,10 +93,11 @@ export class EventDispatcher {
     const routingKey = type.replace('-', '.');
     try {
       const receivers = await this.broker.publish(
-        this.broker.keys.events(routingKey),
+        this.broker.channels.events(routingKey),
         envelope(this.event(type, fields), routingKey),
       );
-      this.listened = receivers > 0 || (await this.broker.subscriberCount(this.broker.keys.events('task.multi'))) > 0;
+      this.listened =
+        receivers > 0 || (await this.broker.subscriberCount(this.broker.channels.events('task.multi'))) > 0;
     } catch {
       // Advisory, as below; keep the last answer about listeners.
     }
@@ -111,7 +112,7 @@ export class EventDispatcher {
     this.slot.clear();
     // Events are advisory (the result table is the record), so a failed publish is dropped, not retried.
     const receivers = await this.broker
-      .publish(this.broker.keys.events('task.multi'), envelope(batch, 'task.multi'))
+      .publish(this.broker.channels.events('task.multi'), envelope(batch, 'task.multi'))
       .catch(() => -1);
     if (receivers === 0) this.listened = false;
   }

@@ -1,6 +1,5 @@
 import type { Delivery } from '../broker';
-import { decodeTask, type TaskMessage } from '../broker/message';
-import { routeOf } from '../broker/redis-broker';
+import { decodeTask, routeOf, type TaskMessage } from '../broker/message';
 import { MessageDecodeError } from '../errors';
 import type { SerializedError } from './outcome';
 import type { WorkerParts } from './parts';

@@ -1,4 +1,4 @@
-import type { Broker } from '../broker';
+import type { DelayedStore } from '../broker/broker';
 
 const CHECK_MS = 1000;
 const BATCH = 1000;
@@ -7,7 +7,8 @@ const BATCH = 1000;
  * Moves due countdown/eta/retry messages from the delayed set to their queues. It sleeps until
  * the next message is due (at most CHECK_MS, for messages other processes add), and is woken
  * early by the wake-ups senders publish, so a countdown starts on time rather than up to a second
- * late. Every worker runs one; the Lua move is atomic, so they never double-promote.
+ * late. Every worker runs one; the Lua move is atomic, so they never double-promote. A transport
+ * without a delayed store (the consumer defers by eta instead) gives none, and this does nothing.
  */
 export class DelayedPromoter {
   private timer: NodeJS.Timeout | undefined;
@@ -15,11 +16,12 @@ export class DelayedPromoter {
   private running = false;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly store: DelayedStore | undefined,
     private readonly onError: (err: unknown) => void,
   ) {}
 
   start(): void {
+    if (!this.store) return;
     this.running = true;
     void this.promote();
   }
@@ -43,7 +45,7 @@ export class DelayedPromoter {
     if (!this.running) return;
     let waitMs = CHECK_MS;
     try {
-      const { moved, nextDueMs } = await this.broker.promoteDue(Date.now(), BATCH);
+      const { moved, nextDueMs } = await this.store!.promoteDue(Date.now(), BATCH);
       if (moved >= BATCH) waitMs = 0;
       else if (nextDueMs !== null) waitMs = Math.max(0, Math.min(CHECK_MS, nextDueMs - Date.now()));
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { Broker } from '../broker';
+import type { Transport } from '../broker/broker';
 
 /**
  * A fetch moves messages into this worker's processing list in one script, so a message is never
@@ -15,13 +15,13 @@ export class StrayReclaimer {
   private unheldLastTime = new Set<string>();
 
   constructor(
-    private readonly broker: Broker,
+    private readonly transport: Transport,
     private readonly consumer: string,
   ) {}
 
   /** Returns how many stray messages it gave back. */
   async check(held: () => Set<string>): Promise<number> {
-    const listed = await this.broker.heldBy(this.consumer);
+    const listed = await this.transport.heldBy(this.consumer);
     const holding = held();
     const unheld = new Set<string>();
     const strays: string[] = [];
@@ -31,7 +31,7 @@ export class StrayReclaimer {
       else unheld.add(raw);
     }
     this.unheldLastTime = unheld;
-    if (strays.length > 0) await this.broker.requeue(this.consumer, strays);
+    if (strays.length > 0) await this.transport.requeue(this.consumer, strays);
     return strays.length;
   }
 }

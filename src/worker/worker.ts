@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Broker, Delivery } from '../broker';
+import type { ConsumerLeases } from '../broker/broker';
 import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
 import type { Celeriac } from '../celeriac';
 import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
@@ -151,7 +152,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       (job) => this.release(job),
       (err) => this.fail('ack failed; these tasks may run again', err),
     );
-    this.promoter = new DelayedPromoter(this.broker, (err) => this.fail('promoting delayed tasks failed', err));
+    this.promoter = new DelayedPromoter(this.broker.delayed, (err) => this.fail('promoting delayed tasks failed', err));
     this.revoked = new RevokedIds(this.broker, (message, err) => this.fail(message, err));
     this.states = new StateWriter(this.store, this.name);
     const parts: WorkerParts = {
@@ -190,7 +191,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const onCommitted = (updates: StateUpdate[]) => {
       const notices = finishedNotices(updates);
       if (notices.length > 0)
-        void this.broker.publish(this.broker.keys.resultsChannel, JSON.stringify(notices)).catch(() => {});
+        void this.broker.publish(this.broker.channels.resultsChannel, JSON.stringify(notices)).catch(() => {});
     };
     this.store.on('committed', onCommitted);
     this.unsubscribers.push(async () => void this.store.off('committed', onCommitted));
@@ -207,16 +208,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.remote.on('error', (err) => this.fail('could not send a remote control reply', err));
     this.remote.start();
-    this.unsubscribers.push(await this.broker.subscribe(this.broker.keys.pidbox, (raw) => this.onControl(raw)));
-    this.unsubscribers.push(
-      await this.broker.subscribe(this.broker.keys.delayedChannel, (due) => this.promoter.promoteBy(Number(due))),
-    );
+    this.unsubscribers.push(await this.broker.subscribe(this.broker.channels.pidbox, (raw) => this.onControl(raw)));
+    if (this.broker.delayed)
+      this.unsubscribers.push(
+        await this.broker.subscribe(this.broker.delayed.wakeChannel, (due) => this.promoter.promoteBy(Number(due))),
+      );
     this.state = 'running';
     const beatMs = Math.min(2000, Math.floor(this.app.config.leaseMs / 3));
     this.timers.push(setInterval(() => void this.heartbeat(), beatMs));
-    this.timers.push(setInterval(() => void this.recover(), 1000));
-    const strays = new StrayReclaimer(this.broker, this.consumer);
-    this.timers.push(setInterval(() => void this.reclaimStrays(strays), STRAY_CHECK_MS));
+    const leases = this.broker.leases;
+    if (leases) {
+      this.timers.push(setInterval(() => void this.recover(leases), 1000));
+      const strays = new StrayReclaimer(this.broker, this.consumer);
+      this.timers.push(setInterval(() => void this.reclaimStrays(strays), STRAY_CHECK_MS));
+    }
     this.revoked.start();
     await this.heartbeat();
     this.promoter.start();
@@ -265,13 +270,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (msg.expires && msg.expires.getTime() <= now)
       return this.finish(job, { kind: 'revoked', reason: 'expired', runtimeMs: 0 });
     if (msg.eta && msg.eta.getTime() > now + 5) {
-      // Not due yet (a Python sender puts eta tasks straight on the queue): park it in the
-      // delayed set rather than in memory, where Celery keeps it and loses it on a crash.
+      // Not due yet (a Python sender puts eta tasks straight on the queue): hand it back to the
+      // transport until then (on Redis the delayed set, rather than this process's memory, where
+      // Celery keeps it and loses it on a crash).
       this.held.delete(job);
       void this.broker
-        .ackAndSend(this.consumer, msg.raw, [
-          { queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: msg.eta.getTime() },
-        ])
+        .defer(this.consumer, msg.raw, {
+          queue: msg.queue,
+          priority: msg.priority,
+          raw: msg.raw,
+          dueAtMs: msg.eta.getTime(),
+        })
         .then(() => this.promoter.promoteBy(msg.eta!.getTime()))
         .catch((e) => this.fail('deferring an eta task failed; it will be redelivered', e));
       return;
@@ -446,10 +455,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async heartbeat(): Promise<void> {
     try {
-      await this.broker.renewLease(this.consumer, this.app.config.leaseMs);
-      this.brokerOk();
+      await this.broker.leases?.renewLease(this.consumer, this.app.config.leaseMs);
       const info = this.info();
       await this.broker.putWorkerInfo(this.name, JSON.stringify(info));
+      this.brokerOk();
       await this.events.worker('worker-heartbeat', info);
     } catch (err) {
       this.fail('heartbeat failed', err);
@@ -471,10 +480,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * lease first and never recovers it, so a recovery check that runs before the next heartbeat
    * after an outage cannot hand back this worker's own running tasks (issue 15 item 7).
    */
-  private async recover(): Promise<void> {
+  private async recover(leases: ConsumerLeases): Promise<void> {
     if (Date.now() < this.recoveryHeldUntil || this.redisOutage.down) return;
     try {
-      const moved = await this.broker.recoverLapsed({ consumer: this.consumer, leaseMs: this.app.config.leaseMs });
+      const moved = await leases.recoverLapsed({ consumer: this.consumer, leaseMs: this.app.config.leaseMs });
       if (moved > 0) this.log('warn', `gave back ${moved} messages held by a worker whose lease lapsed`);
     } catch (err) {
       this.fail('lease recovery failed', err);

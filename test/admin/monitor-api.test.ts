@@ -140,7 +140,7 @@ function openStream(headers: Record<string, string> = STAFF) {
 }
 
 async function subscribers(): Promise<number> {
-  const channel = (await app.broker()).keys.events('task.multi');
+  const channel = (await app.broker()).channels.events('task.multi');
   const [, n] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
   return Number(n);
 }
@@ -203,9 +203,9 @@ describe('event stream (SSE)', () => {
     await stream.response;
     await eventually(() => expect(stream.events.some((e) => e.event === 'ready')).toBe(true));
     const broker = await app.broker();
-    await broker.publish(broker.keys.events('task.multi'), 'not an envelope');
+    await broker.publish(broker.channels.events('task.multi'), 'not an envelope');
     await broker.publish(
-      broker.keys.events('task.multi'),
+      broker.channels.events('task.multi'),
       JSON.stringify({ body: Buffer.from('[{"type":"task-succeeded"}]').toString('base64') }),
     );
     const { body } = await s.post('/api/tasks', { task: 'math.add', args: [2, 2] }).expect(202);

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import type { Beat, Celeriac, CeleriacOptions } from '../../src';
 import { decodeTask } from '../../src/broker/message';
 import { DATABASE_URL, makeApp, REDIS_URL } from '../helpers';
+import type { RedisBroker } from '../../src/broker/redis-broker';
 
 export const fixtureApps = [join(__dirname, 'fixtures/app')];
 
@@ -29,7 +30,7 @@ export interface Queued {
  * daily celery.backend_cleanup a started beat installs (a test straddling 04:00 UTC would see it).
  */
 export async function queued(app: Celeriac, queues = ['celery', 'reports']): Promise<Queued[]> {
-  const broker = await app.broker();
+  const broker = (await app.broker()) as RedisBroker;
   const redis = new Redis(REDIS_URL);
   try {
     const out: Queued[] = [];
@@ -72,7 +73,7 @@ export async function resetBeatState(app: Celeriac): Promise<void> {
     `TRUNCATE $S.celeriac_periodic_task, $S.celeriac_interval_schedule, $S.celeriac_crontab_schedule,
               $S.celeriac_solar_schedule, $S.celeriac_clocked_schedule, $S.celeriac_beat_outbox CASCADE`,
   );
-  const broker = await app.broker();
+  const broker = (await app.broker()) as RedisBroker;
   const redis = new Redis(REDIS_URL);
   try {
     const keys = ['celery', 'reports', 'remote'].flatMap((q) => [0, 3, 6, 9].map((b) => broker.keys.queue(q, b)));

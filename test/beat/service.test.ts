@@ -16,6 +16,7 @@ import { BeatNotMigratedError } from '../../src/beat';
 import { resolveConfig } from '../../src/config';
 import { silentLogger } from '../../src/log';
 import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
+import type { RedisBroker } from '../../src/broker/redis-broker';
 import {
   assertNoBeatLeftRunning,
   fixtureApps,
@@ -181,7 +182,7 @@ describe('PeriodicTaskService', () => {
     const [msg] = await queued(app, ['reports']);
     expect(msg).toMatchObject({ id: taskId, periodicTaskName: 'manual', args: [1, 2] });
     expect((await service.get('manual')).totalRunCount).toBe(0);
-    const broker = await app.broker();
+    const broker = (await app.broker()) as RedisBroker;
     await (broker as any).redis.del(broker.keys.queue('reports', 3));
   });
 

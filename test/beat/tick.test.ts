@@ -7,6 +7,7 @@ import { ManualClock, PeriodicTaskService, type Beat, type Celeriac } from '../.
 import { runTaskId } from '../../src/beat';
 import { cleanup } from '../helpers';
 import { assertNoBeatLeftRunning, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
+import type { RedisBroker } from '../../src/broker/redis-broker';
 
 let app: Celeriac;
 let beat: Beat;
@@ -102,7 +103,7 @@ test('message options: queue, routing key, priority, headers, expires and expire
   expect(byName.rel.headers).toMatchObject({ tenant: 'a', periodic_task_name: 'rel' });
   expect(byName.abs).toMatchObject({ queue: 'remote', expires: '2026-06-01T12:00:00.000Z' });
   expect(byName.routed).toMatchObject({ queue: 'remote', task: 'remote.thing', kwargs: { k: 1 } });
-  const broker = await app.broker();
+  const broker = (await app.broker()) as RedisBroker;
   expect(await (broker as any).redis.llen(broker.keys.queue('reports', 6))).toBe(1); // priority 6 → bucket 6
 });
 

@@ -7,6 +7,7 @@ import { decodeControl } from '../../src/broker/pidbox';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
 import { runs } from './fixtures/interop/tasks';
+import type { RedisBroker } from '../../src/broker/redis-broker';
 
 /**
  * Celeriac and real Celery 5.2.6 (kombu 5.2.4, Debian's /usr/bin/python3) on one Redis, each
@@ -186,7 +187,7 @@ async function records(): Promise<PyRecord[]> {
 }
 
 async function delayedIds(): Promise<string[]> {
-  const broker = await app.broker();
+  const broker = (await app.broker()) as RedisBroker;
   return (await redis.zrange(broker.keys.delayed, '0', '-1')).map((raw) => JSON.parse(raw).headers.id);
 }
 
@@ -359,7 +360,7 @@ describe('Celery sends, a Celeriac worker runs', () => {
 
     // Listen where kombu publishes with global_keyprefix: PUBLISH is one of its prefixed commands.
     const channel = `${prefix}/${new URL(REDIS_URL).pathname.slice(1) || '0'}.celery.pidbox`;
-    expect((await app.broker()).keys.pidbox).toBe(channel);
+    expect((await app.broker()).channels.pidbox).toBe(channel);
     const sub = new Redis(REDIS_URL);
     const heard: unknown[] = [];
     try {

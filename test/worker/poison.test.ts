@@ -90,7 +90,7 @@ test('a message whose holders keep dying is dead-lettered, not run again', async
   const raw = message('behave.quick');
   const id = JSON.parse(raw).headers.id;
   const tag = JSON.parse(raw).properties.delivery_tag;
-  // As recover.lua leaves it after the sixth dead holder: counted, and on the queue's redelivered list.
+  // As recover-2.lua leaves it after the sixth dead holder: counted, and on the queue's redelivered list.
   await redis.hset(k('celeriac:redeliveries'), tag, '6');
   await redis.rpush(k('celeriac:redelivered:celery'), raw);
   await eventually(async () => expect(await app.asyncResult(id).status()).toBe('FAILURE'));

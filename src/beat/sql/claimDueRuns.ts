@@ -17,7 +17,7 @@
  *   per send group (runs due within the same few milliseconds, sent together at the group's
  *   instant). If the beat dies after this commits and before Redis has the messages, another
  *   beat finds the groups there and sends them; if it dies after Redis has them, each group's
- *   send marker makes the second send a no-op (src/beat/lua/send-once.lua).
+ *   send marker makes the second send a no-op (Broker.sendOnce; on Redis src/broker/lua/send-once-n.lua).
  *
  * Claiming ahead: a running beat claims runs up to claimAheadMs before their slot, so that the
  * statement's cost is paid before the instant and the messages go out at it. A group's

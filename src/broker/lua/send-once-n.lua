@@ -6,7 +6,8 @@
   ARGV[1]      time to live of the marker, in ms
   ARGV[2..n+1] the raw messages, in the same order as their queue keys
 
-  Returns the number of messages pushed, or -1 if the marker already existed (nothing pushed).
+  Returns the number of messages pushed (at least 1), or 0 if the marker already existed and
+  nothing was pushed.
 
   Guarantee: the marker and the pushes are one step. A batch re-sent after its beat died
   (between the send and the outbox delete, see src/beat/sql/claimDueRuns.ts) under the same
@@ -15,7 +16,7 @@
   given up, not re-sent (src/beat/beat.ts, recoverOutbox).
 ]]
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  return -1
+  return 0
 end
 for i = 2, #KEYS do
   redis.call('LPUSH', KEYS[i], ARGV[i])

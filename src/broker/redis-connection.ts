@@ -1,0 +1,144 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { BrokerUnavailableError } from '../errors';
+import { Keys } from './keys';
+import { defineScripts } from './redis-scripts';
+import { redactUrl, type RedisAddress } from './url';
+
+/**
+ * Every Redis connection Celeriac opens, with one set of options. A broker opens a few kinds,
+ * which differ only in how long a command may wait for a lost connection:
+ * - `command`: the shared one. A producer should hear promptly that Redis is down rather than
+ *   wait in an offline queue (2 retries); workers and beat loop and retry on their own.
+ * - `blocking`: one per blocking fetch or reply wait (BLMOVE, BRPOP would hold up every other
+ *   command on a shared connection). One retry: the caller loops.
+ * - `subscriber`: pub/sub. Never gives up: a subscription must outlive any outage, and ioredis
+ *   re-subscribes on reconnect.
+ *
+ * With Sentinel, every kind asks the sentinels for the current primary on each (re)connect, so a
+ * failover is followed by every connection on its own.
+ */
+export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
+
+const RETRIES: Record<ConnectionRole, number | null> = { command: 2, blocking: 1, subscriber: null };
+
+export function redisOptions(address: RedisAddress, keyPrefix: string, role: ConnectionRole): RedisOptions {
+  const options: RedisOptions = {
+    lazyConnect: role === 'command',
+    connectTimeout: 3000,
+    // Named so operators (and tests) can tell Celeriac's connections apart in CLIENT LIST.
+    connectionName: `celeriac${keyPrefix ? ':' + keyPrefix.replace(/[^\w:.-]/g, '_') : ''}`,
+    maxRetriesPerRequest: RETRIES[role],
+    // Jittered, so a fleet of workers does not reconnect in step after an outage.
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 3000) + Math.floor(Math.random() * 100),
+    db: address.db,
+    username: address.username,
+    password: address.password,
+  };
+  const server = address.server;
+  if ('sentinels' in server) {
+    Object.assign(options, {
+      sentinels: server.sentinels,
+      name: server.masterName,
+      role: 'master',
+      sentinelPassword: server.sentinelPassword,
+      sentinelRetryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 3000),
+      // Subscribes to +switch-master on a sentinel, so a failover is noticed when it happens,
+      // not when a command to the old primary times out.
+      failoverDetector: true,
+      // A primary demoted under us (it came back as a replica) refuses writes with READONLY:
+      // reconnect, which asks the sentinels again, and resend the command.
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
+    } satisfies RedisOptions);
+  } else {
+    options.host = server.host;
+    options.port = server.port;
+    if (server.tls) options.tls = { rejectUnauthorized: server.tls.rejectUnauthorized };
+  }
+  return options;
+}
+
+/** A connection of the given kind. Errors surface through the commands that fail, which name the host. */
+export function openRedis(address: RedisAddress, keyPrefix: string, role: ConnectionRole): Redis {
+  const redis = new Redis(redisOptions(address, keyPrefix, role));
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** Messages of the errors that mean "no server answered", as opposed to a command Redis refused. */
+const UNAVAILABLE =
+  /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Connection is closed|max retries|Stream isn't writeable|EPIPE|ECONNRESET|All sentinels are unreachable|READONLY|LOADING/i;
+
+/**
+ * What the parts of a Redis broker share: the address, the key names, the shared command
+ * connection (with every Lua script defined on it), and one rule for turning "Redis is not there"
+ * into a BrokerUnavailableError that says what to do.
+ */
+export class RedisLink {
+  readonly keys: Keys;
+  private cmd: Redis | undefined;
+  private connecting: Promise<void> | undefined;
+
+  constructor(
+    readonly address: RedisAddress,
+    readonly keyPrefix: string,
+  ) {
+    this.keys = new Keys(keyPrefix, address.db);
+  }
+
+  connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      const redis = openRedis(this.address, this.keyPrefix, 'command');
+      defineScripts(redis);
+      this.cmd = redis;
+      try {
+        await redis.connect();
+      } catch (err) {
+        this.connecting = undefined;
+        this.cmd = undefined;
+        redis.disconnect();
+        throw this.unavailable(err);
+      }
+    })();
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    const cmd = this.cmd;
+    this.cmd = undefined;
+    this.connecting = undefined;
+    if (cmd) await cmd.quit().catch(() => cmd.disconnect());
+  }
+
+  /** The shared command connection. */
+  get redis(): Redis {
+    if (!this.cmd)
+      throw new BrokerUnavailableError(
+        `The broker at ${this.address.description} is not connected: call connect() first.`,
+      );
+    return this.cmd;
+  }
+
+  /** A dedicated connection, for a blocking command or for pub/sub. */
+  open(role: Exclude<ConnectionRole, 'command'>): Redis {
+    return openRedis(this.address, this.keyPrefix, role);
+  }
+
+  unavailable(err: unknown): BrokerUnavailableError {
+    const reason = err instanceof Error ? err.message : String(err);
+    return new BrokerUnavailableError(
+      `Redis at ${this.address.description} is unavailable (${redactUrl(reason)}). Nothing was sent; start Redis or fix CELERIAC_BROKER_URL and try again.`,
+      { cause: err },
+    );
+  }
+
+  /** Runs a command; an error that means Redis could not be reached becomes a BrokerUnavailableError. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof BrokerUnavailableError) throw err;
+      if (UNAVAILABLE.test(err instanceof Error ? err.message : '')) throw this.unavailable(err);
+      throw err;
+    }
+  }
+}
