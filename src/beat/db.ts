@@ -1,5 +1,6 @@
 import { Client, Pool, type ClientConfig, type PoolConfig } from 'pg';
 import type { DataSource } from 'typeorm';
+import type { Statement } from './sql/statement';
 
 /** A query runner for one transaction. */
 export type TxQuery = (text: string, values?: unknown[]) => Promise<any[]>;
@@ -75,6 +76,13 @@ export class BeatDb {
     }
     const res = await this.pool.query({ name, text, values });
     return res.rows as T[];
+  }
+
+  /** Runs one of beat's named statements (./sql/) with its typed input. */
+  run<Row>(statement: Statement<void, Row>): Promise<Row[]>;
+  run<In, Row>(statement: Statement<In, Row>, input: In): Promise<Row[]>;
+  run<In, Row>(statement: Statement<In, Row>, input?: In): Promise<Row[]> {
+    return this.query<Row>(statement.name, statement.text, statement.params(input as In));
   }
 
   /** Runs `fn` in one transaction on one session. */

@@ -3,7 +3,7 @@
  * each run once with any number of beats). See README.md in this folder.
  */
 export { Beat } from './beat';
-export type { BeatEvents, SentRun, SkippedRun, RowError, RecoveredBatch, TickResult } from './beat';
+export type { BeatEvents, SentRun, SkippedRun, RowError, RecoveredBatch, TickResult } from './events';
 export type { BeatOptions } from './options';
 export { ManualClock, systemClock } from './clock';
 export type { Clock } from './clock';

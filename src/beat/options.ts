@@ -32,16 +32,6 @@ export interface BeatOptions {
   listen?: boolean;
   /** Upsert the app's beatSchedule into the tables at start. Default true. */
   syncSchedule?: boolean;
-  /** @internal Fault injection for crash tests. */
-  hooks?: BeatHooks;
-}
-
-/** @internal Called at the two points where a beat dying matters; throw to simulate a crash. */
-export interface BeatHooks {
-  /** The batch is claimed and recorded in the outbox; nothing is in Redis yet. */
-  afterClaim?: (batchId: string) => void | Promise<void>;
-  /** Redis has the batch's messages; the outbox row is not deleted yet. */
-  afterSend?: (batchId: string) => void | Promise<void>;
 }
 
 export interface ResolvedBeatOptions {
@@ -57,7 +47,6 @@ export interface ResolvedBeatOptions {
   heartbeatMs: number;
   listen: boolean;
   syncSchedule: boolean;
-  hooks: BeatHooks;
 }
 
 const defaults = {
@@ -86,7 +75,6 @@ const knownKeys: ReadonlySet<string> = new Set<keyof BeatOptions>([
   'heartbeatMs',
   'listen',
   'syncSchedule',
-  'hooks',
 ]);
 
 export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
@@ -127,7 +115,6 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
     heartbeatMs: ms('heartbeatMs', options.heartbeatMs),
     listen: bool('listen', options.listen),
     syncSchedule: bool('syncSchedule', options.syncSchedule),
-    hooks: options.hooks ?? {},
   };
   if (resolved.sentMarkerTtlMs < resolved.outboxLeaseMs * 10) {
     throw new ConfigError(

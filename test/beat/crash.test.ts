@@ -9,6 +9,7 @@
  *     again (else the runs run twice).
  */
 import { Celeriac, ManualClock, type Beat, type RecoveredBatch } from '../../src';
+import { injectBeatFaults } from '../../src/beat/fault-hooks';
 import { silentLogger } from '../../src/log';
 import { cleanup, DATABASE_URL, eventually, REDIS_URL } from '../helpers';
 import {
@@ -60,14 +61,9 @@ function slotsByTask(msgs: Awaited<ReturnType<typeof queued>>): Record<string, s
 describe('fault hooks, injected clock', () => {
   async function crashingBeat(point: 'afterClaim' | 'afterSend'): Promise<Beat> {
     return tracked(
-      app.beat({
-        name: 'victim',
-        listen: false,
-        outboxLeaseMs: LEASE,
-        hooks: {
-          [point]: () => {
-            throw new Crash(`killed ${point}`);
-          },
+      injectBeatFaults(app.beat({ name: 'victim', listen: false, outboxLeaseMs: LEASE }), {
+        [point]: () => {
+          throw new Crash(`killed ${point}`);
         },
       }),
     );
@@ -141,14 +137,9 @@ describe('fault hooks, injected clock', () => {
     await fiveTasks();
     let crash = true;
     const victim = tracked(
-      app.beat({
-        name: 'victim',
-        listen: false,
-        outboxLeaseMs: LEASE,
-        hooks: {
-          afterClaim: () => {
-            if (crash) throw new Crash('stalled');
-          },
+      injectBeatFaults(app.beat({ name: 'victim', listen: false, outboxLeaseMs: LEASE }), {
+        afterClaim: () => {
+          if (crash) throw new Crash('stalled');
         },
       }),
     );

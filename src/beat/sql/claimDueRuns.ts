@@ -1,3 +1,40 @@
+import type { OutboxRun } from '../send-once';
+import { statement, type Statement } from './statement';
+
+/** One planned run of a claim: the row as it was read, and what claiming it does. */
+export interface ClaimRun {
+  id: number;
+  /** The row's revision when it was read; an edit since then makes the claim skip it. */
+  revision: string;
+  /** The slot this run is for: the row's next_run_at when it was read. */
+  slotMs: number;
+  /** The row's next slot after this run, or null when there is none. */
+  nextMs: number | null;
+  /** Set enabled = false in the same step (a one-off's only run). */
+  disable: boolean;
+  /** Shown in last_error (why there is no next run, or why this run was skipped). */
+  note: string | null;
+  /** For a run to send: its send group and its outbox record. Null for a run skipped (catch_up = 'skip'). */
+  send: { group: number; run: OutboxRun } | null;
+}
+
+/** Runs sent together, at one instant, under one outbox row and one Redis marker. */
+export interface ClaimGroup {
+  batchId: string;
+  sendAtMs: number;
+}
+
+export interface Claim {
+  nowMs: number;
+  beat: string;
+  runs: readonly ClaimRun[];
+  /** Indexed by ClaimRun.send.group (0-based). */
+  groups: readonly ClaimGroup[];
+}
+
+/** Between the run records of a claim: JSON escapes it, so no record contains it. */
+const RUN_SEPARATOR = '\x1e';
+
 /**
  * Claims due runs, advances their periodic tasks and records the runs to send, in one
  * statement and so one transaction. This is where "never twice" is decided.
@@ -25,7 +62,7 @@
  * runs from the moment the group was due to be sent, so no other beat takes over a group its
  * owner is still waiting to send. last_run_at is that instant too (when the run is sent).
  *
- * Arrays are one element per planned row (unnest keeps the statement's shape fixed, so it is
+ * Arrays are one element per planned run (unnest keeps the statement's shape fixed, so it is
  * prepared once whatever the batch size):
  * $1 now, $2 beat id, $3 ids, $4 planned slots, $5 revisions, $6 next slots, $7 send?,
  * $8 disable?, $9 notes, $10 send group (1-based index into $11/$12, null for runs not sent);
@@ -37,8 +74,26 @@
  * separator takes half the time.
  * Returns the ids this statement claimed.
  */
-export function claimDueRuns(schema: string): string {
+export function claimDueRuns(schema: string): Statement<Claim, { id: number }> {
   const pt = `"${schema}".celeriac_periodic_task`;
+  return statement('claim', schema, claimText(schema, pt), (c: Claim) => [
+    new Date(c.nowMs),
+    c.beat,
+    c.runs.map((r) => r.id),
+    c.runs.map((r) => new Date(r.slotMs)),
+    c.runs.map((r) => r.revision),
+    c.runs.map((r) => (r.nextMs === null ? null : new Date(r.nextMs))),
+    c.runs.map((r) => r.send !== null),
+    c.runs.map((r) => r.disable),
+    c.runs.map((r) => r.note),
+    c.runs.map((r) => (r.send ? r.send.group + 1 : null)),
+    c.groups.map((g) => g.batchId),
+    c.groups.map((g) => new Date(g.sendAtMs)),
+    c.runs.map((r) => (r.send ? JSON.stringify(r.send.run) : '')).join(RUN_SEPARATOR),
+  ]);
+}
+
+function claimText(schema: string, pt: string): string {
   return `
     WITH input AS (
       SELECT * FROM unnest($3::int[], $4::timestamptz[], $5::bigint[], $6::timestamptz[], $7::boolean[], $8::boolean[], $9::text[], $10::int[])

@@ -1,3 +1,24 @@
+import { statement, type Statement } from './statement';
+
+export interface TakeOver {
+  beat: string;
+  nowMs: number;
+  /** Claims at or before this instant have lapsed (now − outboxLeaseMs). */
+  leaseCutoffMs: number;
+  limit: number;
+  /** Batches this beat is sending itself (waiting for their instant, or in flight). */
+  sending: string[];
+}
+
+export interface TakenBatch {
+  batch_id: string;
+  first_claimed_at: Date;
+  attempts: number;
+  /** The outbox records, a JSON array of OutboxRun. */
+  runs: string;
+  previous_owner: string;
+}
+
 /**
  * Takes over outbox batches whose sending was not confirmed: this beat's own (its send failed,
  * e.g. Redis was down) at once, another beat's once its claim is older than the lease (that
@@ -9,14 +30,15 @@
  *
  * A batch's claimed_at is its send instant (see claimDueRuns: a running beat claims ahead), so
  * this beat's own batches are taken only once that instant has passed, and never one it still
- * holds in memory, waiting for its instant or being sent right now ($5): those are not failed.
- *
- * $1 beat id, $2 now, $3 lease cutoff (claims at or before it have lapsed), $4 limit,
- * $5 batch ids this beat is sending itself.
+ * holds in memory, waiting for its instant or being sent right now (`sending`): those are not
+ * failed.
  */
-export function takeOverBatches(schema: string): string {
+export function takeOverBatches(schema: string): Statement<TakeOver, TakenBatch> {
   const outbox = `"${schema}".celeriac_beat_outbox`;
-  return `
+  return statement(
+    'takeover',
+    schema,
+    `
     WITH picked AS (
       SELECT batch_id, claimed_by AS previous_owner
         FROM ${outbox}
@@ -30,5 +52,7 @@ export function takeOverBatches(schema: string): string {
        SET claimed_by = $1, claimed_at = $2, attempts = o.attempts + 1
       FROM picked p
      WHERE o.batch_id = p.batch_id
-    RETURNING o.batch_id, o.first_claimed_at, o.attempts, o.runs, p.previous_owner`;
+    RETURNING o.batch_id, o.first_claimed_at, o.attempts, o.runs, p.previous_owner`,
+    (t) => [t.beat, new Date(t.nowMs), new Date(t.leaseCutoffMs), t.limit, t.sending],
+  );
 }
