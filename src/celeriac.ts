@@ -15,8 +15,10 @@ import { setCurrentApp } from './plugin/current-app';
 import { celeriacMiddleware } from './plugin/middleware';
 import { registry, type TaskRegistry } from './plugin/registry';
 import type { ApplyOptions } from './plugin/task';
-import { AsyncResult, type ResultBackend } from './results/async-result';
-import { ResultStore, type StateUpdate, type TaskResultRow } from './results/store';
+import { AsyncResult } from './results/async-result';
+import type { ResultBackend } from './results/backend';
+import { DatabaseResultBackend } from './results/database-backend';
+import { ResultStore, type StateUpdate } from './results/store';
 import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
 import { Beat, type BeatOptions } from './beat';
@@ -41,7 +43,7 @@ export interface PreparedMessage {
  * database. Web processes use it to send tasks and read results; `celeriac worker` and
  * `celeriac beat` load the same object from the module named by --app.
  */
-export class Celeriac implements ResultBackend {
+export class Celeriac {
   readonly config: ResolvedConfig;
   readonly registry: TaskRegistry = registry;
   readonly logger: Logger;
@@ -60,6 +62,8 @@ export class Celeriac implements ResultBackend {
   private readonly publishMiddleware: PublishMiddleware[] = [];
   /** @internal Set when config.signing is: signs what this process sends, verifies what its workers take. */
   readonly signer: MessageSigner | undefined;
+  /** @internal What this app's AsyncResults and GroupResults read through. */
+  readonly resultBackend: ResultBackend;
 
   constructor(options: CeleriacOptions = {}) {
     this.config = resolveConfig(options);
@@ -74,6 +78,11 @@ export class Celeriac implements ResultBackend {
     this.waiter = new ResultWaiter(
       () => this.broker(),
       () => this.results(),
+    );
+    this.resultBackend = new DatabaseResultBackend(
+      () => this.requireResults(),
+      this.waiter,
+      (ids, options) => this.control.revoke(ids, options),
     );
   }
 
@@ -149,7 +158,7 @@ export class Celeriac implements ResultBackend {
     const prepared = this.prepare(name, args, kwargs, options);
     this.waiter.expect(prepared.id);
     await this.sendPrepared([prepared]);
-    return new AsyncResult<R>(prepared.id, this);
+    return new AsyncResult<R>(prepared.id, this.resultBackend);
   }
 
   /**
@@ -278,40 +287,19 @@ export class Celeriac implements ResultBackend {
   }
 
   asyncResult<R = unknown>(taskId: string): AsyncResult<R> {
-    return new AsyncResult<R>(taskId, this);
+    return new AsyncResult<R>(taskId, this.resultBackend);
   }
 
   /** A group's results by group id (Celery's GroupResult.restore), or null if no such group was saved. */
   async groupResult<R = unknown>(groupId: string): Promise<GroupResult<R> | null> {
-    const ids = await (await this.requireResults()).groupTaskIds(groupId);
+    const ids = await this.resultBackend.groupTaskIds(groupId);
     return ids
       ? new GroupResult<R>(
           groupId,
           ids.map((id) => this.asyncResult<R>(id)),
-          this,
+          this.resultBackend,
         )
       : null;
-  }
-
-  /** @internal ResultBackend */
-  async readResult(taskId: string): Promise<TaskResultRow | null> {
-    const store = await this.requireResults();
-    // A PENDING written by this process may still be in its batch: commit it so we never say UNKNOWN for our own send.
-    if (store.backlog > 0) await store.flush();
-    return store.get(taskId);
-  }
-
-  /** @internal ResultBackend */
-  async waitForResult(taskId: string, timeoutMs: number): Promise<TaskResultRow | null> {
-    // No flush of our own PENDING writes here: waiting only cares about the final state.
-    await this.requireResults();
-    return this.waiter.wait(taskId, timeoutMs);
-  }
-
-  /** @internal ResultBackend */
-  async forgetResult(taskId: string): Promise<void> {
-    this.waiter.forget(taskId);
-    await (await this.requireResults()).forget(taskId);
   }
 
   private requireResults(): Promise<ResultStore> {

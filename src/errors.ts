@@ -112,6 +112,9 @@ export class RetryRequest extends CeleriacError {
 
 export class MaxRetriesExceededError extends CeleriacError {}
 
+/** A work-flow that cannot be built or run as given (a link on a group, a malformed signature). */
+export class CanvasError extends CeleriacError {}
+
 /** Levenshtein-closest candidate within distance 3, for "did you mean" hints. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;

@@ -204,8 +204,8 @@ export interface SharedState {
     failed: boolean,
     ttlMs: number,
   ): Promise<{ finished: number; failed: number }>;
-  /** Send the chord's callback (or, with null, only mark it done) unless already fired; true if this call fired it. */
-  chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean>;
+  /** Send what the completed chord sets off (possibly nothing) unless it already fired; true if this call fired it. */
+  chordFire(groupId: string, messages: OutgoingMessage[], ttlMs: number): Promise<boolean>;
   /** Revoked ids persist with an expiry, so workers that start later honour them too. */
   addRevoked(ids: string[], untilMs: number): Promise<void>;
   listRevoked(nowMs: number): Promise<string[]>;

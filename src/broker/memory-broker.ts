@@ -151,11 +151,11 @@ export class MemoryBroker extends FanOutDelegate implements Broker, DelayedStore
     return { finished: c.done.size, failed: c.failed.size };
   }
 
-  async chordFire(groupId: string, callback: OutgoingMessage | null): Promise<boolean> {
+  async chordFire(groupId: string, messages: OutgoingMessage[]): Promise<boolean> {
     const c = this.chords.get(groupId);
     if (!c || c.fired) return false;
     c.fired = true;
-    if (callback) await this.send([callback]);
+    await this.send(messages);
     return true;
   }
 

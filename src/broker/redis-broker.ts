@@ -220,15 +220,18 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
     return { finished, failed: failedCount };
   }
 
-  async chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean> {
-    const queueKey = callback ? this.keys.queue(callback.queue, callback.priority) : '';
+  async chordFire(groupId: string, messages: OutgoingMessage[], ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const due = messages.map((m) => (m.dueAtMs !== undefined && m.dueAtMs > now ? String(m.dueAtMs) : ''));
+    const keys = messages.map((m, i) => (due[i] ? this.keys.delayed : this.keys.queue(m.queue, m.priority)));
+    const args = messages.flatMap((m, i) => [due[i], m.raw]);
     return (
       (await this.run(() =>
         runScript<number>(
           this.redis,
           'chord-fire',
-          [this.keys.chord(groupId, 'fired'), queueKey],
-          [callback?.raw ?? '', ttlMs],
+          [this.keys.chord(groupId, 'fired'), this.keys.delayed, ...keys],
+          [ttlMs, this.keys.delayedChannel, ...args],
         ),
       )) === 1
     );

@@ -13,7 +13,7 @@ import { MessageNotHeldError } from '../errors';
  * A script reports a refusal with a negative return code; `failures` below is the one place
  * those codes become named errors, so callers see a CeleriacError, never a bare -1.
  */
-const VERSION = 'v2';
+const VERSION = 'v3';
 
 export type ScriptName =
   'fetch' | 'recover' | 'promote' | 'chord-join' | 'chord-fire' | 'reply' | 'send-once' | 'replace-held';

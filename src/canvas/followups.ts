@@ -1,106 +1,194 @@
-import type { Broker } from '../broker';
 import type { TaskMessage } from '../broker/message';
-import type { Celeriac, PreparedMessage } from '../celeriac';
-import type { ResultStore, StateUpdate } from '../results/store';
-import { Signature } from './signature';
+import type { PreparedMessage } from '../celeriac';
+import type { StateUpdate } from '../results/store';
+import { applyNode, emptyPlan, type Lineage, type Plan, type Prepare } from './apply';
+import type { CanvasBackend } from './backend';
+import {
+  chainSteps,
+  chordBody,
+  chordHeader,
+  cloneWire,
+  errbacksOf,
+  firstLeaf,
+  groupMembers,
+  kindOf,
+  opts,
+  resultIds,
+  type Wire,
+} from './wire';
 
-/** Chord bookkeeping in Redis outlives any plausible chord: a day, as results do. */
-const CHORD_TTL_MS = 24 * 3600 * 1000;
-
-export interface FollowUps {
-  /** Messages to send atomically with the finished task's ack: callbacks, errbacks, the chain's next link. */
-  messages: PreparedMessage[];
-  /** Rows for a broken chain's remaining links, so the chain's result (its last link) shows the failure. */
-  brokenChain: StateUpdate[];
-  chord: { groupId: string; body: Signature; size: number } | null;
-}
-
-/** What a task's final state sets off, read from its message's `embed` as Celery's worker does. */
-export function followUps(
-  app: Celeriac,
-  msg: TaskMessage,
-  state: 'SUCCESS' | 'FAILURE' | 'REVOKED',
-  result: unknown,
-): FollowUps {
-  const out: FollowUps = { messages: [], brokenChain: [], chord: null };
-  const lineage = { parentId: msg.id, rootId: msg.rootId };
-  const chainLinks = msg.embed.chain ?? [];
-  if (state === 'SUCCESS') {
-    for (const cb of msg.embed.callbacks ?? [])
-      out.messages.push(Signature.fromJSON(cb).prepare([result], {}, lineage));
-    if (chainLinks.length > 0) {
-      const rest = chainLinks.slice(0, -1);
-      const next = Signature.fromJSON(chainLinks[chainLinks.length - 1]);
-      out.messages.push(next.prepare([result], {}, { ...lineage, embed: { chain: rest.length ? rest : null } }));
-    }
-  } else {
-    // Celery's old-style errback: the failed task's id comes first.
-    for (const eb of msg.embed.errbacks ?? []) out.messages.push(Signature.fromJSON(eb).prepare([msg.id], {}, lineage));
-    const reason = `${msg.task}[${msg.id}] ${state === 'REVOKED' ? 'was revoked' : 'failed'}, so the chain stopped here`;
-    for (const link of chainLinks) {
-      const id = (link.options as { task_id?: string })?.task_id;
-      if (!id) continue;
-      out.brokenChain.push({
-        taskId: id,
-        status: 'FAILURE',
-        retries: 0,
-        taskName: link.task,
-        parentId: msg.id,
-        rootId: msg.rootId,
-        result: { exc_type: 'ChainBroken', exc_message: [reason], exc_module: 'celeriac' },
-        dateDone: new Date(),
-      });
-    }
-  }
-  if (msg.embed.chord && msg.groupId) {
-    const body = Signature.fromJSON(msg.embed.chord);
-    const size = Number((body.options.headers as { chord_size?: number } | undefined)?.chord_size);
-    if (size > 0) out.chord = { groupId: msg.groupId, body, size };
-  }
-  return out;
+/** A finished (or never-to-run) member of a chord, to be counted in. */
+interface Join {
+  groupId: string;
+  memberId: string;
+  failed: boolean;
+  body: Wire;
+  rootId: string | null;
 }
 
 /**
- * Joins a finished member to its chord; the member whose join completes the chord sends the
- * callback with every member's result in order (read from the result table, where each member
- * committed its result before joining). Called before the member's ack, so a crash anywhere
- * here redelivers the member and the join runs again; the set-based join and the fire-once
- * flag make the repeat harmless.
+ * Runs what a task's final state sets off, read from its message's `embed` as Celery's worker
+ * does: on success its callbacks and the chain's next step; on failure its errbacks, and every
+ * step of the chain that now never runs recorded as FAILURE (ChainBroken). A chord member joins
+ * its chord; the member that completes it fires the body, or, if any member failed, records the
+ * body as FAILURE (ChordError) and fires the chord's errbacks. Whatever can no longer run because
+ * of a failure is recorded, and counted into the chords it belonged to, so a work-flow of any
+ * shape ends instead of leaving a waiter on PENDING.
+ *
+ * Returns the messages to send in the same atomic step as the task's ack. Everything before that
+ * is idempotent (group rows keyed by frozen ids, final rows under the seq guard, set-based joins,
+ * fire-once chords), so a task redelivered after a crash here runs it again harmlessly.
  */
-export async function joinChord(
-  app: Celeriac,
-  broker: Broker,
-  store: ResultStore,
-  chord: NonNullable<FollowUps['chord']>,
-  memberId: string,
-  failed: boolean,
-): Promise<void> {
-  const { finished, failed: failedCount } = await broker.chordJoin(chord.groupId, memberId, failed, CHORD_TTL_MS);
-  if (finished < chord.size) return;
-  const ids = (await store.groupTaskIds(chord.groupId)) ?? [];
-  const rows = new Map((await store.getMany(ids)).map((r) => [r.taskId, r]));
-  if (failedCount > 0) {
-    const bad = ids.map((id) => rows.get(id)).find((r) => r && r.status !== 'SUCCESS');
-    const why = bad
-      ? `${bad.taskName}[${bad.taskId}] ended ${bad.status}${bad.result && (bad.result as any).exc_type ? ` (${(bad.result as any).exc_type})` : ''}`
-      : 'a member failed';
-    await store.write({
-      taskId: chord.body.id!,
+export async function runFollowUps(
+  prepare: Prepare,
+  backend: CanvasBackend,
+  msg: TaskMessage,
+  state: 'SUCCESS' | 'FAILURE' | 'REVOKED',
+  result: unknown,
+): Promise<PreparedMessage[]> {
+  const lineage: Lineage = { parentId: msg.id, rootId: msg.rootId };
+  const plan = emptyPlan();
+  const chain = (msg.embed.chain ?? []).map(cloneWire);
+  const fallout: Fallout = { rows: [], joins: [] };
+  if (state === 'SUCCESS') {
+    for (const cb of msg.embed.callbacks ?? []) applyNode(prepare, cloneWire(cb), [result], lineage, plan);
+    if (chain.length > 0) {
+      const next = chain.pop()!;
+      applyNode(prepare, next, [result], { ...lineage, chain }, plan);
+    }
+  } else {
+    // Celery's old-style errback: the failed task's id comes first.
+    for (const eb of msg.embed.errbacks ?? []) applyNode(prepare, cloneWire(eb), [msg.id], lineage, plan);
+    const why = `${msg.task}[${msg.id}] ${state === 'REVOKED' ? 'was revoked' : 'failed'}, so the chain stopped here`;
+    for (const step of chain) cancel(step, { excType: 'ChainBroken', message: why, ...lineage }, fallout);
+  }
+  if (msg.embed.chord && msg.groupId)
+    fallout.joins.push({
+      groupId: msg.groupId,
+      memberId: msg.id,
+      failed: state !== 'SUCCESS',
+      body: msg.embed.chord,
+      rootId: msg.rootId,
+    });
+  await settle(prepare, backend, plan, fallout);
+  return plan.messages;
+}
+
+interface Fallout {
+  rows: StateUpdate[];
+  joins: Join[];
+}
+
+async function settle(prepare: Prepare, backend: CanvasBackend, plan: Plan, fallout: Fallout): Promise<void> {
+  if (plan.groups.length) await backend.saveGroups(plan.groups);
+  if (fallout.rows.length) await backend.writeFinal(fallout.rows);
+  for (const j of fallout.joins) await joinChord(prepare, backend, j);
+}
+
+interface Reason extends Lineage {
+  excType: string;
+  message: string;
+}
+
+/**
+ * A node that will never run: each of its tasks gets a FAILURE row saying why, and each of its
+ * result tasks that belonged to a chord outside the node is counted into that chord as failed.
+ */
+function cancel(node: Wire, reason: Reason, out: Fallout): void {
+  const inner = new Set<string>();
+  const leaves: [Wire, Reason][] = [];
+  const walk = (w: Wire, why: Reason) => {
+    switch (kindOf(w)) {
+      case 'leaf':
+        leaves.push([w, why]);
+        break;
+      case 'chain':
+        chainSteps(w).forEach((s) => walk(s, why));
+        break;
+      case 'group':
+        groupMembers(w).forEach((m) => walk(m, why));
+        break;
+      case 'chord': {
+        const header = chordHeader(w);
+        if (opts(header).task_id) inner.add(opts(header).task_id!);
+        groupMembers(header).forEach((m) => walk(m, why));
+        walk(chordBody(w), why);
+        break;
+      }
+    }
+    const after = opts(w).chain;
+    if (after?.length) {
+      const first = firstLeaf(w);
+      const message = `${first?.task ?? w.task}[${(first && opts(first).task_id) ?? '?'}] did not run, so the chain stopped here`;
+      for (const later of after) walk(later, { ...why, excType: 'ChainBroken', message });
+    }
+  };
+  walk(node, reason);
+  for (const [leaf, why] of leaves) {
+    const o = opts(leaf);
+    if (!o.task_id) continue; // unfrozen (a Python sender's): nobody can be waiting on it by id
+    out.rows.push({
+      taskId: o.task_id,
       status: 'FAILURE',
       retries: 0,
-      taskName: chord.body.task,
-      groupId: chord.groupId,
-      result: {
-        exc_type: 'ChordError',
-        exc_message: [`Dependency ${why}; the chord callback did not run.`],
-        exc_module: 'celeriac',
-      },
+      taskName: leaf.task,
+      args: leaf.args ?? [],
+      kwargs: leaf.kwargs ?? {},
+      parentId: why.parentId ?? null,
+      rootId: why.rootId ?? null,
+      groupId: o.group_id ?? null,
+      result: { exc_type: why.excType, exc_message: [why.message], exc_module: 'celeriac' },
       dateDone: new Date(),
     });
-    await broker.chordFire(chord.groupId, null, CHORD_TTL_MS);
-    return;
+    if (o.chord && o.group_id && !inner.has(o.group_id))
+      out.joins.push({
+        groupId: o.group_id,
+        memberId: o.task_id,
+        failed: true,
+        body: o.chord,
+        rootId: why.rootId ?? null,
+      });
   }
-  const results = ids.map((id) => rows.get(id)?.result ?? null);
-  const prepared = chord.body.prepare([results], {}, { parentId: memberId, rootId: chord.body.id });
-  if (await broker.chordFire(chord.groupId, prepared.outgoing, CHORD_TTL_MS)) app.recordPending([prepared]);
+}
+
+/**
+ * Joins a finished member to its chord; the member whose join completes the chord sends the body
+ * with every member's result in order (read from the result table, where each member committed
+ * its result before joining). Called before the member's ack, so a crash anywhere here
+ * redelivers the member and the join runs again; the set-based join and the fire-once flag make
+ * the repeat harmless. Work done before the fire (failure rows, joins into enclosing chords) is
+ * idempotent and done again on a repeat, so a crash between it and the fire loses nothing.
+ */
+async function joinChord(prepare: Prepare, backend: CanvasBackend, j: Join): Promise<void> {
+  const { finished, failed } = await backend.chordJoin(j.groupId, j.memberId, j.failed);
+  const bodyOptions = opts(j.body);
+  const declared = bodyOptions.chord_size ?? (bodyOptions.headers as { chord_size?: number } | undefined)?.chord_size;
+  if (typeof declared === 'number' && finished < declared) return;
+  const ids = (await backend.groupTaskIds(j.groupId)) ?? [];
+  if (finished < (typeof declared === 'number' ? declared : ids.length)) return;
+  const rows = new Map((await backend.getMany(ids)).map((r) => [r.taskId, r]));
+  const body = cloneWire(j.body);
+  const lineage: Lineage = { parentId: j.memberId, rootId: j.rootId };
+  const plan = emptyPlan();
+  if (failed > 0) {
+    const bad = ids.map((id) => rows.get(id)).find((r) => r && r.status !== 'SUCCESS');
+    const excType = (bad?.result as { exc_type?: string } | null)?.exc_type;
+    const why = bad
+      ? `${bad.taskName}[${bad.taskId}] ended ${bad.status}${excType ? ` (${excType})` : ''}`
+      : 'a member failed';
+    const fallout: Fallout = { rows: [], joins: [] };
+    cancel(
+      body,
+      { excType: 'ChordError', message: `Dependency ${why}; the chord callback did not run.`, ...lineage },
+      fallout,
+    );
+    await settle(prepare, backend, plan, fallout);
+    const resultId = resultIds(body)[0] ?? j.groupId;
+    for (const eb of errbacksOf(body)) applyNode(prepare, cloneWire(eb), [resultId], lineage, plan);
+  } else {
+    const results = ids.map((id) => rows.get(id)?.result ?? null);
+    applyNode(prepare, body, [results], lineage, plan);
+  }
+  if (plan.groups.length) await backend.saveGroups(plan.groups);
+  await backend.chordFire(j.groupId, plan.messages);
 }

@@ -1,88 +1,97 @@
-import { randomUUID } from 'node:crypto';
 import type { Signature as WireSignature } from '../broker/message';
-import type { PreparedMessage } from '../celeriac';
 import { currentApp } from '../plugin/current-app';
 import type { ApplyOptions } from '../plugin/task';
 import type { AsyncResult } from '../results/async-result';
+import type { GroupResult } from './group-result';
+import { sendCanvas } from './send';
+
+/**
+ * Anything that can be sent as a work-flow step: a signature, a chain, a group, a chord. `H` is
+ * what sending it resolves to: an AsyncResult, or a GroupResult for a group.
+ */
+export abstract class Canvas<H = AsyncResult> {
+  /** @internal Only carries the result handle's type. */
+  declare readonly __handle?: H;
+
+  /** Celery's wire form (a signature dict), as it travels inside messages. */
+  abstract toJSON(): WireSignature;
+
+  /**
+   * Send it. `args` come before each first task's partial arguments (a chain's first step, every
+   * member of a group or chord header); `options` apply to the messages sent now. Resolves to
+   * the result handle, known before anything runs.
+   */
+  applyAsync(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<H> {
+    return sendCanvas(currentApp(), this.toJSON(), args, kwargs, options) as Promise<H>;
+  }
+
+  delay(...args: unknown[]): Promise<H> {
+    return this.applyAsync(args);
+  }
+}
+
+/** A canvas node of any kind, with any result. */
+export type AnyCanvas = Canvas<any>;
+
+/** What sending a canvas node resolves to. */
+export type HandleOf<C> = C extends Canvas<infer H> ? H : never;
+
+/** The value one result of a node contributes to a group or chord header: groups unroll into it. */
+export type ValueOf<C> =
+  HandleOf<C> extends GroupResult<infer R> ? R : HandleOf<C> extends AsyncResult<infer R> ? R : unknown;
 
 export interface SignatureOptions extends ApplyOptions {
   /** Run with this task's result as first argument when it succeeds (Celery's link). */
-  link?: Signature[];
+  link?: AnyCanvas[];
   /** Run with this task's id as first argument when it fails (Celery's link_error). */
-  linkError?: Signature[];
+  linkError?: AnyCanvas[];
 }
 
 /**
  * A task call that has not happened yet (Celery's signature): name, partial arguments, options.
  * Arguments given when it is applied (or the previous result, in a chain) come *before* the
- * partial ones, as in Celery; an immutable signature (`.si()`) ignores them.
+ * partial ones, as in Celery; an immutable signature (`.si()`) ignores them. `A` is what is
+ * still to be given, for `delay(...)`.
  */
-export class Signature<R = unknown> {
+export class Signature<R = unknown, A extends unknown[] = unknown[]> extends Canvas<AsyncResult<R>> {
   constructor(
     readonly task: string,
     readonly args: unknown[] = [],
     readonly kwargs: Record<string, unknown> = {},
     readonly options: SignatureOptions = {},
     readonly immutable = false,
-  ) {}
-
-  set(options: SignatureOptions): Signature<R> {
-    return new Signature<R>(this.task, this.args, this.kwargs, { ...this.options, ...options }, this.immutable);
+  ) {
+    super();
   }
 
-  link(callback: Signature): Signature<R> {
+  set(options: SignatureOptions): Signature<R, A> {
+    return new Signature<R, A>(this.task, this.args, this.kwargs, { ...this.options, ...options }, this.immutable);
+  }
+
+  link(callback: AnyCanvas): Signature<R, A> {
     return this.set({ link: [...(this.options.link ?? []), callback] });
   }
 
-  linkError(errback: Signature): Signature<R> {
+  linkError(errback: AnyCanvas): Signature<R, A> {
     return this.set({ linkError: [...(this.options.linkError ?? []), errback] });
-  }
-
-  /** This signature with a task id fixed now, so work-flows know every id before anything runs. */
-  withId(): Signature<R> {
-    return this.options.taskId ? this : this.set({ taskId: randomUUID() });
   }
 
   get id(): string | undefined {
     return this.options.taskId;
   }
 
-  delay(...args: unknown[]): Promise<AsyncResult<R>> {
+  override delay(...args: A): Promise<AsyncResult<R>> {
     return this.applyAsync(args);
   }
 
-  async applyAsync(
+  override applyAsync(
     args: unknown[] = [],
     kwargs: Record<string, unknown> = {},
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
-    const app = currentApp();
-    const prepared = this.prepare(args, kwargs, options);
-    await app.sendPrepared([prepared]);
-    return app.asyncResult<R>(prepared.id);
-  }
-
-  /** @internal */
-  prepare(
-    args: unknown[] = [],
-    kwargs: Record<string, unknown> = {},
-    options: ApplyOptions & { embed?: Record<string, unknown> } = {},
-  ): PreparedMessage {
-    const { link, linkError, ...own } = this.options;
-    return currentApp().prepare(
-      this.task,
-      this.immutable ? this.args : [...args, ...this.args],
-      { ...this.kwargs, ...(this.immutable ? {} : kwargs) },
-      {
-        ...own,
-        ...options,
-        embed: {
-          callbacks: link?.map((s) => s.toJSON()) ?? null,
-          errbacks: linkError?.map((s) => s.toJSON()) ?? null,
-          ...(options as { embed?: object }).embed,
-        },
-      },
-    );
+    const { taskId, ...rest } = options;
+    const wire = (taskId ? this.set({ taskId }) : this).toJSON();
+    return sendCanvas(currentApp(), wire, args, kwargs, rest) as Promise<AsyncResult<R>>;
   }
 
   /** Celery's wire form of a signature, as it travels inside messages. */
@@ -93,8 +102,12 @@ export class Signature<R = unknown> {
     if (o.queue) options.queue = o.queue;
     if (o.priority !== undefined) options.priority = o.priority;
     if (o.countdown !== undefined) options.countdown = o.countdown;
+    if (o.eta) options.eta = o.eta.toISOString();
     if (o.expires !== undefined) options.expires = o.expires instanceof Date ? o.expires.toISOString() : o.expires;
     if (o.headers) options.headers = o.headers;
+    if (o.timeLimit !== undefined) options.time_limit = o.timeLimit;
+    if (o.softTimeLimit !== undefined) options.soft_time_limit = o.softTimeLimit;
+    if (o.ignoreResult !== undefined) options.ignore_result = o.ignoreResult;
     if (o.link?.length) options.link = o.link.map((s) => s.toJSON());
     if (o.linkError?.length) options.link_error = o.linkError.map((s) => s.toJSON());
     return {
@@ -107,17 +120,20 @@ export class Signature<R = unknown> {
     };
   }
 
-  /** Reads a signature from Celery's wire form (ours or Python's). */
+  /** Reads a plain signature from Celery's wire form (ours or Python's). */
   static fromJSON(w: WireSignature | Record<string, any>): Signature {
     const o = (w.options ?? {}) as Record<string, any>;
     const options: SignatureOptions = {};
     if (o.task_id) options.taskId = o.task_id;
     if (o.queue) options.queue = o.queue;
-    if (o.priority !== undefined && o.priority !== null) options.priority = o.priority;
-    if (o.countdown !== undefined && o.countdown !== null) options.countdown = o.countdown;
+    if (typeof o.priority === 'number') options.priority = o.priority;
+    if (typeof o.countdown === 'number') options.countdown = o.countdown;
+    if (typeof o.eta === 'string') options.eta = new Date(o.eta);
     if (o.expires !== undefined && o.expires !== null)
       options.expires = typeof o.expires === 'string' ? new Date(o.expires) : o.expires;
     if (o.headers) options.headers = o.headers;
+    if (typeof o.time_limit === 'number') options.timeLimit = o.time_limit;
+    if (typeof o.soft_time_limit === 'number') options.softTimeLimit = o.soft_time_limit;
     if (Array.isArray(o.link)) options.link = o.link.map((s: any) => Signature.fromJSON(s));
     if (Array.isArray(o.link_error)) options.linkError = o.link_error.map((s: any) => Signature.fromJSON(s));
     return new Signature(

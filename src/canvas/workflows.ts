@@ -1,153 +1,149 @@
-import { randomUUID } from 'node:crypto';
-import type { PreparedMessage } from '../celeriac';
-import { CeleriacError } from '../errors';
-import { currentApp } from '../plugin/current-app';
+import { CanvasError, CeleriacError } from '../errors';
 import type { Task } from '../plugin/task';
 import type { AsyncResult } from '../results/async-result';
-import { GroupResult } from './group-result';
-import { Signature } from './signature';
+import type { GroupResult } from './group-result';
+import { Canvas, Signature, type AnyCanvas, type HandleOf, type ValueOf } from './signature';
+import { makeChain, makeChord, makeGroup, type Wire } from './wire';
 
 /**
- * Celery's canvas, in Celery's wire form: a chain sends its first task with the rest reversed
- * in `embed.chain` (the worker pops from the end); a group's members share a group id and index;
- * a chord's members carry the callback in `embed.chord` and the worker that finishes the last
- * one sends it (src/canvas/followups.ts).
+ * Celery's canvas, in Celery's wire form (see wire.ts for the rules, apply.ts for how a node is
+ * sent, followups.ts for how a worker carries it on). Steps nest to any depth: a chain of groups
+ * and chords, a group of chains, a chord whose header holds chains, groups and chords.
  */
 
-export class Chain<R = unknown> {
-  readonly tasks: Signature[];
-  constructor(tasks: Signature[]) {
+interface FlowOptions {
+  link?: AnyCanvas[];
+  linkError?: AnyCanvas[];
+}
+
+function withCallbacks(wire: Wire, o: FlowOptions): Wire {
+  if (o.link?.length) wire.options.link = o.link.map((c) => c.toJSON());
+  if (o.linkError?.length) wire.options.link_error = o.linkError.map((c) => c.toJSON());
+  return wire;
+}
+
+/** Steps run one after another; each result is the next step's first argument. Resolves to the last step's result. */
+export class Chain<H = AsyncResult> extends Canvas<H> {
+  constructor(
+    readonly tasks: AnyCanvas[],
+    readonly options: FlowOptions = {},
+  ) {
+    super();
     if (tasks.length === 0)
       throw new CeleriacError('chain() needs at least one signature, e.g. chain(add.s(1, 2), add.s(3)).');
-    this.tasks = tasks.map((t) => t.withId());
   }
 
-  /** Sends the first task; resolves to the last task's result handle, known before anything runs. */
-  async applyAsync(args: unknown[] = []): Promise<AsyncResult<R>> {
-    const app = currentApp();
-    const [first, ...rest] = this.tasks;
-    const prepared = first.prepare(
-      args,
-      {},
-      { rootId: first.id, embed: { chain: rest.reverse().map((s) => s.toJSON()) } },
-    );
-    await app.sendPrepared([prepared]);
-    return app.asyncResult<R>(this.tasks[this.tasks.length - 1].id!);
+  /** Called with the chain's final result when every step succeeded. */
+  link(callback: AnyCanvas): Chain<H> {
+    return new Chain<H>(this.tasks, { ...this.options, link: [...(this.options.link ?? []), callback] });
   }
 
-  delay(...args: unknown[]): Promise<AsyncResult<R>> {
-    return this.applyAsync(args);
+  /** Called (with the failed task's id) by whichever step fails; the steps after it never run. */
+  linkError(errback: AnyCanvas): Chain<H> {
+    return new Chain<H>(this.tasks, { ...this.options, linkError: [...(this.options.linkError ?? []), errback] });
+  }
+
+  toJSON(): Wire {
+    return withCallbacks(makeChain(this.tasks.map((t) => t.toJSON())), this.options);
   }
 }
 
-export class Group<R = unknown> {
-  readonly tasks: Signature[];
-  constructor(tasks: Signature[]) {
-    this.tasks = tasks.map((t) => t.withId());
+/** Members run in parallel; resolves to a GroupResult with their results in order (nested groups unrolled). */
+export class Group<R = unknown> extends Canvas<GroupResult<R>> {
+  constructor(
+    readonly tasks: AnyCanvas[],
+    readonly options: FlowOptions = {},
+  ) {
+    super();
   }
 
-  /** @internal Members prepared under one group id (and, for a chord, carrying its callback). */
-  prepareMembers(groupId: string, args: unknown[], chord: Signature | null): PreparedMessage[] {
-    return this.tasks.map((t, i) =>
-      t.prepare(
-        args,
-        {},
-        { groupId, groupIndex: i, rootId: t.id, embed: chord ? { chord: chord.toJSON() as any } : undefined },
-      ),
+  /** A group has no single result to call back with: use chord(group, callback). */
+  link(_callback: AnyCanvas): never {
+    throw new CanvasError(
+      'A group has no single result to pass to a callback: use chord(group, callback) to run it with every result.',
     );
   }
 
-  async applyAsync(args: unknown[] = []): Promise<GroupResult<R>> {
-    const app = currentApp();
-    const groupId = randomUUID();
-    const prepared = this.prepareMembers(groupId, args, null);
-    await (
-      await app.results()
-    ).saveGroup(
-      groupId,
-      prepared.map((p) => p.id),
-    );
-    await sendInBatches(prepared);
-    return new GroupResult<R>(
-      groupId,
-      prepared.map((p) => app.asyncResult<R>(p.id)),
-      app,
-    );
+  /** Called (with the failed member's id) for each member that fails, as Celery's group.link_error. */
+  linkError(errback: AnyCanvas): Group<R> {
+    return new Group<R>(this.tasks, { ...this.options, linkError: [...(this.options.linkError ?? []), errback] });
   }
 
-  delay(...args: unknown[]): Promise<GroupResult<R>> {
-    return this.applyAsync(args);
+  toJSON(): Wire {
+    return withCallbacks(makeGroup(this.tasks.map((t) => t.toJSON())), this.options);
   }
 }
 
-export class Chord<R = unknown> {
+/**
+ * The body runs once every header member finished, with their results in order, exactly once.
+ * If a member fails, the body does not run: it is recorded as FAILURE (ChordError) and the
+ * chord's errbacks fire, once. Resolves to the body's result.
+ */
+export class Chord<H = AsyncResult> extends Canvas<H> {
   readonly header: Group;
-  readonly body: Signature<R>;
-  constructor(header: Group | Signature[], body: Signature<R>) {
+  constructor(
+    header: Group | AnyCanvas[],
+    readonly body: AnyCanvas,
+    readonly options: FlowOptions = {},
+  ) {
+    super();
     this.header = header instanceof Group ? header : new Group(header);
-    this.body = body.withId();
   }
 
-  /**
-   * The callback runs exactly once, after every member finished, with their results in order.
-   * If a member fails, the callback does not run: it is recorded as FAILURE with a ChordError
-   * naming the failed member, once all members have finished.
-   */
-  async applyAsync(args: unknown[] = []): Promise<AsyncResult<R>> {
-    const app = currentApp();
-    const groupId = randomUUID();
-    const size = this.header.tasks.length;
-    if (size === 0) return this.body.applyAsync([[]]);
-    const body = this.body.set({ headers: { ...this.body.options.headers, chord_size: size } });
-    const prepared = this.header.prepareMembers(groupId, args, body);
-    await (
-      await app.results()
-    ).saveGroup(
-      groupId,
-      prepared.map((p) => p.id),
-    );
-    await sendInBatches(prepared);
-    return app.asyncResult<R>(this.body.id!);
+  /** Called with the body's result, as Celery's chord.link (a callback on the body). */
+  link(callback: AnyCanvas): Chord<H> {
+    return new Chord<H>(this.header, this.body, { ...this.options, link: [...(this.options.link ?? []), callback] });
   }
 
-  delay(...args: unknown[]): Promise<AsyncResult<R>> {
-    return this.applyAsync(args);
+  /** Called once, with the chord's result id, when a member fails (the body never runs) or the body fails. */
+  linkError(errback: AnyCanvas): Chord<H> {
+    return new Chord<H>(this.header, this.body, {
+      ...this.options,
+      linkError: [...(this.options.linkError ?? []), errback],
+    });
+  }
+
+  toJSON(): Wire {
+    return withCallbacks(makeChord(this.header.toJSON(), this.body.toJSON()), this.options);
   }
 }
 
-/** Large groups go out in slices, so one pipeline never holds a whole 10,000-member group. */
-async function sendInBatches(prepared: PreparedMessage[], size = 1000): Promise<void> {
-  const app = currentApp();
-  for (let i = 0; i < prepared.length; i += size) await app.sendPrepared(prepared.slice(i, i + size));
+type Last<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : T[number];
+
+/** `chain(a.s(1), b.s(), group(...), c.s())` or `chain([…])`. */
+export function chain<T extends AnyCanvas[]>(...tasks: T): Chain<HandleOf<Last<T>>>;
+export function chain<T extends AnyCanvas[]>(tasks: T): Chain<HandleOf<Last<T>>>;
+export function chain(...tasks: (AnyCanvas | AnyCanvas[])[]): Chain<any> {
+  return new Chain(tasks.flat());
 }
 
-export function chain<R = unknown>(...tasks: Signature[]): Chain<R> {
-  return new Chain<R>(tasks.flat());
+/** `group(a.s(1), b.s(2))` or `group(items.map((i) => a.s(i)))`. */
+export function group<T extends AnyCanvas[]>(...tasks: T): Group<ValueOf<T[number]>>;
+export function group<T extends AnyCanvas[]>(tasks: T): Group<ValueOf<T[number]>>;
+export function group(...tasks: (AnyCanvas | AnyCanvas[])[]): Group<any> {
+  return new Group(tasks.flat());
 }
 
-export function group<R = unknown>(...tasks: (Signature | Signature[])[]): Group<R> {
-  return new Group<R>(tasks.flat());
-}
-
-export function chord<R = unknown>(header: Group | Signature[], body: Signature<R>): Chord<R> {
-  return new Chord<R>(header, body);
+/** `chord(header, body)`: the header is a group or a list of steps. */
+export function chord<B extends AnyCanvas>(header: Group<any> | AnyCanvas[], body: B): Chord<HandleOf<B>> {
+  return new Chord<HandleOf<B>>(header, body);
 }
 
 /** Celery's chunks: `items` split into groups of `n`, each run as one `celery.starmap` task. */
-export function chunks<A extends unknown[]>(task: Task<A, any>, items: A[], n: number): Group<unknown[]> {
+export function chunks<A extends unknown[], R>(task: Task<A, R>, items: A[], n: number): Group<R[]> {
   if (!Number.isInteger(n) || n < 1) throw new CeleriacError(`chunks(): n must be a positive integer, got ${n}.`);
-  const parts: Signature[] = [];
+  const parts: Signature<R[]>[] = [];
   for (let i = 0; i < items.length; i += n)
     parts.push(new Signature('celery.starmap', [task.name, items.slice(i, i + n)]));
   return new Group(parts);
 }
 
 /** Celery's map: one task that calls `task` with each item as its single argument. */
-export function map<T>(task: Task<[T], any>, items: T[]): Signature<unknown[]> {
+export function map<T, R>(task: Task<[T], R>, items: T[]): Signature<R[], []> {
   return new Signature('celery.map', [task.name, items]);
 }
 
 /** Celery's starmap: one task that calls `task` with each item as its argument list. */
-export function starmap<A extends unknown[]>(task: Task<A, any>, items: A[]): Signature<unknown[]> {
+export function starmap<A extends unknown[], R>(task: Task<A, R>, items: A[]): Signature<R[], []> {
   return new Signature('celery.starmap', [task.name, items]);
 }

@@ -30,6 +30,33 @@ export interface ApplyOptions {
   ignoreResult?: boolean;
 }
 
+/**
+ * Every tail of a parameter list: what `.s()` accepts as partial arguments. A list of unknown
+ * length (rest parameters) is taken as a whole, after its fixed leading parameters.
+ */
+export type Tails<A extends unknown[]> = number extends A['length']
+  ? A extends [unknown, ...infer Rest]
+    ? A | Tails<Rest>
+    : A
+  : A extends []
+    ? []
+    : A extends [unknown?, ...infer Rest]
+      ? A | Tails<Rest>
+      : A;
+
+/**
+ * The parameters left before the partial arguments `P`: what `.delay()` of the signature still
+ * needs. Counted by length (P is inferred from literals); with optional or rest parameters the
+ * split is ambiguous, and delay() is left unchecked.
+ */
+export type Before<A extends unknown[], P extends unknown[], Acc extends unknown[] = []> = number extends A['length']
+  ? unknown[]
+  : A['length'] extends P['length']
+    ? Acc
+    : A extends [infer H, ...infer R]
+      ? Before<R, P, [...Acc, H]>
+      : unknown[];
+
 export type TaskFn<A extends unknown[], R> = (ctx: TaskContext, ...args: A) => R | Promise<R>;
 
 /** A task as the app sees it: call `.delay()` to run it on a worker, or call `.run()` to run it here. */
@@ -56,14 +83,17 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     return currentApp().sendTask<R>(this.name, args, kwargs, options);
   }
 
-  /** A signature with partial arguments (Celery's `add.s(2)`); a chain's previous result comes first. */
-  s(...args: unknown[]): Signature<R> {
-    return new Signature<R>(this.name, args);
+  /**
+   * A signature with partial arguments (Celery's `add.s(2)`): the last parameters, checked against
+   * the task's; the ones before them come when it is applied (in a chain, the previous result first).
+   */
+  s<P extends Tails<A>>(...args: P): Signature<R, Before<A, P>> {
+    return new Signature<R, Before<A, P>>(this.name, args);
   }
 
-  /** An immutable signature (Celery's `.si()`): it ignores the previous result in a chain. */
-  si(...args: unknown[]): Signature<R> {
-    return new Signature<R>(this.name, args, {}, {}, true);
+  /** An immutable signature (Celery's `.si()`): every argument now; it ignores the previous result in a chain. */
+  si(...args: A): Signature<R, []> {
+    return new Signature<R, []>(this.name, args, {}, {}, true);
   }
 
   /** Run the task body in this process with a given context: what the worker does. */

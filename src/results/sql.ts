@@ -150,6 +150,15 @@ export function deleteStaleBatch(schema: string): string {
                          WHERE date_done IS NULL AND date_changed < $1 ORDER BY date_changed LIMIT $2)`;
 }
 
+/** A task's children (callbacks, next chain steps, subtasks) through the partial parent_id index. */
+export function selectChildren(schema: string): string {
+  return `SELECT task_id FROM "${schema}".celeriac_task_result WHERE parent_id = $1 ORDER BY date_created, id LIMIT $2`;
+}
+
+export function deleteGroup(schema: string): string {
+  return `DELETE FROM "${schema}".celeriac_group_result WHERE group_id = $1`;
+}
+
 export function deleteExpiredGroups(schema: string): string {
   return `DELETE FROM "${schema}".celeriac_group_result WHERE date_created < $1`;
 }

@@ -4,10 +4,12 @@ import { sqlFor, type Sql } from '../db/sql';
 import {
   deleteExpiredBatch,
   deleteExpiredGroups,
+  deleteGroup,
   deleteResult,
   deleteStaleBatch,
   insertGroup,
   markRevoked,
+  selectChildren,
   selectGroup,
   selectResults,
   updateKnownResults,
@@ -278,6 +280,16 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       [groupId],
     );
     return rows[0]?.task_ids ?? null;
+  }
+
+  async forgetGroup(groupId: string): Promise<void> {
+    await this.ds.query(deleteGroup(this.schema), [groupId]);
+  }
+
+  /** Ids of the tasks whose parent is `taskId`, oldest first, at most `limit`. */
+  async childIds(taskId: string, limit = 10_000): Promise<string[]> {
+    const rows: { task_id: string }[] = await this.ds.query(selectChildren(this.schema), [taskId, limit]);
+    return rows.map((r) => r.task_id);
   }
 
   /**

@@ -1,4 +1,5 @@
-import { followUps, joinChord } from '../canvas/followups';
+import { workerCanvasBackend } from '../canvas/backend';
+import { runFollowUps } from '../canvas/followups';
 import { BrokerUnavailableError, MaxRetriesExceededError } from '../errors';
 import type { StateUpdate } from '../results/store';
 import type { TaskState } from '../results/states';
@@ -169,16 +170,20 @@ export class Finisher {
     const { app, broker, states } = this.parts;
     if (!msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord)
       return this.parts.acker.ack(job);
-    const next = followUps(app, msg, state, result);
-    await Promise.all(next.brokenChain.map((u) => states.store.write(u)));
-    if (next.chord) await joinChord(app, broker, states.store, next.chord, msg.id, state !== 'SUCCESS');
-    if (next.messages.length === 0) return this.parts.acker.ack(job);
-    const outgoing = next.messages.map((m) => m.outgoing);
+    const messages = await runFollowUps(
+      (...a) => app.prepare(...a),
+      workerCanvasBackend(app, broker, states.store),
+      msg,
+      state,
+      result,
+    );
+    if (messages.length === 0) return this.parts.acker.ack(job);
+    const outgoing = messages.map((m) => m.outgoing);
     if (job.acked) await broker.send(outgoing);
     else await broker.ackAndSend(this.parts.consumer, msg.raw, outgoing);
     job.acked = true;
     this.release(job);
-    app.recordPending(next.messages);
+    app.recordPending(messages);
   }
 }
 

@@ -156,16 +156,22 @@ describe.each(transports)('%s transport', (kind, url) => {
     expect(await broker.heldBy(consumer)).toEqual([]);
   });
 
-  test('a chord member counts once however often it joins, and the callback fires once', async () => {
+  test('a chord member counts once however often it joins, and what it sets off is sent once', async () => {
     const group = randomUUID();
     await broker.chordJoin(group, 'm1', false, 60_000);
     await broker.chordJoin(group, 'm1', false, 60_000);
     expect(await broker.chordJoin(group, 'm2', true, 60_000)).toEqual({ finished: 2, failed: 1 });
-    const callback = message('chord');
-    const fired = await Promise.all([1, 2, 3, 4].map(() => broker.chordFire(group, callback, 60_000)));
+    // A body that is a group (or a chord's errbacks) is several messages, sent together or not at all.
+    const body = [message('chord'), message('chord')];
+    const fired = await Promise.all([1, 2, 3, 4].map(() => broker.chordFire(group, body, 60_000)));
     expect(fired.filter(Boolean)).toHaveLength(1);
-    expect(await broker.queueLength('chord')).toBe(1);
+    expect(await broker.queueLength('chord')).toBe(2);
     await broker.ack(consumer, await fetchAll('chord'));
+    const silent = randomUUID();
+    await broker.chordJoin(silent, 'm1', true, 60_000);
+    expect(await broker.chordFire(silent, [], 60_000)).toBe(true);
+    expect(await broker.chordFire(silent, [message('chord')], 60_000)).toBe(false);
+    expect(await broker.queueLength('chord')).toBe(0);
   });
 
   test('revoked ids persist until their expiry', async () => {

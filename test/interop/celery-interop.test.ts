@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
@@ -8,6 +7,7 @@ import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
 import { runs } from './fixtures/interop/tasks';
 import type { RedisBroker } from '../../src/broker/redis-broker';
+import { PythonSide, type PythonWorker } from './python';
 
 /**
  * Celeriac and real Celery 5.2.6 (kombu 5.2.4, Debian's /usr/bin/python3) on one Redis, each
@@ -17,7 +17,6 @@ import type { RedisBroker } from '../../src/broker/redis-broker';
  * pidbox channel is `<prefix>/<db>.celery.pidbox` on both sides.
  */
 
-const PYTHON = '/usr/bin/python3'; // the pyenv python3 on PATH has no celery
 const HERE = __dirname;
 const PY_QUEUE = 'py-interop';
 const JS_QUEUE = 'js-interop';
@@ -32,11 +31,7 @@ let prefix: string;
 let recordKey: string;
 let jsWorker: Worker;
 let pyWorker: PythonWorker | undefined;
-const children = new Set<ChildProcess>();
-
-// Should jest die without running afterAll, still take the Python processes down with it.
-const killChildren = () => children.forEach((c) => c.kill('SIGKILL'));
-process.once('exit', killChildren);
+let python: PythonSide;
 
 beforeAll(async () => {
   app = await makeApp('interop', {
@@ -46,129 +41,25 @@ beforeAll(async () => {
   prefix = app.config.keyPrefix;
   recordKey = `${prefix}interop:records`;
   redis = new Redis(REDIS_URL);
+  python = new PythonSide(HERE, prefix, recordKey);
   jsWorker = app.worker({ name: 'js-interop@test', queues: [JS_QUEUE, JS_ROUTED_QUEUE], concurrency: 4 });
   await jsWorker.start();
 });
 
 afterAll(async () => {
   await pyWorker?.stop();
-  killChildren();
-  process.removeListener('exit', killChildren);
+  python?.close();
   await redis?.quit();
   if (app) await cleanup(app);
 });
 
-function pythonEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PYTHONDONTWRITEBYTECODE: '1',
-    INTEROP_BROKER_URL: REDIS_URL,
-    INTEROP_KEY_PREFIX: prefix,
-    INTEROP_RECORD_KEY: recordKey,
-  };
-  delete env.PYTHONPATH;
-  delete env.PYTHONHOME;
-  return env;
-}
-
-/** Runs send_tasks.py with one JSON request; resolves its JSON reply. Killed after timeoutMs. */
+/** Runs send_tasks.py with one JSON request; resolves its JSON reply. */
 function sendTasksPy(request: unknown, timeoutMs = 15_000): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['send_tasks.py', JSON.stringify(request)], {
-      cwd: HERE,
-      env: pythonEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (code !== 0) return reject(new Error(`send_tasks.py exited with ${code ?? signal}:\n${stderr}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!));
-      } catch {
-        reject(new Error(`send_tasks.py printed no JSON:\n${stdout}\n${stderr}`));
-      }
-    });
-  });
+  return python.sendTasks(request, timeoutMs);
 }
 
 async function pySend(spec: Record<string, unknown>): Promise<{ id: string; sent_before_ms: number }> {
   return (await sendTasksPy({ send: [spec] })).sent[0];
-}
-
-/** `celery -A celery_app worker --pool solo -Q <queue>`, with its log kept for assertions. */
-class PythonWorker {
-  log = '';
-  private exited = false;
-  private constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (d) => (this.log += d));
-    child.stderr!.on('data', (d) => (this.log += d));
-    child.on('exit', () => {
-      this.exited = true;
-      children.delete(child);
-    });
-  }
-
-  static async start(queue: string, lifetimeMs = 55_000): Promise<PythonWorker> {
-    const child = spawn(
-      PYTHON,
-      [
-        '-m',
-        'celery',
-        '-A',
-        'celery_app',
-        'worker',
-        '--pool',
-        'solo',
-        '-Q',
-        queue,
-        '-n',
-        'py-interop@%h',
-        '--without-mingle',
-        '--without-gossip',
-        '--without-heartbeat',
-        '--loglevel',
-        'INFO',
-      ],
-      { cwd: HERE, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.add(child);
-    // A worker the test forgot (or a hung one) never outlives the test file's budget.
-    setTimeout(() => child.kill('SIGKILL'), lifetimeMs).unref();
-    const worker = new PythonWorker(child);
-    await worker.waitForLog(/py-interop@\S+ ready\./, 20_000);
-    return worker;
-  }
-
-  async waitForLog(pattern: RegExp | string, timeoutMs = 10_000): Promise<void> {
-    await eventually(
-      () => {
-        if (this.exited) throw new Error(`the Celery worker exited early:\n${this.log}`);
-        const found = typeof pattern === 'string' ? this.log.includes(pattern) : pattern.test(this.log);
-        if (!found)
-          throw new Error(`the Celery worker's log does not show ${pattern} within ${timeoutMs} ms:\n${this.log}`);
-      },
-      timeoutMs,
-      50,
-    );
-  }
-
-  /** Warm shutdown (SIGTERM), then SIGKILL if it takes more than 5 s. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
 }
 
 interface PyRecord {
@@ -214,7 +105,7 @@ describe('Celeriac sends, a real Celery worker runs', () => {
     // A countdown waits in Celeriac's delayed set (a Celeriac worker promotes it when due), not on the queue.
     expect(await delayedIds()).toEqual([delayed.id]);
 
-    pyWorker = await PythonWorker.start(PY_QUEUE);
+    pyWorker = await python.startWorker(PY_QUEUE);
     const got = await eventually(
       async () => {
         const all = await records();

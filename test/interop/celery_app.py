@@ -55,3 +55,12 @@ def record(self, *args, **kwargs):
         'ran_at_ms': int(time.time() * 1000),
     }))
     return None
+
+
+@app.task(name='interop.double')
+def double(x):
+    """A step of a work-flow a Celeriac app sends: runs here, then hands its result on."""
+    _records.rpush(RECORD_KEY, json.dumps({'args': [x], 'kwargs': {}, 'task_id': double.request.id,
+                                           'retries': 0, 'eta': None, 'priority': None,
+                                           'routing_key': 'double', 'ran_at_ms': int(time.time() * 1000)}))
+    return x * 2

@@ -9,6 +9,11 @@ Usage: /usr/bin/python3 send_tasks.py '<json>'   (same environment as celery_app
 
   {"revoke": ["<task id>", ...]}
       -> app.control.revoke(ids): a pidbox broadcast, no reply expected; prints {"revoked": [...]}
+
+  {"canvas": <node>}  where <node> is {"task": name, "args": [...], "queue": q}, {"chain": [<node>...]},
+                      {"group": [<node>...]} or {"chord": [<node>...], "body": <node>}
+      -> builds it with celery.canvas and calls apply_async(); prints {"id": <result id>,
+         "ids": [<member ids> for a GroupResult], "parents": [<ids along .parent>]}
 """
 import json
 import sys
@@ -44,15 +49,41 @@ def send(specs):
     return {'sent': sent}
 
 
+def build(node):
+    from celery import chain, chord, group, signature
+    if 'chain' in node:
+        return chain(*[build(n) for n in node['chain']])
+    if 'group' in node:
+        return group([build(n) for n in node['group']])
+    if 'chord' in node:
+        return chord([build(n) for n in node['chord']], build(node['body']))
+    options = {'queue': node['queue']} if 'queue' in node else {}
+    return signature(node['task'], args=node.get('args', []), app=app, **options)
+
+
+def send_canvas(node):
+    # Chains holding chords check that the result backend can do chords (prepare_steps); this
+    # sender never reads results, so an in-memory backend satisfies the check.
+    app.conf.result_backend = 'cache+memory://'
+    result = build(node).apply_async()
+    parents, p = [], getattr(result, 'parent', None)
+    while p is not None:
+        parents.append(p.id)
+        p = getattr(p, 'parent', None)
+    return {'id': result.id, 'ids': [r.id for r in getattr(result, 'results', None) or []], 'parents': parents}
+
+
 def main():
     request = json.loads(sys.argv[1])
     if 'send' in request:
         out = send(request['send'])
+    elif 'canvas' in request:
+        out = send_canvas(request['canvas'])
     elif 'revoke' in request:
         app.control.revoke(request['revoke'])
         out = {'revoked': request['revoke']}
     else:
-        raise SystemExit('expected {"send": [...]} or {"revoke": [...]}')
+        raise SystemExit('expected {"send": [...]}, {"canvas": {...}} or {"revoke": [...]}')
     print(json.dumps(out), flush=True)
 
 

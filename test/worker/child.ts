@@ -10,25 +10,22 @@ export function spawnWorker(
   app: Celeriac,
   args: string[] = [],
   env: Record<string, string> = {},
+  appModule = join(root, 'test/fixtures/worker-app/app.ts'),
 ): ChildProcess & { output: () => string } {
-  const child = spawn(
-    process.execPath,
-    [join(root, 'bin/celeriac.js'), 'worker', '--app', join(root, 'test/fixtures/worker-app/app.ts'), ...args],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        CELERIAC_FROM_SOURCE: '1',
-        DATABASE_URL,
-        CELERIAC_BROKER_URL: REDIS_URL,
-        TEST_SCHEMA: app.config.schema,
-        TEST_PREFIX: app.config.keyPrefix,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [join(root, 'bin/celeriac.js'), 'worker', '--app', appModule, ...args], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      CELERIAC_FROM_SOURCE: '1',
+      DATABASE_URL,
+      CELERIAC_BROKER_URL: REDIS_URL,
+      TEST_SCHEMA: app.config.schema,
+      TEST_PREFIX: app.config.keyPrefix,
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
