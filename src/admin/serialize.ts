@@ -1,5 +1,6 @@
 import { READY_STATES } from '../results/states';
 import type {
+  IsoDates,
   StateName,
   TaskChildJson,
   TaskDetailJson,
@@ -132,4 +133,12 @@ function toChild(r: RawRow): TaskChildJson {
     dateCreated: isoRequired(r.date_created),
     dateDone: iso(r.date_done),
   };
+}
+
+/** Each Date field as ISO text (null for an Invalid Date, which must not turn an answer into a 500). */
+export function isoDates<T extends object>(value: T): IsoDates<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value))
+    out[k] = v instanceof Date ? (Number.isNaN(v.getTime()) ? null : v.toISOString()) : v;
+  return out as IsoDates<T>;
 }

@@ -1,7 +1,10 @@
 /**
- * The admin API's JSON shapes. Field names here are part of the public API (docs/admin.md):
- * add fields, never rename or remove them.
+ * The admin API's JSON shapes. Field names here are part of the public API (the README's
+ * "JSON API"): add fields, never rename or remove them. The periodic-task shapes are derived
+ * from the service's types, so a field added to src/beat/fields.ts appears here too.
  */
+import type { BeatInstanceView, PeriodicTaskView } from '../beat/service';
+import type { ScheduleSpec } from '../beat/schedule';
 
 export type StateName =
   'PENDING' | 'RECEIVED' | 'STARTED' | 'PROGRESS' | 'RETRY' | 'SUCCESS' | 'FAILURE' | 'REVOKED' | 'REJECTED';
@@ -177,56 +180,22 @@ export interface AdminEventJson {
   [field: string]: unknown;
 }
 
-/** A schedule as the API reads and writes it: django-celery-beat's four kinds, instants as ISO text. */
-export type ScheduleJson =
-  | { kind: 'interval'; every: number; period: 'days' | 'hours' | 'minutes' | 'seconds' | 'microseconds' }
-  | {
-      kind: 'crontab';
-      minute: string;
-      hour: string;
-      dayOfWeek: string;
-      dayOfMonth: string;
-      monthOfYear: string;
-      timezone: string;
-    }
-  | { kind: 'solar'; event: string; latitude: number; longitude: number }
-  | { kind: 'clocked'; clockedTime: string };
+/** A value as the API writes it: a Date becomes ISO 8601 text, anything else stays. */
+export type IsoDate<V> = V extends Date ? string : V;
+/** An object with each Date field as ISO text. */
+export type IsoDates<T> = { [K in keyof T]: IsoDate<T[K]> };
 
-/** One periodic task (`GET api/periodic-tasks/:id`, and the items of the list). */
-export interface PeriodicTaskJson {
-  id: number;
-  name: string;
-  task: string;
+/** A schedule as the API reads and writes it: django-celery-beat's four kinds, instants as ISO text. */
+export type ScheduleJson = ScheduleSpec extends infer S ? (S extends ScheduleSpec ? IsoDates<S> : never) : never;
+
+/**
+ * One periodic task (`GET api/periodic-tasks/:id`, and the items of the list): the service's
+ * view (its fields come from src/beat/fields.ts) with instants as ISO text.
+ */
+export type PeriodicTaskJson = IsoDates<Omit<PeriodicTaskView, 'schedule'>> & {
   /** null when the stored schedule is invalid (see lastError). */
   schedule: ScheduleJson | null;
-  /** The schedule in words: "At 02:30, Monday to Friday (Europe/Berlin)". */
-  scheduleText: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-  queue: string | null;
-  exchange: string | null;
-  routingKey: string | null;
-  headers: Record<string, unknown>;
-  priority: number | null;
-  expires: string | null;
-  expireSeconds: number | null;
-  oneOff: boolean;
-  startTime: string | null;
-  enabled: boolean;
-  description: string;
-  catchUp: 'once' | 'skip';
-  /** 'code' rows come from the beatSchedule option; edits last until the next beat start. */
-  source: 'db' | 'code';
-  lastRunAt: string | null;
-  totalRunCount: number;
-  /** The run a beat has planned; null until a beat plans it (or when there is none). */
-  nextRunAt: string | null;
-  /** nextRunAt, or, before a beat has planned the row, the run it is expected to plan. */
-  nextRunExpectedAt: string | null;
-  /** Why beat is not running this row, or null. */
-  lastError: string | null;
-  dateChanged: string;
-}
+};
 
 export interface PeriodicTaskListJson {
   items: PeriodicTaskJson[];
@@ -243,11 +212,4 @@ export interface SchedulePreviewJson {
   runs: string[];
 }
 
-export interface BeatInstanceJson {
-  beatId: string;
-  hostname: string;
-  pid: number;
-  startedAt: string;
-  lastSeenAt: string;
-  listening: boolean;
-}
+export type BeatInstanceJson = IsoDates<BeatInstanceView>;

@@ -6,6 +6,7 @@
 import { ConfigError, closest } from '../errors';
 import type { ScheduleInput } from './schedule-input';
 import { isPlainObject } from './row';
+import { PERIODIC_TASK_FIELD_NAMES, PERIODIC_TASK_FIELDS, type FieldSpec, type PeriodicTaskField } from './fields';
 import { validatePeriodicTask, type CatchUp, type ValidPeriodicTask } from './validation';
 
 /** Celery's per-entry `options`. */
@@ -38,31 +39,24 @@ export interface BeatScheduleEntry {
 /** Periodic tasks by name. */
 export type BeatSchedule = Record<string, BeatScheduleEntry>;
 
-export interface ResolvedBeatEntry extends ValidPeriodicTask {
-  declaresEnabled: boolean;
-  declaresDescription: boolean;
-}
+export type ResolvedBeatEntry = ValidPeriodicTask & {
+  /** The fields the entry gives: sync sets a 'declared' field (enabled, description) only then. */
+  declared: ReadonlySet<PeriodicTaskField>;
+};
 
-const ENTRY_KEYS: ReadonlySet<string> = new Set<keyof BeatScheduleEntry>([
-  'task',
+/** Where each field sits in an entry, from the field table: `task`, or `options.queue`. */
+const BEAT_KEYS = PERIODIC_TASK_FIELD_NAMES.flatMap((field) => {
+  const spec = PERIODIC_TASK_FIELDS[field] as FieldSpec<unknown>;
+  return spec.beatKey ? [{ field, key: spec.beatKey, when: spec.beatWhen }] : [];
+});
+const ENTRY_KEYS: ReadonlySet<string> = new Set([
   'schedule',
-  'args',
-  'kwargs',
   'options',
-  'enabled',
-  'oneOff',
-  'startTime',
-  'description',
-  'catchUp',
+  ...BEAT_KEYS.filter((b) => !b.key.startsWith('options.')).map((b) => b.key),
 ]);
-const OPTION_KEYS: ReadonlySet<string> = new Set<keyof BeatEntryOptions>([
-  'queue',
-  'exchange',
-  'routingKey',
-  'priority',
-  'headers',
-  'expires',
-]);
+const OPTION_KEYS: ReadonlySet<string> = new Set(
+  BEAT_KEYS.filter((b) => b.key.startsWith('options.')).map((b) => b.key.slice('options.'.length)),
+);
 
 export function resolveBeatSchedule(raw: unknown, defaultTimezone: string): ResolvedBeatEntry[] {
   if (raw === undefined) return [];
@@ -83,60 +77,33 @@ export function resolveBeatSchedule(raw: unknown, defaultTimezone: string): Reso
     }
     const options = entry.options ?? {};
     if (!isPlainObject(options))
-      throw new ConfigError(
-        `${key}.options`,
-        'expected { queue?, priority?, expires?, headers?, exchange?, routingKey? }',
-      );
+      throw new ConfigError(`${key}.options`, `expected { ${[...OPTION_KEYS].map((k) => `${k}?`).join(', ')} }`);
     for (const k of Object.keys(options)) {
       if (!OPTION_KEYS.has(k)) {
         const hint = closest(k, OPTION_KEYS);
         throw new ConfigError(`${key}.options.${k}`, `unknown option${hint ? ` (did you mean '${hint}'?)` : ''}`);
       }
     }
-    const expires = options.expires;
-    const { value, errors } = validatePeriodicTask(
-      {
-        name,
-        task: entry.task,
-        schedule: entry.schedule,
-        args: entry.args,
-        kwargs: entry.kwargs,
-        queue: options.queue,
-        exchange: options.exchange,
-        routingKey: options.routingKey,
-        priority: options.priority,
-        headers: options.headers,
-        expires: typeof expires === 'number' ? undefined : expires,
-        expireSeconds: typeof expires === 'number' ? expires : undefined,
-        oneOff: entry.oneOff,
-        startTime: entry.startTime,
-        enabled: entry.enabled,
-        description: entry.description,
-        catchUp: entry.catchUp,
-      },
-      { defaultTimezone },
-    );
+    const input: Record<string, unknown> = { name, schedule: entry.schedule };
+    const declared = new Set<PeriodicTaskField>();
+    for (const b of BEAT_KEYS) {
+      const value = b.key.startsWith('options.') ? options[b.key.slice('options.'.length)] : entry[b.key];
+      if (value === undefined || (b.when && !b.when(value))) continue;
+      input[b.field] = value;
+      declared.add(b.field);
+    }
+    const { value, errors } = validatePeriodicTask(input, { defaultTimezone });
     if (!value) {
-      const optionFields: Record<string, string> = {
-        queue: 'options.queue',
-        exchange: 'options.exchange',
-        routingKey: 'options.routingKey',
-        priority: 'options.priority',
-        headers: 'options.headers',
-        expires: 'options.expires',
-        expireSeconds: 'options.expires',
-      };
-      const [first, ...rest] = errors.map((e) => ({ field: optionFields[e.field] ?? e.field, message: e.message }));
+      const [first, ...rest] = errors.map((e) => ({
+        field: BEAT_KEYS.find((b) => b.field === e.field)?.key ?? e.field,
+        message: e.message,
+      }));
       throw new ConfigError(
         `${key}.${first.field}`,
         first.message + rest.map((e) => `; ${e.field}: ${e.message}`).join(''),
       );
     }
-    out.push({
-      ...value,
-      declaresEnabled: entry.enabled !== undefined,
-      declaresDescription: entry.description !== undefined,
-    });
+    out.push({ ...value, declared });
   }
   return out;
 }

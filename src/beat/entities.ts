@@ -1,6 +1,7 @@
 import {
   Check,
   Column,
+  type ColumnOptions,
   Entity,
   Index,
   JoinColumn,
@@ -9,6 +10,7 @@ import {
   PrimaryGeneratedColumn,
   Unique,
 } from 'typeorm';
+import { PERIODIC_TASK_FIELDS, PERIODIC_TASK_STATE, type PeriodicTaskState, type PeriodicTaskValues } from './fields';
 
 /**
  * django-celery-beat's models as TypeORM entities, for CRUD (PeriodicTaskService, the admin).
@@ -78,8 +80,6 @@ export class ClockedScheduleEntity {
 @Index('celeriac_periodic_task_clocked_id_idx', ['clockedId'], { where: 'clocked_id IS NOT NULL' })
 export class PeriodicTaskEntity {
   @PrimaryGeneratedColumn() id!: number;
-  @Column({ type: 'varchar', length: 200, unique: true }) name!: string;
-  @Column({ type: 'varchar', length: 200 }) task!: string;
 
   @Column({ name: 'interval_id', type: 'integer', nullable: true }) intervalId!: number | null;
   @Column({ name: 'crontab_id', type: 'integer', nullable: true }) crontabId!: number | null;
@@ -98,34 +98,23 @@ export class PeriodicTaskEntity {
   @JoinColumn({ name: 'clocked_id', foreignKeyConstraintName: 'celeriac_periodic_task_clocked_id_fkey' })
   clocked?: ClockedScheduleEntity | null;
 
-  @Column({ type: 'jsonb', default: [] }) args!: unknown[];
-  @Column({ type: 'jsonb', default: {} }) kwargs!: Record<string, unknown>;
-  @Column({ type: 'varchar', length: 200, nullable: true }) queue!: string | null;
-  @Column({ type: 'varchar', length: 200, nullable: true }) exchange!: string | null;
-  @Column({ name: 'routing_key', type: 'varchar', length: 200, nullable: true }) routingKey!: string | null;
-  @Column({ type: 'jsonb', default: {} }) headers!: Record<string, unknown>;
-  @Column({ type: 'integer', nullable: true }) priority!: number | null;
-  @Column({ type: 'timestamptz', nullable: true }) expires!: Date | null;
-  @Column({ name: 'expire_seconds', type: 'integer', nullable: true }) expireSeconds!: number | null;
-  @Column({ name: 'one_off', type: 'boolean', default: false }) oneOff!: boolean;
-  @Column({ name: 'start_time', type: 'timestamptz', nullable: true }) startTime!: Date | null;
-  @Column({ type: 'boolean', default: true }) enabled!: boolean;
-  @Column({ name: 'last_run_at', type: 'timestamptz', nullable: true }) lastRunAt!: Date | null;
-  @Column({ name: 'total_run_count', type: 'integer', default: 0 }) totalRunCount!: number;
-  @Column({ name: 'date_changed', type: 'timestamptz', default: () => 'now()' }) dateChanged!: Date;
-  @Column({ type: 'text', default: '' }) description!: string;
-  /** 'once': after downtime, missed slots run once; 'skip': they do not run. */
-  @Column({ name: 'catch_up', type: 'varchar', length: 8, default: 'once' }) catchUp!: string;
-  /** 'code' for rows synced from the beatSchedule option, 'db' for rows made at run time. */
-  @Column({ type: 'varchar', length: 8, default: 'db' }) source!: string;
-
-  // Beat's bookkeeping: written by beats (and triggers), read by the admin.
-  @Column({ name: 'next_run_at', type: 'timestamptz', nullable: true }) nextRunAt!: Date | null;
+  // The person-set fields and beat's record (source … date_changed) come from ./fields.ts below.
+  // Beat's own bookkeeping, never shown: written by beats and triggers.
   @Column({ name: 'next_run_stale', type: 'boolean', default: true }) nextRunStale!: boolean;
   @Column({ name: 'last_slot_at', type: 'timestamptz', nullable: true }) lastSlotAt!: Date | null;
-  @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
   @Column({ type: 'bigint', default: 1 }) revision!: string;
 }
+
+/** The columns of the field table, typed from it (declaration merging with the class above). */
+export interface PeriodicTaskEntity extends PeriodicTaskValues, PeriodicTaskState {}
+
+// Column decorators applied from the tables: TypeORM reads them when a DataSource initialises.
+for (const table of [PERIODIC_TASK_FIELDS, PERIODIC_TASK_STATE] as Record<
+  string,
+  { column: string; entity: ColumnOptions }
+>[])
+  for (const [property, spec] of Object.entries(table))
+    Column({ name: spec.column, ...spec.entity })(PeriodicTaskEntity.prototype, property);
 
 @Entity({ name: 'celeriac_beat_outbox' })
 export class BeatOutboxEntity {

@@ -4,9 +4,10 @@
  * (`'*\/5 9-17 * * 1-5'`, in the usual cron order), an `@daily`-style macro, or a spec whose
  * crontab fields may be left out (they default to `*`, the zone to the app's `timezone`).
  */
-import { INT32_MAX, instantProblem } from '../db/limits';
 import { validateSchedule, type FieldError, type ScheduleSpec } from './schedule';
 import { isPlainObject } from './row';
+import { closest } from '../errors';
+import { columnLimitErrors, SCHEDULE_TABLES, type ScheduleKind } from './schedule-tables';
 
 export type CrontabInput = {
   kind: 'crontab';
@@ -73,48 +74,25 @@ export function normalizeSchedule(
     candidate = { kind: 'clocked', clockedTime: new Date(input.clockedTime) };
   }
   const errors = validateSchedule(candidate);
-  if (!errors.length) errors.push(...columnErrors(candidate as ScheduleSpec));
+  if (!errors.length) errors.push(...columnLimitErrors(candidate as ScheduleSpec));
+  if (isPlainObject(input)) errors.push(...unknownKeyErrors(input));
   return errors.length ? { spec: null, errors } : { spec: candidate as ScheduleSpec, errors: [] };
 }
 
-/** The schedule tables' column sizes (migrations/0002-beat.ts), which the meaning checks do not know. */
-export const CRONTAB_COLUMN_LENGTHS = {
-  minute: 240,
-  hour: 96,
-  dayOfWeek: 64,
-  dayOfMonth: 124,
-  monthOfYear: 64,
-  timezone: 63,
-} as const;
-
-/** What a valid schedule could still not store: a field longer than its varchar, an int32 overflow, a date before 4714 BC. */
-function columnErrors(spec: ScheduleSpec): FieldError[] {
-  const errors: FieldError[] = [];
-  switch (spec.kind) {
-    case 'interval':
-      if (spec.every > INT32_MAX)
-        errors.push({
-          field: 'every',
-          message: `${spec.every} is more than the column holds (${INT32_MAX}): use a longer period, e.g. hours instead of seconds`,
-        });
-      break;
-    case 'crontab':
-      for (const [field, max] of Object.entries(CRONTAB_COLUMN_LENGTHS)) {
-        const value = spec[field as keyof typeof CRONTAB_COLUMN_LENGTHS];
-        if (value.length > max)
-          errors.push({
-            field,
-            message: `is ${value.length} characters, more than the ${max} the column holds: use ranges (1-5) or steps (*/5)`,
-          });
-      }
-      break;
-    case 'clocked': {
-      const problem = instantProblem(spec.clockedTime);
-      if (problem) errors.push({ field: 'clockedTime', message: problem });
-      break;
-    }
-  }
-  return errors;
+/** Keys a schedule of that kind does not have: a typo (`minutes`) would otherwise be dropped unseen. */
+function unknownKeyErrors(input: Record<string, unknown>): FieldError[] {
+  const table = SCHEDULE_TABLES[input.kind as ScheduleKind];
+  if (!table || !Object.hasOwn(SCHEDULE_TABLES, input.kind as string)) return [];
+  const known = ['kind', ...table.columns.map((c) => c.key)];
+  return Object.keys(input)
+    .filter((k) => !known.includes(k))
+    .map((k) => {
+      const hint = closest(k, known);
+      return {
+        field: k,
+        message: `not a field of a ${String(input.kind)} schedule${hint ? ` (did you mean '${hint}'?)` : ''}; it has ${known.join(', ')}`,
+      };
+    });
 }
 
 function fail(field: string, message: string): { spec: null; errors: FieldError[] } {

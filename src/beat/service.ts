@@ -1,32 +1,19 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Celeriac } from '../celeriac';
 import { systemClock, type Clock } from './clock';
+import type { TxQuery } from './db';
 import { BeatInstanceEntity, PeriodicTaskEntity } from './entities';
 import { PeriodicTaskNotFoundError, PeriodicTaskValidationError } from './errors';
-import { firstRun } from './plan';
-import { describeSchedule, nextRuns, type FieldError, type ScheduleSpec } from './schedule';
+import { fieldValues } from './fields';
+import { scheduleKey } from './row';
+import { nextRuns, type FieldError, type ScheduleSpec } from './schedule';
 import { normalizeSchedule, type ScheduleInput } from './schedule-input';
-import { specOf, type ScheduledRow } from './row';
-import { findOrCreateSchedule } from './sync';
-import { validatePeriodicTask, type CatchUp, type PeriodicTaskInput, type ValidPeriodicTask } from './validation';
+import type { ScheduleFks } from './schedule-tables';
+import { validatePeriodicTask, type PeriodicTaskInput, type ValidPeriodicTask } from './validation';
+import { expectedNextRun, toView, type PeriodicTaskView } from './view';
+import { findOrCreateScheduleRows, writePeriodicTasks } from './write';
 
-/** A periodic task as the admin shows it: the validated fields plus its id, state and history. */
-export interface PeriodicTaskView extends Omit<ValidPeriodicTask, 'schedule'> {
-  id: number;
-  /** null when the stored schedule is invalid (see lastError). */
-  schedule: ScheduleSpec | null;
-  /** "every 5 minutes", "at 02:30 every day (Europe/Berlin)", … */
-  scheduleText: string;
-  lastRunAt: Date | null;
-  totalRunCount: number;
-  dateChanged: Date;
-  /** 'code': declared in beatSchedule; edits last until the next beat start (see sync.ts). */
-  source: 'db' | 'code';
-  /** The next run beat will send; null while a beat has not planned it yet, or when there is none. */
-  nextRunAt: Date | null;
-  /** Why beat is not running this row (bad schedule, unknown task, schedule ended), or null. */
-  lastError: string | null;
-}
+export type { PeriodicTaskView } from './view';
 
 export interface PeriodicTaskListOptions {
   enabled?: boolean;
@@ -56,6 +43,13 @@ export interface PeriodicTaskServiceOptions {
 
 type Ref = number | string;
 
+/** One task a bulk write wrote: its id and name, and (upsertMany) whether it was new. */
+export interface PeriodicTaskRef {
+  id: number;
+  name: string;
+  created: boolean;
+}
+
 /**
  * Create, change and inspect periodic tasks: what the admin's routes call. Every write is
  * validated first (all problems at once, per field, in a PeriodicTaskValidationError) and then
@@ -82,9 +76,36 @@ export class PeriodicTaskService {
 
   async create(input: PeriodicTaskInput): Promise<PeriodicTaskView> {
     const value = this.check(input);
-    const ds = await this.ds();
-    const id = await this.write(ds, value, null);
+    const [{ id }] = await this.insert([value], (i, message) => ({ field: 'name', message }));
     return this.get(id);
+  }
+
+  /**
+   * Creates many tasks in one transaction, validated as one: when any is invalid (or its name is
+   * taken, or repeated in `inputs`), nothing is written and the PeriodicTaskValidationError names
+   * every problem, fields prefixed with the item's index (`[3].schedule.minute`). Schedules are
+   * found or created in one statement per kind and the tasks written in one.
+   */
+  async createMany(inputs: PeriodicTaskInput[]): Promise<PeriodicTaskRef[]> {
+    const values = this.checkMany(inputs);
+    return this.insert(values, (i, message) => ({ field: `[${i}].name`, message }));
+  }
+
+  /**
+   * Creates or replaces many tasks by name, in one transaction, validated as one (as createMany).
+   * A task that exists gets every field from its input (left out: the default), keeping its id,
+   * history and source; an unchanged one is not re-planned.
+   */
+  async upsertMany(inputs: PeriodicTaskInput[]): Promise<PeriodicTaskRef[]> {
+    const values = this.checkMany(inputs);
+    return this.transaction(async (q) => {
+      const fks = await findOrCreateScheduleRows(
+        q,
+        this.app.config.schema,
+        values.map((v) => v.schedule),
+      );
+      return writePeriodicTasks(q, this.app.config.schema, values, fks, 'upsert');
+    });
   }
 
   /** Changes the given fields; the others keep their values. */
@@ -99,13 +120,11 @@ export class PeriodicTaskService {
           },
         ]);
     }
-    const merged: PeriodicTaskInput = { ...toInput(current), ...patch } as PeriodicTaskInput;
+    const merged = { ...fieldValues(current), schedule: current.schedule, ...patch } as PeriodicTaskInput;
     // Clocked rows are one-off by nature; moving one to a repeating schedule should repeat.
     if (current.schedule?.kind === 'clocked' && patch.schedule !== undefined && patch.oneOff === undefined)
       merged.oneOff = false;
-    const value = this.check(merged);
-    await this.write(await this.ds(), value, current.id);
-    return this.get(current.id);
+    return this.rewrite(current, this.check(merged));
   }
 
   /**
@@ -114,9 +133,7 @@ export class PeriodicTaskService {
    */
   async replace(ref: Ref, input: PeriodicTaskInput): Promise<PeriodicTaskView> {
     const current = await this.get(ref);
-    const value = this.check(input);
-    await this.write(await this.ds(), value, current.id);
-    return this.get(current.id);
+    return this.rewrite(current, this.check(input));
   }
 
   async delete(ref: Ref): Promise<void> {
@@ -151,12 +168,15 @@ export class PeriodicTaskService {
 
   /**
    * The next `n` runs: of a stored task (from its planned next run), or of a schedule typed
-   * into a form and not saved yet.
+   * into a form and not saved yet. For a form editing a stored task, pass its id as `task`:
+   * the preview then starts where the saved row will (its planned run when the schedule and
+   * start time stay the same, else the first run a beat plans from the row's last run), so
+   * the form and the list agree.
    */
-  async preview(what: Ref | { schedule: ScheduleInput; startTime?: Date | null }, n = 5): Promise<Date[]> {
+  async preview(what: Ref | { schedule: ScheduleInput; startTime?: Date | null; task?: Ref }, n = 5): Promise<Date[]> {
     const now = this.clock.now();
     let spec: ScheduleSpec;
-    let first: number | null;
+    let first: Date | null;
     if (typeof what === 'object') {
       const s = normalizeSchedule(what.schedule, this.app.config.timezone);
       if (!s.spec)
@@ -164,18 +184,31 @@ export class PeriodicTaskService {
           s.errors.map((e) => ({ field: `schedule.${e.field}`, message: e.message })),
         );
       spec = s.spec;
-      first = firstRun({ enabled: true, start_time: what.startTime ?? null, last_slot_at: null }, spec, now).nextMs;
+      const startTime = what.startTime ?? null;
+      const stored = what.task === undefined ? null : await this.get(what.task);
+      const unchanged =
+        stored?.schedule &&
+        scheduleKey(stored.schedule) === scheduleKey(spec) &&
+        (stored.startTime?.getTime() ?? null) === (startTime?.getTime() ?? null);
+      first = expectedNextRun(
+        {
+          enabled: true,
+          startTime,
+          lastSlotAt: stored ? await this.lastSlotAt(stored.id) : null,
+          nextRunAt: unchanged ? stored.nextRunAt : null,
+        },
+        spec,
+        now,
+      );
     } else {
       const t = await this.get(what);
       if (!t.schedule) return [];
       spec = t.schedule;
-      first =
-        t.nextRunAt?.getTime() ??
-        firstRun({ enabled: true, start_time: t.startTime, last_slot_at: null }, spec, now).nextMs;
+      first = expectedNextRun({ ...t, enabled: true, lastSlotAt: await this.lastSlotAt(t.id) }, spec, now);
       if (t.oneOff) n = Math.min(n, 1);
     }
     if (first === null || n <= 0) return [];
-    return [new Date(first), ...nextRuns(spec, new Date(first), n - 1)];
+    return [first, ...nextRuns(spec, first, n - 1)];
   }
 
   async get(ref: Ref): Promise<PeriodicTaskView> {
@@ -185,7 +218,7 @@ export class PeriodicTaskService {
       relations: { interval: true, crontab: true, solar: true, clocked: true },
     });
     if (!found) throw new PeriodicTaskNotFoundError(ref);
-    return toView(found);
+    return toView(found, this.clock.now());
   }
 
   async list(options: PeriodicTaskListOptions = {}): Promise<{ items: PeriodicTaskView[]; total: number }> {
@@ -210,7 +243,8 @@ export class PeriodicTaskService {
     qb.orderBy(order, 'ASC', 'NULLS LAST').addOrderBy('pt.id', 'ASC');
     qb.take(Math.min(Math.max(options.limit ?? 50, 1), 1000)).skip(Math.max(options.offset ?? 0, 0));
     const [rows, total] = await qb.getManyAndCount();
-    return { items: rows.map(toView), total };
+    const now = this.clock.now();
+    return { items: rows.map((r) => toView(r, now)), total };
   }
 
   /** Beats that wrote a heartbeat recently (the admin's "is beat running?"). */
@@ -235,10 +269,46 @@ export class PeriodicTaskService {
     return this.get(current.id);
   }
 
+  private async lastSlotAt(id: number): Promise<Date | null> {
+    const row = await (
+      await this.ds()
+    )
+      .getRepository(PeriodicTaskEntity)
+      .findOne({ where: { id }, select: { id: true, lastSlotAt: true } });
+    return row?.lastSlotAt ?? null;
+  }
+
   private check(input: unknown): ValidPeriodicTask {
     const { value, errors } = validatePeriodicTask(input, this.validationOptions());
     if (!value) throw new PeriodicTaskValidationError(errors);
     return value;
+  }
+
+  /** Validates every item, then names every problem at once, each field prefixed `[index].`. */
+  private checkMany(inputs: unknown): ValidPeriodicTask[] {
+    if (!Array.isArray(inputs))
+      throw new PeriodicTaskValidationError([{ field: '', message: 'expected an array of periodic tasks' }]);
+    const options = this.validationOptions();
+    const errors: FieldError[] = [];
+    const values: ValidPeriodicTask[] = [];
+    const firstWithName = new Map<string, number>();
+    inputs.forEach((input, i) => {
+      const r = validatePeriodicTask(input, options);
+      if (!r.value) {
+        for (const e of r.errors) errors.push({ field: `[${i}].${e.field}`, message: e.message });
+        return;
+      }
+      const earlier = firstWithName.get(r.value.name);
+      if (earlier !== undefined)
+        errors.push({
+          field: `[${i}].name`,
+          message: `'${r.value.name}' is also the name of [${earlier}]: names are unique`,
+        });
+      else firstWithName.set(r.value.name, i);
+      values.push(r.value);
+    });
+    if (errors.length) throw new PeriodicTaskValidationError(errors);
+    return values;
   }
 
   private validationOptions() {
@@ -251,58 +321,93 @@ export class PeriodicTaskService {
     };
   }
 
-  /** Inserts (id null) or updates one row and points it at its schedule, in one transaction. */
-  private async write(ds: DataSource, v: ValidPeriodicTask, id: number | null): Promise<number> {
-    try {
-      return await ds.transaction(async (m: EntityManager) => {
-        const fk = await findOrCreateSchedule(
-          (text, values) => m.query(text, values),
-          this.app.config.schema,
-          v.schedule,
+  /**
+   * Inserts new tasks in one transaction; a name already taken is a field error (`nameError`
+   * says which field), every one of them named, and nothing is written.
+   */
+  private insert(
+    values: ValidPeriodicTask[],
+    nameError: (index: number, message: string) => FieldError,
+  ): Promise<PeriodicTaskRef[]> {
+    const schema = this.app.config.schema;
+    const taken = (name: string) =>
+      `a periodic task named '${name}' already exists: pick another name or edit that one`;
+    return this.transaction(async (q) => {
+      const existing: { name: string }[] = await q(
+        `SELECT name FROM "${schema}".celeriac_periodic_task WHERE name = ANY($1::text[])`,
+        [values.map((v) => v.name)],
+      );
+      if (existing.length) {
+        const names = new Set(existing.map((r) => r.name));
+        throw new PeriodicTaskValidationError(
+          values.flatMap((v, i) => (names.has(v.name) ? [nameError(i, taken(v.name))] : [])),
         );
-        const columns = {
-          name: v.name,
-          task: v.task,
-          intervalId: fk.interval_id,
-          crontabId: fk.crontab_id,
-          solarId: fk.solar_id,
-          clockedId: fk.clocked_id,
-          args: v.args,
-          kwargs: v.kwargs,
-          queue: v.queue,
-          exchange: v.exchange,
-          routingKey: v.routingKey,
-          headers: v.headers,
-          priority: v.priority,
-          expires: v.expires,
-          expireSeconds: v.expireSeconds,
-          oneOff: v.oneOff,
-          startTime: v.startTime,
-          enabled: v.enabled,
-          description: v.description,
-          catchUp: v.catchUp,
-        };
-        const repo = m.getRepository(PeriodicTaskEntity);
-        // jsonb columns hold unknown JSON, which TypeORM's deep-partial type cannot express.
-        const values = columns as Parameters<typeof repo.update>[1];
-        if (id !== null) {
-          await repo.update({ id }, values);
-          return id;
-        }
-        const inserted = await repo.insert(values);
-        return inserted.identifiers[0].id as number;
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505' && /name/.test((err as { detail?: string }).detail ?? '')) {
-        throw new PeriodicTaskValidationError([
-          {
-            field: 'name',
-            message: `a periodic task named '${v.name}' already exists: pick another name or edit that one`,
-          },
-        ]);
       }
-      throw err;
-    }
+      const fks = await findOrCreateScheduleRows(
+        q,
+        schema,
+        values.map((v) => v.schedule),
+      );
+      try {
+        return await writePeriodicTasks(q, schema, values, fks, 'insert');
+      } catch (err) {
+        // Another writer took a name between the check and the insert.
+        const name = duplicateName(err);
+        const i = name === undefined ? -1 : values.findIndex((v) => v.name === name);
+        if (i >= 0) throw new PeriodicTaskValidationError([nameError(i, taken(name!))]);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Writes all fields of an existing row and points it at its schedule, in one transaction. The
+   * row keeps its schedule row when the schedule is unchanged, so an edit of other fields does
+   * not re-plan it (and the form's preview, which assumes so, stays true).
+   */
+  private async rewrite(current: PeriodicTaskView, v: ValidPeriodicTask): Promise<PeriodicTaskView> {
+    const entity = await (await this.ds()).getRepository(PeriodicTaskEntity).findOneOrFail({
+      where: { id: current.id },
+      select: { id: true, intervalId: true, crontabId: true, solarId: true, clockedId: true },
+    });
+    const keep =
+      current.schedule && scheduleKey(current.schedule) === scheduleKey(v.schedule)
+        ? ({
+            interval_id: entity.intervalId,
+            crontab_id: entity.crontabId,
+            solar_id: entity.solarId,
+            clocked_id: entity.clockedId,
+          } satisfies ScheduleFks)
+        : null;
+    await this.transaction(async (q, m) => {
+      const [fk] = keep ? [keep] : await findOrCreateScheduleRows(q, this.app.config.schema, [v.schedule]);
+      const repo = m.getRepository(PeriodicTaskEntity);
+      const values = {
+        ...fieldValues(v),
+        intervalId: fk.interval_id,
+        crontabId: fk.crontab_id,
+        solarId: fk.solar_id,
+        clockedId: fk.clocked_id,
+      };
+      try {
+        // jsonb columns hold unknown JSON, which TypeORM's deep-partial type cannot express.
+        await repo.update({ id: current.id }, values as Parameters<typeof repo.update>[1]);
+      } catch (err) {
+        if (duplicateName(err) !== undefined)
+          throw new PeriodicTaskValidationError([
+            {
+              field: 'name',
+              message: `a periodic task named '${v.name}' already exists: pick another name or edit that one`,
+            },
+          ]);
+        throw err;
+      }
+    });
+    return this.get(current.id);
+  }
+
+  private async transaction<T>(fn: (q: TxQuery, m: EntityManager) => Promise<T>): Promise<T> {
+    return (await this.ds()).transaction((m) => fn((text, values) => m.query(text, values), m));
   }
 
   private ds(): Promise<DataSource> {
@@ -310,85 +415,9 @@ export class PeriodicTaskService {
   }
 }
 
-function toView(e: PeriodicTaskEntity): PeriodicTaskView {
-  const { spec, errors } = specOf(entityRow(e));
-  let scheduleText: string;
-  try {
-    scheduleText = spec
-      ? describeSchedule(spec)
-      : `invalid schedule: ${errors.map((x) => `${x.field}: ${x.message}`).join('; ')}`;
-  } catch (err) {
-    scheduleText = `invalid schedule: ${(err as Error).message}`;
-  }
-  return {
-    id: e.id,
-    name: e.name,
-    task: e.task,
-    schedule: spec,
-    scheduleText,
-    args: e.args,
-    kwargs: e.kwargs,
-    queue: e.queue,
-    exchange: e.exchange,
-    routingKey: e.routingKey,
-    headers: e.headers,
-    priority: e.priority,
-    expires: e.expires,
-    expireSeconds: e.expireSeconds,
-    oneOff: e.oneOff,
-    startTime: e.startTime,
-    enabled: e.enabled,
-    lastRunAt: e.lastRunAt,
-    totalRunCount: e.totalRunCount,
-    dateChanged: e.dateChanged,
-    description: e.description,
-    catchUp: e.catchUp as CatchUp,
-    source: e.source as 'db' | 'code',
-    nextRunAt: e.nextRunAt,
-    lastError: e.lastError,
-  };
-}
-
-/** The entity in the row shape the schedule checks take. */
-function entityRow(e: PeriodicTaskEntity): ScheduledRow {
-  return {
-    interval_id: e.intervalId,
-    crontab_id: e.crontabId,
-    solar_id: e.solarId,
-    clocked_id: e.clockedId,
-    every: e.interval?.every ?? null,
-    period: e.interval?.period ?? null,
-    minute: e.crontab?.minute ?? null,
-    hour: e.crontab?.hour ?? null,
-    day_of_week: e.crontab?.dayOfWeek ?? null,
-    day_of_month: e.crontab?.dayOfMonth ?? null,
-    month_of_year: e.crontab?.monthOfYear ?? null,
-    timezone: e.crontab?.timezone ?? null,
-    event: e.solar?.event ?? null,
-    latitude: e.solar?.latitude ?? null,
-    longitude: e.solar?.longitude ?? null,
-    clocked_time: e.clocked?.clockedTime ?? null,
-  } as ScheduledRow;
-}
-
-function toInput(v: PeriodicTaskView): PeriodicTaskInput {
-  return {
-    name: v.name,
-    task: v.task,
-    schedule: v.schedule as ScheduleInput,
-    args: v.args,
-    kwargs: v.kwargs,
-    queue: v.queue,
-    exchange: v.exchange,
-    routingKey: v.routingKey,
-    headers: v.headers,
-    priority: v.priority,
-    expires: v.expires,
-    expireSeconds: v.expireSeconds,
-    oneOff: v.oneOff,
-    startTime: v.startTime,
-    enabled: v.enabled,
-    description: v.description,
-    catchUp: v.catchUp,
-  };
+/** The name a unique violation on periodic_task.name complains of, or undefined for any other error. */
+function duplicateName(err: unknown): string | undefined {
+  const e = err as { code?: string; detail?: string; constraint?: string };
+  if (e?.code !== '23505' || !/name/.test(e.constraint ?? e.detail ?? '')) return undefined;
+  return /\(name\)=\((.*)\) already exists/.exec(e.detail ?? '')?.[1] ?? '';
 }

@@ -19,10 +19,10 @@
  * re-plan (or delay) code-declared tasks. Beats starting together serialise on an advisory
  * lock, so two of them never create the same schedule row twice.
  */
-import { periodicTaskDefaults } from './validation';
-import type { TxQuery } from './db';
 import type { ResolvedBeatEntry } from './config';
-import type { ScheduleSpec } from './schedule';
+import type { TxQuery } from './db';
+import { periodicTaskDefaults } from './fields';
+import { findOrCreateScheduleRows, writePeriodicTasks } from './write';
 
 export interface SyncResult {
   upserted: number;
@@ -45,46 +45,14 @@ export async function syncBeatSchedule(
   if (entries.length === 0 && declared === undefined) return { upserted: 0, disabled: [] };
   return transaction(async (q) => {
     await q(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${schema}.celeriac_beat_sync`]);
-    for (const e of entries) {
-      const fk = await findOrCreateSchedule(q, schema, e.schedule);
-      await q(
-        `INSERT INTO ${pt} AS pt (name, task, interval_id, crontab_id, solar_id, clocked_id, args, kwargs, queue, exchange, routing_key,
-                                  headers, priority, expires, expire_seconds, one_off, start_time, enabled, description, catch_up, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, $17, $18, $19, $20, 'code')
-         ON CONFLICT (name) DO UPDATE SET
-           task = EXCLUDED.task, interval_id = EXCLUDED.interval_id, crontab_id = EXCLUDED.crontab_id,
-           solar_id = EXCLUDED.solar_id, clocked_id = EXCLUDED.clocked_id, args = EXCLUDED.args, kwargs = EXCLUDED.kwargs,
-           queue = EXCLUDED.queue, exchange = EXCLUDED.exchange, routing_key = EXCLUDED.routing_key, headers = EXCLUDED.headers,
-           priority = EXCLUDED.priority, expires = EXCLUDED.expires, expire_seconds = EXCLUDED.expire_seconds,
-           one_off = EXCLUDED.one_off, start_time = EXCLUDED.start_time, catch_up = EXCLUDED.catch_up, source = 'code',
-           enabled = CASE WHEN $21 THEN EXCLUDED.enabled ELSE pt.enabled END,
-           description = CASE WHEN $22 THEN EXCLUDED.description ELSE pt.description END`,
-        [
-          e.name,
-          e.task,
-          fk.interval_id,
-          fk.crontab_id,
-          fk.solar_id,
-          fk.clocked_id,
-          JSON.stringify(e.args),
-          JSON.stringify(e.kwargs),
-          e.queue,
-          e.exchange,
-          e.routingKey,
-          JSON.stringify(e.headers),
-          e.priority,
-          e.expires,
-          e.expireSeconds,
-          e.oneOff,
-          e.startTime,
-          e.enabled,
-          e.description,
-          e.catchUp,
-          e.declaresEnabled,
-          e.declaresDescription,
-        ],
-      );
-    }
+    const fks = await findOrCreateScheduleRows(
+      q,
+      schema,
+      entries.map((e) => e.schedule),
+    );
+    await writePeriodicTasks(q, schema, entries, fks, 'sync', (field) =>
+      entries.filter((e) => e.declared.has(field)).map((e) => e.name),
+    );
     if (declared === undefined) return { upserted: entries.length, disabled: [] };
     const disabled = await q(
       `UPDATE ${pt} SET enabled = false, last_error = 'removed from beatSchedule: disabled at beat start (delete the row to remove it)'
@@ -108,8 +76,6 @@ export function builtinEntries(app: {
   if (!app.registry.get('celery.backend_cleanup') || !(app.config.resultExpires > 0)) return [];
   return [
     {
-      name: 'celery.backend_cleanup',
-      task: 'celery.backend_cleanup',
       schedule: {
         kind: 'crontab',
         minute: '0',
@@ -120,66 +86,11 @@ export function builtinEntries(app: {
         timezone: 'UTC',
       },
       ...periodicTaskDefaults(),
+      name: 'celery.backend_cleanup',
+      task: 'celery.backend_cleanup',
       expireSeconds: 12 * 3600,
       description: 'Deletes results older than resultExpires (installed by beat, as django-celery-beat does).',
-      declaresEnabled: false,
-      declaresDescription: true,
+      declared: new Set(['description']),
     },
   ];
-}
-
-type ScheduleFks = {
-  interval_id: number | null;
-  crontab_id: number | null;
-  solar_id: number | null;
-  clocked_id: number | null;
-};
-
-/**
- * Reuses an identical schedule row when there is one (django-celery-beat's from_schedule), so
- * code entries do not pile up duplicate schedules across restarts.
- */
-export async function findOrCreateSchedule(q: TxQuery, schema: string, spec: ScheduleSpec): Promise<ScheduleFks> {
-  const fks: ScheduleFks = { interval_id: null, crontab_id: null, solar_id: null, clocked_id: null };
-  const one = async (select: string, insert: string, values: unknown[]) => {
-    const [found] = await q(select, values);
-    if (found) return found.id as number;
-    const [made] = await q(insert, values);
-    return made.id as number;
-  };
-  const t = (name: string) => `"${schema}".${name}`;
-  switch (spec.kind) {
-    case 'interval':
-      fks.interval_id = await one(
-        `SELECT id FROM ${t('celeriac_interval_schedule')} WHERE every = $1 AND period = $2 ORDER BY id LIMIT 1`,
-        `INSERT INTO ${t('celeriac_interval_schedule')} (every, period) VALUES ($1, $2) RETURNING id`,
-        [spec.every, spec.period],
-      );
-      break;
-    case 'crontab':
-      fks.crontab_id = await one(
-        `SELECT id FROM ${t('celeriac_crontab_schedule')}
-          WHERE minute = $1 AND hour = $2 AND day_of_week = $3 AND day_of_month = $4 AND month_of_year = $5 AND timezone = $6
-          ORDER BY id LIMIT 1`,
-        `INSERT INTO ${t('celeriac_crontab_schedule')} (minute, hour, day_of_week, day_of_month, month_of_year, timezone)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-        [spec.minute, spec.hour, spec.dayOfWeek, spec.dayOfMonth, spec.monthOfYear, spec.timezone],
-      );
-      break;
-    case 'solar':
-      fks.solar_id = await one(
-        `SELECT id FROM ${t('celeriac_solar_schedule')} WHERE event = $1 AND latitude = $2::numeric(9,6) AND longitude = $3::numeric(9,6)`,
-        `INSERT INTO ${t('celeriac_solar_schedule')} (event, latitude, longitude) VALUES ($1, $2, $3) RETURNING id`,
-        [spec.event, spec.latitude, spec.longitude],
-      );
-      break;
-    case 'clocked':
-      fks.clocked_id = await one(
-        `SELECT id FROM ${t('celeriac_clocked_schedule')} WHERE clocked_time = $1 ORDER BY id LIMIT 1`,
-        `INSERT INTO ${t('celeriac_clocked_schedule')} (clocked_time) VALUES ($1) RETURNING id`,
-        [spec.clockedTime],
-      );
-      break;
-  }
-  return fks;
 }

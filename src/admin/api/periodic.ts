@@ -7,10 +7,10 @@ import {
   type PeriodicTaskInput,
   type PeriodicTaskView,
 } from '../../beat';
-import { firstRun } from '../../beat/plan';
 import { describeSchedule, type ScheduleSpec } from '../../beat/schedule';
 import { normalizeSchedule } from '../../beat/schedule-input';
 import type { AdminContext } from '../context';
+import { isoDates } from '../serialize';
 import { HttpError, queryInt, queryString, validationFailed, fieldErrors, type FieldErrors } from '../http';
 import type { BeatInstanceJson, PeriodicTaskJson, PeriodicTaskListJson, SchedulePreviewJson } from '../types';
 import { noBody, requireObjectBody, unknownKeys } from '../validate';
@@ -19,54 +19,9 @@ import { scheduleJson, scheduleRoutes } from './schedules';
 const BULK_ACTIONS = ['enable', 'disable', 'run', 'delete'] as const;
 const MAX_PREVIEW = 50;
 
-/** ISO text, or null: an out-of-range Date must not turn a committed write into a 500. */
-const iso = (d: Date | null | undefined) => (d && !Number.isNaN(d.getTime()) ? d.toISOString() : null);
-
-/**
- * The run a beat will plan for a row it has not planned yet (new, edited, re-enabled), so the
- * list shows a next run before the first tick. The beat's own rule (src/beat/plan.ts), asked
- * of the same function.
- */
-function expectedNextRun(v: PeriodicTaskView, nowMs: number): Date | null {
-  if (v.nextRunAt) return v.nextRunAt;
-  if (!v.enabled || !v.schedule || v.lastError) return null;
-  try {
-    const { nextMs } = firstRun({ enabled: true, start_time: v.startTime, last_slot_at: null }, v.schedule, nowMs);
-    return nextMs === null ? null : new Date(nextMs);
-  } catch {
-    return null;
-  }
-}
-
-export function toPeriodicJson(v: PeriodicTaskView, nowMs = Date.now()): PeriodicTaskJson {
-  return {
-    id: v.id,
-    name: v.name,
-    task: v.task,
-    schedule: v.schedule ? scheduleJson(v.schedule) : null,
-    scheduleText: v.scheduleText,
-    args: v.args,
-    kwargs: v.kwargs,
-    queue: v.queue,
-    exchange: v.exchange,
-    routingKey: v.routingKey,
-    headers: v.headers,
-    priority: v.priority,
-    expires: iso(v.expires),
-    expireSeconds: v.expireSeconds,
-    oneOff: v.oneOff,
-    startTime: iso(v.startTime),
-    enabled: v.enabled,
-    description: v.description,
-    catchUp: v.catchUp,
-    source: v.source,
-    lastRunAt: iso(v.lastRunAt),
-    totalRunCount: v.totalRunCount,
-    nextRunAt: iso(v.nextRunAt),
-    nextRunExpectedAt: iso(expectedNextRun(v, nowMs)),
-    lastError: v.lastError,
-    dateChanged: v.dateChanged.toISOString(),
-  };
+/** The service's view as JSON: instants as ISO text (the fields come from src/beat/fields.ts). */
+export function toPeriodicJson(v: PeriodicTaskView): PeriodicTaskJson {
+  return { ...isoDates(v), schedule: v.schedule ? scheduleJson(v.schedule) : null };
 }
 
 /** The service's errors as HTTP: every field problem in one 400, a missing row as 404. */
@@ -124,8 +79,7 @@ export function periodicRoutes(ctx: AdminContext): Router {
         offset,
       }),
     );
-    const now = Date.now();
-    const body: PeriodicTaskListJson = { items: items.map((v) => toPeriodicJson(v, now)), total, limit, offset };
+    const body: PeriodicTaskListJson = { items: items.map(toPeriodicJson), total, limit, offset };
     res.set('Cache-Control', 'no-store').json(body);
   });
 
@@ -236,7 +190,11 @@ export function periodicRoutes(ctx: AdminContext): Router {
   router.post('/api/schedules/preview', async (req, res) => {
     const body = requireObjectBody(req);
     const errors = fieldErrors();
-    unknownKeys(body, ['schedule', 'startTime', 'n'], errors);
+    unknownKeys(body, ['schedule', 'startTime', 'n', 'id'], errors);
+    // The stored task a form edits: the preview then starts where the saved row will.
+    const id = body.id ?? undefined;
+    if (id !== undefined && (!Number.isInteger(id) || (id as number) < 1 || (id as number) > INT32_MAX))
+      errors.id = `expected the id of the periodic task being edited (a whole number from 1 to ${INT32_MAX}), or no id`;
     const n = body.n ?? 5;
     if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_PREVIEW)
       errors.n = `expected a whole number from 1 to ${MAX_PREVIEW}`;
@@ -249,7 +207,11 @@ export function periodicRoutes(ctx: AdminContext): Router {
     if (body.schedule === undefined || body.schedule === null)
       errors.schedule = "required: e.g. { kind: 'crontab', minute: '30', hour: '2' } or '30 2 * * *'";
     if (Object.keys(errors).length) throw validationFailed(errors);
-    const runs = await serviceCall(() => service.preview({ schedule: body.schedule as never, startTime }, n as number));
+    const runs = await serviceCall(() =>
+      read(
+        service.preview({ schedule: body.schedule as never, startTime, task: id as number | undefined }, n as number),
+      ),
+    );
     // The same normalisation the service applied, for the text and the stored form.
     const spec = normalized(body.schedule, ctx.app.config.timezone);
     const out: SchedulePreviewJson = {
@@ -261,11 +223,7 @@ export function periodicRoutes(ctx: AdminContext): Router {
   });
 
   router.get('/api/beats', async (_req, res) => {
-    const beats: BeatInstanceJson[] = (await read(service.beats())).map((b) => ({
-      ...b,
-      startedAt: b.startedAt.toISOString(),
-      lastSeenAt: b.lastSeenAt.toISOString(),
-    }));
+    const beats: BeatInstanceJson[] = (await read(service.beats())).map(isoDates);
     res.set('Cache-Control', 'no-store').json({ beats });
   });
 

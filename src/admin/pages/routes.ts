@@ -4,7 +4,7 @@ import { listQueues, listWorkers, loadStats } from '../api/monitor';
 import type { AdminContext } from '../context';
 import { fieldErrors, HttpError, queryString, validationFailed } from '../http';
 import { csrfToken } from '../security';
-import { toListItem } from '../serialize';
+import { isoDates, toListItem } from '../serialize';
 import { listResults, recentNames } from '../sql';
 import { parseListQuery } from '../validate';
 import { dashboardPage } from './dashboard';
@@ -126,7 +126,6 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     const q = queryString(req, 'q', errors);
     if (Object.keys(errors).length) throw validationFailed(errors);
     if (q) form.q = q.slice(0, 200);
-    const now = Date.now();
     const [{ items, total }, beats] = await ctx.bounded(
       'Postgres',
       Promise.all([
@@ -138,15 +137,11 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
         periodic.beats(),
       ]),
     );
-    const list = { items: items.map((v) => toPeriodicJson(v, now)), total, limit: 200, offset: 0 };
+    const list = { items: items.map(toPeriodicJson), total, limit: 200, offset: 0 };
     const savedId =
       typeof req.query.saved === 'string' && /^\d{1,9}$/.test(req.query.saved) ? Number(req.query.saved) : undefined;
     const saved = savedId === undefined ? undefined : list.items.find((t) => t.id === savedId);
-    const beatsJson = beats.map((b) => ({
-      ...b,
-      startedAt: b.startedAt.toISOString(),
-      lastSeenAt: b.lastSeenAt.toISOString(),
-    }));
+    const beatsJson = beats.map(isoDates);
     sendPage(res, p, 'periodic', 'periodic', 'Periodic tasks', periodicListPage(p, list, beatsJson, form, saved));
   });
 

@@ -187,7 +187,11 @@
     function preview() {
       var seq = ++previewSeq;
       var startTime = fromLocalInput(val('startTime'));
-      api('POST', 'api/schedules/preview', { schedule: schedule(), startTime: startTime, n: 5 }).then(function (r) {
+      // With the id, the server starts the preview where the saved row will (its planned run, or
+      // one counted from its last run), so the preview and the list's next run agree.
+      var body = { schedule: schedule(), startTime: startTime, n: 5 };
+      if (id) body.id = Number(id);
+      api('POST', 'api/schedules/preview', body).then(function (r) {
         if (seq !== previewSeq) return;
         var text = $('#preview-text'),
           list = $('#preview-runs');
