@@ -9,7 +9,7 @@ import { scheduleKey } from './row';
 import type { ScheduleSpec } from './schedule';
 import { fksOf, rowOfSpec, SCHEDULE_KINDS, type ScheduleFks, type ScheduleKind } from './schedule-tables';
 import { findOrCreateSchedules } from './sql/findOrCreateSchedules';
-import { declaredFields, upsertPeriodicTasks, type UpsertMode } from './sql/upsertPeriodicTasks';
+import { upsertPeriodicTasks, type UpsertMode } from './sql/upsertPeriodicTasks';
 import type { ValidPeriodicTask } from './validation';
 
 /** The schedule row each spec is stored as, creating the missing ones; one entry per spec, in order. */
@@ -50,9 +50,8 @@ async function scheduleIds(
 ): Promise<Map<number, number>> {
   // A second pass finds what a concurrent writer inserted first (see findOrCreateSchedules).
   for (let attempt = 1; ; attempt++) {
-    const found: { k: number; id: number | null }[] = await q(findOrCreateSchedules(schema, kind), [
-      JSON.stringify(rows),
-    ]);
+    const statement = findOrCreateSchedules(schema, kind);
+    const found: { k: number; id: number | null }[] = await q(statement.text, statement.params(rows));
     if (found.every((r) => r.id !== null) || attempt === 3)
       return new Map(found.map((r) => [Number(r.k), Number(r.id)]));
   }
@@ -76,8 +75,10 @@ export async function writePeriodicTasks(
     for (const k of PERIODIC_TASK_FIELD_NAMES) row[PERIODIC_TASK_FIELDS[k].column] = t[k];
     return row;
   });
-  const params: unknown[] = [JSON.stringify(rows)];
-  if (mode === 'sync') for (const f of declaredFields()) params.push(declared(f));
-  const written: { id: number; name: string; created: boolean }[] = await q(upsertPeriodicTasks(schema, mode), params);
+  const statement = upsertPeriodicTasks(schema, mode);
+  const written: { id: number; name: string; created: boolean }[] = await q(
+    statement.text,
+    statement.params({ rows, declared }),
+  );
   return written.map((r) => ({ id: Number(r.id), name: r.name, created: r.created }));
 }

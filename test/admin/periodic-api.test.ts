@@ -412,6 +412,26 @@ describe('previews and schedules', () => {
     expect((await s.post('/api/schedules/preview', {}).expect(400)).body.errors.schedule).toMatch(/required/);
   });
 
+  test("the form's preview of a stored task starts where the saved row will", async () => {
+    const startTime = new Date(Date.now() + 86_400_000).toISOString();
+    const t = (
+      await s
+        .post('/api/periodic-tasks', { name: 'preview me', task: 'math.add', schedule: 3600, startTime })
+        .expect(201)
+    ).body;
+    // Unchanged schedule: the run the list shows; the form sends the id of the row it edits.
+    const same = (await s.post('/api/schedules/preview', { schedule: 3600, startTime, id: t.id, n: 1 }).expect(200))
+      .body;
+    expect(same.runs[0]).toBe(t.nextRunExpectedAt);
+    expect(
+      (await s.post('/api/schedules/preview', { schedule: 60, id: 999999 }).expect(404)).body.errors.id,
+    ).toBeDefined();
+    expect((await s.post('/api/schedules/preview', { schedule: 60, id: 'x' }).expect(400)).body.errors.id).toMatch(
+      /whole number/,
+    );
+    await s.delete(`/api/periodic-tasks/${t.id}`).expect(204);
+  });
+
   test('schedules list with usage; unused ones can be deleted, used ones cannot', async () => {
     const list = (await s.get('/api/schedules').expect(200)).body;
     expect(Object.keys(list).sort()).toEqual(['clocked', 'crontab', 'interval', 'solar']);

@@ -34,7 +34,8 @@ export async function serviceCall<T>(fn: () => Promise<T>): Promise<T> {
       for (const e of err.errors) errors[e.field] = errors[e.field] ? `${errors[e.field]}; ${e.message}` : e.message;
       throw validationFailed(errors);
     }
-    if (err instanceof PeriodicTaskNotFoundError) throw new HttpError(404, 'not_found', err.message);
+    if (err instanceof PeriodicTaskNotFoundError)
+      throw new HttpError(404, 'not_found', err.message, Object.assign(fieldErrors(), { id: err.message }));
     throw err;
   }
 }

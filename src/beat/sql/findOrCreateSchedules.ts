@@ -1,4 +1,5 @@
 import { SCHEDULE_TABLES, type ScheduleKind } from '../schedule-tables';
+import { statement, type Statement } from './statement';
 
 /**
  * Finds or creates the schedule rows of many tasks in one statement per kind, reusing an
@@ -12,14 +13,17 @@ import { SCHEDULE_TABLES, type ScheduleKind } from '../schedule-tables';
  * schedule makes ON CONFLICT skip it and its id come back null, and the caller runs the
  * statement again, which then finds it.
  *
- * $1 a JSON array of { k, <column>: value, … }, k being the caller's index for the schedule.
- * Returns { k, id } for every k.
+ * Takes the schedules as rows { k, <column>: value, … }, k being the caller's index for each;
+ * returns { k, id } for every k.
  */
-export function findOrCreateSchedules(schema: string, kind: ScheduleKind): string {
+export function findOrCreateSchedules(
+  schema: string,
+  kind: ScheduleKind,
+): Statement<Record<string, unknown>[], { k: number; id: number | null }> {
   const { table, columns } = SCHEDULE_TABLES[kind];
   const names = columns.map((c) => c.column);
   const same = (a: string, b: string) => names.map((c) => `${a}.${c} = ${b}.${c}`).join(' AND ');
-  return `
+  const text = `
     WITH input AS (
       SELECT r.k, ${columns.map((c) => `r.${c.column}::${c.sqlType} AS ${c.column}`).join(', ')}
         FROM jsonb_to_recordset($1::jsonb) AS r(k integer, ${columns.map((c) => `${c.column} ${c.sqlType}`).join(', ')})
@@ -35,4 +39,5 @@ export function findOrCreateSchedules(schema: string, kind: ScheduleKind): strin
     )
     SELECT found.k, coalesce(found.id, made.id) AS id
       FROM found LEFT JOIN made ON found.id IS NULL AND ${same('made', 'found')}`;
+  return statement(`schedules_${kind}`, schema, text, (rows) => [JSON.stringify(rows)]);
 }

@@ -1,5 +1,6 @@
 import { PERIODIC_TASK_FIELD_NAMES, PERIODIC_TASK_FIELDS, type FieldSpec, type PeriodicTaskField } from '../fields';
 import { SCHEDULE_TABLES, SCHEDULE_KINDS } from '../schedule-tables';
+import { statement, type Statement } from './statement';
 
 /**
  * Writes many periodic tasks in one statement, their columns taken from the field table
@@ -15,8 +16,8 @@ import { SCHEDULE_TABLES, SCHEDULE_KINDS } from '../schedule-tables';
  *   in the order of declaredFields()), so an admin's pause survives restarts.
  * An unchanged row writes nothing the triggers see as a change, so re-syncing re-plans nothing.
  *
- * $1 a JSON array of rows: { ord, interval_id, crontab_id, solar_id, clocked_id, <column>: value, … }.
- * Returns id and name of each row written, and whether it was created (a row an upsert updated
+ * Takes rows { ord, interval_id, crontab_id, solar_id, clocked_id, <column>: value, … } and, for
+ * sync, the names that declare each 'declared' field. Returns id and name of each row written, and whether it was created (a row an upsert updated
  * carries the updating transaction's id in xmax; a fresh insert has none).
  */
 export type UpsertMode = 'insert' | 'upsert' | 'sync';
@@ -29,7 +30,16 @@ export function declaredFields(): PeriodicTaskField[] {
   return PERIODIC_TASK_FIELD_NAMES.filter((k) => PERIODIC_TASK_FIELDS[k].sync === 'declared');
 }
 
-export function upsertPeriodicTasks(schema: string, mode: UpsertMode): string {
+export interface UpsertInput {
+  rows: Record<string, unknown>[];
+  /** sync: the names of the entries that declare each field declaredFields() lists. */
+  declared?: (field: PeriodicTaskField) => string[];
+}
+
+export function upsertPeriodicTasks(
+  schema: string,
+  mode: UpsertMode,
+): Statement<UpsertInput, { id: number; name: string; created: boolean }> {
   const columns = [...FKS, ...FIELDS.map((f) => f.column)];
   const types = [...FKS.map((c) => `${c} integer`), ...FIELDS.map((f) => `${f.column} ${f.sqlType}`)];
   const declared = declaredFields().map((k) => PERIODIC_TASK_FIELDS[k].column);
@@ -42,11 +52,15 @@ export function upsertPeriodicTasks(schema: string, mode: UpsertMode): string {
         : `${c} = CASE WHEN EXCLUDED.name = ANY($${i + 2}::text[]) THEN EXCLUDED.${c} ELSE pt.${c} END`;
     });
   if (mode === 'sync') set.push(`source = 'code'`);
-  return `
+  const text = `
     INSERT INTO "${schema}".celeriac_periodic_task AS pt (${columns.join(', ')}, source)
     SELECT ${columns.map((c) => `r.${c}`).join(', ')}, '${mode === 'sync' ? 'code' : 'db'}'
       FROM jsonb_to_recordset($1::jsonb) AS r(ord integer, ${types.join(', ')})
      ORDER BY r.ord
     ${mode === 'insert' ? '' : `ON CONFLICT (name) DO UPDATE SET ${set.join(', ')}`}
     RETURNING id, name, (xmax = 0) AS created`;
+  return statement(`upsert_${mode}`, schema, text, ({ rows, declared }) => [
+    JSON.stringify(rows),
+    ...(mode === 'sync' ? declaredFields().map((f) => declared?.(f) ?? []) : []),
+  ]);
 }
