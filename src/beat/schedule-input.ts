@@ -4,7 +4,7 @@
  * (`'*\/5 9-17 * * 1-5'`, in the usual cron order), an `@daily`-style macro, or a spec whose
  * crontab fields may be left out (they default to `*`, the zone to the app's `timezone`).
  */
-import { validateSchedule, type FieldError, type ScheduleSpec } from './schedule';
+import { cronMacro, validateSchedule, type FieldError, type ScheduleSpec } from './schedule';
 import { isPlainObject } from './row';
 import { closest } from '../errors';
 import { columnLimitErrors, SCHEDULE_TABLES, type ScheduleKind } from './schedule-tables';
@@ -26,16 +26,6 @@ export type ScheduleInput =
   | Exclude<ScheduleSpec, { kind: 'crontab' } | { kind: 'clocked' }>
   | { kind: 'clocked'; clockedTime: Date | string };
 
-const MACROS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
 /** The spec, or every problem with the input (fields as in ScheduleSpec: `minute`, `every`, …). */
 export function normalizeSchedule(
   input: unknown,
@@ -50,12 +40,12 @@ export function normalizeSchedule(
       ? { kind: 'interval', every: input, period: 'seconds' }
       : { kind: 'interval', every: Math.round(input * 1e6), period: 'microseconds' };
   } else if (typeof input === 'string') {
-    const expr = MACROS[input.trim().toLowerCase()] ?? input.trim();
+    const expr = cronMacro(input) ?? input.trim();
     const parts = expr.split(/\s+/);
     if (parts.length !== 5) {
       return fail(
         'kind',
-        `'${input}' is not a cron expression: use five fields 'minute hour day-of-month month day-of-week' (e.g. '30 2 * * *') or @hourly/@daily/@weekly/@monthly/@yearly`,
+        `'${input}' is not a cron expression: use five fields 'minute hour day-of-month month day-of-week' (e.g. '30 2 * * *') or @hourly/@daily/@weekly/@monthly/@yearly/@weekdays/@weekends`,
       );
     }
     const [minute, hour, dayOfMonth, monthOfYear, dayOfWeek] = parts;

@@ -11,6 +11,7 @@ import { validateSchedule } from './validate';
 
 export { validateSchedule } from './validate';
 export { describeSchedule } from './describe';
+export { cronMacro } from './cron-macros';
 export * from './types';
 export * from './errors';
 
