@@ -27,7 +27,8 @@ module.exports = {
     '/tc39/.+\\.ts$': ['@swc/jest', swcTc39],
     '^.+\\.(t|j)s$': ['@swc/jest', swc],
   },
-  testEnvironment: 'node',
+  // Node's environment plus a guard that fails a file leaving a timer, socket, thread or child open.
+  testEnvironment: '<rootDir>/test/leak-guard.ts',
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -90,7 +90,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private readonly held = new Set<Job>();
   private readonly ready: Job[] = [];
-  private readonly waitingForRate = new Set<Job>();
+  // Each with the timer that hands it back when its token is due: cleared on revoke and on stop, or
+  // a minute-long wait ('1/m') would outlive the worker and hold its process open.
+  private readonly waitingForRate = new Map<Job, NodeJS.Timeout>();
   private readonly running = new Map<string, Job>();
   private revoked!: RevokedIds;
   private readonly limits = new TaskLimits();
@@ -307,12 +309,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const job = this.ready.shift()!;
       const waitMs = this.limits.rateWaitMs(job.task);
       if (waitMs > 0) {
-        this.waitingForRate.add(job);
-        setTimeout(() => {
+        const timer = setTimeout(() => {
           if (!this.waitingForRate.delete(job)) return;
           this.ready.unshift(job);
           this.dispatch();
         }, waitMs);
+        this.waitingForRate.set(job, timer);
         continue;
       }
       this.start_(job);
@@ -382,9 +384,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   revoke(ids: string[], terminate: boolean): void {
     this.revoked.add(ids);
     for (const id of ids) {
-      const waiting = [...this.ready, ...this.waitingForRate].find((j) => j.msg.id === id);
+      const waiting = [...this.ready, ...this.waitingForRate.keys()].find((j) => j.msg.id === id);
       if (waiting) {
         if (this.ready.includes(waiting)) this.ready.splice(this.ready.indexOf(waiting), 1);
+        clearTimeout(this.waitingForRate.get(waiting));
         this.waitingForRate.delete(waiting);
         this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
       }
@@ -400,7 +403,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Tasks received and waiting for a slot or a rate-limit token (Celery's inspect reserved). */
   reservedTasks(): TaskSummary[] {
-    return [...this.ready, ...this.waitingForRate].map((j) => summary(j, this.name));
+    return [...this.ready, ...this.waitingForRate.keys()].map((j) => summary(j, this.name));
   }
 
   revokedIds(): string[] {
@@ -545,8 +548,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.broker.interruptFetch(this.consumer);
     this.roomWaiter?.();
     await this.loopDone;
-    const notStarted = [...this.ready, ...this.waitingForRate].filter((j) => !j.acked);
+    const notStarted = [...this.ready, ...this.waitingForRate.keys()].filter((j) => !j.acked);
     this.ready.length = 0;
+    for (const timer of this.waitingForRate.values()) clearTimeout(timer);
     this.waitingForRate.clear();
     await this.broker
       .requeue(
