@@ -26,6 +26,14 @@ export async function makeApp(label: string, options: CeleriacOptions = {}): Pro
   return app;
 }
 
+/**
+ * What a process running a fixture app or fixture tasks for this test needs to take the test's
+ * isolation: its schema, key prefix and Redis (read by test/fixtures/test-redis.ts).
+ */
+export function fixtureEnv(app: Celeriac): Record<string, string> {
+  return { TEST_REDIS_URL: REDIS_URL, TEST_SCHEMA: app.config.schema, TEST_PREFIX: app.config.keyPrefix };
+}
+
 /** Drops what a test app created: its schema and every key under its prefix. */
 export async function cleanup(app: Celeriac): Promise<void> {
   const { schema, keyPrefix, brokerUrl } = app.config;

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../src';
 import { resolveAdminOptions } from '../../src/admin/options';
+import { cleanup, makeApp } from '../helpers';
 
 const authorize = () => true;
 
@@ -50,12 +51,12 @@ test('defaults', () => {
 });
 
 test('Celeriac#admin is the entry point and applies the same checks', async () => {
-  const { Celeriac } = await import('../../src');
-  const app = new Celeriac({
-    brokerUrl: 'memory://admin-options',
-    databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
-  });
-  expect(() => app.admin({})).toThrow(/authorize/);
-  expect(typeof app.admin({ authorize })).toBe('function');
-  await app.close();
+  // Its own schema, as every test file has: nothing here should write, and nothing can reach another's tables.
+  const app = await makeApp('admin_options', { brokerUrl: 'memory://admin-options' });
+  try {
+    expect(() => app.admin({})).toThrow(/authorize/);
+    expect(typeof app.admin({ authorize })).toBe('function');
+  } finally {
+    await cleanup(app);
+  }
 });

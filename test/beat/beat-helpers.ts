@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Beat, Celeriac, CeleriacOptions } from '../../src';
 import { decodeTask } from '../../src/broker/message';
-import { DATABASE_URL, makeApp, REDIS_URL } from '../helpers';
+import { DATABASE_URL, fixtureEnv, makeApp, REDIS_URL } from '../helpers';
 import type { RedisBroker } from '../../src/broker/redis-broker';
 
 export const fixtureApps = [join(__dirname, 'fixtures/app')];
@@ -182,8 +182,7 @@ export function spawnBeat(app: Celeriac, env: Record<string, string> = {}): Beat
         NODE_OPTIONS: '',
         DATABASE_URL,
         CELERIAC_BROKER_URL: REDIS_URL,
-        TEST_SCHEMA: app.config.schema,
-        TEST_PREFIX: app.config.keyPrefix,
+        ...fixtureEnv(app),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
 import type { Worker } from '../../src/worker/worker';
-import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
-import { closeFixture } from '../fixtures/remote-control/jobs/tasks';
+import { cleanup, eventually, fixtureEnv, makeApp, REDIS_URL } from '../helpers';
+import { closeTestRedis } from '../fixtures/test-redis';
 import { RC_JOBS } from '../ops/rc-workers';
 import { exited } from '../worker/child';
 
@@ -23,15 +23,17 @@ const PY = 'py-rc@test';
 let app: Celeriac;
 let redis: Redis;
 let worker: Worker;
-let savedPrefix: string | undefined;
+let savedEnv: Record<string, string | undefined> = {};
 const children = new Set<ChildProcess>();
 const killChildren = () => children.forEach((c) => c.kill('SIGKILL'));
 process.once('exit', killChildren);
 
 beforeAll(async () => {
   app = await makeApp('celery_inspect', { apps: [RC_JOBS] });
-  savedPrefix = process.env.TEST_PREFIX;
-  process.env.TEST_PREFIX = app.config.keyPrefix; // the fixture's rc.block reads its gate key from it
+  // The fixture's rc.block, run by the worker in this process, reads its gate with these.
+  const env = fixtureEnv(app);
+  savedEnv = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
   redis = new Redis(REDIS_URL);
   worker = app.worker({ name: JS, queues: ['js-rc'], concurrency: 2 });
   await worker.start();
@@ -41,9 +43,11 @@ afterAll(async () => {
   killChildren();
   process.removeListener('exit', killChildren);
   await redis?.quit();
-  await closeFixture();
-  if (savedPrefix === undefined) delete process.env.TEST_PREFIX;
-  else process.env.TEST_PREFIX = savedPrefix;
+  await closeTestRedis();
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   if (app) await cleanup(app);
 });
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Celeriac } from '../../src';
-import { DATABASE_URL, REDIS_URL } from '../helpers';
+import { DATABASE_URL, fixtureEnv, REDIS_URL } from '../helpers';
 
 const root = join(__dirname, '../..');
 
@@ -20,8 +20,7 @@ export function spawnWorker(
       CELERIAC_FROM_SOURCE: '1',
       DATABASE_URL,
       CELERIAC_BROKER_URL: REDIS_URL,
-      TEST_SCHEMA: app.config.schema,
-      TEST_PREFIX: app.config.keyPrefix,
+      ...fixtureEnv(app),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
