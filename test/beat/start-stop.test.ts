@@ -146,3 +146,7 @@ describe('stop() is idempotent', () => {
     await eventually(async () => expect(await sessionsOf(name)).toEqual([]));
   });
 });
+
+test('crash-test hooks are no option of a beat: they are attached by test code only (src/beat/fault-hooks.ts)', () => {
+  expect(() => app.beat({ hooks: { afterClaim: () => {} } } as never)).toThrow(/beat\.hooks.*unknown option/);
+});
