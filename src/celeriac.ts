@@ -10,11 +10,13 @@ import { createDataSource, initialize, migrate } from './db/data-source';
 import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError, CeleriacError } from './errors';
 import { consoleLogger, type Logger } from './log';
 import { autodiscover } from './plugin/autodiscover';
+import { callerFile } from './plugin/naming';
 import { Control } from './plugin/control';
 import { setCurrentApp } from './plugin/current-app';
 import { celeriacMiddleware } from './plugin/middleware';
 import { registry, type TaskRegistry } from './plugin/registry';
 import type { ApplyOptions } from './plugin/task';
+import { chunkSizeOf, sendInChunks, type BulkOptions, type TaskCall } from './plugin/bulk';
 import { AsyncResult } from './results/async-result';
 import type { ResultBackend } from './results/backend';
 import { DatabaseResultBackend } from './results/database-backend';
@@ -67,10 +69,11 @@ export class Celeriac {
 
   constructor(options: CeleriacOptions = {}) {
     this.config = resolveConfig(options);
-    this.logger = this.config.logger ?? consoleLogger(this.config.logFormat);
+    this.logger = this.config.logger ?? consoleLogger(this.config.logFormat, this.config.logLevel);
     this.signer = this.config.signing ? new MessageSigner(this.config.signing) : undefined;
     setCurrentApp(this);
-    this.discovered = autodiscover(this.config.apps);
+    // Relative app folders are relative to the module that creates the app (the first frame outside this package).
+    this.discovered = autodiscover(this.config.apps, callerFile(__dirname));
     this.control = new Control(
       () => this.broker(),
       () => (this.hasDatabase ? this.results() : Promise.resolve(undefined)),
@@ -159,6 +162,26 @@ export class Celeriac {
     this.waiter.expect(prepared.id);
     await this.sendPrepared([prepared]);
     return new AsyncResult<R>(prepared.id, this.resultBackend);
+  }
+
+  /**
+   * Send many tasks at once (BullMQ's addBulk): every item is validated and encoded first, so a
+   * bad one fails the call with nothing sent and its index in the message; then each chunk of
+   * `chunkSize` (1000) messages goes to the broker in one round trip, and their PENDING rows are
+   * written behind the sends in batches, as sendTask's are. A broker failure part-way throws
+   * BulkSendError with the ids that were sent.
+   */
+  async sendMany<R = unknown>(
+    items: readonly TaskCall<readonly unknown[]>[],
+    options?: BulkOptions,
+  ): Promise<AsyncResult<R>[]> {
+    const ids = await sendInChunks(
+      items,
+      chunkSizeOf(options),
+      (item) => this.prepare(item.name, (item.args ?? []) as unknown[], item.kwargs ?? {}, item.options ?? {}),
+      (chunk) => this.sendPrepared(chunk),
+    );
+    return ids.map((id) => new AsyncResult<R>(id, this.resultBackend));
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ConfigError, closest } from './errors';
-import type { Logger, LogFormat } from './log';
+import type { Logger, LogFormat, LogLevel } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
 import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOptions } from './broker/url';
 import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
@@ -18,7 +18,7 @@ export interface CeleriacOptions {
   databaseUrl?: string;
   /** Or a TypeORM DataSource the host app already has (not initialised yet, or initialised). */
   dataSource?: DataSource;
-  /** Postgres schema for Celeriac's tables. Default 'public'. */
+  /** Postgres schema for Celeriac's tables. Default: CELERIAC_SCHEMA, else 'public'. */
   schema?: string;
   /**
    * redis://[:password@]host:port/db, rediss://…, sentinel://host:26379;sentinel://host2:26379 (kombu's
@@ -27,7 +27,7 @@ export interface CeleriacOptions {
   brokerUrl?: string;
   /** Celery's broker_transport_options: for sentinel://, the primary's name ({ masterName: 'mymaster' }). */
   brokerTransportOptions?: BrokerTransportOptions;
-  /** kombu's global_keyprefix: prefixes every Redis key, so several apps (or test files) share one Redis. */
+  /** kombu's global_keyprefix: prefixes every Redis key, so several apps (or test files) share one Redis. Default: CELERIAC_KEY_PREFIX, else ''. */
   keyPrefix?: string;
   /** Queue a task goes to when neither its options nor a route name one (Celery's task_default_queue). */
   defaultQueue?: string;
@@ -51,8 +51,12 @@ export interface CeleriacOptions {
   timezone?: string;
   /** Periodic tasks declared in code (Celery's beat_schedule), synced into the beat tables when a beat starts. */
   beatSchedule?: BeatSchedule;
+  /** Where log lines go instead of stdout/stderr (then logLevel and logFormat are the logger's business). */
   logger?: Logger;
+  /** 'text' (default) or 'json' (one object per line). Default: CELERIAC_LOG_FORMAT, else 'text'. */
   logFormat?: LogFormat;
+  /** Lowest level written: 'debug', 'info' (default: a line per task state), 'warn' or 'error'. Default: CELERIAC_LOG_LEVEL, else 'info'. */
+  logLevel?: LogLevel;
 }
 
 export interface ResolvedConfig {
@@ -78,6 +82,7 @@ export interface ResolvedConfig {
   beatSchedule: ResolvedBeatEntry[] | undefined;
   logger: Logger | undefined;
   logFormat: LogFormat;
+  logLevel: LogLevel;
 }
 
 const defaults = {
@@ -90,6 +95,7 @@ const defaults = {
   events: true,
   timezone: 'UTC',
   logFormat: 'text',
+  logLevel: 'info',
 } satisfies Partial<ResolvedConfig>;
 
 const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
@@ -113,6 +119,7 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'beatSchedule',
   'logger',
   'logFormat',
+  'logLevel',
 ]);
 
 /** Validates the options once, at construction; nothing later re-checks them. */
@@ -128,7 +135,10 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   }
   const apps = options.apps ?? [];
   if (!Array.isArray(apps) || apps.some((a) => typeof a !== 'string' || a === '')) {
-    throw new ConfigError('apps', 'expected an array of folder paths, e.g. [__dirname + "/reports"]');
+    throw new ConfigError(
+      'apps',
+      "expected an array of folder paths relative to the module that creates the app, e.g. ['./reports']",
+    );
   }
   const brokerUrl = options.brokerUrl ?? env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
   const broker = parseBrokerUrl(brokerUrl, options.brokerTransportOptions);
@@ -139,9 +149,12 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
       `'${redactUrl(databaseUrl)}' is not a Postgres URL: use postgres://user:pass@host:5432/db`,
     );
   }
-  const schema = options.schema ?? defaults.schema;
+  const schema = options.schema ?? (env.CELERIAC_SCHEMA || undefined) ?? defaults.schema;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new ConfigError('schema', `'${schema}' is not a plain lower-case identifier (letters, digits, _)`);
+    throw new ConfigError(
+      options.schema === undefined ? 'CELERIAC_SCHEMA' : 'schema',
+      `'${schema}' is not a plain lower-case identifier (letters, digits, _)`,
+    );
   }
   const queues = options.queues;
   if (queues !== undefined) {
@@ -168,7 +181,17 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   }
   const logFormat = options.logFormat ?? (env.CELERIAC_LOG_FORMAT as LogFormat | undefined) ?? defaults.logFormat;
   if (logFormat !== 'text' && logFormat !== 'json')
-    throw new ConfigError('logFormat', `'${logFormat}': use 'text' or 'json'`);
+    throw new ConfigError(
+      options.logFormat === undefined ? 'CELERIAC_LOG_FORMAT' : 'logFormat',
+      `'${logFormat}': use 'text' or 'json'`,
+    );
+  const logLevel =
+    options.logLevel ?? (env.CELERIAC_LOG_LEVEL?.toLowerCase() as LogLevel | undefined) ?? defaults.logLevel;
+  if (!logLevels.includes(logLevel))
+    throw new ConfigError(
+      options.logLevel === undefined ? 'CELERIAC_LOG_LEVEL' : 'logLevel',
+      `'${logLevel}': use one of ${logLevels.map((l) => `'${l}'`).join(', ')}`,
+    );
   const defaultQueue = options.defaultQueue ?? defaults.defaultQueue;
   requireName('defaultQueue', defaultQueue);
   if (queues && !queues.includes(defaultQueue))
@@ -181,7 +204,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     schema,
     brokerUrl,
     broker,
-    keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
+    keyPrefix: options.keyPrefix ?? env.CELERIAC_KEY_PREFIX ?? defaults.keyPrefix,
     defaultQueue,
     routes,
     queues,
@@ -198,8 +221,11 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
         : resolveBeatSchedule(options.beatSchedule, options.timezone ?? defaults.timezone),
     logger: options.logger,
     logFormat,
+    logLevel,
   };
 }
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function bool(key: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;

@@ -38,10 +38,34 @@ export class DuplicateTaskError extends CeleriacError {
     readonly taskName: string,
     firstFile: string,
     secondFile: string,
+    /** Set when the two are same-named methods of two classes in one module. */
+    classes?: [string, string],
   ) {
     super(
-      `Two tasks are named '${taskName}': one in ${firstFile} and one in ${secondFile}. ` +
-        `Give one of them another name with task('other.name', fn) or @task({ name: 'other.name' }).`,
+      classes
+        ? `Two tasks are named '${taskName}': ${classes[0]}.${lastPart(taskName)} and ${classes[1]}.${lastPart(taskName)} ` +
+            `in ${firstFile} (a decorated method is named after its module and method, as Celery names tasks). ` +
+            `Name one explicitly: @task({ name: '${taskName.slice(0, -lastPart(taskName).length)}${lowerFirst(classes[1])}.${lastPart(taskName)}' }).`
+        : `Two tasks are named '${taskName}': one in ${firstFile} and one in ${secondFile}. ` +
+            `Give one of them another name with task('other.name', fn) or @task({ name: 'other.name' }).`,
+    );
+  }
+}
+
+const lastPart = (name: string) => name.slice(name.lastIndexOf('.') + 1);
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+
+/** Part of a bulk send reached the broker before a later chunk failed; `sentIds` are the tasks that went. */
+export class BulkSendError extends CeleriacError {
+  constructor(
+    readonly sentIds: string[],
+    readonly total: number,
+    cause: unknown,
+  ) {
+    super(
+      `Bulk send stopped after ${sentIds.length} of ${total} tasks: ${(cause as Error)?.message ?? String(cause)}. ` +
+        `The first ${sentIds.length} were sent (error.sentIds); send the rest again once the broker is back.`,
+      { cause },
     );
   }
 }

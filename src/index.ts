@@ -1,11 +1,15 @@
 /**
  * Celeriac's public API. Everything else is internal and may change between versions.
  */
+// Brings the `req.celeriac` augmentation of Express's Request into the published types: a type
+// reachable only from an internal module's .d.ts is invisible to apps that install the package.
+import './plugin/middleware';
 export { Celeriac } from './celeriac';
 export type { CeleriacOptions, RouteOptions } from './config';
 export type { BrokerTransportOptions } from './broker/url';
 export { task, taskOf, Task } from './plugin/task';
 export type { ApplyOptions, TaskFn, TaskDecorator } from './plugin/task';
+export type { TaskCall, TaskCallOf, BulkOptions } from './plugin/bulk';
 export type { TaskOptions } from './plugin/options';
 export type { TaskContext, RetryOptions } from './plugin/context';
 export { AsyncResult } from './results/async-result';
@@ -75,11 +79,14 @@ export type {
   BeatEntryOptions,
 } from './beat';
 export type { Logger, LogLevel, LogFormat } from './log';
+// Built by celeriac.worker(options) (and `celeriac worker`), so the type is public and the constructor is not.
+export type { Worker, WorkerOptions, WorkerEvents } from './worker/worker';
 export {
   CeleriacError,
   ConfigError,
   TaskNotRegisteredError,
   DuplicateTaskError,
+  BulkSendError,
   EncodeError,
   PayloadTooLargeError,
   MessageDecodeError,

@@ -31,7 +31,7 @@ document.getElementById('report').addEventListener('submit', async (e) => {
     intervalMs: 500,
     onProgress(s) {
       $('state').textContent = s.state;
-      $('fill').style.width = (s.state === 'SUCCESS' ? 100 : s.progress && s.progress.percent !== null ? s.progress.percent : 0) + '%';
+      $('fill').style.width = (s.progress && s.progress.percent != null ? s.progress.percent : 0) + '%';
       $('step').textContent = s.progress && s.progress.step ? s.progress.step : '';
     },
     onDone(s) {

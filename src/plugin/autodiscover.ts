@@ -1,31 +1,41 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CeleriacError } from '../errors';
 import { bindOwners } from './task';
 
 /**
  * Django's autodiscover_tasks for Express apps: import every tasks.ts / tasks.js under each app
  * folder. Importing is what registers the tasks (task() and @task() run at module load).
- * When both the .ts source and its compiled .js sit side by side, the one this process can load
- * natively wins, so a task is never registered twice from two files.
+ * Relative folders are relative to `appFile`, the module that created the app, so the same
+ * `apps: ['./reports']` works from sources, from compiled CommonJS and from ES modules (which
+ * have no __dirname). When both the .ts source and its compiled .js sit side by side, the kind
+ * `appFile` is wins, so a task is never registered twice from two files.
  */
-export function autodiscover(apps: string[]): string[] {
+export function autodiscover(apps: string[], appFile: string): string[] {
+  const known = appFile !== '<unknown>';
   const canLoadTs = '.ts' in require.extensions || process.execArgv.some((a) => /ts-node|swc|tsx/.test(a)) || isJest();
+  const preferTs = canLoadTs && (!known || /\.[cm]?ts$/.test(appFile));
+  const base = known ? dirname(appFile) : process.cwd();
   const loaded: string[] = [];
   for (const app of apps) {
-    const dir = resolve(app);
+    const dir = resolve(base, app);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new CeleriacError(
-        `App folder '${app}' (resolved to ${dir}) does not exist: list folders that hold a tasks.ts, e.g. apps: [__dirname + '/reports'].`,
+        `App folder '${app}' (resolved to ${dir}${isAbsolute(app) ? '' : `, relative to ${base}`}) does not exist: ` +
+          `list folders that hold a tasks.ts, relative to the module that creates the app, e.g. apps: ['./reports'].`,
       );
     }
-    for (const file of findTaskModules(dir, canLoadTs)) {
+    for (const file of findTaskModules(dir, preferTs, canLoadTs)) {
       let exports: Record<string, unknown>;
       try {
         exports = require(file);
       } catch (err) {
         if (err instanceof CeleriacError) throw err;
-        throw new CeleriacError(`Importing ${file} failed while discovering tasks: ${(err as Error).message}`, {
+        const cycle =
+          (err as { code?: string }).code === 'ERR_REQUIRE_CYCLE_MODULE'
+            ? ' (an ES module cycle: a tasks module imports a module still loading, usually the app module; tasks modules need no app, import task from "celeriac" only)'
+            : '';
+        throw new CeleriacError(`Importing ${file} failed while discovering tasks: ${(err as Error).message}${cycle}`, {
           cause: err,
         });
       }
@@ -36,17 +46,17 @@ export function autodiscover(apps: string[]): string[] {
   return loaded;
 }
 
-function findTaskModules(dir: string, preferTs: boolean, depth = 0): string[] {
+function findTaskModules(dir: string, preferTs: boolean, canLoadTs: boolean, depth = 0): string[] {
   const out: string[] = [];
   const ts = join(dir, 'tasks.ts');
   const js = join(dir, 'tasks.js');
   const pick = preferTs ? [ts, js] : [js, ts];
   const found = pick.find((f) => existsSync(f));
-  if (found && (preferTs || found.endsWith('.js'))) out.push(found);
+  if (found && (canLoadTs || found.endsWith('.js'))) out.push(found);
   if (depth >= 4) return out;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    out.push(...findTaskModules(join(dir, entry.name), preferTs, depth + 1));
+    out.push(...findTaskModules(join(dir, entry.name), preferTs, canLoadTs, depth + 1));
   }
   return out;
 }

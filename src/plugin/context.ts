@@ -17,6 +17,12 @@ export interface TaskContext {
   readonly rootId: string;
   readonly groupId: string | null;
   readonly headers: Record<string, unknown>;
+  /**
+   * For a run sent by beat, the instant it was scheduled for (its slot, from the `scheduled_at`
+   * header), which a late or caught-up run can differ from now by: report for the day it was
+   * due, not the day it ran. null for tasks not sent by beat.
+   */
+  readonly scheduledAt: Date | null;
   /** Aborted at softTimeLimit, at timeLimit, on revoke with terminate, and at worker shutdown past its grace period. */
   readonly signal: AbortSignal;
   /**

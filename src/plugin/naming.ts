@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Celery names a task after its module path and function name (`proj.tasks.add`). We take the
@@ -28,16 +29,28 @@ function packageRoot(dir: string): string {
   return root;
 }
 
-/** The file that called into the task API: the first stack frame outside Celeriac's plugin folder. */
-export function callerFile(): string {
+/**
+ * The file that called into Celeriac: the first stack frame outside `skipDir` (by default the
+ * plugin folder, for task()) and outside other packages. ES modules' frames are file:// URLs.
+ */
+export function callerFile(skipDir: string = __dirname): string {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   for (const line of stack) {
-    const m = /\(?((?:[A-Za-z]:)?[^():]+\.(?:c|m)?(?:t|j)sx?):\d+:\d+\)?\s*$/.exec(line);
-    if (!m) continue;
-    const file = m[1].replace(/^file:\/\//, '').trim();
-    if (file.startsWith(__dirname + sep)) continue;
+    const file = frameFile(line);
+    if (!file || file.startsWith(skipDir + sep)) continue;
     if (file.includes(`${sep}node_modules${sep}`) && !file.includes(`${sep}node_modules${sep}celeriac${sep}`)) continue;
     return file;
   }
   return '<unknown>';
+}
+
+function frameFile(line: string): string | undefined {
+  const m = /(?:\(|at )((?:file:\/\/)?[^()]+?\.(?:c|m)?(?:t|j)sx?):\d+:\d+\)?\s*$/.exec(line);
+  if (!m) return undefined;
+  if (!m[1].startsWith('file://')) return m[1].trim();
+  try {
+    return fileURLToPath(m[1]);
+  } catch {
+    return undefined;
+  }
 }

@@ -11,8 +11,11 @@ export class TaskRegistry {
   add(task: Task<any, any>): void {
     const existing = this.tasks.get(task.name);
     if (existing && existing !== task) {
-      // The same definition loaded twice (a module required through two paths) is not a clash.
+      // The same definition loaded twice (a module required through two paths) is not a clash;
+      // same-named methods of two classes of one module are (see also bindOwners for standard decorators).
       if (existing.file === task.file) {
+        const [a, b] = [existing.owner?.cls?.name, task.owner?.cls?.name];
+        if (a && b && a !== b) throw new DuplicateTaskError(task.name, task.file, task.file, [a, b]);
         this.tasks.set(task.name, task);
         return;
       }

@@ -1,9 +1,10 @@
-import { CeleriacError } from '../errors';
+import { CeleriacError, DuplicateTaskError } from '../errors';
 import type { AsyncResult } from '../results/async-result';
 import type { TaskContext } from './context';
 import { callerFile, moduleName } from './naming';
 import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from './options';
 import { registry } from './registry';
+import type { BulkOptions, TaskCall, TaskCallOf } from './bulk';
 import { currentApp } from './current-app';
 import { Signature } from '../canvas/signature';
 
@@ -84,6 +85,31 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   }
 
   /**
+   * Send this task once per item, in bulk (see Celeriac.sendMany): an item is the call's
+   * arguments, or `{ args, kwargs?, options? }`; `options` here apply to every call.
+   */
+  async applyAsyncMany(
+    calls: readonly (A | TaskCallOf<A>)[],
+    options: ApplyOptions & BulkOptions = {},
+  ): Promise<AsyncResult<R>[]> {
+    const { chunkSize, ...shared } = options;
+    if (shared.taskId !== undefined)
+      throw new CeleriacError(
+        `${this.name}.applyAsyncMany(): a taskId in the shared options would give every task one id; set it per item ({ args, options: { taskId } }).`,
+      );
+    const items = Array.isArray(calls) ? calls.map((c) => this.bulkItem(c, shared)) : calls;
+    return currentApp().sendMany<R>(items as TaskCall[], { chunkSize });
+  }
+
+  private bulkItem(call: A | TaskCallOf<A>, shared: ApplyOptions): unknown {
+    if (Array.isArray(call)) return { name: this.name, args: call, options: shared };
+    // Anything else goes through as it is, for sendMany to name as a bad item.
+    if (call === null || typeof call !== 'object') return call;
+    const c = call as TaskCallOf<A>;
+    return { ...c, name: this.name, options: { ...shared, ...c.options } };
+  }
+
+  /**
    * A signature with partial arguments (Celery's `add.s(2)`): the last parameters, checked against
    * the task's; the ones before them come when it is applied (in a chain, the previous result first).
    */
@@ -148,11 +174,19 @@ export function task(a?: unknown, b?: unknown, c?: unknown): any {
   return decorator((a ?? {}) as TaskOptions, file);
 }
 
-function define(name: string, fn: TaskFn<any, any>, options: TaskOptions, file: string): Task<any, any> {
+function define(
+  name: string,
+  fn: TaskFn<any, any>,
+  options: TaskOptions,
+  file: string,
+  owner?: Task['owner'],
+): Task<any, any> {
   if (typeof fn !== 'function')
     throw new CeleriacError(`task('${name}', fn): fn must be a function, got ${typeof fn}.`);
   const { name: _ignored, ...rest } = options;
   const t = new Task(name, fn, rest, file);
+  // Before registering: the registry tells a module loaded twice from two classes by the owner.
+  t.owner = owner;
   registry.add(t);
   return t;
 }
@@ -179,11 +213,17 @@ function decorator(options: TaskOptions, file: string): TaskDecorator {
       const context = b as ClassMethodDecoratorContext;
       if (context.kind !== 'method')
         throw new CeleriacError(`@task() decorates methods, not a ${context.kind} (in ${file}).`);
-      const t = define(options.name ?? `${moduleName(file)}.${String(context.name)}`, a, options, file);
-      t.owner = { cls: undefined, isStatic: context.static };
+      const t = define(options.name ?? `${moduleName(file)}.${String(context.name)}`, a, options, file, {
+        cls: undefined,
+        isStatic: context.static,
+      });
       (a as any)[TASK] = t;
+      // Own property only: a subclass's metadata inherits its parent's, whose list is the parent's.
       const meta = context.metadata as Record<symbol, Task[]> | undefined;
-      if (meta) (meta[META] ??= []).push(t);
+      if (meta) {
+        if (!Object.hasOwn(meta, META)) meta[META] = [];
+        meta[META].push(t);
+      }
       if (context.static)
         context.addInitializer(function (this: unknown) {
           t.owner!.cls = this as new () => unknown;
@@ -193,18 +233,32 @@ function decorator(options: TaskOptions, file: string): TaskDecorator {
     const descriptor = c as PropertyDescriptor;
     const isStatic = typeof a === 'function';
     const cls = (isStatic ? a : a.constructor) as new () => unknown;
-    const t = define(options.name ?? `${moduleName(file)}.${String(b)}`, descriptor.value, options, file);
-    t.owner = { cls, isStatic };
+    const t = define(options.name ?? `${moduleName(file)}.${String(b)}`, descriptor.value, options, file, {
+      cls,
+      isStatic,
+    });
     descriptor.value[TASK] = t;
   } as TaskDecorator;
 }
 
-/** Give standard-decorated instance methods their class: called with each discovered module's exports. */
+/**
+ * Give standard-decorated instance methods their class: called with each discovered module's
+ * exports. Standard decorators never see the class, so this is also where two classes of one
+ * module with a same-named task method are caught (legacy decorators are caught at definition).
+ */
 export function bindOwners(moduleExports: Record<string, unknown>): void {
+  const owners = new Map<string, string>();
   for (const value of Object.values(moduleExports ?? {})) {
     if (typeof value !== 'function') continue;
-    const tasks = ((value as any)[(Symbol as any).metadata] as Record<symbol, Task[]> | undefined)?.[META];
-    for (const t of tasks ?? []) if (t.owner && !t.owner.cls) t.owner.cls = value as new () => unknown;
+    const meta = (value as any)[(Symbol as any).metadata] as Record<symbol, Task[]> | undefined;
+    const tasks = meta && Object.hasOwn(meta, META) ? meta[META] : [];
+    for (const t of tasks) {
+      const other = owners.get(t.name);
+      if (other !== undefined && other !== value.name)
+        throw new DuplicateTaskError(t.name, t.file, t.file, [other, value.name]);
+      owners.set(t.name, value.name);
+      if (t.owner && !t.owner.cls) t.owner.cls = value as new () => unknown;
+    }
   }
 }
 

@@ -31,6 +31,7 @@ export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks:
     rootId: msg.rootId,
     groupId: msg.groupId,
     headers: msg.headers,
+    scheduledAt: scheduledAt(msg.headers.scheduled_at),
     get signal() {
       return hooks.abort.signal;
     },
@@ -71,6 +72,13 @@ export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks:
     }
     return { kind: 'failure', exc: serializeError(err), runtimeMs };
   }
+}
+
+/** The scheduled_at header beat sets (an ISO instant); anything else, from another sender, is no slot. */
+function scheduledAt(header: unknown): Date | null {
+  if (typeof header !== 'string') return null;
+  const at = new Date(header);
+  return Number.isNaN(at.getTime()) ? null : at;
 }
 
 /** Dates and other JSON-able values become what the reader will get back from the table. */

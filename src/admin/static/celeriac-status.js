@@ -7,6 +7,7 @@
  *                                       // default: the admin's own api/tasks/{id} next to this script
  *     intervalMs: 1000,                 // between polls; slows down (up to 10 s) while requests fail
  *     onProgress(status) {},            // every change: status.state, status.progress.percent, …
+ *                                       // (100 on SUCCESS; the last seen on FAILURE/REVOKED)
  *     onDone(status) {},                // once: SUCCESS, FAILURE, REVOKED or REJECTED
  *     onError(error) {},                // a failed request (polling goes on)
  *   });                                 // → { stop(), done: Promise<status> }
@@ -39,6 +40,21 @@
         resolve();
       });
     });
+  }
+
+  // Only a running task reports progress, so a finished task's status has none: without this a bar
+  // at 80 % would drop to 0 % on SUCCESS. SUCCESS says 100 %; FAILURE and REVOKED keep the last
+  // progress seen, so the bar shows how far the task got.
+  function finalProgress(status, previous) {
+    if (!status || !status.ready || status.progress) return status;
+    var before = previous && previous.progress;
+    var copy = {};
+    for (var key in status) copy[key] = status[key];
+    if (status.state === 'SUCCESS') {
+      var total = before && before.total != null ? before.total : null;
+      copy.progress = { done: total, total: total, percent: 100 };
+    } else copy.progress = before || null;
+    return copy;
   }
 
   function poll(taskId, options) {
@@ -94,6 +110,7 @@
             if (stopped) return;
             failures = 0;
             if (status !== last) {
+              status = finalProgress(status, last);
               last = status;
               if (options.onProgress) options.onProgress(status);
             }
