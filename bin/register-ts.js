@@ -1,36 +1,197 @@
 'use strict';
 /**
- * Lets `celeriac worker --app app.ts` (and the threads pool) load TypeScript apps without a build
- * step, using @swc/core when the app has it. Legacy decorators and their metadata are on, as
- * TypeORM needs; apps that compile with standard decorators should run compiled JS instead.
- * Does nothing when .ts is already handled (ts-node, tsx, swc-node were loaded first).
+ * Lets Node 20 require() an app's TypeScript sources: `celeriac worker --app src/celeriac.ts`, the
+ * threads pool's threads, `celeriac run src/server.ts` and `node -r celeriac/register`.
+ *
+ * Why a compiler and not Node's own type stripping (22.6+): stripping erases types but cannot run
+ * decorators, and `@task()` and TypeORM entities are decorators. @swc/core (a dependency of
+ * Celeriac) compiles each file on first require; an app's own `typescript` is the fallback where
+ * swc has no binary for the platform.
+ *
+ * Everything compiles to CommonJS, also in `"type": "module"` apps, because autodiscovery imports
+ * tasks modules with a synchronous require(). ESM-style sources keep working: `import.meta.url`
+ * and `import.meta.dirname` become their CommonJS equivalents, and `./x.js` specifiers find `x.ts`
+ * (what `moduleResolution: nodenext` makes sources write). Top-level await cannot compile to
+ * CommonJS: build such apps with tsc and point --app at the compiled file.
+ *
+ * Decorators follow the nearest tsconfig.json: `experimentalDecorators` (what TypeORM apps use)
+ * compiles legacy decorators, with metadata when `emitDecoratorMetadata` is set; otherwise
+ * standard decorators, TypeScript 5's default. No tsconfig.json: legacy with metadata.
  */
 const Module = require('node:module');
+const { existsSync, readFileSync, statSync } = require('node:fs');
+const { dirname, join, resolve } = require('node:path');
 
+const MARK = Symbol.for('celeriac.ts-loader');
+const EXTENSIONS = ['.ts', '.cts', '.mts'];
+
+/**
+ * Installs the loader once per process. Returns true when .ts files can now be required, false
+ * when no compiler is installed (`missingCompilerMessage()` says what to do).
+ */
 function register() {
-  if (require.extensions['.ts']) return true;
-  let swc;
-  try {
-    swc = require(require.resolve('@swc/core', { paths: [process.cwd(), __dirname] }));
-  } catch {
-    return false;
-  }
-  const options = {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
-    },
-    module: { type: 'commonjs' },
-    sourceMaps: 'inline',
-  };
-  require.extensions['.ts'] = function (module, filename) {
-    const source = require('node:fs').readFileSync(filename, 'utf8');
-    const { code } = swc.transformSync(source, { ...options, filename });
+  if (require.extensions['.ts'] && require.extensions['.ts'][MARK]) return true;
+  const compile = loadCompiler();
+  if (!compile) return false;
+  const handler = function (module, filename) {
+    let code;
+    try {
+      code = compile(readFileSync(filename, 'utf8'), filename, decoratorMode(dirname(filename)));
+    } catch (err) {
+      throw new Error(`Could not compile ${filename}: ${err.message}`, { cause: err });
+    }
     module._compile(code, filename);
   };
-  void Module;
+  handler[MARK] = true;
+  for (const ext of EXTENSIONS) require.extensions[ext] = handler;
+  patchResolution();
   return true;
 }
 
-module.exports = { register };
+function missingCompilerMessage(file) {
+  return (
+    `${file ? `Loading ${file} needs` : 'TypeScript sources need'} a TypeScript compiler at run time, and neither ` +
+    `@swc/core (a dependency of Celeriac, perhaps left out with --omit=optional or unavailable on this platform) ` +
+    `nor typescript is installed. Install one (npm install @swc/core), or build the app with tsc and pass the ` +
+    `compiled module (--app dist/celeriac.js).`
+  );
+}
+
+function resolveFrom(name) {
+  return require.resolve(name, { paths: [process.cwd(), __dirname] });
+}
+
+function loadCompiler() {
+  try {
+    const swc = require(resolveFrom('@swc/core'));
+    return (source, filename, mode) =>
+      swc.transformSync(source, {
+        filename,
+        sourceMaps: 'inline',
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: mode.legacy
+            ? { legacyDecorator: true, decoratorMetadata: mode.metadata }
+            : { decoratorVersion: '2022-03' },
+          target: 'es2022',
+        },
+        module: { type: 'commonjs' },
+      }).code;
+  } catch {
+    // No swc binary for this platform, or left out: try the app's own TypeScript.
+  }
+  try {
+    const ts = require(resolveFrom('typescript'));
+    return (source, filename, mode) =>
+      ts.transpileModule(source, {
+        fileName: filename,
+        compilerOptions: {
+          module: ts.ModuleKind.CommonJS,
+          target: ts.ScriptTarget.ES2022,
+          esModuleInterop: true,
+          inlineSourceMap: true,
+          experimentalDecorators: mode.legacy,
+          emitDecoratorMetadata: mode.legacy && mode.metadata,
+        },
+      }).outputText;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `./x.js` from a .ts file means `./x.ts` when only the source exists (nodenext-style imports). */
+function patchResolution() {
+  const original = Module._resolveFilename;
+  Module._resolveFilename = function (request, parent, ...rest) {
+    try {
+      return original.call(this, request, parent, ...rest);
+    } catch (err) {
+      const fromTs = parent && typeof parent.filename === 'string' && /\.[cm]?ts$/.test(parent.filename);
+      if (err.code !== 'MODULE_NOT_FOUND' || !fromTs || !/^\.{1,2}\/.*\.[cm]?js$/.test(request)) throw err;
+      try {
+        return original.call(this, request.replace(/js$/, 'ts'), parent, ...rest);
+      } catch {
+        throw err;
+      }
+    }
+  };
+}
+
+const modes = new Map();
+
+/** The decorator mode of the nearest tsconfig.json above `dir` (cached per folder). */
+function decoratorMode(dir) {
+  let mode = modes.get(dir);
+  if (mode) return mode;
+  const config = join(dir, 'tsconfig.json');
+  if (existsSync(config)) {
+    let options = {};
+    try {
+      options = compilerOptions(config, 0);
+    } catch {
+      // An unreadable tsconfig.json: keep the default, tsc will complain about it itself.
+    }
+    const legacy = options.experimentalDecorators === undefined ? false : Boolean(options.experimentalDecorators);
+    mode = { legacy, metadata: Boolean(options.emitDecoratorMetadata) };
+  } else if (dirname(dir) === dir || existsSync(join(dir, 'package.json'))) {
+    mode = { legacy: true, metadata: true };
+  } else {
+    mode = decoratorMode(dirname(dir));
+  }
+  modes.set(dir, mode);
+  return mode;
+}
+
+/** compilerOptions of a tsconfig file, with its `extends` chain applied. */
+function compilerOptions(file, depth) {
+  const config = parseJsonc(readFileSync(file, 'utf8'));
+  let options = {};
+  const bases = config.extends === undefined ? [] : [].concat(config.extends);
+  if (depth < 10) {
+    for (const base of bases) {
+      const path = resolveExtends(base, dirname(file));
+      if (path) options = { ...options, ...compilerOptions(path, depth + 1) };
+    }
+  }
+  return { ...options, ...(config.compilerOptions || {}) };
+}
+
+function resolveExtends(spec, dir) {
+  const candidates = spec.startsWith('.') || spec.startsWith('/') ? [resolve(dir, spec)] : [];
+  if (candidates.length === 0) {
+    for (const name of [spec, `${spec}.json`, `${spec}/tsconfig.json`]) {
+      try {
+        candidates.push(require.resolve(name, { paths: [dir] }));
+      } catch {
+        // try the next spelling
+      }
+    }
+  }
+  for (const c of candidates) {
+    for (const path of [c, `${c}.json`]) if (existsSync(path) && statSync(path).isFile()) return path;
+  }
+  return undefined;
+}
+
+/** tsconfig.json is JSON with comments and trailing commas. */
+function parseJsonc(text) {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else out += c;
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'));
+}
+
+module.exports = { register, missingCompilerMessage, decoratorMode, parseJsonc };

@@ -1,12 +1,15 @@
 import { CeleriacError } from '../errors';
 import { intFlag, parseArgs, stringFlag } from './args';
-import { loadApp } from './load-app';
+import { loadApp, requireUserModule } from './load-app';
+import { init } from './init';
 import { remoteCommand, remoteUsage } from './inspect';
 import { parseAutoscale } from '../worker/autoscale';
+import { packageFile } from '../package-files';
 
 const usage = `Usage: celeriac <command> --app <module> [options]
 
 Commands:
+  init [--dir src]              write the app module (<dir>/celeriac.ts) and npm scripts for migrate, worker, beat
   migrate                       apply Celeriac's database migrations (safe to repeat)
   worker [-Q q1,q2] [-c N] [--pool async|threads] [-n name] [--prefetch-multiplier N]
                                 consume and run tasks
@@ -14,8 +17,11 @@ Commands:
          [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads pool)
   beat [--name id]              send scheduled tasks from the database schedules (run several for HA)
 ${remoteUsage}
+  run <file.ts|file.js>         run a script of the app (its web server) with TypeScript support
 
-  --app, -A <module>            the module exporting your Celeriac instance (as Celery's -A)`;
+  --app, -A <module>            the module exporting your Celeriac instance (as Celery's -A):
+                                TypeScript sources (compiled on load) or compiled CommonJS / ESM
+  --help, -h                    this text;  --version: the package version`;
 
 const aliases: Record<string, string> = {
   '-A': 'app',
@@ -27,14 +33,27 @@ const aliases: Record<string, string> = {
 };
 
 export async function main(argv: string[]): Promise<void> {
-  const { command, flags } = parseArgs(argv, aliases);
-  if (!command || flags.has('help')) {
+  const { command, flags, positional } = parseArgs(argv, aliases);
+  if (flags.has('version') || command === 'version') {
+    console.log(require(packageFile('package.json')).version);
+    return;
+  }
+  if (flags.has('help') || command === 'help') {
     console.log(usage);
-    process.exitCode = command ? 0 : 2;
+    return;
+  }
+  if (!command) {
+    // A usage error (as Celery's and most CLIs'), unlike an explicit --help.
+    console.error(usage);
+    process.exitCode = 2;
     return;
   }
   try {
     switch (command) {
+      case 'init':
+        return initCommand(flags);
+      case 'run':
+        return runCommand(positional, argv);
       case 'migrate':
         return await migrateCommand(flags);
       case 'worker':
@@ -51,6 +70,26 @@ export async function main(argv: string[]): Promise<void> {
     console.error(`celeriac ${command}: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
+}
+
+function initCommand(flags: Map<string, string | true>): void {
+  const { written, skipped, scripts } = init(process.cwd(), stringFlag(flags, 'dir'));
+  for (const f of written) console.log(`wrote ${f}`);
+  for (const [name, command] of Object.entries(scripts)) console.log(`added npm script ${name}: ${command}`);
+  for (const s of skipped) console.log(`kept ${s}`);
+  console.log(
+    '\nNext: define tasks in a tasks.ts next to your code, run `npm run migrate` once, then `npm run worker` and `npm run beat`.\n' +
+      'Give your Express app `app.use(celeriac.middleware())`: README "Use it in your app".',
+  );
+}
+
+/** `celeriac run src/server.ts [args…]`: manage.py runserver's habit, for any script of the app. */
+function runCommand(positional: string[], argv: string[]): void {
+  const file = positional[0];
+  if (!file) throw new CeleriacError('Usage: celeriac run <file.ts|file.js> [args…], e.g. celeriac run src/server.ts');
+  // The script sees its own arguments, as if run with node.
+  process.argv = [process.argv[0], file, ...argv.slice(argv.indexOf(file) + 1)];
+  requireUserModule(file, 'celeriac run');
 }
 
 async function migrateCommand(flags: Map<string, string | true>): Promise<void> {

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { CeleriacError, TimeLimitExceededError } from '../errors';
 import { serializeError, type Outcome } from './outcome';
+import { packageFile } from '../package-files';
 import type { Job, Pool, PoolHooks } from './pool';
 
 /** Messages between the pool and a thread (see thread-entry.ts). */
@@ -219,11 +219,4 @@ export class ThreadPool implements Pool {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.thread.terminate()));
   }
-}
-
-/** A file of this package, found from src/worker (sources) or dist/src/worker (build) alike. */
-function packageFile(relative: string): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, relative)) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, relative);
 }
