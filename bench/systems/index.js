@@ -18,7 +18,7 @@ const celeriac = {
   name: 'celeriac',
   label: 'Celeriac',
   family: 'celeriac',
-  bulk: '100 `sendTask` calls in flight (`Promise.all` per chunk of 100); Celeriac has no public bulk send',
+  bulk: '`celeriac.sendMany`, 1,000 tasks per call (one Redis round trip each; their PENDING rows are written behind the sends, and their commit is timed apart)',
   settings:
     'async pool, `-c 50`, prefetch multiplier 4 (250 messages held), acksLate, lease 5 s, events on, PENDING recorded at send, ' +
     'results in Postgres (batched upserts); run from source (`CELERIAC_FROM_SOURCE=1`, @swc/core); W2 waits with `AsyncResult.get()`',

@@ -21,6 +21,8 @@ async function run(sys, env, opts, runIndex) {
   if (sys.bulk) {
     const b = await sys.sender(env, tag, 'bulk', n).result(senderDeadline);
     out.bulkPerSec = (n / b.ms) * 1000;
+    // Celeriac's sendMany returns once Redis has the messages; the PENDING rows commit after.
+    if (b.flushMs !== undefined) out.bulkFlushMs = b.flushMs;
     await sys.reset(env);
   }
   const s = await sys.sender(env, tag, 'single', n).result(senderDeadline);

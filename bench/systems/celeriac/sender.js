@@ -2,16 +2,16 @@
 /**
  * Celeriac's sender: `node sender.js <mode> <n>`; prints `BENCH_RESULT {json}`.
  *   single   n sendTask calls, each awaited before the next
- *   bulk     n sendTask calls, 100 in flight at a time (Promise.all per chunk of 100)
+ *   bulk     celeriac.sendMany, 1,000 tasks per call (one LPUSH round trip each; PENDING rows written behind)
  *   latency  n round trips: sendTask, then AsyncResult.get(), one at a time (after <warmups> warm-ups, default 20)
- *   w4       n bench.sleep tasks (50 ms) with ids w4-00000…, sent as in bulk
+ *   w4       n bench.sleep tasks (50 ms) with args w4-00000…, sent as in bulk
  */
 process.env.CELERIAC_FROM_SOURCE = '1';
 const { runChild, senderArgs } = require('../../lib/child');
 require('../../../bin/register-ts').register();
 const { celeriac } = require('./app.ts');
 
-const BULK_IN_FLIGHT = 100;
+const BULK = 1000;
 
 async function main() {
   const { mode, n, warmups } = senderArgs();
@@ -24,16 +24,17 @@ async function main() {
     for (let i = 0; i < n; i++) await celeriac.sendTask('bench.noop');
     out.ms = performance.now() - t0;
   } else if (mode === 'bulk' || mode === 'w4') {
-    for (let i = 0; i < n; i += BULK_IN_FLIGHT) {
-      const calls = [];
-      for (let j = i; j < Math.min(n, i + BULK_IN_FLIGHT); j++) {
-        calls.push(
+    // As BullMQ's sender calls addBulk: one call per 1,000 tasks.
+    for (let i = 0; i < n; i += BULK) {
+      const items = [];
+      for (let j = i; j < Math.min(n, i + BULK); j++) {
+        items.push(
           mode === 'w4'
-            ? celeriac.sendTask('bench.sleep', [`w4-${String(j).padStart(5, '0')}`, 50])
-            : celeriac.sendTask('bench.noop'),
+            ? { name: 'bench.sleep', args: [`w4-${String(j).padStart(5, '0')}`, 50] }
+            : { name: 'bench.noop' },
         );
       }
-      await Promise.all(calls);
+      await celeriac.sendMany(items);
     }
     out.ms = performance.now() - t0;
   } else if (mode === 'latency') {
