@@ -19,7 +19,7 @@ export { chain, group, chord, chunks, map, starmap, Chain, Group, Chord } from '
 export { GroupResult } from './canvas/group-result';
 export type { TaskResultRow } from './results/store';
 export { States, READY_STATES } from './results/states';
-export type { TaskState } from './results/states';
+export type { TaskState, TaskStatus } from './results/states';
 export { celeriacMigrations } from '../migrations';
 export { celeriacEntities } from './db/entities';
 export { createEmbeddedDataSource } from './db/embedded';

@@ -15,6 +15,7 @@ import {
   type AsyncResult,
   type TaskContext,
   type TaskState,
+  type TaskStatus,
   type Worker,
   type WorkerOptions,
   type CeleriacOptions,
@@ -74,7 +75,7 @@ export async function sending(app: Celeriac): Promise<void> {
 
   const remote = await app.sendTask<{ ok: boolean }>('other.service', [1], { k: 'v' });
   const ok: boolean = (await remote.get()).ok;
-  const state: TaskState | 'UNKNOWN' = await remote.status();
+  const state: TaskStatus | 'UNKNOWN' = await remote.status();
   void [sum, text, id, many, ok, state];
 }
 
