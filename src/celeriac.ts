@@ -3,6 +3,7 @@ import type { RequestHandler, Router } from 'express';
 import { createAdmin, type AdminOptions } from './admin';
 import type { DataSource } from 'typeorm';
 import { createBroker, type Broker } from './broker';
+import { PostgresCoordination } from './results/coordination';
 import { encodeTask, type Embed } from './broker/message';
 import type { OutgoingMessage } from './broker';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
@@ -96,7 +97,14 @@ export class Celeriac {
   /** The broker, connected on first use. */
   broker(): Promise<Broker> {
     this.brokerPromise ??= (async () => {
-      const broker = createBroker(this.config.broker, this.config.keyPrefix);
+      const broker = createBroker(this.config.broker, this.config.keyPrefix, {
+        maxPriority: this.config.queueMaxPriority,
+        queueType: this.config.queueType,
+        // RabbitMQ has no shared atomic state: chords, send-once markers, revoked ids and the
+        // worker registry live in Postgres beside the results (src/results/coordination.ts).
+        coordination: async () =>
+          this.hasDatabase ? new PostgresCoordination(await this.dataSource(), this.config.schema) : undefined,
+      });
       try {
         await broker.connect();
       } catch (err) {

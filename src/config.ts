@@ -3,6 +3,7 @@ import { ConfigError, closest } from './errors';
 import type { Logger, LogFormat, LogLevel } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
 import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOptions } from './broker/url';
+import { validateQueueArgs } from './broker/amqp/topology';
 import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
@@ -29,6 +30,13 @@ export interface CeleriacOptions {
   brokerTransportOptions?: BrokerTransportOptions;
   /** kombu's global_keyprefix: prefixes every Redis key, so several apps (or test files) share one Redis. Default: CELERIAC_KEY_PREFIX, else ''. */
   keyPrefix?: string;
+  /**
+   * RabbitMQ: declare task queues with `x-max-priority` (Celery's task_queue_max_priority), so a
+   * message's AMQP priority counts (higher first). Every app sharing a queue must agree.
+   */
+  queueMaxPriority?: number;
+  /** RabbitMQ: 'classic' (default, as kombu) or 'quorum' (replicated; no priorities). */
+  queueType?: 'classic' | 'quorum';
   /** Queue a task goes to when neither its options nor a route name one (Celery's task_default_queue). */
   defaultQueue?: string;
   /** Task routes: task name or glob (`reports.*`) → queue and priority. */
@@ -67,6 +75,8 @@ export interface ResolvedConfig {
   brokerUrl: string;
   /** The broker URL and transport options, parsed: what every connection is opened from. */
   broker: BrokerAddress;
+  queueMaxPriority: number | null;
+  queueType: 'classic' | 'quorum';
   keyPrefix: string;
   defaultQueue: string;
   routes: Record<string, RouteOptions>;
@@ -106,6 +116,8 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'brokerUrl',
   'brokerTransportOptions',
   'keyPrefix',
+  'queueMaxPriority',
+  'queueType',
   'defaultQueue',
   'routes',
   'queues',
@@ -142,6 +154,10 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   }
   const brokerUrl = options.brokerUrl ?? env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
   const broker = parseBrokerUrl(brokerUrl, options.brokerTransportOptions);
+  const { maxPriority: queueMaxPriority, queueType } = validateQueueArgs({
+    maxPriority: options.queueMaxPriority ?? null,
+    queueType: options.queueType ?? 'classic',
+  });
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError(
@@ -205,6 +221,8 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     brokerUrl,
     broker,
     keyPrefix: options.keyPrefix ?? env.CELERIAC_KEY_PREFIX ?? defaults.keyPrefix,
+    queueMaxPriority,
+    queueType,
     defaultQueue,
     routes,
     queues,

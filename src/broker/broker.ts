@@ -52,7 +52,7 @@ export interface DeadLetter {
 
 /** What every broker has: its name for `inspect stats`, where it is, and its lifecycle. */
 export interface BrokerConnection {
-  /** kombu's transport name: 'redis', 'sentinel', 'memory'. */
+  /** kombu's transport name: 'redis', 'sentinel', 'memory', 'amqp'. */
   readonly kind: string;
   /** Where messages go, never the password. */
   readonly description: string;
@@ -144,6 +144,18 @@ export interface ConsumerLeases {
   recoverLapsed(self?: { consumer: string; leaseMs: number }): Promise<number>;
 }
 
+/**
+ * For transports that push messages to a consumer (AMQP basic.consume) instead of letting it
+ * pull: the bound on what it holds unacked, and what the transport holds deferred for it.
+ * Optional: a pulling transport bounds prefetch by the `max` of each fetch.
+ */
+export interface PushedConsumers {
+  /** basic.qos for the consumer; the transport adds one per message it holds deferred (as Celery does). */
+  setPrefetch(consumer: string, count: number): Promise<void>;
+  /** Raw messages held deferred for this consumer until their eta (Celery's inspect scheduled). */
+  deferredBy(consumer: string): string[];
+}
+
 /** Names of the fan-out channels; opaque: minted by a transport and only ever handed back to it. */
 export interface Channels {
   /** Broadcast control messages (kombu's `celery.pidbox` fanout exchange). */
@@ -215,4 +227,5 @@ export interface SharedState {
 export interface Broker extends BrokerConnection, Transport, Notifier, Mailbox, WorkerRegistry, SharedState {
   readonly delayed?: DelayedStore;
   readonly leases?: ConsumerLeases;
+  readonly pushed?: PushedConsumers;
 }

@@ -1,13 +1,15 @@
 import type { Broker } from './broker';
 import { MemoryBroker } from './memory-broker';
 import { RedisBroker } from './redis-broker';
+import { AmqpBroker, type AmqpBrokerOptions } from './amqp/amqp-broker';
 import type { BrokerAddress } from './url';
 
 /** memory:// brokers are shared per URL and prefix within the process, as one Redis would be. */
 const memoryBrokers = new Map<string, MemoryBroker>();
 
 /** The broker for a parsed address (config.ts parses the URL once: url.ts). */
-export function createBroker(address: BrokerAddress, keyPrefix: string): Broker {
+export function createBroker(address: BrokerAddress, keyPrefix: string, amqp: AmqpBrokerOptions = {}): Broker {
+  if (address.transport === 'amqp') return new AmqpBroker(address, keyPrefix, amqp);
   if (address.transport !== 'memory') return new RedisBroker(address, keyPrefix);
   const key = address.url + '|' + keyPrefix;
   let broker = memoryBrokers.get(key);
@@ -15,5 +17,6 @@ export function createBroker(address: BrokerAddress, keyPrefix: string): Broker 
   return broker;
 }
 export type { Broker, Delivery, OutgoingMessage, DeadLetter, HeldMessage } from './broker';
+export type { Coordination } from './amqp/coordination';
 export { parseBrokerUrl, redactUrl } from './url';
 export type { BrokerAddress, BrokerTransportOptions } from './url';

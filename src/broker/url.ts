@@ -10,9 +10,21 @@ import { ConfigError, closest } from '../errors';
  *   sentinel://[:password@]host:26379[/db];sentinel://host2:26379;…
  *     with the primary's name in transport options (kombu's `master_name`), or `?master_name=`
  *     on the URL (handy where only an environment variable can be set)
+ *   amqp://[user:password@]host[:port][/vhost]     RabbitMQ (kombu's pyamqp); amqps:// for TLS
  *   memory://[name]                                one process only: tests and the embedded demo
  */
-export type BrokerAddress = MemoryAddress | RedisAddress;
+export type BrokerAddress = MemoryAddress | RedisAddress | AmqpAddress;
+
+export interface AmqpAddress {
+  transport: 'amqp';
+  /** What amqplib connects with (credentials included: never log it; use description). */
+  url: string;
+  host: string;
+  port: number;
+  vhost: string;
+  tls: boolean;
+  description: string;
+}
 
 export interface MemoryAddress {
   transport: 'memory';
@@ -59,7 +71,7 @@ const TRANSPORT_OPTIONS: ReadonlySet<string> = new Set<keyof BrokerTransportOpti
   'sentinelPassword',
 ]);
 const EXAMPLES =
-  'use redis://host:6379/0, rediss://…, sentinel://host:26379;sentinel://host2:26379 (with brokerTransportOptions.masterName) or memory://';
+  'use redis://host:6379/0, rediss://…, sentinel://host:26379;sentinel://host2:26379 (with brokerTransportOptions.masterName), amqp://user:pass@host:5672/vhost, amqps://… or memory://';
 
 /** Parses and validates; a ConfigError names what is wrong and what would be right. */
 export function parseBrokerUrl(url: string, options: BrokerTransportOptions = {}): BrokerAddress {
@@ -75,6 +87,10 @@ export function parseBrokerUrl(url: string, options: BrokerTransportOptions = {}
       return parseRedis(url, scheme === 'rediss');
     case 'sentinel':
       return parseSentinel(url, options);
+    case 'amqp':
+    case 'amqps':
+    case 'pyamqp':
+      return parseAmqp(url, scheme);
     default:
       throw new ConfigError('brokerUrl', `'${redactUrl(url)}' is not supported: ${EXAMPLES}`);
   }
@@ -102,6 +118,40 @@ function parseRedis(url: string, secure: boolean): RedisAddress {
     password: decodeURIComponent(parsed.password) || undefined,
     server: { host, port, tls },
     description: `${secure ? 'rediss' : 'redis'}://${host}:${port}/${db}`,
+  };
+}
+
+/**
+ * kombu's pyamqp URL: the path is the vhost ('/' when empty, as kombu; `%2F` spells '/' too),
+ * guest:guest when no user is given. `pyamqp://` is Celery's explicit spelling of the same thing.
+ */
+function parseAmqp(url: string, scheme: string): AmqpAddress {
+  const parsed = parseUrl(url);
+  const tls = scheme === 'amqps';
+  const host = parsed.hostname || '127.0.0.1';
+  const port = portOf(url, parsed, tls ? 5671 : 5672);
+  const vhost = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || '/';
+  for (const [key] of parsed.searchParams)
+    if (key !== 'heartbeat' && key !== 'frameMax' && key !== 'channelMax' && key !== 'locale')
+      throw new ConfigError(
+        'brokerUrl',
+        `unknown option '${key}' in '${redactUrl(url)}': amqp:// URLs take heartbeat, frameMax, channelMax and locale`,
+      );
+  const user = decodeURIComponent(parsed.username) || 'guest';
+  const password = parsed.username ? decodeURIComponent(parsed.password) : 'guest';
+  const connect = new URL(`${tls ? 'amqps' : 'amqp'}://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  connect.username = encodeURIComponent(user);
+  connect.password = encodeURIComponent(password);
+  connect.pathname = '/' + encodeURIComponent(vhost);
+  connect.search = parsed.search;
+  return {
+    transport: 'amqp',
+    url: connect.toString(),
+    host,
+    port,
+    vhost,
+    tls,
+    description: `${tls ? 'amqps' : 'amqp'}://${host}:${port}/${vhost === '/' ? '' : vhost}`,
   };
 }
 
