@@ -94,7 +94,9 @@ export class EventDispatcher {
     try {
       const receivers = await this.broker.publish(
         this.broker.channels.events(routingKey),
-        envelope(this.event(type, fields), routingKey),
+        // The node name, as Celery's monitors key workers by it: the registry info carries the
+        // machine's hostname under the same field, which must not replace it.
+        envelope({ ...this.event(type, fields), hostname: this.workerName }, routingKey),
       );
       this.listened =
         receivers > 0 || (await this.broker.subscriberCount(this.broker.channels.events('task.multi'))) > 0;

@@ -100,8 +100,9 @@ const handlers: Record<string, Handler> = {
   stats: (rc) => rc.stats(),
   active: (rc) => rc.worker.activeTasks().map((t) => taskInfo(t)),
   reserved: (rc) => rc.worker.reservedTasks().map((t) => taskInfo(t)),
-  // Tasks with an eta wait in Redis's shared delayed set, not in a worker's memory as in Celery.
-  scheduled: () => [],
+  // On Redis tasks with an eta wait in the shared delayed set, in no worker (empty here); on
+  // RabbitMQ the worker's consumer holds them unacked until due, as Celery does, and lists them.
+  scheduled: (rc) => rc.worker.scheduledTasks().map((s) => ({ ...s, request: taskInfo(s.request) })),
   revoked: (rc) => rc.worker.revokedIds(),
   registered: (rc, a) =>
     rc.worker

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Broker, Delivery } from '../broker';
 import type { ConsumerLeases } from '../broker/broker';
 import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
+import { decodeTask } from '../broker/message';
 import type { Celeriac } from '../celeriac';
 import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
 import type { LogLevel } from '../log';
@@ -198,6 +199,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.store.on('committed', onCommitted);
     this.unsubscribers.push(async () => void this.store.off('committed', onCommitted));
     await this.broker.registerConsumer(this.consumer, this.app.config.leaseMs);
+    await this.applyPrefetch();
     await this.revoked.refresh();
     if (this.workerOptions.autoscale) {
       this.autoscaler = new Autoscaler(this, (q) => this.broker.queueLength(q), this.workerOptions.autoscale);
@@ -406,6 +408,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return [...this.ready, ...this.waitingForRate.keys()].map((j) => summary(j, this.name));
   }
 
+  /**
+   * Tasks the transport holds for this worker until their eta (Celery's inspect scheduled): on
+   * RabbitMQ, unacked in the consumer; on Redis none (they wait in the shared delayed set).
+   */
+  scheduledTasks(): { eta: string | null; priority: number; request: TaskSummary }[] {
+    return (this.broker.pushed?.deferredBy(this.consumer) ?? []).flatMap((raw) => {
+      try {
+        const msg = decodeTask(raw);
+        const job = { msg, redeliveries: 0, acked: false, started: false } as Job;
+        return [{ eta: msg.eta?.toISOString() ?? null, priority: msg.priority, request: summary(job, this.name) }];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** basic.qos on transports that push (RabbitMQ): the prefetch bound, as the fetch's max is on Redis. */
+  private applyPrefetch(): Promise<void> {
+    return (this.broker?.pushed?.setPrefetch(this.consumer, this.prefetchLimit) ?? Promise.resolve()).catch((err) =>
+      this.fail('could not set the prefetch (basic.qos)', err),
+    );
+  }
+
   revokedIds(): string[] {
     return this.revoked?.list() ?? []; // before start() nothing is revoked here yet
   }
@@ -419,6 +444,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!Number.isInteger(n) || n < 1) throw new ConfigError('concurrency', `expected an integer >= 1, got ${n}`);
     this.concurrency = n;
     this.prefetchLimit = n * (1 + this.options.prefetchMultiplier);
+    void this.applyPrefetch();
     this.pool.resize?.(n);
     this.dispatch();
     this.roomWaiter?.();
