@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is running and installed: PostgreSQL (database `test`), Redis,
-# Debian's python3-celery (interop tests; with SQLAlchemy, psycopg2 and django-celery-beat, the
-# benchmark's Celery rows) and chromium (admin page tests). Idempotent and quick when everything
+# RabbitMQ (the amqp:// transport's suites; rabbitmqctl makes a vhost per test file), Debian's
+# python3-celery with python3-amqp (interop tests on Redis and RabbitMQ; with SQLAlchemy, psycopg2
+# and django-celery-beat, the benchmark's Celery rows) and chromium (admin page tests). Idempotent and quick when everything
 # is already there; run by `npm test` (pretest) and by .ci/run.
 set -euo pipefail
 
@@ -9,7 +10,9 @@ PG_HOST=127.0.0.1
 need=()
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server)
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null || need+=(python3-celery python3-redis)
+/usr/bin/python3 -c 'import amqp' 2>/dev/null || need+=(python3-amqp)
 # The benchmark's Celery rows (npm run bench): SQLAlchemy result backend on Postgres, and W3's django-celery-beat.
 /usr/bin/python3 -c 'import sqlalchemy, psycopg2, django_celery_beat' 2>/dev/null || need+=(python3-sqlalchemy python3-psycopg2 python3-django-celery-beat)
 command -v chromium >/dev/null || need+=(chromium)
@@ -38,4 +41,13 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "ensure-services: starting Redis"
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+
+# RabbitMQ: Debian's package, started detached when nothing answers on 5672 (it takes a while to boot).
+amqp_up() { (echo >/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! amqp_up; then
+  echo "ensure-services: starting RabbitMQ"
+  rabbitmq-server -detached
+  for _ in $(seq 1 300); do amqp_up && break; sleep 0.5; done
+  amqp_up || { echo "ensure-services: RabbitMQ did not start on 127.0.0.1:5672" >&2; exit 1; }
 fi

@@ -345,6 +345,8 @@ describe('schema', () => {
 
   test('the migration goes down and up again', async () => {
     const ds = await app.dataSource();
+    await ds.undoLastMigration({ transaction: 'each' }); // 0004, the broker coordination tables
+    expect(await sql(app, `SELECT to_regclass('$S.celeriac_chord_member') AS t`)).toEqual([{ t: null }]);
     await ds.undoLastMigration({ transaction: 'each' }); // 0003, the results' date_created index
     expect(await sql(app, `SELECT to_regclass('$S.celeriac_task_result_created_idx') AS t`)).toEqual([{ t: null }]);
     await ds.undoLastMigration({ transaction: 'each' }); // 0002, beat

@@ -62,7 +62,7 @@ test.each([
   ['redis://h:6379/zero', {}, /names database 'zero'.*e\.g\. \/0/],
   ['redis://h:6379/0?family=6', {}, /unknown option 'family'/],
   ['redis://h:99999/0', {}, /not a valid URL|port/],
-  ['amqp://x', {}, /use redis:\/\/host:6379\/0.*sentinel:\/\//],
+  ['kafka://x', {}, /use redis:\/\/host:6379\/0.*sentinel:\/\/.*amqp:\/\//],
   ['redis://h', { master_name: 'm' }, /brokerTransportOptions\.master_name.*did you mean 'masterName'/],
   ['redis://h', { masterName: '' }, /brokerTransportOptions\.masterName.*non-empty string/],
 ])('%s %j is refused with what to write instead', (url, options, message) => {
@@ -116,6 +116,43 @@ test('any list of sentinels parses to the same hosts and ports, in order', () =>
         masterName: 'm',
         sentinelPassword: undefined,
       });
+    }),
+    propertyOptions(200),
+  );
+});
+
+test("amqp:// and amqps:// in kombu's spelling: vhost from the path ('/' when empty), guest by default", () => {
+  expect(parseBrokerUrl('amqp://u:p@rabbit:5673/prod')).toMatchObject({
+    transport: 'amqp',
+    host: 'rabbit',
+    port: 5673,
+    vhost: 'prod',
+    tls: false,
+    description: 'amqp://rabbit:5673/prod',
+  });
+  expect(parseBrokerUrl('amqp://')).toMatchObject({ host: '127.0.0.1', port: 5672, vhost: '/' });
+  expect(parseBrokerUrl('amqp://h/%2F')).toMatchObject({ vhost: '/' });
+  expect(parseBrokerUrl('amqps://h')).toMatchObject({ port: 5671, tls: true, description: 'amqps://h:5671/' });
+  expect(parseBrokerUrl('pyamqp://h')).toMatchObject({ transport: 'amqp', port: 5672 });
+  expect(new URL((parseBrokerUrl('amqp://h') as { url: string }).url)).toMatchObject({
+    username: 'guest',
+    password: 'guest',
+  });
+  expect(() => parseBrokerUrl('amqp://h/v?bogus=1')).toThrow(/unknown option 'bogus'.*heartbeat/);
+});
+
+test('amqp://: any user, password and vhost reach the connection intact and the password never the description', () => {
+  const text = fc.string({ minLength: 1, maxLength: 20 });
+  fc.assert(
+    fc.property(text, text, text, (user, password, vhost) => {
+      const raw = `amqp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@h:5672/${encodeURIComponent(vhost)}`;
+      const a = parseBrokerUrl(raw) as { url: string; vhost: string; description: string };
+      const u = new URL(a.url);
+      expect(decodeURIComponent(u.username)).toBe(user);
+      expect(decodeURIComponent(u.password)).toBe(password);
+      expect(decodeURIComponent(u.pathname.slice(1))).toBe(vhost);
+      expect(a.vhost).toBe(vhost);
+      expect(a.description).toBe(`amqp://h:5672/${vhost === '/' ? '' : vhost}`);
     }),
     propertyOptions(200),
   );

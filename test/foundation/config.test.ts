@@ -16,7 +16,7 @@ test('an unknown option is named, with a suggestion', () => {
 });
 
 test.each([
-  [{ brokerUrl: 'amqp://x' }, /brokerUrl.*use redis:\/\/host:6379\/0/],
+  [{ brokerUrl: 'kafka://x' }, /brokerUrl.*use redis:\/\/host:6379\/0/],
   [{ databaseUrl: 'mysql://x' }, /databaseUrl.*not a Postgres URL/],
   [{ schema: 'Bad-Schema' }, /schema.*plain lower-case identifier/],
   [{ maxPayloadBytes: -1 }, /maxPayloadBytes.*positive integer, got -1/],
@@ -31,5 +31,5 @@ test.each([
 
 test('passwords never reach messages', () => {
   expect(redactUrl('redis://:s3cret@host:6379/0')).toBe('redis://:***@host:6379/0');
-  expect(() => resolveConfig({ brokerUrl: 'amqp://user:s3cret@host' }, {})).toThrow(/user:\*\*\*@host/);
+  expect(() => resolveConfig({ brokerUrl: 'kafka://user:s3cret@host' }, {})).toThrow(/user:\*\*\*@host/);
 });
