@@ -5,12 +5,14 @@
  */
 
 const SYSTEMS = ['celeriac', 'bullmq', 'graphile', 'graphile-batched', 'celery-prefork', 'celery-threads'];
+/** The RabbitMQ rows (issue 18), run only when named: `--only celeriac,celeriac-amqp,celery-prefork,celery-prefork-amqp`. */
+const AMQP_SYSTEMS = ['celeriac-amqp', 'celery-prefork-amqp'];
 const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
 
 const usage = `Usage: npm run bench -- [options]
 
   --quick                 tiny sizes for CI (writes bench/results/quick.md, not BENCHMARKS.md)
-  --only a,b              systems: ${SYSTEMS.join(', ')}
+  --only a,b              systems: ${SYSTEMS.join(', ')}; on RabbitMQ, only when named: ${AMQP_SYSTEMS.join(', ')}
   --workloads w1,w2,w4    workloads: ${WORKLOADS.join(', ')}
   --runs N                runs per figure; the table shows the median, min and max (default 3, quick 1)
   --w4-runs N             runs of the crash workload (default: --runs)
@@ -71,8 +73,9 @@ function parse(argv) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: expected a positive integer, got ${flags.get(k)}`);
     return v;
   };
-  const list = (k, all) => {
+  const list = (k, all, more = []) => {
     if (!flags.has(k)) return all;
+    all = [...all, ...more];
     const items = String(flags.get(k))
       .split(',')
       .map((s) => s.trim())
@@ -86,7 +89,7 @@ function parse(argv) {
     help: flags.has('help'),
     usage,
     quick,
-    systems: list('only', SYSTEMS),
+    systems: list('only', SYSTEMS, AMQP_SYSTEMS),
     workloads: list('workloads', WORKLOADS),
     runs,
     w4Runs: int('w4-runs', runs),

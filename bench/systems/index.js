@@ -14,6 +14,70 @@ const PYTHON = '/usr/bin/python3'; // Debian's, with python3-celery; `python3` o
 
 const celeriacEnv = { CELERIAC_FROM_SOURCE: '1' };
 
+/**
+ * RabbitMQ rows: the same worker and sender beside the same Celery, on the shared RabbitMQ, each
+ * system in a vhost of its own (made at setup with rabbitmqctl, deleted at teardown), its queues
+ * purged between runs.
+ */
+const amqpUrl = (vhost) => `${NS.amqp.url}/${vhost}`;
+async function rabbitmqctl(...args) {
+  const { execFile } = require('node:child_process');
+  await new Promise((resolve, reject) =>
+    execFile('rabbitmqctl', ['-q', ...args], { timeout: 120_000 }, (err) => (err ? reject(err) : resolve())),
+  );
+}
+async function makeVhost(vhost) {
+  await rabbitmqctl('add_vhost', vhost).catch(() => {}); // already there from an earlier run
+  await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+}
+async function purgeQueues(vhost, queues) {
+  const amqp = require('amqplib');
+  const conn = await amqp.connect(amqpUrl(vhost));
+  conn.on('error', () => {});
+  try {
+    for (const q of queues) {
+      const ch = await conn.createChannel();
+      ch.on('error', () => {});
+      await ch.purgeQueue(q).catch(() => {}); // not declared yet: nothing to purge (the channel closes)
+    }
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
+
+/** Celeriac on RabbitMQ: the Redis adapter with another broker URL, vhost and W4 key. */
+function celeriacOnRabbit(base) {
+  const vhost = NS.amqp.celeriacVhost;
+  return {
+    ...base,
+    childEnv: { ...celeriacEnv, BENCH_BROKER_URL: amqpUrl(vhost), BENCH_SYSTEM: 'celeriac-amqp' },
+    name: 'celeriac-amqp',
+    label: 'Celeriac (RabbitMQ)',
+    family: 'celeriac',
+    settings:
+      base.settings +
+      '; broker RabbitMQ 3.10 (amqplib, publisher confirms, manual acks, basic.qos 250 global), chord/registry state in Postgres',
+    w4WindowMs: 30_000,
+    w4QuickWindowMs: 8_000,
+    async setup(e) {
+      await makeVhost(vhost);
+      await base.setup(e);
+    },
+    async reset(e) {
+      await e.pg.query(
+        `TRUNCATE "${NS.celeriac.schema}".celeriac_task_result, "${NS.celeriac.schema}".celeriac_group_result`,
+      );
+      await purgeQueues(vhost, ['celery']);
+    },
+    async teardown(e) {
+      await rabbitmqctl('delete_vhost', vhost).catch(() => {});
+      await base.teardown(e);
+    },
+    execKey: NS.exec.keyPrefix + 'celeriac-amqp:',
+    beat: undefined,
+  };
+}
+
 const celeriac = {
   name: 'celeriac',
   label: 'Celeriac',
@@ -67,7 +131,7 @@ const celeriac = {
       ],
       {
         cwd: ROOT,
-        env: { ...celeriacEnv, BENCH_ROLE: 'worker' },
+        env: { ...(this.childEnv ?? celeriacEnv), BENCH_ROLE: 'worker' },
         timeoutMs: env.childTimeoutMs,
       },
     );
@@ -79,7 +143,7 @@ const celeriac = {
       [join(HERE, 'celeriac', 'sender.js'), mode, String(n), String(warmups)],
       {
         cwd: ROOT,
-        env: celeriacEnv,
+        env: this.childEnv ?? celeriacEnv,
         timeoutMs: env.childTimeoutMs,
       },
     );
@@ -191,15 +255,16 @@ function graphile(batched) {
   };
 }
 
-function celery(pool) {
-  const name = `celery-${pool}`;
+function celery(pool, transport = 'redis') {
+  const onRabbit = transport === 'amqp';
+  const name = `celery-${pool}${onRabbit ? '-amqp' : ''}`;
   const ns = NS.celery;
   const concurrency = pool === 'prefork' ? 2 : 8;
   const execKey = NS.exec.keyPrefix + name + ':';
   const childEnv = {
     PYTHONUNBUFFERED: '1',
     PYTHONDONTWRITEBYTECODE: '1',
-    BENCH_BROKER_URL: `redis://${REDIS_HOST}:${REDIS_PORT}/${ns.redisDb}`,
+    BENCH_BROKER_URL: onRabbit ? amqpUrl(NS.amqp.celeryVhost) : `redis://${REDIS_HOST}:${REDIS_PORT}/${ns.redisDb}`,
     BENCH_KEYPREFIX: ns.keyPrefix,
     BENCH_RESULT_URL: 'db+' + DATABASE_URL.replace(/^postgres:/, 'postgresql:'),
     BENCH_SCHEMA: ns.schema,
@@ -215,7 +280,7 @@ function celery(pool) {
   const cwd = join(HERE, 'celery');
   return {
     name,
-    label: `Celery 5 (${pool})`,
+    label: `Celery 5 (${pool}${onRabbit ? ', RabbitMQ' : ''})`,
     family: 'celery',
     bulk: null,
     settings:
@@ -224,21 +289,25 @@ function celery(pool) {
       (pool === 'threads'
         ? 'plus the celery/celery#6941 workaround (a 0.1 s no-op timer in the consumer; without it the 5.2 threads pool stalls on unsent late acks: 5 tasks/s), '
         : '') +
-      'result backend `db+postgresql://` (SQLAlchemy) with `result_extended`, visibility_timeout 60 s (default 3600 s), ' +
+      'result backend `db+postgresql://` (SQLAlchemy) with `result_extended`, ' +
+      (onRabbit ? 'broker RabbitMQ 3.10 (py-amqp 5.1.1), ' : 'visibility_timeout 60 s (default 3600 s), ') +
       '`--without-gossip --without-mingle --without-heartbeat`, task events off (default); W2 waits with `AsyncResult.get(interval=0.005)` (default 0.5 s)',
     w4WindowMs: 150_000,
     async setup(env) {
+      if (onRabbit) await makeVhost(NS.amqp.celeryVhost);
       await env.pg.query(`CREATE SCHEMA IF NOT EXISTS "${ns.schema}"`);
     },
     async reset(env) {
       await env.pg.query(
         `DO $$ BEGIN IF to_regclass('"${ns.schema}".celery_taskmeta') IS NOT NULL THEN TRUNCATE "${ns.schema}".celery_taskmeta; END IF; END $$`,
       );
-      await env.deleteKeys(ns.redisDb, ns.keyPrefix);
+      if (onRabbit) await purgeQueues(NS.amqp.celeryVhost, ['bench']);
+      else await env.deleteKeys(ns.redisDb, ns.keyPrefix);
     },
     async teardown(env) {
       await env.pg.query(`DROP SCHEMA IF EXISTS "${ns.schema}" CASCADE`);
-      await env.deleteKeys(ns.redisDb, ns.keyPrefix);
+      if (onRabbit) await rabbitmqctl('delete_vhost', NS.amqp.celeryVhost).catch(() => {});
+      else await env.deleteKeys(ns.redisDb, ns.keyPrefix);
     },
     worker(env, tag) {
       const args = [
@@ -276,14 +345,24 @@ function celery(pool) {
       return rows[0].n;
     },
     execKey,
-    ...(pool === 'prefork' ? { beat: require('./celery/beat') } : {}), // W3: one beat, measured once
+    ...(pool === 'prefork' && !onRabbit ? { beat: require('./celery/beat') } : {}), // W3: one beat, measured once
     /** For other senders of this system (W5's chord.py): same directory and environment. */
     cwd,
     childEnv,
   };
 }
 
-const all = [celeriac, bullmq, graphile(false), graphile(true), celery('prefork'), celery('threads')];
+const all = [
+  celeriac,
+  bullmq,
+  graphile(false),
+  graphile(true),
+  celery('prefork'),
+  celery('threads'),
+  // The RabbitMQ rows (issue 18): not in the default set, chosen with --only.
+  celeriacOnRabbit(celeriac),
+  celery('prefork', 'amqp'),
+];
 const byName = Object.fromEntries(all.map((s) => [s.name, s]));
 
 module.exports = { all, byName, ROOT, PYTHON };

@@ -13,6 +13,8 @@ const NS = {
   bullmq: { redisDb: 2, keyPrefix: 'bench-bullmq:', prefix: 'bench-bullmq', queue: 'bench' },
   graphile: { schema: 'bench_graphile' },
   celery: { redisDb: 3, keyPrefix: 'bench:celery:', schema: 'bench_celery' },
+  /** On RabbitMQ (127.0.0.1:5672, guest): one vhost per system, created at setup and deleted at teardown. */
+  amqp: { url: 'amqp://guest:guest@127.0.0.1:5672', celeriacVhost: 'bench_celeriac', celeryVhost: 'bench_celery' },
   /** W4: each task execution RPUSHes its bench id to `<prefix><system>:start` and `…:end` here. */
   exec: { redisDb: 4, keyPrefix: 'bench:exec:' },
 };

@@ -23,7 +23,8 @@ const logger: Logger = {
 
 export const celeriac = new Celeriac({
   databaseUrl: DATABASE_URL,
-  brokerUrl: `redis://${REDIS_HOST}:${REDIS_PORT}/${ns.redisDb}`,
+  // BENCH_BROKER_URL: the RabbitMQ rows (systems/index.js, celeriac-amqp); Redis otherwise.
+  brokerUrl: process.env.BENCH_BROKER_URL ?? `redis://${REDIS_HOST}:${REDIS_PORT}/${ns.redisDb}`,
   keyPrefix: ns.keyPrefix,
   schema: ns.schema,
   logger,
@@ -38,7 +39,7 @@ export const noop = task('bench.noop', () => null);
 export const collect = task('bench.collect', (_ctx, results: unknown[]) => results.length);
 
 let execRedis: Redis | undefined;
-const execKey = NS.exec.keyPrefix + 'celeriac:';
+const execKey = NS.exec.keyPrefix + (process.env.BENCH_SYSTEM ?? 'celeriac') + ':';
 
 /** W4: record each execution's start and end, so duplicates and losses can be counted per task. */
 export const sleepRecord = task('bench.sleep', async (_ctx, benchId: string, ms: number) => {
