@@ -281,10 +281,9 @@ export class AmqpBroker implements Broker {
     return (await this.requireCoordination('A chord')).chordJoin(groupId, memberId, failed);
   }
 
-  async chordFire(groupId: string, callback: OutgoingMessage | null, ttlMs: number): Promise<boolean> {
-    return (await this.requireCoordination('A chord')).once(`chord:${groupId}`, ttlMs, async () => {
-      if (callback) await this.send([callback]);
-    });
+  /** What the completed chord sets off, sent (confirmed) inside the fire-once marker's transaction. */
+  async chordFire(groupId: string, messages: OutgoingMessage[], ttlMs: number): Promise<boolean> {
+    return (await this.requireCoordination('A chord')).once(`chord:${groupId}`, ttlMs, () => this.send(messages));
   }
 
   /**
