@@ -35,7 +35,7 @@ export interface AmqpBrokerOptions extends Partial<QueueArgs> {
  * senders share the vhost with Celeriac in both directions. Delivery is RabbitMQ's own: manual
  * acks, and whatever a dead consumer held goes back to its queue the moment its connection
  * closes. Countdown/ETA messages sit in the queue with their `eta` header, as Celery sends them,
- * and the worker that takes one holds it unacked until due (see Worker, `delayedSet`).
+ * and the worker that takes one defers it: its consumer holds it unacked until due (consumer.ts).
  */
 export class AmqpBroker implements Broker {
   readonly kind = 'amqp';
