@@ -8,7 +8,8 @@ import { encodeTask, type Embed } from './broker/message';
 import type { OutgoingMessage } from './broker';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
 import { createDataSource, initialize, migrate } from './db/data-source';
-import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError, CeleriacError } from './errors';
+import { EncodeError, NotStorableError, PayloadTooLargeError, TaskNotRegisteredError, CeleriacError } from './errors';
+import { columnProblem, COLUMN_LIMITS } from './storable';
 import { consoleLogger, type Logger } from './log';
 import { autodiscover } from './plugin/autodiscover';
 import { callerFile } from './plugin/naming';
@@ -131,13 +132,12 @@ export class Celeriac {
   }
 
   results(): Promise<ResultStore> {
-    this.storePromise ??= this.dataSource().then((ds) => {
-      const store = new ResultStore(ds, this.config.schema);
-      store.on('error', (err) =>
-        this.logger.log('warn', 'result store write failed; will retry', { error: err.message }),
-      );
-      return store;
-    });
+    // The store logs its own outages (when one starts, while it lasts, when it ends) and every
+    // state Postgres refused, so no per-failure listener here.
+    this.storePromise ??= this.dataSource().then(
+      (ds) =>
+        new ResultStore(ds, this.config.schema, (level, message, fields) => this.logger.log(level, message, fields)),
+    );
     return this.storePromise;
   }
 
@@ -216,6 +216,7 @@ export class Celeriac {
     }
     const now = Date.now();
     const id = options.taskId ?? randomUUID();
+    assertStorableIds(name, id, options);
     // Celery's precedence: the call's options, then the route, then the task's own defaults.
     const queue = options.queue ?? route?.queue ?? task?.options.queue ?? this.config.defaultQueue;
     const priority = options.priority ?? route?.priority ?? task?.options.priority ?? 0;
@@ -389,6 +390,31 @@ export class Celeriac {
       if (ds?.isInitialized) await ds.destroy();
     }
     this.brokerPromise = this.dsPromise = this.storePromise = undefined;
+  }
+}
+
+/**
+ * A task's id, name and work-flow ids fill varchar(255) columns of its row: one that does not fit
+ * (or holds U+0000) would fail the result batch it lands in, so it is refused before sending.
+ */
+function assertStorableIds(name: string, id: string, options: ApplyOptions): void {
+  const fields: [keyof typeof COLUMN_LIMITS, string, unknown][] = [
+    ['taskName', 'the task name', name],
+    ['taskId', 'taskId', id],
+    ['parentId', 'parentId', options.parentId],
+    ['rootId', 'rootId', options.rootId],
+    ['groupId', 'groupId', options.groupId],
+    ['periodicTaskName', 'periodicTaskName', options.periodicTaskName],
+  ];
+  for (const [column, label, value] of fields) {
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || value === '')
+      throw new EncodeError(`${label} must be a non-empty string, got ${JSON.stringify(value)}.`);
+    const problem = columnProblem(column, value);
+    if (problem)
+      throw new NotStorableError(
+        `${label} ${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''} ${problem}: use at most ${COLUMN_LIMITS[column]} characters of plain text.`,
+      );
   }
 }
 

@@ -72,6 +72,13 @@ export class BulkSendError extends CeleriacError {
 
 export class EncodeError extends CeleriacError {}
 
+/**
+ * A value the result table cannot hold (U+0000 or a lone surrogate in a string or key, an id or
+ * name longer than its column): refused when sent through Celeriac, and the task's final state
+ * when it arrives from another producer or is a task's return value.
+ */
+export class NotStorableError extends EncodeError {}
+
 export class PayloadTooLargeError extends CeleriacError {
   constructor(
     readonly taskName: string,

@@ -88,6 +88,7 @@ export {
   DuplicateTaskError,
   BulkSendError,
   EncodeError,
+  NotStorableError,
   PayloadTooLargeError,
   MessageDecodeError,
   BrokerUnavailableError,

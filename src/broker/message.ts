@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { EncodeError, MessageDecodeError } from '../errors';
+import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
+import { pathKey, textProblem } from '../storable';
 import type { MessageSigner } from './signing';
 
 /**
@@ -76,8 +77,8 @@ const origin = `${process.pid}@${hostname()}`;
 const emptyEmbed: Embed = { callbacks: null, errbacks: null, chain: null, chord: null };
 
 export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
-  assertJsonSafe(t.args, 'args');
-  assertJsonSafe(t.kwargs, 'kwargs');
+  assertJsonSafe(t.args, 'args', true);
+  assertJsonSafe(t.kwargs, 'kwargs', true);
   assertJsonSafe(t.headers, 'headers');
   const body = JSON.stringify([t.args, t.kwargs, { ...emptyEmbed, ...t.embed }]);
   const headers: Record<string, unknown> = {
@@ -205,13 +206,27 @@ function repr(value: unknown[] | Record<string, unknown>): string {
   return text.length > 1024 ? text.slice(0, 1021) + '...' : text;
 }
 
+/** Deepest nesting a sent value may have (arrays and objects within each other). */
+export const MAX_JSON_DEPTH = 500;
+
 /**
  * JSON.stringify silently turns functions into null, drops undefined keys, writes NaN as null and
  * throws on BigInt: each would run the task with other arguments than the caller passed. So refuse.
+ * With `storable`, also refuse text the result table cannot hold (src/storable.ts): args, kwargs
+ * and return values are written to a task's row, and one such value used to fail every batch.
  */
-export function assertJsonSafe(value: unknown, path: string, seen: Set<object> = new Set()): void {
+export function assertJsonSafe(value: unknown, path: string, storable = false, seen: Set<object> = new Set()): void {
+  if (seen.size > MAX_JSON_DEPTH)
+    throw new EncodeError(
+      `${path.slice(0, 200)}… is nested more than ${MAX_JSON_DEPTH} levels deep: Celery's Python workers cannot decode past about 990 levels and V8 cannot encode much deeper. Flatten the value.`,
+    );
   switch (typeof value) {
     case 'string':
+      if (storable) {
+        const problem = textProblem(value);
+        if (problem) throw notStorable(`${path} ${problem}`);
+      }
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -237,7 +252,7 @@ export function assertJsonSafe(value: unknown, path: string, seen: Set<object> =
   if (seen.has(obj)) throw new EncodeError(`${path} refers back to itself (a cycle): JSON cannot carry it.`);
   seen.add(obj);
   if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) assertJsonSafe(obj[i], `${path}[${i}]`, seen);
+    for (let i = 0; i < obj.length; i++) assertJsonSafe(obj[i], `${path}[${i}]`, storable, seen);
   } else {
     const proto = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) {
@@ -248,7 +263,9 @@ export function assertJsonSafe(value: unknown, path: string, seen: Set<object> =
     }
     for (const [k, v] of Object.entries(obj)) {
       if (v === undefined) continue; // dropped by JSON, as the caller would expect of an optional key
-      assertJsonSafe(v, `${path}.${k}`, seen);
+      const problem = storable ? textProblem(k) : null;
+      if (problem) throw notStorable(`${path} has a key that ${problem}`);
+      assertJsonSafe(v, path + pathKey(k), storable, seen);
     }
   }
   seen.delete(obj);
@@ -266,4 +283,10 @@ export function routeOf(raw: string): { queue: string; priority: number } {
   } catch {
     return { queue: 'celery', priority: 0 };
   }
+}
+
+function notStorable(what: string): NotStorableError {
+  return new NotStorableError(
+    `${what}: remove it, or encode the value (base64, hex) so that it is text Postgres can store.`,
+  );
 }

@@ -25,6 +25,9 @@ export function createDataSource(config: ResolvedConfig): DataSource {
     migrations: celeriacMigrations,
     migrationsTableName: 'celeriac_migrations',
     poolSize: 10,
+    // A query waits at most this long for a free connection or a new one (pg's default is forever),
+    // so a Postgres that is away or a pool that is exhausted fails the call instead of hanging it.
+    connectTimeoutMS: 10_000,
     applicationName: `celeriac:${config.schema}`,
   });
 }

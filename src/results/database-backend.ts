@@ -1,5 +1,6 @@
 import type { ResultBackend, RevokeOptions } from './backend';
-import type { ResultStore, TaskResultRow } from './store';
+import { stateSeq } from './states';
+import type { ResultStore, StateUpdate, TaskResultRow } from './store';
 import type { ResultWaiter } from './waiter';
 
 /** Results in Postgres, for handles made by an app (`celeriac.asyncResult(id)`, work-flows). */
@@ -11,19 +12,26 @@ export class DatabaseResultBackend implements ResultBackend {
     private readonly revokeIds: (ids: string[], options: RevokeOptions) => Promise<void>,
   ) {}
 
-  /** A store whose own writes (a PENDING still in its batch) are committed, so we never say UNKNOWN for our own send. */
-  private async flushed(): Promise<ResultStore> {
+  /**
+   * A store whose own writes (a PENDING still in its batch) are committed, so we never say UNKNOWN
+   * for our own send; or, with Postgres away, the store after READ_FLUSH_MS, and false.
+   */
+  private async flushed(): Promise<[ResultStore, boolean]> {
     const store = await this.store();
-    if (store.backlog > 0) await store.flush();
-    return store;
+    return [store, store.backlog === 0 || (await store.flush(READ_FLUSH_MS))];
   }
 
   async readResult(taskId: string): Promise<TaskResultRow | null> {
-    return (await this.flushed()).get(taskId);
+    const [store, flushed] = await this.flushed();
+    // Not flushed in time: this process's own unwritten state answers for the task, if it has one.
+    const own = flushed ? undefined : store.unwritten(taskId);
+    if (!own) return store.get(taskId);
+    const row = await store.get(taskId).catch(() => null);
+    return row && stateSeq(row.status, row.retries) >= stateSeq(own.status, own.retries) ? row : unwrittenRow(own);
   }
 
   async readResults(taskIds: string[]): Promise<TaskResultRow[]> {
-    return (await this.flushed()).getMany(taskIds);
+    return (await this.flushed())[0].getMany(taskIds);
   }
 
   async waitForResult(taskId: string, timeoutMs: number): Promise<TaskResultRow | null> {
@@ -42,7 +50,7 @@ export class DatabaseResultBackend implements ResultBackend {
   }
 
   async childIds(taskId: string): Promise<string[]> {
-    return (await this.flushed()).childIds(taskId);
+    return (await this.flushed())[0].childIds(taskId);
   }
 
   async saveGroup(groupId: string, taskIds: string[]): Promise<void> {
@@ -56,4 +64,32 @@ export class DatabaseResultBackend implements ResultBackend {
   async forgetGroup(groupId: string): Promise<void> {
     await (await this.store()).forgetGroup(groupId);
   }
+}
+
+/** How long status() and info() wait for this process's own queued writes before answering without them. */
+const READ_FLUSH_MS = 2_000;
+
+/** A state this process has not managed to write yet, shaped as the row it will become. */
+function unwrittenRow(u: StateUpdate): TaskResultRow {
+  return {
+    taskId: u.taskId,
+    taskName: u.taskName ?? null,
+    periodicTaskName: u.periodicTaskName ?? null,
+    status: u.status,
+    args: u.args ?? null,
+    kwargs: u.kwargs ?? null,
+    result: u.result ?? null,
+    traceback: u.traceback ?? null,
+    meta: u.meta ?? null,
+    worker: u.worker ?? null,
+    queue: u.queue ?? null,
+    retries: u.retries,
+    parentId: u.parentId ?? null,
+    rootId: u.rootId ?? null,
+    groupId: u.groupId ?? null,
+    dateCreated: u.dateCreated ?? new Date(),
+    dateStarted: u.dateStarted ?? null,
+    dateDone: u.dateDone ?? null,
+    dateChanged: new Date(),
+  };
 }

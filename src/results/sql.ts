@@ -32,13 +32,17 @@ const upsertColumns = [
 /**
  * Later states win, never earlier ones (`seq`, see states.ts). Descriptive columns keep the first
  * value anyone wrote: the sender knows args and the periodic task name, the worker knows more.
+ *
+ * Rows are inserted, and so locked, in task-id order (byte order, COLLATE "C", whatever the
+ * database's collation): a sender's PENDING batch and a worker's batch holding some of the same
+ * tasks in another order deadlocked (issue 15 item 3); with one order for every writer they queue.
  */
 export function upsertResults(schema: string): string {
   const cols = upsertColumns.map(([c]) => c).join(', ');
   const typed = upsertColumns.map(([c, type]) => `${c} ${type}`).join(', ');
   return `
     INSERT INTO "${schema}".celeriac_task_result AS t (${cols}, date_changed)
-    SELECT ${cols}, now() FROM json_to_recordset($1::json) AS u(${typed})
+    SELECT ${cols}, now() FROM json_to_recordset($1::json) AS u(${typed}) ORDER BY task_id COLLATE "C"
     ON CONFLICT (task_id) DO UPDATE SET
       status             = EXCLUDED.status,
       seq                = EXCLUDED.seq,
@@ -85,8 +89,18 @@ const finishColumns = upsertColumns.filter(([c]) => FINISH_COLUMNS.includes(c));
 
 export function updateKnownResults(schema: string): string {
   const typed = finishColumns.map(([c, type]) => `${c} ${type}`).join(', ');
+  // An UPDATE … FROM locks rows in whatever order its join plan visits them (a hash join over a
+  // sequential scan: table order); locking them first, sorted as the upsert inserts, keeps one
+  // order across both statements, so they cannot deadlock. The update then finds each locked row
+  // by its primary key.
   return `
-    WITH changed AS (
+    WITH locked AS MATERIALIZED (
+      SELECT t.id, u.* FROM "${schema}".celeriac_task_result AS t
+        JOIN json_to_recordset($1::json) AS u(${typed}) ON t.task_id = u.task_id
+       WHERE t.seq <= u.seq
+       ORDER BY t.task_id COLLATE "C"
+         FOR UPDATE OF t),
+    changed AS (
       UPDATE "${schema}".celeriac_task_result AS t SET
         status       = u.status,
         seq          = u.seq,
@@ -98,8 +112,8 @@ export function updateKnownResults(schema: string): string {
         date_started = COALESCE(u.date_started, t.date_started),
         date_done    = u.date_done,
         date_changed = now()
-      FROM json_to_recordset($1::json) AS u(${typed})
-      WHERE t.task_id = u.task_id AND t.seq <= u.seq
+      FROM locked AS u
+      WHERE t.id = u.id AND t.seq <= u.seq
       RETURNING 1)
     SELECT count(*)::int AS n FROM changed`;
 }

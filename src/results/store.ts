@@ -16,6 +16,12 @@ import {
   upsertResults,
 } from './sql';
 import { stateSeq, type TaskState } from './states';
+import { CeleriacError } from '../errors';
+import type { LogLevel } from '../log';
+import { Outage, type OutageInfo } from '../outage';
+import { BatchWriter, StoreWriteError, type Pending, type WriteResult } from './batch-write';
+
+export type { WriteResult } from './batch-write';
 
 /** One state change of one task, as the sender or a worker knows it. */
 export interface StateUpdate {
@@ -66,19 +72,31 @@ export interface TaskResultRow {
   dateChanged: Date;
 }
 
-interface Pending {
-  update: StateUpdate;
-  seq: number;
-  waiters: (() => void)[];
-}
-
 const DEFER_MS = 25;
-/** After a batch of hinted rows that were mostly missing, this many batches go straight to the upsert. */
-const HINT_BACKOFF_BATCHES = 20;
+/** How long flush() waits by default: a caller never hangs on a Postgres that is away. */
+export const FLUSH_TIMEOUT_MS = 5_000;
+/** Reads give up after this long (the caller retries or reports it). */
+const READ_TIMEOUT_MS = 10_000;
+/** While Postgres stays away, the outage is logged again this often, with the backlog. */
+const OUTAGE_REMINDER_MS = 30_000;
+/** Backoff between attempts at a batch that failed transiently: 100 ms, doubling, at most this. */
+export const RETRY_MAX_MS = 5_000;
 
 export interface ResultStoreEvents {
   committed: [updates: StateUpdate[]];
+  /** A state Postgres refused, and what was written instead (see replacement.ts). */
+  unstorable: [original: StateUpdate, result: Extract<WriteResult, { stored: 'replaced' | 'dropped' }>];
   error: [err: Error];
+}
+
+/** What the worker's health (`inspect stats`, the admin's workers page) shows of the store. */
+export interface StoreHealth {
+  /** States not yet committed, including a batch in flight. */
+  backlog: number;
+  /** States Postgres refused, written as a replacement or dropped, since this process started. */
+  unstorable: number;
+  /** Postgres as the store sees it: down (writes failing) since when, with which error. */
+  postgres: OutageInfo;
 }
 
 /**
@@ -86,38 +104,55 @@ export interface ResultStoreEvents {
  * waits for the next one, so an idle system writes each state at once (low latency) and a busy
  * one writes hundreds per statement (high throughput). Writes for the same task in one batch
  * collapse into its latest state. A write's promise resolves only once committed; while Postgres
- * is away the batch is kept and retried, which is why workers ack only after it resolves.
+ * is away the batch is kept and retried, which is why workers ack only after it resolves. A row
+ * Postgres refuses for its data is found and replaced (batch-write.ts), never retried forever.
  */
 export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private pending = new Map<string, Pending>();
   private deferred: StateUpdate[] = [];
   private deferTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private inFlight = 0;
+  private inFlight: Pending[] = [];
   private retryDelayMs = 100;
   private closed = false;
   readonly maxBatch = 2000;
   private readonly sql: Sql;
-  private readonly statements: { upsert: string; updateKnown: string; select: string };
-  /** Batches left before hinted rows are tried with the narrow update again (see HINT_BACKOFF_BATCHES). */
-  private hintsIgnored = 0;
+  private readonly writer: BatchWriter;
+  private readonly select: string;
+  private readonly postgres: Outage;
+  private unstorableCount = 0;
+  private lastReminder = 0;
+  /** Cuts short the backoff between attempts (close()). */
+  private wakeRetry: (() => void) | undefined;
+  /** States of the batch in flight at close() that failed after it: dropped, and counted. */
+  private droppedAtClose = 0;
 
   constructor(
     private readonly ds: DataSource,
     private readonly schema: string,
+    private readonly log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => void = () => {},
   ) {
     super();
     this.sql = sqlFor(ds);
-    this.statements = {
+    this.writer = new BatchWriter(this.sql, schema, {
       upsert: upsertResults(schema),
       updateKnown: updateKnownResults(schema),
-      select: selectResults(schema),
-    };
+    });
+    this.select = selectResults(schema);
+    this.postgres = new Outage(
+      'Postgres (result store)',
+      log,
+      'task states are kept in memory and written when it is back; their messages are acked only then',
+    );
   }
 
-  /** Resolves when the state (or a later one of the same task) is committed. */
-  write(update: StateUpdate): Promise<void> {
+  /**
+   * Resolves when the state (or a later one of the same task) is committed, saying whether it
+   * was stored as it is or replaced, or that it was abandoned because the store closed first.
+   */
+  write(update: StateUpdate): Promise<WriteResult> {
     return new Promise((resolve) => {
+      if (this.closed) return resolve(abandoned(update));
       const seq = stateSeq(update.status, update.retries);
       const existing = this.pending.get(update.taskId);
       if (existing) {
@@ -138,6 +173,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
    * PENDING then changes nothing (`seq`). `get()`/`flush()` in this process still see it at once.
    */
   writeLater(update: StateUpdate): void {
+    if (this.closed) return;
     this.deferred.push(update);
     this.deferTimer ??= setTimeout(() => this.releaseDeferred(), DEFER_MS);
   }
@@ -159,23 +195,38 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     try {
       while (this.pending.size > 0 && !this.closed) {
         const batch = this.take();
-        this.inFlight = batch.length;
+        this.inFlight = batch;
+        const settled = new Set<Pending>();
+        const done: StateUpdate[] = [];
         try {
-          await this.writeBatch(batch);
-          this.inFlight = 0;
+          await this.writer.write(batch, (p, result) => {
+            settled.add(p);
+            done.push(result.stored === 'replaced' ? result.update : p.update);
+            if (result.stored === 'replaced' || result.stored === 'dropped') this.noteUnstorable(p.update, result);
+            for (const w of p.waiters) w(result);
+          });
+          this.inFlight = [];
           this.retryDelayMs = 100;
-          for (const p of batch) for (const w of p.waiters) w();
-          this.emit(
-            'committed',
-            batch.map((p) => p.update),
-          );
+          this.postgres.ok();
+          this.emit('committed', done);
         } catch (err) {
-          // Keep the batch: merge it back under anything written meanwhile, then back off.
-          this.inFlight = 0;
-          for (const p of batch) this.restore(p);
-          this.emit('error', explain(err as Error, this.schema));
-          await new Promise((r) => setTimeout(r, this.retryDelayMs));
-          this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5000);
+          // Keep what did not commit: merge it back under anything written meanwhile, then back off.
+          this.inFlight = [];
+          if (done.length > 0) this.emit('committed', done);
+          const kept = batch.filter((p) => !settled.has(p));
+          if (this.closed) {
+            this.droppedAtClose += kept.length;
+            this.abandon(kept);
+            break;
+          }
+          for (const p of kept) this.restore(p);
+          this.failed(err instanceof StoreWriteError ? err.cause : err);
+          await new Promise<void>((r) => {
+            const timer = setTimeout(r, this.retryDelayMs);
+            this.wakeRetry = () => (clearTimeout(timer), r());
+          });
+          this.wakeRetry = undefined;
+          this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
         }
       }
     } finally {
@@ -184,31 +235,38 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     }
   }
 
-  /**
-   * Rows hinted to exist go through the narrow update first; if any of them was not there, the
-   * whole batch goes through the upsert (rows the update already wrote are written again to the
-   * same values: the seq guard admits an equal seq), so a wrong hint never loses a state. Senders
-   * that record no PENDING would miss every time, so after a mostly-missing batch the hints are
-   * ignored for a while.
-   */
-  private async writeBatch(batch: Pending[]): Promise<void> {
-    if (this.hintsIgnored > 0) this.hintsIgnored--;
-    else {
-      const known = batch.filter((p) => p.update.rowExists);
-      if (known.length > 0) {
-        const [{ n }] = await this.sql.query(`celeriac_update_known_${this.schema}`, this.statements.updateKnown, [
-          JSON.stringify(known.map(toFinishRecord)),
-        ]);
-        if (n < known.length / 2) this.hintsIgnored = HINT_BACKOFF_BATCHES;
-        if (n === batch.length) return;
-        if (n === known.length) batch = batch.filter((p) => !p.update.rowExists);
-      }
+  private failed(err: unknown): void {
+    const error = explain(err instanceof Error ? err : new Error(String(err)), this.schema);
+    if (this.postgres.failed(error)) this.lastReminder = Date.now();
+    else if (Date.now() - this.lastReminder >= OUTAGE_REMINDER_MS) {
+      this.lastReminder = Date.now();
+      this.log(
+        'warn',
+        `Postgres (result store) still unavailable after ${(this.postgres.downForMs / 1000).toFixed(0)} s: ${this.backlog} task states waiting`,
+        { error: error.message },
+      );
     }
-    await this.sql.query(`celeriac_upsert_${this.schema}`, this.statements.upsert, [
-      JSON.stringify(batch.map(toRecord)),
-    ]);
+    if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
+  private noteUnstorable(
+    original: StateUpdate,
+    result: Extract<WriteResult, { stored: 'replaced' | 'dropped' }>,
+  ): void {
+    this.unstorableCount++;
+    this.log(
+      'warn',
+      result.stored === 'replaced'
+        ? `task ${original.taskId}: Postgres refused its ${original.status} state; stored ${result.update.status} instead: ${result.reason}`
+        : `task ${original.taskId}: Postgres refused its ${original.status} state and no replacement fits; nothing stored: ${result.reason}`,
+    );
+    if (this.listenerCount('unstorable') > 0) this.emit('unstorable', original, result);
+  }
+
+  /**
+   * The next batch, in task-id order: each statement then takes its row locks in one global
+   * order (sql.ts sorts again in SQL, with the C collation), so two writers never deadlock.
+   */
   private take(): Pending[] {
     const batch: Pending[] = [];
     for (const [id, p] of this.pending) {
@@ -216,7 +274,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       this.pending.delete(id);
       if (batch.length >= this.maxBatch) break;
     }
-    return batch;
+    return batch.sort((a, b) => (a.update.taskId < b.update.taskId ? -1 : a.update.taskId > b.update.taskId ? 1 : 0));
   }
 
   private restore(p: Pending): void {
@@ -230,11 +288,18 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     newer.seq = Math.max(newer.seq, p.seq);
   }
 
+  private abandon(list: Pending[]): void {
+    for (const p of list) {
+      const result = abandoned(p.update);
+      for (const w of p.waiters) w(result);
+    }
+  }
+
   /**
    * Resolves true when everything written so far is committed, or false if that has not
    * happened within `timeoutMs` (Postgres away): the writes stay queued and keep being retried.
    */
-  async flush(timeoutMs = Infinity): Promise<boolean> {
+  async flush(timeoutMs = FLUSH_TIMEOUT_MS): Promise<boolean> {
     if (this.deferred.length > 0) this.releaseDeferred();
     const deadline = Date.now() + timeoutMs;
     while (this.flushing || this.pending.size > 0) {
@@ -255,7 +320,19 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   /** Writes not yet committed, including a batch whose statement is in flight. */
   get backlog(): number {
-    return this.pending.size + this.deferred.length + this.inFlight;
+    return this.pending.size + this.deferred.length + this.inFlight.length;
+  }
+
+  /** This process's latest unwritten state of a task, if any: what a read should answer while Postgres is away. */
+  unwritten(taskId: string): StateUpdate | undefined {
+    const queued = this.pending.get(taskId)?.update ?? this.inFlight.find((p) => p.update.taskId === taskId)?.update;
+    if (queued) return queued;
+    for (let i = this.deferred.length - 1; i >= 0; i--) if (this.deferred[i].taskId === taskId) return this.deferred[i];
+    return undefined;
+  }
+
+  health(): StoreHealth {
+    return { backlog: this.backlog, unstorable: this.unstorableCount, postgres: this.postgres.info() };
   }
 
   async get(taskId: string): Promise<TaskResultRow | null> {
@@ -264,7 +341,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async getMany(taskIds: string[]): Promise<TaskResultRow[]> {
-    const rows: any[] = await this.sql.query(`celeriac_select_${this.schema}`, this.statements.select, [taskIds]);
+    const rows: any[] = await this.sql.query(`celeriac_select_${this.schema}`, this.select, [taskIds], READ_TIMEOUT_MS);
     return rows.map(toRow);
   }
 
@@ -278,6 +355,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       `celeriac_group_${this.schema}`,
       selectGroup(this.schema),
       [groupId],
+      READ_TIMEOUT_MS,
     );
     return rows[0]?.task_ids ?? null;
   }
@@ -324,18 +402,39 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   /**
-   * Waits up to `timeoutMs` for queued writes, then stops retrying. Returns how many were dropped:
-   * a worker never acks a task whose result was not written, so its message is run again later.
+   * Waits up to `timeoutMs` for queued writes, then stops retrying. Returns how many states were
+   * not written, counting those of a batch whose statement was still in flight and failed (or had
+   * not returned by the deadline). A worker never acks a task whose state was not written (its
+   * write resolves `abandoned`), so its message is run again later.
    */
   async close(timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
     await this.flush(timeoutMs);
     this.closed = true;
-    const dropped = this.pending.size + this.deferred.length;
+    clearTimeout(this.deferTimer);
+    let dropped = this.pending.size + this.deferred.length;
+    this.abandon([...this.pending.values()]);
     this.pending.clear();
     this.deferred = [];
-    clearTimeout(this.deferTimer);
+    this.wakeRetry?.();
+    const flushing = this.flushing;
+    if (flushing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([flushing, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
+    }
+    // Still in flight past the deadline: counted as dropped (its waiters settle when it returns).
+    dropped += this.droppedAtClose + this.inFlight.length;
     return dropped;
   }
+}
+
+/** The result a write gets when the store closed before Postgres took it. */
+function abandoned(u: StateUpdate): WriteResult {
+  return {
+    stored: 'abandoned',
+    reason: `the result store closed before Postgres accepted ${u.taskId}'s ${u.status}; a worker does not ack it, so it runs again`,
+  };
 }
 
 /** Postgres' own words, plus what to do when the cause is ours to name. */
@@ -343,7 +442,7 @@ function explain(err: Error, schema: string): Error {
   const code = (err as { code?: string }).code;
   if (code === '42P01' || code === '3F000') {
     return new Error(
-      `${err.message}: the result table is missing in schema '${schema}'. Run \`celeriac migrate --app <module>\` (or celeriac.migrate()); writes are kept and retried.`,
+      `${err.message}: the result table is missing in schema '${schema}'. Run \`celeriac migrate --app <module>\` (or celeriac.migrate())`,
     );
   }
   return err;
@@ -354,52 +453,6 @@ function merge(earlier: StateUpdate, later: StateUpdate): StateUpdate {
   const out: StateUpdate = { ...earlier };
   for (const [k, v] of Object.entries(later)) if (v !== undefined) (out as any)[k] = v;
   return out;
-}
-
-/**
- * One row of the upsert's JSON parameter (sql.ts). Keys left undefined are dropped by
- * JSON.stringify and read as SQL NULL; a task's null result is stored as NULL too. Dates go in as
- * ISO strings: a Date makes JSON.stringify call its toJSON, which took the whole record off V8's
- * fast path (measured: 6.2 µs per record with Date objects, 1.8 µs with strings).
- */
-function toRecord({ update: u, seq }: Pending): Record<string, unknown> {
-  return {
-    task_id: u.taskId,
-    status: u.status,
-    seq,
-    task_name: u.taskName,
-    periodic_task_name: u.periodicTaskName,
-    args: u.args,
-    kwargs: u.kwargs,
-    result: u.result,
-    traceback: u.traceback,
-    meta: u.meta,
-    worker: u.worker,
-    queue: u.queue,
-    retries: u.retries,
-    parent_id: u.parentId,
-    root_id: u.rootId,
-    group_id: u.groupId,
-    date_created: (u.dateCreated ?? new Date()).toISOString(),
-    date_started: u.dateStarted?.toISOString(),
-    date_done: u.dateDone?.toISOString(),
-  };
-}
-
-/** One row of updateKnownResults' parameter: only the columns a state changes. */
-function toFinishRecord({ update: u, seq }: Pending): Record<string, unknown> {
-  return {
-    task_id: u.taskId,
-    status: u.status,
-    seq,
-    result: u.result,
-    traceback: u.traceback,
-    meta: u.meta,
-    worker: u.worker,
-    retries: u.retries,
-    date_started: u.dateStarted?.toISOString(),
-    date_done: u.dateDone?.toISOString(),
-  };
 }
 
 function toRow(r: any): TaskResultRow {

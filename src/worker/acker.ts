@@ -16,7 +16,9 @@ const RETRY_MAX_MS = 2000;
  */
 export class Acker {
   private queue: { job: Job; done: () => void }[] = [];
-  private sending: Promise<void> | undefined;
+  private scheduled = false;
+  /** Batches sent and not yet answered (or waiting to be sent again): acks of one turn never wait on another's. */
+  private readonly outstanding = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -35,43 +37,37 @@ export class Acker {
     job.acked = true;
     return new Promise((done) => {
       this.queue.push({ job, done });
-      this.sending ??= this.send();
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        const sent = this.send(this.queue.splice(0));
+        this.outstanding.add(sent);
+        void sent.finally(() => this.outstanding.delete(sent));
+      });
     });
   }
 
-  private async send(): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    let retryMs = RETRY_FIRST_MS;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0);
+  private async send(batch: { job: Job; done: () => void }[]): Promise<void> {
+    for (let retryMs = RETRY_FIRST_MS; ; retryMs = Math.min(retryMs * 2, RETRY_MAX_MS)) {
       try {
         await this.broker.ack(
           this.consumer,
           batch.map(({ job: j }) => ({ raw: j.msg.raw, deliveryTag: j.msg.deliveryTag, redeliveries: j.redeliveries })),
         );
-        retryMs = RETRY_FIRST_MS;
+        break;
       } catch (err) {
         this.onError(err);
-        if (err instanceof BrokerUnavailableError && !this.stopped) {
-          this.queue.unshift(...batch);
-          await new Promise((r) => setTimeout(r, retryMs));
-          retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
-          continue;
-        }
-        // Another failure: the results are committed; an un-acked message is redelivered and its
-        // rerun overwrites the same row.
+        // Another failure: the results are committed; an un-acked message is redelivered and
+        // its rerun overwrites the same row.
+        if (!(err instanceof BrokerUnavailableError) || this.stopped) break;
       }
-      for (const { job, done } of batch) {
-        this.release(job);
-        done();
-      }
+      await new Promise((r) => setTimeout(r, retryMs));
     }
-    this.sending = undefined;
-  }
-
-  /** Jobs whose ack is waiting to be sent (again). */
-  get waiting(): number {
-    return this.queue.length;
+    for (const { job, done } of batch) {
+      this.release(job);
+      done();
+    }
   }
 
   /**
@@ -81,14 +77,18 @@ export class Acker {
    */
   async drain(timeoutMs = Infinity): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.sending) {
+    while (this.scheduled || this.outstanding.size > 0) {
       const left = deadline - Date.now();
       if (left <= 0) {
         this.stopped = true;
         return false;
       }
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.sending, new Promise((r) => (timer = setTimeout(r, left)))]);
+      const turn = new Promise<void>((r) => setImmediate(r));
+      await Promise.race([
+        this.outstanding.size > 0 ? Promise.all(this.outstanding) : turn,
+        new Promise((r) => (timer = setTimeout(r, left))),
+      ]);
       clearTimeout(timer);
     }
     return true;

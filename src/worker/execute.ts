@@ -46,14 +46,18 @@ export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks:
       (req as any).maxRetries = options.maxRetries;
       throw req;
     },
-    progress: (done, total, meta) => hooks.progress(done, total, meta),
+    progress: async (done, total, meta) => {
+      // Checked here, in the task's own call, so the task hears of a meta its row cannot hold.
+      if (meta !== undefined) assertJsonSafe(meta, 'progress meta', true);
+      return hooks.progress(done, total, meta);
+    },
     locals: {},
   };
   try {
     const body = async () => task.run(ctx, msg.args, msg.kwargs);
     const value = hooks.middleware?.length ? await compose(hooks.middleware, ctx, body) : await body();
     const result = value === undefined ? null : value;
-    assertJsonSafe(result, 'the return value');
+    assertJsonSafe(result, 'the return value', true);
     return { kind: 'success', result: toJson(result), runtimeMs: performance.now() - started };
   } catch (err) {
     const runtimeMs = performance.now() - started;

@@ -1,7 +1,7 @@
 import { workerCanvasBackend } from '../canvas/backend';
 import { runFollowUps } from '../canvas/followups';
-import { BrokerUnavailableError, MaxRetriesExceededError } from '../errors';
-import type { StateUpdate } from '../results/store';
+import { BrokerUnavailableError, CeleriacError, MaxRetriesExceededError } from '../errors';
+import type { StateUpdate, WriteResult } from '../results/store';
 import type { TaskState } from '../results/states';
 import { serializeError, type Outcome } from './outcome';
 import type { Job } from './pool';
@@ -46,17 +46,30 @@ export class Finisher {
     emitTaskSignals(app.signals, taskInfo(job, this.parts.workerName), outcome, job.started);
     const ignore = task.options.ignoreResult || msg.ignoreResult;
     const seconds = (outcome.runtimeMs / 1000).toFixed(3);
+    /**
+     * Commit the state, then let go of the message with `after`, told the state as stored: a
+     * SUCCESS whose result Postgres refused was stored as FAILURE (replacement.ts), and what it
+     * sets off (errbacks, a broken chain, a failed chord member) follows the stored state.
+     */
     const done = (
       state: TaskState,
       update: Partial<StateUpdate>,
-      after: () => Promise<void> | void = () => this.parts.acker.ack(job),
+      after: (stored: TaskState) => Promise<void> | void = () => this.parts.acker.ack(job),
     ) => {
       this.counters.processed++;
-      const committed = ignore && state === 'SUCCESS' ? Promise.resolve() : this.parts.states.write(job, state, update);
+      const committed: Promise<WriteResult> =
+        ignore && state === 'SUCCESS'
+          ? Promise.resolve({ stored: 'as-is' })
+          : this.parts.states.write(job, state, update);
+      let stored = state;
       committed
-        .then(() => this.handOn(job, after))
+        .then((result) => {
+          if (result.stored === 'abandoned') throw new CeleriacError(result.reason);
+          if (result.stored === 'replaced') stored = result.update.status;
+          return this.handOn(job, () => after(stored));
+        })
         .then(
-          () => this.finished(msg.id, state),
+          () => this.finished(msg.id, stored),
           (err) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err),
         );
     };
@@ -69,8 +82,8 @@ export class Finisher {
           result: truncate(outcome.result),
           runtime: outcome.runtimeMs / 1000,
         });
-        return done('SUCCESS', { result: outcome.result, dateDone: new Date() }, () =>
-          this.settle(job, 'SUCCESS', outcome.result),
+        return done('SUCCESS', { result: outcome.result, dateDone: new Date() }, (stored) =>
+          stored === 'SUCCESS' ? this.settle(job, 'SUCCESS', outcome.result) : this.settle(job, 'FAILURE', null),
         );
       case 'failure':
         this.counters.failed++;
@@ -170,13 +183,22 @@ export class Finisher {
     const { app, broker, states } = this.parts;
     if (!msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord)
       return this.parts.acker.ack(job);
-    const messages = await runFollowUps(
-      (...a) => app.prepare(...a),
-      workerCanvasBackend(app, broker, states.store),
-      msg,
-      state,
-      result,
-    );
+    const run = (as: 'SUCCESS' | 'FAILURE' | 'REVOKED', value: unknown) =>
+      runFollowUps((...a) => app.prepare(...a), workerCanvasBackend(app, broker, states.store), msg, as, value);
+    let messages;
+    try {
+      messages = await run(state, result);
+    } catch (err) {
+      // A follow-up that cannot be sent (the result makes the next step's message too large, say)
+      // would fail here on every redelivery and hold the message forever: the work-flow goes on
+      // as if this task had failed (what ran before the throw is idempotent, see runFollowUps).
+      if (!(err instanceof CeleriacError) || state !== 'SUCCESS') throw err;
+      this.parts.log(
+        'error',
+        `task ${msg.task}[${msg.id}]: its follow-ups cannot be sent (${err.message}); its error callbacks run instead`,
+      );
+      messages = await run('FAILURE', null);
+    }
     if (messages.length === 0) return this.parts.acker.ack(job);
     const outgoing = messages.map((m) => m.outgoing);
     if (job.acked) await broker.send(outgoing);

@@ -1,6 +1,8 @@
 import type { Delivery } from '../broker';
 import { decodeTask, routeOf, type TaskMessage } from '../broker/message';
 import { MessageDecodeError } from '../errors';
+import type { StateUpdate } from '../results/store';
+import { findUnstorable } from '../storable';
 import type { SerializedError } from './outcome';
 import type { WorkerParts } from './parts';
 import type { Job } from './pool';
@@ -45,6 +47,16 @@ export class Intake {
       this.reject(msg, delivery, `refused: ${refusal}`, 'REJECTED', 'SignatureError');
       return;
     }
+    // Another producer (Python) can send text our own senders refuse (storable.ts): the task does
+    // not run, since its row could never show what it ran with, and the message is kept.
+    const unstorable = findUnstorable(msg.args, 'args') ?? findUnstorable(msg.kwargs, 'kwargs');
+    if (unstorable) {
+      this.reject(msg, delivery, `${unstorable}; the task was not run`, 'FAILURE', 'NotStorableError', {
+        args: null,
+        kwargs: null,
+      });
+      return;
+    }
     const task = app.registry.get(msg.task);
     if (!task) {
       const reason = `no task named '${msg.task}' is registered on worker ${this.parts.workerName}; it knows: ${app.registry.names().join(', ') || '(none)'}`;
@@ -84,14 +96,25 @@ export class Intake {
     reason: string,
     state: 'REJECTED' | 'FAILURE',
     excType: string,
+    row: Partial<StateUpdate> = {},
   ): void {
     const { broker, consumer, states } = this.parts;
     this.parts.log('error', `task ${msg.task}[${msg.id}] ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
     this.parts.events.task('task-rejected', { uuid: msg.id, name: msg.task, reason });
     const exc: SerializedError = { exc_type: excType, exc_message: [reason], exc_module: 'celeriac', traceback: null };
     void states.store
-      .write({ ...states.describe(msg), status: state, result: excResult(exc), meta: { reason }, dateDone: new Date() })
-      .then(() => broker.deadLetter(consumer, delivery.raw, reason))
+      .write({
+        ...states.describe(msg),
+        ...row,
+        status: state,
+        result: excResult(exc),
+        meta: { reason },
+        dateDone: new Date(),
+      })
+      .then((result) => {
+        // Not written (the store closed first): the message stays and is rejected again on redelivery.
+        if (result.stored !== 'abandoned') return broker.deadLetter(consumer, delivery.raw, reason);
+      })
       .catch((e) => this.parts.fail('dead-letter failed', e));
   }
 }

@@ -1,3 +1,4 @@
+import { scrubText } from '../storable';
 /** What running a task came to, in either pool; the worker turns it into a state and a broker op. */
 export type Outcome =
   | { kind: 'success'; result: unknown; runtimeMs: number }
@@ -22,18 +23,23 @@ export interface SerializedError {
   traceback: string | null;
 }
 
+/**
+ * Error text is diagnostics, not data: what Postgres cannot hold in it (U+0000, a lone surrogate)
+ * is replaced with U+FFFD rather than failing the task's FAILURE row (src/storable.ts).
+ */
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) {
+    const name = typeof err.name === 'string' && err.name !== 'Error' && err.name ? err.name : err.constructor?.name;
     return {
-      exc_type: err.name && err.name !== 'Error' ? err.name : err.constructor?.name || 'Error',
-      exc_message: [err.message],
+      exc_type: scrubText(String(name || 'Error')),
+      exc_message: [scrubText(String(err.message))],
       exc_module: 'js',
-      traceback: err.stack ?? null,
+      traceback: typeof err.stack === 'string' ? scrubText(err.stack) : null,
     };
   }
   return {
     exc_type: 'Error',
-    exc_message: [typeof err === 'string' ? err : safeJson(err)],
+    exc_message: [scrubText(typeof err === 'string' ? err : safeJson(err))],
     exc_module: 'js',
     traceback: null,
   };

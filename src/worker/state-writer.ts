@@ -1,5 +1,5 @@
 import type { TaskMessage } from '../broker/message';
-import type { ResultStore, StateUpdate } from '../results/store';
+import type { ResultStore, StateUpdate, WriteResult } from '../results/store';
 import type { TaskState } from '../results/states';
 import type { SerializedError } from './outcome';
 import type { Job } from './pool';
@@ -62,7 +62,7 @@ export class StateWriter {
     }, RECEIVED_DELAY_MS);
   }
 
-  write(job: Job, status: TaskState, update: Partial<StateUpdate>): Promise<void> {
+  write(job: Job, status: TaskState, update: Partial<StateUpdate>): Promise<WriteResult> {
     // Assigned into describe()'s fresh object rather than spread twice: one allocation per state.
     const u = Object.assign(this.describe(job.msg), update);
     u.status = status;
@@ -70,8 +70,8 @@ export class StateWriter {
     return this.store.write(u);
   }
 
-  progress(job: Job, done: number, total?: number, meta?: Record<string, unknown>): Promise<void> {
-    return this.write(job, 'PROGRESS', { meta: { done, total: total ?? null, ...meta } });
+  async progress(job: Job, done: number, total?: number, meta?: Record<string, unknown>): Promise<void> {
+    await this.write(job, 'PROGRESS', { meta: { done, total: total ?? null, ...meta } });
   }
 }
 

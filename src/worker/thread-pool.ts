@@ -92,7 +92,7 @@ export class ThreadPool implements Pool {
           // Synchronously, before the worker hands this slot its next task.
           if (slot.retiring || this.overLimit(slot, m.heapUsed)) this.recycle(slot);
         } else if (m.type === 'progress' && slot.job?.msg.id === m.id)
-          void this.hooks.progress(slot.job, m.done, m.total, m.meta);
+          this.hooks.progress(slot.job, m.done, m.total, m.meta).catch(() => {}); // the thread checked meta; a lost PROGRESS is not worth a crash
       });
       thread.on('error', (err) => {
         reject(err);

@@ -8,9 +8,9 @@ import { decodeTask } from '../broker/message';
 import type { Celeriac } from '../celeriac';
 import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
 import type { LogLevel } from '../log';
-import { Outage } from '../outage';
+import { Outage, type OutageInfo } from '../outage';
 import { finishedNotices } from '../results/waiter';
-import type { ResultStore, StateUpdate } from '../results/store';
+import type { ResultStore, StateUpdate, StoreHealth } from '../results/store';
 import type { TaskState } from '../results/states';
 import { AsyncPool } from './async-pool';
 import { EventDispatcher } from './events';
@@ -49,6 +49,10 @@ export interface WorkerStats {
   retried: number;
   startedAt: number;
   heartbeatAt: number;
+  /** Redis as this worker sees it: down since when, with which error; outages so far. */
+  redis: OutageInfo;
+  /** The result store: unwritten states, states Postgres refused, and Postgres' availability. */
+  store: StoreHealth | null;
 }
 
 export type { TaskSummary } from './task-view';
@@ -545,6 +549,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       ...this.counters,
       startedAt: this.startedAt,
       heartbeatAt: Date.now(),
+      redis: this.redisOutage.info(),
+      store: this.store?.health() ?? null,
     };
   }
 

@@ -1,0 +1,93 @@
+/**
+ * What a task's row in Postgres can hold, checked where values enter (send, message intake, a
+ * task's return value) so that none reaches a result batch and fails it: Postgres text and jsonb
+ * cannot hold U+0000, jsonb refuses a lone UTF-16 surrogate (JavaScript and Python strings can
+ * hold both), and the id and name columns are varchar(255) (migrations/0001-task-results.ts).
+ */
+
+/** Lengths of the result table's varchar columns, by the field that fills each. */
+export const COLUMN_LIMITS = {
+  taskId: 255,
+  taskName: 255,
+  periodicTaskName: 255,
+  parentId: 255,
+  rootId: 255,
+  groupId: 255,
+  queue: 200,
+  worker: 100,
+} as const;
+
+const MIN_DATE_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_DATE_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Why Postgres cannot hold this string, or null when it can. */
+export function textProblem(s: string): string | null {
+  // The fast path for nearly every string: one scan for NUL, one for well-formedness.
+  const nul = s.indexOf('\u0000');
+  if (nul >= 0) return `contains U+0000 (NUL) at index ${nul}, which Postgres text and jsonb cannot hold`;
+  if ((s as { isWellFormed?: () => boolean }).isWellFormed?.() !== false) return null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    const next = s.charCodeAt(i + 1);
+    if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      i++;
+      continue;
+    }
+    return `contains a lone surrogate U+${c.toString(16).toUpperCase()} at index ${i}, which is not Unicode text and which Postgres jsonb cannot hold`;
+  }
+  return null;
+}
+
+/** A key as it appears in a path: `.name` when plain, `["…"]` (JSON-escaped) otherwise. */
+export function pathKey(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * The first place in a JSON value whose text Postgres cannot hold, as `path problem`, or null.
+ * Iterative, so a deeply nested value from another producer cannot overflow the stack here.
+ */
+export function findUnstorable(value: unknown, path: string): string | null {
+  const stack: [unknown, string][] = [[value, path]];
+  while (stack.length > 0) {
+    const [v, p] = stack.pop()!;
+    if (typeof v === 'string') {
+      const problem = textProblem(v);
+      if (problem) return `${p} ${problem}`;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${p}[${i}]`]);
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, item] = entries[i];
+        const keyProblem = textProblem(k);
+        if (keyProblem) return `${p} has a key that ${keyProblem}`;
+        stack.push([item, p + pathKey(k)]);
+      }
+    }
+  }
+  return null;
+}
+
+/** Why a string cannot fill its column (too long, or text Postgres cannot hold), or null. */
+export function columnProblem(field: keyof typeof COLUMN_LIMITS, value: string): string | null {
+  const limit = COLUMN_LIMITS[field];
+  if (value.length > limit) return `is ${value.length} characters long, over the ${limit} its column holds`;
+  return textProblem(value);
+}
+
+/** Replace what Postgres cannot hold with U+FFFD, for text that is diagnostics, not data (error messages, tracebacks). */
+export function scrubText(s: string): string {
+  if (textProblem(s) === null) return s;
+  return s
+    .replace(/\u0000/g, '\ufffd')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
+/** Postgres timestamptz holds 4713 BC to 294276 AD; toISOString writes years past 9999 in a form Postgres may reject, so stay within 0001–9999. */
+export function storableDate(d: Date | null | undefined): boolean {
+  if (!d) return true;
+  const t = d.getTime();
+  return Number.isFinite(t) && t >= MIN_DATE_MS && t <= MAX_DATE_MS;
+}
