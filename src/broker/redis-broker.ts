@@ -174,7 +174,10 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
         pipe.lrem(key, -1, d.raw);
         if (d.redeliveries && d.deliveryTag) pipe.hdel(this.keys.redeliveries, d.deliveryTag);
       }
-      await pipe.exec();
+      // A pipeline resolves even when its commands failed (Redis went away): an ack taken as sent
+      // left its message in the processing list, where the stray check gave it back to run again.
+      const failed = (await pipe.exec())?.find(([err]) => err);
+      if (failed) throw failed[0];
     });
   }
 
