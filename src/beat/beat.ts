@@ -170,6 +170,8 @@ export class Beat extends EventEmitter<BeatEvents> {
     this.listener = listener;
     listener.on('change', () => this.wake());
     listener.on('state', (up) => {
+      // stop() closes the session on purpose: polling is not what happens next.
+      if (this.state === 'stopping' || this.state === 'stopped') return void this.emit('listening', up);
       this.log(
         up ? 'info' : 'warn',
         up ? 'beat is listening for schedule changes' : `beat polls for changes every ${this.opts.pollIntervalMs} ms`,

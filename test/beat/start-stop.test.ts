@@ -126,6 +126,26 @@ describe('stop() is idempotent', () => {
     await expect(beat.tick()).rejects.toThrow(/is stopped; create a new Beat/);
   });
 
+  test('a clean stop closes the LISTEN session without warning that beat now polls', async () => {
+    const warnings: string[] = [];
+    const logged = new Celeriac({
+      apps: fixtureApps,
+      databaseUrl: DATABASE_URL,
+      brokerUrl: REDIS_URL,
+      schema: app.config.schema,
+      keyPrefix: app.config.keyPrefix,
+      logger: { log: (level, message) => level === 'warn' && warnings.push(message) },
+    });
+    others.push(logged);
+    const beat = tracked(logged.beat({ name: `quiet-${randomBytes(3).toString('hex')}` }));
+    const listening: boolean[] = [];
+    beat.on('listening', (up) => listening.push(up));
+    await beat.start();
+    await beat.stop();
+    expect(listening).toEqual([true, false]);
+    expect(warnings).toEqual([]);
+  });
+
   test('stop() called while start() runs: start finishes, then the beat goes down', async () => {
     const name = `early-${randomBytes(3).toString('hex')}`;
     const beat = tracked(app.beat({ name }));
