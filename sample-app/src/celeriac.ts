@@ -7,12 +7,11 @@ import { Celeriac, createEmbeddedDataSource } from '../../src';
  */
 export const embedded = !process.env.DATABASE_URL;
 export const celeriac = new Celeriac({
-  apps: [__dirname + '/reports', __dirname + '/emails', __dirname + '/maintenance'],
+  apps: ['./reports', './emails', './maintenance'], // relative to this file
   dataSource: embedded ? createEmbeddedDataSource({ dataDir: process.env.CELERIAC_DEMO_DATA }) : undefined,
   brokerUrl: process.env.CELERIAC_BROKER_URL ?? (embedded ? 'memory://demo' : undefined),
-  // Optional: share one database and one Redis with other apps (and let tests isolate themselves).
-  schema: process.env.CELERIAC_SCHEMA,
-  keyPrefix: process.env.CELERIAC_KEY_PREFIX,
+  // CELERIAC_SCHEMA and CELERIAC_KEY_PREFIX (read by Celeriac) share one database and one Redis
+  // with other apps, and let the tests isolate themselves.
   routes: { 'emails.*': { queue: 'emails' } },
   // Declared in code and synced into the periodic-task tables when beat starts; more can be added
   // (and these paused) from the admin's Periodic tasks page.

@@ -29,14 +29,23 @@ interface Shape {
   type: 'commonjs' | 'module';
   web: string;
   worker: string;
+  /** Extra flags for the worker script (npm run worker -- …). */
+  workerArgs: string[];
   beat: string;
 }
 
 const shapes: Record<'cjs' | 'esm', Shape> = {
   // TypeScript sources for web and worker, compiled CommonJS for beat.
-  cjs: { type: 'commonjs', web: 'web', worker: 'worker', beat: 'start:beat' },
+  // The worker runs the threads pool, whose threads load the app again from the installed package.
+  cjs: {
+    type: 'commonjs',
+    web: 'web',
+    worker: 'worker',
+    workerArgs: ['--pool', 'threads', '-c', '2'],
+    beat: 'start:beat',
+  },
   // Compiled ES modules for web and worker, TypeScript sources (ESM style) for beat.
-  esm: { type: 'module', web: 'start', worker: 'start:worker', beat: 'beat' },
+  esm: { type: 'module', web: 'start', worker: 'start:worker', workerArgs: [], beat: 'beat' },
 };
 
 const work = mkdtempSync(join(tmpdir(), 'celeriac-consumer-'));
@@ -241,7 +250,7 @@ describe.each(Object.entries(shapes))('a fresh %s app', (label, shape) => {
 
       const started = performance.now();
       const web = new Service(`${label} web`, dir, shape.web, env);
-      const worker = new Service(`${label} worker`, dir, shape.worker, env);
+      const worker = new Service(`${label} worker`, dir, shape.worker, env, shape.workerArgs);
       const beat = new Service(`${label} beat`, dir, shape.beat, env);
       services.push(web, worker, beat);
       await Promise.all([
@@ -250,6 +259,7 @@ describe.each(Object.entries(shapes))('a fresh %s app', (label, shape) => {
         beat.waitFor(/beat started/, 2 * MIN),
       ]);
       timings[`${label}: web + worker + beat ready`] = Math.round(performance.now() - started);
+      expect(worker.output).toMatch(shape.workerArgs.includes('threads') ? /threads pool of 2/ : /async pool of 10/);
 
       // A route sends a typed task; the page's poll (the app's /tasks/:id) sees it through to SUCCESS.
       const sentAt = performance.now();

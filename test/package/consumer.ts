@@ -70,9 +70,10 @@ export class Service {
     cwd: string,
     script: string,
     env: NodeJS.ProcessEnv,
+    args: string[] = [],
   ) {
     // Its own process group: npm runs sh, which runs node; signals must reach the last one.
-    this.child = spawn('npm', ['run', '--silent', script], {
+    this.child = spawn('npm', ['run', '--silent', script, ...(args.length ? ['--', ...args] : [])], {
       cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
