@@ -158,7 +158,9 @@ describe('Celeriac sends, a real Celery worker runs (RabbitMQ)', () => {
     const etaMs = new Date(late.eta!).getTime();
     expect(etaMs).toBeGreaterThanOrEqual(sentAt + 2000);
     expect(etaMs).toBeLessThanOrEqual(sentAfter + 2000);
-    expect(late.ran_at_ms).toBeGreaterThanOrEqual(etaMs);
+    // Celery 5.2's worker holds the eta task in its timer, which fires at the eta's whole second (seen in
+    // CI: eta …50.322, ran at …50.003); what Celeriac owns is the header above, checked to the millisecond.
+    expect(late.ran_at_ms).toBeGreaterThanOrEqual(Math.floor(etaMs / 1000) * 1000);
   }, 60_000);
 
   test('a chord of Celeriac members whose callback is a Python task', async () => {
