@@ -107,6 +107,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private intake!: Intake;
   private finisher!: Finisher;
   private roomWaiter: (() => void) | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private unsubscribers: (() => Promise<void>)[] = [];
@@ -142,14 +144,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.app.logger.log(level, message, { worker: this.name, ...fields });
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'new')
-      throw new CeleriacError(`Worker ${this.name} was already started; create a new Worker to start again.`);
-    if (!this.app.hasDatabase)
-      throw new ConfigError(
-        'databaseUrl',
-        'the worker records every task state in Postgres: set DATABASE_URL or pass databaseUrl',
+  /**
+   * Connects, registers and starts fetching. If a step fails, what the earlier ones built (threads,
+   * timers, subscriptions, the consumer's lease) is closed again before the error is thrown: a
+   * failed start leaves nothing running, and stop() after it resolves at once.
+   */
+  start(): Promise<void> {
+    if (this.state !== 'new' || this.starting)
+      return Promise.reject(
+        new CeleriacError(`Worker ${this.name} was already started; create a new Worker to start again.`),
       );
+    if (!this.app.hasDatabase)
+      return Promise.reject(
+        new ConfigError(
+          'databaseUrl',
+          'the worker records every task state in Postgres: set DATABASE_URL or pass databaseUrl',
+        ),
+      );
+    this.starting = this.startUp().catch(async (err) => {
+      await this.closeBuilt();
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async startUp(): Promise<void> {
     // Side by side: each is a connection handshake, and a worker's start-up is time its queue waits.
     [this.broker, this.store] = await Promise.all([this.app.broker(), this.app.results()]);
     this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
@@ -238,6 +257,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.events.worker('worker-online', this.info());
     this.app.signals.emit('workerReady', { name: this.name });
     this.log('info', `worker ready: queues ${this.queues.join(', ')}, ${this.poolKind} pool of ${this.concurrency}`);
+  }
+
+  /** Closes whatever a failed start() had built, in reverse order; the worker ends 'stopped'. */
+  private async closeBuilt(): Promise<void> {
+    this.state = 'stopped';
+    this.autoscaler?.stop();
+    this.remote?.stop();
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    this.revoked?.stop();
+    this.promoter?.stop();
+    if (this.broker) this.broker.interruptFetch(this.consumer);
+    this.roomWaiter?.();
+    await this.loopDone.catch(() => {});
+    for (const unsub of this.unsubscribers.splice(0)) await unsub().catch(() => {});
+    if (this.broker) {
+      await this.broker.removeWorkerInfo(this.name).catch(() => {});
+      await this.broker.unregisterConsumer(this.consumer).catch(() => {});
+    }
+    await this.pool?.close().catch(() => {});
   }
 
   private async loop(): Promise<void> {
@@ -569,8 +607,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * Graceful stop (SIGTERM): take nothing new, give back what has not started, let running tasks
    * finish within the grace period, give back the ones that did not, then leave the registry.
    */
-  async stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
-    if (this.state !== 'running') return;
+  stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    // Idempotent: every call resolves once the worker is down; a stop during start waits for it.
+    if (!this.starting) return Promise.resolve();
+    this.stopping ??= this.starting
+      .catch(() => {})
+      .then(() => (this.state === 'running' ? this.shutDown(graceMs) : undefined));
+    return this.stopping;
+  }
+
+  private async shutDown(graceMs: number): Promise<void> {
     this.state = 'stopping';
     this.autoscaler?.stop();
     this.remote?.stop();
