@@ -125,6 +125,12 @@ export class TimeLimitExceededError extends CeleriacError {
   }
 }
 
+/**
+ * The child running a task died under it (Celery's billiard WorkerLostError): process.abort, a
+ * native addon's fault, an allocation past the heap limit, an outside kill. The worker lives on.
+ */
+export class WorkerLostError extends CeleriacError {}
+
 export class SoftTimeLimitExceededError extends CeleriacError {
   constructor(readonly seconds: number) {
     super(`The task ran longer than its softTimeLimit of ${seconds}s; its AbortSignal was aborted.`);

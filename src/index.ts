@@ -97,5 +97,6 @@ export {
   TaskRevokedError,
   TimeLimitExceededError,
   SoftTimeLimitExceededError,
+  WorkerLostError,
   MaxRetriesExceededError,
 } from './errors';

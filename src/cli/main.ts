@@ -11,10 +11,10 @@ const usage = `Usage: celeriac <command> --app <module> [options]
 Commands:
   init [--dir src]              write the app module (<dir>/celeriac.ts) and npm scripts for migrate, worker, beat
   migrate                       apply Celeriac's database migrations (safe to repeat)
-  worker [-Q q1,q2] [-c N] [--pool async|threads] [-n name] [--prefetch-multiplier N]
+  worker [-Q q1,q2] [-c N] [--pool async|threads|processes] [-n name] [--prefetch-multiplier N]
                                 consume and run tasks
          [--autoscale max,min] [--autoscale-keepalive-ms N]
-         [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads pool)
+         [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads, processes)
   beat [--name id]              send scheduled tasks from the database schedules (run several for HA)
 ${remoteUsage}
   run <file.ts|file.js>         run a script of the app (its web server) with TypeScript support
@@ -104,8 +104,8 @@ async function migrateCommand(flags: Map<string, string | true>): Promise<void> 
 async function workerCommand(flags: Map<string, string | true>): Promise<void> {
   const { app, file } = loadApp(stringFlag(flags, 'app'));
   const pool = stringFlag(flags, 'pool');
-  if (pool !== undefined && pool !== 'async' && pool !== 'threads')
-    throw new CeleriacError(`--pool '${pool}': use async or threads`);
+  if (pool !== undefined && pool !== 'async' && pool !== 'threads' && pool !== 'processes')
+    throw new CeleriacError(`--pool '${pool}': use async, threads or processes`);
   const worker = app.worker({
     appModule: file,
     queues: stringFlag(flags, 'queues')?.split(',').filter(Boolean),

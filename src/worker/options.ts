@@ -1,17 +1,18 @@
 import { availableParallelism, hostname } from 'node:os';
 import { ConfigError } from '../errors';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
+import type { PoolKind } from './pool';
 
 export interface WorkerOptions {
   /** Shown in the registry, events and results. Default celeriac@<hostname>. */
   name?: string;
   queues?: string[];
-  /** Tasks running at once. Default 10 (async) or the CPU count (threads). */
+  /** Tasks running at once. Default 10 (async) or the CPU count (threads, processes). */
   concurrency?: number;
-  pool?: 'async' | 'threads';
+  pool?: PoolKind;
   /** Messages held per running slot, beyond those running. Default 4, as Celery. */
   prefetchMultiplier?: number;
-  /** The module exporting the app, loaded by each thread of the threads pool. */
+  /** The module exporting the app, loaded by each thread or child process of the threads and processes pools. */
   appModule?: string;
   /** How long SIGTERM waits for running tasks before giving them back. Default 30 s. */
   shutdownGraceMs?: number;
@@ -21,9 +22,9 @@ export interface WorkerOptions {
   blockMs?: number;
   /** Grow and shrink the concurrency with the backlog between min and max (`--autoscale max,min`); the worker starts at min. */
   autoscale?: AutoscaleOptions;
-  /** Threads pool: replace a thread after it ran this many tasks (between tasks, never during one). */
+  /** Threads and processes pools: replace a child after it ran this many tasks (between tasks, never during one). */
   maxTasksPerChild?: number;
-  /** Threads pool: replace a thread whose V8 heap passed this many KiB after a task (Celery's resident-memory limit, per thread). */
+  /** Threads and processes pools: replace a child past this many KiB after a task (a process's resident set, as Celery; a thread's V8 heap). */
   maxMemoryPerChild?: number;
 }
 
@@ -37,17 +38,18 @@ export type ResolvedWorkerOptions = Required<
  */
 export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: string): ResolvedWorkerOptions {
   const pool = options.pool ?? 'async';
-  if (pool !== 'async' && pool !== 'threads') throw new ConfigError('pool', `'${pool}': use 'async' or 'threads'`);
+  if (pool !== 'async' && pool !== 'threads' && pool !== 'processes')
+    throw new ConfigError('pool', `'${pool}': use 'async', 'threads' or 'processes'`);
   const concurrency = options.autoscale
     ? Autoscaler.initialConcurrency(options.autoscale)
-    : (options.concurrency ?? (pool === 'threads' ? availableParallelism() : 10));
+    : (options.concurrency ?? (pool === 'async' ? 10 : availableParallelism()));
   for (const key of ['maxTasksPerChild', 'maxMemoryPerChild'] as const) {
     const v = options[key];
     if (v === undefined) continue;
-    if (pool !== 'threads')
+    if (pool === 'async')
       throw new ConfigError(
         key,
-        `applies to the threads pool only (this worker's pool is '${pool}'): add pool: 'threads' (--pool threads)`,
+        `applies to the threads and processes pools only (this worker's pool is 'async'): add pool: 'processes' (--pool processes) or 'threads'`,
       );
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
   }

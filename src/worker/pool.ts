@@ -17,15 +17,17 @@ export interface Job {
   timeLimit?: number | null;
 }
 
+export type PoolKind = 'async' | 'threads' | 'processes';
+
 export interface PoolHooks {
   hostname: string;
   middleware: TaskMiddleware[];
   progress(job: Job, done: number, total: number | undefined, meta: Record<string, unknown> | undefined): Promise<void>;
 }
 
-/** Where task bodies run: the worker's own event loop (async) or worker threads (threads). */
+/** Where task bodies run: the worker's own event loop (async), worker threads (threads) or child processes (processes). */
 export interface Pool {
-  readonly kind: 'async' | 'threads';
+  readonly kind: PoolKind;
   run(job: Job): Promise<Outcome>;
   /** End a running task now (revoke with terminate, shutdown past its grace), settling it with `outcome`. */
   abort(taskId: string, outcome: Outcome): void;

@@ -15,7 +15,8 @@ import type { TaskState } from '../results/states';
 import { AsyncPool } from './async-pool';
 import { EventDispatcher } from './events';
 import { serializeError, type Outcome } from './outcome';
-import type { Job, Pool } from './pool';
+import type { Job, Pool, PoolKind } from './pool';
+import { ProcessPool } from './process-pool';
 import { parseRateLimit } from '../plugin/options';
 import { ThreadPool } from './thread-pool';
 import { Acker } from './acker';
@@ -40,7 +41,7 @@ export interface WorkerStats {
   hostname: string;
   queues: string[];
   concurrency: number;
-  pool: 'async' | 'threads';
+  pool: PoolKind;
   active: number;
   held: number;
   processed: number;
@@ -87,7 +88,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Set when the worker runs with autoscale; remote control's pool_grow/shrink defer to it. */
   autoscaler: Autoscaler | undefined;
   private remote: RemoteControl | undefined;
-  private readonly poolKind: 'async' | 'threads';
+  private readonly poolKind: PoolKind;
   private pool!: Pool;
   private broker!: Broker;
   private store!: ResultStore;
@@ -207,13 +208,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) =>
         this.states.progress(job, done, total, meta),
     };
-    this.pool =
-      this.poolKind === 'threads'
-        ? new ThreadPool(this.workerOptions.appModule, this.concurrency, hooks, {
-            maxTasksPerChild: this.workerOptions.maxTasksPerChild,
-            maxMemoryPerChild: this.workerOptions.maxMemoryPerChild,
-          })
-        : new AsyncPool(hooks);
+    const limits = {
+      maxTasksPerChild: this.workerOptions.maxTasksPerChild,
+      maxMemoryPerChild: this.workerOptions.maxMemoryPerChild,
+    };
+    const Children = { threads: ThreadPool, processes: ProcessPool, async: undefined }[this.poolKind];
+    this.pool = Children
+      ? new Children(this.workerOptions.appModule, this.concurrency, hooks, limits)
+      : new AsyncPool(hooks);
     const onCommitted = (updates: StateUpdate[]) => {
       const notices = finishedNotices(updates);
       if (notices.length > 0)

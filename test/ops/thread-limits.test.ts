@@ -109,5 +109,5 @@ test('ThreadPool.resize: idle threads go at once, and growing back reuses none o
 
 test('the limits are refused for the async pool, naming the option', () => {
   expect(() => app.worker({ maxTasksPerChild: 10 })).toThrow(ConfigError);
-  expect(() => app.worker({ maxMemoryPerChild: 1000 })).toThrow(/maxMemoryPerChild.*threads pool only/);
+  expect(() => app.worker({ maxMemoryPerChild: 1000 })).toThrow(/maxMemoryPerChild.*threads and processes pools only/);
 });

@@ -1,0 +1,71 @@
+import { decodeTask } from '../broker/message';
+import { registry } from '../plugin/registry';
+import { TaskNotRegisteredError, SoftTimeLimitExceededError } from '../errors';
+import { executeTask } from './execute';
+import { LazyAbort } from './lazy-abort';
+import { currentApp } from '../plugin/current-app';
+import { serializeError } from './outcome';
+import type { FromChild, ToChild } from './child-pool';
+
+export interface ChildSide {
+  appModule: string;
+  hostname: string;
+  send(m: FromChild): void;
+  /** What max-memory-per-child compares after each task, bytes. */
+  memory(): number;
+}
+
+/**
+ * Runs inside each child of a threads or processes pool: loads the app module (which discovers
+ * the tasks), then runs the messages the pool hands it, one at a time. Returns the handler for
+ * the pool's messages.
+ */
+export function serveTasks(side: ChildSide): (m: ToChild) => Promise<void> {
+  const { send } = side;
+  const controllers = new Map<string, LazyAbort>();
+  try {
+    require(side.appModule);
+    send({ type: 'ready' });
+  } catch (err) {
+    send({ type: 'fatal', message: (err as Error).message });
+  }
+  return async (m: ToChild) => {
+    if (m.type === 'soft-limit') {
+      controllers.get(m.id)?.abort(new SoftTimeLimitExceededError(m.seconds));
+      return;
+    }
+    const msg = decodeTask(m.raw);
+    const task = registry.get(msg.task);
+    if (!task) {
+      send({
+        type: 'done',
+        id: msg.id,
+        outcome: {
+          kind: 'failure',
+          exc: serializeError(new TaskNotRegisteredError(msg.task, registry.names())),
+          runtimeMs: 0,
+        },
+      });
+      return;
+    }
+    const controller = new LazyAbort();
+    controllers.set(msg.id, controller);
+    const outcome = await executeTask(task, msg, {
+      hostname: side.hostname,
+      middleware: appMiddleware(),
+      abort: controller,
+      progress: async (done, total, meta) => send({ type: 'progress', id: msg.id, done, total, meta }),
+    });
+    controllers.delete(msg.id);
+    send({ type: 'done', id: msg.id, outcome, memory: side.memory() });
+  };
+}
+
+/** The task middleware of the app this child loaded (it registered itself as the current app). */
+function appMiddleware() {
+  try {
+    return currentApp().taskMiddleware;
+  } catch {
+    return [];
+  }
+}
