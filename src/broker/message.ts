@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
 import { pathKey, textProblem } from '../storable';
+import { checkHeaders, MessageFieldError } from './headers';
 import type { MessageSigner } from './signing';
 
 /**
@@ -140,13 +141,14 @@ export function decodeTask(raw: string): TaskMessage {
       'The message has no headers: only Celery protocol v2 messages are accepted (protocol 1 is not).',
     );
   }
-  if (typeof headers.task !== 'string' || typeof headers.id !== 'string') {
-    throw new MessageDecodeError("The message headers lack 'task' or 'id': not a Celery protocol v2 task message.");
-  }
+  const checked = checkHeaders(headers, properties);
+  const { id } = checked;
   const contentType = envelope['content-type'];
   if (contentType !== 'application/json') {
-    throw new MessageDecodeError(
-      `Task ${headers.id} uses content-type '${contentType}': only application/json is accepted. Set task_serializer='json' on the sender.`,
+    throw new MessageFieldError(
+      `Task ${id} uses content-type ${JSON.stringify(contentType)}: only application/json is accepted. Set task_serializer='json' on the sender.`,
+      id,
+      checked.task,
     );
   }
   let bodyText: string;
@@ -156,46 +158,59 @@ export function decodeTask(raw: string): TaskMessage {
   try {
     body = JSON.parse(bodyText);
   } catch {
-    throw new MessageDecodeError(`The body of task ${headers.id} is not valid JSON.`);
+    throw new MessageFieldError(`The body of task ${id} is not valid JSON.`, id, checked.task);
   }
-  if (!Array.isArray(body) || !Array.isArray(body[0]) || typeof body[1] !== 'object' || body[1] === null) {
-    throw new MessageDecodeError(`The body of task ${headers.id} is not [args, kwargs, embed].`);
+  if (!Array.isArray(body) || !Array.isArray(body[0]) || !isPlainObject(body[1])) {
+    throw new MessageFieldError(
+      `The body of task ${id} is not [args, kwargs, embed] (a list, an object, an object).`,
+      id,
+      checked.task,
+    );
   }
-  const [hard, soft] = Array.isArray(headers.timelimit) ? headers.timelimit : [null, null];
+  const embed = readEmbed(
+    body[2],
+    (why) => new MessageFieldError(`The body of task ${id} has a bad embed: ${why}.`, id, checked.task),
+  );
   const deliveryInfo = properties.delivery_info ?? {};
   return {
     raw,
-    deliveryTag: String(properties.delivery_tag ?? headers.id),
-    id: headers.id,
-    task: headers.task,
+    deliveryTag: String(properties.delivery_tag ?? id),
+    ...checked,
     args: body[0],
     kwargs: body[1] as Record<string, unknown>,
-    embed: { ...emptyEmbed, ...(body[2] ?? {}) },
+    embed,
     queue: String(deliveryInfo.routing_key ?? ''),
-    priority: Number(properties.priority ?? 0),
-    eta: parseDate(headers.eta, 'eta', headers.id),
-    expires: parseDate(headers.expires, 'expires', headers.id),
-    retries: Number(headers.retries ?? 0),
-    timeLimit: typeof hard === 'number' ? hard : null,
-    softTimeLimit: typeof soft === 'number' ? soft : null,
-    rootId: headers.root_id ?? headers.id,
-    parentId: headers.parent_id ?? null,
-    groupId: headers.group ?? null,
-    groupIndex: headers.group_index ?? null,
     ignoreResult: headers.ignore_result === true,
-    origin: headers.origin ?? null,
     headers,
   };
 }
 
-function parseDate(value: unknown, field: string, id: string): Date | null {
-  if (value === null || value === undefined) return null;
-  const d = new Date(String(value));
-  if (Number.isNaN(d.getTime()))
-    throw new MessageDecodeError(`Task ${id} has an unreadable ${field} '${value}': expected ISO-8601.`);
-  // Celery sends naive ISO strings when its timezone is UTC-naive; treat them as UTC, as Celery does.
-  if (typeof value === 'string' && !/([zZ]|[+-]\d\d:?\d\d)$/.test(value)) return new Date(value + 'Z');
-  return d;
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The work-flow a message carries (callbacks, errbacks, the chain's rest, a chord's body), in the
+ * shape the follow-ups read: a wrong shape from another producer would fail after the task ran,
+ * on every redelivery, so it is refused before.
+ */
+function readEmbed(value: unknown, bad: (why: string) => Error): Embed {
+  if (value === null || value === undefined) return { ...emptyEmbed };
+  if (!isPlainObject(value)) throw bad('expected an object or null');
+  const signatures = (key: 'callbacks' | 'errbacks' | 'chain'): Signature[] | null => {
+    const list = value[key];
+    if (list === null || list === undefined) return null;
+    if (!Array.isArray(list) || !list.every(isSignature)) throw bad(`'${key}' must be a list of signatures or null`);
+    return list;
+  };
+  const chord = value.chord ?? null;
+  if (chord !== null && !isSignature(chord)) throw bad(`'chord' must be a signature or null`);
+  return { callbacks: signatures('callbacks'), errbacks: signatures('errbacks'), chain: signatures('chain'), chord };
+}
+
+/** A signature as Celery serializes one: at least a task name (its parts default as Celery's do). */
+function isSignature(v: unknown): v is Signature {
+  return isPlainObject(v) && typeof v.task === 'string';
 }
 
 /** Python-style repr for argsrepr/kwargsrepr, which monitors display; capped like Celery's saferepr. */

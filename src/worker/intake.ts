@@ -1,4 +1,5 @@
 import type { Delivery } from '../broker';
+import { MessageFieldError } from '../broker/headers';
 import { decodeTask, routeOf, type TaskMessage } from '../broker/message';
 import { MessageDecodeError } from '../errors';
 import type { StateUpdate } from '../results/store';
@@ -38,6 +39,11 @@ export class Intake {
       if (msg.queue !== delivery.queue) msg = this.rehome(msg, delivery);
     } catch (err) {
       const reason = err instanceof MessageDecodeError ? err.message : `undecodable message: ${String(err)}`;
+      // Its id and name are readable: whoever waits on the task learns why it never ran.
+      if (err instanceof MessageFieldError) {
+        this.refuse({ taskId: err.taskId, taskName: err.taskName, retries: 0 }, delivery, reason, 'MessageDecodeError');
+        return;
+      }
       this.parts.log('error', 'dead-lettered a message that cannot be decoded', { reason });
       void broker.deadLetter(consumer, delivery.raw, reason).catch((e) => this.parts.fail('dead-letter failed', e));
       return;
@@ -98,14 +104,26 @@ export class Intake {
     excType: string,
     row: Partial<StateUpdate> = {},
   ): void {
+    this.refuse({ ...this.parts.states.describe(msg), ...row }, delivery, reason, excType, state);
+  }
+
+  /** Records why the task did not run on its row, then dead-letters its message. */
+  private refuse(
+    row: Omit<StateUpdate, 'status'>,
+    delivery: Delivery,
+    reason: string,
+    excType: string,
+    state: 'REJECTED' | 'FAILURE' = 'REJECTED',
+  ): void {
     const { broker, consumer, states } = this.parts;
-    this.parts.log('error', `task ${msg.task}[${msg.id}] ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
-    this.parts.events.task('task-rejected', { uuid: msg.id, name: msg.task, reason });
+    const name = `${row.taskName}[${row.taskId}]`;
+    this.parts.log('error', `task ${name} ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
+    this.parts.events.task('task-rejected', { uuid: row.taskId, name: row.taskName, reason });
     const exc: SerializedError = { exc_type: excType, exc_message: [reason], exc_module: 'celeriac', traceback: null };
     void states.store
       .write({
-        ...states.describe(msg),
         ...row,
+        worker: this.parts.workerName,
         status: state,
         result: excResult(exc),
         meta: { reason },

@@ -1,0 +1,148 @@
+import { MessageDecodeError } from '../errors';
+import { columnProblem, COLUMN_LIMITS, scrubText, storableDate } from '../storable';
+
+/**
+ * Every header a worker acts on, checked as it arrives. Another producer (Python Celery, a
+ * script, a hand-edited message) can put anything there, and a value taken on trust used to fail
+ * far from the message: `Number("x")` as retries made a result batch fail on a null seq, an eta
+ * of year 300000 one Postgres could not store, a 30-day time limit overflowed setTimeout and fired
+ * at once. Here each bad header is named, with what would be right, and the worker dead-letters
+ * the message (src/worker/intake.ts) instead of holding it.
+ */
+
+/** The headers and properties a worker reads, as values it can trust. */
+export interface CheckedHeaders {
+  id: string;
+  task: string;
+  priority: number;
+  eta: Date | null;
+  expires: Date | null;
+  retries: number;
+  timeLimit: number | null;
+  softTimeLimit: number | null;
+  rootId: string;
+  parentId: string | null;
+  groupId: string | null;
+  groupIndex: number | null;
+  origin: string | null;
+}
+
+/** The largest retries count the result table's integer column holds. */
+const MAX_INT32 = 2 ** 31 - 1;
+/** setTimeout's ceiling: a longer time limit would fire at once (Node clamps it to 1 ms). */
+export const MAX_TIME_LIMIT_S = MAX_INT32 / 1000;
+/** Kombu's Redis transport and RabbitMQ both take priorities 0–255 at most. */
+const MAX_PRIORITY = 255;
+
+/**
+ * A bad header or body of a message whose id and task name are themselves readable: the worker
+ * can then record why the task never ran on the task's own row, for whoever waits on it.
+ */
+export class MessageFieldError extends MessageDecodeError {
+  constructor(
+    message: string,
+    readonly taskId: string,
+    readonly taskName: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads and checks the headers of a protocol v2 message; throws MessageDecodeError naming the first bad one. */
+export function checkHeaders(headers: Record<string, unknown>, properties: Record<string, unknown>): CheckedHeaders {
+  const id = identity(headers.id, 'id', 'taskId');
+  const task = identity(headers.task, 'task', 'taskName');
+  const bad = (field: string, value: unknown, want: string) =>
+    new MessageFieldError(`Task ${task}[${id}] has a bad '${field}' header ${show(value)}: expected ${want}.`, id, task);
+  const shortText = (field: string, column: keyof typeof COLUMN_LIMITS, value: unknown): string | null => {
+    if (value === null || value === undefined) return null;
+    if (typeof value !== 'string') throw bad(field, value, `a string or null`);
+    const problem = columnProblem(column, value);
+    if (problem) throw bad(field, value, `text of at most ${COLUMN_LIMITS[column]} characters (it ${problem})`);
+    return value;
+  };
+  const date = (field: string, value: unknown): Date | null => {
+    if (value === null || value === undefined) return null;
+    const d = typeof value === 'string' ? parseIso(value) : null;
+    if (!d) throw bad(field, value, 'an ISO-8601 date-time string or null');
+    if (!storableDate(d)) throw bad(field, value, 'a date between the years 0001 and 9999');
+    return d;
+  };
+  const count = (field: string, value: unknown, max: number): number | null => {
+    if (value === null || value === undefined) return null;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
+      throw bad(field, value, `an integer from 0 to ${max}, or null`);
+    return value;
+  };
+
+  const [hard, soft] = timeLimits(headers.timelimit, (want) => bad('timelimit', headers.timelimit, want));
+  const sentAt = date('sent_at', headers.sent_at);
+  void sentAt; // read again by the state writer; checked here so a bad one cannot reach the row
+  shortText('periodic_task_name', 'periodicTaskName', headers.periodic_task_name);
+  return {
+    id,
+    task,
+    priority: count('priority (property)', properties.priority, MAX_PRIORITY) ?? 0,
+    eta: date('eta', headers.eta),
+    expires: date('expires', headers.expires),
+    retries: count('retries', headers.retries, MAX_INT32) ?? 0,
+    timeLimit: hard,
+    softTimeLimit: soft,
+    rootId: shortText('root_id', 'rootId', headers.root_id) ?? id,
+    parentId: shortText('parent_id', 'parentId', headers.parent_id),
+    groupId: shortText('group', 'groupId', headers.group),
+    groupIndex: count('group_index', headers.group_index, MAX_INT32),
+    origin: typeof headers.origin === 'string' ? headers.origin : null,
+  };
+}
+
+/** The id or task name: without a readable one there is no row to write, only a dead letter. */
+function identity(value: unknown, field: 'id' | 'task', column: 'taskId' | 'taskName'): string {
+  if (typeof value !== 'string' || value === '')
+    throw new MessageDecodeError(
+      `The message's '${field}' header is ${show(value)}: a Celery protocol v2 task message has a non-empty string there.`,
+    );
+  const problem = columnProblem(column, value);
+  if (problem)
+    throw new MessageDecodeError(
+      `The message's '${field}' header ${show(value)} ${problem}: a task ${field === 'id' ? 'id' : 'name'} must be text of at most ${COLUMN_LIMITS[column]} characters.`,
+    );
+  return value;
+}
+
+/** Celery's `timelimit`: [hard, soft] in seconds, each a positive number or null; 0 or null is no limit. */
+function timeLimits(value: unknown, bad: (want: string) => Error): [number | null, number | null] {
+  if (value === null || value === undefined) return [null, null];
+  const want = `[hard, soft]: two numbers of seconds from 0 to ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), or nulls`;
+  if (!Array.isArray(value) || value.length > 2) throw bad(want);
+  const one = (v: unknown): number | null => {
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIME_LIMIT_S) throw bad(want);
+    return v === 0 ? null : v;
+  };
+  return [one(value[0]), one(value[1])];
+}
+
+/**
+ * An ISO-8601 string as a Date, or null. Celery sends naive strings when its timezone is
+ * UTC-naive; they are UTC, as Celery reads them.
+ */
+function parseIso(value: string): Date | null {
+  if (!/^[+-]?\d{4,6}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?([zZ]|[+-]\d\d:?\d\d)?)?$/.test(value.trim())) return null;
+  const text = value.trim();
+  const zoned = /([zZ]|[+-]\d\d:?\d\d)$/.test(text) || !/[T ]/.test(text) ? text : text + 'Z';
+  const d = new Date(zoned.replace(' ', 'T'));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** A header value in an error message: short, and without text that would break the log line. */
+function show(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  // JSON escapes NUL and lone surrogates; the cut can split a pair, and the reason is stored on the row.
+  return scrubText(text.length > 60 ? text.slice(0, 57) + '…' : text);
+}
