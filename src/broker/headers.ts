@@ -53,7 +53,11 @@ export function checkHeaders(headers: Record<string, unknown>, properties: Recor
   const id = identity(headers.id, 'id', 'taskId');
   const task = identity(headers.task, 'task', 'taskName');
   const bad = (field: string, value: unknown, want: string) =>
-    new MessageFieldError(`Task ${task}[${id}] has a bad '${field}' header ${show(value)}: expected ${want}.`, id, task);
+    new MessageFieldError(
+      `Task ${task}[${id}] has a bad '${field}' header ${show(value)}: expected ${want}.`,
+      id,
+      task,
+    );
   const shortText = (field: string, column: keyof typeof COLUMN_LIMITS, value: unknown): string | null => {
     if (value === null || value === undefined) return null;
     if (typeof value !== 'string') throw bad(field, value, `a string or null`);
