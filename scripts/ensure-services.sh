@@ -6,6 +6,11 @@
 # is already there; run by `npm test` (pretest) and by .ci/run.
 set -euo pipefail
 
+# Several test runs may start at once (parallel checkouts on one machine): one at a time here, and
+# apt waits for a dpkg lock another process holds instead of failing at once.
+exec 9>"${TMPDIR:-/tmp}/celeriac-ensure-services.lock"
+flock 9
+
 PG_HOST=127.0.0.1
 need=()
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
@@ -19,8 +24,8 @@ command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   echo "ensure-services: installing ${need[*]}"
   if [ "$(id -u)" != 0 ]; then echo "ensure-services: need root to apt-get install ${need[*]}" >&2; exit 1; fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
 fi
 
 if ! pg_isready -h "$PG_HOST" -p 5432 -q 2>/dev/null; then
