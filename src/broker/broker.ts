@@ -223,9 +223,59 @@ export interface SharedState {
   listRevoked(nowMs: number): Promise<string[]>;
 }
 
+/** One queue's counts (admin, `celeriac inspect queues`); null where the transport cannot tell. */
+export interface QueueCounts {
+  queue: string;
+  /** Waiting to be taken, every priority included (and, on Redis, messages given back after a crash). */
+  ready: number;
+  /** Taken by a consumer and not yet acked. AMQP: null (only RabbitMQ's management plugin counts them). */
+  unacked: number | null;
+  /** Waiting for their eta or countdown, revoked ones left out. AMQP: null (the workers' consumers hold them: inspect scheduled). */
+  delayed: number | null;
+  deadLettered: number;
+  /** Consumers attached to the queue. Redis and memory://: null (consumers pull; see the worker registry). */
+  consumers: number | null;
+}
+
+/** A message waiting in a queue or in the delayed store, as the admin lists it. */
+export interface QueuedMessage {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  state: 'ready' | 'delayed';
+  /** When a delayed message becomes ready (ISO 8601), from the delayed store or the eta header. */
+  dueAt: string | null;
+  raw: string;
+}
+
+/**
+ * Queue management (Celery's `celery purge`, Flower's broker page, and what Celery lacks: delete
+ * one queued message, re-queue a dead letter). Every operation is bounded: a search looks at the
+ * first SCAN_LIMIT messages of a queue and says so when it gave up. Messages a consumer holds are
+ * never touched: purge and delete act on ready (and delayed) messages only, as Celery's purge does.
+ */
+export interface QueueAdmin {
+  /** Counts for `queues` and for every other queue that has delayed or dead-lettered messages; the totals cover every queue. */
+  counts(queues: string[]): Promise<{ queues: QueueCounts[]; delayed: number | null; deadLettered: number }>;
+  /** Delete every ready message of the queue; how many. Held and delayed messages stay. */
+  purge(queue: string): Promise<number>;
+  /** The next `limit` ready messages in the order consumers take them, then the queue's delayed ones (earliest first). */
+  peek(queue: string, limit: number): Promise<QueuedMessage[]>;
+  /** Delete one ready or delayed message of the queue by task id; where it was, or null when not found. */
+  deleteMessage(queue: string, taskId: string): Promise<'ready' | 'delayed' | null>;
+  /** Send a dead-lettered message back to its queue (and out of the dead-letter list); false when not found. */
+  requeueDeadLetter(taskId: string): Promise<boolean>;
+  deleteDeadLetter(taskId: string): Promise<boolean>;
+}
+
+/** How many messages a search (delete by id, counts of delayed and dead letters) reads at most. */
+export const SCAN_LIMIT = 100_000;
+
 /** A whole broker: the concerns above behind one object, as the app hands it to its parts. */
 export interface Broker extends BrokerConnection, Transport, Notifier, Mailbox, WorkerRegistry, SharedState {
   readonly delayed?: DelayedStore;
   readonly leases?: ConsumerLeases;
   readonly pushed?: PushedConsumers;
+  readonly queueAdmin: QueueAdmin;
 }

@@ -1,9 +1,10 @@
-import type { Broker, DeadLetter, DelayedStore, Delivery, OutgoingMessage } from './broker';
+import type { Broker, DeadLetter, DelayedStore, Delivery, OutgoingMessage, QueueAdmin, QueuedMessage } from './broker';
 import { MessageNotHeldError } from '../errors';
 import { FanOutDelegate } from './delegate';
 import { Keys } from './keys';
 import { routeOf } from './message';
 import { MemoryMailbox, MemoryNotifier } from './memory-pubsub';
+import { describeQueued, queuedId, QueueTally } from './queued';
 
 /**
  * memory:// — the Redis broker's semantics in one process, for tests and the embedded demo.
@@ -213,6 +214,64 @@ export class MemoryBroker extends FanOutDelegate implements Broker, DelayedStore
   async delayedCount(): Promise<number> {
     return this.delayedList.length;
   }
+
+  /** Queue management with Redis's semantics (redis-queue-admin.ts), on the arrays. */
+  readonly queueAdmin: QueueAdmin = {
+    counts: async (queues) => {
+      const tally = new QueueTally(queues, 0, 0, null);
+      const revoked = new Set(await this.listRevoked(Date.now()));
+      let delayed = 0;
+      for (const d of this.delayedList) {
+        const m = describeQueued(d.raw, 'delayed');
+        if (revoked.has(m.id)) continue;
+        tally.row(m.queue).delayed!++;
+        delayed++;
+      }
+      for (const d of this.dead) tally.row(routeOf(d.raw).queue).deadLettered++;
+      for (const held of this.processing.values()) for (const raw of held) tally.row(routeOf(raw).queue).unacked!++;
+      for (const q of tally.names) tally.row(q).ready = await this.queueLength(q);
+      return { queues: tally.list(), delayed, deadLettered: this.dead.length };
+    },
+    purge: async (queue) => {
+      let n = 0;
+      for (const key of this.keys.consumeOrder([queue])) {
+        n += this.lists.get(key)?.length ?? 0;
+        this.lists.delete(key);
+      }
+      return n;
+    },
+    peek: async (queue, limit) => {
+      const out: QueuedMessage[] = [];
+      for (const key of this.keys.consumeOrder([queue]))
+        for (const raw of [...(this.lists.get(key) ?? [])].reverse()) out.push(describeQueued(raw, 'ready'));
+      for (const d of this.delayedList)
+        if (routeOf(d.raw).queue === queue) out.push(describeQueued(d.raw, 'delayed', d.dueAtMs));
+      return out.slice(0, limit);
+    },
+    deleteMessage: async (queue, taskId) => {
+      if (!taskId) return null;
+      for (const key of this.keys.consumeOrder([queue])) {
+        const l = this.lists.get(key) ?? [];
+        const i = l.findIndex((raw) => queuedId(raw) === taskId);
+        if (i >= 0) return (void l.splice(i, 1), 'ready');
+      }
+      const i = this.delayedList.findIndex((d) => queuedId(d.raw) === taskId && routeOf(d.raw).queue === queue);
+      if (i >= 0) return (void this.delayedList.splice(i, 1), 'delayed');
+      return null;
+    },
+    requeueDeadLetter: async (taskId) => {
+      const i = taskId ? this.dead.findIndex((d) => queuedId(d.raw) === taskId) : -1;
+      if (i < 0) return false;
+      const [entry] = this.dead.splice(i, 1);
+      await this.send([{ ...routeOf(entry.raw), raw: entry.raw }]);
+      return true;
+    },
+    deleteDeadLetter: async (taskId) => {
+      const i = taskId ? this.dead.findIndex((d) => queuedId(d.raw) === taskId) : -1;
+      if (i >= 0) this.dead.splice(i, 1);
+      return i >= 0;
+    },
+  };
 
   async addRevoked(ids: string[], untilMs: number): Promise<void> {
     for (const id of ids) this.revoked.set(id, untilMs);

@@ -8,12 +8,14 @@ import type {
   Delivery,
   HeldMessage,
   OutgoingMessage,
+  QueueAdmin,
 } from './broker';
 import { FanOutDelegate } from './delegate';
 import { PRIORITY_SEP, type Keys } from './keys';
 import { routeOf } from './message';
 import { RedisLink } from './redis-connection';
 import { RedisMailbox, RedisNotifier } from './redis-pubsub';
+import { RedisQueueAdmin } from './redis-queue-admin';
 import { runScript } from './redis-scripts';
 import type { RedisAddress } from './url';
 
@@ -31,6 +33,7 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
   readonly keys: Keys;
   readonly leases: ConsumerLeases = this;
   readonly delayed: DelayedStore = this;
+  readonly queueAdmin: QueueAdmin;
   private readonly link: RedisLink;
   protected readonly notifier: RedisNotifier;
   protected readonly mailbox: RedisMailbox;
@@ -44,6 +47,11 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
     this.keys = this.link.keys;
     this.notifier = new RedisNotifier(this.link);
     this.mailbox = new RedisMailbox(this.link);
+    this.queueAdmin = new RedisQueueAdmin(
+      () => this.link.redis,
+      this.keys,
+      (fn) => this.run(fn),
+    );
   }
 
   connect(): Promise<void> {

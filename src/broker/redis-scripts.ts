@@ -16,7 +16,7 @@ import { MessageNotHeldError } from '../errors';
 const VERSION = 'v3';
 
 export type ScriptName =
-  'fetch' | 'recover' | 'promote' | 'chord-join' | 'chord-fire' | 'reply' | 'send-once' | 'replace-held';
+  'fetch' | 'recover' | 'promote' | 'chord-join' | 'chord-fire' | 'reply' | 'send-once' | 'replace-held' | 'move-out';
 
 /** Negative codes each script may return, and the error each stands for. */
 const failures: Partial<Record<ScriptName, Record<number, (keys: string[], args: (string | number)[]) => Error>>> = {

@@ -1,13 +1,23 @@
 import type { Channel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../../errors';
-import type { Broker, Channels, DeadLetter, Delivery, HeldMessage, OutgoingMessage, PushedConsumers } from '../broker';
+import type {
+  Broker,
+  Channels,
+  DeadLetter,
+  Delivery,
+  HeldMessage,
+  OutgoingMessage,
+  PushedConsumers,
+  QueueAdmin,
+} from '../broker';
 import type { AmqpAddress } from '../url';
 import { AmqpConnection } from './connection';
 import { AmqpConsumer } from './consumer';
 import type { Coordination } from './coordination';
 import { fromAmqp, toAmqp } from './envelope';
 import { AmqpPublisher, type Publication } from './publisher';
+import { AmqpQueueAdmin } from './queue-admin';
 import { AmqpSubscriptions } from './subscriptions';
 import {
   DEAD_LETTER_QUEUE,
@@ -49,6 +59,7 @@ export class AmqpBroker implements Broker {
     setPrefetch: (consumer, count) => this.consumer(consumer).setPrefetch(count),
     deferredBy: (consumer) => this.consumers.get(consumer)?.deferredRaws() ?? [],
   };
+  readonly queueAdmin: QueueAdmin;
   private readonly conn: AmqpConnection;
   private readonly publisher: AmqpPublisher;
   private readonly subs: AmqpSubscriptions;
@@ -78,6 +89,7 @@ export class AmqpBroker implements Broker {
     this.conn = new AmqpConnection(address.url, this.description, name);
     this.publisher = new AmqpPublisher(this.conn);
     this.subs = new AmqpSubscriptions(this.conn);
+    this.queueAdmin = new AmqpQueueAdmin(this.conn, (queue, priority, raw) => this.send([{ queue, priority, raw }]));
   }
 
   async connect(): Promise<void> {
