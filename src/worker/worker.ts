@@ -66,6 +66,12 @@ export interface WorkerEvents {
   'shutdown-requested': [];
 }
 
+/**
+ * Finished tasks held while their state commits and their ack goes out, as a multiple of the
+ * prefetch limit (README "Workers": 4 × concurrency × (1 + prefetchMultiplier)). In normal running
+ * they are a handful; while Postgres is away they reach this and the worker stops fetching, so
+ * an outage holds at most 5 × the limit in all (test/hardening/outage-postgres.test.ts counts it).
+ */
 const FINISHING_FACTOR = 4;
 
 /**

@@ -1,0 +1,127 @@
+/**
+ * Issue 15 item 8: the Postgres server stopped mid-load and started again, with one worker
+ * (`-c 10`, prefetch multiplier 4) and 2,000 short tasks. Postgres is a private cluster (its own
+ * port and temp dir, never the shared 5432 server); Redis is the shared one under this file's
+ * key prefix.
+ *
+ * What must hold: nothing lost (every task SUCCESS once Postgres is back), no task run twice (its
+ * message stays held and leased while its state waits, so nothing is redelivered), the outage
+ * logged once when it starts and once when it ends with its length, and the worker stops fetching
+ * once the finished-but-unwritten states reach the stated bound (README "Prefetch and backlog"):
+ * counted in Redis, as the length of the worker's processing list, after every fetch.
+ */
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Celeriac } from '../../src';
+import type { Logger } from '../../src/log';
+import type { Worker } from '../../src/worker/worker';
+import { cleanup, eventually, isolation, REDIS_URL } from '../helpers';
+import { PrivatePostgres } from '../private-servers';
+import { runs, work } from '../fixtures/outage/tasks';
+
+const pg = new PrivatePostgres(7811);
+const lines: { level: string; message: string }[] = [];
+const logger: Logger = { log: (level, message) => void lines.push({ level, message }) };
+let app: Celeriac;
+let worker: Worker;
+let redis: Redis;
+
+const CONCURRENCY = 10;
+const MULTIPLIER = 4;
+/** README: concurrency × (1 + prefetchMultiplier) unfinished, and 4 × that finished awaiting their commit. */
+const UNFINISHED_BOUND = CONCURRENCY * (1 + MULTIPLIER);
+const HELD_BOUND = 5 * UNFINISHED_BOUND;
+
+beforeAll(async () => {
+  await pg.init();
+  redis = new Redis(REDIS_URL);
+  app = new Celeriac({
+    apps: [join(__dirname, '../fixtures/outage')],
+    databaseUrl: pg.url,
+    brokerUrl: REDIS_URL,
+    logger,
+    ...isolation('outage_postgres'),
+  });
+  await app.migrate();
+}, 60_000);
+afterAll(async () => {
+  await worker?.stop();
+  await redis.quit();
+  await cleanup(app).catch(() => {}); // its schema lives in the private cluster, removed below
+  pg.remove();
+});
+
+test('Postgres stopped mid-load: nothing lost, nothing run twice, fetching bounded, the outage and its end logged', async () => {
+  const N = 2000;
+  worker = app.worker({ name: 'pgdown@test', concurrency: CONCURRENCY, prefetchMultiplier: MULTIPLIER });
+  worker.on('error', () => {});
+  // Count what the worker holds where it shows outside the process: its processing list in Redis,
+  // read after every fetch returns (nothing is acked between, so that is when it is largest).
+  const broker = await app.broker();
+  const processing = app.config.keyPrefix + `celeriac:processing:${worker.consumer}`;
+  let maxHeld = 0;
+  let heldDuringOutage = 0;
+  let down = false;
+  const fetch = broker.fetch.bind(broker);
+  broker.fetch = async (...args) => {
+    const got = await fetch(...args);
+    const held = await redis.llen(processing);
+    maxHeld = Math.max(maxHeld, held);
+    if (down) heldDuringOutage = Math.max(heldDuringOutage, held);
+    return got;
+  };
+  await worker.start();
+  const sent: { id: string }[] = [];
+  for (let i = 0; i < N; i += 200) {
+    const batch = await Promise.all(Array.from({ length: Math.min(200, N - i) }, () => work.delay(5)));
+    sent.push(...batch);
+  }
+  const store = await app.results();
+  expect(await store.flush()).toBe(true); // the PENDING rows are in before the outage
+  await eventually(() => expect(worker.info().processed).toBeGreaterThanOrEqual(500), 60_000, 5);
+
+  down = true;
+  pg.stop();
+  // Fetching stops once the finished-but-unwritten reach their bound; what was held runs to its
+  // end and waits. Reached when nothing runs although the queue still has work: everything held
+  // is finished and unwritten, and nothing more is taken.
+  const queued = () => broker.queueLength('celery');
+  await eventually(
+    async () => {
+      const info = worker.info();
+      expect(info.store?.postgres.down).toBe(true);
+      expect(info.active).toBe(0);
+      expect(info.held).toBeGreaterThanOrEqual(4 * UNFINISHED_BOUND);
+      expect(await queued()).toBeGreaterThan(0);
+    },
+    60_000,
+    20,
+  );
+  const heldWhileDown = worker.info().held;
+  expect(heldWhileDown).toBeLessThanOrEqual(HELD_BOUND);
+  expect(worker.info().store?.backlog).toBeGreaterThanOrEqual(heldWhileDown);
+  down = false;
+  await pg.start();
+
+  await eventually(
+    async () => {
+      const rows = await store.getMany(sent.map((r) => r.id));
+      expect(rows.filter((r) => r.status === 'SUCCESS')).toHaveLength(N);
+    },
+    120_000,
+    250,
+  );
+  const twice = [...runs].filter(([, n]) => n > 1).map(([id]) => id);
+  console.log(
+    `postgres outage: ${twice.length} of ${N} ran twice; held at most ${maxHeld} (${heldDuringOutage} during the outage, ${heldWhileDown} when fetching stopped; bound ${HELD_BOUND})`,
+  );
+  expect(sent.filter((r) => !runs.has(r.id))).toEqual([]);
+  expect(twice).toEqual([]);
+  expect(maxHeld).toBeLessThanOrEqual(HELD_BOUND);
+  const started = lines.filter((l) => /^Postgres \(result store\) unavailable/.test(l.message));
+  const ended = lines.filter((l) => /^Postgres \(result store\) available again after \d+\.\d s/.test(l.message));
+  expect(started).toHaveLength(1);
+  expect(ended).toHaveLength(1);
+  // One line when it starts and one when it ends, not one per failed batch.
+  expect(lines.filter((l) => l.level === 'error' || l.level === 'warn')).toHaveLength(1);
+}, 240_000);
