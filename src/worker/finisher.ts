@@ -7,6 +7,7 @@ import { serializeError, type Outcome } from './outcome';
 import type { Job } from './pool';
 import type { WorkerParts } from './parts';
 import { nextAttempt, retryDelayMs } from './retry';
+import { withFaultPoints } from './fault-hooks';
 import { excResult } from './state-writer';
 import { emitTaskSignals, taskInfo } from './task-view';
 
@@ -184,7 +185,13 @@ export class Finisher {
     if (!msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord)
       return this.parts.acker.ack(job);
     const run = (as: 'SUCCESS' | 'FAILURE' | 'REVOKED', value: unknown) =>
-      runFollowUps((...a) => app.prepare(...a), workerCanvasBackend(app, broker, states.store), msg, as, value);
+      runFollowUps(
+        (...a) => app.prepare(...a),
+        withFaultPoints(this.parts.owner, workerCanvasBackend(app, broker, states.store)),
+        msg,
+        as,
+        value,
+      );
     let messages;
     try {
       messages = await run(state, result);

@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { ConfigError } from '../errors';
+import { closest, ConfigError } from '../errors';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
 import type { PoolKind } from './pool';
 
@@ -28,6 +28,22 @@ export interface WorkerOptions {
   maxMemoryPerChild?: number;
 }
 
+/** A misspelt option would otherwise be ignored, and a test's crash hooks are no option (fault-hooks.ts). */
+const knownKeys: ReadonlySet<string> = new Set<keyof WorkerOptions>([
+  'name',
+  'queues',
+  'concurrency',
+  'pool',
+  'prefetchMultiplier',
+  'appModule',
+  'shutdownGraceMs',
+  'maxRedeliveries',
+  'blockMs',
+  'autoscale',
+  'maxTasksPerChild',
+  'maxMemoryPerChild',
+]);
+
 export type ResolvedWorkerOptions = Required<
   Omit<WorkerOptions, 'appModule' | 'autoscale' | 'maxTasksPerChild' | 'maxMemoryPerChild'>
 >;
@@ -37,6 +53,11 @@ export type ResolvedWorkerOptions = Required<
  * fails there, naming its key, rather than when start() has already connected.
  */
 export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: string): ResolvedWorkerOptions {
+  for (const key of Object.keys(options)) {
+    if (knownKeys.has(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const hint = closest(key, knownKeys);
+    throw new ConfigError(`worker.${key}`, `unknown option${hint ? ` (did you mean '${hint}'?)` : ''}`);
+  }
   const pool = options.pool ?? 'async';
   if (pool !== 'async' && pool !== 'threads' && pool !== 'processes')
     throw new ConfigError('pool', `'${pool}': use 'async', 'threads' or 'processes'`);

@@ -12,6 +12,8 @@ import type { StateWriter } from './state-writer';
  * constructor of ten arguments, or a handle on the whole worker's internals.
  */
 export interface WorkerParts {
+  /** The worker itself, only as the key crash tests attach their hooks to (fault-hooks.ts). */
+  owner: object;
   app: Celeriac;
   workerName: string;
   consumer: string;

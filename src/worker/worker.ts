@@ -189,6 +189,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.revoked = new RevokedIds(this.broker, (message, err) => this.fail(message, err));
     this.states = new StateWriter(this.store, this.name);
     const parts: WorkerParts = {
+      owner: this,
       app: this.app,
       workerName: this.name,
       consumer: this.consumer,
