@@ -27,6 +27,8 @@ import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
 import { Beat, type BeatOptions } from './beat';
 import { GroupResult } from './canvas/group-result';
+import { EagerRun } from './eager/run';
+import { EagerResult } from './eager/eager-result';
 import './canvas/builtins';
 import './results/cleanup';
 import { Signals, type PublishInfo } from './plugin/signals';
@@ -166,6 +168,7 @@ export class Celeriac {
     kwargs: Record<string, unknown> = {},
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
+    if (this.config.alwaysEager) return this.applyEager<R>(name, args, kwargs, options);
     const prepared = this.prepare(name, args, kwargs, options);
     this.waiter.expect(prepared.id);
     await this.sendPrepared([prepared]);
@@ -183,6 +186,12 @@ export class Celeriac {
     items: readonly TaskCall<readonly unknown[]>[],
     options?: BulkOptions,
   ): Promise<AsyncResult<R>[]> {
+    if (this.config.alwaysEager) {
+      const out: AsyncResult<R>[] = [];
+      for (const item of items)
+        out.push(await this.applyEager<R>(item.name, (item.args ?? []) as unknown[], item.kwargs ?? {}, item.options));
+      return out;
+    }
     const ids = await sendInChunks(
       items,
       chunkSizeOf(options),
@@ -190,6 +199,25 @@ export class Celeriac {
       (chunk) => this.sendPrepared(chunk),
     );
     return ids.map((id) => new AsyncResult<R>(id, this.resultBackend));
+  }
+
+  /**
+   * Run a task in this process now (Celery's apply; what `task.apply()` and `alwaysEager` do):
+   * the message is built and checked as for a send, run through the worker's own task runner,
+   * and everything it sets off (callbacks, errbacks, a chain's next step) runs too before this
+   * resolves. `throw` (default: the eagerPropagates option) throws the task's own error on failure.
+   */
+  async applyEager<R = unknown>(
+    name: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions & { throw?: boolean } = {},
+  ): Promise<EagerResult<R>> {
+    const { throw: propagate = this.config.eagerPropagates, ...rest } = options;
+    const prepared = this.prepare(name, args, kwargs, rest);
+    const run = new EagerRun(this, propagate);
+    await run.run([prepared]);
+    return new EagerResult<R>(prepared.id, run.backend);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Logger, LogFormat, LogLevel } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
 import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOptions } from './broker/url';
 import { validateQueueArgs } from './broker/amqp/topology';
+import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
@@ -55,6 +56,24 @@ export interface CeleriacOptions {
   leaseMs?: number;
   /** Publish task and worker events on Redis. Default true. */
   events?: boolean;
+  /**
+   * Celery's task_send_sent_event: the sender publishes a `task-sent` event for each task it sends
+   * (Flower counts them). Default false, as in Celery.
+   */
+  taskSendSentEvent?: boolean;
+  /**
+   * Celery's task_always_eager: delay(), applyAsync(), sendTask() and work-flows run in this process
+   * at once (as task.apply()) and resolve to an EagerResult; no broker or database is used. For tests.
+   */
+  alwaysEager?: boolean;
+  /** Celery's task_eager_propagates: an eager run throws the task's own error instead of recording FAILURE only. */
+  eagerPropagates?: boolean;
+  /** Celery's task_time_limit: the hard limit, in seconds, of every task that sets none (a worker's timeLimit comes first). */
+  taskTimeLimit?: number;
+  /** Celery's task_soft_time_limit: the soft limit, in seconds, of every task that sets none. */
+  taskSoftTimeLimit?: number;
+  /** Celery's task_default_rate_limit ('10/s', '100/m', '1000/h'): per worker, for every task that sets none. */
+  taskDefaultRateLimit?: string;
   /** Default time zone for crontab schedules declared without one. Default 'UTC'. */
   timezone?: string;
   /** Periodic tasks declared in code (Celery's beat_schedule), synced into the beat tables when a beat starts. */
@@ -87,6 +106,12 @@ export interface ResolvedConfig {
   maxPayloadBytes: number;
   leaseMs: number;
   events: boolean;
+  taskSendSentEvent: boolean;
+  alwaysEager: boolean;
+  eagerPropagates: boolean;
+  taskTimeLimit: number | undefined;
+  taskSoftTimeLimit: number | undefined;
+  taskDefaultRateLimit: RateLimit | undefined;
   timezone: string;
   /** undefined when the option was not given: then beat leaves code-declared rows alone. */
   beatSchedule: ResolvedBeatEntry[] | undefined;
@@ -127,6 +152,12 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'maxPayloadBytes',
   'leaseMs',
   'events',
+  'taskSendSentEvent',
+  'alwaysEager',
+  'eagerPropagates',
+  'taskTimeLimit',
+  'taskSoftTimeLimit',
+  'taskDefaultRateLimit',
   'timezone',
   'beatSchedule',
   'logger',
@@ -232,6 +263,15 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, defaults.maxPayloadBytes),
     leaseMs: positiveInt('leaseMs', options.leaseMs, defaults.leaseMs),
     events: bool('events', options.events, defaults.events),
+    taskSendSentEvent: bool('taskSendSentEvent', options.taskSendSentEvent, false),
+    alwaysEager: bool('alwaysEager', options.alwaysEager, false),
+    eagerPropagates: bool('eagerPropagates', options.eagerPropagates, false),
+    taskTimeLimit: positiveSeconds('taskTimeLimit', options.taskTimeLimit),
+    taskSoftTimeLimit: positiveSeconds('taskSoftTimeLimit', options.taskSoftTimeLimit),
+    taskDefaultRateLimit:
+      options.taskDefaultRateLimit === undefined
+        ? undefined
+        : parseRateLimit('taskDefaultRateLimit', options.taskDefaultRateLimit),
     timezone: options.timezone ?? defaults.timezone,
     beatSchedule:
       options.beatSchedule === undefined
@@ -248,6 +288,13 @@ const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 function bool(key: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function positiveSeconds(key: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new ConfigError(key, `expected a number of seconds > 0, got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -13,12 +13,25 @@ export type { TaskCall, TaskCallOf, BulkOptions } from './plugin/bulk';
 export type { TaskOptions } from './plugin/options';
 export type { TaskContext, RetryOptions } from './plugin/context';
 export { AsyncResult } from './results/async-result';
+export type { GetOptions } from './results/async-result';
+export { EagerResult } from './eager/eager-result';
 export { Signature, signature } from './canvas/signature';
 export type { SignatureOptions } from './canvas/signature';
 export { chain, group, chord, chunks, map, starmap, Chain, Group, Chord } from './canvas/workflows';
 export { GroupResult } from './canvas/group-result';
+export type { JoinOptions } from './canvas/group-result';
 export type { TaskResultRow } from './results/store';
-export { States, READY_STATES } from './results/states';
+export {
+  States,
+  READY_STATES,
+  EXCEPTION_STATES,
+  PROPAGATE_STATES,
+  PRECEDENCE,
+  precedence,
+  isHigherState,
+  states,
+  InvalidStateError,
+} from './results/states';
 export type { TaskState, TaskStatus } from './results/states';
 export { celeriacMigrations } from '../migrations';
 export { celeriacEntities } from './db/entities';

@@ -6,8 +6,18 @@
 import type { BeatInstanceView, PeriodicTaskView } from '../beat/service';
 import type { ScheduleSpec } from '../beat/schedule';
 
+/** One of Celery's states, or a custom one a task set with ctx.updateState() ('DOWNLOADING'). */
 export type StateName =
-  'PENDING' | 'RECEIVED' | 'STARTED' | 'PROGRESS' | 'RETRY' | 'SUCCESS' | 'FAILURE' | 'REVOKED' | 'REJECTED';
+  | 'PENDING'
+  | 'RECEIVED'
+  | 'STARTED'
+  | 'PROGRESS'
+  | 'RETRY'
+  | 'SUCCESS'
+  | 'FAILURE'
+  | 'REVOKED'
+  | 'REJECTED'
+  | (string & {});
 
 export interface TaskErrorJson {
   /** The exception class, e.g. 'RangeError'. */

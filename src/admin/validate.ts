@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { Celeriac } from '../celeriac';
 import { closest } from '../errors';
 import type { ApplyOptions } from '../plugin/task';
-import { States } from '../results/states';
+import { isCustomStateName, States } from '../results/states';
 import {
   parseInstant,
   queryDate,
@@ -150,9 +150,10 @@ export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = 
     ?.split(',')
     .map((s) => s.trim().toUpperCase())
     .filter(Boolean);
-  const badState = states?.find((s) => !STATE_NAMES.includes(s));
+  // A custom state (ctx.updateState) is any name a task could have set.
+  const badState = states?.find((s) => !STATE_NAMES.includes(s) && !isCustomStateName(s));
   if (badState)
-    errors.state = `'${badState}' is not a state; use ${STATE_NAMES.join(', ')} (comma-separated for several)`;
+    errors.state = `'${badState.slice(0, 60)}' is not a state; use ${STATE_NAMES.join(', ')} or a custom state's name (comma-separated for several)`;
   const dateField = (queryString(req, 'dateField', errors) ?? 'date_created') as DateField;
   if (!DATE_FIELDS.includes(dateField)) errors.dateField = `use one of ${DATE_FIELDS.join(', ')}`;
   const since = queryDate(req, 'since', errors);

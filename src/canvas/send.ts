@@ -2,6 +2,9 @@ import type { Celeriac } from '../celeriac';
 import type { ApplyOptions } from '../plugin/task';
 import { AsyncResult } from '../results/async-result';
 import type { ResultBackend } from '../results/backend';
+import { EagerRun } from '../eager/run';
+import { EagerResult } from '../eager/eager-result';
+import { MemoryResultBackend } from '../eager/memory-backend';
 import { applyNode, emptyPlan, type Plan } from './apply';
 import { GroupResult } from './group-result';
 import { chainSteps, chordBody, chordHeader, cloneWire, freeze, kindOf, opts, resultIds, type Wire } from './wire';
@@ -20,9 +23,16 @@ export async function sendCanvas(
   args: unknown[],
   kwargs: Record<string, unknown>,
   options: ApplyOptions,
+  /** Run it in this process (Canvas.apply, or the app's alwaysEager), as Celery's apply(). */
+  eager?: { throw?: boolean },
 ): Promise<AsyncResult | GroupResult> {
   const node = freeze(cloneWire(wire), (name) => app.route(name)?.queue ?? app.registry.get(name)?.options.queue);
   const plan = applyNode((...a) => app.prepare(...a), node, args, { kwargs, options }, emptyPlan());
+  if (eager ?? app.config.alwaysEager) {
+    const run = new EagerRun(app, eager?.throw ?? app.config.eagerPropagates);
+    await run.run(plan.messages, plan.groups);
+    return handleOf(run.backend, node, null);
+  }
   await dispatch(app, plan);
   return handleOf(app.resultBackend, node, null);
 }
@@ -46,7 +56,7 @@ export function handleOf(
   let handle: AsyncResult | GroupResult;
   switch (kindOf(node)) {
     case 'leaf':
-      handle = new AsyncResult(opts(node).task_id!, backend);
+      handle = resultOf(opts(node).task_id!, backend);
       break;
     case 'chain': {
       let prev = parent;
@@ -69,7 +79,12 @@ export function handleOf(
 function groupHandle(backend: ResultBackend, group: Wire): GroupResult {
   return new GroupResult(
     opts(group).task_id!,
-    resultIds(group).map((id) => new AsyncResult(id, backend)),
+    resultIds(group).map((id) => resultOf(id, backend)),
     backend,
   );
+}
+
+/** An eager run's handles are EagerResults, as Celery's apply() returns. */
+function resultOf(id: string, backend: ResultBackend): AsyncResult {
+  return backend instanceof MemoryResultBackend ? new EagerResult(id, backend) : new AsyncResult(id, backend);
 }

@@ -28,6 +28,21 @@ export abstract class Canvas<H = AsyncResult> {
   delay(...args: unknown[]): Promise<H> {
     return this.applyAsync(args);
   }
+
+  /**
+   * Run it in this process now, as Celery's `apply()`: every task of the work-flow, with its
+   * callbacks and errbacks, before this resolves; the handle reads the run's memory (EagerResult).
+   * `throw` (default: the app's eagerPropagates) throws the first failed task's own error.
+   */
+  apply(
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions & { throw?: boolean } = {},
+  ): Promise<H> {
+    const { throw: propagate, taskId, ...rest } = options;
+    const wire = taskId ? { ...this.toJSON(), options: { ...this.toJSON().options, task_id: taskId } } : this.toJSON();
+    return sendCanvas(currentApp(), wire, args, kwargs, rest, { throw: propagate }) as Promise<H>;
+  }
 }
 
 /** A canvas node of any kind, with any result. */

@@ -32,6 +32,14 @@ export interface TaskContext {
   retry(options?: RetryOptions): never;
   /** Record PROGRESS with done/total and optional extra data; readable through AsyncResult and the status API. */
   progress(done: number, total?: number, meta?: Record<string, unknown>): Promise<void>;
+  /**
+   * Celery's `update_state(state=…, meta=…)`: record a custom state ('DOWNLOADING': 1–50 upper-case
+   * letters, digits or _), PROGRESS or STARTED with its meta, readable through AsyncResult's
+   * status(), info() and `.result`, the status API and the admin. The final states come from how the
+   * task ends (return, throw, ctx.retry()), so a task cannot set them; a row never moves back (a
+   * custom state ranks with PROGRESS, above STARTED).
+   */
+  updateState(state: string, meta?: Record<string, unknown>): Promise<void>;
   /** Fresh per run: where task middleware leaves data for the task (a tenant, a span). */
   readonly locals: Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
 import { requireName, requirePriority } from '../config';
+import { parseRateLimit } from './rate-limit';
 
 type ErrorClass = abstract new (...args: any[]) => Error;
 
@@ -106,8 +107,4 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
   };
 }
 
-export function parseRateLimit(key: string, text: string): { perMs: number; tokens: number; text: string } {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(s|m|h)\s*$/.exec(String(text));
-  if (!m || Number(m[1]) <= 0) throw new ConfigError(key, `'${text}' is not a rate: use '10/s', '100/m' or '1000/h'`);
-  return { tokens: Number(m[1]), perMs: { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'], text };
-}
+export { parseRateLimit, type RateLimit } from './rate-limit';

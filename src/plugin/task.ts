@@ -1,5 +1,6 @@
 import { CeleriacError, DuplicateTaskError } from '../errors';
 import type { AsyncResult } from '../results/async-result';
+import type { EagerResult } from '../eager/eager-result';
 import type { TaskContext } from './context';
 import { callerFile, moduleName } from './naming';
 import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from './options';
@@ -82,6 +83,21 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 
   applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
     return currentApp().sendTask<R>(this.name, args, kwargs, options);
+  }
+
+  /**
+   * Run the task in this process now and return its EagerResult (Celery's `apply()`): a real
+   * context (ctx.id, ctx.retries, updateState, the app's task middleware), retries run at once,
+   * and what it sets off (link callbacks) runs too. The result is recorded in memory, not
+   * Postgres, so no broker or database is needed. `throw: true` (default: the app's
+   * eagerPropagates) throws the task's own error instead of recording FAILURE only.
+   */
+  apply(
+    args: A,
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions & { throw?: boolean } = {},
+  ): Promise<EagerResult<R>> {
+    return currentApp().applyEager<R>(this.name, args, kwargs, options);
   }
 
   /**

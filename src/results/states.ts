@@ -81,6 +81,11 @@ export function stateSeq(state: string, retries: number): number {
 
 /** The result column's width (varchar(50)), and Celery's convention of upper-case state names. */
 const CUSTOM_STATE = /^[A-Z][A-Z0-9_]{0,49}$/;
+
+/** True for a name a task may give a custom state (it may also be one of Celery's). */
+export function isCustomStateName(state: string): boolean {
+  return CUSTOM_STATE.test(state);
+}
 const SETTABLE: ReadonlySet<string> = new Set([States.PROGRESS, States.STARTED]);
 
 export class InvalidStateError extends CeleriacError {}

@@ -15,7 +15,7 @@ import {
   updateKnownResults,
   upsertResults,
 } from './sql';
-import { stateSeq, type TaskState } from './states';
+import { stateSeq, type TaskStatus } from './states';
 import { CeleriacError } from '../errors';
 import type { LogLevel } from '../log';
 import { Outage, type OutageInfo } from '../outage';
@@ -26,7 +26,7 @@ export type { WriteResult } from './batch-write';
 /** One state change of one task, as the sender or a worker knows it. */
 export interface StateUpdate {
   taskId: string;
-  status: TaskState;
+  status: TaskStatus;
   retries: number;
   taskName?: string | null;
   periodicTaskName?: string | null;
@@ -54,7 +54,7 @@ export interface TaskResultRow {
   taskId: string;
   taskName: string | null;
   periodicTaskName: string | null;
-  status: TaskState;
+  status: TaskStatus;
   args: unknown[] | null;
   kwargs: Record<string, unknown> | null;
   result: unknown;

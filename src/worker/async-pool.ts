@@ -51,7 +51,7 @@ export class AsyncPool implements Pool {
         hostname: this.hooks.hostname,
         middleware: this.hooks.middleware,
         abort: controller,
-        progress: (done, total, meta) => this.hooks.progress(job, done, total, meta),
+        updateState: (state, meta) => this.hooks.updateState(job, state, meta),
       }).then(settle, (err) =>
         settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }),
       );

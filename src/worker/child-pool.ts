@@ -13,7 +13,7 @@ export type FromChild =
       /** what max-memory-per-child reads after the task, bytes: a thread's V8 heap, a process's resident set */
       memory?: number;
     }
-  | { type: 'progress'; id: string; done: number; total?: number; meta?: Record<string, unknown> }
+  | { type: 'state'; id: string; state: string; meta?: Record<string, unknown> }
   | { type: 'fatal'; message: string };
 
 /** A thread or a child process, as the pool drives it. */
@@ -106,8 +106,8 @@ export abstract class ChildPool implements Pool {
             slot.tasksRun++;
             // Synchronously, before the worker hands this slot its next task.
             if (slot.retiring || this.overLimit(slot, m.memory)) this.recycle(slot);
-          } else if (m.type === 'progress' && slot.job?.msg.id === m.id)
-            this.hooks.progress(slot.job, m.done, m.total, m.meta).catch(() => {}); // the child checked meta; a lost PROGRESS is not worth a crash
+          } else if (m.type === 'state' && slot.job?.msg.id === m.id)
+            this.hooks.updateState(slot.job, m.state, m.meta).catch(() => {}); // the child checked it; a lost PROGRESS is not worth a crash
         },
         exit: (how) => {
           const lost = new WorkerLostError(`The worker ${this.childNoun} running the task exited (${how}).`);

@@ -54,7 +54,7 @@ export function serveTasks(side: ChildSide): (m: ToChild) => Promise<void> {
       hostname: side.hostname,
       middleware: appMiddleware(),
       abort: controller,
-      progress: async (done, total, meta) => send({ type: 'progress', id: msg.id, done, total, meta }),
+      updateState: async (state, meta) => send({ type: 'state', id: msg.id, state, meta }),
     });
     controllers.delete(msg.id);
     send({ type: 'done', id: msg.id, outcome, memory: side.memory() });

@@ -1,5 +1,6 @@
 import { assertJsonSafe, type TaskMessage } from '../broker/message';
 import { RetryRequest } from '../errors';
+import { assertSettableState, InvalidStateError } from '../results/states';
 import type { TaskContext, RetryOptions } from '../plugin/context';
 import type { Task } from '../plugin/task';
 import { serializeError, type Outcome } from './outcome';
@@ -10,7 +11,8 @@ export interface RunHooks {
   hostname: string;
   middleware?: TaskMiddleware[];
   abort: LazyAbort;
-  progress(done: number, total: number | undefined, meta: Record<string, unknown> | undefined): Promise<void>;
+  /** Record a state the task set (PROGRESS, STARTED or a custom one), already checked. */
+  updateState(state: string, meta: Record<string, unknown> | undefined): Promise<void>;
 }
 
 /**
@@ -49,7 +51,16 @@ export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks:
     progress: async (done, total, meta) => {
       // Checked here, in the task's own call, so the task hears of a meta its row cannot hold.
       if (meta !== undefined) assertJsonSafe(meta, 'progress meta', true);
-      return hooks.progress(done, total, meta);
+      return hooks.updateState('PROGRESS', { done, total: total ?? null, ...meta });
+    },
+    updateState: async (state, meta) => {
+      assertSettableState(state);
+      if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta)))
+        throw new InvalidStateError(
+          `updateState('${state}', meta): meta must be a plain object like { done: 3 }, got ${Array.isArray(meta) ? 'an array' : meta === null ? 'null' : typeof meta}.`,
+        );
+      if (meta !== undefined) assertJsonSafe(meta, `the meta of state ${state}`, true);
+      return hooks.updateState(state, meta);
     },
     locals: {},
   };

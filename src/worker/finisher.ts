@@ -66,7 +66,7 @@ export class Finisher {
       committed
         .then((result) => {
           if (result.stored === 'abandoned') throw new CeleriacError(result.reason);
-          if (result.stored === 'replaced') stored = result.update.status;
+          if (result.stored === 'replaced') stored = result.update.status as TaskState; // a replacement is FAILURE
           return this.handOn(job, () => after(stored));
         })
         .then(

@@ -22,7 +22,8 @@ export type PoolKind = 'async' | 'threads' | 'processes';
 export interface PoolHooks {
   hostname: string;
   middleware: TaskMiddleware[];
-  progress(job: Job, done: number, total: number | undefined, meta: Record<string, unknown> | undefined): Promise<void>;
+  /** Record a state the running task set with ctx.updateState() or ctx.progress(). */
+  updateState(job: Job, state: string, meta: Record<string, unknown> | undefined): Promise<void>;
 }
 
 /** Where task bodies run: the worker's own event loop (async), worker threads (threads) or child processes (processes). */

@@ -1,6 +1,6 @@
 import type { TaskMessage } from '../broker/message';
 import type { ResultStore, StateUpdate, WriteResult } from '../results/store';
-import type { TaskState } from '../results/states';
+import type { TaskStatus } from '../results/states';
 import type { SerializedError } from './outcome';
 import type { Job } from './pool';
 
@@ -62,16 +62,12 @@ export class StateWriter {
     }, RECEIVED_DELAY_MS);
   }
 
-  write(job: Job, status: TaskState, update: Partial<StateUpdate>): Promise<WriteResult> {
+  write(job: Job, status: TaskStatus, update: Partial<StateUpdate>): Promise<WriteResult> {
     // Assigned into describe()'s fresh object rather than spread twice: one allocation per state.
     const u = Object.assign(this.describe(job.msg), update);
     u.status = status;
     u.rowExists = u.dateCreated != null && Date.now() - u.dateCreated.getTime() > ROW_EXISTS_AFTER_MS;
     return this.store.write(u);
-  }
-
-  async progress(job: Job, done: number, total?: number, meta?: Record<string, unknown>): Promise<void> {
-    await this.write(job, 'PROGRESS', { meta: { done, total: total ?? null, ...meta } });
   }
 }
 

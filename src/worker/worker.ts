@@ -212,8 +212,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const hooks = {
       hostname: this.name,
       middleware: this.app.taskMiddleware,
-      progress: (job: Job, done: number, total?: number, meta?: Record<string, unknown>) =>
-        this.states.progress(job, done, total, meta),
+      updateState: (job: Job, state: string, meta?: Record<string, unknown>) =>
+        this.states.write(job, state, { meta: meta ?? {} }).then(() => {}),
     };
     const limits = {
       maxTasksPerChild: this.workerOptions.maxTasksPerChild,

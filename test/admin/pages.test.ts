@@ -85,8 +85,8 @@ describe('pages', () => {
   });
 
   test('tasks list: a bad filter is a 400 page naming it', async () => {
-    const res = await s.get('/tasks?state=NOPE').set('Accept', 'text/html').expect(400);
-    expect(res.text).toContain('&#39;NOPE&#39; is not a state');
+    const res = await s.get('/tasks?state=NO-PE').set('Accept', 'text/html').expect(400);
+    expect(res.text).toContain('&#39;NO-PE&#39; is not a state');
   });
 
   test('tasks list pages with Older / Newest links', async () => {

@@ -356,7 +356,7 @@ describe('task list', () => {
   });
 
   const badQueries: [string, string, RegExp][] = [
-    ['state=DONE', 'state', /'DONE' is not a state/],
+    ['state=DONE!', 'state', /'DONE!' is not a state/],
     ['sort=args', 'sort', /cannot be sorted on/],
     ['limit=0', 'limit', /1 to 200/],
     ['limit=500', 'limit', /1 to 200/],

@@ -94,7 +94,7 @@ test('pool-grow and pool-shrink add and retire threads', async () => {
 });
 
 test('ThreadPool.resize: idle threads go at once, and growing back reuses none of them', async () => {
-  const pool = new ThreadPool(RC_APP, 1, { hostname: 'resize@test', middleware: [], progress: async () => {} });
+  const pool = new ThreadPool(RC_APP, 1, { hostname: 'resize@test', middleware: [], updateState: async () => {} });
   try {
     pool.resize(3);
     expect(pool.size).toBe(3);
