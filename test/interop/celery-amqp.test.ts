@@ -179,10 +179,24 @@ describe('Celeriac sends, a real Celery worker runs (RabbitMQ)', () => {
   }, 60_000);
 
   test("Celeriac's revoke reaches a Celery worker holding an eta task", async () => {
-    const { id } = await pySend({ name: 'interop.record', args: ['revoked'], queue: PY_QUEUE, countdown: 3 });
-    await pyWorker!.waitForLog(`Task interop.record[${id}] received`);
+    // Celery checks the revoke only when the eta comes, so it must arrive first: time is the
+    // point, and the countdown leaves room for a busy machine (see celery-interop.test.ts).
+    const countdownS = 8;
+    const { id, sent_before_ms } = await pySend({
+      name: 'interop.record',
+      args: ['revoked'],
+      queue: PY_QUEUE,
+      countdown: countdownS,
+    });
+    await pyWorker!.waitForLog(`Task interop.record[${id}] received`, 20_000);
     await app.control.revoke(id);
-    await pyWorker!.waitForLog(`Discarding revoked task: interop.record[${id}]`, 15_000);
+    await pyWorker!.waitForLog(`Tasks flagged as revoked: ${id}`, 20_000);
+    const lateMs = Date.now() - (sent_before_ms + countdownS * 1000);
+    if (lateMs > 0)
+      throw new Error(
+        `the revoke reached the Celery worker ${lateMs} ms after the task's eta (${countdownS} s after its send), so this run cannot show it was honoured; the machine was slower than the countdown allows`,
+      );
+    await pyWorker!.waitForLog(`Discarding revoked task: interop.record[${id}]`, countdownS * 1000 + 10_000);
     expect((await records()).map((r) => r.task_id)).not.toContain(id);
   }, 60_000);
 
@@ -252,14 +266,15 @@ describe('Celery sends, a Celeriac worker runs (RabbitMQ)', () => {
   }, 60_000);
 
   test("Celery's control revoke reaches a Celeriac worker holding a countdown task", async () => {
-    const { id } = await pySend({ name: 'interop.stamp', args: ['to revoke'], queue: JS_QUEUE, countdown: 4 });
+    // The revoke must be heard before the eta (time is the point): room for two Python start-ups.
+    const { id } = await pySend({ name: 'interop.stamp', args: ['to revoke'], queue: JS_QUEUE, countdown: 8 });
     await eventually(async () => {
       const replies = await app.control.inspect({ destination: [JS], timeoutMs: 2000 }).scheduled();
       expect((replies[JS] as any[]).map((s) => s.request.id)).toContain(id);
-    }, 10_000);
+    }, 20_000);
     await tool({ control: 'revoke', arguments: { task_id: [id] }, destination: [JS] });
     const result = app.asyncResult(id);
-    await expect(result.get({ timeout: 20 })).rejects.toBeInstanceOf(TaskRevokedError);
+    await expect(result.get({ timeout: 30 })).rejects.toBeInstanceOf(TaskRevokedError);
     expect(runs.find((r) => r.id === id)).toBeUndefined();
   }, 60_000);
 

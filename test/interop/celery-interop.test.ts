@@ -96,7 +96,8 @@ describe('Celeriac sends, a real Celery worker runs', () => {
       { 'key with space': 'ü', n: 0, f: false },
       { queue: PY_QUEUE },
     );
-    const delayed = await app.sendTask('interop.record', ['countdown'], {}, { queue: PY_QUEUE, countdown: 2 });
+    // Long enough to be seen in the delayed set below on a busy machine, before a worker promotes it.
+    const delayed = await app.sendTask('interop.record', ['countdown'], {}, { queue: PY_QUEUE, countdown: 5 });
     const sentAfter = Date.now();
 
     // kombu's layout: bucket 0 is the bare queue key, priority 5 goes to bucket 3 (`queue\x06\x163`).
@@ -112,7 +113,7 @@ describe('Celeriac sends, a real Celery worker runs', () => {
         expect(all).toHaveLength(4);
         return all;
       },
-      20_000,
+      40_000,
       50,
     );
     const byId = new Map(got.map((r) => [r.task_id, r]));
@@ -146,21 +147,35 @@ describe('Celeriac sends, a real Celery worker runs', () => {
     const late = byId.get(delayed.id)!;
     expect(late).toMatchObject({ args: ['countdown'], kwargs: {}, retries: 0 });
     const etaMs = new Date(late.eta!).getTime();
-    expect(etaMs).toBeGreaterThanOrEqual(sentAt + 2000);
-    expect(etaMs).toBeLessThanOrEqual(sentAfter + 2000);
+    expect(etaMs).toBeGreaterThanOrEqual(sentAt + 5000);
+    expect(etaMs).toBeLessThanOrEqual(sentAfter + 5000);
     expect(late.ran_at_ms).toBeGreaterThanOrEqual(etaMs);
     expect(await delayedIds()).toEqual([]);
   });
 
   test("Celeriac's revoke reaches a Celery worker holding an eta task", async () => {
-    // Only a Python sender leaves an eta task on the queue, where the Celery worker takes it and waits in memory.
-    const { id } = await pySend({ name: 'interop.record', args: ['revoked'], queue: PY_QUEUE, countdown: 2 });
-    await pyWorker!.waitForLog(`Task interop.record[${id}] received`);
+    // Only a Python sender leaves an eta task on the queue, where the Celery worker takes it and
+    // waits in memory. Celery checks the revoke only when the eta comes, so the revoke must arrive
+    // first: time is the point, and the countdown leaves room for a busy machine (2 s did not: a
+    // loaded run flagged the revoke 215 ms after the eta, and the task ran).
+    const countdownS = 8;
+    const { id, sent_before_ms } = await pySend({
+      name: 'interop.record',
+      args: ['revoked'],
+      queue: PY_QUEUE,
+      countdown: countdownS,
+    });
+    await pyWorker!.waitForLog(`Task interop.record[${id}] received`, 20_000);
     await app.control.revoke(id);
-    await pyWorker!.waitForLog(`Tasks flagged as revoked: ${id}`);
-    await pyWorker!.waitForLog(`Discarding revoked task: interop.record[${id}]`, 10_000);
+    await pyWorker!.waitForLog(`Tasks flagged as revoked: ${id}`, 20_000);
+    const lateMs = Date.now() - (sent_before_ms + countdownS * 1000);
+    if (lateMs > 0)
+      throw new Error(
+        `the revoke reached the Celery worker ${lateMs} ms after the task's eta (${countdownS} s after its send), so this run cannot show it was honoured; the machine was slower than the countdown allows`,
+      );
+    await pyWorker!.waitForLog(`Discarding revoked task: interop.record[${id}]`, countdownS * 1000 + 10_000);
     expect((await records()).map((r) => r.task_id)).not.toContain(id);
-  });
+  }, 60_000);
 });
 
 describe('Celery sends, a Celeriac worker runs', () => {
@@ -217,17 +232,18 @@ describe('Celery sends, a Celeriac worker runs', () => {
   });
 
   test('countdown: deferred to the delayed set, run no earlier than its eta', async () => {
+    // Long enough that the parked message is still there to be seen on a busy machine.
     const { id, sent_before_ms } = await pySend({
       name: 'interop.stamp',
       args: ['later'],
       queue: JS_QUEUE,
-      countdown: 1,
+      countdown: 5,
     });
     // Celery put it on the queue with an eta header; the Celeriac worker parks it in its delayed set.
-    await eventually(async () => expect(await delayedIds()).toContain(id), 5000, 10);
+    await eventually(async () => expect(await delayedIds()).toContain(id), 20_000, 10);
     expect(runs.find((r) => r.id === id)).toBeUndefined();
-    const ranAtMs = (await app.asyncResult<number>(id).get({ timeout: 20 })) as number;
-    expect(ranAtMs).toBeGreaterThanOrEqual(sent_before_ms + 1000);
+    const ranAtMs = (await app.asyncResult<number>(id).get({ timeout: 30 })) as number;
+    expect(ranAtMs).toBeGreaterThanOrEqual(sent_before_ms + 5000);
     expect(runs.filter((r) => r.id === id)).toHaveLength(1);
     expect(await delayedIds()).not.toContain(id);
   });
@@ -246,8 +262,10 @@ describe('Celery sends, a Celeriac worker runs', () => {
   });
 
   test("Celery's control revoke reaches a Celeriac worker holding a countdown task", async () => {
-    const { id } = await pySend({ name: 'interop.stamp', args: ['to revoke'], queue: JS_QUEUE, countdown: 3 });
-    await eventually(async () => expect(await delayedIds()).toContain(id), 5000, 10);
+    // The revoke must be heard while the task is still parked (time is the point): the countdown
+    // leaves room for two Python processes' start-up on a busy machine.
+    const { id } = await pySend({ name: 'interop.stamp', args: ['to revoke'], queue: JS_QUEUE, countdown: 8 });
+    await eventually(async () => expect(await delayedIds()).toContain(id), 20_000, 10);
 
     // Listen where kombu publishes with global_keyprefix: PUBLISH is one of its prefixed commands.
     const channel = `${prefix}/${new URL(REDIS_URL).pathname.slice(1) || '0'}.celery.pidbox`;
@@ -263,7 +281,7 @@ describe('Celery sends, a Celeriac worker runs', () => {
           expect(heard).toEqual([
             expect.objectContaining({ method: 'revoke', arguments: expect.objectContaining({ task_id: [id] }) }),
           ]),
-        5000,
+        20_000,
       );
     } finally {
       sub.disconnect();
@@ -271,7 +289,7 @@ describe('Celery sends, a Celeriac worker runs', () => {
     expect(await delayedIds()).toContain(id); // heard before it was due, so the worker can drop it
 
     const result = app.asyncResult(id);
-    await expect(result.get({ timeout: 20 })).rejects.toBeInstanceOf(TaskRevokedError);
+    await expect(result.get({ timeout: 30 })).rejects.toBeInstanceOf(TaskRevokedError);
     expect(await result.info()).toMatchObject({ status: 'REVOKED', meta: { reason: 'revoked' } });
     expect(runs.find((r) => r.id === id)).toBeUndefined();
   });
@@ -299,7 +317,7 @@ describe('Celery sends, a Celeriac worker runs', () => {
       routing_key: 'video.compress',
       countdown: 1,
     });
-    expect(typeof (await app.asyncResult(id).get({ timeout: 10 }))).toBe('number');
+    expect(typeof (await app.asyncResult(id).get({ timeout: 30 }))).toBe('number');
     expect((await app.asyncResult(id).info())!.queue).toBe(JS_ROUTED_QUEUE);
   });
 });
