@@ -18,6 +18,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server)
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null || need+=(python3-celery python3-redis)
 /usr/bin/python3 -c 'import amqp' 2>/dev/null || need+=(python3-amqp)
+# Serializer interop (test/serial): Celery's msgpack serializer and auth serializer (X.509 signing).
+/usr/bin/python3 -c 'import msgpack, cryptography' 2>/dev/null || need+=(python3-msgpack python3-cryptography)
 # The benchmark's Celery rows (npm run bench): SQLAlchemy result backend on Postgres, and W3's django-celery-beat.
 /usr/bin/python3 -c 'import sqlalchemy, psycopg2, django_celery_beat' 2>/dev/null || need+=(python3-sqlalchemy python3-psycopg2 python3-django-celery-beat)
 command -v chromium >/dev/null || need+=(chromium)

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { createBroker, type Broker } from './broker';
 import { PostgresCoordination } from './results/coordination';
 import { encodeTask, type Embed } from './broker/message';
+import { sendEncoding } from './broker/serializers/options';
 import type { OutgoingMessage } from './broker';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
 import { createDataSource, initialize, migrate } from './db/data-source';
@@ -279,6 +280,7 @@ export class Celeriac {
         ignoreResult,
         headers,
         embed: options.embed,
+        ...sendEncoding(options, task?.options, this.config),
       },
       this.signer?.canSign ? this.signer : undefined,
     );

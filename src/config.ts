@@ -6,6 +6,7 @@ import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOpti
 import { validateQueueArgs } from './broker/amqp/topology';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
+import { resolveSerialOptions, type ResolvedSerialOptions, type SerialOptions } from './broker/serializers/options';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
 export interface RouteOptions {
@@ -13,7 +14,7 @@ export interface RouteOptions {
   priority?: number;
 }
 
-export interface CeleriacOptions {
+export interface CeleriacOptions extends SerialOptions {
   /** App folders (like Django's INSTALLED_APPS): every tasks.ts / tasks.js inside is imported. */
   apps?: string[];
   /** Postgres URL for results and schedules. Default: DATABASE_URL. */
@@ -86,7 +87,7 @@ export interface CeleriacOptions {
   logLevel?: LogLevel;
 }
 
-export interface ResolvedConfig {
+export interface ResolvedConfig extends ResolvedSerialOptions {
   apps: string[];
   databaseUrl: string | undefined;
   dataSource: DataSource | undefined;
@@ -163,6 +164,9 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'logger',
   'logFormat',
   'logLevel',
+  'taskSerializer',
+  'acceptContent',
+  'taskCompression',
 ]);
 
 /** Validates the options once, at construction; nothing later re-checks them. */
@@ -280,6 +284,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     logger: options.logger,
     logFormat,
     logLevel,
+    ...resolveSerialOptions(options),
   };
 }
 

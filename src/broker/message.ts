@@ -4,6 +4,7 @@ import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
 import { pathKey, textProblem } from '../storable';
 import { checkHeaders, MessageFieldError } from './headers';
 import type { MessageSigner } from './signing';
+import { decodeBody, encodeBody, type CompressionName, type SerializerName } from './serializers/codec';
 
 /**
  * Celery message protocol v2 with the JSON serializer, in kombu's Redis envelope
@@ -46,6 +47,9 @@ export interface OutgoingTask {
   ignoreResult: boolean;
   headers: Record<string, unknown>;
   embed?: Partial<Embed>;
+  /** Default 'json'. */
+  serializer?: SerializerName;
+  compression?: CompressionName | null;
 }
 
 /** A message as a worker sees it, decoded from the raw envelope kept for acking. */
@@ -81,7 +85,7 @@ export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
   assertJsonSafe(t.args, 'args', true);
   assertJsonSafe(t.kwargs, 'kwargs', true);
   assertJsonSafe(t.headers, 'headers');
-  const body = JSON.stringify([t.args, t.kwargs, { ...emptyEmbed, ...t.embed }]);
+  const body = encodeBody([t.args, t.kwargs, { ...emptyEmbed, ...t.embed }], t.serializer ?? 'json', t.compression);
   const headers: Record<string, unknown> = {
     lang: 'js',
     task: t.task,
@@ -101,6 +105,7 @@ export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
     ignore_result: t.ignoreResult,
     ...t.headers,
   };
+  if (body.compression) headers.compression = body.compression;
   const properties: Record<string, unknown> = {
     correlation_id: t.id,
     reply_to: replyTo,
@@ -111,12 +116,12 @@ export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
     delivery_tag: randomUUID(),
   };
   if (t.expires) properties.expiration = String(Math.max(0, t.expires.getTime() - Date.now()));
-  const encodedBody = Buffer.from(body, 'utf8').toString('base64');
+  const encodedBody = body.bytes.toString('base64');
   signer?.sign(headers, encodedBody);
   return JSON.stringify({
     body: encodedBody,
-    'content-encoding': 'utf-8',
-    'content-type': 'application/json',
+    'content-encoding': body.contentEncoding,
+    'content-type': body.contentType,
     headers,
     properties,
   });
@@ -125,7 +130,12 @@ export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
 /** One client oid per process, as kombu's reply_to. */
 const replyTo = randomUUID();
 
-export function decodeTask(raw: string): TaskMessage {
+/**
+ * `accept`: the content types the caller runs (the app's acceptContent); a message of another is
+ * refused before its body is decoded, as Celery refuses untrusted content. Without it, every
+ * content type Celeriac reads is decoded.
+ */
+export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessage {
   let envelope: any;
   try {
     envelope = JSON.parse(raw);
@@ -144,28 +154,23 @@ export function decodeTask(raw: string): TaskMessage {
   const checked = checkHeaders(headers, properties);
   const { id } = checked;
   const contentType = envelope['content-type'];
-  if (contentType !== 'application/json') {
-    throw new MessageFieldError(
-      `Task ${id} uses content-type ${JSON.stringify(contentType)}: only application/json is accepted. Set task_serializer='json' on the sender.`,
-      id,
-      checked.task,
+  const refuse = (message: string) => new MessageFieldError(message, id, checked.task);
+  if (accept && !accept.has(contentType))
+    throw refuse(
+      `Task ${id} uses content-type ${JSON.stringify(contentType)}, which this worker does not accept (acceptContent: ${[...accept].join(', ')}). Add it to acceptContent, or send with a serializer the worker accepts.`,
     );
-  }
-  let bodyText: string;
-  if (properties.body_encoding === 'base64') bodyText = Buffer.from(String(envelope.body), 'base64').toString('utf8');
-  else bodyText = typeof envelope.body === 'string' ? envelope.body : JSON.stringify(envelope.body);
-  let body: unknown;
+  const bytes =
+    properties.body_encoding === 'base64'
+      ? Buffer.from(String(envelope.body), 'base64')
+      : Buffer.from(typeof envelope.body === 'string' ? envelope.body : JSON.stringify(envelope.body ?? null), 'utf8');
+  let body: any;
   try {
-    body = JSON.parse(bodyText);
-  } catch {
-    throw new MessageFieldError(`The body of task ${id} is not valid JSON.`, id, checked.task);
+    body = decodeBody(bytes, contentType, headers.compression, id);
+  } catch (err) {
+    throw err instanceof MessageDecodeError ? refuse(err.message) : err;
   }
   if (!Array.isArray(body) || !Array.isArray(body[0]) || !isPlainObject(body[1])) {
-    throw new MessageFieldError(
-      `The body of task ${id} is not [args, kwargs, embed] (a list, an object, an object).`,
-      id,
-      checked.task,
-    );
+    throw refuse(`The body of task ${id} is not [args, kwargs, embed] (a list, an object, an object).`);
   }
   const embed = readEmbed(
     body[2],

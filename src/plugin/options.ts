@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors';
 import { requireName, requirePriority } from '../config';
 import { parseRateLimit } from './rate-limit';
+import { checkCompression, checkSerializer } from '../broker/serializers/options';
+import type { CompressionName, SerializerName } from '../broker/serializers/codec';
 
 type ErrorClass = abstract new (...args: any[]) => Error;
 
@@ -35,6 +37,10 @@ export interface TaskOptions {
   trackStarted?: boolean;
   /** Seconds after sending, or an instant, past which the task is REVOKED instead of run. */
   expires?: number | Date;
+  /** How this task's messages are encoded, over the app's taskSerializer (Celery's serializer). */
+  serializer?: SerializerName;
+  /** Compression of this task's messages, over the app's taskCompression. */
+  compression?: CompressionName | null;
 }
 
 export interface ResolvedTaskOptions {
@@ -53,6 +59,8 @@ export interface ResolvedTaskOptions {
   ignoreResult: boolean;
   trackStarted: boolean;
   expires: number | Date | undefined;
+  serializer: SerializerName | undefined;
+  compression: CompressionName | null | undefined;
 }
 
 const known = new Set([
@@ -72,6 +80,8 @@ const known = new Set([
   'ignoreResult',
   'trackStarted',
   'expires',
+  'serializer',
+  'compression',
 ]);
 
 export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOptions {
@@ -104,6 +114,8 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
     ignoreResult: o.ignoreResult ?? false,
     trackStarted: o.trackStarted ?? false,
     expires: o.expires,
+    serializer: o.serializer === undefined ? undefined : checkSerializer(key('serializer'), o.serializer),
+    compression: o.compression === undefined ? undefined : checkCompression(key('compression'), o.compression),
   };
 }
 

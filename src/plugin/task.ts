@@ -8,6 +8,7 @@ import { registry } from './registry';
 import type { BulkOptions, TaskCall, TaskCallOf } from './bulk';
 import { currentApp } from './current-app';
 import { Signature } from '../canvas/signature';
+import type { CompressionName, SerializerName } from '../broker/serializers/codec';
 
 /** Options of one call, as Celery's apply_async (durations in seconds). */
 export interface ApplyOptions {
@@ -30,6 +31,10 @@ export interface ApplyOptions {
   timeLimit?: number;
   softTimeLimit?: number;
   ignoreResult?: boolean;
+  /** Over the task's and the app's serializer: 'json' or 'msgpack'. */
+  serializer?: SerializerName;
+  /** Over the task's and the app's compression: 'zlib', 'gzip' (the same, as kombu), 'brotli', or null for none. */
+  compression?: CompressionName | null;
 }
 
 /**

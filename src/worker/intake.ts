@@ -35,7 +35,7 @@ export class Intake {
     }
     let msg: TaskMessage;
     try {
-      msg = decodeTask(delivery.raw);
+      msg = decodeTask(delivery.raw, app.config.acceptContent);
       if (msg.queue !== delivery.queue) msg = this.rehome(msg, delivery);
     } catch (err) {
       const reason = err instanceof MessageDecodeError ? err.message : `undecodable message: ${String(err)}`;

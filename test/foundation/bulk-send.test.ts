@@ -29,7 +29,7 @@ afterEach(async () => {
 const key = (k: string) => app.config.keyPrefix + k;
 /** The messages waiting on a queue, oldest first (kombu LPUSHes, workers take from the right). */
 async function queued(queue = 'celery') {
-  return (await redis.lrange(key(queue), 0, -1)).reverse().map(decodeTask);
+  return (await redis.lrange(key(queue), 0, -1)).reverse().map((raw) => decodeTask(raw));
 }
 
 test('sendMany queues every task in order and records them PENDING in a few batched writes, not one per task', async () => {

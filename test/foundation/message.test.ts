@@ -152,7 +152,7 @@ test.each([
       'content-type': 'application/x-python-serialize',
       properties: {},
     }),
-    /only application\/json/,
+    /Celeriac reads application\/json and application\/x-msgpack/,
   ],
   [
     JSON.stringify({

@@ -1,0 +1,102 @@
+import { decode as unpack, encode as pack } from '@msgpack/msgpack';
+import { brotliCompressSync, brotliDecompressSync, deflateSync, gunzipSync, inflateSync } from 'node:zlib';
+import { MessageDecodeError } from '../../errors';
+
+/**
+ * Task bodies in Celery's serializers and compressions, byte for byte as kombu 5 writes them:
+ * json (`application/json`, utf-8) and msgpack (`application/x-msgpack`, binary: kombu's
+ * `packb(use_bin_type=True)` / `unpackb(raw=False)`), optionally compressed with the method named
+ * in the `compression` header. kombu registers zlib under the content type `application/x-gzip`
+ * with the aliases 'zlib' and 'gzip': both names mean a zlib stream, not the gzip file format.
+ */
+export const SERIALIZERS = {
+  json: { contentType: 'application/json', contentEncoding: 'utf-8' },
+  msgpack: { contentType: 'application/x-msgpack', contentEncoding: 'binary' },
+} as const;
+export type SerializerName = keyof typeof SERIALIZERS;
+
+export const COMPRESSIONS = {
+  zlib: 'application/x-gzip',
+  gzip: 'application/x-gzip',
+  brotli: 'application/x-brotli',
+} as const;
+export type CompressionName = keyof typeof COMPRESSIONS;
+
+/** A decompressed body larger than this is refused: a few KiB of zlib can inflate to gigabytes. */
+export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+export interface EncodedBody {
+  bytes: Buffer;
+  contentType: string;
+  contentEncoding: string;
+  /** The `compression` header, when compressed. */
+  compression?: string;
+}
+
+/** `value` must already have passed assertJsonSafe: both serializers carry exactly what JSON does. */
+export function encodeBody(
+  value: unknown,
+  serializer: SerializerName,
+  compression?: CompressionName | null,
+): EncodedBody {
+  const { contentType, contentEncoding } = SERIALIZERS[serializer];
+  let bytes =
+    serializer === 'json'
+      ? Buffer.from(JSON.stringify(value), 'utf8')
+      : Buffer.from(pack(asJson(value), { ignoreUndefined: true }));
+  if (!compression) return { bytes, contentType, contentEncoding };
+  bytes = compression === 'brotli' ? brotliCompressSync(bytes) : deflateSync(bytes);
+  return { bytes, contentType, contentEncoding, compression: COMPRESSIONS[compression] };
+}
+
+/** The body of task `id` as its content type and `compression` header say. */
+export function decodeBody(bytes: Buffer, contentType: unknown, compression: unknown, id: string): unknown {
+  if (compression !== undefined && compression !== null) bytes = decompress(bytes, compression, id);
+  if (contentType === SERIALIZERS.json.contentType) {
+    try {
+      return JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new MessageDecodeError(`The body of task ${id} is not valid JSON.`);
+    }
+  }
+  if (contentType === SERIALIZERS.msgpack.contentType) {
+    try {
+      return unpack(bytes);
+    } catch (err) {
+      throw new MessageDecodeError(`The body of task ${id} is not valid msgpack (${(err as Error).message}).`);
+    }
+  }
+  throw new MessageDecodeError(
+    `Task ${id} uses content-type '${String(contentType)}': Celeriac reads application/json and application/x-msgpack. Set task_serializer='json' or 'msgpack' on the sender.`,
+  );
+}
+
+function decompress(bytes: Buffer, compression: unknown, id: string): Buffer {
+  const limit = { maxOutputLength: MAX_INFLATED_BYTES };
+  try {
+    if (compression === COMPRESSIONS.zlib)
+      // kombu's gzip is zlib; a sender that wrote the gzip file format is read too.
+      return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, limit) : inflateSync(bytes, limit);
+    if (compression === COMPRESSIONS.brotli) return brotliDecompressSync(bytes, limit);
+  } catch (err) {
+    const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
+    throw new MessageDecodeError(
+      tooBig
+        ? `The body of task ${id} inflates past ${MAX_INFLATED_BYTES} bytes: refused (send large data by reference).`
+        : `The body of task ${id} does not decompress as ${String(compression)} (${(err as Error).message}).`,
+    );
+  }
+  throw new MessageDecodeError(
+    `Task ${id} is compressed with '${String(compression)}': Celeriac reads application/x-gzip (kombu's zlib and gzip) and application/x-brotli. Set task_compression='zlib' or none on the sender.`,
+  );
+}
+
+/** What JSON would carry: Dates as ISO strings (msgpack would write its timestamp extension, which Celery's msgpack returns as an object). */
+function asJson(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(asJson);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = asJson(v);
+  return out;
+}
