@@ -4,7 +4,7 @@ import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
 import { pathKey, textProblem } from '../storable';
 import { checkHeaders, MessageFieldError } from './headers';
 import type { MessageSigner } from './signing';
-import { decodeBody, encodeBody, type CompressionName, type SerializerName } from './serializers/codec';
+import { decodeBody, encodeBody, readable, type CompressionName, type SerializerName } from './serializers/codec';
 
 /**
  * Celery message protocol v2 with the JSON serializer, in kombu's Redis envelope
@@ -155,7 +155,8 @@ export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessa
   const { id } = checked;
   const contentType = envelope['content-type'];
   const refuse = (message: string) => new MessageFieldError(message, id, checked.task);
-  if (accept && !accept.has(contentType))
+  // One Celeriac cannot read at all gets decodeBody's reason, the same with or without `accept`.
+  if (accept && readable(contentType) && !accept.has(contentType))
     throw refuse(
       `Task ${id} uses content-type ${JSON.stringify(contentType)}, which this worker does not accept (acceptContent: ${[...accept].join(', ')}). Add it to acceptContent, or send with a serializer the worker accepts.`,
     );

@@ -49,6 +49,11 @@ export function encodeBody(
   return { bytes, contentType, contentEncoding, compression: COMPRESSIONS[compression] };
 }
 
+/** Whether Celeriac can decode bodies of this content type at all. */
+export function readable(contentType: unknown): boolean {
+  return Object.values(SERIALIZERS).some((s) => s.contentType === contentType);
+}
+
 /** The body of task `id` as its content type and `compression` header say. */
 export function decodeBody(bytes: Buffer, contentType: unknown, compression: unknown, id: string): unknown {
   if (compression !== undefined && compression !== null) bytes = decompress(bytes, compression, id);
@@ -67,7 +72,7 @@ export function decodeBody(bytes: Buffer, contentType: unknown, compression: unk
     }
   }
   throw new MessageDecodeError(
-    `Task ${id} uses content-type '${String(contentType)}': Celeriac reads application/json and application/x-msgpack. Set task_serializer='json' or 'msgpack' on the sender.`,
+    `Task ${id} uses content-type ${JSON.stringify(contentType) ?? 'none'}: Celeriac reads application/json and application/x-msgpack. Set task_serializer='json' or 'msgpack' on the sender.`,
   );
 }
 
@@ -83,11 +88,11 @@ function decompress(bytes: Buffer, compression: unknown, id: string): Buffer {
     throw new MessageDecodeError(
       tooBig
         ? `The body of task ${id} inflates past ${MAX_INFLATED_BYTES} bytes: refused (send large data by reference).`
-        : `The body of task ${id} does not decompress as ${String(compression)} (${(err as Error).message}).`,
+        : `The body of task ${id} does not decompress as ${JSON.stringify(compression)} (${(err as Error).message}).`,
     );
   }
   throw new MessageDecodeError(
-    `Task ${id} is compressed with '${String(compression)}': Celeriac reads application/x-gzip (kombu's zlib and gzip) and application/x-brotli. Set task_compression='zlib' or none on the sender.`,
+    `Task ${id} is compressed with ${JSON.stringify(compression)}: Celeriac reads application/x-gzip (kombu's zlib and gzip) and application/x-brotli. Set task_compression='zlib' or none on the sender.`,
   );
 }
 
