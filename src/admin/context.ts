@@ -74,6 +74,11 @@ export class AdminContext {
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /** The action log: every state change made through the admin, with who made it (options.actor). */
+  audit(req: Request, action: string, fields: Record<string, unknown>): void {
+    this.app.logger.log('info', `admin: ${action}`, { user: this.options.actor(req), action, ...fields });
+  }
+
   canSeeStack(req: Request): Promise<boolean> {
     return passes(this.options.showTracebacks, req, (err) =>
       this.app.logger.log('error', 'admin showTracebacks() threw; stacks were hidden', {

@@ -4,6 +4,7 @@ import type { TaskResultRow } from '../results/store';
 import { controlRoutes } from './api/control';
 import { monitorRoutes } from './api/monitor';
 import { periodicRoutes } from './api/periodic';
+import { queueRoutes } from './api/queues';
 import { taskRoutes } from './api/tasks';
 import { checkBody } from './body';
 import { AdminContext } from './context';
@@ -43,6 +44,7 @@ export function createAdmin(app: Celeriac, options: AdminOptions): Router {
   router.use(taskRoutes(ctx));
   router.use(monitorRoutes(ctx));
   router.use(controlRoutes(ctx));
+  router.use(queueRoutes(ctx));
   router.use(periodicRoutes(ctx));
   router.use(pageRoutes(ctx, assets.version));
   router.use('/api', (req, res) => {

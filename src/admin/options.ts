@@ -41,6 +41,16 @@ export interface AdminOptions {
   readTimeoutMs?: number;
   /** How long inspect and control wait for the addressed worker's reply. Default 2000 ms. */
   controlTimeoutMs?: number;
+  /**
+   * Who made a request, for the action log (purge, pool resize, shutdown…). Default: the first of
+   * `req.user.username`, `.email`, `.name`, `.id` that is set, else 'anonymous'.
+   */
+  actor?: (req: Request) => string | undefined | null;
+  /** A "Sign out" link in the navigation (your app's logout URL). None by default. */
+  signOutUrl?: string;
+  /** A link back to your app in the navigation; `appName` labels it. None by default. */
+  appUrl?: string;
+  appName?: string;
 }
 
 export interface ResolvedAdminOptions {
@@ -55,6 +65,10 @@ export interface ResolvedAdminOptions {
   title: string;
   readTimeoutMs: number;
   controlTimeoutMs: number;
+  actor: (req: Request) => string;
+  signOutUrl: string | undefined;
+  appUrl: string | undefined;
+  appName: string;
 }
 
 const known = [
@@ -70,6 +84,10 @@ const known = [
   'title',
   'readTimeoutMs',
   'controlTimeoutMs',
+  'actor',
+  'signOutUrl',
+  'appUrl',
+  'appName',
 ] as const satisfies readonly (keyof AdminOptions)[];
 
 const defaults = {
@@ -149,7 +167,32 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
       throw new ConfigError(`admin.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
+  const link = (key: 'signOutUrl' | 'appUrl') => {
+    const v = options[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !(v.startsWith('/') || /^https?:\/\//.test(v)) || /[\s"'<>]/.test(v))
+      throw new ConfigError(
+        `admin.${key}`,
+        `expected a path starting with '/' or an http(s) URL, got ${JSON.stringify(v)}`,
+      );
+    return v;
+  };
+  if (options.actor !== undefined && typeof options.actor !== 'function')
+    throw new ConfigError('admin.actor', `expected a function (req) => string, got ${typeof options.actor}`);
+  const actorOption = options.actor;
+  const actor = (req: Request) => {
+    try {
+      const who = actorOption ? actorOption(req) : defaultActor(req);
+      return typeof who === 'string' && who !== '' ? who.slice(0, 200) : 'anonymous';
+    } catch {
+      return 'unknown (actor() threw)';
+    }
+  };
   return {
+    actor,
+    signOutUrl: link('signOutUrl'),
+    appUrl: link('appUrl'),
+    appName: typeof options.appName === 'string' && options.appName !== '' ? options.appName : 'Back to the app',
     authorize,
     showTracebacks,
     readOnly: options.readOnly ?? false,
@@ -162,6 +205,16 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     readTimeoutMs: positive('readTimeoutMs', options.readTimeoutMs, defaults.readTimeoutMs),
     controlTimeoutMs: positive('controlTimeoutMs', options.controlTimeoutMs, defaults.controlTimeoutMs),
   };
+}
+
+function defaultActor(req: Request): string | undefined {
+  const user = (req as Request & { user?: Record<string, unknown> }).user;
+  if (!user || typeof user !== 'object') return undefined;
+  for (const key of ['username', 'email', 'name', 'id']) {
+    const v = user[key];
+    if (typeof v === 'string' || typeof v === 'number') return String(v);
+  }
+  return undefined;
 }
 
 /** Runs a check; an exception counts as a refusal (and is reported), never as a pass. */

@@ -160,7 +160,16 @@ export interface WorkerJson {
 
 export interface QueueJson {
   name: string;
+  /** Ready messages (the same as `ready`; kept for clients of the first API). */
   length: number;
+  ready: number;
+  /** Taken by a worker and not acked yet; null where the transport cannot tell (RabbitMQ). */
+  unacked: number | null;
+  /** Waiting for their eta or countdown (revoked ones left out); null on RabbitMQ (see inspect scheduled). */
+  delayed: number | null;
+  deadLettered: number;
+  /** Consumers attached (RabbitMQ); null on Redis, whose workers pull. */
+  consumers: number | null;
 }
 
 export interface StatsJson {
@@ -172,7 +181,9 @@ export interface StatsJson {
   workersOnline: number;
   workersOffline: number;
   queues: QueueJson[];
-  delayed: number;
+  /** Every queue's delayed messages; null on RabbitMQ. */
+  delayed: number | null;
+  deadLettered: number;
 }
 
 /** One message on `GET api/events`. */

@@ -260,8 +260,8 @@ export interface QueueAdmin {
   counts(queues: string[]): Promise<{ queues: QueueCounts[]; delayed: number | null; deadLettered: number }>;
   /** Delete every ready message of the queue; how many. Held and delayed messages stay. */
   purge(queue: string): Promise<number>;
-  /** The next `limit` ready messages in the order consumers take them, then the queue's delayed ones (earliest first). */
-  peek(queue: string, limit: number): Promise<QueuedMessage[]>;
+  /** Up to `limit` messages: the ready ones in the order consumers take them, then the queue's delayed ones (earliest first). */
+  peek(queue: string, limit: number, only?: QueuedMessage['state']): Promise<QueuedMessage[]>;
   /** Delete one ready or delayed message of the queue by task id; where it was, or null when not found. */
   deleteMessage(queue: string, taskId: string): Promise<'ready' | 'delayed' | null>;
   /** Send a dead-lettered message back to its queue (and out of the dead-letter list); false when not found. */

@@ -240,11 +240,11 @@ export class MemoryBroker extends FanOutDelegate implements Broker, DelayedStore
       }
       return n;
     },
-    peek: async (queue, limit) => {
+    peek: async (queue, limit, only) => {
       const out: QueuedMessage[] = [];
-      for (const key of this.keys.consumeOrder([queue]))
+      for (const key of only === 'delayed' ? [] : this.keys.consumeOrder([queue]))
         for (const raw of [...(this.lists.get(key) ?? [])].reverse()) out.push(describeQueued(raw, 'ready'));
-      for (const d of this.delayedList)
+      for (const d of only === 'ready' ? [] : this.delayedList)
         if (routeOf(d.raw).queue === queue) out.push(describeQueued(d.raw, 'delayed', d.dueAtMs));
       return out.slice(0, limit);
     },

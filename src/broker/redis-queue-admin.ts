@@ -69,17 +69,17 @@ export class RedisQueueAdmin implements QueueAdmin {
     });
   }
 
-  async peek(queue: string, limit: number): Promise<QueuedMessage[]> {
+  async peek(queue: string, limit: number, only?: QueuedMessage['state']): Promise<QueuedMessage[]> {
     return this.run(async () => {
       const r = this.redis();
       const out: QueuedMessage[] = [];
-      for (const key of this.keys.consumeOrder([queue])) {
+      for (const key of only === 'delayed' ? [] : this.keys.consumeOrder([queue])) {
         if (out.length >= limit) break;
         // Consumers take from the right: the last elements are next.
         const raws = await r.lrange(key, -(limit - out.length), -1);
         for (const raw of raws.reverse()) out.push(describeQueued(raw, 'ready'));
       }
-      for (let start = 0; out.length < limit && start < SCAN_LIMIT; start += CHUNK) {
+      for (let start = 0; only !== 'ready' && out.length < limit && start < SCAN_LIMIT; start += CHUNK) {
         const flat = await r.zrange(this.keys.delayed, start, String(start + CHUNK - 1), 'WITHSCORES');
         for (let i = 0; i < flat.length && out.length < limit; i += 2)
           if (routeOf(flat[i]).queue === queue) out.push(describeQueued(flat[i], 'delayed', Number(flat[i + 1])));

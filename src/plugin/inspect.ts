@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../broker';
 import { decodeReply, encodeControl, REPLY_EXCHANGE } from '../broker/pidbox';
-import type { QueueInfo, StatsReply, TaskInfo } from '../worker/remote-control';
+import type { QueueInfo, ScheduledInfo, StatsReply, TaskInfo } from '../worker/remote-control';
 
 export interface BroadcastOptions {
   /** Worker names to address (`celery@host`, `-n` of each worker); default every worker. */
@@ -123,6 +123,11 @@ export class RemoteControl {
     return this.broadcast('time_limit', { task_name: taskName, soft, hard }, options);
   }
 
+  /** Replace the pool's children with fresh ones that load the app again (threads and processes pools). */
+  poolRestart(options: BroadcastOptions = {}): Promise<Replies<OkOrError>> {
+    return this.broadcast('pool_restart', {}, options);
+  }
+
   /** Ask workers to stop gracefully (the worker process then exits 0). */
   shutdown(options: BroadcastOptions = {}): Promise<Replies<OkOrError>> {
     return this.broadcast('shutdown', {}, options);
@@ -151,9 +156,13 @@ export class Inspect {
   reserved() {
     return this.call<TaskInfo[]>('reserved');
   }
-  /** ETA tasks held in memory: always empty for Celeriac workers, whose ETA tasks wait in Redis. */
+  /** ETA/countdown tasks: held by the worker on RabbitMQ (as Celery); on Redis, those of its queues in the delayed set. */
   scheduled() {
-    return this.call<unknown[]>('scheduled');
+    return this.call<ScheduledInfo[]>('scheduled');
+  }
+  /** The configuration the worker runs with, secrets masked. */
+  conf() {
+    return this.call<Record<string, unknown>>('conf');
   }
   registered() {
     return this.call<string[]>('registered');

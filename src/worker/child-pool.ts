@@ -42,6 +42,8 @@ interface Slot {
   tasksRun: number;
   /** Shrunk away while busy: removed, not replaced, when its task ends. */
   retiring: boolean;
+  /** Restarted (pool_restart) while busy: replaced when its task ends. */
+  stale: boolean;
 }
 
 export interface ChildLimits {
@@ -94,6 +96,7 @@ export abstract class ChildPool implements Pool {
       timers: [],
       tasksRun: 0,
       retiring: false,
+      stale: false,
     };
     slot.ready = new Promise<void>((resolveReady, reject) => {
       slot.child = this.launch({
@@ -105,7 +108,7 @@ export abstract class ChildPool implements Pool {
             slot.settle?.(m.outcome);
             slot.tasksRun++;
             // Synchronously, before the worker hands this slot its next task.
-            if (slot.retiring || this.overLimit(slot, m.memory)) this.recycle(slot);
+            if (slot.retiring || slot.stale || this.overLimit(slot, m.memory)) this.recycle(slot);
           } else if (m.type === 'state' && slot.job?.msg.id === m.id)
             this.hooks.updateState(slot.job, m.state, m.meta).catch(() => {}); // the child checked it; a lost PROGRESS is not worth a crash
         },
@@ -163,6 +166,15 @@ export abstract class ChildPool implements Pool {
     for (const s of surplus) {
       s.retiring = true;
       if (!s.job) this.recycle(s);
+    }
+  }
+
+  restart(): void {
+    if (this.closed) return;
+    for (const s of [...this.slots]) {
+      if (s.retiring) continue;
+      if (s.job) s.stale = true;
+      else this.recycle(s);
     }
   }
 

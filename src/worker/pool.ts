@@ -35,4 +35,6 @@ export interface Pool {
   close(): Promise<void>;
   /** Grow or shrink to `size` slots; a busy slot is removed only once its task finishes. */
   resize?(size: number): void;
+  /** Replace every child with a fresh one that loads the app module again (control pool_restart): idle ones now, busy ones when their task ends. */
+  restart?(): void;
 }

@@ -2,7 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { Broker } from '../broker';
 import { encodeReply, type ControlMessage } from '../broker/pidbox';
 import { parseRateLimit } from '../plugin/options';
+import { decodeTask } from '../broker/message';
 import type { Autoscaler } from './autoscale';
+import type { Job } from './pool';
+import { summary } from './task-view';
 import type { TaskSummary, Worker } from './worker';
 
 /**
@@ -26,6 +29,13 @@ export interface TaskInfo {
   acknowledged: boolean;
   delivery_info: { exchange: string; routing_key: string; priority: number; redelivered: boolean };
   worker_pid: number;
+}
+
+/** `inspect scheduled`: Celery's `{eta, priority, request}` per held eta task. */
+export interface ScheduledInfo {
+  eta: string | null;
+  priority: number;
+  request: TaskInfo;
 }
 
 /** `inspect active_queues`: kombu's `Queue.as_dict(recurse=True)` for a plain direct queue. */
@@ -85,6 +95,9 @@ interface Call {
 }
 type Handler = (rc: RemoteControl, args: Args, call: Call) => ControlResult | Promise<ControlResult>;
 
+/** Eta tasks `inspect scheduled` lists from the delayed store at most (a reply is one pub/sub message). */
+const SCHEDULED_LIMIT = 1000;
+
 const ok = (value: unknown) => ({ ok: value });
 const nok = (value: unknown) => ({ error: value });
 
@@ -100,9 +113,14 @@ const handlers: Record<string, Handler> = {
   stats: (rc) => rc.stats(),
   active: (rc) => rc.worker.activeTasks().map((t) => taskInfo(t)),
   reserved: (rc) => rc.worker.reservedTasks().map((t) => taskInfo(t)),
-  // On Redis tasks with an eta wait in the shared delayed set, in no worker (empty here); on
-  // RabbitMQ the worker's consumer holds them unacked until due, as Celery does, and lists them.
-  scheduled: (rc) => rc.worker.scheduledTasks().map((s) => ({ ...s, request: taskInfo(s.request) })),
+  // On RabbitMQ the worker's consumer holds eta tasks unacked until due, as Celery does. On Redis
+  // they wait in the shared delayed set, in no worker: each worker lists those of its queues.
+  scheduled: async (rc) =>
+    [...rc.worker.scheduledTasks(), ...(await rc.delayedInStore())].map((s) => ({
+      ...s,
+      request: taskInfo(s.request),
+    })),
+  conf: (rc) => rc.limits.conf?.() ?? {},
   revoked: (rc) => rc.worker.revokedIds(),
   registered: (rc, a) =>
     rc.worker
@@ -168,6 +186,10 @@ const handlers: Record<string, Handler> = {
     rc.worker.setConcurrency(rc.worker.concurrency - n);
     return ok('pool will shrink');
   },
+  pool_restart: (rc) => {
+    rc.worker.restartPool();
+    return ok('reload started');
+  },
   autoscale: (rc, a) => {
     if (!rc.autoscaler) throw new Error('Autoscale not enabled');
     const { max, min } = rc.autoscaler.update(optionalInt(a.max), optionalInt(a.min));
@@ -220,7 +242,12 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
     readonly worker: Worker,
     private readonly broker: Broker,
     readonly autoscaler: Autoscaler | undefined,
-    private readonly limits: { maxTasksPerChild?: number; maxMemoryPerChild?: number } = {},
+    readonly limits: {
+      maxTasksPerChild?: number;
+      maxMemoryPerChild?: number;
+      /** `inspect conf`: the configuration the worker runs with, secrets masked (conf.ts). */
+      conf?: () => Record<string, unknown>;
+    } = {},
   ) {
     super();
   }
@@ -259,6 +286,27 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
       for (const fn of after) fn();
     }
     return result;
+  }
+
+  /** Eta tasks of this worker's queues waiting in the broker's delayed store (Redis, memory://), earliest first. */
+  async delayedInStore(): Promise<{ eta: string | null; priority: number; request: TaskSummary }[]> {
+    if (!this.broker.delayed) return [];
+    const out: { eta: string | null; priority: number; request: TaskSummary }[] = [];
+    for (const queue of this.worker.queues) {
+      for (const m of await this.broker.queueAdmin.peek(queue, SCHEDULED_LIMIT, 'delayed')) {
+        try {
+          const msg = decodeTask(m.raw);
+          out.push({
+            eta: m.dueAt,
+            priority: m.priority,
+            request: summary({ msg, redeliveries: 0 } as Job, this.worker.name),
+          });
+        } catch {
+          // a message the worker will dead-letter when due is not a scheduled task
+        }
+      }
+    }
+    return out.sort((a, b) => String(a.eta).localeCompare(String(b.eta))).slice(0, SCHEDULED_LIMIT);
   }
 
   stats(): StatsReply {

@@ -16,6 +16,7 @@ import { AsyncPool } from './async-pool';
 import { EventDispatcher } from './events';
 import { serializeError, type Outcome } from './outcome';
 import type { Job, Pool, PoolKind } from './pool';
+import { describeConf } from './conf';
 import { ProcessPool } from './process-pool';
 import { parseRateLimit } from '../plugin/options';
 import { ThreadPool } from './thread-pool';
@@ -241,6 +242,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.remote = new RemoteControl(this, this.broker, this.autoscaler, {
       maxTasksPerChild: this.workerOptions.maxTasksPerChild,
       maxMemoryPerChild: this.workerOptions.maxMemoryPerChild,
+      conf: () => describeConf(this.app.config, this.info()),
     });
     this.remote.on('error', (err) => this.fail('could not send a remote control reply', err));
     this.remote.start();
@@ -499,6 +501,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.pool.resize?.(n);
     this.dispatch();
     this.roomWaiter?.();
+  }
+
+  /** Control pool_restart: fresh children load the app module again (new code on disk); the async pool has none. */
+  restartPool(): void {
+    if (!this.pool.restart)
+      throw new ConfigError(
+        'pool',
+        `pool_restart needs the threads or processes pool; this worker runs the ${this.poolKind} pool`,
+      );
+    this.pool.restart();
   }
 
   addQueue(queue: string): void {

@@ -137,6 +137,8 @@ describe.each(['memory', 'redis', 'amqp'] as const)('%s transport', (kind) => {
         [d3.id, 'delayed'],
       ]);
       expect(listed[0].dueAt).toBe(new Date(due).toISOString());
+      expect(await broker.queueAdmin.peek(q, 10, 'ready')).toEqual([]);
+      expect(await broker.queueAdmin.peek(q, 1, 'delayed')).toHaveLength(1);
       expect(await broker.queueAdmin.deleteMessage(q, d2.id)).toBe('delayed');
       expect((await broker.queueAdmin.peek(q, 10)).map((m) => m.id)).toEqual([d1.id, d3.id]);
       expect(await broker.queueAdmin.deleteMessage(q, d1.id)).toBe('delayed');

@@ -103,7 +103,7 @@ test("registered lists the app's tasks without the built-ins", async () => {
   }
 });
 
-test('revoked lists revoked ids; scheduled is empty (ETA tasks wait in Redis)', async () => {
+test('revoked lists revoked ids; scheduled is empty with no eta task in its queues', async () => {
   await app.control.revoke('never-sent-1');
   await eventually(async () => {
     const replies = await app.control.inspect({ timeoutMs: 1000 }).revoked();

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { Inspect } from '../../plugin/inspect';
 import type { AdminContext } from '../context';
+import { loadWorkerOverview } from './worker-overview';
 import { textProblem } from '../../db/limits';
 import { HttpError, notFound, validationFailed, fieldErrors } from '../http';
 import { requireObjectBody, unknownKeys } from '../validate';
@@ -12,7 +13,17 @@ import { requireObjectBody, unknownKeys } from '../validate';
  * that name is registered either (the name is the client's mistake, or a Python worker that is
  * not running), 504 when a registered Celeriac worker stays silent (the server's trouble).
  */
-const INSPECT = ['ping', 'active', 'reserved', 'scheduled', 'registered', 'revoked', 'stats', 'active-queues'] as const;
+const INSPECT = [
+  'ping',
+  'active',
+  'reserved',
+  'scheduled',
+  'registered',
+  'revoked',
+  'stats',
+  'active-queues',
+  'conf',
+] as const;
 const CONTROL = [
   'pool-grow',
   'pool-shrink',
@@ -20,6 +31,8 @@ const CONTROL = [
   'cancel-consumer',
   'rate-limit',
   'time-limit',
+  'autoscale',
+  'pool-restart',
   'shutdown',
 ] as const;
 /** Threads added or removed in one step: more is a typo, and each thread costs memory. */
@@ -47,6 +60,11 @@ export function controlRoutes(ctx: AdminContext): Router {
       `Worker '${name}' did not answer within ${timeoutMs / 1000} s: it may be offline or busy past its event loop.`,
     );
   };
+
+  router.get('/api/workers/:name/overview', async (req, res) => {
+    const overview = await loadWorkerOverview(ctx, workerName(req));
+    res.set('Cache-Control', 'no-store').json(overview ?? (await single(req, {})));
+  });
 
   router.get('/api/workers/:name/inspect/:what', async (req, res) => {
     const what = String(req.params.what);
@@ -113,18 +131,43 @@ export function controlRoutes(ctx: AdminContext): Router {
         run = () => control.timeLimit(task!, soft ?? null, hard ?? null, opts);
         break;
       }
+      case 'autoscale': {
+        unknownKeys(body, ['max', 'min'], errors);
+        const whole = (k: string) =>
+          Number.isInteger(body[k]) && (body[k] as number) >= 1 && (body[k] as number) <= MAX_POOL_STEP
+            ? (body[k] as number)
+            : void (errors[k] = `expected a whole number from 1 to ${MAX_POOL_STEP}`);
+        const max = whole('max');
+        const min = whole('min');
+        if (max !== undefined && min !== undefined && min > max) errors.min = `expected at most max (${max})`;
+        run = () => control.autoscale(max!, min!, opts);
+        break;
+      }
+      case 'pool-restart':
+        unknownKeys(body, [], errors);
+        run = () => control.poolRestart(opts);
+        break;
       default:
         unknownKeys(body, [], errors);
         run = () => control.shutdown(opts);
     }
     if (Object.keys(errors).length) throw validationFailed(errors);
-    res.json(await single(req, await run()));
+    const logged = { worker: workerName(req), arguments: body };
+    let answer;
+    try {
+      answer = await single(req, await run());
+    } catch (err) {
+      ctx.audit(req, `control ${command}`, { ...logged, reply: err instanceof HttpError ? err.code : 'failed' });
+      throw err;
+    }
+    ctx.audit(req, `control ${command}`, { ...logged, reply: answer.reply });
+    res.json(answer);
   });
   return router;
 }
 
 /** The addressed worker's name from the URL: a registry key, so 1-255 characters of plain text. */
-function workerName(req: Request): string {
+export function workerName(req: Request): string {
   const name = String(req.params.name);
   const problem = name.length === 0 || name.length > 255 ? 'a worker name is 1-255 characters' : textProblem(name);
   if (problem) throw validationFailed(Object.assign(fieldErrors(), { name: problem }));

@@ -51,15 +51,14 @@ export async function listWorkers(ctx: AdminContext, now = Date.now()): Promise<
 export async function listQueues(
   ctx: AdminContext,
   workers: WorkerJson[],
-): Promise<{ queues: QueueJson[]; delayed: number }> {
+): Promise<{ queues: QueueJson[]; delayed: number | null; deadLettered: number }> {
   const names = ctx.knownQueues(workers.filter((w) => w.status === 'online').flatMap((w) => w.queues));
-  const [lengths, delayed] = await ctx.bounded(
+  const counts = await ctx.bounded(
     'the broker',
-    ctx.app
-      .broker()
-      .then((broker) => Promise.all([Promise.all(names.map((q) => broker.queueLength(q))), broker.delayedCount()])),
+    ctx.app.broker().then((broker) => broker.queueAdmin.counts(names)),
   );
-  return { queues: names.map((name, i) => ({ name, length: lengths[i] })), delayed };
+  const queues = counts.queues.map(({ queue, ...c }) => ({ name: queue, length: c.ready, ...c }));
+  return { queues, delayed: counts.delayed, deadLettered: counts.deadLettered };
 }
 
 export async function loadStats(ctx: AdminContext, windowMinutes: number, now = new Date()): Promise<StatsJson> {
@@ -75,7 +74,7 @@ export async function loadStats(ctx: AdminContext, windowMinutes: number, now = 
     ),
     listWorkers(ctx, now.getTime()),
   ]);
-  const { queues, delayed } = await listQueues(ctx, workers);
+  const { queues, delayed, deadLettered } = await listQueues(ctx, workers);
   const counts: Record<string, number> = {};
   for (const r of countRows) counts[r.status] = Number(r.n);
   const byMinute = new Map(buckets.map((b) => [new Date(b.minute).getTime(), b]));
@@ -97,6 +96,7 @@ export async function loadStats(ctx: AdminContext, windowMinutes: number, now = 
     workersOffline: workers.filter((w) => w.status === 'offline').length,
     queues,
     delayed,
+    deadLettered,
   };
 }
 

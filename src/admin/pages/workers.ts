@@ -10,7 +10,7 @@ function age(ms: number | null): string {
   return `${Math.round(ms / 3_600_000)} h ago`;
 }
 
-export function workersPage(_p: PageContext, workers: WorkerJson[], queues: QueueJson[], delayed: number) {
+export function workersPage(_p: PageContext, workers: WorkerJson[], queues: QueueJson[], delayed: number | null) {
   return html`
 <h1>Workers</h1>
 <p class="muted small">A worker is online while its heartbeat is younger than its lease; its tasks go back to the queue when it stops renewing. The table updates live.</p>
@@ -40,7 +40,7 @@ ${workers.length === 0 ? html`<p class="empty">No worker has registered yet. Sta
   <thead><tr><th>Queue</th><th class="num">Waiting</th></tr></thead>
   <tbody>
   ${queues.map((q) => html`<tr><td>${q.name}</td><td class="num">${q.length}</td></tr>`)}
-  <tr class="muted"><td>delayed (countdown / eta / retry)</td><td class="num">${delayed}</td></tr>
+  <tr class="muted"><td>delayed (countdown / eta / retry)</td><td class="num">${delayed ?? '—'}</td></tr>
   </tbody>
 </table>`;
 }

@@ -49,8 +49,8 @@ export class AmqpQueueAdmin implements QueueAdmin {
     return this.withChannel(async (ch) => (await ch.purgeQueue(queue)).messageCount);
   }
 
-  async peek(queue: string, limit: number): Promise<QueuedMessage[]> {
-    if (!(await this.check(queue))) return [];
+  async peek(queue: string, limit: number, only?: QueuedMessage['state']): Promise<QueuedMessage[]> {
+    if (only === 'delayed' || !(await this.check(queue))) return [];
     const out: QueuedMessage[] = [];
     await this.withChannel((ch) =>
       this.scan(ch, queue, limit, (msg) => {

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import type { Celeriac } from '../../src';
+import { cleanup, eventually, makeApp } from '../helpers';
+import { exited, ready, spawnWorker } from '../worker/child';
+
+/**
+ * Issue 19 item 6 from the worker's side, on a real `celeriac worker` process (Redis):
+ * `inspect scheduled` lists the eta tasks of the worker's queues held in the delayed set,
+ * `inspect conf` answers the configuration with secrets masked, and `pool_restart` replaces
+ * every child with a fresh one. The async pool refuses pool_restart with a reason.
+ */
+const APP = join(__dirname, '../fixtures/pools/app.ts');
+const NAME = 'qc@pools';
+let app: Celeriac;
+let worker: ReturnType<typeof spawnWorker>;
+const only = { destination: [NAME], timeoutMs: 5000 };
+
+beforeAll(async () => {
+  app = await makeApp('queue_control', { apps: [join(__dirname, '../fixtures/pools/jobs')] });
+  worker = spawnWorker(app, ['-Q', 'qc', '--pool', 'processes', '-c', '2', '-n', NAME], {}, APP);
+  await ready(worker, 40_000);
+}, 60_000);
+
+afterAll(async () => {
+  if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGTERM');
+  if (worker) await exited(worker);
+  if (app) await cleanup(app);
+}, 30_000);
+
+const pidsNow = async () =>
+  new Set(
+    await Promise.all(
+      Array.from({ length: 6 }, async () =>
+        (await app.sendTask<number>('pools.pid', [], {}, { queue: 'qc' })).get({ timeout: 30 }),
+      ),
+    ),
+  );
+
+test('inspect scheduled lists the eta tasks of its queues waiting in Redis, earliest first', async () => {
+  const later = await app.sendTask('pools.pid', [], {}, { queue: 'qc', countdown: 7200 });
+  const sooner = await app.sendTask('pools.pid', [], {}, { queue: 'qc', countdown: 3600 });
+  await app.sendTask('pools.pid', [], {}, { queue: 'not-qc', countdown: 3600 });
+  const reply = (await app.control.inspect(only).scheduled())[NAME];
+  expect(reply.map((s) => s.request.id)).toEqual([sooner.id, later.id]);
+  expect(reply[0]).toMatchObject({ priority: 0, request: { name: 'pools.pid', hostname: NAME } });
+  expect(Date.parse(reply[0].eta!) - Date.now()).toBeGreaterThan(3_500_000);
+});
+
+test('inspect conf answers the configuration without secrets', async () => {
+  const conf = (await app.control.inspect(only).conf())[NAME] as Record<string, any>;
+  expect(conf).toMatchObject({
+    defaultQueue: 'celery',
+    keyPrefix: app.config.keyPrefix,
+    worker: { name: NAME, queues: ['qc'], concurrency: 2, pool: 'processes' },
+  });
+  expect(conf.databaseUrl).not.toMatch(/:[^:@/]+@/); // no password in user:password@host
+  expect(conf.dataSource === null || conf.dataSource === '<object>').toBe(true);
+});
+
+test('pool_restart replaces every child process; tasks run on in the new ones', async () => {
+  const before = await pidsNow();
+  expect(await app.control.poolRestart(only)).toEqual({ [NAME]: { ok: 'reload started' } });
+  await eventually(
+    async () => {
+      const after = await pidsNow();
+      for (const pid of after) expect(before.has(pid)).toBe(false);
+    },
+    30_000,
+    100,
+  );
+});
+
+test('the async pool refuses pool_restart and says why', async () => {
+  const mem = await makeApp('queue_control_memory', {
+    apps: [join(__dirname, '../fixtures/pools/jobs')],
+    brokerUrl: 'memory://',
+  });
+  const w = mem.worker({ name: 'mem@qc', queues: ['m'], concurrency: 1 });
+  await w.start();
+  try {
+    const reply = await mem.control.broadcast<{ error: string }>('pool_restart', {}, { destination: ['mem@qc'] });
+    expect(reply['mem@qc'].error).toMatch(/threads or processes pool.*async/);
+  } finally {
+    await w.stop();
+    await cleanup(mem);
+  }
+});
