@@ -8,7 +8,7 @@ import { encodeTask, type Embed } from './broker/message';
 import { sendEncoding } from './broker/serializers/options';
 import type { OutgoingMessage } from './broker';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
-import { createDataSource, initialize, migrate } from './db/data-source';
+import { createDataSource, destroyWithin, initialize, migrate } from './db/data-source';
 import { EncodeError, NotStorableError, PayloadTooLargeError, TaskNotRegisteredError, CeleriacError } from './errors';
 import { columnProblem, COLUMN_LIMITS } from './storable';
 import { consoleLogger, type Logger } from './log';
@@ -35,6 +35,9 @@ import './results/cleanup';
 import { Signals, type PublishInfo } from './plugin/signals';
 import { MessageSigner } from './broker/signing';
 import { compose, type PublishMiddleware, type TaskMiddleware } from './plugin/middleware-chain';
+
+/** How long close() lets Postgres connections finish a statement before cutting them. */
+const CLOSE_POOL_MS = 5_000;
 
 /** @internal A validated, encoded message not yet sent. */
 export interface PreparedMessage {
@@ -417,7 +420,11 @@ export class Celeriac {
     if (this.brokerPromise) await (await this.brokerPromise.catch(() => undefined))?.close();
     if (this.dsPromise && !this.config.dataSource) {
       const ds = await this.dsPromise.catch(() => undefined);
-      if (ds?.isInitialized) await ds.destroy();
+      if (ds?.isInitialized && !(await destroyWithin(ds, CLOSE_POOL_MS)))
+        this.logger.log(
+          'warn',
+          `closed Postgres connections that were still inside a statement after ${CLOSE_POOL_MS / 1000} s (a lock on Celeriac's tables, or an overloaded server?)`,
+        );
     }
     this.brokerPromise = this.dsPromise = this.storePromise = undefined;
   }

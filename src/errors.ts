@@ -101,6 +101,12 @@ export class MessageNotHeldError extends CeleriacError {}
 
 export class TimeoutError extends CeleriacError {}
 
+/**
+ * Raised by `AsyncResult.get()` when the result table could not be read for as long as
+ * `get()` keeps trying (Postgres away or wedged): the task itself is unaffected.
+ */
+export class ResultUnavailableError extends CeleriacError {}
+
 /** Raised by `AsyncResult.get()` when the task failed: carries the remote error's class and stack. */
 export class TaskFailedError extends CeleriacError {
   constructor(

@@ -106,6 +106,7 @@ export {
   MessageDecodeError,
   BrokerUnavailableError,
   TimeoutError,
+  ResultUnavailableError,
   TaskFailedError,
   TaskRevokedError,
   TimeLimitExceededError,

@@ -79,6 +79,8 @@ export const FLUSH_TIMEOUT_MS = 5_000;
 const READ_TIMEOUT_MS = 10_000;
 /** While Postgres stays away, the outage is logged again this often, with the backlog. */
 const OUTAGE_REMINDER_MS = 30_000;
+/** A batch whose statement has not returned after this long is logged, and shown in the health, as stalled. */
+export const STALL_WARN_MS = 5_000;
 /** Backoff between attempts at a batch that failed transiently: 100 ms, doubling, at most this. */
 export const RETRY_MAX_MS = 5_000;
 
@@ -97,6 +99,11 @@ export interface StoreHealth {
   unstorable: number;
   /** Postgres as the store sees it: down (writes failing) since when, with which error. */
   postgres: OutageInfo;
+  /**
+   * How long the batch in flight has waited for Postgres, once that passes STALL_WARN_MS, else 0:
+   * a store that is not down but wedged (a lock held by a migration, an overloaded server).
+   */
+  stalledMs: number;
 }
 
 /**
@@ -113,6 +120,8 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private deferTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private inFlight: Pending[] = [];
+  /** When the batch in flight was sent (its stall is measured from here). */
+  private inFlightSince = 0;
   private retryDelayMs = 100;
   private closed = false;
   readonly maxBatch = 2000;
@@ -196,6 +205,8 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       while (this.pending.size > 0 && !this.closed) {
         const batch = this.take();
         this.inFlight = batch;
+        this.inFlightSince = Date.now();
+        const stall = this.watchStall(batch.length);
         const settled = new Set<Pending>();
         const done: StateUpdate[] = [];
         try {
@@ -206,12 +217,14 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
             for (const w of p.waiters) w(result);
           });
           this.inFlight = [];
+          stall.end(true);
           this.retryDelayMs = 100;
           this.postgres.ok();
           this.emit('committed', done);
         } catch (err) {
           // Keep what did not commit: merge it back under anything written meanwhile, then back off.
           this.inFlight = [];
+          stall.end(false);
           if (done.length > 0) this.emit('committed', done);
           const kept = batch.filter((p) => !settled.has(p));
           if (this.closed) {
@@ -332,7 +345,41 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   health(): StoreHealth {
-    return { backlog: this.backlog, unstorable: this.unstorableCount, postgres: this.postgres.info() };
+    const waited = this.inFlight.length > 0 ? Date.now() - this.inFlightSince : 0;
+    return {
+      backlog: this.backlog,
+      unstorable: this.unstorableCount,
+      postgres: this.postgres.info(),
+      stalledMs: waited >= STALL_WARN_MS ? waited : 0,
+    };
+  }
+
+  /**
+   * A statement that neither commits nor fails (Postgres up, but a lock or an overload holds it)
+   * looked like nothing at all until its query_timeout, 30 s later: say so after STALL_WARN_MS,
+   * and say when it ends.
+   */
+  private watchStall(size: number): { end(committed: boolean): void } {
+    const since = Date.now();
+    let warned = false;
+    const timer = setTimeout(() => {
+      warned = true;
+      this.log(
+        'warn',
+        `result store stalled: a batch of ${size} task states has waited ${STALL_WARN_MS / 1000} s for Postgres, which neither committed nor refused it (a lock held on the result table, or an overloaded server?); their messages are not acked meanwhile`,
+      );
+    }, STALL_WARN_MS);
+    timer.unref();
+    return {
+      end: (committed) => {
+        clearTimeout(timer);
+        if (warned)
+          this.log(
+            'warn',
+            `result store stall ended after ${((Date.now() - since) / 1000).toFixed(1)} s: the batch ${committed ? 'committed' : 'failed and is retried'}`,
+          );
+      },
+    };
   }
 
   async get(taskId: string): Promise<TaskResultRow | null> {

@@ -1,4 +1,5 @@
 import type { Broker } from '../broker';
+import { ResultUnavailableError } from '../errors';
 import { READY_STATES } from './states';
 import type { ResultStore, StateUpdate, TaskResultRow } from './store';
 
@@ -11,6 +12,11 @@ export interface FinishedNotice {
 }
 
 const INLINE_RESULT_LIMIT = 8 * 1024;
+/**
+ * How long get() goes on waiting while every read of the result table fails: a Postgres restart
+ * is waited out (a notice carrying the result still ends the wait), one that stays away is not.
+ */
+export const READ_FAILURE_LIMIT_MS = 30_000;
 /** Ids sent by this process while it listened, remembered until their notice is used; oldest forgotten first. */
 const EXPECTED_LIMIT = 2000;
 
@@ -35,6 +41,7 @@ export class ResultWaiter {
     private readonly broker: () => Promise<Broker>,
     private readonly store: () => Promise<ResultStore>,
     private readonly pollMs = 1000,
+    private readonly readFailureLimitMs = READ_FAILURE_LIMIT_MS,
   ) {}
 
   /** Called just before this process sends `taskId`; a no-op until the first wait() subscribed. */
@@ -58,13 +65,29 @@ export class ResultWaiter {
     let skipRead = early === null;
     this.expected.delete(taskId);
     if (early?.final && READY_STATES.has(early.status)) return fromNotice(early, null);
+    let row: TaskResultRow | null = null;
+    let failingSince: number | undefined;
     for (;;) {
       // Subscribe before reading, so a result committed between the read and the wait still wakes us.
       let wake!: (notice: FinishedNotice) => void;
       const woken = new Promise<FinishedNotice>((resolve) => (wake = resolve));
       this.add(taskId, wake);
       try {
-        const row = skipRead ? null : await store.get(taskId);
+        if (!skipRead) {
+          const read = await readBy(store, taskId, deadline);
+          if (read.timedOut) return row;
+          if ('error' in read) {
+            failingSince ??= Date.now();
+            if (Date.now() - failingSince >= this.readFailureLimitMs)
+              throw new ResultUnavailableError(
+                `Could not read task ${taskId}'s state for ${Math.round((Date.now() - failingSince) / 1000)} s: ${read.error.message}. The task itself is unaffected: call get() again once Postgres answers.`,
+                { cause: read.error },
+              );
+          } else {
+            failingSince = undefined;
+            row = read.row;
+          }
+        }
         skipRead = false;
         if (row && READY_STATES.has(row.status)) return row;
         const left = deadline - Date.now();
@@ -117,6 +140,31 @@ export class ResultWaiter {
     this.listening = false;
     this.expected.clear();
     if (unsub) await (await unsub)().catch(() => {});
+  }
+}
+
+/**
+ * One read of the task's row, given up at `deadline` (a read blocked behind a lock must not hold
+ * a get() past its timeout) and turned into a value when it fails, so the waiter decides.
+ */
+async function readBy(
+  store: ResultStore,
+  taskId: string,
+  deadline: number,
+): Promise<{ timedOut: true } | { timedOut: false; row: TaskResultRow | null } | { timedOut: false; error: Error }> {
+  const read = store.get(taskId).then(
+    (row) => ({ timedOut: false as const, row }),
+    (err: unknown) => ({ timedOut: false as const, error: err instanceof Error ? err : new Error(String(err)) }),
+  );
+  if (deadline === Infinity) return read;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<{ timedOut: true }>(
+    (r) => (timer = setTimeout(() => r({ timedOut: true }), Math.max(0, deadline - Date.now()))),
+  );
+  try {
+    return await Promise.race([read, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
