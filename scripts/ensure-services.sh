@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is running and installed: PostgreSQL (database `test`), Redis,
-# RabbitMQ (the amqp:// transport's suites; rabbitmqctl makes a vhost per test file), Debian's
+# RabbitMQ (the amqp:// transport's suites; rabbitmqctl makes a vhost per test file), redis-sentinel
+# (the failover test runs private sentinels), Debian's
 # python3-celery with python3-amqp (interop tests on Redis and RabbitMQ; with SQLAlchemy, psycopg2
 # and django-celery-beat, the benchmark's Celery rows) and chromium (admin page tests). Idempotent and quick when everything
 # is already there; run by `npm test` (pretest) and by .ci/run.
@@ -16,6 +17,8 @@ need=()
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server)
+# The Sentinel failover test starts its own sentinels (test/broker/private-sentinel.ts).
+command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null || need+=(python3-celery python3-redis)
 /usr/bin/python3 -c 'import amqp' 2>/dev/null || need+=(python3-amqp)
 # Serializer interop (test/serial): Celery's msgpack serializer and auth serializer (X.509 signing).

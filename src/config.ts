@@ -28,7 +28,7 @@ export interface CeleriacOptions extends SerialOptions {
    * spelling) or memory://. Default: CELERIAC_BROKER_URL, else redis://127.0.0.1:6379/0.
    */
   brokerUrl?: string;
-  /** Celery's broker_transport_options: for sentinel://, the primary's name ({ masterName: 'mymaster' }). */
+  /** Celery's broker_transport_options: for sentinel://, the primary's name ({ masterName: 'mymaster' }); Redis: waitReplicas. */
   brokerTransportOptions?: BrokerTransportOptions;
   /** kombu's global_keyprefix: prefixes every Redis key, so several apps (or test files) share one Redis. Default: CELERIAC_KEY_PREFIX, else ''. */
   keyPrefix?: string;

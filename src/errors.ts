@@ -96,6 +96,14 @@ export class MessageDecodeError extends CeleriacError {}
 
 export class BrokerUnavailableError extends CeleriacError {}
 
+/**
+ * brokerTransportOptions.waitReplicas: the primary has the message, but fewer replicas than asked
+ * confirmed it in time, so a failover now could lose it. Sending again is safe for Celeriac (the
+ * same task id at most runs twice, never lost); a BrokerUnavailableError, so callers that retry
+ * on one retry on this too.
+ */
+export class NotReplicatedError extends BrokerUnavailableError {}
+
 /** A broker step on a message the consumer no longer holds (its lease lapsed and it was given back meanwhile). */
 export class MessageNotHeldError extends CeleriacError {}
 

@@ -105,6 +105,7 @@ export {
   PayloadTooLargeError,
   MessageDecodeError,
   BrokerUnavailableError,
+  NotReplicatedError,
   TimeoutError,
   ResultUnavailableError,
   TaskFailedError,

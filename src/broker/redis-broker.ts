@@ -109,6 +109,7 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0];
     });
+    await this.link.replicated();
   }
 
   async registerConsumer(consumer: string, leaseMs: number): Promise<void> {
@@ -211,7 +212,9 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
     if (messages.length === 0) return false;
     const keys = [this.keys.sentMarker(batchId), ...messages.map((m) => this.keys.queue(m.queue, m.priority))];
     const args = [Math.max(1, Math.round(markerTtlMs)), ...messages.map((m) => m.raw)];
-    return (await this.run(() => runScript<number>(this.redis, 'send-once', keys, args))) > 0;
+    const sent = (await this.run(() => runScript<number>(this.redis, 'send-once', keys, args))) > 0;
+    if (sent) await this.link.replicated();
+    return sent;
   }
 
   async chordJoin(

@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
-import { BrokerUnavailableError } from '../errors';
+import { BrokerUnavailableError, NotReplicatedError } from '../errors';
 import { Keys } from './keys';
 import { defineScripts } from './redis-scripts';
 import { redactUrl, type RedisAddress } from './url';
@@ -43,8 +43,10 @@ export function redisOptions(address: RedisAddress, keyPrefix: string, role: Con
       sentinelPassword: server.sentinelPassword,
       sentinelRetryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 3000),
       // Subscribes to +switch-master on a sentinel, so a failover is noticed when it happens,
-      // not when a command to the old primary times out.
+      // not when a command to the old primary times out. Its sentinel connections retry like ours
+      // (ioredis' default waits a minute), so a restarted sentinel is watched again promptly.
       failoverDetector: true,
+      sentinelReconnectStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 3000),
       // A primary demoted under us (it came back as a replica) refuses writes with READONLY:
       // reconnect, which asks the sentinels again, and resend the command.
       reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
@@ -61,7 +63,19 @@ export function redisOptions(address: RedisAddress, keyPrefix: string, role: Con
 export function openRedis(address: RedisAddress, keyPrefix: string, role: ConnectionRole): Redis {
   const redis = new Redis(redisOptions(address, keyPrefix, role));
   redis.on('error', () => {});
+  if ('sentinels' in address.server) redis.on('end', () => stopFailoverDetector(redis));
   return redis;
+}
+
+/**
+ * ioredis (6.0) starts the failover detector when the primary's socket connects, even if the
+ * connection was closed while it was connecting (a worker stopping mid-reconnect): the detector's
+ * sentinel clients then outlive the connection and retry for ever. A connection that ended for
+ * good stops its detector.
+ */
+function stopFailoverDetector(redis: Redis): void {
+  const connector = (redis as unknown as { connector?: { failoverDetector?: { cleanup(): void } | null } }).connector;
+  connector?.failoverDetector?.cleanup();
 }
 
 /** Messages of the errors that mean "no server answered", as opposed to a command Redis refused. */
@@ -129,6 +143,25 @@ export class RedisLink {
       `Redis at ${this.address.description} is unavailable (${redactUrl(reason)}). Nothing was sent; start Redis or fix CELERIAC_BROKER_URL and try again.`,
       { cause: err },
     );
+  }
+
+  /**
+   * With brokerTransportOptions.waitReplicas: returns once that many replicas have every write
+   * this process sent on the command connection so far (Redis WAIT), else throws
+   * NotReplicatedError. Redis replicates asynchronously; this is what makes a send that returned
+   * survive the primary's death. Without the option it returns at once, as kombu does.
+   */
+  async replicated(): Promise<void> {
+    const wait = this.address.waitReplicas;
+    if (!wait) return;
+    const acked = await this.run(() => this.redis.wait(wait.count, wait.timeoutMs));
+    if (acked < wait.count)
+      throw new NotReplicatedError(
+        `Redis at ${this.address.description} has the message, but only ${acked} of the ${wait.count} replicas ` +
+          `brokerTransportOptions.waitReplicas asks for confirmed it within ${wait.timeoutMs} ms, so losing the primary ` +
+          `now could lose it. Check the replicas (INFO replication), lower waitReplicas, or send again (the same task ` +
+          `id runs at most twice, never lost).`,
+      );
   }
 
   /** Runs a command; an error that means Redis could not be reached becomes a BrokerUnavailableError. */

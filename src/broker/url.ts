@@ -42,6 +42,8 @@ export interface RedisAddress {
   server: RedisServer | SentinelServers;
   /** Where the messages go, never the password: for logs, errors and `inspect stats`. */
   description: string;
+  /** brokerTransportOptions.waitReplicas: a send returns once this many replicas have it. */
+  waitReplicas: { count: number; timeoutMs: number } | undefined;
 }
 
 export interface RedisServer {
@@ -64,12 +66,22 @@ export interface BrokerTransportOptions {
   masterName?: string;
   /** The sentinels' own password, if they have `requirepass` (kombu: sentinel_kwargs={'password': …}). */
   sentinelPassword?: string;
+  /**
+   * Redis (redis://, sentinel://): a send returns only once this many replicas have it (Redis
+   * `WAIT`), so a failover cannot lose a send that returned. 0 (the default, as kombu): a send
+   * returns on the primary's reply, and the last writes before a primary dies may be lost.
+   */
+  waitReplicas?: number;
+  /** How long a send waits for waitReplicas before it fails with NotReplicatedError. Default 1000 ms. */
+  waitReplicasTimeoutMs?: number;
 }
 
-const TRANSPORT_OPTIONS: ReadonlySet<string> = new Set<keyof BrokerTransportOptions>([
-  'masterName',
-  'sentinelPassword',
+const STRING_OPTIONS: ReadonlySet<string> = new Set<keyof BrokerTransportOptions>(['masterName', 'sentinelPassword']);
+const NUMBER_OPTIONS: ReadonlySet<string> = new Set<keyof BrokerTransportOptions>([
+  'waitReplicas',
+  'waitReplicasTimeoutMs',
 ]);
+const TRANSPORT_OPTIONS: ReadonlySet<string> = new Set([...STRING_OPTIONS, ...NUMBER_OPTIONS]);
 const EXAMPLES =
   'use redis://host:6379/0, rediss://…, sentinel://host:26379;sentinel://host2:26379 (with brokerTransportOptions.masterName), amqp://user:pass@host:5672/vhost, amqps://… or memory://';
 
@@ -81,22 +93,45 @@ export function parseBrokerUrl(url: string, options: BrokerTransportOptions = {}
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'memory':
+      notForRedisOnly(options, 'memory://');
       return { transport: 'memory', url, description: 'memory://' };
     case 'redis':
     case 'rediss':
-      return parseRedis(url, scheme === 'rediss');
+      return { ...parseRedis(url, scheme === 'rediss'), waitReplicas: waitReplicasOf(options) };
     case 'sentinel':
-      return parseSentinel(url, options);
+      return { ...parseSentinel(url, options), waitReplicas: waitReplicasOf(options) };
     case 'amqp':
     case 'amqps':
     case 'pyamqp':
+      notForRedisOnly(options, 'RabbitMQ (publisher confirms already mean a send that returned is on disk)');
       return parseAmqp(url, scheme);
     default:
       throw new ConfigError('brokerUrl', `'${redactUrl(url)}' is not supported: ${EXAMPLES}`);
   }
 }
 
-function parseRedis(url: string, secure: boolean): RedisAddress {
+function waitReplicasOf(options: BrokerTransportOptions): RedisAddress['waitReplicas'] {
+  if (!options.waitReplicas) {
+    if (options.waitReplicasTimeoutMs !== undefined)
+      throw new ConfigError(
+        'brokerTransportOptions.waitReplicasTimeoutMs',
+        'has no effect without waitReplicas: set waitReplicas to the number of replicas a send must reach, or drop it',
+      );
+    return undefined;
+  }
+  return { count: options.waitReplicas, timeoutMs: options.waitReplicasTimeoutMs ?? 1000 };
+}
+
+function notForRedisOnly(options: BrokerTransportOptions, where: string): void {
+  for (const key of ['waitReplicas', 'waitReplicasTimeoutMs'] as const)
+    if (options[key] !== undefined)
+      throw new ConfigError(
+        `brokerTransportOptions.${key}`,
+        `is a Redis option (redis://, sentinel://) and does not apply to ${where}: remove it`,
+      );
+}
+
+function parseRedis(url: string, secure: boolean): Omit<RedisAddress, 'waitReplicas'> {
   const parsed = parseUrl(url);
   const host = parsed.hostname || '127.0.0.1';
   const port = portOf(url, parsed, 6379);
@@ -160,7 +195,7 @@ function parseAmqp(url: string, scheme: string): AmqpAddress {
  * db are the primary's, taken from the first URL that gives them (kombu reads them per URL and
  * they are the same in practice); the query may carry master_name.
  */
-function parseSentinel(url: string, options: BrokerTransportOptions): RedisAddress {
+function parseSentinel(url: string, options: BrokerTransportOptions): Omit<RedisAddress, 'waitReplicas'> {
   const parts = url
     .split(';')
     .map((p) => p.trim())
@@ -227,10 +262,18 @@ function checkTransportOptions(options: BrokerTransportOptions): void {
         `unknown transport option${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${[...TRANSPORT_OPTIONS].join(', ')}`,
       );
     }
-    if (value !== undefined && (typeof value !== 'string' || value === ''))
+    if (value === undefined) continue;
+    if (STRING_OPTIONS.has(key) && (typeof value !== 'string' || value === ''))
       throw new ConfigError(
         `brokerTransportOptions.${key}`,
         `expected a non-empty string, got ${JSON.stringify(value)}`,
+      );
+    const least = key === 'waitReplicas' ? 0 : 1;
+    if (NUMBER_OPTIONS.has(key) && !(Number.isInteger(value) && (value as number) >= least))
+      throw new ConfigError(
+        `brokerTransportOptions.${key}`,
+        `expected an integer ≥ ${least}, got ${JSON.stringify(value)}` +
+          (key === 'waitReplicas' ? ' (the number of replicas a send must reach, e.g. 1)' : ' (milliseconds)'),
       );
   }
 }

@@ -65,6 +65,12 @@ test.each([
   ['kafka://x', {}, /use redis:\/\/host:6379\/0.*sentinel:\/\/.*amqp:\/\//],
   ['redis://h', { master_name: 'm' }, /brokerTransportOptions\.master_name.*did you mean 'masterName'/],
   ['redis://h', { masterName: '' }, /brokerTransportOptions\.masterName.*non-empty string/],
+  ['redis://h', { waitReplicas: -1 }, /brokerTransportOptions\.waitReplicas.*integer ≥ 0.*e\.g\. 1/],
+  ['redis://h', { waitReplicas: '1' }, /brokerTransportOptions\.waitReplicas.*integer ≥ 0, got "1"/],
+  ['redis://h', { waitReplicas: 1, waitReplicasTimeoutMs: 0.5 }, /waitReplicasTimeoutMs.*integer ≥ 1.*milliseconds/],
+  ['redis://h', { waitReplicasTimeoutMs: 500 }, /waitReplicasTimeoutMs.*no effect without waitReplicas/],
+  ['amqp://h', { waitReplicas: 1 }, /waitReplicas.*a Redis option.*does not apply to RabbitMQ/],
+  ['memory://', { waitReplicas: 1 }, /waitReplicas.*a Redis option.*memory:\/\//],
 ])('%s %j is refused with what to write instead', (url, options, message) => {
   expect(() => parseBrokerUrl(url, options as never)).toThrow(message);
 });
@@ -79,6 +85,15 @@ test('config parses the broker URL once, with brokerTransportOptions, and keeps 
   expect(() => resolveConfig({ brokerTransportOptions: { mastername: 'x' } as never }, {})).toThrow(
     /did you mean 'masterName'/,
   );
+});
+
+test('waitReplicas: a Redis send waits for that many replicas (1 s unless told), none by default as kombu', () => {
+  expect(redisOf('redis://h').waitReplicas).toBeUndefined();
+  expect(redisOf('redis://h', { waitReplicas: 0 }).waitReplicas).toBeUndefined();
+  expect(redisOf('redis://h', { waitReplicas: 1 }).waitReplicas).toEqual({ count: 1, timeoutMs: 1000 });
+  expect(
+    redisOf('sentinel://s1', { masterName: 'm', waitReplicas: 2, waitReplicasTimeoutMs: 250 }).waitReplicas,
+  ).toEqual({ count: 2, timeoutMs: 250 });
 });
 
 const password = fc.string({ minLength: 1, maxLength: 24, unit: 'grapheme' });

@@ -1,0 +1,162 @@
+import { join } from 'node:path';
+import { Celeriac } from '../../src';
+import { BrokerUnavailableError, NotReplicatedError } from '../../src/errors';
+import type { RedisBroker } from '../../src/broker/redis-broker';
+import type { Logger } from '../../src/log';
+import type { Worker } from '../../src/worker/worker';
+import { cleanup, DATABASE_URL, eventually, isolation } from '../helpers';
+import { runs } from '../fixtures/outage/tasks';
+import { MASTER_NAME, PrivateSentinelSet } from './private-sentinel';
+
+/**
+ * Issue 18: Redis Sentinel. A primary, a replica and three sentinels of the test's own (ports
+ * 8000-8013); senders and a worker reach Redis only through `sentinel://…;sentinel://…` with the
+ * primary's name in brokerTransportOptions. The primary is SIGKILLed mid-load; the sentinels promote
+ * the replica and every connection (sender, worker fetch, acks, pub/sub) must find it on its own.
+ *
+ * Counted: acknowledged sends that never ran (lost), tasks that ran twice (duplicated) and the
+ * time from the kill until sends are acknowledged again and until a task sent after the kill ran.
+ */
+const set = new PrivateSentinelSet(8000);
+const lines: { level: string; message: string }[] = [];
+const logger: Logger = { log: (level, message) => void lines.push({ level, message }) };
+let app: Celeriac;
+/** The same deployment with brokerTransportOptions.waitReplicas: 1 (its own key prefix, no worker). */
+let waiting: Celeriac;
+let worker: Worker | undefined;
+
+beforeAll(async () => {
+  await set.start();
+  app = new Celeriac({
+    apps: [join(__dirname, '../fixtures/outage')],
+    databaseUrl: DATABASE_URL,
+    brokerUrl: set.brokerUrl,
+    brokerTransportOptions: { masterName: MASTER_NAME },
+    leaseMs: 2000,
+    logger,
+    ...isolation('sentinel_failover'),
+  });
+  await app.migrate();
+  waiting = new Celeriac({
+    apps: [join(__dirname, '../fixtures/outage')],
+    databaseUrl: DATABASE_URL,
+    brokerUrl: set.brokerUrl,
+    brokerTransportOptions: { masterName: MASTER_NAME, waitReplicas: 1, waitReplicasTimeoutMs: 300 },
+    logger,
+    ...isolation('sentinel_wait'),
+  });
+  await waiting.migrate();
+}, 60_000);
+afterAll(async () => {
+  await worker?.stop();
+  await cleanup(app).catch(() => {});
+  await cleanup(waiting).catch(() => {});
+  await set.remove();
+});
+
+/** How many messages the waiting app's default queue holds on one server, read straight from it. */
+async function queuedOn(port: number): Promise<number> {
+  const key = ((await waiting.broker()) as RedisBroker).keys.queue('celery');
+  const r = set.client(port);
+  try {
+    return await r.llen(key);
+  } finally {
+    r.disconnect();
+  }
+}
+
+test('waitReplicas with the replica attached: a send returns, and the replica has it', async () => {
+  await waiting.sendTask('outage.work', [1]);
+  // No waiting here: the send returned, so the replica must have it already.
+  expect(await queuedOn(set.replicaPort)).toBe(1);
+});
+
+test('the primary SIGKILLed under load: the replica is promoted, senders and the worker follow it, no acknowledged send lost', async () => {
+  const N = 1500;
+  const SENDERS = 4;
+  worker = app.worker({ name: 'sentinel@test', concurrency: 10, prefetchMultiplier: 4 });
+  worker.on('error', () => {});
+  await worker.start();
+
+  const acknowledged: string[] = [];
+  const sentAfterKill: string[] = [];
+  let refused = 0;
+  let killedAt = 0;
+  let firstAckAfterKill = 0;
+  // Each sender sends one at a time, as request handlers do; a refused send (BrokerUnavailableError:
+  // nothing was sent) is retried, as an app would, and is not counted as acknowledged.
+  const sender = async () => {
+    while (acknowledged.length < N) {
+      const startedAt = Date.now();
+      try {
+        // Through this app by name: work.delay() would go through the app created last (`waiting`).
+        const r = await app.sendTask('outage.work', [2]);
+        acknowledged.push(r.id);
+        if (killedAt && startedAt > killedAt) {
+          sentAfterKill.push(r.id);
+          firstAckAfterKill ||= Date.now();
+        }
+      } catch (err) {
+        if (!(err instanceof BrokerUnavailableError)) throw err;
+        refused++;
+        // Retrying a refused send at once only spins while the sentinels elect: pace it.
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  const sending = Promise.all(Array.from({ length: SENDERS }, sender));
+
+  await eventually(() => expect(worker!.info().processed).toBeGreaterThanOrEqual(300), 60_000, 5);
+  const oldPrimary = await set.currentPrimaryPort();
+  expect(oldPrimary).toBe(set.primaryPort);
+  killedAt = Date.now();
+  await set.kill(oldPrimary);
+  const acknowledgedAtKill = acknowledged.length;
+
+  await eventually(async () => expect(await set.currentPrimaryPort()).toBe(set.replicaPort), 60_000, 50);
+  const promotedAt = Date.now();
+  await eventually(() => expect(sentAfterKill.some((id) => runs.has(id))).toBe(true), 60_000, 10);
+  const firstRunAfterKill = Date.now();
+  await sending;
+
+  const store = await app.results();
+  const finished = async () => (await store.getMany(acknowledged)).filter((r) => r.status === 'SUCCESS').length;
+  // Four senders may each finish one send past N.
+  const total = acknowledged.length;
+  await eventually(async () => expect(await finished()).toBe(total), 90_000, 250).catch(() => {});
+  const notRun = acknowledged.filter((id) => !runs.has(id));
+  const twice = acknowledged.filter((id) => runs.get(id)! > 1);
+  console.log(
+    `sentinel failover: ${total} acknowledged sends (${acknowledgedAtKill} before the kill), ${refused} refused during the failover; ` +
+      `lost ${notRun.length}, ran twice ${twice.length}; replica promoted after ${promotedAt - killedAt} ms, ` +
+      `sends acknowledged again after ${firstAckAfterKill - killedAt} ms, first task sent after the kill ran after ${firstRunAfterKill - killedAt} ms`,
+  );
+  expect(notRun).toEqual([]);
+  expect(await finished()).toBe(total);
+  // At-least-once: a duplicate is a fetch or an ack the replica had not received when the primary
+  // died, so they are bounded by what the worker held at once (concurrency × (1 + prefetch)).
+  expect(twice.length).toBeLessThanOrEqual(50);
+
+  // Every kind of connection followed the failover: the worker's pub/sub (control, results) is
+  // subscribed on the new primary, and the worker saw one outage that ended.
+  const promoted = set.client(set.replicaPort);
+  try {
+    const channels = (await promoted.pubsub('CHANNELS', '*')) as string[];
+    expect(channels.length).toBeGreaterThan(0);
+    expect(/role:master/.test(await promoted.info('replication'))).toBe(true);
+  } finally {
+    promoted.disconnect();
+  }
+  expect(worker.info().redis.down).toBe(false);
+  expect(lines.find((l) => /^Redis available again after \d+\.\d s/.test(l.message))).toBeDefined();
+}, 240_000);
+
+test('waitReplicas with no replica left (the old primary is gone): the send fails with NotReplicatedError, the message stays on the primary', async () => {
+  const primary = await set.currentPrimaryPort();
+  expect(primary).toBe(set.replicaPort);
+  const err = await waiting.sendTask('outage.work', [1]).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(NotReplicatedError);
+  expect(err).toBeInstanceOf(BrokerUnavailableError);
+  expect((err as Error).message).toMatch(/has the message, but only 0 of the 1 replicas .* within 300 ms/);
+  expect(await queuedOn(primary)).toBe(2);
+});
