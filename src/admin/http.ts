@@ -49,6 +49,14 @@ export function notFound(what: string, field = 'id'): HttpError {
   return new HttpError(404, 'not_found', message, errors);
 }
 
+/**
+ * 409: the request is well formed but the resource the URL part `field` names is in a state the
+ * action does not apply to; the field shape as in a 400, so a form can show it beside the id.
+ */
+export function conflict(code: string, message: string, field = 'id'): HttpError {
+  return new HttpError(409, code, message, Object.assign(fieldErrors(), { [field]: message }));
+}
+
 /** 503 for a dependency that did not answer in time: the request was fine, the server is not. */
 export function unavailable(code: string, message: string): HttpError {
   return new HttpError(503, code, message);

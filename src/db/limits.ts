@@ -4,9 +4,11 @@
  * error naming the limit, never a failed INSERT after part of a request was written.
  *
  * - `integer` is 32-bit; a JS number is not.
- * - `timestamptz` starts at 4714-11-24 BC 00:00 UTC (Julian day 0; Postgres's docs round it to
- *   "4713 BC"); a JS Date reaches back to 271821 BC. Its end (294276 AD) lies past a Date's
- *   (275760 AD), so the Date is the upper bound.
+ * - `timestamptz` holds 4714-11-24 BC to 294276 AD, but instants reach it as ISO text (bulk
+ *   statements pass rows as JSON), and Postgres refuses the expanded years toISOString writes
+ *   outside 0000–9999 (`+065799-06-28T…`, `-000100-…`: "time zone displacement out of range").
+ *   Python's datetime, which a django-celery-beat sharing the tables reads them with, stops at
+ *   the same bounds. So instants a client gives are 0001-01-01 to 9999-12-31, UTC.
  * - `text` and `jsonb` cannot hold U+0000; `jsonb` refuses a lone UTF-16 surrogate (`\ud800`),
  *   and `text` would silently get U+FFFD for one, since UTF-8 cannot encode it.
  * - Nesting: Postgres parses jsonb recursively up to its stack limit, and so would any
@@ -15,9 +17,10 @@
 
 export const INT32_MAX = 2_147_483_647;
 
-/** 4714-11-24 BC 00:00 UTC, the first instant timestamptz holds. */
-export const MIN_TIMESTAMPTZ_MS = Date.UTC(-4713, 10, 24);
-/** The last instant a Date holds (275760-09-13). */
+/** The first and last instants accepted from clients (see above): 0001-01-01 and 9999-12-31, UTC. */
+export const MIN_INSTANT_MS = Date.parse('0001-01-01T00:00:00.000Z');
+export const MAX_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/** The last instant a Date holds (275760-09-13): where computed runs stop. */
 export const MAX_DATE_MS = 8.64e15;
 
 /** Deepest nesting accepted in a JSON value (args, kwargs, headers, request bodies). */
@@ -62,8 +65,8 @@ export function loneSurrogateAt(s: string): number {
 export function instantProblem(d: Date): string | undefined {
   const ms = d.getTime();
   if (Number.isNaN(ms)) return 'is not a valid instant';
-  if (ms < MIN_TIMESTAMPTZ_MS)
-    return `${d.toISOString()} is before 4714-11-24 BC, the earliest instant Postgres stores: use a later date`;
+  if (ms < MIN_INSTANT_MS || ms > MAX_INSTANT_MS)
+    return `${d.toISOString()} is outside 0001-01-01 to 9999-12-31 (UTC), the instants Postgres reads back and Python's datetime holds: use a date in that range`;
   return undefined;
 }
 

@@ -137,6 +137,22 @@ describe('values Postgres cannot store are field errors, and nothing is sent or 
     await refused(() => s.post('/api/schedules/preview', { schedule: 60, startTime: ancient }), 400, [/^startTime$/]);
   });
 
+  test('instants past 9999 (found by the fuzz run: Postgres refused "+065799-06-28T…" in the bulk write, a 500)', async () => {
+    for (const far of ['+065799-06-28T22:40:12.620Z', '+010000-01-01T00:00:00.000Z']) {
+      const body = await refused(
+        () =>
+          s.post('/api/periodic-tasks', { ...every, schedule: { kind: 'clocked', clockedTime: far }, startTime: far }),
+        400,
+        [/^schedule\.clockedTime$/, /^startTime$/],
+      );
+      expect(body.errors.startTime).toMatch(/9999-12-31/);
+    }
+    const last = '9999-12-31T23:59:59.999Z';
+    const t = (await s.post('/api/periodic-tasks', { ...every, name: 'last instant', startTime: last }).expect(201))
+      .body;
+    expect(t.startTime).toBe(last);
+  });
+
   test('cron fields longer than their columns', async () => {
     const minute = Array.from({ length: 120 }, (_, i) => String(i % 60)).join(',');
     const body = await refused(

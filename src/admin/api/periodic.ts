@@ -251,8 +251,10 @@ async function bulkWrite(ctx: AdminContext, action: 'enable' | 'disable' | 'dele
       ids,
     ]);
     const missing = ids.filter((id) => !found.some((r) => Number(r.id) === id));
-    if (missing.length)
-      throw new HttpError(404, 'not_found', `No periodic task with id ${missing.join(', ')}; nothing was changed.`);
+    if (missing.length) {
+      const message = `No periodic task with id ${missing.join(', ')}; nothing was changed.`;
+      throw new HttpError(404, 'not_found', message, Object.assign(fieldErrors(), { ids: message }));
+    }
     if (action === 'delete') await m.query(`DELETE FROM ${table} WHERE id = ANY($1::int[])`, [ids]);
     else
       await m.query(`UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`, [

@@ -3,7 +3,7 @@ import { describeSchedule, type ScheduleSpec } from '../../beat/schedule';
 import { SCHEDULE_KINDS, SCHEDULE_TABLES, specFromRow, type ScheduleKind } from '../../beat/schedule-tables';
 import { isoDates } from '../serialize';
 import type { AdminContext } from '../context';
-import { fieldErrors, HttpError, notFound, validationFailed } from '../http';
+import { conflict, fieldErrors, notFound, validationFailed } from '../http';
 import { noBody } from '../validate';
 import type { ScheduleJson } from '../types';
 
@@ -69,8 +69,7 @@ export function scheduleRoutes(ctx: AdminContext): Router {
         [id],
       );
       if (users.length) {
-        throw new HttpError(
-          409,
+        throw conflict(
           'schedule_in_use',
           `The ${kind} schedule ${id} is used by ${users.map((u) => `'${u.name}'`).join(', ')}: change or delete those periodic tasks first.`,
         );

@@ -3,7 +3,7 @@ import { Router, type Request } from 'express';
 import { textProblem } from '../../db/limits';
 import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../../errors';
 import type { AdminContext } from '../context';
-import { HttpError, notFound, validationFailed, fieldErrors, type FieldErrors } from '../http';
+import { conflict, notFound, validationFailed, fieldErrors, type FieldErrors } from '../http';
 import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
 import {
   countResults,
@@ -141,11 +141,7 @@ export function taskRoutes(ctx: AdminContext): Router {
     if (Object.keys(errors).length) throw validationFailed(errors);
     const row = await findRow(ctx, id);
     if (FINISHED.has(row.status))
-      throw new HttpError(
-        409,
-        'already_finished',
-        `Task ${id} already finished (${row.status}); there is nothing to revoke.`,
-      );
+      throw conflict('already_finished', `Task ${id} already finished (${row.status}); there is nothing to revoke.`);
     await app.control.revoke(id, { terminate: body.terminate === true });
     res.json({ ...(await loadDetail(ctx, req, id)), revoked: true, terminate: body.terminate === true });
   });
@@ -158,22 +154,19 @@ export function taskRoutes(ctx: AdminContext): Router {
     if (Object.keys(errors).length) throw validationFailed(errors);
     const row = await findRow(ctx, id);
     if (!RETRYABLE.has(row.status)) {
-      throw new HttpError(
-        409,
+      throw conflict(
         'not_retryable',
         `Task ${id} is ${row.status}; only FAILURE, REVOKED or REJECTED tasks can be retried.`,
       );
     }
     if (!row.task_name || !(app.registry.has(row.task_name) || app.route(row.task_name))) {
-      throw new HttpError(
-        409,
+      throw conflict(
         'not_retryable',
         `Task ${id} (${row.task_name ?? 'no name'}) is not registered or routed in this process, so it cannot be sent again from here.`,
       );
     }
     if (!Array.isArray(row.args) || !isPlainObject(row.kwargs ?? {})) {
-      throw new HttpError(
-        409,
+      throw conflict(
         'not_retryable',
         `Task ${id} has no recorded arguments, so it cannot be sent again with the same ones.`,
       );
