@@ -33,6 +33,7 @@ import { EagerResult } from './eager/eager-result';
 import './canvas/builtins';
 import './results/cleanup';
 import { Signals, type PublishInfo } from './plugin/signals';
+import { publishTaskSent } from './plugin/sent-events';
 import { MessageSigner } from './broker/signing';
 import { compose, type PublishMiddleware, type TaskMiddleware } from './plugin/middleware-chain';
 
@@ -331,8 +332,21 @@ export class Celeriac {
     }
   }
 
-  /** @internal PENDING rows for messages already handed to the broker (batched, not awaited). */
+  /**
+   * @internal What follows every send (the app's, a worker's follow-ups, a chord's body): PENDING
+   * rows for messages already handed to the broker (batched, not awaited), and their task-sent
+   * events when taskSendSentEvent is on.
+   */
   recordPending(prepared: PreparedMessage[]): void {
+    if (this.config.taskSendSentEvent && this.config.events && prepared.length > 0)
+      void this.broker().then(
+        (broker) =>
+          publishTaskSent(
+            broker,
+            prepared.map((p) => p.outgoing),
+          ),
+        () => {},
+      );
     const pending = prepared.map((p) => p.pending).filter((p): p is StateUpdate => p !== null);
     if (pending.length === 0) return;
     this.results().then(

@@ -15,6 +15,7 @@ Commands:
                                 consume and run tasks
          [--autoscale max,min] [--autoscale-keepalive-ms N]
          [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads, processes)
+         [--time-limit S] [--soft-time-limit S]  limits for tasks that set none
   beat [--name id]              send scheduled tasks from the database schedules (run several for HA)
 ${remoteUsage}
   run <file.ts|file.js>         run a script of the app (its web server) with TypeScript support
@@ -117,6 +118,8 @@ async function workerCommand(flags: Map<string, string | true>): Promise<void> {
     autoscale: autoscaleFlag(flags),
     maxTasksPerChild: intFlag(flags, 'max-tasks-per-child'),
     maxMemoryPerChild: intFlag(flags, 'max-memory-per-child'),
+    timeLimit: secondsFlag(flags, 'time-limit'),
+    softTimeLimit: secondsFlag(flags, 'soft-time-limit'),
   });
   // Handlers first: a SIGTERM that lands while the worker is still starting (tasks may already
   // run) must wait for start-up and then stop gracefully, not kill the process outright.
@@ -128,6 +131,16 @@ async function workerCommand(flags: Map<string, string | true>): Promise<void> {
   });
   worker.on('shutdown-requested', () => shutdown('remote control shutdown'));
   await started;
+}
+
+/** Seconds, as Celery's --time-limit takes them (fractions allowed). */
+function secondsFlag(flags: Map<string, string | true>, name: string): number | undefined {
+  const value = stringFlag(flags, name);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CeleriacError(`--${name} '${value}': use a number of seconds > 0, e.g. --${name} 300`);
+  return n;
 }
 
 function autoscaleFlag(flags: Map<string, string | true>) {

@@ -25,6 +25,8 @@ export interface PublishInfo {
 export interface SignalMap {
   beforePublish: [info: PublishInfo];
   afterPublish: [info: PublishInfo];
+  /** A worker took the task from its queue and will run it (Celery's task_received). */
+  taskReceived: [task: TaskInfo];
   taskPrerun: [task: TaskInfo];
   taskPostrun: [task: TaskInfo, state: string];
   taskSuccess: [task: TaskInfo, result: unknown];
@@ -32,7 +34,25 @@ export interface SignalMap {
   taskRetry: [task: TaskInfo, reason: string | null];
   taskRevoked: [task: TaskInfo, reason: string];
   taskUnknown: [info: { id: string; name: string; reason: string }];
+  /**
+   * A worker refused a message it took (Celery's task_rejected): undecodable, a bad signature, an
+   * unknown task, values the table cannot hold, or one that killed too many workers. `id` and
+   * `name` are null when the message is too broken to tell.
+   */
+  taskRejected: [info: { id: string | null; name: string | null; reason: string; state: 'REJECTED' | 'FAILURE' }];
+  /** start() was called, before anything connects (Celery's worker_init). */
+  workerInit: [worker: { name: string; pool: string; concurrency: number }];
+  /**
+   * A child of the threads or processes pool loaded the app and is about to take tasks (Celery's
+   * worker_process_init): fired in that child, on the app it loaded, so per-child set-up (a database
+   * pool, a tracer) connects there. Not fired by the async pool, which has no children.
+   */
+  workerProcessInit: [child: { hostname: string; pid: number; threadId: number }];
   workerReady: [worker: { name: string }];
+  /** The worker sent a heartbeat (Celery's heartbeat_sent). */
+  heartbeatSent: [worker: { name: string }];
+  /** stop() began: nothing new is taken, running tasks get the grace period (Celery's worker_shutting_down). */
+  workerShuttingDown: [worker: { name: string; graceMs: number }];
   workerShutdown: [worker: { name: string }];
   beatInit: [beat: { name: string }];
 }

@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { decodeTask } from '../broker/message';
 import { registry } from '../plugin/registry';
 import { TaskNotRegisteredError, SoftTimeLimitExceededError } from '../errors';
@@ -25,6 +26,7 @@ export function serveTasks(side: ChildSide): (m: ToChild) => Promise<void> {
   const controllers = new Map<string, LazyAbort>();
   try {
     require(side.appModule);
+    announce(side.hostname);
     send({ type: 'ready' });
   } catch (err) {
     send({ type: 'fatal', message: (err as Error).message });
@@ -68,4 +70,15 @@ function appMiddleware() {
   } catch {
     return [];
   }
+}
+
+/** Celery's worker_process_init, on the app this child loaded (handlers connected in the app module see it). */
+function announce(hostname: string): void {
+  let app;
+  try {
+    app = currentApp();
+  } catch {
+    return; // the module registered tasks without creating an app: nobody can have connected a handler
+  }
+  app.signals.emit('workerProcessInit', { hostname, pid: process.pid, threadId: threadId });
 }

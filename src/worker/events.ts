@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Broker } from '../broker';
 
 export type TaskEventType =
+  | 'task-sent'
   | 'task-received'
   | 'task-started'
   | 'task-succeeded'
@@ -36,8 +37,6 @@ export interface CeleryEvent {
  */
 export class EventDispatcher {
   private buffer: CeleryEvent[] = [];
-  /** Where each task's latest buffered event sits, for coalescing. */
-  private readonly slot = new Map<string, number>();
   private clock = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Whether the last worker event or task batch reached anyone; optimistic until told. */
@@ -53,27 +52,15 @@ export class EventDispatcher {
   ) {}
 
   /**
-   * A task that goes received → started → succeeded within one flush window is sent as one
-   * event: its latest, carrying the earlier events' fields (name, args, …) and their times as
-   * `received` / `started`, which is how Celery's event-state merger records them anyway. A short
-   * task costs one event instead of three (measured: events were the worker's largest CPU cost
-   * after JSON decoding in the W1 drain).
+   * Every state of every task is its own event, as a Celery worker sends them (task-received,
+   * task-started, then the outcome), so Flower and celery.events receivers count the same things
+   * for a Celeriac worker as for a Celery one. Merging a short task's events into its last one
+   * saved worker CPU but left monitors with no received or started events for it; the cost is
+   * paid only while a monitor listens, and a flush still sends them all in one message.
    */
   task(type: TaskEventType, fields: Record<string, unknown>): void {
     if (!this.enabled || !this.taskEventsOn || !this.listened) return;
-    const event = this.event(type, fields);
-    const uuid = typeof fields.uuid === 'string' ? fields.uuid : undefined;
-    const at = uuid === undefined ? undefined : this.slot.get(uuid);
-    if (at !== undefined) {
-      const earlier = this.buffer[at];
-      const times: Record<string, unknown> = {};
-      if (earlier.type === 'task-received') times.received = earlier.timestamp;
-      if (earlier.type === 'task-started') times.started = earlier.timestamp;
-      this.buffer[at] = { ...earlier, ...times, ...event };
-    } else {
-      if (uuid !== undefined) this.slot.set(uuid, this.buffer.length);
-      this.buffer.push(event);
-    }
+    this.buffer.push(this.event(type, fields));
     if (this.buffer.length >= 500) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
   }
@@ -111,7 +98,6 @@ export class EventDispatcher {
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
-    this.slot.clear();
     // Events are advisory (the result table is the record), so a failed publish is dropped, not retried.
     const receivers = await this.broker
       .publish(this.broker.channels.events('task.multi'), envelope(batch, 'task.multi'))
@@ -132,7 +118,8 @@ export class EventDispatcher {
   }
 }
 
-function envelope(body: unknown, routingKey: string): string {
+/** @internal A kombu envelope on the celeryev exchange, as Celery publishes events. */
+export function envelope(body: unknown, routingKey: string): string {
   return JSON.stringify({
     body: Buffer.from(JSON.stringify(body)).toString('base64'),
     'content-encoding': 'utf-8',

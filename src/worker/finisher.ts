@@ -78,8 +78,11 @@ export class Finisher {
       case 'success':
         this.counters.succeeded++;
         log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds}s`);
+        // Every event names its task (Celery's carry it on task-received only): a monitor that
+        // joined after a task was received still knows what finished. Receivers merge extra fields.
         events.task('task-succeeded', {
           uuid: msg.id,
+          name: msg.task,
           result: truncate(outcome.result),
           runtime: outcome.runtimeMs / 1000,
         });
@@ -94,6 +97,7 @@ export class Finisher {
         );
         events.task('task-failed', {
           uuid: msg.id,
+          name: msg.task,
           exception: `${outcome.exc.exc_type}(${JSON.stringify(outcome.exc.exc_message[0])})`,
           traceback: outcome.exc.traceback,
         });
@@ -106,6 +110,7 @@ export class Finisher {
         log('info', `task ${msg.task}[${msg.id}] revoked (${outcome.reason})`);
         events.task('task-revoked', {
           uuid: msg.id,
+          name: msg.task,
           terminated: outcome.reason === 'terminated',
           expired: outcome.reason === 'expired',
         });
@@ -120,7 +125,7 @@ export class Finisher {
           'info',
           `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`,
         );
-        events.task('task-retried', { uuid: msg.id, exception: outcome.exc?.exc_type ?? null });
+        events.task('task-retried', { uuid: msg.id, name: msg.task, exception: outcome.exc?.exc_type ?? null });
         const next = nextAttempt(msg.raw, etaMs, app.signer?.canSign ? app.signer : undefined);
         return done(
           'RETRY',

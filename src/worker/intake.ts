@@ -45,6 +45,7 @@ export class Intake {
         return;
       }
       this.parts.log('error', 'dead-lettered a message that cannot be decoded', { reason });
+      app.signals.emit('taskRejected', { id: null, name: null, reason, state: 'REJECTED' });
       void broker.deadLetter(consumer, delivery.raw, reason).catch((e) => this.parts.fail('dead-letter failed', e));
       return;
     }
@@ -119,6 +120,7 @@ export class Intake {
     const name = `${row.taskName}[${row.taskId}]`;
     this.parts.log('error', `task ${name} ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
     this.parts.events.task('task-rejected', { uuid: row.taskId, name: row.taskName, reason });
+    this.parts.app.signals.emit('taskRejected', { id: row.taskId, name: row.taskName ?? null, reason, state });
     const exc: SerializedError = { exc_type: excType, exc_message: [reason], exc_module: 'celeriac', traceback: null };
     void states.store
       .write({

@@ -26,6 +26,13 @@ export interface WorkerOptions {
   maxTasksPerChild?: number;
   /** Threads and processes pools: replace a child past this many KiB after a task (a process's resident set, as Celery; a thread's V8 heap). */
   maxMemoryPerChild?: number;
+  /**
+   * Hard time limit in seconds for tasks that set none (`--time-limit`, Celery's worker flag): a
+   * task's own timeLimit and a call's come first; this comes before the app's taskTimeLimit.
+   */
+  timeLimit?: number;
+  /** Soft time limit in seconds for tasks that set none (`--soft-time-limit`), before the app's taskSoftTimeLimit. */
+  softTimeLimit?: number;
 }
 
 /** A misspelt option would otherwise be ignored, and a test's crash hooks are no option (fault-hooks.ts). */
@@ -42,10 +49,15 @@ const knownKeys: ReadonlySet<string> = new Set<keyof WorkerOptions>([
   'autoscale',
   'maxTasksPerChild',
   'maxMemoryPerChild',
+  'timeLimit',
+  'softTimeLimit',
 ]);
 
 export type ResolvedWorkerOptions = Required<
-  Omit<WorkerOptions, 'appModule' | 'autoscale' | 'maxTasksPerChild' | 'maxMemoryPerChild'>
+  Omit<
+    WorkerOptions,
+    'appModule' | 'autoscale' | 'maxTasksPerChild' | 'maxMemoryPerChild' | 'timeLimit' | 'softTimeLimit'
+  >
 >;
 
 /**
@@ -73,6 +85,11 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
         `applies to the threads and processes pools only (this worker's pool is 'async'): add pool: 'processes' (--pool processes) or 'threads'`,
       );
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
+  }
+  for (const key of ['timeLimit', 'softTimeLimit'] as const) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0))
+      throw new ConfigError(key, `expected a number of seconds > 0, got ${JSON.stringify(v)}`);
   }
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);

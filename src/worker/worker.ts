@@ -108,7 +108,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly waitingForRate = new Map<Job, NodeJS.Timeout>();
   private readonly running = new Map<string, Job>();
   private revoked!: RevokedIds;
-  private readonly limits = new TaskLimits();
+  private readonly limits: TaskLimits;
   private acker!: Acker;
   private promoter!: DelayedPromoter;
   private states!: StateWriter;
@@ -140,6 +140,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.poolKind = resolved.pool;
     this.concurrency = resolved.concurrency;
     this.options = resolved;
+    this.limits = new TaskLimits({
+      rate: app.config.taskDefaultRateLimit,
+      soft: workerOptions.softTimeLimit ?? app.config.taskSoftTimeLimit,
+      hard: workerOptions.timeLimit ?? app.config.taskTimeLimit,
+    });
     this.prefetchLimit = this.concurrency * (1 + this.options.prefetchMultiplier);
     this.redisOutage = new Outage(
       'Redis',
@@ -169,6 +174,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           'the worker records every task state in Postgres: set DATABASE_URL or pass databaseUrl',
         ),
       );
+    this.app.signals.emit('workerInit', { name: this.name, pool: this.poolKind, concurrency: this.concurrency });
     this.starting = this.startUp().catch(async (err) => {
       await this.closeBuilt();
       throw err;
@@ -343,6 +349,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return;
     }
     if (!task.options.ignoreResult && !msg.ignoreResult) this.states.noteReceived(job);
+    if (this.app.signals.has('taskReceived')) this.app.signals.emit('taskReceived', taskInfo(job, this.name));
     this.events.task('task-received', {
       uuid: msg.id,
       name: msg.task,
@@ -385,7 +392,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.running.set(msg.id, job);
     this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
     if (job.task.options.trackStarted) void this.states.write(job, 'STARTED', { dateStarted: new Date() });
-    this.events.task('task-started', { uuid: msg.id });
+    this.events.task('task-started', { uuid: msg.id, name: msg.task });
     this.pool.run(job).then(
       (outcome) => {
         this.running.delete(msg.id);
@@ -552,6 +559,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await this.broker.putWorkerInfo(this.name, JSON.stringify(info));
       this.brokerOk();
       await this.events.worker('worker-heartbeat', info);
+      this.app.signals.emit('heartbeatSent', { name: this.name });
     } catch (err) {
       this.fail('heartbeat failed', err);
     }
@@ -639,6 +647,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async shutDown(graceMs: number): Promise<void> {
     this.state = 'stopping';
+    this.app.signals.emit('workerShuttingDown', { name: this.name, graceMs });
     this.autoscaler?.stop();
     this.remote?.stop();
     for (const t of this.timers) clearInterval(t);

@@ -158,7 +158,7 @@ describe('event stream (SSE)', () => {
       const states = stream.events.filter((e) => e.event === 'task' && e.data.id === body.id).map((e) => e.data.state);
       expect(states).toContain('SUCCESS');
     });
-    // A short task's events are coalesced into its last one, which still carries its name.
+    // Each event of a task names it, the last one too.
     const done = stream.events.find((e) => e.event === 'task' && e.data.id === body.id && e.data.state === 'SUCCESS')!;
     expect(done.data).toMatchObject({
       kind: 'task',
