@@ -26,6 +26,7 @@ command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 # The benchmark's Celery rows (npm run bench): SQLAlchemy result backend on Postgres, and W3's django-celery-beat.
 /usr/bin/python3 -c 'import sqlalchemy, psycopg2, django_celery_beat' 2>/dev/null || need+=(python3-sqlalchemy python3-psycopg2 python3-django-celery-beat)
 command -v chromium >/dev/null || need+=(chromium)
+command -v openssl >/dev/null || need+=(openssl) # certificates for the auth serializer tests
 if ((${#need[@]})); then
   echo "ensure-services: installing ${need[*]}"
   if [ "$(id -u)" != 0 ]; then echo "ensure-services: need root to apt-get install ${need[*]}" >&2; exit 1; fi

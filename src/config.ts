@@ -167,6 +167,7 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'taskSerializer',
   'acceptContent',
   'taskCompression',
+  'security',
 ]);
 
 /** Validates the options once, at construction; nothing later re-checks them. */

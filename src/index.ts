@@ -6,6 +6,8 @@
 import './plugin/middleware';
 export { Celeriac } from './celeriac';
 export type { CeleriacOptions, RouteOptions } from './config';
+export type { SerializerName, CompressionName } from './broker/serializers/codec';
+export type { SecurityOptions } from './broker/serializers/auth';
 export type { BrokerTransportOptions } from './broker/url';
 export { task, taskOf, Task } from './plugin/task';
 export type { ApplyOptions, TaskFn, TaskDecorator } from './plugin/task';

@@ -4,6 +4,7 @@ import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
 import { pathKey, textProblem } from '../storable';
 import { checkHeaders, MessageFieldError } from './headers';
 import type { MessageSigner } from './signing';
+import type { AuthSerializer } from './serializers/auth';
 import { decodeBody, encodeBody, readable, type CompressionName, type SerializerName } from './serializers/codec';
 
 /**
@@ -50,6 +51,8 @@ export interface OutgoingTask {
   /** Default 'json'. */
   serializer?: SerializerName;
   compression?: CompressionName | null;
+  /** The app's signer, for the 'auth' serializer. */
+  auth?: AuthSerializer;
 }
 
 /** A message as a worker sees it, decoded from the raw envelope kept for acking. */
@@ -85,7 +88,12 @@ export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
   assertJsonSafe(t.args, 'args', true);
   assertJsonSafe(t.kwargs, 'kwargs', true);
   assertJsonSafe(t.headers, 'headers');
-  const body = encodeBody([t.args, t.kwargs, { ...emptyEmbed, ...t.embed }], t.serializer ?? 'json', t.compression);
+  const body = encodeBody(
+    [t.args, t.kwargs, { ...emptyEmbed, ...t.embed }],
+    t.serializer ?? 'json',
+    t.compression,
+    t.auth,
+  );
   const headers: Record<string, unknown> = {
     lang: 'js',
     task: t.task,

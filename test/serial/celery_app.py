@@ -3,6 +3,8 @@
 Run only with /usr/bin/python3 (Debian's celery 5.2.6 / kombu 5.2.4 / msgpack 1.0.3).
 Environment as test/interop/celery_app.py: INTEROP_BROKER_URL, INTEROP_KEY_PREFIX (kombu's
 global_keyprefix), INTEROP_RECORD_KEY (a full key where serial.record RPUSHes one JSON line per run).
+With SERIAL_AUTH_KEY, SERIAL_AUTH_CERT and SERIAL_AUTH_STORE (PEM files, a glob of trusted
+certificates) the app signs and verifies with Celery's auth serializer (app.setup_security()).
 """
 import json
 import os
@@ -26,6 +28,16 @@ app.conf.update(
     timezone='UTC',
     broker_connection_retry_on_startup=True,
 )
+
+if os.environ.get('SERIAL_AUTH_KEY'):
+    app.conf.update(
+        security_key=os.environ['SERIAL_AUTH_KEY'],
+        security_certificate=os.environ['SERIAL_AUTH_CERT'],
+        security_cert_store=os.environ['SERIAL_AUTH_STORE'],
+        task_serializer='auth',
+        accept_content=['auth'],
+    )
+    app.setup_security()
 
 _records = redis.Redis.from_url(BROKER_URL)
 

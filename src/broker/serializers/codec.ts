@@ -1,6 +1,7 @@
 import { decode as unpack, encode as pack } from '@msgpack/msgpack';
 import { brotliCompressSync, brotliDecompressSync, deflateSync, gunzipSync, inflateSync } from 'node:zlib';
-import { MessageDecodeError } from '../../errors';
+import { ConfigError, MessageDecodeError } from '../../errors';
+import { AUTH_CONTENT_TYPE, registeredAuth, type AuthSerializer } from './auth';
 
 /**
  * Task bodies in Celery's serializers and compressions, byte for byte as kombu 5 writes them:
@@ -12,6 +13,8 @@ import { MessageDecodeError } from '../../errors';
 export const SERIALIZERS = {
   json: { contentType: 'application/json', contentEncoding: 'utf-8' },
   msgpack: { contentType: 'application/x-msgpack', contentEncoding: 'binary' },
+  /** Celery's signed serializer (auth.ts): json inside, signed with the app's security key. */
+  auth: { contentType: AUTH_CONTENT_TYPE, contentEncoding: 'utf-8' },
 } as const;
 export type SerializerName = keyof typeof SERIALIZERS;
 
@@ -38,12 +41,18 @@ export function encodeBody(
   value: unknown,
   serializer: SerializerName,
   compression?: CompressionName | null,
+  auth?: AuthSerializer,
 ): EncodedBody {
   const { contentType, contentEncoding } = SERIALIZERS[serializer];
-  let bytes =
-    serializer === 'json'
-      ? Buffer.from(JSON.stringify(value), 'utf8')
-      : Buffer.from(pack(asJson(value), { ignoreUndefined: true }));
+  let bytes: Buffer;
+  if (serializer === 'auth') {
+    if (!auth) throw new ConfigError('taskSerializer', "'auth' signs with the app's security key: set security");
+    bytes = auth.wrap(Buffer.from(JSON.stringify(value), 'utf8'), SERIALIZERS.json.contentType, 'utf-8');
+  } else
+    bytes =
+      serializer === 'json'
+        ? Buffer.from(JSON.stringify(value), 'utf8')
+        : Buffer.from(pack(asJson(value), { ignoreUndefined: true }));
   if (!compression) return { bytes, contentType, contentEncoding };
   bytes = compression === 'brotli' ? brotliCompressSync(bytes) : deflateSync(bytes);
   return { bytes, contentType, contentEncoding, compression: COMPRESSIONS[compression] };
@@ -57,6 +66,18 @@ export function readable(contentType: unknown): boolean {
 /** The body of task `id` as its content type and `compression` header say. */
 export function decodeBody(bytes: Buffer, contentType: unknown, compression: unknown, id: string): unknown {
   if (compression !== undefined && compression !== null) bytes = decompress(bytes, compression, id);
+  if (contentType === AUTH_CONTENT_TYPE) {
+    const auth = registeredAuth();
+    if (!auth)
+      throw new MessageDecodeError(
+        `Task ${id} is signed with Celery's auth serializer: set security (certStore) and acceptContent ['auth'] to verify and run it.`,
+      );
+    const inner = auth.unwrap(bytes);
+    if ('refused' in inner) throw new MessageDecodeError(`Task ${id} is refused: ${inner.refused}.`);
+    if (inner.contentType === AUTH_CONTENT_TYPE)
+      throw new MessageDecodeError(`Task ${id} is signed twice over: not a message Celery writes.`);
+    return decodeBody(inner.bytes, inner.contentType, undefined, id);
+  }
   if (contentType === SERIALIZERS.json.contentType) {
     try {
       return JSON.parse(bytes.toString('utf8'));

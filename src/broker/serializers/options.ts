@@ -1,14 +1,17 @@
 import { ConfigError } from '../../errors';
 import { COMPRESSIONS, SERIALIZERS, type CompressionName, type SerializerName } from './codec';
+import { AuthSerializer, registerAuth, type SecurityOptions } from './auth';
 
 /** The serializer settings of an app (Celery's task_serializer, accept_content, task_compression). */
 export interface SerialOptions {
-  /** How sent task bodies are encoded: 'json' (default) or 'msgpack'. */
+  /** How sent task bodies are encoded: 'json' (default), 'msgpack', or 'auth' (Celery's X.509-signed serializer; needs security). */
   taskSerializer?: SerializerName;
   /** Content a worker runs (names or content types); a message of another is dead-lettered with the reason. Default ['json'], as Celery. */
   acceptContent?: string[];
   /** Compress sent task bodies: 'zlib' (= Celery's 'gzip'), 'brotli', or null (default). */
   taskCompression?: CompressionName | null;
+  /** Celery's security_key, security_certificate, security_cert_store and security_digest, for the 'auth' serializer. */
+  security?: SecurityOptions;
 }
 
 export interface ResolvedSerialOptions {
@@ -16,6 +19,7 @@ export interface ResolvedSerialOptions {
   /** Content types, not names. */
   acceptContent: ReadonlySet<string>;
   taskCompression: CompressionName | null;
+  security: AuthSerializer | undefined;
 }
 
 const names = Object.keys(SERIALIZERS)
@@ -61,7 +65,14 @@ export function resolveSerialOptions(options: SerialOptions): ResolvedSerialOpti
       `expected a non-empty list such as ['json', 'msgpack'], got ${JSON.stringify(accept)}`,
     );
   const acceptContent = new Set(accept.map((entry, i) => contentType(`acceptContent[${i}]`, entry)));
-  return { taskSerializer, acceptContent, taskCompression };
+  const security = options.security === undefined ? undefined : new AuthSerializer(options.security);
+  if (taskSerializer === 'auth' && !security?.canSign)
+    throw new ConfigError('taskSerializer', "'auth' signs what is sent: set security.key and security.certificate");
+  if (acceptContent.has(SERIALIZERS.auth.contentType) && !security)
+    throw new ConfigError('acceptContent', "'auth' messages are verified against security.certStore: set security");
+  // As kombu's register_auth: the process's children (pool threads and processes) decode with it too.
+  if (security) registerAuth(security);
+  return { taskSerializer, acceptContent, taskCompression, security };
 }
 
 type Encoding = { serializer?: SerializerName; compression?: CompressionName | null };
@@ -71,10 +82,11 @@ export function sendEncoding(
   call: Encoding,
   task: Encoding | undefined,
   app: ResolvedSerialOptions,
-): { serializer: SerializerName; compression: CompressionName | null } {
+): { serializer: SerializerName; compression: CompressionName | null; auth: AuthSerializer | undefined } {
   const pick = <T>(a: T | undefined, b: T | undefined, c: T) => (a !== undefined ? a : b !== undefined ? b : c);
   return {
     serializer: checkSerializer('serializer', pick(call.serializer, task?.serializer, app.taskSerializer)),
     compression: checkCompression('compression', pick(call.compression, task?.compression, app.taskCompression)),
+    auth: app.security,
   };
 }
