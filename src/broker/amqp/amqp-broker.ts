@@ -1,6 +1,6 @@
 import type { Channel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../../errors';
+import { ConfigError, MessageNotHeldError } from '../../errors';
 import type {
   Broker,
   Channels,
@@ -213,8 +213,16 @@ export class AmqpBroker implements Broker {
     this.consumers.get(consumer)?.ack(raw);
   }
 
+  /**
+   * Only the consumer's name for the delivery changes: RabbitMQ cannot rewrite a message it holds,
+   * and giving one back returns it to the queue it was delivered from, which is what the worker's
+   * rewrite (delivery_info naming that queue) asks for anyway.
+   */
   async replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void> {
-    this.consumers.get(consumer)?.replace(oldRaw, newRaw);
+    if (!this.consumers.get(consumer)?.replace(oldRaw, newRaw))
+      throw new MessageNotHeldError(
+        `could not rewrite a message: consumer ${consumer} no longer holds it (acked, given back, or its channel closed and RabbitMQ requeued it); nothing was changed`,
+      );
   }
 
   /** What the consumer's channel holds unacked (not the deferred ones); empty after its channel closed. */

@@ -245,12 +245,13 @@ export class AmqpConsumer {
     }
   }
 
-  /** The worker rewrote a held message (its delivery_info): the same delivery under a new raw string. */
-  replace(oldRaw: string, newRaw: string): void {
+  /** The worker rewrote a held message (its delivery_info): the same delivery under a new raw string. False if not held. */
+  replace(oldRaw: string, newRaw: string): boolean {
     const tag = this.held.get(oldRaw);
-    if (tag === undefined) return;
+    if (tag === undefined) return false;
     this.held.delete(oldRaw);
     this.held.set(newRaw, tag);
+    return true;
   }
 
   heldRaws(): string[] {
