@@ -127,7 +127,7 @@ export abstract class ChildPool implements Pool {
   private replace(slot: Slot): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
-    if (slot.retiring) this.slots.splice(i, 1);
+    if (slot.retiring || this.closed) this.slots.splice(i, 1);
     else this.slots[i] = this.spawn();
   }
 
@@ -229,10 +229,13 @@ export abstract class ChildPool implements Pool {
     });
   }
 
-  /** Settle first, then end the child: its exit handler then finds nothing to fail and only replaces it. */
+  /**
+   * Settle, and put a fresh child in the slot before ending this one: the worker may hand the slot
+   * its next task before the dying child's exit arrives, and that task must not go to it.
+   */
   private kill(slot: Slot, outcome: Outcome): void {
     slot.settle?.(outcome);
-    slot.child.kill();
+    this.recycle(slot);
   }
 
   abort(taskId: string, outcome: Outcome): void {

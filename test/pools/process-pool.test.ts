@@ -97,10 +97,13 @@ test('the hard time limit kills the child running the task and a fresh child tak
   await startWorker('pt', ['-c', '1']);
   const before = await run('pt', 'pools.pid');
   const stuck = await app.sendTask('pools.spinForever', [], {}, { queue: 'pt' });
+  // Queued behind it, so the worker hands it to the slot the moment the limit frees it: before the
+  // killed child's exit is known. It must go to the fresh child, not to the dying one.
+  const next = await app.sendTask('pools.pid', [], {}, { queue: 'pt' });
   const row = await finalRow(stuck.id);
   expect(row.status).toBe('FAILURE');
   expect(row.result).toMatchObject({ exc_type: 'TimeLimitExceededError' });
-  const after = await run('pt', 'pools.pid');
+  const after = await next.get({ timeout: 30 });
   expect(after).not.toBe(before);
 }, 60_000);
 
