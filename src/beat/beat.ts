@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Celeriac } from '../celeriac';
-import { CeleriacError } from '../errors';
+import { classifyDbError } from '../db/db-errors';
+import { BrokerUnavailableError, CeleriacError } from '../errors';
 import type { LogLevel } from '../log';
+import { Outage } from '../outage';
 import type { Clock } from './clock';
 import { BeatDb } from './db';
 import { BeatNotMigratedError } from './errors';
@@ -64,6 +66,12 @@ export class Beat extends EventEmitter<BeatEvents> {
   private wakeUp: (() => void) | undefined;
   private wakeRequested = false;
   private tickChain: Promise<unknown> = Promise.resolve();
+  /** Postgres as this beat sees it: an outage is logged when it starts and when a tick next succeeds. */
+  private readonly postgres = new Outage(
+    'Postgres (beat)',
+    (level, message, fields) => this.log(level, message, fields),
+    'nothing is claimed or sent meanwhile; runs that fall due are sent when it is back',
+  );
 
   constructor(
     private readonly app: Celeriac,
@@ -231,6 +239,7 @@ export class Beat extends EventEmitter<BeatEvents> {
         const aheadMs = this.opts.claimAheadMs;
         const r = await this.chainTick(() => this.clock.now(), aheadMs, REPLAN_BUDGET_MS);
         failures = 0;
+        this.postgres.ok();
         idleRounds =
           r.sent + r.scheduled + r.skipped + r.replanned + r.recovered + r.rowErrors > 0 ? 0 : idleRounds + 1;
         wakeAt = r.nextWakeAt ? r.nextWakeAt.getTime() : Infinity;
@@ -312,9 +321,15 @@ export class Beat extends EventEmitter<BeatEvents> {
     await core.rt.db.close();
   }
 
+  /**
+   * Postgres being away is one outage, logged when it starts and when it ends (the next tick that
+   * succeeds), not one error line per failed tick, heartbeat and LISTEN attempt meanwhile.
+   */
   private fail(message: string, err: unknown): void {
     const cause = err instanceof Error ? err : new Error(String(err));
-    this.log('error', message, { error: cause.message });
+    if (!(cause instanceof BrokerUnavailableError) && classifyDbError(cause) === 'transient')
+      this.postgres.failed(cause);
+    else this.log('error', message, { error: cause.message });
     if (this.listenerCount('error') > 0)
       this.emit('error', new CeleriacError(`${message}: ${cause.message}`, { cause }));
   }

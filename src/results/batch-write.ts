@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql';
-import { classifyDbError, describeDbError } from './db-errors';
+import { classifyDbError, describeDbError } from '../db/db-errors';
 import { minimalReplacement, replacementFor } from './replacement';
 import { stateSeq } from './states';
 import type { StateUpdate } from './store';

@@ -1,7 +1,7 @@
 import { COLUMN_LIMITS, columnProblem, findUnstorable, scrubText, storableDate, textProblem } from '../storable';
 import { READY_STATES } from './states';
 import type { StateUpdate } from './store';
-import { describeDbError } from './db-errors';
+import { describeDbError } from '../db/db-errors';
 
 /** The row written in place of one Postgres refused, and why. */
 export interface Replacement {

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { Celeriac } from '../../src';
+import { Celeriac, PeriodicTaskService, type Beat, type SentRun } from '../../src';
 import type { Logger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, isolation, REDIS_URL } from '../helpers';
@@ -20,11 +20,12 @@ import { PrivatePostgres } from '../private-servers';
 import { runs, work } from '../fixtures/outage/tasks';
 
 const pg = new PrivatePostgres(7811);
-const lines: { level: string; message: string }[] = [];
-const logger: Logger = { log: (level, message) => void lines.push({ level, message }) };
+const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+const logger: Logger = { log: (level, message, fields) => void lines.push({ level, message, fields }) };
 let app: Celeriac;
 let worker: Worker;
 let redis: Redis;
+let beat: Beat | undefined;
 
 const CONCURRENCY = 10;
 const MULTIPLIER = 4;
@@ -45,6 +46,7 @@ beforeAll(async () => {
   await app.migrate();
 }, 60_000);
 afterAll(async () => {
+  await beat?.stop();
   await worker?.stop();
   await redis.quit();
   await cleanup(app).catch(() => {}); // its schema lives in the private cluster, removed below
@@ -125,3 +127,35 @@ test('Postgres stopped mid-load: nothing lost, nothing run twice, fetching bound
   // One line when it starts and one when it ends, not one per failed batch.
   expect(lines.filter((l) => l.level === 'error' || l.level === 'warn')).toHaveLength(1);
 }, 240_000);
+
+test('Postgres stopped under a running beat: one line when it starts, one when it ends, and the runs go on', async () => {
+  await new PeriodicTaskService(app).create({
+    name: 'every second',
+    task: 'outage.work',
+    args: [1],
+    schedule: { kind: 'interval', every: 1, period: 'seconds' },
+  });
+  beat = app.beat({ name: 'pgdown-beat', heartbeatMs: 200, pollIntervalMs: 200 });
+  const sent: SentRun[] = [];
+  beat.on('sent', (runs) => sent.push(...runs));
+  beat.on('error', () => {});
+  const beatLines = () => lines.filter((l) => l.fields?.beat === 'pgdown-beat');
+  await beat.start();
+  await eventually(() => expect(sent.length).toBeGreaterThanOrEqual(2), 20_000);
+
+  pg.stop();
+  // Ticks, heartbeats and the LISTEN session all fail now: one outage.
+  await eventually(
+    () => expect(beatLines().some((l) => /^Postgres \(beat\) unavailable: /.test(l.message))).toBe(true),
+    20_000,
+  );
+  const sentBefore = sent.length;
+  await pg.start();
+  await eventually(() => expect(sent.length).toBeGreaterThan(sentBefore + 1), 30_000);
+
+  const mine = beatLines();
+  expect(mine.filter((l) => /^Postgres \(beat\) unavailable: /.test(l.message))).toHaveLength(1);
+  expect(mine.filter((l) => /^Postgres \(beat\) available again after \d+\.\d s$/.test(l.message))).toHaveLength(1);
+  expect(mine.filter((l) => l.level === 'error')).toEqual([]);
+  await beat.stop();
+}, 90_000);

@@ -1,6 +1,7 @@
 /**
- * What a failed result write means, by its SQLSTATE (Postgres appendix A) or, for errors raised
- * before Postgres answered, by node-postgres' message:
+ * What a failed statement means (a result write; a beat's tick, whose transient failures are one
+ * outage rather than one error line each), by its SQLSTATE (Postgres appendix A) or, for errors
+ * raised before Postgres answered, by node-postgres' message:
  *
  * - `transient`: the write may succeed as it is if tried again: the connection is gone or not
  *   there yet (class 08, 57P01–57P03 server shutting down or starting, 53300 too many
