@@ -92,6 +92,7 @@ export class AdminContext {
     const names = new Set<string>([this.app.config.defaultQueue]);
     for (const r of Object.values(this.app.config.routes)) if (r.queue) names.add(r.queue);
     for (const t of this.app.registry.all()) if (t.options.queue) names.add(t.options.queue);
+    for (const q of this.app.config.queues ?? []) names.add(q);
     for (const q of workerQueues) names.add(q);
     return [...names].sort();
   }

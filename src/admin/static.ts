@@ -12,6 +12,7 @@ const FILES: Record<string, string> = {
   'admin.css': 'text/css; charset=utf-8',
   'admin.js': 'text/javascript; charset=utf-8',
   'admin-periodic.js': 'text/javascript; charset=utf-8',
+  'admin-flower.js': 'text/javascript; charset=utf-8',
   'celeriac-status.js': 'text/javascript; charset=utf-8',
 };
 

@@ -1,12 +1,14 @@
 import type Redis from 'ioredis';
 import { SCAN_LIMIT, type DeadLetter, type QueueAdmin, type QueueCounts, type QueuedMessage } from './broker';
-import type { Keys } from './keys';
+import { PRIORITY_SEP, type Keys } from './keys';
 import { routeOf } from './message';
 import { describeQueued, queuedId, QueueTally } from './queued';
 import { runScript } from './redis-scripts';
 
 /** Messages read per round trip while searching a list or the delayed set. */
 const CHUNK = 1000;
+/** SCAN steps (of ~1000 keys each) spent looking for queues nobody named. */
+const DISCOVER_ROUNDS = 20;
 
 /**
  * Queue management on kombu's Redis layout. A queue is its priority lists plus Celeriac's
@@ -30,7 +32,7 @@ export class RedisQueueAdmin implements QueueAdmin {
         r.zrangebyscore(this.keys.revoked, Date.now(), '+inf'),
         r.lrange(this.keys.deadLetter, 0, SCAN_LIMIT - 1),
       ]);
-      const tally = new QueueTally(queues, 0, 0, null);
+      const tally = new QueueTally([...queues, ...(await this.discover())], 0, 0, null);
       // A revoked countdown is dropped by the worker when due: it is not waiting to run.
       const skip = new Set(revoked);
       let delayedTotal = 0;
@@ -56,6 +58,34 @@ export class RedisQueueAdmin implements QueueAdmin {
       });
       return { queues: tally.list(), delayed: delayedTotal, deadLettered: dead.length };
     });
+  }
+
+  /**
+   * Queues that hold ready messages though nobody named them (no worker consumes them yet): the
+   * list keys under the prefix in kombu's layout. Bounded (DISCOVER_ROUNDS SCAN steps), so a huge
+   * keyspace costs a few round trips, and a queue it misses can still be asked for by name.
+   */
+  private async discover(): Promise<string[]> {
+    const r = this.redis();
+    const prefix = this.keys.prefix;
+    const names = new Set<string>();
+    let cursor = '0';
+    for (let round = 0; round < DISCOVER_ROUNDS; round++) {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000, 'TYPE', 'list');
+      for (const key of keys) {
+        const name = key.slice(prefix.length).split(PRIORITY_SEP)[0];
+        if (
+          name &&
+          !name.startsWith('celeriac:') &&
+          !name.startsWith('_kombu') &&
+          !name.includes('.reply.celery.pidbox')
+        )
+          names.add(name);
+      }
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    return [...names];
   }
 
   async purge(queue: string): Promise<number> {
@@ -137,6 +167,11 @@ export class RedisQueueAdmin implements QueueAdmin {
       return false;
     });
   }
+}
+
+/** A key prefix as a literal in a SCAN MATCH pattern. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c);
 }
 
 function deadRaw(entry: string): string {

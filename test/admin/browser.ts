@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -13,7 +13,7 @@ export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
  * Debian's chromium, headless, with a fresh profile per call (toolchain.md §7). Every page
  * records dialogs and script errors so a test can assert none happened.
  */
-export async function openBrowser(options: { headers?: Record<string, string> } = {}) {
+export async function openBrowser(options: { headers?: Record<string, string>; acceptDialogs?: boolean } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'celeriac-chromium-'));
   const context: BrowserContext = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -37,7 +37,7 @@ export async function openBrowser(options: { headers?: Record<string, string> } 
   const watch = (page: Page) => {
     page.on('dialog', (d) => {
       dialogs.push(d.message());
-      void d.dismiss();
+      void (options.acceptDialogs ? d.accept() : d.dismiss());
     });
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -68,4 +68,26 @@ export async function openBrowser(options: { headers?: Record<string, string> } 
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * axe-core's WCAG 2 A/AA rules on the page as it is now (labels, contrast, names of controls,
+ * landmarks). Injected through the DevTools protocol, so the admin's CSP stays on. Returns one
+ * line per violation: rule, impact and the first offending elements, so a failure says what to fix.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const source = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const result = (await page.evaluate(() =>
+    (globalThis as any).axe.run((globalThis as any).document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    }),
+  )) as { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
+  return result.violations.map(
+    (v) =>
+      `${v.id} (${v.impact}): ${v.nodes
+        .slice(0, 3)
+        .map((n) => n.target.join(' '))
+        .join(', ')}`,
+  );
 }

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { textProblem } from '../../db/limits';
 import type { AdminContext } from '../context';
 import { queryInt, validationFailed, fieldErrors, type FieldErrors } from '../http';
 import { countsByState, throughputPerMinute } from '../sql';
@@ -51,8 +52,9 @@ export async function listWorkers(ctx: AdminContext, now = Date.now()): Promise<
 export async function listQueues(
   ctx: AdminContext,
   workers: WorkerJson[],
+  asked: string[] = [],
 ): Promise<{ queues: QueueJson[]; delayed: number | null; deadLettered: number }> {
-  const names = ctx.knownQueues(workers.filter((w) => w.status === 'online').flatMap((w) => w.queues));
+  const names = ctx.knownQueues([...workers.filter((w) => w.status === 'online').flatMap((w) => w.queues), ...asked]);
   const counts = await ctx.bounded(
     'the broker',
     ctx.app.broker().then((broker) => broker.queueAdmin.counts(names)),
@@ -107,9 +109,10 @@ export function monitorRoutes(ctx: AdminContext): Router {
     res.set('Cache-Control', 'no-store').json({ workers: await listWorkers(ctx) });
   });
 
-  router.get('/api/queues', async (_req, res) => {
+  router.get('/api/queues', async (req, res) => {
+    const asked = askedQueues(req);
     const workers = await listWorkers(ctx);
-    res.set('Cache-Control', 'no-store').json(await listQueues(ctx, workers));
+    res.set('Cache-Control', 'no-store').json(await listQueues(ctx, workers, asked));
   });
 
   router.get('/api/stats', async (req, res) => {
@@ -133,4 +136,19 @@ export function monitorRoutes(ctx: AdminContext): Router {
   });
 
   return router;
+}
+
+/** `?queue=a&queue=b`: queues to count though no worker consumes them (RabbitMQ cannot list queues without its management plugin). */
+export function askedQueues(req: Request): string[] {
+  const raw = req.query.queue;
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const errors = fieldErrors();
+  if (list.length > 20) errors.queue = 'ask for at most 20 queues at once';
+  const names = list.map(String).filter((q) => q !== '');
+  for (const q of names) {
+    const problem = q.length > 255 ? 'a queue name is at most 255 characters' : textProblem(q);
+    if (problem) errors.queue = problem;
+  }
+  if (Object.keys(errors).length) throw validationFailed(errors);
+  return names;
 }

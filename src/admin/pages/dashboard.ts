@@ -49,7 +49,7 @@ export function dashboardPage(p: PageContext, stats: StatsJson, failures: TaskLi
       <thead><tr><th>Queue</th><th class="num">Waiting</th></tr></thead>
       <tbody>
         ${stats.queues.map((q) => html`<tr><td>${q.name}</td><td class="num">${q.length}</td></tr>`)}
-        <tr class="muted"><td>delayed (countdown / eta / retry)</td><td class="num">${stats.delayed}</td></tr>
+        <tr class="muted"><td>delayed (countdown / eta / retry)</td><td class="num">${stats.delayed ?? '—'}</td></tr>
       </tbody>
     </table>
   </section>

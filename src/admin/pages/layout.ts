@@ -8,6 +8,10 @@ export interface PageContext {
   title: string;
   assetVersion: string;
   readOnly: boolean;
+  /** Navigation links the app configured (admin options signOutUrl, appUrl, appName). */
+  signOutUrl?: string;
+  appUrl?: string;
+  appName?: string;
 }
 
 const NAV = [
@@ -15,6 +19,7 @@ const NAV = [
   ['tasks', '/tasks', 'Tasks'],
   ['periodic', '/periodic-tasks', 'Periodic tasks'],
   ['workers', '/workers', 'Workers'],
+  ['queues', '/queues', 'Queues'],
 ] as const;
 
 export type NavKey = (typeof NAV)[number][0];
@@ -34,6 +39,7 @@ export function layout(
 <link rel="stylesheet" href="${p.base}/static/admin.css?v=${p.assetVersion}">
 <script src="${p.base}/static/celeriac-status.js?v=${p.assetVersion}" defer></script>
 ${page.nav === 'periodic' ? html`<script src="${p.base}/static/admin-periodic.js?v=${p.assetVersion}" defer></script>` : ''}
+<script src="${p.base}/static/admin-flower.js?v=${p.assetVersion}" defer></script>
 <script src="${p.base}/static/admin.js?v=${p.assetVersion}" defer></script>
 </head>
 <body data-page="${page.key}" data-base="${p.base}" data-read-only="${p.readOnly ? '1' : '0'}"${data}>
@@ -43,6 +49,11 @@ ${page.nav === 'periodic' ? html`<script src="${p.base}/static/admin-periodic.js
     ${NAV.map(([key, path, label]) => html`<a href="${p.base}${path || '/'}"${key === page.nav ? html` aria-current="page"` : ''}>${label}</a>`)}
   </nav>
   <span class="live" id="live" title="Live updates">offline</span>
+  <label class="zone-pick"><span class="visually-hidden">Show times in</span>
+    <select id="zone-pick" aria-label="Show times in"><option value="local">Browser time</option><option value="utc">UTC</option></select>
+  </label>
+  ${p.appUrl ? html`<a class="nav-extra" href="${p.appUrl}">${p.appName ?? 'Back to the app'}</a>` : ''}
+  ${p.signOutUrl ? html`<a class="nav-extra" href="${p.signOutUrl}">Sign out</a>` : ''}
 </header>
 <main>
 ${page.body}

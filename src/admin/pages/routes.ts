@@ -1,8 +1,13 @@
 import { Router, type Request, type Response } from 'express';
 import { loadDetail, loadTaskList, taskId } from '../api/tasks';
-import { listQueues, listWorkers, loadStats } from '../api/monitor';
+import { askedQueues, listQueues, listWorkers, loadStats } from '../api/monitor';
 import type { AdminContext } from '../context';
-import { fieldErrors, HttpError, queryString, validationFailed } from '../http';
+import { fieldErrors, HttpError, notFound, queryString, validationFailed, wantsHtml } from '../http';
+import { html } from '../html';
+import { describeQueued } from '../../broker/queued';
+import { workerName } from '../api/control';
+import { queuesPage } from './queues';
+import { workerPage } from './worker';
 import { csrfToken } from '../security';
 import { isoDates, toListItem } from '../serialize';
 import { listResults, recentNames } from '../sql';
@@ -22,6 +27,9 @@ export function pageContext(ctx: AdminContext, req: Request, res: Response, asse
     title: ctx.options.title,
     assetVersion,
     readOnly: ctx.options.readOnly,
+    signOutUrl: ctx.options.signOutUrl,
+    appUrl: ctx.options.appUrl,
+    appName: ctx.options.appName,
   };
 }
 
@@ -174,11 +182,72 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
   router.get('/workers', async (req, res) => {
     const p = pageContext(ctx, req, res, assetVersion);
     const workers = await listWorkers(ctx);
-    const { queues, delayed } = await listQueues(ctx, workers);
-    sendPage(res, p, 'workers', 'workers', 'Workers', workersPage(p, workers, queues, delayed));
+    sendPage(res, p, 'workers', 'workers', 'Workers', workersPage(p, workers));
+  });
+
+  router.get('/workers/:name', async (req, res) => {
+    const p = pageContext(ctx, req, res, assetVersion);
+    const name = workerName(req);
+    const worker = (await listWorkers(ctx)).find((w) => w.name === name);
+    if (!worker) throw notFound(`A worker named '${name}'`, 'name');
+    const body = workerPage(p, worker, app.registry.names(), ctx.knownQueues());
+    sendPage(res, p, 'worker', 'workers', worker.name, body, { worker: worker.name });
+  });
+
+  router.get('/queues', async (req, res) => {
+    const p = pageContext(ctx, req, res, assetVersion);
+    const broker = await ctx.bounded('the broker', app.broker());
+    const asked = askedQueues(req);
+    const [{ queues, delayed, deadLettered }, dead] = await Promise.all([
+      listQueues(ctx, await listWorkers(ctx), asked),
+      ctx.bounded('the broker', broker.listDeadLetters(100)),
+    ]);
+    const deadJson = dead.map((d) => {
+      const m = describeQueued(d.raw, 'ready');
+      return { id: m.id, task: m.task, queue: m.queue, reason: d.reason, consumer: d.consumer, at: d.at };
+    });
+    const transport = `${broker.kind} (${broker.description})`;
+    sendPage(
+      res,
+      p,
+      'queues',
+      'queues',
+      'Queues',
+      queuesPage(p, transport, queues, { delayed, deadLettered }, deadJson, asked),
+    );
+  });
+
+  // Anything else a browser asks for gets a 404 in the admin's own layout; /api answers JSON (index.ts).
+  router.get(/^(?!\/api(\/|$)).*/, (req, res) => {
+    const p = pageContext(ctx, req, res, assetVersion);
+    res.status(404);
+    sendPage(res, p, 'error', 'dashboard', 'Not found', errorPage(p, 404, `No admin page at ${req.path}.`));
+  });
+
+  // Errors on pages (an unknown task or periodic id, a bad filter) answered in the layout too.
+  router.use((err: unknown, req: Request, res: Response, next: (err: unknown) => void) => {
+    if (!(err instanceof HttpError) || !wantsHtml(req) || err.status >= 500) return next(err);
+    const p = pageContext(ctx, req, res, assetVersion);
+    res.status(err.status);
+    // The API's hints name service methods; a person on a page needs the page's way instead.
+    const message = err.message.replace(/\s*List them with [^.]*\.?/, '');
+    sendPage(
+      res,
+      p,
+      'error',
+      'dashboard',
+      err.status === 404 ? 'Not found' : 'Error',
+      errorPage(p, err.status, message),
+    );
   });
 
   return router;
+}
+
+function errorPage(p: PageContext, status: number, message: string) {
+  return html`<h1>${status === 404 ? 'Not found' : `Error ${status}`}</h1>
+<p>${message}</p>
+<p><a href="${p.base}/">Dashboard</a> · <a href="${p.base}/tasks">Tasks</a> · <a href="${p.base}/periodic-tasks">Periodic tasks</a> · <a href="${p.base}/workers">Workers</a> · <a href="${p.base}/queues">Queues</a></p>`;
 }
 
 /** Every IANA zone this runtime knows, for the crontab form's suggestions. */

@@ -69,22 +69,51 @@
   function pad(n) {
     return n < 10 ? '0' + n : String(n);
   }
+  // Times show in the browser's zone or in UTC, as the visitor chose (remembered), always with the zone named.
+  var zone = 'local';
+  try {
+    zone = window.localStorage.getItem('celeriac-zone') === 'utc' ? 'utc' : 'local';
+  } catch (e) {}
+  function zoneName() {
+    if (zone === 'utc') return 'UTC';
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local';
+    } catch (e) {
+      return 'local';
+    }
+  }
   function localTime(iso) {
     if (!iso) return '—';
     var d = new Date(iso);
+    var u = zone === 'utc';
     return (
-      d.getFullYear() +
+      (u ? d.getUTCFullYear() : d.getFullYear()) +
       '-' +
-      pad(d.getMonth() + 1) +
+      pad((u ? d.getUTCMonth() : d.getMonth()) + 1) +
       '-' +
-      pad(d.getDate()) +
+      pad(u ? d.getUTCDate() : d.getDate()) +
       ' ' +
-      pad(d.getHours()) +
+      pad(u ? d.getUTCHours() : d.getHours()) +
       ':' +
-      pad(d.getMinutes()) +
+      pad(u ? d.getUTCMinutes() : d.getMinutes()) +
       ':' +
-      pad(d.getSeconds())
+      pad(u ? d.getUTCSeconds() : d.getSeconds()) +
+      ' ' +
+      zoneName()
     );
+  }
+  function initZonePick() {
+    var pick = $('#zone-pick');
+    if (!pick) return;
+    pick.value = zone;
+    pick.addEventListener('change', function () {
+      zone = pick.value === 'utc' ? 'utc' : 'local';
+      try {
+        window.localStorage.setItem('celeriac-zone', zone);
+      } catch (e) {}
+      localizeTimes(document);
+      document.dispatchEvent(new CustomEvent('celeriac:zone'));
+    });
   }
   function timeEl(iso) {
     if (!iso) return el('span', { className: 'muted', text: '—' });
@@ -211,10 +240,11 @@
     buckets.forEach(function (b) {
       max = Math.max(max, b.succeeded + b.failed);
     });
-    var niceMax =
-      max <= 5
-        ? 5
-        : Math.pow(10, Math.floor(Math.log10(max))) * Math.ceil(max / Math.pow(10, Math.floor(Math.log10(max))));
+    // Ticks at whole steps (1, 2, 5 × 10^n), so no gridline carries a rounded, wrong label.
+    var step = 1;
+    while (max / step > 4)
+      step = [1, 2, 5].indexOf(step / Math.pow(10, Math.floor(Math.log10(step)))) === 1 ? step * 2.5 : step * 2;
+    var niceMax = Math.max(step, Math.ceil(max / step) * step);
     var ns = 'http://www.w3.org/2000/svg';
     function s(tag, attrs, text) {
       var n = document.createElementNS(ns, tag);
@@ -227,11 +257,11 @@
     var svg = s('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none' });
     var plotH = H - bottom - top,
       plotW = W - left - 4;
-    [0, 0.5, 1].forEach(function (f) {
-      var y = top + plotH * (1 - f);
+    for (var tick = 0; tick <= niceMax; tick += step) {
+      var y = top + plotH * (1 - tick / niceMax);
       svg.appendChild(s('line', { x1: left, x2: W, y1: y, y2: y, class: 'axis' }));
-      svg.appendChild(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(Math.round(niceMax * f))));
-    });
+      svg.appendChild(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(tick)));
+    }
     var bw = plotW / Math.max(1, buckets.length);
     buckets.forEach(function (b, i) {
       var x = left + i * bw + bw * 0.12,
@@ -254,6 +284,7 @@
         svg.appendChild(s('text', { x: x, y: H - 6 }, localTime(b.minute).slice(11, 16)));
       }
     });
+    svg.appendChild(s('text', { x: W - 4, y: H - 6, 'text-anchor': 'end' }, 'time (' + zoneName() + ')'));
     container.textContent = '';
     container.appendChild(svg);
   }
@@ -285,7 +316,7 @@
               'tr',
               { className: 'muted' },
               el('td', { text: 'delayed (countdown / eta / retry)' }),
-              el('td', { className: 'num', text: st.delayed }),
+              el('td', { className: 'num', text: st.delayed === null ? '—' : st.delayed }),
             ),
           );
         }
@@ -294,6 +325,7 @@
     refresh();
     setInterval(refresh, 10000);
     onEvent(debounce(refresh, 1500));
+    document.addEventListener('celeriac:zone', refresh);
   }
 
   // ---------- tasks list ----------
@@ -547,7 +579,7 @@
               el(
                 'td',
                 null,
-                el('strong', { text: w.name }),
+                el('a', { href: base + '/workers/' + encodeURIComponent(w.name) }, el('strong', { text: w.name })),
                 el('div', {
                   className: 'muted small',
                   text: (w.hostname || '') + (w.pid !== null ? ' · pid ' + w.pid : ''),
@@ -612,9 +644,14 @@
     onEvent: onEvent,
     localTime: localTime,
     timeEl: timeEl,
+    zoneName: zoneName,
+    append: append,
+    badge: badge,
+    duration: duration,
   };
   window.CeleriacAdmin = helpers;
   localizeTimes(document);
+  initZonePick();
   // Page scripts in other files (admin-periodic.js) load first and register here.
   var inits = Object.assign(
     { dashboard: initDashboard, tasks: initTasks, 'new-task': initNewTask, task: initTask, workers: initWorkers },
