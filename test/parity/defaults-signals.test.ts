@@ -135,6 +135,12 @@ test('celeriac worker --soft-time-limit, and workerProcessInit in each thread of
     name: 'cli@parity',
     pool: 'threads',
   });
+  // ctx.updateState from a thread reaches the task's row; the call's own soft limit comes before the worker's.
+  const inState = await app.sendTask('parityApp.waitInState', [], {}, { queue, softTimeLimit: 60 });
+  await eventually(async () => expect(await inState.status()).toBe('IN_CHILD'), 15_000);
+  expect(await inState.result).toEqual({ threadId: expect.any(Number) });
+  await inState.revoke({ terminate: true });
+  await eventually(async () => expect(await inState.status()).toBe('REVOKED'), 15_000);
   await stopAll([child]);
   expect((await records()).some((s) => s.signal === 'workerShuttingDown')).toBe(true);
 });
