@@ -2,14 +2,19 @@ import { CeleriacError } from '../errors';
 import type { Replies } from '../plugin/inspect';
 import { parseArgs, stringFlag } from './args';
 import { loadApp } from './load-app';
+import { purgeCommand, queueLengths } from './queues';
 
 export const remoteUsage = `  inspect <action> [-d w1,w2] [-t seconds] [--json]
                                 ask workers: ping | active | reserved | scheduled | registered |
-                                revoked | stats | active-queues | query-task ID... | clock
+                                revoked | stats | active-queues | conf | query-task ID... | clock
+  inspect queues [-Q q1,q2] [--json]
+                                each queue's ready, unacked, delayed and dead-lettered messages
+  purge [-Q q1,q2] [-f]         delete every ready message of the app's queues (asks unless -f)
   control <action> [args] [-d w1,w2] [-t seconds] [--json]
                                 tell workers: shutdown | pool-grow [N] | pool-shrink [N] |
                                 autoscale MAX MIN | add-consumer QUEUE | cancel-consumer QUEUE |
-                                rate-limit TASK RATE | time-limit TASK SOFT [HARD] | revoke ID...`;
+                                rate-limit TASK RATE | time-limit TASK SOFT [HARD] | pool-restart |
+                                revoke ID...`;
 
 /** Action → [Celery method, arguments from the positional words]. */
 type Compile = (words: string[]) => Record<string, unknown>;
@@ -23,12 +28,14 @@ const inspectActions: Record<string, Compile> = {
   revoked: none,
   stats: none,
   active_queues: none,
+  conf: none,
   clock: none,
   query_task: (w) => ({ ids: need(w, 1, 'query-task ID [ID...]') }),
 };
 
 const controlActions: Record<string, Compile> = {
   shutdown: none,
+  pool_restart: none,
   pool_grow: (w) => ({ n: w[0] === undefined ? 1 : int(w[0], 'N') }),
   pool_shrink: (w) => ({ n: w[0] === undefined ? 1 : int(w[0], 'N') }),
   autoscale: (w) => {
@@ -48,7 +55,13 @@ const controlActions: Record<string, Compile> = {
   revoke: (w) => ({ task_id: need(w, 1, 'revoke ID [ID...]'), terminate: false }),
 };
 
-const aliases: Record<string, string> = { '-A': 'app', '-d': 'destination', '-t': 'timeout', '-h': 'help' };
+const aliases: Record<string, string> = {
+  '-A': 'app',
+  '-d': 'destination',
+  '-t': 'timeout',
+  '-h': 'help',
+  '-Q': 'queues',
+};
 
 /** Celery's exit code when no node replied (EX_UNAVAILABLE). */
 const EX_UNAVAILABLE = 69;
@@ -56,12 +69,23 @@ const EX_UNAVAILABLE = 69;
 /** `celeriac inspect …` and `celeriac control …`: broadcast, collect the replies, print them as Celery does (or as JSON). */
 export async function remoteCommand(argv: string[]): Promise<void> {
   // --json takes no value; take it out before parseArgs, which would swallow the next word as one.
+  const valueless = ['--json', '-j', '--force', '-f'];
   const json = argv.some((a) => a === '--json' || a === '-j');
   const { command, positional, flags } = parseArgs(
-    argv.filter((a) => a !== '--json' && a !== '-j'),
+    argv.filter((a) => !valueless.includes(a)),
     aliases,
   );
-  const kind = command as 'inspect' | 'control';
+  if (argv.some((a) => a === '--force' || a === '-f')) flags.set('force', true);
+  const kind = command as 'inspect' | 'control' | 'purge';
+  if (kind === 'purge' || (kind === 'inspect' && positional[0] === 'queues')) {
+    const { app } = loadApp(stringFlag(flags, 'app'));
+    try {
+      await (kind === 'purge' ? purgeCommand(app, flags) : queueLengths(app, flags, json));
+    } finally {
+      await app.close();
+    }
+    return;
+  }
   const table = kind === 'inspect' ? inspectActions : controlActions;
   const [actionWord, ...words] = positional;
   const action = actionWord?.replace(/-/g, '_');

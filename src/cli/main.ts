@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
         return await beatCommand(flags);
       case 'inspect':
       case 'control':
+      case 'purge':
         return await remoteCommand(argv);
       default:
         throw new CeleriacError(`Unknown command '${command}'.\n${usage}`);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Celeriac } from '../../src';
 import { cleanup, eventually, makeApp } from '../helpers';
 import { exited, ready, spawnWorker } from '../worker/child';
+import { runCli } from './rc-workers';
 
 /**
  * Issue 19 item 6 from the worker's side, on a real `celeriac worker` process (Redis):
@@ -84,4 +85,26 @@ test('the async pool refuses pool_restart and says why', async () => {
     await w.stop();
     await cleanup(mem);
   }
+});
+
+test('the CLI: inspect queues shows the counts; purge asks for -f without a terminal, then purges', async () => {
+  await Promise.all([1, 2, 3].map(() => app.sendTask('pools.pid', [], {}, { queue: 'cli-q' })));
+  const json = await runCli(app, ['inspect', 'queues', '-Q', 'cli-q', '--json']);
+  expect(json.code).toBe(0);
+  const counts = JSON.parse(json.stdout.trim().split('\n').pop()!);
+  expect(counts.queues).toContainEqual(expect.objectContaining({ queue: 'cli-q', ready: 3, unacked: 0, delayed: 0 }));
+  const table = await runCli(app, ['inspect', 'queues', '-Q', 'cli-q']);
+  expect(table.stdout).toMatch(
+    /queue\s+ready\s+unacked\s+delayed\s+dead-lettered\s+consumers\ncli-q\s+3\s+0\s+0\s+0\s+-/,
+  );
+
+  const refused = await runCli(app, ['purge', '-Q', 'cli-q']);
+  expect(refused.code).toBe(1);
+  expect(refused.output).toMatch(/pass -f to confirm/);
+  expect(await (await app.broker()).queueLength('cli-q')).toBe(3);
+
+  const purged = await runCli(app, ['purge', '-f', '-Q', 'cli-q']);
+  expect(purged.code).toBe(0);
+  expect(purged.stdout).toContain('Purged 3 messages from 1 known task queue.');
+  expect(await (await app.broker()).queueLength('cli-q')).toBe(0);
 });
