@@ -118,7 +118,8 @@ export class ResultWaiter {
   }
 
   private listen(): Promise<unknown> {
-    this.unsubscribe ??= this.broker()
+    if (this.unsubscribe) return this.unsubscribe;
+    const subscribing: Promise<() => Promise<void>> = this.broker()
       .then((b) =>
         b.subscribe(b.channels.resultsChannel, (message) => {
           for (const notice of JSON.parse(message) as FinishedNotice[]) {
@@ -127,11 +128,19 @@ export class ResultWaiter {
           }
         }),
       )
-      .then((unsub) => {
-        this.listening = true;
-        return unsub;
-      });
-    return this.unsubscribe;
+      .then(
+        (unsub) => {
+          this.listening = true;
+          return unsub;
+        },
+        (err) => {
+          // Redis was away: the next get() subscribes again, rather than failing on this for good.
+          if (this.unsubscribe === subscribing) this.unsubscribe = undefined;
+          throw err;
+        },
+      );
+    this.unsubscribe = subscribing;
+    return subscribing;
   }
 
   async close(): Promise<void> {
@@ -139,7 +148,8 @@ export class ResultWaiter {
     this.unsubscribe = undefined;
     this.listening = false;
     this.expected.clear();
-    if (unsub) await (await unsub)().catch(() => {});
+    // A subscription that never came about has nothing to undo, and must not fail the app's close().
+    if (unsub) await unsub.then((fn) => fn()).catch(() => {});
   }
 }
 
