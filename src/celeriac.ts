@@ -173,7 +173,9 @@ export class Celeriac {
     kwargs: Record<string, unknown> = {},
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
-    if (this.config.alwaysEager) return this.applyEager<R>(name, args, kwargs, options);
+    // A task another service runs (a route, no definition here) still goes to the broker, as
+    // Celery's send_task is never eager: there is nothing here to run it with.
+    if (this.config.alwaysEager && this.registry.get(name)) return this.applyEager<R>(name, args, kwargs, options);
     const prepared = this.prepare(name, args, kwargs, options);
     this.waiter.expect(prepared.id);
     await this.sendPrepared([prepared]);
@@ -191,7 +193,7 @@ export class Celeriac {
     items: readonly TaskCall<readonly unknown[]>[],
     options?: BulkOptions,
   ): Promise<AsyncResult<R>[]> {
-    if (this.config.alwaysEager) {
+    if (this.config.alwaysEager && items.every((item) => this.registry.get(item?.name))) {
       const out: AsyncResult<R>[] = [];
       for (const item of items)
         out.push(await this.applyEager<R>(item.name, (item.args ?? []) as unknown[], item.kwargs ?? {}, item.options));

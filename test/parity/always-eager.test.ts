@@ -60,3 +60,11 @@ test("eagerPropagates throws the task's own error from delay()", async () => {
   await expect(chain(add.s(1, 1), boom.s()).linkError(note.s(key)).delay()).rejects.toBeInstanceOf(BoomError);
   expect(notes.get(key)).toHaveLength(1);
 });
+
+test("a task defined elsewhere (a route, no definition here) still goes to the broker, as Celery's send_task", async () => {
+  await app.close();
+  app = eagerApp({ apps, logger: silentLogger, routes: { 'billing.*': { queue: 'billing' } } });
+  const r = await app.sendTask('billing.charge', [10]);
+  expect(r).not.toBeInstanceOf(EagerResult);
+  expect(await (await app.broker()).queueLength('billing')).toBe(1);
+});
