@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import amqp from 'amqplib';
 import Redis from 'ioredis';
 import type { Beat, Celeriac, CeleriacOptions } from '../../src';
+import { fromAmqp } from '../../src/broker/amqp/envelope';
 import { decodeTask } from '../../src/broker/message';
-import { DATABASE_URL, fixtureEnv, makeApp, REDIS_URL } from '../helpers';
+import { testBroker, type BrokerKind, type TestBroker } from '../brokers';
+import { cleanup, DATABASE_URL, fixtureEnv, makeApp, REDIS_URL } from '../helpers';
 import type { RedisBroker } from '../../src/broker/redis-broker';
 
 export const fixtureApps = [join(__dirname, 'fixtures/app')];
@@ -12,7 +15,27 @@ export function makeBeatApp(label: string, options: CeleriacOptions = {}): Promi
   return makeApp(label, { apps: fixtureApps, ...options });
 }
 
-/** A message as beat left it in Redis. */
+/**
+ * Inside `describe.each(TEST_BROKERS)`: the app a parametrised beat test runs on. On Redis, the
+ * file's own app; on another transport, a beat app on a vhost of its own, made in beforeAll and
+ * removed in afterAll.
+ */
+export function beatAppOn(kind: BrokerKind, label: string, redisApp: () => Celeriac): () => Celeriac {
+  let app: Celeriac | undefined;
+  let broker: TestBroker | undefined;
+  beforeAll(async () => {
+    if (kind === 'redis') return;
+    broker = await testBroker(kind, label);
+    app = await makeBeatApp(`${label}_${kind}`, { brokerUrl: broker.brokerUrl });
+  }, 60_000);
+  afterAll(async () => {
+    if (app) await cleanup(app);
+    await broker?.dispose();
+  }, 60_000);
+  return () => app ?? redisApp();
+}
+
+/** A message as beat left it in the broker. */
 export interface Queued {
   id: string;
   task: string;
@@ -26,38 +49,73 @@ export interface Queued {
 }
 
 /**
- * Every message waiting in the app's queues (all priority buckets), oldest first; without the
- * daily celery.backend_cleanup a started beat installs (a test straddling 04:00 UTC would see it).
+ * Every message waiting in the app's queues (all priority buckets on Redis), oldest first; without
+ * the daily celery.backend_cleanup a started beat installs (a test straddling 04:00 UTC would see
+ * it). On RabbitMQ they are read without being taken: the channel closes with them unacked.
  */
 export async function queued(app: Celeriac, queues = ['celery', 'reports']): Promise<Queued[]> {
+  const raws = (await app.broker()).kind === 'amqp' ? await peekAmqp(app, queues) : await readRedis(app, queues);
+  const out: Queued[] = [];
+  for (const { raw, queue } of raws) {
+    const m = decodeTask(raw);
+    if (m.task === 'celery.backend_cleanup') continue;
+    out.push({
+      id: m.id,
+      task: m.task,
+      periodicTaskName: m.headers.periodic_task_name as string | undefined,
+      scheduledAt: m.headers.scheduled_at as string | undefined,
+      queue,
+      expires: m.expires ? m.expires.toISOString() : null,
+      args: m.args,
+      kwargs: m.kwargs,
+      headers: m.headers,
+    });
+  }
+  return out;
+}
+
+async function readRedis(app: Celeriac, queues: string[]): Promise<{ raw: string; queue: string }[]> {
   const broker = (await app.broker()) as RedisBroker;
   const redis = new Redis(REDIS_URL);
   try {
-    const out: Queued[] = [];
-    for (const q of queues) {
-      for (const bucket of [0, 3, 6, 9]) {
-        const raws = await redis.lrange(broker.keys.queue(q, bucket), 0, -1);
-        for (const raw of raws.reverse()) {
-          const m = decodeTask(raw);
-          if (m.task === 'celery.backend_cleanup') continue;
-          out.push({
-            id: m.id,
-            task: m.task,
-            periodicTaskName: m.headers.periodic_task_name as string | undefined,
-            scheduledAt: m.headers.scheduled_at as string | undefined,
-            queue: q,
-            expires: m.expires ? m.expires.toISOString() : null,
-            args: m.args,
-            kwargs: m.kwargs,
-            headers: m.headers,
-          });
-        }
-      }
-    }
+    const out: { raw: string; queue: string }[] = [];
+    for (const queue of queues)
+      for (const bucket of [0, 3, 6, 9])
+        for (const raw of (await redis.lrange(broker.keys.queue(queue, bucket), 0, -1)).reverse())
+          out.push({ raw, queue });
     return out;
   } finally {
     redis.disconnect();
   }
+}
+
+/** Each queue on a channel of its own: one that was never declared fails its check and closes only that channel. */
+async function eachAmqpQueue(app: Celeriac, queues: string[], fn: (ch: amqp.Channel, queue: string) => Promise<void>) {
+  const conn = await amqp.connect(app.config.brokerUrl);
+  try {
+    for (const queue of queues) {
+      const ch = await conn.createChannel();
+      ch.on('error', () => {});
+      try {
+        await ch.checkQueue(queue);
+      } catch {
+        continue; // not declared yet: nothing in it
+      }
+      await fn(ch, queue);
+      await ch.close();
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+async function peekAmqp(app: Celeriac, queues: string[]): Promise<{ raw: string; queue: string }[]> {
+  const out: { raw: string; queue: string }[] = [];
+  await eachAmqpQueue(app, queues, async (ch, queue) => {
+    for (let msg; (msg = await ch.get(queue, { noAck: false }));)
+      out.push({ raw: fromAmqp(msg, `0.${msg.fields.deliveryTag}`), queue });
+  });
+  return out;
 }
 
 /** Runs a SQL statement in the app's schema (tables are schema-qualified by the caller via $S). */
@@ -74,7 +132,8 @@ export async function resetBeatState(app: Celeriac): Promise<void> {
               $S.celeriac_solar_schedule, $S.celeriac_clocked_schedule, $S.celeriac_beat_outbox CASCADE`,
   );
   const broker = (await app.broker()) as RedisBroker;
-  if ((broker.kind as string) === 'amqp') return; // RabbitMQ suites purge their own queues (amqp-beat.test.ts)
+  if ((broker.kind as string) === 'amqp')
+    return eachAmqpQueue(app, ['celery', 'reports', 'remote'], async (ch, queue) => void (await ch.purgeQueue(queue)));
   const redis = new Redis(REDIS_URL);
   try {
     const keys = ['celery', 'reports', 'remote'].flatMap((q) => [0, 3, 6, 9].map((b) => broker.keys.queue(q, b)));
@@ -182,7 +241,7 @@ export function spawnBeat(app: Celeriac, env: Record<string, string> = {}): Beat
         ...process.env,
         NODE_OPTIONS: '',
         DATABASE_URL,
-        CELERIAC_BROKER_URL: REDIS_URL,
+        CELERIAC_BROKER_URL: app.config.brokerUrl,
         ...fixtureEnv(app),
         ...env,
       },

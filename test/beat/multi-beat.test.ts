@@ -9,9 +9,11 @@
 import { Celeriac, type Beat, type SentRun } from '../../src';
 import { silentLogger, type Logger } from '../../src/log';
 import { deadlockCount, deadlocksIn, openServerLog } from '../pg-log';
-import { cleanup, DATABASE_URL, eventually, REDIS_URL } from '../helpers';
+import { TEST_BROKERS } from '../brokers';
+import { cleanup, DATABASE_URL, eventually } from '../helpers';
 import {
   assertNoBeatLeftRunning,
+  beatAppOn,
   exited,
   fixtureApps,
   insertTask,
@@ -28,14 +30,14 @@ let app: Celeriac;
 const peers: Celeriac[] = [];
 const children: BeatChild[] = [];
 
-/** Another app on the same schema and key prefix: what a second server would be. */
-function peerApp(logger: Logger = silentLogger): Celeriac {
+/** Another app on the same schema, broker and key prefix: what a second server would be. */
+function peerApp(logger: Logger = silentLogger, of: Celeriac = app): Celeriac {
   const peer = new Celeriac({
     apps: fixtureApps,
     databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
-    schema: app.config.schema,
-    keyPrefix: app.config.keyPrefix,
+    brokerUrl: of.config.brokerUrl,
+    schema: of.config.schema,
+    keyPrefix: of.config.keyPrefix,
     logger,
   });
   peers.push(peer);
@@ -55,18 +57,18 @@ beforeEach(async () => {
 });
 afterEach(assertNoBeatLeftRunning);
 
-async function createIntervalTasks(n: number, every: number, period: string): Promise<void> {
+async function createIntervalTasks(n: number, every: number, period: string, of: Celeriac = app): Promise<void> {
   const [{ id }] = await sql(
-    app,
+    of,
     `INSERT INTO $S.celeriac_interval_schedule (every, period) VALUES ($1, $2) RETURNING id`,
     [every, period],
   );
-  for (let i = 0; i < n; i++) await insertTask(app, `t${String(i).padStart(3, '0')}`, { interval_id: id });
+  for (let i = 0; i < n; i++) await insertTask(of, `t${String(i).padStart(3, '0')}`, { interval_id: id });
 }
 
 /** Messages per periodic task: the slots, in order, and the ids seen more than once. */
-async function tally() {
-  const msgs = await queued(app, ['celery']);
+async function tally(of: Celeriac = app) {
+  const msgs = await queued(of, ['celery']);
   const seen = new Map<string, number>();
   const slots = new Map<string, number[]>();
   for (const m of msgs) {
@@ -80,33 +82,40 @@ async function tally() {
   return { total: msgs.length, duplicates, slots };
 }
 
-test('three beats ticking the same instants concurrently: each slot sent once', async () => {
-  const T0 = Date.parse('2026-06-01T10:00:00.000Z');
-  const N = 200;
-  const STEPS = 20;
-  await createIntervalTasks(N, 1, 'seconds');
-  const beats = [peerApp(), peerApp(), peerApp()].map((a) => tracked(a.beat({ listen: false, batchSize: 50 })));
-  const sentBy = beats.map(() => 0);
-  beats.forEach((b, i) => b.on('sent', (runs: SentRun[]) => (sentBy[i] += runs.length)));
+/** On every transport: counted from what is in Redis or in the RabbitMQ queue, not from what the beats say. */
+describe.each(TEST_BROKERS)('on %s', (kind) => {
+  const current = beatAppOn(kind, 'beat_multi', () => app);
 
-  await Promise.all(beats.map((b) => b.tick(T0))); // plans every row: first slot T0 + 1 s
-  for (let step = 1; step <= STEPS; step++) {
-    const now = T0 + step * 1000 + (step % 3) * 7;
-    await Promise.all(beats.map((b, i) => b.tick(now + i)));
-  }
-  await Promise.all(beats.map((b) => b.stop()));
+  test('three beats ticking the same instants concurrently: each slot sent once', async () => {
+    const onBroker = current();
+    await resetBeatState(onBroker);
+    const T0 = Date.parse('2026-06-01T10:00:00.000Z');
+    const N = 200;
+    const STEPS = 20;
+    await createIntervalTasks(N, 1, 'seconds', onBroker);
+    const beats = [1, 2, 3].map(() => tracked(peerApp(silentLogger, onBroker).beat({ listen: false, batchSize: 50 })));
+    const sentBy = beats.map(() => 0);
+    beats.forEach((b, i) => b.on('sent', (runs: SentRun[]) => (sentBy[i] += runs.length)));
 
-  const { total, duplicates, slots } = await tally();
-  expect(duplicates).toEqual([]);
-  expect(total).toBe(N * STEPS);
-  const expected = Array.from({ length: STEPS }, (_, k) => T0 + (k + 1) * 1000);
-  for (let i = 0; i < N; i++) expect(slots.get(`t${String(i).padStart(3, '0')}`)).toEqual(expected);
-  expect(sentBy.reduce((a, b) => a + b, 0)).toBe(N * STEPS);
-  // The work was shared, not done by one beat while the others stood by.
-  expect(sentBy.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
-  const counts = await sql(app, `SELECT DISTINCT total_run_count FROM $S.celeriac_periodic_task`);
-  expect(counts).toEqual([{ total_run_count: STEPS }]);
-  expect(await sql(app, `SELECT * FROM $S.celeriac_beat_outbox`)).toEqual([]);
+    await Promise.all(beats.map((b) => b.tick(T0))); // plans every row: first slot T0 + 1 s
+    for (let step = 1; step <= STEPS; step++) {
+      const now = T0 + step * 1000 + (step % 3) * 7;
+      await Promise.all(beats.map((b, i) => b.tick(now + i)));
+    }
+    await Promise.all(beats.map((b) => b.stop()));
+
+    const { total, duplicates, slots } = await tally(onBroker);
+    expect(duplicates).toEqual([]);
+    expect(total).toBe(N * STEPS);
+    const expected = Array.from({ length: STEPS }, (_, k) => T0 + (k + 1) * 1000);
+    for (let i = 0; i < N; i++) expect(slots.get(`t${String(i).padStart(3, '0')}`)).toEqual(expected);
+    expect(sentBy.reduce((a, b) => a + b, 0)).toBe(N * STEPS);
+    // The work was shared, not done by one beat while the others stood by.
+    expect(sentBy.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+    const counts = await sql(onBroker, `SELECT DISTINCT total_run_count FROM $S.celeriac_periodic_task`);
+    expect(counts).toEqual([{ total_run_count: STEPS }]);
+    expect(await sql(onBroker, `SELECT * FROM $S.celeriac_beat_outbox`)).toEqual([]);
+  }, 120_000);
 });
 
 test('three beats in this process and one in a child, on the real clock: no duplicate, no gap', async () => {

@@ -1,19 +1,29 @@
-"""Send tasks (or a revoke) from real Celery 5.2, for the interop tests.
+"""Real Celery 5.2 as a client of the broker it shares with Celeriac (Redis or RabbitMQ): send tasks
+or a canvas, revoke, inspect or control workers, or read events with celery.events.EventReceiver.
 
 Usage: /usr/bin/python3 send_tasks.py '<json>'   (same environment as celery_app.py)
+Prints one JSON line per result; the last one is the answer.
 
   {"send": [{"name": "interop.add", "args": [2, 3], "kwargs": {"c": 4}, "queue": "q",
-             "priority": 5, "countdown": 1, "expires_ago_s": 60,
+             "priority": 5, "countdown": 1, "eta": "<iso>", "expires_ago_s": 60, "expires_in_s": 1,
              "exchange": "media", "exchange_type": "topic", "routing_key": "video.compress"}, ...]}
-      -> prints {"sent": [{"id": "<task id>", "sent_before_ms": <ms just before send_task>}, ...]}
+      -> {"sent": [{"id": "<task id>", "sent_before_ms": <ms just before send_task>}, ...]}
 
   {"revoke": ["<task id>", ...]}
-      -> app.control.revoke(ids): a pidbox broadcast, no reply expected; prints {"revoked": [...]}
+      -> app.control.revoke(ids): a pidbox broadcast, no reply expected; {"revoked": [...]}
 
   {"canvas": <node>}  where <node> is {"task": name, "args": [...], "queue": q}, {"chain": [<node>...]},
                       {"group": [<node>...]} or {"chord": [<node>...], "body": <node>}
-      -> builds it with celery.canvas and calls apply_async(); prints {"id": <result id>,
+      -> builds it with celery.canvas and calls apply_async(); {"id": <result id>,
          "ids": [<member ids> for a GroupResult], "parents": [<ids along .parent>]}
+
+  {"inspect": "ping" | "active" | "scheduled" | "stats" | ..., "destination": [...]?, "timeout": 2}
+      -> {"replies": {...}}
+  {"control": "rate_limit", "arguments": {...}, "destination": [...]?}
+      -> {"replies": [...]}
+  {"events": {"limit": N, "timeout": S, "until_uuid_prefix": "<task id prefix>"}}
+      (stops once a task-succeeded of a matching task and a worker-heartbeat have arrived)
+      -> {"ready": true} once the receiver's queue is bound, then {"events": [...]}
 """
 import json
 import sys
@@ -42,6 +52,10 @@ def send(specs):
                 options['routing_key'] = spec['routing_key']
             if 'expires_ago_s' in spec:
                 options['expires'] = datetime.now(timezone.utc) - timedelta(seconds=spec['expires_ago_s'])
+            if 'expires_in_s' in spec:
+                options['expires'] = datetime.now(timezone.utc) + timedelta(seconds=spec['expires_in_s'])
+            if 'eta' in spec:
+                options['eta'] = datetime.fromisoformat(spec['eta'])
             before = int(time.time() * 1000)
             result = app.send_task(spec['name'], args=spec.get('args', []), kwargs=spec.get('kwargs', {}),
                                    producer=producer, **options)
@@ -73,6 +87,32 @@ def send_canvas(node):
     return {'id': result.id, 'ids': [r.id for r in getattr(result, 'results', None) or []], 'parents': parents}
 
 
+def events(spec):
+    seen = []
+    until = spec.get('until_uuid_prefix')
+    with app.connection_for_read() as conn:
+        def on_event(event):
+            seen.append(event)
+            # Done once a matching task-succeeded and a worker heartbeat have both arrived.
+            succeeded = any(str(e.get('uuid', '')).startswith(until) and e.get('type') == 'task-succeeded'
+                            for e in seen)
+            if until and succeeded and any(e.get('type') == 'worker-heartbeat' for e in seen):
+                raise KeyboardInterrupt
+
+        recv = app.events.Receiver(conn, handlers={'*': on_event})
+        # Declare and bind the receiver's queue before saying we are ready, so nothing sent after is missed.
+        recv.queue(conn.default_channel).declare()
+        print(json.dumps({'ready': True}), flush=True)
+        try:
+            recv.capture(limit=spec.get('limit'), timeout=spec.get('timeout', 10), wakeup=False)
+        except (KeyboardInterrupt, TimeoutError, OSError):
+            pass
+        except Exception as exc:  # socket.timeout on an idle stream ends the capture too
+            if 'timed out' not in str(exc):
+                raise
+    return {'events': seen}
+
+
 def main():
     request = json.loads(sys.argv[1])
     if 'send' in request:
@@ -82,9 +122,18 @@ def main():
     elif 'revoke' in request:
         app.control.revoke(request['revoke'])
         out = {'revoked': request['revoke']}
+    elif 'inspect' in request:
+        insp = app.control.inspect(destination=request.get('destination'), timeout=request.get('timeout', 2))
+        out = {'replies': getattr(insp, request['inspect'])(*request.get('args', []))}
+    elif 'control' in request:
+        out = {'replies': app.control.broadcast(request['control'], arguments=request.get('arguments', {}),
+                                                destination=request.get('destination'), reply=True,
+                                                timeout=request.get('timeout', 2))}
+    elif 'events' in request:
+        out = events(request['events'])
     else:
-        raise SystemExit('expected {"send": [...]}, {"canvas": {...}} or {"revoke": [...]}')
-    print(json.dumps(out), flush=True)
+        raise SystemExit('expected send, canvas, revoke, inspect, control or events')
+    print(json.dumps(out, default=str), flush=True)
 
 
 if __name__ == '__main__':
