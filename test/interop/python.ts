@@ -54,8 +54,8 @@ export class PythonProcess {
       this.exitCode = code ?? (signal ? -1 : null);
       children.delete(child);
     });
-    // A process the test forgot (or a hung one) never outlives the test file's budget.
-    setTimeout(() => child.kill('SIGKILL'), lifetimeMs).unref();
+    // A process the test forgot (or a hung one) never outlives the test file's budget (0: no bound).
+    if (lifetimeMs > 0) setTimeout(() => child.kill('SIGKILL'), lifetimeMs).unref();
   }
 
   static start(args: string[], cwd: string, env: NodeJS.ProcessEnv, lifetimeMs = 60_000): PythonProcess {
@@ -114,7 +114,11 @@ export class PythonProcess {
 }
 
 /** A running Celery worker: a PythonProcess whose log is read for assertions. */
-export type PythonWorker = PythonProcess;
+export class PythonWorker extends PythonProcess {
+  constructor(child: ChildProcess, lifetimeMs = 0) {
+    super(child, lifetimeMs);
+  }
+}
 
 /** The Python side of one test file: celery_app.py on the test's broker, its records in `recordKey`. */
 export class PythonSide {
@@ -147,26 +151,25 @@ export class PythonSide {
 
   /** `celery -A celery_app worker --pool solo -Q <queue> -n <name>@%h`, ready to take tasks. */
   async startWorker(queue: string, name = 'py-interop', lifetimeMs = 90_000): Promise<PythonWorker> {
-    const worker = PythonProcess.start(
-      [
-        '-m',
-        'celery',
-        '-A',
-        'celery_app',
-        'worker',
-        '--pool',
-        'solo',
-        '-Q',
-        queue,
-        '-n',
-        `${name}@%h`,
-        '--without-mingle',
-        '--without-gossip',
-        '--loglevel',
-        'INFO',
-      ],
-      this.dir,
-      this.env(),
+    const args = [
+      '-m',
+      'celery',
+      '-A',
+      'celery_app',
+      'worker',
+      '--pool',
+      'solo',
+      '-Q',
+      queue,
+      '-n',
+      `${name}@%h`,
+      '--without-mingle',
+      '--without-gossip',
+      '--loglevel',
+      'INFO',
+    ];
+    const worker = new PythonWorker(
+      spawn(PYTHON, args, { cwd: this.dir, env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] }),
       lifetimeMs,
     );
     await worker.waitForLog(new RegExp(`${name}@\\S+ ready\\.`), 30_000);
