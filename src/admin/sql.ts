@@ -24,10 +24,15 @@ export const SORTABLE = [
   'task_name',
   'status',
   'worker',
+  'runtime',
 ] as const;
 export type SortColumn = (typeof SORTABLE)[number];
 /** NOT NULL columns can page by keyset; the others page by (capped) offset. */
 export const KEYSET_SORTS: readonly SortColumn[] = ['date_changed', 'date_created'];
+
+/** A finished row's runtime; NULL while unfinished. No index: combine it with a state or a date range on big tables. */
+const RUNTIME = '(date_done - date_started)';
+const sortExpression = (sort: SortColumn) => (sort === 'runtime' ? RUNTIME : sort);
 
 export const DATE_FIELDS = ['date_created', 'date_started', 'date_done', 'date_changed'] as const;
 export type DateField = (typeof DATE_FIELDS)[number];
@@ -45,6 +50,9 @@ export interface ListFilter {
   dateField: DateField;
   since?: Date;
   until?: Date;
+  /** Finished tasks whose runtime (date_done - date_started) is at least / at most this many ms. */
+  minRuntimeMs?: number;
+  maxRuntimeMs?: number;
 }
 
 export interface ListQuery extends ListFilter {
@@ -79,6 +87,8 @@ function where(f: ListFilter, params: unknown[]): string[] {
   }
   if (f.since) clauses.push(`${f.dateField} >= ${p(f.since.toISOString())}`);
   if (f.until) clauses.push(`${f.dateField} < ${p(f.until.toISOString())}`);
+  if (f.minRuntimeMs !== undefined) clauses.push(`${RUNTIME} >= ${p(f.minRuntimeMs)} * interval '1 millisecond'`);
+  if (f.maxRuntimeMs !== undefined) clauses.push(`${RUNTIME} <= ${p(f.maxRuntimeMs)} * interval '1 millisecond'`);
   return clauses;
 }
 
@@ -103,10 +113,10 @@ export function listResults(schema: string, q: ListQuery): { text: string; param
   }
   // Where the column may hold NULLs (unfinished rows), they rank as oldest: last newest-first, first oldest-first.
   const nulls = sortsWithoutNulls(q) ? '' : q.descending ? 'NULLS LAST' : 'NULLS FIRST';
-  const text = `SELECT ${LIST_COLUMNS}, ${q.sort}::text AS sort_key
+  const text = `SELECT ${LIST_COLUMNS}, ${sortExpression(q.sort)}::text AS sort_key
       FROM "${schema}".celeriac_task_result
      ${clauses.length ? 'WHERE ' + clauses.join(' AND ') : ''}
-     ORDER BY ${q.sort} ${dir} ${nulls}, id ${dir}
+     ORDER BY ${sortExpression(q.sort)} ${dir} ${nulls}, id ${dir}
      LIMIT $${params.push(q.limit + 1)} OFFSET $${params.push(q.after ? 0 : q.offset)}`;
   return { text, params };
 }

@@ -181,8 +181,24 @@ export function parseListQuery(req: QueryHolder, defaults: { limit?: number } = 
     if (v !== undefined && v.length > max) errors[name] = `at most ${max} characters`;
     return v;
   };
+  const runtime = (name: string) => {
+    const raw = queryString(req, name, errors);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || n > 31 * 24 * 3600 * 1000) {
+      errors[name] = `expected milliseconds from 0 to ${31 * 24 * 3600 * 1000}, got '${raw.slice(0, 40)}'`;
+      return undefined;
+    }
+    return n;
+  };
+  const minRuntimeMs = runtime('minRuntimeMs');
+  const maxRuntimeMs = runtime('maxRuntimeMs');
+  if (minRuntimeMs !== undefined && maxRuntimeMs !== undefined && minRuntimeMs > maxRuntimeMs)
+    errors.maxRuntimeMs = 'must be at least minRuntimeMs';
   const query: ListQuery = {
     states,
+    minRuntimeMs,
+    maxRuntimeMs,
     task: text('task'),
     periodicTask: text('periodicTask'),
     worker: text('worker', 100),

@@ -167,10 +167,12 @@ describe('task status (polling)', () => {
       meta: null,
       retries: 0,
       dateCreated: expect.any(String),
-      dateStarted: null,
+      // Filled for every finished task (counted back from the measured runtime), trackStarted or not.
+      dateStarted: expect.any(String),
       dateDone: expect.any(String),
       dateChanged: expect.any(String),
     });
+    expect(Date.parse(body.dateStarted)).toBeLessThanOrEqual(Date.parse(body.dateDone));
     const first = await s.get(`/api/tasks/${id}`).expect(200);
     expect(first.headers.etag).toMatch(/^W\/"/);
     await s.get(`/api/tasks/${id}`).set('If-None-Match', first.headers.etag).expect(304);
@@ -236,9 +238,30 @@ describe('task list', () => {
         id: expect.any(String),
         state: expect.any(String),
         argsPreview: expect.any(String),
-        runtimeMs: null,
+        runtimeMs: expect.any(Number),
       }),
     );
+  });
+
+  test('sort by runtime and filter on it; every finished task has one', async () => {
+    const slowest = (await s.get('/api/tasks?sort=-runtime&state=SUCCESS,FAILURE&limit=200').expect(200)).body.items;
+    const runtimes = slowest.map((t: any) => t.runtimeMs);
+    expect(runtimes.every((r: unknown) => typeof r === 'number')).toBe(true);
+    expect([...runtimes].sort((a, b) => b - a)).toEqual(runtimes);
+    const fastest = (await s.get('/api/tasks?sort=runtime&state=SUCCESS,FAILURE&limit=200').expect(200)).body.items;
+    expect(fastest.map((t: any) => t.runtimeMs)).toEqual([...runtimes].sort((a, b) => a - b));
+    const cutoff = runtimes[Math.floor(runtimes.length / 2)];
+    const slow = (await s.get(`/api/tasks?minRuntimeMs=${cutoff}&limit=200`).expect(200)).body.items;
+    expect(slow.length).toBeGreaterThanOrEqual(1);
+    expect(slow.every((t: any) => t.runtimeMs >= cutoff)).toBe(true);
+    const none = (await s.get('/api/tasks?maxRuntimeMs=0.0001&minRuntimeMs=0.00005&limit=200').expect(200)).body;
+    expect(none.items.every((t: any) => t.runtimeMs <= 0.0001)).toBe(true);
+    const bad = await s.get('/api/tasks?minRuntimeMs=5&maxRuntimeMs=1').expect(400);
+    expect(bad.body.errors.maxRuntimeMs).toMatch(/at least minRuntimeMs/);
+    expect((await s.get('/api/tasks?minRuntimeMs=-1').expect(400)).body.errors.minRuntimeMs).toMatch(/milliseconds/);
+    const page = await s.get('/tasks?sort=slowest&minRuntime=0&worker=admin-w%40test').set('Accept', 'text/html');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('slowest first');
   });
 
   test('filters: state, task name, prefix, worker, search, time range', async () => {

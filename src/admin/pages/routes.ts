@@ -14,7 +14,7 @@ import { listResults, recentNames } from '../sql';
 import { parseListQuery } from '../validate';
 import { dashboardPage } from './dashboard';
 import { layout, pageBase, type NavKey, type PageContext } from './layout';
-import { newTaskPage, taskDetailPage, tasksPage, WINDOWS, type TaskFilterForm } from './tasks';
+import { newTaskPage, SORTS, taskDetailPage, tasksPage, WINDOWS, type TaskFilterForm } from './tasks';
 import { workersPage } from './workers';
 import { periodicFormPage, periodicListPage, type PeriodicFilterForm } from './periodic';
 import { periodicId, periodicService, serviceCall, toPeriodicJson } from '../api/periodic';
@@ -45,7 +45,20 @@ export function sendPage(
   res.set('Cache-Control', 'no-store').type('html').send(layout(p, { key, nav, title, body, data }));
 }
 
-const FORM_KEYS = ['state', 'task', 'periodicTask', 'worker', 'q', 'window', 'parent'] as const;
+const FORM_KEYS = [
+  'state',
+  'task',
+  'periodicTask',
+  'worker',
+  'q',
+  'window',
+  'parent',
+  'since',
+  'until',
+  'minRuntime',
+  'maxRuntime',
+  'sort',
+] as const;
 
 export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
   const router = Router();
@@ -81,11 +94,19 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     if (form.parent) apiParams.set('parent', form.parent);
     if (form.window && Object.hasOwn(WINDOWS, form.window))
       apiParams.set('since', new Date(Date.now() - WINDOWS[form.window][1] * 60_000).toISOString());
+    if (form.since || form.until) apiParams.set('dateField', 'date_changed');
+    if (form.since) apiParams.set('since', form.since);
+    if (form.until) apiParams.set('until', form.until);
+    const ms = (v: string | undefined) => (v === undefined || !/^\d+(\.\d+)?$/.test(v) ? v : String(Number(v) * 1000));
+    if (form.minRuntime) apiParams.set('minRuntimeMs', ms(form.minRuntime)!);
+    if (form.maxRuntime) apiParams.set('maxRuntimeMs', ms(form.maxRuntime)!);
+    if (form.sort && Object.hasOwn(SORTS, form.sort)) apiParams.set('sort', SORTS[form.sort][1]);
     const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
     const query = parseListQuery({ query: { ...Object.fromEntries(apiParams), ...(cursor ? { cursor } : {}) } });
-    const [body, names] = await Promise.all([
+    const [body, names, workers] = await Promise.all([
       loadTaskList(ctx, query),
       ctx.query<{ task_name: string }>(undefined, recentNames(ctx.schema)),
+      listWorkers(ctx),
     ]);
     const formParams = new URLSearchParams(Object.entries(form) as [string, string][]);
     const here = `${p.base}/tasks`;
@@ -98,9 +119,25 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     const taskNames = [...new Set([...app.registry.names(), ...names.map((r) => r.task_name)])].sort();
     // Only the first page follows new tasks live; an older page stays put while you read it.
     const live = cursor ? '' : apiParams.toString();
-    sendPage(res, p, 'tasks', 'tasks', 'Tasks', tasksPage(p, body, form, taskNames, live, links), {
-      live: cursor ? '0' : '1',
-    });
+    sendPage(
+      res,
+      p,
+      'tasks',
+      'tasks',
+      'Tasks',
+      tasksPage(
+        p,
+        body,
+        form,
+        taskNames,
+        live,
+        links,
+        workers.map((w) => w.name),
+      ),
+      {
+        live: cursor ? '0' : '1',
+      },
+    );
   });
 
   router.get('/tasks/new', (req, res) => {

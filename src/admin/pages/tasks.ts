@@ -17,7 +17,22 @@ export interface TaskFilterForm {
   worker?: string;
   q?: string;
   window?: string;
+  /** ISO 8601 instants (the page's script converts its date-time inputs in the chosen zone). */
+  since?: string;
+  until?: string;
+  /** Seconds. */
+  minRuntime?: string;
+  maxRuntime?: string;
+  sort?: string;
 }
+
+/** The list's sort choices → the API's sort parameter. */
+export const SORTS: Record<string, [label: string, api: string]> = {
+  '': ['Newest first', '-date_changed'],
+  oldest: ['Oldest first', 'date_changed'],
+  slowest: ['Slowest first', '-runtime'],
+  fastest: ['Fastest first', 'runtime'],
+};
 
 export function taskRow(p: PageContext, t: TaskListItemJson): SafeHtml {
   const href = `${p.base}/tasks/${encodeURIComponent(t.id)}`;
@@ -40,6 +55,7 @@ export function tasksPage(
   taskNames: string[],
   apiQuery: string,
   pageLinks: { newer?: string; older?: string },
+  workerNames: string[] = [],
 ) {
   const states = Object.values(States);
   return html`
@@ -56,16 +72,24 @@ export function tasksPage(
   <label>Task <input name="task" list="task-names" value="${form.task ?? ''}" placeholder="name or prefix.*"></label>
   <datalist id="task-names">${taskNames.map((n) => html`<option value="${n}">`)}</datalist>
   <label>Periodic task <input name="periodicTask" value="${form.periodicTask ?? ''}"></label>
-  <label>Worker <input name="worker" value="${form.worker ?? ''}"></label>
+  <label>Worker <input name="worker" list="worker-names" value="${form.worker ?? ''}"></label>
+  <datalist id="worker-names">${workerNames.map((n) => html`<option value="${n}">`)}</datalist>
   <label>Search <input name="q" type="search" value="${form.q ?? ''}" placeholder="id or name"></label>
   <label>Created <select name="window">
     <option value="">Any time</option>
     ${Object.entries(WINDOWS).map(([k, [label]]) => html`<option value="${k}"${form.window === k ? html` selected` : ''}>${label}</option>`)}
   </select></label>
+  <label>Changed from <input name="since" type="text" inputmode="numeric" value="${form.since ?? ''}" placeholder="2026-12-07T09:00Z" size="18"></label>
+  <label>to <input name="until" type="text" inputmode="numeric" value="${form.until ?? ''}" placeholder="ISO 8601 with zone" size="18"></label>
+  <label>Runtime ≥ <input name="minRuntime" type="number" min="0" step="any" value="${form.minRuntime ?? ''}" placeholder="s" class="short"></label>
+  <label>≤ <input name="maxRuntime" type="number" min="0" step="any" value="${form.maxRuntime ?? ''}" placeholder="s" class="short"></label>
+  <label>Sort <select name="sort">
+    ${Object.entries(SORTS).map(([k, [label]]) => html`<option value="${k}"${(form.sort ?? '') === k ? html` selected` : ''}>${label}</option>`)}
+  </select></label>
   <button type="submit">Filter</button>
   <a class="button link" href="${p.base}/tasks">Clear</a>
 </form>
-<p class="muted small"><span id="total">${list.total}${list.totalCapped ? '+' : ''}</span> tasks match · newest first · the table updates live</p>
+<p class="muted small"><span id="total">${list.total}${list.totalCapped ? '+' : ''}</span> tasks match · ${(SORTS[form.sort ?? ''] ?? SORTS[''])[0].toLowerCase()} · the table updates live · runtime filters and sorts read finished tasks only</p>
 <table class="tasks" id="tasks" data-api="${p.base}/api/tasks?${apiQuery}">
   <thead><tr><th>State</th><th>Task</th><th>ID</th><th>Arguments</th><th>Result</th><th>Worker</th><th>Created</th><th class="num">Runtime</th></tr></thead>
   <tbody>${list.items.map((t) => taskRow(p, t))}</tbody>
