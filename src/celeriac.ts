@@ -1,24 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
 import { createAdmin, type AdminOptions } from './admin';
 import type { DataSource } from 'typeorm';
 import { createBroker, type Broker } from './broker';
 import { PostgresCoordination } from './results/coordination';
-import { encodeTask, type Embed } from './broker/message';
-import { sendEncoding } from './broker/serializers/options';
-import type { OutgoingMessage } from './broker';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
 import { createDataSource, destroyWithin, initialize, migrate } from './db/data-source';
-import { EncodeError, NotStorableError, PayloadTooLargeError, TaskNotRegisteredError, CeleriacError } from './errors';
-import { columnProblem, COLUMN_LIMITS } from './storable';
+import { CeleriacError } from './errors';
 import { consoleLogger, type Logger } from './log';
 import { autodiscover } from './plugin/autodiscover';
 import { callerFile } from './plugin/naming';
 import { Control } from './plugin/control';
 import { setCurrentApp } from './plugin/current-app';
-import { celeriacMiddleware } from './plugin/middleware';
 import { registry, type TaskRegistry } from './plugin/registry';
-import type { ApplyOptions } from './plugin/task';
+import type { ApplyOptions } from './plugin/options';
 import { chunkSizeOf, sendInChunks, type BulkOptions, type TaskCall } from './plugin/bulk';
 import { AsyncResult } from './results/async-result';
 import type { ResultBackend } from './results/backend';
@@ -27,37 +21,48 @@ import { ResultStore, type StateUpdate } from './results/store';
 import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
 import { Beat, type BeatOptions } from './beat';
-import { GroupResult } from './canvas/group-result';
+import { GroupResult } from './results/async-result';
 import { EagerRun } from './eager/run';
 import { EagerResult } from './eager/eager-result';
 import './canvas/builtins';
 import './results/cleanup';
-import { Signals, type PublishInfo } from './plugin/signals';
+import { Signals } from './plugin/signals';
 import { publishTaskSent } from './plugin/sent-events';
 import { MessageSigner } from './broker/signing';
 import { compose, type PublishMiddleware, type TaskMiddleware } from './plugin/middleware-chain';
+import { prepareMessage, routeOf, type PreparedMessage, type PrepareOptions } from './runtime/prepare';
+import { systemClock, type Clock } from './runtime/clock';
 
 /** How long close() lets Postgres connections finish a statement before cutting them. */
 const CLOSE_POOL_MS = 5_000;
 
-/** @internal A validated, encoded message not yet sent. */
-export interface PreparedMessage {
-  id: string;
-  name: string;
-  info: PublishInfo;
-  outgoing: OutgoingMessage;
-  pending: StateUpdate | null;
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The Celeriac app: send tasks (`req.celeriac.sendTask`) and read results (`req.celeriac.asyncResult(id)`). */
+      celeriac: Celeriac;
+    }
+  }
 }
 
 /**
  * The app object: configuration, the task registry, and lazy connections to the broker and the
  * database. Web processes use it to send tasks and read results; `celeriac worker` and
  * `celeriac beat` load the same object from the module named by --app.
+ *
+ * It is the facade that assembles the runtime (./runtime/runtime.ts) its parts are handed:
+ * Worker, Beat, the admin and work-flows see only that narrow interface, never this class. It
+ * meets Runtime structurally (checked where it hands itself down: worker(), beat(), admin()),
+ * not by an `implements` clause: the published types strip the internal members, and an app
+ * compiled without skipLibCheck would then see a class that fails its own clause.
  */
 export class Celeriac {
   readonly config: ResolvedConfig;
   readonly registry: TaskRegistry = registry;
   readonly logger: Logger;
+  /** @internal */
+  readonly clock: Clock = systemClock;
   readonly control: Control;
   /** Files autodiscovery imported, in order. */
   readonly discovered: string[];
@@ -80,6 +85,7 @@ export class Celeriac {
     this.config = resolveConfig(options);
     this.logger = this.config.logger ?? consoleLogger(this.config.logFormat, this.config.logLevel);
     this.signer = this.config.signing ? new MessageSigner(this.config.signing) : undefined;
+    // Process-wide, on purpose (see ./plugin/current-app.ts): task modules send through the last app created.
     setCurrentApp(this);
     // Relative app folders are relative to the module that creates the app (the first frame outside this package).
     this.discovered = autodiscover(this.config.apps, callerFile(__dirname));
@@ -235,86 +241,9 @@ export class Celeriac {
     name: string,
     args: unknown[],
     kwargs: Record<string, unknown>,
-    options: ApplyOptions & { embed?: Partial<Embed> } = {},
+    options: PrepareOptions = {},
   ): PreparedMessage {
-    const task = this.registry.get(name);
-    const route = this.route(name);
-    if (!task && !route) throw new TaskNotRegisteredError(name, this.registry.names());
-    if (!Array.isArray(args))
-      throw new EncodeError(
-        `args of '${name}' must be an array, got ${typeof args}: use sendTask(name, [a, b], { key: value }).`,
-      );
-    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
-      throw new EncodeError(
-        `kwargs of '${name}' must be a plain object, got ${Array.isArray(kwargs) ? 'an array' : typeof kwargs}.`,
-      );
-    }
-    const now = Date.now();
-    const id = options.taskId ?? randomUUID();
-    assertStorableIds(name, id, options);
-    // Celery's precedence: the call's options, then the route, then the task's own defaults.
-    const queue = options.queue ?? route?.queue ?? task?.options.queue ?? this.config.defaultQueue;
-    const priority = options.priority ?? route?.priority ?? task?.options.priority ?? 0;
-    const eta = options.eta ?? (options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null);
-    const expiresOpt = options.expires ?? task?.options.expires;
-    const expires =
-      expiresOpt === undefined ? null : expiresOpt instanceof Date ? expiresOpt : new Date(now + expiresOpt * 1000);
-    const ignoreResult = options.ignoreResult ?? task?.options.ignoreResult ?? false;
-    // sent_at lets the worker record when the task was created even if it writes the row first.
-    const headers: Record<string, unknown> = { ...options.headers, sent_at: new Date(now).toISOString() };
-    if (options.periodicTaskName) headers.periodic_task_name = options.periodicTaskName;
-    // Celery lets before_task_publish handlers change the headers; the message is encoded after.
-    if (this.signals.has('beforePublish'))
-      this.signals.emit('beforePublish', { id, name, args, kwargs, queue, headers });
-    const raw = encodeTask(
-      {
-        id,
-        task: name,
-        args,
-        kwargs,
-        queue,
-        priority,
-        eta,
-        expires,
-        retries: 0,
-        timeLimit: options.timeLimit ?? task?.options.timeLimit ?? null,
-        softTimeLimit: options.softTimeLimit ?? task?.options.softTimeLimit ?? null,
-        rootId: options.rootId ?? null,
-        parentId: options.parentId ?? null,
-        groupId: options.groupId ?? null,
-        groupIndex: options.groupIndex ?? null,
-        ignoreResult,
-        headers,
-        embed: options.embed,
-        ...sendEncoding(options, task?.options, this.config),
-      },
-      this.signer?.canSign ? this.signer : undefined,
-    );
-    const bytes = Buffer.byteLength(raw);
-    if (bytes > this.config.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.config.maxPayloadBytes);
-    const track = this.config.trackPending && !ignoreResult && this.hasDatabase;
-    return {
-      id,
-      name,
-      info: { id, name, args, kwargs, queue, headers },
-      outgoing: { queue, priority, raw, dueAtMs: eta ? eta.getTime() : undefined },
-      pending: track
-        ? {
-            taskId: id,
-            status: 'PENDING',
-            retries: 0,
-            taskName: name,
-            periodicTaskName: options.periodicTaskName ?? null,
-            args,
-            kwargs,
-            queue,
-            parentId: options.parentId ?? null,
-            rootId: options.rootId ?? id,
-            groupId: options.groupId ?? null,
-            dateCreated: new Date(now),
-          }
-        : null,
-    };
+    return prepareMessage(this, name, args, kwargs, options);
   }
 
   /** @internal Send prepared messages in one round trip and record them as PENDING. */
@@ -359,12 +288,7 @@ export class Celeriac {
 
   /** Celery's task_routes: exact names first, then globs (`reports.*`) in the order given. */
   route(name: string): RouteOptions | undefined {
-    const routes = this.config.routes;
-    if (routes[name]) return routes[name];
-    for (const [pattern, route] of Object.entries(routes)) {
-      if (pattern.includes('*') && globToRegExp(pattern).test(name)) return route;
-    }
-    return undefined;
+    return routeOf(this.config.routes, name);
   }
 
   asyncResult<R = unknown>(taskId: string): AsyncResult<R> {
@@ -408,13 +332,16 @@ export class Celeriac {
 
   /** Express middleware giving handlers `req.celeriac`. */
   middleware(): RequestHandler {
-    return celeriacMiddleware(this);
+    return (req, _res, next) => {
+      req.celeriac = this;
+      next();
+    };
   }
 
   /**
    * The admin (pages, JSON API, event stream) as an Express router:
    * `app.use('/admin/celeriac', celeriac.admin({ authorize: (req) => Boolean(req.user?.isStaff) }))`.
-   * Refuses to build without `authorize` (see docs/admin.md).
+   * Refuses to build without `authorize` (README § Admin, Security).
    */
   admin(options: AdminOptions): Router {
     return createAdmin(this, options);
@@ -444,40 +371,4 @@ export class Celeriac {
     }
     this.brokerPromise = this.dsPromise = this.storePromise = undefined;
   }
-}
-
-/**
- * A task's id, name and work-flow ids fill varchar(255) columns of its row: one that does not fit
- * (or holds U+0000) would fail the result batch it lands in, so it is refused before sending.
- */
-function assertStorableIds(name: string, id: string, options: ApplyOptions): void {
-  const fields: [keyof typeof COLUMN_LIMITS, string, unknown][] = [
-    ['taskName', 'the task name', name],
-    ['taskId', 'taskId', id],
-    ['parentId', 'parentId', options.parentId],
-    ['rootId', 'rootId', options.rootId],
-    ['groupId', 'groupId', options.groupId],
-    ['periodicTaskName', 'periodicTaskName', options.periodicTaskName],
-  ];
-  for (const [column, label, value] of fields) {
-    if (value === undefined || value === null) continue;
-    if (typeof value !== 'string' || value === '')
-      throw new EncodeError(`${label} must be a non-empty string, got ${JSON.stringify(value)}.`);
-    const problem = columnProblem(column, value);
-    if (problem)
-      throw new NotStorableError(
-        `${label} ${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''} ${problem}: use at most ${COLUMN_LIMITS[column]} characters of plain text.`,
-      );
-  }
-}
-
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(
-    '^' +
-      glob
-        .split('*')
-        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*') +
-      '$',
-  );
 }

@@ -1,9 +1,8 @@
 /**
  * Celeriac's public API. Everything else is internal and may change between versions.
  */
-// Brings the `req.celeriac` augmentation of Express's Request into the published types: a type
-// reachable only from an internal module's .d.ts is invisible to apps that install the package.
-import './plugin/middleware';
+// celeriac.ts also holds the `req.celeriac` augmentation of Express's Request, so exporting the
+// class brings it into the published types.
 export { Celeriac } from './celeriac';
 export type { CeleriacOptions, RouteOptions } from './config';
 export type { SerializerName, CompressionName } from './broker/serializers/codec';
@@ -20,8 +19,8 @@ export { EagerResult } from './eager/eager-result';
 export { Signature, signature } from './canvas/signature';
 export type { SignatureOptions } from './canvas/signature';
 export { chain, group, chord, chunks, map, starmap, Chain, Group, Chord } from './canvas/workflows';
-export { GroupResult } from './canvas/group-result';
-export type { JoinOptions } from './canvas/group-result';
+export { GroupResult } from './results/async-result';
+export type { JoinOptions } from './results/async-result';
 export type { TaskResultRow } from './results/store';
 export {
   States,
@@ -40,7 +39,7 @@ export { celeriacEntities } from './db/entities';
 export { createEmbeddedDataSource } from './db/embedded';
 export { RemoteControl, Inspect } from './plugin/inspect';
 export type { BroadcastOptions, Replies, OkOrError } from './plugin/inspect';
-export type { TaskInfo as InspectTaskInfo, QueueInfo, StatsReply } from './worker/remote-control';
+export type { TaskInfo as InspectTaskInfo, QueueInfo, StatsReply } from './worker/control-surface';
 export type { AutoscaleOptions } from './worker/autoscale';
 export { taskStatusJson } from './admin';
 export type {

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { Celeriac } from '../celeriac';
+import type { Runtime } from '../runtime/runtime';
 import { sqlFor, type Sql } from '../db/sql';
 import type { ResultStore } from '../results/store';
 import type { EventHub } from './events';
@@ -11,7 +11,7 @@ export class AdminContext {
   private sqlPromise: Promise<Sql> | undefined;
 
   constructor(
-    readonly app: Celeriac,
+    readonly app: Runtime,
     readonly options: ResolvedAdminOptions,
     readonly hub: EventHub,
   ) {}

@@ -1,5 +1,5 @@
 import express, { Router } from 'express';
-import type { Celeriac } from '../celeriac';
+import type { Runtime } from '../runtime/runtime';
 import type { TaskResultRow } from '../results/store';
 import { controlRoutes } from './api/control';
 import { monitorRoutes } from './api/monitor';
@@ -25,7 +25,7 @@ import type { TaskStatusJson } from './types';
  * Order matters: static files (no data) → authorize → CSRF checks → body parsing (so a refused
  * request is never parsed) → routes → one error handler.
  */
-export function createAdmin(app: Celeriac, options: AdminOptions): Router {
+export function createAdmin(app: Runtime, options: AdminOptions): Router {
   const resolved = resolveAdminOptions(options);
   const hub = new EventHub(() => app.broker(), app.logger, resolved.sseHeartbeatMs, resolved.maxSseClients);
   app.onClose(() => hub.close());

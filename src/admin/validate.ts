@@ -1,7 +1,7 @@
 import type { Request } from 'express';
-import type { Celeriac } from '../celeriac';
+import type { Runtime } from '../runtime/runtime';
 import { closest } from '../errors';
-import type { ApplyOptions } from '../plugin/task';
+import type { ApplyOptions } from '../plugin/options';
 import { isCustomStateName, States } from '../results/states';
 import {
   parseInstant,
@@ -73,14 +73,14 @@ export function unknownKeys(
   }
 }
 
-export function taskNameError(app: Celeriac, name: unknown): string | undefined {
+export function taskNameError(app: Runtime, name: unknown): string | undefined {
   if (typeof name !== 'string' || name.trim() === '') return 'give the name of a registered task, e.g. "reports.build"';
   if (app.registry.has(name) || app.route(name)) return undefined;
   const hint = closest(name, app.registry.names());
   return `no task named '${name}' is registered or routed${hint ? ` (did you mean '${hint}'?)` : ''}`;
 }
 
-export function parseJob(app: Celeriac, body: Record<string, unknown>): JobRequest {
+export function parseJob(app: Runtime, body: Record<string, unknown>): JobRequest {
   const errors = fieldErrors();
   unknownKeys(body, JOB_KEYS, errors);
   const taskError = taskNameError(app, body.task);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Celeriac } from '../celeriac';
+import type { Runtime } from '../runtime/runtime';
 import { classifyDbError } from '../db/db-errors';
 import { BrokerUnavailableError, CeleriacError } from '../errors';
 import type { LogLevel } from '../log';
@@ -74,7 +74,7 @@ export class Beat extends EventEmitter<BeatEvents> {
   );
 
   constructor(
-    private readonly app: Celeriac,
+    private readonly app: Runtime,
     options: BeatOptions = {},
   ) {
     super();

@@ -1,14 +1,12 @@
 /**
- * Where beat gets "now". Every decision (what is due, what a catch-up skips, when a lease
- * lapsed) uses this clock, bound into SQL as a parameter, never the database's now(), so a
- * test can drive a beat across a DST change or a week of downtime in milliseconds.
+ * Where beat gets "now": the runtime's Clock (../runtime/clock.ts). Every decision (what is due,
+ * what a catch-up skips, when a lease lapsed) uses it, bound into SQL as a parameter, never the
+ * database's now(), so a test can drive a beat across a DST change or a week of downtime in
+ * milliseconds.
  */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
+import type { Clock } from '../runtime/clock';
 
-export const systemClock: Clock = { now: () => Date.now() };
+export { systemClock, type Clock } from '../runtime/clock';
 
 /** A clock that only moves when told to: for tests and for replaying a day of ticks. */
 export class ManualClock implements Clock {

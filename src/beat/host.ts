@@ -1,12 +1,11 @@
 /**
- * The one place beat meets the app: a Celeriac app seen as the narrow BeatHost its parts use
- * (./runtime.ts). When the app's parts get a runtime of their own (issue 16, item 1), only this
- * adapter changes.
+ * The one place beat meets the app: the app's Runtime (../runtime/runtime.ts) seen as the narrow
+ * BeatHost beat's parts use (./runtime.ts).
  */
-import type { Celeriac, PreparedMessage } from '../celeriac';
+import type { PreparedMessage, Runtime } from '../runtime/runtime';
 import type { BeatHost } from './runtime';
 
-export function beatHost(app: Celeriac): BeatHost {
+export function beatHost(app: Runtime): BeatHost {
   return {
     get logger() {
       return app.logger;

@@ -28,7 +28,7 @@ export interface RunMessageOptions {
   periodicTaskName: string;
 }
 
-/** What beat needs of the app, and nothing more (./host.ts adapts a Celeriac app to it). */
+/** What beat needs of the app, and nothing more (./host.ts adapts the app's Runtime to it). */
 export interface BeatHost {
   readonly logger: Logger;
   /** Whether a run of `task` can be sent: registered in this app, or routed elsewhere. */

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Celeriac } from '../celeriac';
+import type { Runtime } from '../runtime/runtime';
 import { systemClock, type Clock } from './clock';
 import type { TxQuery } from './db';
 import { BeatInstanceEntity, PeriodicTaskEntity } from './entities';
@@ -62,7 +62,7 @@ export class PeriodicTaskService {
   private readonly requireKnownTask: boolean;
 
   constructor(
-    private readonly app: Celeriac,
+    private readonly app: Runtime,
     options: PeriodicTaskServiceOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;

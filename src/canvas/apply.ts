@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Embed } from '../broker/message';
-import type { PreparedMessage } from '../celeriac';
-import type { ApplyOptions } from '../plugin/task';
+import type { PreparedMessage } from '../runtime/runtime';
+import type { ApplyOptions } from '../plugin/options';
 import {
   chainSteps,
   chordBody,

@@ -1,5 +1,5 @@
 import type { Broker } from '../broker';
-import type { Celeriac, PreparedMessage } from '../celeriac';
+import type { PreparedMessage, Runtime } from '../runtime/runtime';
 import type { ResultStore, StateUpdate, TaskResultRow } from '../results/store';
 
 /** Chord bookkeeping in Redis outlives any plausible chord: a day, as results do. */
@@ -22,7 +22,7 @@ export interface CanvasBackend {
   chordFire(groupId: string, messages: PreparedMessage[]): Promise<boolean>;
 }
 
-export function workerCanvasBackend(app: Celeriac, broker: Broker, store: ResultStore): CanvasBackend {
+export function workerCanvasBackend(app: Runtime, broker: Broker, store: ResultStore): CanvasBackend {
   return {
     async saveGroups(groups) {
       for (const g of groups) await store.saveGroup(g.groupId, g.taskIds);

@@ -1,5 +1,5 @@
 import type { TaskMessage } from '../broker/message';
-import type { PreparedMessage } from '../celeriac';
+import type { PreparedMessage } from '../runtime/runtime';
 import type { StateUpdate } from '../results/store';
 import { applyNode, emptyPlan, type Lineage, type Plan, type Prepare } from './apply';
 import type { CanvasBackend } from './backend';

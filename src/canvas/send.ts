@@ -1,12 +1,11 @@
-import type { Celeriac } from '../celeriac';
-import type { ApplyOptions } from '../plugin/task';
-import { AsyncResult } from '../results/async-result';
+import type { Runtime } from '../runtime/runtime';
+import type { ApplyOptions } from '../plugin/options';
+import { AsyncResult, GroupResult } from '../results/async-result';
 import type { ResultBackend } from '../results/backend';
 import { EagerRun } from '../eager/run';
 import { EagerResult } from '../eager/eager-result';
 import { MemoryResultBackend } from '../eager/memory-backend';
 import { applyNode, emptyPlan, type Plan } from './apply';
-import { GroupResult } from './group-result';
 import { chainSteps, chordBody, chordHeader, cloneWire, freeze, kindOf, opts, resultIds, type Wire } from './wire';
 
 /** Large groups go out in slices, so one pipeline never holds a whole 10,000-member group. */
@@ -18,7 +17,7 @@ const SEND_BATCH = 1000;
  * messages go out, after the rows of the groups they belong to.
  */
 export async function sendCanvas(
-  app: Celeriac,
+  app: Runtime,
   wire: Wire,
   args: unknown[],
   kwargs: Record<string, unknown>,
@@ -37,7 +36,7 @@ export async function sendCanvas(
   return handleOf(app.resultBackend, node, null);
 }
 
-async function dispatch(app: Celeriac, plan: Plan): Promise<void> {
+async function dispatch(app: Runtime, plan: Plan): Promise<void> {
   for (const g of plan.groups) await app.resultBackend.saveGroup(g.groupId, g.taskIds);
   for (let i = 0; i < plan.messages.length; i += SEND_BATCH)
     await app.sendPrepared(plan.messages.slice(i, i + SEND_BATCH));

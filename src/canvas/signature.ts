@@ -1,8 +1,9 @@
 import type { Signature as WireSignature } from '../broker/message';
 import { currentApp } from '../plugin/current-app';
-import type { ApplyOptions } from '../plugin/task';
+import type { Runtime } from '../runtime/runtime';
+import type { ApplyOptions } from '../plugin/options';
 import type { AsyncResult } from '../results/async-result';
-import type { GroupResult } from './group-result';
+import type { GroupResult } from '../results/async-result';
 import { sendCanvas } from './send';
 
 /**
@@ -22,7 +23,7 @@ export abstract class Canvas<H = AsyncResult> {
    * the result handle, known before anything runs.
    */
   applyAsync(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<H> {
-    return sendCanvas(currentApp(), this.toJSON(), args, kwargs, options) as Promise<H>;
+    return sendCanvas(currentApp<Runtime>(), this.toJSON(), args, kwargs, options) as Promise<H>;
   }
 
   delay(...args: unknown[]): Promise<H> {
@@ -41,7 +42,7 @@ export abstract class Canvas<H = AsyncResult> {
   ): Promise<H> {
     const { throw: propagate, taskId, ...rest } = options;
     const wire = taskId ? { ...this.toJSON(), options: { ...this.toJSON().options, task_id: taskId } } : this.toJSON();
-    return sendCanvas(currentApp(), wire, args, kwargs, rest, { throw: propagate }) as Promise<H>;
+    return sendCanvas(currentApp<Runtime>(), wire, args, kwargs, rest, { throw: propagate }) as Promise<H>;
   }
 }
 
@@ -106,7 +107,7 @@ export class Signature<R = unknown, A extends unknown[] = unknown[]> extends Can
   ): Promise<AsyncResult<R>> {
     const { taskId, ...rest } = options;
     const wire = (taskId ? this.set({ taskId }) : this).toJSON();
-    return sendCanvas(currentApp(), wire, args, kwargs, rest) as Promise<AsyncResult<R>>;
+    return sendCanvas(currentApp<Runtime>(), wire, args, kwargs, rest) as Promise<AsyncResult<R>>;
   }
 
   /** Celery's wire form of a signature, as it travels inside messages. */

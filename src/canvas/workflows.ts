@@ -1,7 +1,7 @@
 import { CanvasError, CeleriacError } from '../errors';
 import type { Task } from '../plugin/task';
 import type { AsyncResult } from '../results/async-result';
-import type { GroupResult } from './group-result';
+import type { GroupResult } from '../results/async-result';
 import { Canvas, Signature, type AnyCanvas, type HandleOf, type ValueOf } from './signature';
 import { makeChain, makeChord, makeGroup, type Wire } from './wire';
 

@@ -1,4 +1,4 @@
-import type { PreparedMessage } from '../celeriac';
+import type { PreparedMessage } from '../runtime/runtime';
 import type { CanvasBackend } from '../canvas/backend';
 import type { ResultBackend } from '../results/backend';
 import { READY_STATES, stateSeq } from '../results/states';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { decodeTask, type TaskMessage } from '../broker/message';
-import type { Celeriac, PreparedMessage } from '../celeriac';
+import type { PreparedMessage, Runtime } from '../runtime/runtime';
 import { runFollowUps } from '../canvas/followups';
 import { MaxRetriesExceededError, TaskFailedError, TaskNotRegisteredError } from '../errors';
 import type { TaskInfo } from '../plugin/signals';
@@ -30,7 +30,7 @@ export class EagerRun {
   private failure: { error: unknown } | undefined;
 
   constructor(
-    private readonly app: Celeriac,
+    private readonly app: Runtime,
     private readonly propagate: boolean,
   ) {
     this.backend = new MemoryResultBackend((messages) => this.queue.push(...messages));

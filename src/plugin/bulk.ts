@@ -1,5 +1,5 @@
 import { BulkSendError, CeleriacError } from '../errors';
-import type { ApplyOptions } from './task';
+import type { ApplyOptions } from './options';
 
 /** One task of a bulk send (`celeriac.sendMany`): what `sendTask(name, args, kwargs, options)` takes. */
 export interface TaskCall<A extends readonly unknown[] = unknown[]> {

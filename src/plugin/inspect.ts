@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../broker';
 import { decodeReply, encodeControl, REPLY_EXCHANGE } from '../broker/pidbox';
-import type { QueueInfo, ScheduledInfo, StatsReply, TaskInfo } from '../worker/remote-control';
+import type { QueueInfo, ScheduledInfo, StatsReply, TaskInfo } from '../worker/control-surface';
 
 export interface BroadcastOptions {
   /** Worker names to address (`celery@host`, `-n` of each worker); default every worker. */

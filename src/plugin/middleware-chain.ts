@@ -14,7 +14,7 @@ export interface PublishContext {
 
 /** Express-style composition: each layer decides whether and when the next one runs. */
 export function compose<C, R>(
-  layers: ((ctx: C, next: () => Promise<R>) => Promise<R>)[],
+  layers: readonly ((ctx: C, next: () => Promise<R>) => Promise<R>)[],
   ctx: C,
   last: () => Promise<R>,
 ): Promise<R> {

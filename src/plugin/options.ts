@@ -6,6 +6,33 @@ import type { CompressionName, SerializerName } from '../broker/serializers/code
 
 type ErrorClass = abstract new (...args: any[]) => Error;
 
+/** Options of one call, as Celery's apply_async (durations in seconds). */
+export interface ApplyOptions {
+  /** Seconds from now before the task may run. */
+  countdown?: number;
+  /** The instant before which the task may not run. */
+  eta?: Date;
+  /** Seconds from now, or an instant, after which it is REVOKED instead of run. */
+  expires?: number | Date;
+  queue?: string;
+  priority?: number;
+  taskId?: string;
+  headers?: Record<string, unknown>;
+  /** Set by work-flows and by tasks sending subtasks. */
+  parentId?: string;
+  rootId?: string;
+  groupId?: string;
+  groupIndex?: number;
+  periodicTaskName?: string;
+  timeLimit?: number;
+  softTimeLimit?: number;
+  ignoreResult?: boolean;
+  /** Over the task's and the app's serializer: 'json' or 'msgpack'. */
+  serializer?: SerializerName;
+  /** Over the task's and the app's compression: 'zlib', 'gzip' (the same, as kombu), 'brotli', or null for none. */
+  compression?: CompressionName | null;
+}
+
 /** Per-task options, named and measured as Celery's (durations in seconds). */
 export interface TaskOptions {
   name?: string;

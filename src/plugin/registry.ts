@@ -1,14 +1,30 @@
 import { DuplicateTaskError, TaskNotRegisteredError } from '../errors';
-import type { Task } from './task';
+import type { TaskContext } from './context';
+import type { ResolvedTaskOptions } from './options';
+
+/**
+ * A task as the registry and the worker see it: a name, its options and a body to run. The Task
+ * class (./task.ts) is one; this interface keeps the registry (and the runtime that holds it)
+ * from depending on what a task does for its senders (.delay(), .s()).
+ */
+export interface RegisteredTask {
+  readonly name: string;
+  /** The module that defined it, to name both files when two definitions clash. */
+  readonly file: string;
+  readonly options: ResolvedTaskOptions;
+  /** Set for decorated methods: the class whose method this is. */
+  readonly owner?: { readonly cls: (new () => unknown) | undefined } | undefined;
+  run(ctx: TaskContext, args: unknown[], kwargs: Record<string, unknown>): unknown;
+}
 
 /**
  * Every task defined in this process, as Celery's shared_task registry: tasks are defined in
  * modules that need no app object, and any Celeriac instance in the process can send or run them.
  */
 export class TaskRegistry {
-  private readonly tasks = new Map<string, Task<any, any>>();
+  private readonly tasks = new Map<string, RegisteredTask>();
 
-  add(task: Task<any, any>): void {
+  add(task: RegisteredTask): void {
     const existing = this.tasks.get(task.name);
     if (existing && existing !== task) {
       // The same definition loaded twice (a module required through two paths) is not a clash;
@@ -24,11 +40,11 @@ export class TaskRegistry {
     this.tasks.set(task.name, task);
   }
 
-  get(name: string): Task<any, any> | undefined {
+  get(name: string): RegisteredTask | undefined {
     return this.tasks.get(name);
   }
 
-  require(name: string): Task<any, any> {
+  require(name: string): RegisteredTask {
     const task = this.tasks.get(name);
     if (!task) throw new TaskNotRegisteredError(name, this.tasks.keys());
     return task;
@@ -42,7 +58,7 @@ export class TaskRegistry {
     return [...this.tasks.keys()].sort();
   }
 
-  all(): Task<any, any>[] {
+  all(): RegisteredTask[] {
     return [...this.tasks.values()];
   }
 }

@@ -1,41 +1,16 @@
 import { CeleriacError, DuplicateTaskError } from '../errors';
 import type { AsyncResult } from '../results/async-result';
+import type { Runtime } from '../runtime/runtime';
 import type { EagerResult } from '../eager/eager-result';
 import type { TaskContext } from './context';
 import { callerFile, moduleName } from './naming';
-import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from './options';
+import { resolveTaskOptions, type ApplyOptions, type ResolvedTaskOptions, type TaskOptions } from './options';
+
+export type { ApplyOptions } from './options';
 import { registry } from './registry';
 import type { BulkOptions, TaskCall, TaskCallOf } from './bulk';
 import { currentApp } from './current-app';
 import { Signature } from '../canvas/signature';
-import type { CompressionName, SerializerName } from '../broker/serializers/codec';
-
-/** Options of one call, as Celery's apply_async (durations in seconds). */
-export interface ApplyOptions {
-  /** Seconds from now before the task may run. */
-  countdown?: number;
-  /** The instant before which the task may not run. */
-  eta?: Date;
-  /** Seconds from now, or an instant, after which it is REVOKED instead of run. */
-  expires?: number | Date;
-  queue?: string;
-  priority?: number;
-  taskId?: string;
-  headers?: Record<string, unknown>;
-  /** Set by work-flows and by tasks sending subtasks. */
-  parentId?: string;
-  rootId?: string;
-  groupId?: string;
-  groupIndex?: number;
-  periodicTaskName?: string;
-  timeLimit?: number;
-  softTimeLimit?: number;
-  ignoreResult?: boolean;
-  /** Over the task's and the app's serializer: 'json' or 'msgpack'. */
-  serializer?: SerializerName;
-  /** Over the task's and the app's compression: 'zlib', 'gzip' (the same, as kombu), 'brotli', or null for none. */
-  compression?: CompressionName | null;
-}
 
 /**
  * Every tail of a parameter list: what `.s()` accepts as partial arguments. A list of unknown
@@ -87,7 +62,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   }
 
   applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
-    return currentApp().sendTask<R>(this.name, args, kwargs, options);
+    return currentApp<Runtime>().sendTask<R>(this.name, args, kwargs, options);
   }
 
   /**
@@ -102,7 +77,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     kwargs: Record<string, unknown> = {},
     options: ApplyOptions & { throw?: boolean } = {},
   ): Promise<EagerResult<R>> {
-    return currentApp().applyEager<R>(this.name, args, kwargs, options);
+    return currentApp<Runtime>().applyEager<R>(this.name, args, kwargs, options);
   }
 
   /**
@@ -119,7 +94,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
         `${this.name}.applyAsyncMany(): a taskId in the shared options would give every task one id; set it per item ({ args, options: { taskId } }).`,
       );
     const items = Array.isArray(calls) ? calls.map((c) => this.bulkItem(c, shared)) : calls;
-    return currentApp().sendMany<R>(items as TaskCall[], { chunkSize });
+    return currentApp<Runtime>().sendMany<R>(items as TaskCall[], { chunkSize });
   }
 
   private bulkItem(call: A | TaskCallOf<A>, shared: ApplyOptions): unknown {

@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql';
 import { classifyDbError, describeDbError } from '../db/db-errors';
 import { minimalReplacement, replacementFor } from './replacement';
 import { stateSeq } from './states';
-import type { StateUpdate } from './store';
+import type { StateUpdate } from './rows';
 
 /** A state queued for writing, with the callers waiting on it. */
 export interface Pending {

@@ -1,4 +1,5 @@
 import { currentApp } from '../plugin/current-app';
+import type { Runtime } from '../runtime/runtime';
 import { registry } from '../plugin/registry';
 import { task } from '../plugin/task';
 
@@ -12,7 +13,7 @@ if (!registry.has('celery.backend_cleanup')) {
   task(
     'celery.backend_cleanup',
     async () => {
-      const app = currentApp();
+      const app = currentApp<Runtime>();
       const before = new Date(Date.now() - app.config.resultExpires * 1000);
       const { finished, unfinished } = await (await app.results()).deleteExpired(before);
       app.logger.log(

@@ -1,6 +1,6 @@
 import { COLUMN_LIMITS, columnProblem, findUnstorable, scrubText, storableDate, textProblem } from '../storable';
 import { READY_STATES } from './states';
-import type { StateUpdate } from './store';
+import type { StateUpdate } from './rows';
 import { describeDbError } from '../db/db-errors';
 
 /** The row written in place of one Postgres refused, and why. */

@@ -15,62 +15,15 @@ import {
   updateKnownResults,
   upsertResults,
 } from './sql';
-import { stateSeq, type TaskStatus } from './states';
-import { CeleriacError } from '../errors';
+import { stateSeq } from './states';
 import type { LogLevel } from '../log';
 import { Outage, type OutageInfo } from '../outage';
 import { BatchWriter, StoreWriteError, type Pending, type WriteResult } from './batch-write';
 
+import type { StateUpdate, TaskResultRow } from './rows';
+
 export type { WriteResult } from './batch-write';
-
-/** One state change of one task, as the sender or a worker knows it. */
-export interface StateUpdate {
-  taskId: string;
-  status: TaskStatus;
-  retries: number;
-  taskName?: string | null;
-  periodicTaskName?: string | null;
-  args?: unknown[] | null;
-  kwargs?: Record<string, unknown> | null;
-  result?: unknown;
-  traceback?: string | null;
-  meta?: Record<string, unknown> | null;
-  worker?: string | null;
-  queue?: string | null;
-  parentId?: string | null;
-  rootId?: string | null;
-  groupId?: string | null;
-  dateCreated?: Date | null;
-  dateStarted?: Date | null;
-  dateDone?: Date | null;
-  /**
-   * A hint that the row already exists with its descriptive columns (name, args, queue, …), so
-   * only the changing ones need writing. A wrong hint costs one more statement, never a wrong row.
-   */
-  rowExists?: boolean;
-}
-
-export interface TaskResultRow {
-  taskId: string;
-  taskName: string | null;
-  periodicTaskName: string | null;
-  status: TaskStatus;
-  args: unknown[] | null;
-  kwargs: Record<string, unknown> | null;
-  result: unknown;
-  traceback: string | null;
-  meta: Record<string, unknown> | null;
-  worker: string | null;
-  queue: string | null;
-  retries: number;
-  parentId: string | null;
-  rootId: string | null;
-  groupId: string | null;
-  dateCreated: Date;
-  dateStarted: Date | null;
-  dateDone: Date | null;
-  dateChanged: Date;
-}
+export type { StateUpdate, TaskResultRow } from './rows';
 
 const DEFER_MS = 25;
 /** How long flush() waits by default: a caller never hangs on a Postgres that is away. */

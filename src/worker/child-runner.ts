@@ -5,6 +5,7 @@ import { TaskNotRegisteredError, SoftTimeLimitExceededError } from '../errors';
 import { executeTask } from './execute';
 import { LazyAbort } from './lazy-abort';
 import { currentApp } from '../plugin/current-app';
+import type { Runtime } from '../runtime/runtime';
 import { serializeError } from './outcome';
 import type { FromChild, ToChild } from './child-pool';
 
@@ -66,7 +67,7 @@ export function serveTasks(side: ChildSide): (m: ToChild) => Promise<void> {
 /** The task middleware of the app this child loaded (it registered itself as the current app). */
 function appMiddleware() {
   try {
-    return currentApp().taskMiddleware;
+    return currentApp<Runtime>().taskMiddleware;
   } catch {
     return [];
   }
@@ -76,7 +77,7 @@ function appMiddleware() {
 function announce(hostname: string): void {
   let app;
   try {
-    app = currentApp();
+    app = currentApp<Runtime>();
   } catch {
     return; // the module registered tasks without creating an app: nobody can have connected a handler
   }

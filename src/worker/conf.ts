@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config';
 import { redactUrl } from '../broker/url';
-import type { WorkerStats } from './worker';
+import type { WorkerStats } from './control-surface';
 
 /**
  * `inspect conf` (Celery: the app's settings as the worker sees them, secrets masked): the app's

@@ -2,14 +2,14 @@ import { assertJsonSafe, type TaskMessage } from '../broker/message';
 import { RetryRequest } from '../errors';
 import { assertSettableState, InvalidStateError } from '../results/states';
 import type { TaskContext, RetryOptions } from '../plugin/context';
-import type { Task } from '../plugin/task';
+import type { RegisteredTask } from '../plugin/registry';
 import { serializeError, type Outcome } from './outcome';
 import { compose, type TaskMiddleware } from '../plugin/middleware-chain';
 import type { LazyAbort } from './lazy-abort';
 
 export interface RunHooks {
   hostname: string;
-  middleware?: TaskMiddleware[];
+  middleware?: readonly TaskMiddleware[];
   abort: LazyAbort;
   /** Record a state the task set (PROGRESS, STARTED or a custom one), already checked. */
   updateState(state: string, meta: Record<string, unknown> | undefined): Promise<void>;
@@ -19,7 +19,7 @@ export interface RunHooks {
  * Runs one task body and classifies how it ended. Shared by the async pool (in the worker's
  * thread) and the threads pool (inside each worker thread), so both behave the same.
  */
-export async function executeTask(task: Task<any, any>, msg: TaskMessage, hooks: RunHooks): Promise<Outcome> {
+export async function executeTask(task: RegisteredTask, msg: TaskMessage, hooks: RunHooks): Promise<Outcome> {
   const started = performance.now();
   const ctx: TaskContext = {
     id: msg.id,

@@ -1,5 +1,5 @@
 import type { Broker } from '../broker';
-import type { Celeriac } from '../celeriac';
+import type { Runtime } from '../runtime/runtime';
 import type { LogLevel } from '../log';
 import type { Acker } from './acker';
 import type { EventDispatcher } from './events';
@@ -14,7 +14,7 @@ import type { StateWriter } from './state-writer';
 export interface WorkerParts {
   /** The worker itself, only as the key crash tests attach their hooks to (fault-hooks.ts). */
   owner: object;
-  app: Celeriac;
+  app: Runtime;
   workerName: string;
   consumer: string;
   broker: Broker;

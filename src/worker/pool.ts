@@ -1,11 +1,11 @@
 import type { TaskMessage } from '../broker/message';
-import type { Task } from '../plugin/task';
+import type { RegisteredTask } from '../plugin/registry';
 import type { Outcome } from './outcome';
 import type { TaskMiddleware } from '../plugin/middleware-chain';
 
 export interface Job {
   msg: TaskMessage;
-  task: Task<any, any>;
+  task: RegisteredTask;
   redeliveries: number;
   /** Early-acked (acksLate false) jobs are not acked again when they finish. */
   acked: boolean;
@@ -21,7 +21,7 @@ export type PoolKind = 'async' | 'threads' | 'processes';
 
 export interface PoolHooks {
   hostname: string;
-  middleware: TaskMiddleware[];
+  middleware: readonly TaskMiddleware[];
   /** Record a state the running task set with ctx.updateState() or ctx.progress(). */
   updateState(job: Job, state: string, meta: Record<string, unknown> | undefined): Promise<void>;
 }

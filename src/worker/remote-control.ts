@@ -6,7 +6,9 @@ import { decodeTask } from '../broker/message';
 import type { Autoscaler } from './autoscale';
 import type { Job } from './pool';
 import { summary } from './task-view';
-import type { TaskSummary, Worker } from './worker';
+import type { ControlledWorker, QueueInfo, ScheduledInfo, StatsReply, TaskInfo, TaskSummary } from './control-surface';
+
+export type { QueueInfo, ScheduledInfo, StatsReply, TaskInfo } from './control-surface';
 
 /**
  * The worker's side of Celery's remote control (celery/worker/control.py): each broadcast the
@@ -16,76 +18,6 @@ import type { TaskSummary, Worker } from './worker';
  * Names, arguments and results are Celery's, so `celery inspect ping` from Python lists Celeriac
  * workers and `celeriac inspect` lists Python ones.
  */
-
-/** A task as `inspect active|reserved` report it: Celery's `Request.info()`. */
-export interface TaskInfo {
-  id: string;
-  name: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-  type: string;
-  hostname: string;
-  time_start: number | null;
-  acknowledged: boolean;
-  delivery_info: { exchange: string; routing_key: string; priority: number; redelivered: boolean };
-  worker_pid: number;
-}
-
-/** `inspect scheduled`: Celery's `{eta, priority, request}` per held eta task. */
-export interface ScheduledInfo {
-  eta: string | null;
-  priority: number;
-  request: TaskInfo;
-}
-
-/** `inspect active_queues`: kombu's `Queue.as_dict(recurse=True)` for a plain direct queue. */
-export interface QueueInfo {
-  name: string;
-  exchange: {
-    name: string;
-    type: string;
-    durable: boolean;
-    auto_delete: boolean;
-    delivery_mode: null;
-    arguments: null;
-    passive: boolean;
-    no_declare: boolean;
-  };
-  routing_key: string;
-  queue_arguments: null;
-  binding_arguments: null;
-  consumer_arguments: null;
-  durable: boolean;
-  exclusive: boolean;
-  auto_delete: boolean;
-  no_ack: boolean;
-  alias: null;
-  bindings: never[];
-  no_declare: null;
-  expires: null;
-  message_ttl: null;
-  max_length: null;
-  max_length_bytes: null;
-  max_priority: null;
-}
-
-/** `inspect stats`: the keys of Celery's `WorkController.stats()` that mean something here, and Celeriac's own under `celeriac`. */
-export interface StatsReply {
-  pid: number;
-  clock: string;
-  uptime: number;
-  broker: { transport: string; hostname: string };
-  pool: {
-    'max-concurrency': number;
-    implementation: string;
-    processes: number[];
-    'max-tasks-per-child': number | 'N/A';
-    'max-memory-per-child': number | 'N/A';
-    autoscaler?: { max: number; min: number; qty: number };
-  };
-  rusage: { utime: number; stime: number; maxrss: number };
-  celeriac: ReturnType<Worker['info']>;
-}
 
 export type ControlResult = { ok: unknown } | { error: unknown } | unknown;
 type Args = Record<string, unknown>;
@@ -239,7 +171,7 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
   private readonly onControl = (msg: ControlMessage) => void this.handle(msg);
 
   constructor(
-    readonly worker: Worker,
+    readonly worker: ControlledWorker,
     private readonly broker: Broker,
     readonly autoscaler: Autoscaler | undefined,
     readonly limits: {

@@ -1,5 +1,5 @@
 import type { RateLimit } from '../plugin/rate-limit';
-import type { Task } from '../plugin/task';
+import type { RegisteredTask } from '../plugin/registry';
 import type { Job } from './pool';
 import { TokenBucket } from './rate-limit';
 
@@ -25,7 +25,7 @@ export class TaskLimits {
   private readonly timeOverrides = new Map<string, { soft: number | null; hard: number | null }>();
 
   /** Takes a rate-limit token for one run of `task` and returns 0, or how many ms until one is free. */
-  rateWaitMs(task: Task<any, any>): number {
+  rateWaitMs(task: RegisteredTask): number {
     const limit = this.rateOverrides.has(task.name)
       ? this.rateOverrides.get(task.name)
       : (task.options.rateLimit ?? this.defaults.rate);

@@ -5,12 +5,12 @@ import type { Broker, Delivery } from '../broker';
 import type { ConsumerLeases } from '../broker/broker';
 import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
 import { decodeTask } from '../broker/message';
-import type { Celeriac } from '../celeriac';
+import type { Runtime } from '../runtime/runtime';
 import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
 import type { LogLevel } from '../log';
-import { Outage, type OutageInfo } from '../outage';
+import { Outage } from '../outage';
 import { finishedNotices } from '../results/waiter';
-import type { ResultStore, StateUpdate, StoreHealth } from '../results/store';
+import type { ResultStore, StateUpdate } from '../results/store';
 import type { TaskState } from '../results/states';
 import { AsyncPool } from './async-pool';
 import { EventDispatcher } from './events';
@@ -36,26 +36,9 @@ import { TaskLimits } from './task-limits';
 
 export type { WorkerOptions } from './options';
 
-export interface WorkerStats {
-  name: string;
-  pid: number;
-  hostname: string;
-  queues: string[];
-  concurrency: number;
-  pool: PoolKind;
-  active: number;
-  held: number;
-  processed: number;
-  succeeded: number;
-  failed: number;
-  retried: number;
-  startedAt: number;
-  heartbeatAt: number;
-  /** Redis as this worker sees it: down since when, with which error; outages so far. */
-  redis: OutageInfo;
-  /** The result store: unwritten states, states Postgres refused, and Postgres' availability. */
-  store: StoreHealth | null;
-}
+import type { ControlledWorker, WorkerStats } from './control-surface';
+
+export type { WorkerStats } from './control-surface';
 
 export type { TaskSummary } from './task-view';
 
@@ -81,7 +64,7 @@ const FINISHING_FACTOR = 4;
  * (acksLate, the default), and a worker that stops renewing its lease has every message it held
  * given back by the next live worker within leaseMs + 1 s.
  */
-export class Worker extends EventEmitter<WorkerEvents> {
+export class Worker extends EventEmitter<WorkerEvents> implements ControlledWorker {
   readonly name: string;
   /** Unique per process run, so a restarted worker with the same name never adopts a dead one's messages as its own. */
   readonly consumer: string;
@@ -129,7 +112,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private recoveryHeldUntil = 0;
 
   constructor(
-    private readonly app: Celeriac,
+    private readonly app: Runtime,
     private readonly workerOptions: WorkerOptions = {},
   ) {
     super();
