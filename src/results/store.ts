@@ -18,7 +18,7 @@ import {
 import { stateSeq } from './states';
 import type { LogLevel } from '../log';
 import { Outage, type OutageInfo } from '../outage';
-import { BatchWriter, StoreWriteError, type Pending, type WriteResult } from './batch-write';
+import { BatchWriter, STATEMENT_TIMEOUT_MS, StoreWriteError, type Pending, type WriteResult } from './batch-write';
 
 import type { StateUpdate, TaskResultRow } from './rows';
 
@@ -345,9 +345,17 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     return rows.map(toRow);
   }
 
+  /**
+   * A statement a caller waits on (sending a group, revoke, forget), bounded as the result batches
+   * are: a wedged Postgres fails it after STATEMENT_TIMEOUT_MS instead of holding the caller.
+   */
+  private statement(name: string, text: string, values: unknown[]): Promise<unknown[]> {
+    return this.sql.query(`celeriac_${name}_${this.schema}`, text, values, STATEMENT_TIMEOUT_MS);
+  }
+
   /** A group's member ids in order (django-celery-results' GroupResult), written before its members are sent. */
   async saveGroup(groupId: string, taskIds: string[]): Promise<void> {
-    await this.ds.query(insertGroup(this.schema), [groupId, JSON.stringify(taskIds)]);
+    await this.statement('group_save', insertGroup(this.schema), [groupId, JSON.stringify(taskIds)]);
   }
 
   async groupTaskIds(groupId: string): Promise<string[] | null> {
@@ -361,12 +369,17 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async forgetGroup(groupId: string): Promise<void> {
-    await this.ds.query(deleteGroup(this.schema), [groupId]);
+    await this.statement('group_forget', deleteGroup(this.schema), [groupId]);
   }
 
   /** Ids of the tasks whose parent is `taskId`, oldest first, at most `limit`. */
   async childIds(taskId: string, limit = 10_000): Promise<string[]> {
-    const rows: { task_id: string }[] = await this.ds.query(selectChildren(this.schema), [taskId, limit]);
+    const rows: { task_id: string }[] = await this.sql.query(
+      `celeriac_children_${this.schema}`,
+      selectChildren(this.schema),
+      [taskId, limit],
+      READ_TIMEOUT_MS,
+    );
     return rows.map((r) => r.task_id);
   }
 
@@ -393,12 +406,12 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   async markRevoked(taskIds: string[]): Promise<void> {
     await this.flush();
-    await this.ds.query(markRevoked(this.schema), [taskIds]);
+    await this.statement('revoke', markRevoked(this.schema), [taskIds]);
   }
 
   async forget(taskId: string): Promise<void> {
     this.pending.delete(taskId);
-    await this.ds.query(deleteResult(this.schema), [taskId]);
+    await this.statement('forget', deleteResult(this.schema), [taskId]);
   }
 
   /**

@@ -43,6 +43,11 @@ test('a wedged result table: get() keeps its timeout, status() answers, the stal
   await expect(r.get({ timeout: 1 })).rejects.toThrow(TimeoutError);
   // Bounded by its own timeout, not by the 10 s read it was waiting on.
   expect(Date.now() - started).toBeLessThan(8_000);
+  // Reads the sending process makes besides status() give up too (children had no bound at all).
+  const children = r.children.then(
+    () => 'answered',
+    (e: Error) => e.message,
+  );
   // status() waits briefly for our own write, then answers from it.
   expect(await r.status()).toBe('PENDING');
 
@@ -55,6 +60,7 @@ test('a wedged result table: get() keeps its timeout, status() answers, the stal
   }, 30_000);
   expect(store.health().postgres.down).toBe(false); // wedged, not down: the stall is what shows it
 
+  expect(await children).toMatch(/timeout/i);
   started = Date.now();
   await app.close();
   // The store's own bound (10 s) and the pool's (5 s), not the statements' 30 s query_timeout.
