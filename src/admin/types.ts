@@ -225,6 +225,13 @@ export interface PeriodicTaskListJson {
   offset: number;
 }
 
+/** POST api/periodic-tasks/bulk with `create` or `upsert`: each task written, in the order given. */
+export interface PeriodicBulkSaveJson {
+  action: 'create' | 'upsert';
+  count: number;
+  tasks: { id: number; name: string; created: boolean }[];
+}
+
 export interface SchedulePreviewJson {
   /** The schedule as stored (shorthands such as '30 2 * * *' expanded). */
   schedule: ScheduleJson;

@@ -8,7 +8,7 @@ export type { BeatOptions } from './options';
 export { ManualClock, systemClock } from './clock';
 export type { Clock } from './clock';
 export { PeriodicTaskService } from './service';
-export type { PeriodicTaskView, PeriodicTaskListOptions, BeatInstanceView } from './service';
+export type { PeriodicTaskView, PeriodicTaskListOptions, PeriodicTaskRef, BeatInstanceView } from './service';
 export type { PeriodicTaskInput, CatchUp } from './validation';
 export type { ScheduleInput, CrontabInput } from './schedule-input';
 export type { BeatSchedule, BeatScheduleEntry, BeatEntryOptions } from './config';

@@ -294,18 +294,17 @@ export class PeriodicTaskService {
     const firstWithName = new Map<string, number>();
     inputs.forEach((input, i) => {
       const r = validatePeriodicTask(input, options);
-      if (!r.value) {
-        for (const e of r.errors) errors.push({ field: `[${i}].${e.field}`, message: e.message });
-        return;
-      }
-      const earlier = firstWithName.get(r.value.name);
+      // An item that is not an object at all is named as the item, not as one of its fields.
+      const whole = typeof input !== 'object' || input === null || Array.isArray(input);
+      for (const e of r.errors) errors.push({ field: whole ? `[${i}]` : `[${i}].${e.field}`, message: e.message });
+      if (r.value) values.push(r.value);
+      // A repeated name is named even when the item has other problems: every problem at once.
+      const name = r.value?.name ?? (input as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string' || r.errors.some((e) => e.field === 'name')) return;
+      const earlier = firstWithName.get(name);
       if (earlier !== undefined)
-        errors.push({
-          field: `[${i}].name`,
-          message: `'${r.value.name}' is also the name of [${earlier}]: names are unique`,
-        });
-      else firstWithName.set(r.value.name, i);
-      values.push(r.value);
+        errors.push({ field: `[${i}].name`, message: `'${name}' is also the name of [${earlier}]: names are unique` });
+      else firstWithName.set(name, i);
     });
     if (errors.length) throw new PeriodicTaskValidationError(errors);
     return values;

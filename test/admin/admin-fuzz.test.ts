@@ -29,7 +29,8 @@ import { adminApp, MOUNT } from './helpers';
  *   - the status is below 500;
  *   - a 4xx is JSON naming at least one field, and, for a body with no text- or shape-level problem
  *     on a well-formed URL, every unknown top-level key among them (every bad field at once);
- *   - no table's row count changed unless the answer was 2xx (no partial write).
+ *   - no table's row count, queue length or dead-letter count changed unless the answer was 2xx
+ *     (no partial write).
  * Requests go to the admin mounted in this process over one keep-alive socket. The per-route
  * counts are printed at the end and written to $TMPDIR/celeriac-admin-fuzz.txt.
  * FC_SEED=<n> replays a run, FC_RANDOM=1 draws a new seed; the seed is in any failure message.
@@ -135,10 +136,16 @@ function send(method: string, path: string, body: WireBody): Promise<Answer> {
   });
 }
 
+/** Queues the requests send to, purge or re-queue into: a refused request must leave them as they were. */
+const QUEUES = ['celery', 'fuzz', 'fuzzq', 'fuzzdead'];
+
+/** Rows in every table a route writes, and the messages in the queues and dead letters it may touch. */
 async function rowCounts(): Promise<string> {
   await (await app.results()).flush(5000);
   const sel = TABLES.map((t) => `(SELECT count(*)::int FROM "${app.config.schema}".${t}) AS "${t}"`).join(', ');
-  return JSON.stringify((await pg.query(sel.replace(/^/, 'SELECT '))).rows[0]);
+  const { queues, deadLettered } = await (await app.broker()).queueAdmin.counts(QUEUES);
+  const messages = queues.map((q) => `${q.queue}:${q.ready}+${q.unacked ?? 0}+${q.delayed ?? 0}`);
+  return JSON.stringify({ ...(await pg.query(`SELECT ${sel}`)).rows[0], messages, deadLettered });
 }
 
 /**
@@ -290,6 +297,26 @@ async function taskRow(status: 'PENDING' | 'SUCCESS' | 'FAILURE', taskName = 'ma
   return taskId;
 }
 
+/** A message waiting in queue `fuzzq`; its task id. */
+async function queued(): Promise<string> {
+  wrote();
+  return (await app.sendTask('math.add', [1, 2], {}, { queue: 'fuzzq' })).id;
+}
+
+/** A dead letter (a message fetched from `fuzzdead` and dead-lettered); its task id. */
+async function deadLetter(): Promise<string> {
+  wrote();
+  const broker = await app.broker();
+  // Dead letters re-queued by earlier runs wait here; the fetch must take this one.
+  await broker.queueAdmin.purge('fuzzdead');
+  const { id } = await app.sendTask('math.add', [1, 2], {}, { queue: 'fuzzdead' });
+  await broker.registerConsumer('fuzz-consumer', 60_000);
+  const [held] = await broker.fetch('fuzz-consumer', ['fuzzdead'], 1, 0);
+  await broker.deadLetter('fuzz-consumer', held.raw, 'fuzz: poison');
+  await broker.unregisterConsumer('fuzz-consumer');
+  return id;
+}
+
 type Target = 'good' | 'missing' | string;
 const target = (good: fc.Arbitrary<string>) =>
   fc.oneof({ arbitrary: good, weight: 8 }, { arbitrary: fc.constant('missing'), weight: 1 }, pathId(fc.constant('')));
@@ -355,6 +382,11 @@ const CONTROL_BODIES = {
   'cancel-consumer': fc.record({ queue: field(fc.constantFrom('celery', 'fuzz')) }),
   'rate-limit': fc.record({ task: field(registered), rate: field(fc.constantFrom('10/s', '100/m', '1.5/h', null)) }),
   'time-limit': fc.record({ task: field(registered), soft: seconds, hard: seconds }, { requiredKeys: ['task'] }),
+  autoscale: fc.record(
+    { max: field(fc.integer({ min: 1, max: 100 })), min: field(fc.integer({ min: 0, max: 10 })) },
+    { requiredKeys: ['max'] },
+  ),
+  'pool-restart': fc.constant({}),
   shutdown: fc.constant({}),
 };
 
@@ -463,21 +495,35 @@ const routes: Route<any>[] = [
   })),
   {
     label: 'POST api/periodic-tasks/bulk',
-    known: ['action', 'ids'],
+    known: ['action', 'ids', 'tasks'],
     input: fc.tuple(
       fc.array(fc.nat(3), { maxLength: 4 }),
       wireBody(
-        fc.record(
-          {
-            action: field(fc.constantFrom('enable', 'disable', 'run', 'delete')),
-            ids: fc.oneof(
-              { arbitrary: fc.constant('pool'), weight: 6 },
-              { arbitrary: fc.array(fc.oneof(weirdNumber, wrongValue), { maxLength: 5 }), weight: 1 },
-              { arbitrary: fc.constant(Array.from({ length: 501 }, (_, i) => i + 1)), weight: 1 },
-              { arbitrary: wrongValue, weight: 1 },
-            ),
-          },
-          { requiredKeys: [] },
+        fc.oneof(
+          fc.record(
+            {
+              action: field(fc.constantFrom('enable', 'disable', 'run', 'delete')),
+              ids: fc.oneof(
+                { arbitrary: fc.constant('pool'), weight: 6 },
+                { arbitrary: fc.array(fc.oneof(weirdNumber, wrongValue), { maxLength: 5 }), weight: 1 },
+                { arbitrary: fc.constant(Array.from({ length: 501 }, (_, i) => i + 1)), weight: 1 },
+                { arbitrary: wrongValue, weight: 1 },
+              ),
+            },
+            { requiredKeys: [] },
+          ),
+          // createMany / upsertMany: a few tasks, most of them plausible; one bad item refuses all.
+          fc.record(
+            {
+              action: field(fc.constantFrom('create', 'upsert')),
+              tasks: fc.oneof(
+                { arbitrary: fc.array(createBody, { minLength: 1, maxLength: 4 }), weight: 6 },
+                { arbitrary: fc.array(fc.oneof(createBody, wrongValue), { maxLength: 4 }), weight: 1 },
+                { arbitrary: wrongValue, weight: 1 },
+              ),
+            },
+            { requiredKeys: ['tasks'] },
+          ),
         ),
       ),
     ),
@@ -572,6 +618,43 @@ const routes: Route<any>[] = [
       pathOk: false,
     }),
   },
+  {
+    label: 'POST api/queues/:name/purge',
+    known: [],
+    input: fc.tuple(
+      fc.oneof({ arbitrary: fc.constant('fuzzq'), weight: 6 }, { arbitrary: pathId(fc.constant('fuzzq')), weight: 2 }),
+      fc.boolean(),
+      wireBody(fc.constant({}), { allowEmpty: true }),
+    ),
+    build: async ([name, fill, body]: [string, boolean, WireBody]) => {
+      if (fill) await queued();
+      return { method: 'POST', path: `/api/queues/${name}/purge`, body, pathOk: name === 'fuzzq' };
+    },
+  },
+  {
+    label: 'DELETE api/queues/:name/messages/:id',
+    known: [],
+    input: fc.tuple(
+      fc.oneof({ arbitrary: fc.constant('fuzzq'), weight: 6 }, { arbitrary: pathId(fc.constant('fuzzq')), weight: 1 }),
+      target(fc.constant('good')),
+      wireBody(fc.constant({}), { allowEmpty: true }),
+    ),
+    build: async ([name, t, body]: [string, Target, WireBody]) => {
+      const id = isJunk(t) ? t : t === 'missing' ? randomUUID() : await queued();
+      const pathOk = !isJunk(t) && name === 'fuzzq';
+      return { method: 'DELETE', path: `/api/queues/${name}/messages/${id}`, body, pathOk };
+    },
+  },
+  ...(['POST', 'DELETE'] as const).map((method): Route<[Target, WireBody]> => ({
+    label: `${method} api/dead-letters/:id${method === 'POST' ? '/requeue' : ''}`,
+    known: [],
+    input: fc.tuple(target(fc.constant('good')), wireBody(fc.constant({}), { allowEmpty: true })),
+    build: async ([t, body]) => {
+      const id = isJunk(t) ? t : t === 'missing' ? randomUUID() : await deadLetter();
+      const path = `/api/dead-letters/${id}${method === 'POST' ? '/requeue' : ''}`;
+      return { method, path, body, pathOk: !isJunk(t) };
+    },
+  })),
 ];
 
 describe(`every admin route that changes something, ${RUNS} generated requests each`, () => {

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { INT32_MAX, instantProblem } from '../../db/limits';
 import {
   PeriodicTaskNotFoundError,
@@ -12,11 +12,19 @@ import { normalizeSchedule } from '../../beat/schedule-input';
 import type { AdminContext } from '../context';
 import { isoDates } from '../serialize';
 import { HttpError, queryInt, queryString, validationFailed, fieldErrors, type FieldErrors } from '../http';
-import type { BeatInstanceJson, PeriodicTaskJson, PeriodicTaskListJson, SchedulePreviewJson } from '../types';
+import type {
+  BeatInstanceJson,
+  PeriodicBulkSaveJson,
+  PeriodicTaskJson,
+  PeriodicTaskListJson,
+  SchedulePreviewJson,
+} from '../types';
 import { noBody, requireObjectBody, unknownKeys } from '../validate';
 import { scheduleJson, scheduleRoutes } from './schedules';
 
-const BULK_ACTIONS = ['enable', 'disable', 'run', 'delete'] as const;
+const BULK_ACTIONS = ['enable', 'disable', 'run', 'delete', 'create', 'upsert'] as const;
+/** Tasks in one bulk create/upsert: 10,000 take about a second (BENCHMARKS.md); the body limit usually binds first. */
+const MAX_BULK_TASKS = 10_000;
 const MAX_PREVIEW = 50;
 
 /** The service's view as JSON: instants as ISO text (the fields come from src/beat/fields.ts). */
@@ -25,13 +33,16 @@ export function toPeriodicJson(v: PeriodicTaskView): PeriodicTaskJson {
 }
 
 /** The service's errors as HTTP: every field problem in one 400, a missing row as 404. */
-export async function serviceCall<T>(fn: () => Promise<T>): Promise<T> {
+export async function serviceCall<T>(fn: () => Promise<T>, fieldName = (field: string) => field): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof PeriodicTaskValidationError) {
       const errors = fieldErrors();
-      for (const e of err.errors) errors[e.field] = errors[e.field] ? `${errors[e.field]}; ${e.message}` : e.message;
+      for (const e of err.errors) {
+        const f = fieldName(e.field);
+        errors[f] = errors[f] ? `${errors[f]}; ${e.message}` : e.message;
+      }
       throw validationFailed(errors);
     }
     if (err instanceof PeriodicTaskNotFoundError)
@@ -93,9 +104,10 @@ export function periodicRoutes(ctx: AdminContext): Router {
   router.post('/api/periodic-tasks/bulk', async (req, res) => {
     const body = requireObjectBody(req);
     const errors = fieldErrors();
-    unknownKeys(body, ['action', 'ids'], errors);
     const action = body.action as (typeof BULK_ACTIONS)[number];
     if (!BULK_ACTIONS.includes(action)) errors.action = `use one of ${BULK_ACTIONS.join(', ')}`;
+    if (action === 'create' || action === 'upsert') return void (await bulkSave(res, action, body, errors));
+    unknownKeys(body, ['action', 'ids'], errors);
     const ids = body.ids;
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > 500) {
       errors.ids = 'expected 1-500 periodic task ids (whole numbers)';
@@ -116,6 +128,30 @@ export function periodicRoutes(ctx: AdminContext): Router {
     const count = await bulkWrite(ctx, action, unique);
     res.json({ action, ids: unique, count });
   });
+
+  /**
+   * `create` / `upsert` many tasks: PeriodicTaskService.createMany / upsertMany, one transaction,
+   * validated as one; each problem is named `tasks[3].schedule.minute`, and nothing is written.
+   */
+  async function bulkSave(
+    res: Response,
+    action: 'create' | 'upsert',
+    body: Record<string, unknown>,
+    errors: FieldErrors,
+  ) {
+    unknownKeys(body, ['action', 'tasks'], errors);
+    const tasks = body.tasks;
+    if (!Array.isArray(tasks) || tasks.length === 0 || tasks.length > MAX_BULK_TASKS)
+      errors.tasks = `expected 1-${MAX_BULK_TASKS} periodic tasks, each as POST api/periodic-tasks takes one`;
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    const input = tasks as PeriodicTaskInput[];
+    const written = await serviceCall(
+      () => (action === 'create' ? service.createMany(input) : service.upsertMany(input)),
+      (field) => `tasks${field}`,
+    );
+    const out: PeriodicBulkSaveJson = { action, count: written.length, tasks: written };
+    res.status(action === 'create' ? 201 : 200).json(out);
+  }
 
   router.get('/api/periodic-tasks/:id', async (req, res) => {
     const view = await serviceCall(() => read(service.get(periodicId(req))));
