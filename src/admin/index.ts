@@ -5,6 +5,7 @@ import { controlRoutes } from './api/control';
 import { monitorRoutes } from './api/monitor';
 import { periodicRoutes } from './api/periodic';
 import { queueRoutes } from './api/queues';
+import { taskStatsRoutes } from './api/task-stats';
 import { taskRoutes } from './api/tasks';
 import { checkBody } from './body';
 import { AdminContext } from './context';
@@ -45,6 +46,7 @@ export function createAdmin(app: Runtime, options: AdminOptions): Router {
   router.use(monitorRoutes(ctx));
   router.use(controlRoutes(ctx));
   router.use(queueRoutes(ctx));
+  router.use(taskStatsRoutes(ctx));
   router.use(periodicRoutes(ctx));
   router.use(pageRoutes(ctx, assets.version));
   router.use('/api', (req, res) => {

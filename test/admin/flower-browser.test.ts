@@ -181,6 +181,41 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     await page.waitForSelector(row, { state: 'detached' });
   }, 90_000);
 
+  test('dashboard charts per task: counts per minute, runtime percentiles, whole-number axes', async () => {
+    const { page } = browser;
+    await Promise.all(
+      [1, 2, 3, 4].map((n) =>
+        app.sendTask('math.add', [n, n], {}, { queue: 'fl-main' }).then((r) => r.get({ timeout: 20 })),
+      ),
+    );
+    await page.goto(`${root}/`);
+    await page.waitForSelector('#task-chart-counts svg rect.ok');
+    await page.waitForSelector('#task-chart-runtime svg circle.series-3');
+    expect(await page.$$eval('#chart-task option', (os) => os.map((o) => o.textContent))).toContain('math.add');
+    // Every y-axis label is a whole number, and the labels are evenly spaced steps.
+    for (const chart of ['#chart', '#task-chart-counts']) {
+      const ticks = (
+        await page.$$eval(`${chart} svg text[text-anchor="end"]`, (ts) => ts.map((t) => t.textContent ?? ''))
+      )
+        .filter((t) => /^\d+$/.test(t))
+        .map(Number);
+      expect(ticks[0]).toBe(0);
+      const steps = new Set(ticks.slice(1).map((t, i) => t - ticks[i]));
+      expect(steps.size).toBe(1);
+    }
+    expect(await page.textContent('#task-chart-counts svg')).toMatch(/time: (UTC|Etc\/UTC)/);
+    expect(await axeViolations(page)).toEqual([]);
+    if (kind === TEST_BROKERS[0]) await browser.screenshot('dashboard');
+  }, 60_000);
+
+  test('every page passes axe-core (labels, contrast, names, landmarks)', async () => {
+    const { page } = browser;
+    for (const path of ['/tasks', '/tasks/new', '/periodic-tasks', '/periodic-tasks/new', '/workers', '/queues']) {
+      await page.goto(`${root}${path}`);
+      expect({ path, violations: await axeViolations(page) }).toEqual({ path, violations: [] });
+    }
+  }, 60_000);
+
   test('pages: sign-out and back links, time zone choice remembered, HTML 404s in the layout', async () => {
     const { page } = browser;
     await page.goto(`${root}/workers`);

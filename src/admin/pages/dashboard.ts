@@ -28,6 +28,16 @@ export function dashboardPage(p: PageContext, stats: StatsJson, failures: TaskLi
   <div id="chart" class="chart" role="img" aria-label="Tasks finished per minute"></div>
   <p class="legend"><span class="key ok"></span> succeeded <span class="key bad"></span> failed</p>
 </section>
+<section class="panel" id="task-charts">
+  <h2>Per task <span class="muted small">last ${stats.windowMinutes} minutes, by minute finished</span></h2>
+  <label for="chart-task">Task</label> <select id="chart-task"><option value="">(busiest)</option></select>
+  <h3>Succeeded and failed per minute</h3>
+  <div id="task-chart-counts" class="chart" role="img" aria-label="Succeeded and failed per minute for the chosen task"></div>
+  <p class="legend"><span class="key ok"></span> succeeded <span class="key bad"></span> failed</p>
+  <h3>Runtime percentiles <span class="muted small">ms</span></h3>
+  <div id="task-chart-runtime" class="chart" role="img" aria-label="Runtime p50, p95 and p99 per minute for the chosen task"></div>
+  <p class="legend"><span class="key series-2"></span> p50 <span class="key series-1"></span> p95 <span class="key series-3"></span> p99</p>
+</section>
 <div class="grid">
   <section class="panel">
     <h2>Workers</h2>

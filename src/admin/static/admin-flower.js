@@ -51,6 +51,183 @@
     return s.length > 120 ? s.slice(0, 119) + '…' : s;
   }
 
+  /**
+   * A small SVG chart, no library: bars (stacked) or lines over time. Axis ticks at whole steps
+   * (1, 2, 5 × 10^n), times in the page's zone with the zone named. `series`: [{values, cls}];
+   * `times`: ms since the epoch, one per value.
+   */
+  function drawSeries(h, box, times, series, opts) {
+    if (!box) return;
+    var W = Math.max(320, box.clientWidth || 800),
+      H = 180,
+      left = 46,
+      bottom = 22,
+      top = 8;
+    var max = 1;
+    times.forEach(function (_, i) {
+      var stack = 0;
+      series.forEach(function (sr) {
+        var v = sr.values[i] || 0;
+        if (opts.bars) stack += v;
+        else max = Math.max(max, v);
+      });
+      max = Math.max(max, stack);
+    });
+    var step = 1;
+    while (max / step > 4) step = String(step).charAt(0) === '2' ? step * 2.5 : step * 2;
+    var niceMax = Math.max(step, Math.ceil(max / step) * step);
+    var ns = 'http://www.w3.org/2000/svg';
+    function s(tag, attrs, text) {
+      var n = document.createElementNS(ns, tag);
+      Object.keys(attrs).forEach(function (k) {
+        n.setAttribute(k, attrs[k]);
+      });
+      if (text !== undefined) n.textContent = text;
+      return n;
+    }
+    var svg = s('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none' });
+    var plotH = H - bottom - top,
+      plotW = W - left - 8;
+    for (var tick = 0; tick <= niceMax; tick += step) {
+      var y = top + plotH * (1 - tick / niceMax);
+      svg.appendChild(s('line', { x1: left, x2: W, y1: y, y2: y, class: 'axis' }));
+      svg.appendChild(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(tick) + (opts.unit || '')));
+    }
+    var n = Math.max(1, times.length);
+    var t0 = times[0],
+      t1 = times.length > 1 ? times[times.length - 1] : t0 + 1;
+    var xAt = function (i) {
+      return opts.bars ? left + (i + 0.5) * (plotW / n) : left + ((times[i] - t0) / (t1 - t0 || 1)) * plotW;
+    };
+    if (opts.bars) {
+      var bw = plotW / n;
+      times.forEach(function (t, i) {
+        var base = 0;
+        var tip = [];
+        series.forEach(function (sr) {
+          var v = sr.values[i] || 0;
+          tip.push(v + ' ' + sr.label);
+          if (v <= 0) return;
+          var hgt = (v / niceMax) * plotH;
+          svg.appendChild(
+            s('rect', {
+              x: left + i * bw + bw * 0.12,
+              y: top + plotH - base - hgt,
+              width: Math.max(1, bw * 0.76),
+              height: hgt,
+              class: sr.cls,
+            }),
+          );
+          base += hgt;
+        });
+        var hit = s('rect', { x: left + i * bw, y: top, width: bw, height: plotH, fill: 'transparent' });
+        hit.appendChild(s('title', {}, h.localTime(new Date(t).toISOString()) + ': ' + tip.join(', ')));
+        svg.appendChild(hit);
+      });
+    } else {
+      series.forEach(function (sr) {
+        var pts = [];
+        times.forEach(function (t, i) {
+          var v = sr.values[i];
+          if (v === null || v === undefined) return;
+          pts.push(xAt(i).toFixed(1) + ',' + (top + plotH * (1 - v / niceMax)).toFixed(1));
+        });
+        if (pts.length)
+          svg.appendChild(s('polyline', { points: pts.join(' '), class: 'series ' + sr.cls, fill: 'none' }));
+        // A dot per value, so a lone minute shows, each with its value on hover.
+        times.forEach(function (t, i) {
+          var v = sr.values[i];
+          if (v === null || v === undefined) return;
+          var dot = s('circle', { cx: xAt(i), cy: top + plotH * (1 - v / niceMax), r: 1.5, class: 'dot ' + sr.cls });
+          dot.appendChild(
+            s('title', {}, h.localTime(new Date(t).toISOString()) + ': ' + sr.label + ' ' + v + (opts.unit || '')),
+          );
+          svg.appendChild(dot);
+        });
+      });
+    }
+    var labels = Math.min(6, times.length);
+    for (var k = 0; k < labels; k++) {
+      var idx = Math.round((k * (times.length - 1)) / Math.max(1, labels - 1));
+      var label = h.localTime(new Date(times[idx]).toISOString()).slice(11, 16);
+      svg.appendChild(
+        s(
+          'text',
+          { x: xAt(idx), y: H - 6, 'text-anchor': k === 0 ? 'start' : k === labels - 1 ? 'end' : 'middle' },
+          label,
+        ),
+      );
+    }
+    svg.appendChild(s('text', { x: W - 4, y: top + 10, 'text-anchor': 'end' }, 'time: ' + h.zoneName()));
+    box.textContent = '';
+    box.appendChild(svg);
+  }
+
+  // ---------- dashboard: per-task charts ----------
+  function initTaskCharts(h) {
+    var select = h.$('#chart-task');
+    if (!select) return;
+    var last = null;
+    function draw() {
+      if (!last) return;
+      var t =
+        last.tasks.filter(function (x) {
+          return x.name === select.value;
+        })[0] || last.tasks[0];
+      var times = last.minutes.map(function (m) {
+        return Date.parse(m);
+      });
+      var empty = { succeeded: [], failed: [], p50: [], p95: [], p99: [] };
+      t = t || empty;
+      drawSeries(
+        h,
+        h.$('#task-chart-counts'),
+        times,
+        [
+          { values: t.succeeded, cls: 'ok', label: 'succeeded' },
+          { values: t.failed, cls: 'bad', label: 'failed' },
+        ],
+        { bars: true },
+      );
+      drawSeries(
+        h,
+        h.$('#task-chart-runtime'),
+        times,
+        [
+          { values: t.p50, cls: 'series-2', label: 'p50' },
+          { values: t.p95, cls: 'series-1', label: 'p95' },
+          { values: t.p99, cls: 'series-3', label: 'p99' },
+        ],
+        { unit: '' },
+      );
+    }
+    function refresh() {
+      h.api('GET', 'api/stats/tasks?minutes=60').then(function (r) {
+        if (!r.ok) return;
+        last = r.body;
+        var chosen = select.value;
+        var names = last.tasks.map(function (x) {
+          return x.name;
+        });
+        if (chosen && names.indexOf(chosen) < 0) names.push(chosen);
+        select.textContent = '';
+        select.appendChild(h.el('option', { value: '', text: '(busiest)' }));
+        names.forEach(function (n) {
+          select.appendChild(h.el('option', { value: n, text: n, selected: n === chosen }));
+        });
+        draw();
+      });
+    }
+    select.addEventListener('change', draw);
+    document.addEventListener('celeriac:zone', draw);
+    refresh();
+    setInterval(refresh, 10000);
+    h.onEvent(h.debounce(refresh, 2000));
+  }
+  document.addEventListener('celeriac:ready', function () {
+    if (document.body.dataset.page === 'dashboard' && window.CeleriacAdmin) initTaskCharts(window.CeleriacAdmin);
+  });
+
   // ---------- a worker's page ----------
   pages.worker = function (h) {
     var name = document.body.dataset.worker;
@@ -353,62 +530,30 @@
       });
     }
     function drawHistory() {
-      var box = h.$('#queue-chart');
-      if (!box || history.length === 0) return;
+      if (history.length === 0) return;
       var names = Object.keys(history[history.length - 1].lengths);
-      var W = Math.max(320, box.clientWidth || 800),
-        H = 180,
-        left = 40,
-        bottom = 22,
-        top = 8;
-      var max = 1;
-      history.forEach(function (s) {
-        names.forEach(function (n) {
-          max = Math.max(max, s.lengths[n] || 0);
-        });
-      });
-      var step = 1;
-      while (max / step > 4) step = String(step).charAt(0) === '2' ? step * 2.5 : step * 2;
-      var niceMax = Math.max(step, Math.ceil(max / step) * step);
-      var ns = 'http://www.w3.org/2000/svg';
-      function s(tag, attrs, text) {
-        var n = document.createElementNS(ns, tag);
-        Object.keys(attrs).forEach(function (k) {
-          n.setAttribute(k, attrs[k]);
-        });
-        if (text !== undefined) n.textContent = text;
-        return n;
-      }
-      var svg = s('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none' });
-      var plotH = H - bottom - top,
-        plotW = W - left - 8;
-      for (var tick = 0; tick <= niceMax; tick += step) {
-        var y = top + plotH * (1 - tick / niceMax);
-        svg.appendChild(s('line', { x1: left, x2: W, y1: y, y2: y, class: 'axis' }));
-        svg.appendChild(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(tick)));
-      }
-      var t0 = history[0].at,
-        t1 = Math.max(t0 + REFRESH_MS, history[history.length - 1].at);
-      var x = function (t) {
-        return left + ((t - t0) / (t1 - t0)) * plotW;
-      };
       var legend = h.$('#queue-legend');
       legend.textContent = '';
       names.forEach(function (n, i) {
-        var pts = history
-          .map(function (smp) {
-            return x(smp.at).toFixed(1) + ',' + (top + plotH * (1 - (smp.lengths[n] || 0) / niceMax)).toFixed(1);
-          })
-          .join(' ');
-        svg.appendChild(s('polyline', { points: pts, class: 'series series-' + (i % 6), fill: 'none' }));
         h.append(legend, [h.el('span', { className: 'key series-' + (i % 6) }), ' ' + n + ' ']);
       });
-      svg.appendChild(s('text', { x: left, y: H - 6 }, h.localTime(new Date(t0).toISOString()).slice(11)));
-      svg.appendChild(
-        s('text', { x: W - 4, y: H - 6, 'text-anchor': 'end' }, h.localTime(new Date(t1).toISOString()).slice(11)),
+      drawSeries(
+        h,
+        h.$('#queue-chart'),
+        history.map(function (smp) {
+          return smp.at;
+        }),
+        names.map(function (n, i) {
+          return {
+            label: n,
+            cls: 'series-' + (i % 6),
+            values: history.map(function (smp) {
+              return smp.lengths[n] || 0;
+            }),
+          };
+        }),
+        {},
       );
-      box.textContent = '';
-      box.appendChild(svg);
     }
     function refresh() {
       h.api('GET', 'api/queues' + window.location.search).then(function (r) {
