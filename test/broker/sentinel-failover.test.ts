@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { Celeriac } from '../../src';
+import { Celeriac, type Beat, type SentRun } from '../../src';
 import { BrokerUnavailableError, NotReplicatedError } from '../../src/errors';
 import type { RedisBroker } from '../../src/broker/redis-broker';
 import type { Logger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, DATABASE_URL, eventually, isolation } from '../helpers';
 import { runs } from '../fixtures/outage/tasks';
+import { insertIntervalTask } from '../beat/beat-helpers';
 import { MASTER_NAME, PrivateSentinelSet } from './private-sentinel';
 
 /**
@@ -24,6 +25,7 @@ let app: Celeriac;
 /** The same deployment with brokerTransportOptions.waitReplicas: 1 (its own key prefix, no worker). */
 let waiting: Celeriac;
 let worker: Worker | undefined;
+let beat: Beat | undefined;
 
 beforeAll(async () => {
   await set.start();
@@ -48,6 +50,7 @@ beforeAll(async () => {
   await waiting.migrate();
 }, 60_000);
 afterAll(async () => {
+  await beat?.stop();
   await worker?.stop();
   await cleanup(app).catch(() => {});
   await cleanup(waiting).catch(() => {});
@@ -71,12 +74,21 @@ test('waitReplicas with the replica attached: a send returns, and the replica ha
   expect(await queuedOn(set.replicaPort)).toBe(1);
 });
 
-test('the primary SIGKILLed under load: the replica is promoted, senders and the worker follow it, no acknowledged send lost', async () => {
+test('the primary SIGKILLed under load: the replica is promoted, senders, beat and the worker follow it, no acknowledged send lost', async () => {
   const N = 1500;
   const SENDERS = 4;
   worker = app.worker({ name: 'sentinel@test', concurrency: 10, prefetchMultiplier: 4 });
   worker.on('error', () => {});
   await worker.start();
+  // Beat through the same sentinels: a run every 200 ms, sent with its send-once marker (one Lua script).
+  await insertIntervalTask(app, 'ha-tick', 200 * 1000, 'microseconds', { task: 'outage.work', args: [1] });
+  beat = app.beat({ pollIntervalMs: 100 });
+  beat.on('error', () => {});
+  const beatSent: { taskId: string; at: number }[] = [];
+  beat.on('sent', (sentRuns: SentRun[]) =>
+    beatSent.push(...sentRuns.map((r) => ({ taskId: r.taskId, at: Date.now() }))),
+  );
+  await beat.start();
 
   const acknowledged: string[] = [];
   const sentAfterKill: string[] = [];
@@ -117,6 +129,9 @@ test('the primary SIGKILLed under load: the replica is promoted, senders and the
   const promotedAt = Date.now();
   await eventually(() => expect(sentAfterKill.some((id) => runs.has(id))).toBe(true), 60_000, 10);
   const firstRunAfterKill = Date.now();
+  // Beat sends again on its own, and what it sent after the failover runs.
+  await eventually(() => expect(beatSent.some((b) => b.at > promotedAt && runs.has(b.taskId))).toBe(true), 60_000, 20);
+  await beat!.stop();
   await sending;
 
   const store = await app.results();
@@ -124,12 +139,17 @@ test('the primary SIGKILLed under load: the replica is promoted, senders and the
   // Four senders may each finish one send past N.
   const total = acknowledged.length;
   await eventually(async () => expect(await finished()).toBe(total), 90_000, 250).catch(() => {});
+  // Beat's runs are sends like any other: each ran (the last few may still be finishing).
+  const beatIds = beatSent.map((b) => b.taskId);
+  expect(new Set(beatIds).size).toBe(beatIds.length);
+  await eventually(() => expect(beatIds.filter((id) => !runs.has(id))).toEqual([]), 30_000, 50);
   const notRun = acknowledged.filter((id) => !runs.has(id));
   const twice = acknowledged.filter((id) => runs.get(id)! > 1);
   console.log(
     `sentinel failover: ${total} acknowledged sends (${acknowledgedAtKill} before the kill), ${refused} refused during the failover; ` +
       `lost ${notRun.length}, ran twice ${twice.length}; replica promoted after ${promotedAt - killedAt} ms, ` +
-      `sends acknowledged again after ${firstAckAfterKill - killedAt} ms, first task sent after the kill ran after ${firstRunAfterKill - killedAt} ms`,
+      `sends acknowledged again after ${firstAckAfterKill - killedAt} ms, first task sent after the kill ran after ${firstRunAfterKill - killedAt} ms; ` +
+      `beat sent ${beatIds.length} runs, ${beatSent.filter((b) => b.at > killedAt).length} after the kill`,
   );
   expect(notRun).toEqual([]);
   expect(await finished()).toBe(total);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Celeriac } from '../../src';
-import { DATABASE_URL, fixtureEnv, REDIS_URL } from '../helpers';
+import { DATABASE_URL, fixtureEnv } from '../helpers';
 import { exited } from '../worker/child';
 
 const root = join(__dirname, '../..');
@@ -10,14 +10,14 @@ export const RC_JOBS = join(root, 'test/fixtures/remote-control/jobs');
 
 export type Child = ChildProcess & { output: () => string };
 
-/** The environment a child process of the remote-control fixture app needs to share `app`'s schema and key prefix. */
+/** The environment a child process of the remote-control fixture app needs to share `app`'s broker, schema and key prefix. */
 export function childEnv(app: Celeriac): NodeJS.ProcessEnv {
   return {
     ...process.env,
     NODE_OPTIONS: '',
     CELERIAC_FROM_SOURCE: '1',
     DATABASE_URL,
-    CELERIAC_BROKER_URL: REDIS_URL,
+    CELERIAC_BROKER_URL: app.config.brokerUrl,
     ...fixtureEnv(app),
   };
 }
