@@ -119,6 +119,7 @@ test('the primary SIGKILLed under load: the replica is promoted, senders, beat a
   const sending = Promise.all(Array.from({ length: SENDERS }, sender));
 
   await eventually(() => expect(worker!.info().processed).toBeGreaterThanOrEqual(300), 60_000, 5);
+  await eventually(() => expect(beatSent.length).toBeGreaterThan(0), 30_000, 10);
   const oldPrimary = await set.currentPrimaryPort();
   expect(oldPrimary).toBe(set.primaryPort);
   killedAt = Date.now();
