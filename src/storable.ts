@@ -81,6 +81,7 @@ export function columnProblem(field: keyof typeof COLUMN_LIMITS, value: string):
 export function scrubText(s: string): string {
   if (textProblem(s) === null) return s;
   return s
+    // eslint-disable-next-line no-control-regex -- U+0000 is exactly what Postgres text cannot hold
     .replace(/\u0000/g, '\ufffd')
     .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }

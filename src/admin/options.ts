@@ -154,7 +154,9 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     let ok = false;
     try {
       ok = new URL(o).origin === o;
-    } catch {}
+    } catch {
+      // not a URL at all: refused below, with the others that are not bare origins
+    }
     if (!ok)
       throw new ConfigError(
         'admin.trustedOrigins',

@@ -78,6 +78,7 @@ export class ClockedScheduleEntity {
 @Index('celeriac_periodic_task_crontab_id_idx', ['crontabId'], { where: 'crontab_id IS NOT NULL' })
 @Index('celeriac_periodic_task_solar_id_idx', ['solarId'], { where: 'solar_id IS NOT NULL' })
 @Index('celeriac_periodic_task_clocked_id_idx', ['clockedId'], { where: 'clocked_id IS NOT NULL' })
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface below types the columns the field table adds
 export class PeriodicTaskEntity {
   @PrimaryGeneratedColumn() id!: number;
 
@@ -106,6 +107,7 @@ export class PeriodicTaskEntity {
 }
 
 /** The columns of the field table, typed from it (declaration merging with the class above). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the class above
 export interface PeriodicTaskEntity extends PeriodicTaskValues, PeriodicTaskState {}
 
 // Column decorators applied from the tables: TypeORM reads them when a DataSource initialises.

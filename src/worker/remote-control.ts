@@ -6,7 +6,7 @@ import { decodeTask } from '../broker/message';
 import type { Autoscaler } from './autoscale';
 import type { Job } from './pool';
 import { summary } from './task-view';
-import type { ControlledWorker, QueueInfo, ScheduledInfo, StatsReply, TaskInfo, TaskSummary } from './control-surface';
+import type { ControlledWorker, QueueInfo, StatsReply, TaskInfo, TaskSummary } from './control-surface';
 
 export type { QueueInfo, ScheduledInfo, StatsReply, TaskInfo } from './control-surface';
 

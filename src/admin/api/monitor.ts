@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { textProblem } from '../../db/limits';
 import type { AdminContext } from '../context';
-import { queryInt, validationFailed, fieldErrors, type FieldErrors } from '../http';
+import { queryInt, validationFailed, fieldErrors } from '../http';
 import { countsByState, throughputPerMinute } from '../sql';
 import type { QueueJson, StatsJson, WorkerJson } from '../types';
 

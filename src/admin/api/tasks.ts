@@ -3,7 +3,7 @@ import { Router, type Request } from 'express';
 import { textProblem } from '../../db/limits';
 import { EncodeError, PayloadTooLargeError, TaskNotRegisteredError } from '../../errors';
 import type { AdminContext } from '../context';
-import { conflict, notFound, validationFailed, fieldErrors, type FieldErrors } from '../http';
+import { conflict, notFound, validationFailed, fieldErrors } from '../http';
 import { toDetail, toListItem, toStatus, type RawRow } from '../serialize';
 import {
   countResults,
