@@ -16,7 +16,7 @@ import { resolveBeatOptions, type BeatOptions, type ResolvedBeatOptions } from '
 import { Outbox } from './outbox';
 import { Planner } from './planner';
 import type { BeatHost, BeatRuntime } from './runtime';
-import { brokerBatchSender } from './send-once';
+import { brokerBatchSender, type BatchSender } from './send-once';
 import { beatStatements, type BeatStatements } from './sql';
 import { builtinEntries, syncBeatSchedule } from './sync';
 import { Ticker } from './tick';
@@ -71,6 +71,12 @@ export class Beat extends EventEmitter<BeatEvents> {
     'Postgres (beat)',
     (level, message, fields) => this.log(level, message, fields),
     'nothing is claimed or sent meanwhile; runs that fall due are sent when it is back',
+  );
+  /** Redis as this beat sees it: an outage is logged at the first send that fails and the next that succeeds. */
+  private readonly redis = new Outage(
+    'Redis (beat)',
+    (level, message, fields) => this.log(level, message, fields),
+    'due runs stay claimed in the outbox and are sent when it is back',
   );
 
   constructor(
@@ -291,7 +297,16 @@ export class Beat extends EventEmitter<BeatEvents> {
       if (/does not exist/.test((err as Error).message)) throw new BeatNotMigratedError(this.schema, { cause: err });
       throw err;
     }
-    const sender = brokerBatchSender(() => this.app.broker());
+    const viaBroker = brokerBatchSender(() => this.app.broker());
+    // A send Redis answered ends a Redis outage this beat logged.
+    const sender: BatchSender = {
+      sendOnce: async (batchId, runs, markerTtlMs) => {
+        const delivered = await viaBroker.sendOnce(batchId, runs, markerTtlMs);
+        this.redis.ok();
+        return delivered;
+      },
+      close: () => viaBroker.close(),
+    };
     const rt: BeatRuntime = {
       name: this.name,
       schema: this.schema,
@@ -322,13 +337,14 @@ export class Beat extends EventEmitter<BeatEvents> {
   }
 
   /**
-   * Postgres being away is one outage, logged when it starts and when it ends (the next tick that
-   * succeeds), not one error line per failed tick, heartbeat and LISTEN attempt meanwhile.
+   * Postgres or Redis being away is one outage each, logged when it starts and when it ends (the
+   * next tick, or send, that succeeds), not one error line per failed tick, heartbeat, LISTEN
+   * attempt or send meanwhile.
    */
   private fail(message: string, err: unknown): void {
     const cause = err instanceof Error ? err : new Error(String(err));
-    if (!(cause instanceof BrokerUnavailableError) && classifyDbError(cause) === 'transient')
-      this.postgres.failed(cause);
+    if (cause instanceof BrokerUnavailableError) this.redis.failed(cause);
+    else if (classifyDbError(cause) === 'transient') this.postgres.failed(cause);
     else this.log('error', message, { error: cause.message });
     if (this.listenerCount('error') > 0)
       this.emit('error', new CeleriacError(`${message}: ${cause.message}`, { cause }));
