@@ -9,6 +9,7 @@ import { AuthSerializer } from '../../src/broker/serializers/auth';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
 import { PythonSide, type PythonWorker } from '../interop/python';
+import { outgoingTask } from '../outgoing';
 
 /**
  * Celery's `auth` serializer (X.509 signing, celery.security) between Celeriac and real Celery
@@ -127,27 +128,9 @@ test('Celeriac signs with its certificate; a Celery worker set up with setup_sec
 
 /** A message for the Celeriac worker, as the given signer would send it. */
 function signedBy(auth: AuthSerializer | undefined, id: string, args: unknown[] = [1]): string {
-  return encodeTask({
-    id,
-    task: 'serial.echo',
-    args,
-    kwargs: {},
-    queue: JS_QUEUE,
-    priority: 0,
-    eta: null,
-    expires: null,
-    retries: 0,
-    timeLimit: null,
-    softTimeLimit: null,
-    rootId: null,
-    parentId: null,
-    groupId: null,
-    groupIndex: null,
-    ignoreResult: false,
-    headers: {},
-    serializer: auth ? 'auth' : 'json',
-    auth,
-  });
+  return encodeTask(
+    outgoingTask({ id, task: 'serial.echo', args, queue: JS_QUEUE, serializer: auth ? 'auth' : 'json', auth }),
+  );
 }
 
 /** The same signed message with one digit of its args changed and the signature left as it was. */

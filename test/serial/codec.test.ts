@@ -3,6 +3,7 @@ import { Celeriac, ConfigError, MessageDecodeError } from '../../src';
 import { decodeTask, encodeTask, type OutgoingTask } from '../../src/broker/message';
 import { decodeBody, MAX_INFLATED_BYTES } from '../../src/broker/serializers/codec';
 import { fc, propertyOptions } from '../property';
+import { outgoingTask } from '../outgoing';
 
 /**
  * Serializers and compressions in one process (Python interop is in celery-serial.test.ts): every
@@ -10,26 +11,8 @@ import { fc, propertyOptions } from '../property';
  * refused with a reason, and what the worker does not accept is refused before its body is read.
  */
 
-const outgoing = (over: Partial<OutgoingTask>): OutgoingTask => ({
-  id: 'id-1',
-  task: 't.echo',
-  args: [1, 'two'],
-  kwargs: { three: 3 },
-  queue: 'celery',
-  priority: 0,
-  eta: null,
-  expires: null,
-  retries: 0,
-  timeLimit: null,
-  softTimeLimit: null,
-  rootId: null,
-  parentId: null,
-  groupId: null,
-  groupIndex: null,
-  ignoreResult: false,
-  headers: {},
-  ...over,
-});
+const outgoing = (over: Partial<OutgoingTask>) =>
+  outgoingTask({ id: 'id-1', task: 't.echo', args: [1, 'two'], kwargs: { three: 3 }, ...over });
 
 const jsonValue = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
 
