@@ -116,8 +116,9 @@ describe('on a worker', () => {
     await cleanup(app);
   });
 
-  test('generated bad messages are dead-lettered with their reason, their rows say why, and good ones behind them run', async () => {
-    const generated = fc.sample(generatedMessage, { numRuns: 300, seed: propertyOptions(1).seed });
+  const seed = propertyOptions(1).seed;
+  test(`generated bad messages are dead-lettered with their reason, their rows say why, and good ones behind them run [seed ${seed}]`, async () => {
+    const generated = fc.sample(generatedMessage, { numRuns: 300, seed });
     const bad: { raw: string; reason: string; id: string | null }[] = [];
     for (const g of generated) {
       try {

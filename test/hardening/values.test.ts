@@ -23,7 +23,9 @@ let app: Celeriac;
 let worker: Worker;
 let redis: Redis;
 let python: PythonSide;
-const values = fc.sample(travelValue, { numRuns: RUNS, seed: propertyOptions(1).seed });
+/** In every title, so a failing run names the seed that replays it (FC_SEED=<seed>). */
+const SEED = propertyOptions(1).seed;
+const values = fc.sample(travelValue, { numRuns: RUNS, seed: SEED });
 
 beforeAll(async () => {
   app = await makeApp('hardening_values', { apps: [join(__dirname, '../fixtures/values')] });
@@ -75,13 +77,13 @@ async function outcome(id: string): Promise<{ value: unknown } | { excType: stri
   }
 }
 
-test('generated values reach every class the guarantees table names', () => {
+test(`generated values reach every class the guarantees table names [seed ${SEED}]`, () => {
   const classes = values.map((v) => expectationFor(v));
   for (const c of ['stored', 'unstorable', 'too-deep'] as const)
     expect(classes.filter((x) => x === c).length).toBeGreaterThan(3);
 });
 
-test('through delay: refused at send with the path named, or stored and returned as sent', async () => {
+test(`through delay: refused at send with the path named, or stored and returned as sent [seed ${SEED}]`, async () => {
   const sent: { v: unknown; id: string }[] = [];
   for (const v of values) {
     const expectation = expectationFor(v);
@@ -104,7 +106,7 @@ test('through delay: refused at send with the path named, or stored and returned
   for (const { v, id } of sent) expect(await outcome(id)).toEqual({ value: asStored(v) });
 }, 180_000);
 
-test("through Python Celery's send_task: stored as sent, or a FAILURE row and a dead letter, never a wedge", async () => {
+test(`through Python Celery's send_task: stored as sent, or a FAILURE row and a dead letter, never a wedge [seed ${SEED}]`, async () => {
   const ids: string[] = [];
   // Chunks keep each argv under Linux's 128 KiB per argument.
   for (let i = 0; i < values.length; i += 15) {
@@ -145,7 +147,7 @@ test("through Python Celery's send_task: stored as sent, or a FAILURE row and a 
   expect(dead.some((d) => /body of task .* is not valid JSON/.test(d.reason))).toBe(true);
 }, 240_000);
 
-test('as return values: stored as returned, or FAILURE naming the path of what cannot be stored or encoded', async () => {
+test(`as return values: stored as returned, or FAILURE naming the path of what cannot be stored or encoded [seed ${SEED}]`, async () => {
   const sent = [];
   for (const v of values) sent.push({ v, r: await decode.delay(JSON.stringify(v)) });
   const odd = [];
@@ -171,7 +173,7 @@ test('as return values: stored as returned, or FAILURE naming the path of what c
   }
 }, 180_000);
 
-test('afterwards: good tasks succeed, nothing is held, and a worker started next runs only new work', async () => {
+test(`afterwards: good tasks succeed, nothing is held, and a worker started next runs only new work [seed ${SEED}]`, async () => {
   const good = await Promise.all(Array.from({ length: 20 }, (_, i) => size.delay({ i })));
   for (const r of good) expect(await r.get({ timeout: FINAL_WITHIN_S })).toBeGreaterThan(0);
   await eventually(async () => {
