@@ -80,10 +80,12 @@ export function columnProblem(field: keyof typeof COLUMN_LIMITS, value: string):
 /** Replace what Postgres cannot hold with U+FFFD, for text that is diagnostics, not data (error messages, tracebacks). */
 export function scrubText(s: string): string {
   if (textProblem(s) === null) return s;
-  return s
-    // eslint-disable-next-line no-control-regex -- U+0000 is exactly what Postgres text cannot hold
-    .replace(/\u0000/g, '\ufffd')
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return (
+    s
+      // eslint-disable-next-line no-control-regex -- U+0000 is exactly what Postgres text cannot hold
+      .replace(/\u0000/g, '\ufffd')
+      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+  );
 }
 
 /** Postgres timestamptz holds 4713 BC to 294276 AD; toISOString writes years past 9999 in a form Postgres may reject, so stay within 0001–9999. */

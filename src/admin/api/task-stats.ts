@@ -57,7 +57,11 @@ export async function loadTaskStats(ctx: AdminContext, windowMinutes: number, ta
     p50: number | null;
     p95: number | null;
     p99: number | null;
-  }>('task_stats', taskStatsSql(ctx.schema), [new Date(start).toISOString(), new Date(end).toISOString(), task ?? null]);
+  }>('task_stats', taskStatsSql(ctx.schema), [
+    new Date(start).toISOString(),
+    new Date(end).toISOString(),
+    task ?? null,
+  ]);
   const minutes: string[] = [];
   for (let t = start; t < end; t += 60_000) minutes.push(new Date(t).toISOString());
   const byName = new Map<string, TaskStatsJson['tasks'][number]>();
