@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
 import { createBroker, parseBrokerUrl, type Broker, type Delivery } from '../../src/broker';
-import { encodeTask } from '../../src/broker/message';
 import { decodeReply, encodeReply } from '../../src/broker/pidbox';
 import { MessageNotHeldError } from '../../src/errors';
 import { testBroker, type TestBroker } from '../brokers';
 import { cleanup, isolation, makeApp, REDIS_URL } from '../helpers';
+import { testMessage } from './task-message';
 
 /**
  * The guarantees of src/broker/README.md § The contract, checked on every transport through the
@@ -19,29 +19,7 @@ import { cleanup, isolation, makeApp, REDIS_URL } from '../helpers';
  */
 const transports = ['memory', 'redis', 'amqp'] as const;
 
-function message(queue = 'cq', priority = 0) {
-  const id = randomUUID();
-  const raw = encodeTask({
-    id,
-    task: 'contract.t',
-    args: [id],
-    kwargs: {},
-    queue,
-    priority,
-    eta: null,
-    expires: null,
-    retries: 0,
-    timeLimit: null,
-    softTimeLimit: null,
-    rootId: null,
-    parentId: null,
-    groupId: null,
-    groupIndex: null,
-    ignoreResult: false,
-    headers: {},
-  });
-  return { id, queue, priority, raw };
-}
+const message = (queue = 'cq', priority = 0) => testMessage('contract.t', queue, priority);
 
 /**
  * Which messages these are, by task id. A delivery's raw envelope is the sent one on Redis and in

@@ -1,36 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { createBroker, parseBrokerUrl, type Broker } from '../../src/broker';
-import { encodeTask } from '../../src/broker/message';
 import { testBroker, type TestBroker } from '../brokers';
 import { isolation, REDIS_URL } from '../helpers';
+import { testMessage } from './task-message';
 
 /**
  * Queue management (src/broker/README.md § QueueAdmin) on every transport through the Broker
  * interface: counts, purge, peek, delete one message, and the dead-letter re-queue and delete.
  */
 function message(queue: string, priority = 0, dueAtMs?: number) {
-  const id = randomUUID();
-  const raw = encodeTask({
-    id,
-    task: 'qa.t',
-    args: [id],
-    kwargs: {},
-    queue,
-    priority,
-    eta: dueAtMs ? new Date(dueAtMs) : null,
-    expires: null,
-    retries: 0,
-    timeLimit: null,
-    softTimeLimit: null,
-    rootId: null,
-    parentId: null,
-    groupId: null,
-    groupIndex: null,
-    ignoreResult: false,
-    headers: {},
-  });
-  return { id, queue, priority, raw, dueAtMs };
+  return { ...testMessage('qa.t', queue, priority, { eta: dueAtMs ? new Date(dueAtMs) : null }), dueAtMs };
 }
 
 describe.each(['memory', 'redis', 'amqp'] as const)('%s transport', (kind) => {

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { encodeTask, type OutgoingTask } from '../../src/broker/message';
+
+/**
+ * A task message for tests that talk to a broker directly: what a plain `delay()` sends, with a
+ * fresh id (its first argument too, so deliveries can be told apart) unless `fields` say otherwise.
+ */
+export function testMessage(task: string, queue: string, priority = 0, fields: Partial<OutgoingTask> = {}) {
+  const id = fields.id ?? randomUUID();
+  const raw = encodeTask({
+    id,
+    task,
+    args: [id],
+    kwargs: {},
+    queue,
+    priority,
+    eta: null,
+    expires: null,
+    retries: 0,
+    timeLimit: null,
+    softTimeLimit: null,
+    rootId: null,
+    parentId: null,
+    groupId: null,
+    groupIndex: null,
+    ignoreResult: false,
+    headers: {},
+    ...fields,
+  });
+  return { id, queue, priority, raw };
+}
