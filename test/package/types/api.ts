@@ -19,7 +19,12 @@ import {
   type Worker,
   type WorkerOptions,
   type CeleriacOptions,
+  type EagerResult,
+  chain,
+  states,
+  isHigherState,
 } from 'celeriac';
+import { eagerApp } from 'celeriac/testing';
 
 export const add = task('types.add', (_ctx, a: number, b: number) => a + b);
 export const greet = task('types.greet', async (ctx, name: string) => ({ hello: name, try: ctx.retries }));
@@ -109,3 +114,21 @@ export function workers(app: Celeriac): Worker {
   worker.on('task-finished', (taskId: string, state: TaskState) => void [taskId, state]);
   return worker;
 }
+
+export async function eager(): Promise<number> {
+  const app: Celeriac = eagerApp({ apps: ['./reports'], eagerPropagates: false });
+  const r: EagerResult<number> = await add.apply([1, 2]);
+  // @ts-expect-error apply takes the task's own parameters
+  void add.apply(['1', 2]);
+  await add.apply([1, 2], {}, { throw: true, taskId: 'x' });
+  await chain(add.s(1, 2), add.s(3)).apply([], {}, { throw: false });
+  await app.close();
+  return r.get();
+}
+
+export const stages = task('types.stages', async (ctx) => {
+  await ctx.updateState('DOWNLOADING', { done: 1 });
+  // @ts-expect-error meta is an object
+  await ctx.updateState('DOWNLOADING', 3);
+  return states.READY_STATES.has(states.SUCCESS) && isHigherState('SUCCESS', 'PENDING');
+});
