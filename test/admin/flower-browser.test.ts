@@ -216,6 +216,37 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     }
   }, 60_000);
 
+  test('forms: parameter hint, errors that clear when fixed, growing JSON boxes, a wide ETA box', async () => {
+    if (kind !== TEST_BROKERS[0]) return; // the forms do not depend on the transport
+    const { page } = browser;
+    await page.goto(`${root}/tasks/new`);
+    await page.selectOption('#f-task', 'math.add');
+    expect(await page.textContent('#task-params')).toBe(
+      'Parameters, in order: a, b (positional arguments fill them from the left).',
+    );
+    await page.selectOption('#f-task', 'math.boom');
+    expect(await page.textContent('#task-params')).toBe('Takes no arguments.');
+    await page.fill('#f-args', '{"a": 1}');
+    await page.click('#new-task button[type="submit"]');
+    expect(await page.textContent('[data-error-for="args"]')).toMatch(/expected a JSON array/);
+    await page.type('#f-args', ' ');
+    expect(await page.textContent('[data-error-for="args"]')).toBe('');
+    expect(await page.$('.field[data-field="args"].invalid')).toBeNull();
+    const before = await page.$eval('#f-args', (e) => (e as any).offsetHeight);
+    await page.fill('#f-args', JSON.stringify([{ a: 1, b: [1, 2, 3], c: 'x' }, 2, 3, 4], null, 2));
+    expect(await page.$eval('#f-args', (e) => (e as any).offsetHeight)).toBeGreaterThan(before);
+    expect(await page.$eval('#f-args', (e) => (e as any).scrollHeight <= (e as any).clientHeight + 4)).toBe(true);
+    expect(await page.$eval('#f-eta', (e) => (e as any).getBoundingClientRect().width)).toBeGreaterThanOrEqual(240);
+    await browser.screenshot('task-form-hint');
+
+    await page.goto(`${root}/periodic-tasks/new`);
+    await page.click('form button[type="submit"]');
+    await page.waitForSelector('.field[data-field="name"].invalid');
+    await page.type('#f-name', 'nightly report');
+    expect(await page.$('.field[data-field="name"].invalid')).toBeNull();
+    expect(await page.textContent('[data-error-for="name"]')).toBe('');
+  }, 60_000);
+
   test('pages: sign-out and back links, time zone choice remembered, HTML 404s in the layout', async () => {
     const { page } = browser;
     await page.goto(`${root}/workers`);

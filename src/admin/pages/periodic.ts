@@ -189,8 +189,8 @@ ${t?.lastError ? html`<p class="banner warn">Beat is not running this task: ${t.
 
   <fieldset>
     <legend>Arguments</legend>
-    ${field('args', html`Positional arguments <span class="muted small">(a JSON array)</span>`, html`<textarea id="f-args" name="args" rows="2" class="mono" spellcheck="false">${prettyJson(t?.args ?? [])}</textarea>`)}
-    ${field('kwargs', html`Keyword arguments <span class="muted small">(a JSON object)</span>`, html`<textarea id="f-kwargs" name="kwargs" rows="2" class="mono" spellcheck="false">${prettyJson(t?.kwargs ?? {})}</textarea>`)}
+    ${field('args', html`Positional arguments <span class="muted small">(a JSON array)</span>`, html`<textarea id="f-args" name="args" rows="4" class="mono grow" spellcheck="false">${prettyJson(t?.args ?? [])}</textarea>`)}
+    ${field('kwargs', html`Keyword arguments <span class="muted small">(a JSON object)</span>`, html`<textarea id="f-kwargs" name="kwargs" rows="4" class="mono grow" spellcheck="false">${prettyJson(t?.kwargs ?? {})}</textarea>`)}
   </fieldset>
 
   <fieldset>
@@ -205,7 +205,7 @@ ${t?.lastError ? html`<p class="banner warn">Beat is not running this task: ${t.
       ${field('expires', html`Expires at <span class="muted small">(local)</span>`, html`<input id="f-expires" name="expires" type="datetime-local" step="1" data-iso="${t?.expires ?? ''}">`)}
       ${field('expireSeconds', html`or expires after <span class="muted small">seconds</span>`, input('expireSeconds', t?.expireSeconds, html`type="number" min="1" step="1"`))}
     </div>
-    ${field('headers', html`Headers <span class="muted small">(a JSON object)</span>`, html`<textarea id="f-headers" name="headers" rows="2" class="mono" spellcheck="false">${prettyJson(t?.headers ?? {})}</textarea>`)}
+    ${field('headers', html`Headers <span class="muted small">(a JSON object)</span>`, html`<textarea id="f-headers" name="headers" rows="4" class="mono grow" spellcheck="false">${prettyJson(t?.headers ?? {})}</textarea>`)}
     <div class="row">
       ${field('exchange', 'Exchange', input('exchange', t?.exchange, html`autocomplete="off"`))}
       ${field('routingKey', 'Routing key', input('routingKey', t?.routingKey, html`autocomplete="off"`))}

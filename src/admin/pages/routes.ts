@@ -4,6 +4,7 @@ import { askedQueues, listQueues, listWorkers, loadStats } from '../api/monitor'
 import type { AdminContext } from '../context';
 import { fieldErrors, HttpError, notFound, queryString, validationFailed, wantsHtml } from '../http';
 import { html } from '../html';
+import { parameterNames } from '../params';
 import { describeQueued } from '../../broker/queued';
 import { workerName } from '../api/control';
 import { queuesPage } from './queues';
@@ -150,7 +151,13 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
       'new-task',
       'tasks',
       'Start a task',
-      newTaskPage(p, app.registry.names(), ctx.knownQueues(), selected),
+      newTaskPage(
+        p,
+        app.registry.names(),
+        ctx.knownQueues(),
+        selected,
+        Object.fromEntries(app.registry.all().map((t) => [t.name, taskParams(t)])),
+      ),
     );
   });
 
@@ -279,6 +286,12 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
   });
 
   return router;
+}
+
+/** Parameter names of a task defined by a function (task() or @task()); null for any other kind. */
+function taskParams(t: object): string[] | null {
+  const fn = (t as { fn?: unknown }).fn;
+  return typeof fn === 'function' ? parameterNames(fn as (...a: never[]) => unknown) : null;
 }
 
 function errorPage(p: PageContext, status: number, message: string) {

@@ -187,7 +187,13 @@ export function taskDetailPage(p: PageContext, t: TaskDetailJson) {
 </section>`;
 }
 
-export function newTaskPage(p: PageContext, names: string[], queues: string[], selected?: string) {
+export function newTaskPage(
+  p: PageContext,
+  names: string[],
+  queues: string[],
+  selected?: string,
+  params: Record<string, string[] | null> = {},
+) {
   return html`
 <p class="crumbs"><a href="${p.base}/tasks">Tasks</a> /</p>
 <h1>Start a task</h1>
@@ -196,18 +202,19 @@ export function newTaskPage(p: PageContext, names: string[], queues: string[], s
     <label for="f-task">Task</label>
     <select id="f-task" name="task" required>
       <option value="">Choose a registered task…</option>
-      ${names.map((n) => html`<option${n === selected ? html` selected` : ''}>${n}</option>`)}
+      ${names.map((n) => html`<option${n === selected ? html` selected` : ''}${params[n] ? html` data-params="${params[n]!.join(', ')}"` : ''}>${n}</option>`)}
     </select>
+    <p class="help" id="task-params" aria-live="polite"></p>
     <p class="error" data-error-for="task"></p>
   </div>
   <div class="field" data-field="args">
     <label for="f-args">Positional arguments <span class="muted small">(a JSON array)</span></label>
-    <textarea id="f-args" name="args" rows="3" class="mono" spellcheck="false">[]</textarea>
+    <textarea id="f-args" name="args" rows="4" class="mono grow" spellcheck="false" aria-describedby="task-params">[]</textarea>
     <p class="error" data-error-for="args"></p>
   </div>
   <div class="field" data-field="kwargs">
     <label for="f-kwargs">Keyword arguments <span class="muted small">(a JSON object)</span></label>
-    <textarea id="f-kwargs" name="kwargs" rows="3" class="mono" spellcheck="false">{}</textarea>
+    <textarea id="f-kwargs" name="kwargs" rows="4" class="mono grow" spellcheck="false">{}</textarea>
     <p class="error" data-error-for="kwargs"></p>
   </div>
   <fieldset>
@@ -230,7 +237,7 @@ export function newTaskPage(p: PageContext, names: string[], queues: string[], s
         <p class="error" data-error-for="options.countdown"></p>
       </div>
       <div class="field" data-field="options.eta">
-        <label for="f-eta">ETA <span class="muted small">your local time</span></label>
+        <label for="f-eta">ETA <span class="muted small">in the page's time zone</span></label>
         <input id="f-eta" name="eta" type="datetime-local" step="1">
         <p class="error" data-error-for="options.eta"></p>
       </div>

@@ -399,6 +399,19 @@
   // ---------- start a task ----------
   function initNewTask() {
     var form = $('#new-task');
+    var hint = $('#task-params');
+    function showParams() {
+      var opt = form.elements.task.selectedOptions[0];
+      var params = opt && opt.dataset.params;
+      hint.textContent =
+        params === undefined
+          ? ''
+          : params === ''
+            ? 'Takes no arguments.'
+            : 'Parameters, in order: ' + params + ' (positional arguments fill them from the left).';
+    }
+    form.elements.task.addEventListener('change', showParams);
+    showParams();
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       clearErrors(form);
@@ -428,7 +441,9 @@
         var v = form.elements[k].value;
         if (v !== '') o[k] = Number(v);
       });
-      if (form.elements.eta.value) o.eta = new Date(form.elements.eta.value).toISOString();
+      // The ETA box is in the page's zone: the browser's, or UTC when chosen in the header.
+      if (form.elements.eta.value)
+        o.eta = new Date(form.elements.eta.value + (zone === 'utc' ? 'Z' : '')).toISOString();
       if (Object.keys(errors).length) return showErrors(form, errors);
       var button = form.querySelector('button[type="submit"]');
       button.disabled = true;
@@ -627,6 +642,28 @@
     });
     setInterval(refresh, 5000);
   }
+
+  // ---------- every form ----------
+  // A field's error goes as soon as it is edited: the message was about the old value.
+  function clearFieldError(e) {
+    var f = e.target && e.target.closest && e.target.closest('.field.invalid');
+    if (!f) return;
+    f.classList.remove('invalid');
+    $all('[data-error-for]', f).forEach(function (slot) {
+      slot.textContent = '';
+    });
+  }
+  document.addEventListener('input', clearFieldError, true);
+  document.addEventListener('change', clearFieldError, true);
+  // JSON boxes grow with their content (pretty-printed arguments are several lines).
+  function grow(ta) {
+    ta.style.height = 'auto';
+    ta.style.height = Math.min(ta.scrollHeight + 4, 480) + 'px';
+  }
+  $all('textarea.grow').forEach(grow);
+  document.addEventListener('input', function (e) {
+    if (e.target && e.target.matches && e.target.matches('textarea.grow')) grow(e.target);
+  });
 
   // ---------- boot ----------
   var helpers = {
