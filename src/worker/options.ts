@@ -35,23 +35,29 @@ export interface WorkerOptions {
   softTimeLimit?: number;
 }
 
-/** A misspelt option would otherwise be ignored, and a test's crash hooks are no option (fault-hooks.ts). */
-const knownKeys: ReadonlySet<string> = new Set<keyof WorkerOptions>([
-  'name',
-  'queues',
-  'concurrency',
-  'pool',
-  'prefetchMultiplier',
-  'appModule',
-  'shutdownGraceMs',
-  'maxRedeliveries',
-  'blockMs',
-  'autoscale',
-  'maxTasksPerChild',
-  'maxMemoryPerChild',
-  'timeLimit',
-  'softTimeLimit',
-]);
+/**
+ * A misspelt option would otherwise be ignored, and a test's crash hooks are no option
+ * (fault-hooks.ts). A Record over WorkerOptions' keys, so a new option that is not listed here
+ * fails to compile rather than being refused at run time.
+ */
+const knownKeys: ReadonlySet<string> = new Set(
+  Object.keys({
+    name: true,
+    queues: true,
+    concurrency: true,
+    pool: true,
+    prefetchMultiplier: true,
+    appModule: true,
+    shutdownGraceMs: true,
+    maxRedeliveries: true,
+    blockMs: true,
+    autoscale: true,
+    maxTasksPerChild: true,
+    maxMemoryPerChild: true,
+    timeLimit: true,
+    softTimeLimit: true,
+  } satisfies Record<keyof WorkerOptions, true>),
+);
 
 export type ResolvedWorkerOptions = Required<
   Omit<
