@@ -144,3 +144,39 @@ test('celeriac worker --soft-time-limit, and workerProcessInit in each thread of
   await stopAll([child]);
   expect((await records()).some((s) => s.signal === 'workerShuttingDown')).toBe(true);
 });
+
+test('celeriac worker --pool processes: workerProcessInit in the child process, --time-limit ends the child, updateState reaches the row', async () => {
+  const queue = 'cli-proc';
+  const child = parityWorker([
+    'worker',
+    '-Q',
+    queue,
+    '-n',
+    'proc@parity',
+    '--pool',
+    'processes',
+    '-c',
+    '1',
+    '--time-limit',
+    '0.5',
+  ]);
+  children.push(child);
+  await ready(child);
+  const key = `${app.config.keyPrefix}signals`;
+  const inits = async () =>
+    (await redis.lrange(key, 0, -1))
+      .map((s) => JSON.parse(s))
+      .filter((s) => s.signal === 'workerProcessInit' && s.hostname === 'proc@parity');
+  await eventually(async () => expect(await inits()).toHaveLength(1), 15_000);
+  const [first] = await inits();
+  expect(first.pid).not.toBe(child.pid);
+  const r = await app.sendTask('parityApp.sleeper', [], {}, { queue });
+  expect(await excType(r)).toBe('TimeLimitExceededError');
+  // The killed child is replaced, and the new one announces itself too.
+  await eventually(async () => expect((await inits()).length).toBeGreaterThanOrEqual(2), 15_000);
+  const inState = await app.sendTask('parityApp.waitInState', [], {}, { queue, timeLimit: 60 });
+  await eventually(async () => expect(await inState.status()).toBe('IN_CHILD'), 15_000);
+  await inState.revoke({ terminate: true });
+  await eventually(async () => expect(await inState.status()).toBe('REVOKED'), 15_000);
+  await stopAll([child]);
+});
