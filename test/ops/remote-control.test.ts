@@ -138,7 +138,8 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     expect(await app.control.rateLimit('rc.tick', '0', only(BETA))).toEqual({
       [BETA]: { ok: 'rate limit disabled successfully' },
     });
-    expect(await spread()).toBeLessThan(1000);
+    // Still limited, five would span at least 1,500 ms: below that, with room for a busy machine.
+    expect(await spread()).toBeLessThan(1400);
 
     expect(await app.control.rateLimit('rc.nope', '1/s', only(BETA))).toEqual({ [BETA]: { error: 'unknown task' } });
     expect((await app.control.rateLimit('rc.tick', 'fast', only(BETA)))[BETA]).toEqual({
