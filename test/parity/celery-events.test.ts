@@ -131,3 +131,21 @@ test('the EventReceiver sees the same task event types from a Celeriac worker as
   const sentEvent = events.find((e) => e.uuid === sent.pyAdd.id && e.type === 'task-sent')!;
   expect(sentEvent).toMatchObject({ name: 'parity.add', queue: PY_QUEUE });
 }, 60_000);
+
+test('and the same worker event types: online, heartbeat, offline', async () => {
+  await jsWorker.stop();
+  await pyWorker!.stop();
+  const workerTypes = (mine: (host: string) => boolean) =>
+    [
+      ...new Set(events.filter((e) => e.type.startsWith('worker-') && mine(e.hostname ?? '')).map((e) => e.type)),
+    ].sort();
+  const py = (host: string) => host.startsWith('py-events@');
+  await eventually(
+    () => {
+      expect(workerTypes((h) => h === JS_NAME)).toEqual(['worker-heartbeat', 'worker-offline', 'worker-online']);
+      expect(workerTypes(py)).toEqual(['worker-heartbeat', 'worker-offline', 'worker-online']);
+    },
+    20_000,
+    50,
+  );
+}, 60_000);
