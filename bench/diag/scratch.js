@@ -2,7 +2,7 @@
 /**
  * The frame every diag script on a scratch schema shares: take the benchmark's run lock (so a
  * diagnosis never loads the machine under someone's measurement), migrate `schema` afresh with
- * Celeriac's own migrations, run `body(ds)`, and drop the schema whatever happens. Exits the
+ * Celeriac's own migrations, run `body(ds, app)`, and drop the schema whatever happens. Exits the
  * process: 0 when body resolved, 1 (with the error) when it threw.
  */
 process.env.CELERIAC_FROM_SOURCE = '1';
@@ -19,7 +19,7 @@ function runOnScratchSchema(schema, body) {
     try {
       await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await app.migrate();
-      await body(ds);
+      await body(ds, app);
     } finally {
       await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await app.close();
