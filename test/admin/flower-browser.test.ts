@@ -74,6 +74,8 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     expect(await page.textContent('#w-queues')).toBe('fl-main');
     expect(await page.textContent('#w-registered')).toContain('math.add');
     expect(await page.textContent('#w-conf')).toContain('defaultQueue');
+    // The worker's result store, from inspect stats: down, stalled, or (here) its backlog.
+    expect(await page.textContent('#w-stats')).toMatch(/Result store\s*\d+ state\(s\) not yet written/);
     expect(await axeViolations(page)).toEqual([]);
 
     expect(await control('pool-grow', { n: '2' })).toMatch(/pool will grow/);

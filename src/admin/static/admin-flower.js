@@ -245,6 +245,20 @@
         }),
       );
     };
+    // The worker's result store as inspect stats reports it: down, stalled (wedged), or its backlog.
+    function storeText(st) {
+      var parts = [];
+      if (st.postgres && st.postgres.down)
+        parts.push(
+          'Postgres down since ' +
+            st.postgres.since +
+            (st.postgres.lastError ? ' (' + st.postgres.lastError + ')' : ''),
+        );
+      if (st.stalledMs) parts.push('stalled: a write has waited ' + Math.round(st.stalledMs / 1000) + ' s');
+      parts.push(st.backlog + ' state(s) not yet written');
+      if (st.unstorable) parts.push(st.unstorable + ' not storable as sent');
+      return parts.join(' · ');
+    }
     function render(o) {
       var stats = o.stats || {};
       var pool = stats.pool || {};
@@ -267,6 +281,7 @@
         ['Processed', own.processed],
         ['Succeeded / failed / retried', [own.succeeded, own.failed, own.retried].join(' / ')],
         ['Holding (prefetched)', own.held],
+        ['Result store', own.store ? storeText(own.store) : undefined],
         ['Uptime', stats.uptime === undefined ? undefined : h.duration(stats.uptime * 1000)],
         ['Max resident memory', stats.rusage ? Math.round(stats.rusage.maxrss / 1024) + ' MiB' : undefined],
         [
