@@ -6,7 +6,7 @@ import type { Worker } from '../../src/worker/worker';
 import { testBroker, TEST_BROKERS, type TestBroker } from '../brokers';
 import { cleanup, eventually } from '../helpers';
 import { axeViolations, openBrowser } from './browser';
-import { adminApp, MOUNT, STAFF } from './helpers';
+import { adminApp, MOUNT, STAFF, staffSession } from './helpers';
 
 /**
  * Flower's part of the admin in real Chromium, on Redis and on RabbitMQ: the worker page's
@@ -22,6 +22,7 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
   let broker: Broker;
   let server: Server;
   let root: string;
+  let web: import('express').Express;
   let browser: Awaited<ReturnType<typeof openBrowser>>;
 
   beforeAll(async () => {
@@ -31,6 +32,7 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
       admin: { signOutUrl: '/logout', appUrl: '/', appName: 'Back to Example' },
     });
     app = made.app;
+    web = made.web;
     broker = await app.broker();
     server = made.web.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -212,6 +214,22 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
 
   test('every page passes axe-core (labels, contrast, names, landmarks)', async () => {
     const { page } = browser;
+    // A crontab's next run reads in its own zone, named, whatever the page's zone.
+    if (kind === TEST_BROKERS[0]) {
+      const s = await staffSession(web);
+      await s
+        .post('/api/periodic-tasks', {
+          name: 'berlin at four',
+          task: 'math.add',
+          args: [1, 2],
+          schedule: { kind: 'crontab', minute: '0', hour: '4', timezone: 'Europe/Berlin' },
+        })
+        .expect(201);
+      await page.goto(`${root}/periodic-tasks`);
+      const next = await page.textContent('tr:has-text("berlin at four") td.next-run time');
+      expect(next).toMatch(/^\d{4}-\d{2}-\d{2} 04:00:00 Europe\/Berlin \(CES?T\)$/);
+      expect(await page.textContent('tr:has-text("berlin at four")')).toMatch(/Europe\/Berlin/);
+    }
     for (const path of ['/tasks', '/tasks/new', '/periodic-tasks', '/periodic-tasks/new', '/workers', '/queues']) {
       await page.goto(`${root}${path}`);
       expect({ path, violations: await axeViolations(page) }).toEqual({ path, violations: [] });

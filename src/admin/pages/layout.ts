@@ -66,15 +66,18 @@ export function stateBadge(state: string): SafeHtml {
   return html`<span class="badge state-${state.toLowerCase()}" data-state="${state}">${state}</span>`;
 }
 
-/** A UTC timestamp the browser rewrites into local time (admin.js); readable without JS too. */
-export function time(value: string | Date | null | undefined): SafeHtml {
+/**
+ * A UTC timestamp the browser rewrites into the page's zone (admin.js), or into `zone` (a
+ * schedule's own IANA zone) when given; readable without JS too.
+ */
+export function time(value: string | Date | null | undefined, zone?: string): SafeHtml {
   if (!value) return html`<span class="muted">—</span>`;
   const d = new Date(value);
   const text = d
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, ' UTC');
-  return html`<time datetime="${d.toISOString()}">${text}</time>`;
+  return html`<time datetime="${d.toISOString()}"${zone ? html` data-zone="${zone}"` : ''}>${text}</time>`;
 }
 
 export function duration(ms: number | null | undefined): string {

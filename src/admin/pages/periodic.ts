@@ -18,9 +18,11 @@ function beatBanner(beats: BeatInstanceJson[]): SafeHtml {
 function nextRun(t: PeriodicTaskJson): SafeHtml {
   if (t.lastError) return html`<span class="error-text" title="${t.lastError}">${t.lastError}</span>`;
   if (!t.enabled) return html`<span class="muted">disabled</span>`;
-  if (t.nextRunAt) return time(t.nextRunAt);
+  // A crontab's runs read in its own zone ("At 04:00 every day, Europe/Berlin" beside 04:00 CET).
+  const zone = t.schedule?.kind === 'crontab' ? (t.schedule as { timezone?: string }).timezone : undefined;
+  if (t.nextRunAt) return time(t.nextRunAt, zone);
   if (t.nextRunExpectedAt)
-    return html`${time(t.nextRunExpectedAt)} <span class="muted small" title="A beat plans this run when it next looks at the row.">expected</span>`;
+    return html`${time(t.nextRunExpectedAt, zone)} <span class="muted small" title="A beat plans this run when it next looks at the row.">expected</span>`;
   return html`<span class="muted">none</span>`;
 }
 

@@ -119,11 +119,50 @@
     if (!iso) return el('span', { className: 'muted', text: '—' });
     return el('time', { datetime: iso, title: iso, text: localTime(iso) });
   }
+  /** A time in a named IANA zone (a crontab's own), with the zone's short name. */
+  function zonedTime(iso, tz) {
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: tz,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+        timeZoneName: 'short',
+      })
+        .formatToParts(new Date(iso))
+        .forEach(function (p) {
+          parts[p.type] = p.value;
+        });
+      return (
+        parts.year +
+        '-' +
+        parts.month +
+        '-' +
+        parts.day +
+        ' ' +
+        parts.hour +
+        ':' +
+        parts.minute +
+        ':' +
+        parts.second +
+        ' ' +
+        tz +
+        (parts.timeZoneName && parts.timeZoneName !== tz ? ' (' + parts.timeZoneName + ')' : '')
+      );
+    } catch (e) {
+      return localTime(iso);
+    }
+  }
   function localizeTimes(root) {
     $all('time[datetime]', root).forEach(function (t) {
       var iso = t.getAttribute('datetime');
       t.title = iso;
-      t.textContent = localTime(iso);
+      t.textContent = t.dataset.zone ? zonedTime(iso, t.dataset.zone) : localTime(iso);
     });
   }
   function duration(ms) {
