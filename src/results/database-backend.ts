@@ -26,7 +26,13 @@ export class DatabaseResultBackend implements ResultBackend {
     // Not flushed in time: this process's own unwritten state answers for the task, if it has one.
     const own = flushed ? undefined : store.unwritten(taskId);
     if (!own) return store.get(taskId);
-    const row = await store.get(taskId).catch(() => null);
+    // Postgres is slow or away: a read blocked behind it would add its own 10 s timeout to the wait.
+    let timer: NodeJS.Timeout | undefined;
+    const row = await Promise.race([
+      store.get(taskId).catch(() => null),
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), READ_FLUSH_MS))),
+    ]);
+    clearTimeout(timer);
     return row && stateSeq(row.status, row.retries) >= stateSeq(own.status, own.retries) ? row : unwrittenRow(own);
   }
 
@@ -66,7 +72,7 @@ export class DatabaseResultBackend implements ResultBackend {
   }
 }
 
-/** How long status() and info() wait for this process's own queued writes before answering without them. */
+/** How long status() and info() wait for this process's own queued writes, and then for a read, before answering from them. */
 const READ_FLUSH_MS = 2_000;
 
 /** A state this process has not managed to write yet, shaped as the row it will become. */

@@ -48,8 +48,10 @@ test('a wedged result table: get() keeps its timeout, status() answers, the stal
     () => 'answered',
     (e: Error) => e.message,
   );
-  // status() waits briefly for our own write, then answers from it.
+  // status() waits briefly for our own write and for a read, then answers from the write (2 s + 2 s).
+  started = Date.now();
   expect(await r.status()).toBe('PENDING');
+  expect(Date.now() - started).toBeLessThan(9_000);
 
   const store = await app.results();
   await eventually(() => {
