@@ -9,9 +9,10 @@ export class PeriodicTaskValidationError extends CeleriacError {
 }
 
 export class PeriodicTaskNotFoundError extends CeleriacError {
-  constructor(readonly ref: number | string) {
+  /** `ref`: the id or name asked for, or every id of a bulk call that matched nothing. */
+  constructor(readonly ref: number | string | number[]) {
     super(
-      `No periodic task ${typeof ref === 'number' ? `with id ${ref}` : `named '${ref}'`}. List them with PeriodicTaskService.list().`,
+      `No periodic task ${typeof ref === 'string' ? `named '${ref}'` : `with id ${[ref].flat().join(', ')}`}${Array.isArray(ref) ? '; nothing was changed' : ''}. List them with PeriodicTaskService.list().`,
     );
   }
 }

@@ -141,6 +141,23 @@ export class PeriodicTaskService {
     await (await this.ds()).getRepository(PeriodicTaskEntity).delete({ id: current.id });
   }
 
+  /**
+   * Enables or disables many tasks in one statement, all or none: when an id matches nothing,
+   * PeriodicTaskNotFoundError names every such id and nothing changes. Returns how many were
+   * asked for (a task already in that state counts, and is not re-planned).
+   */
+  setEnabledMany(ids: number[], enabled: boolean): Promise<number> {
+    return this.writeMany(ids, (table) => [
+      `UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`,
+      [enabled],
+    ]);
+  }
+
+  /** Deletes many tasks in one statement, all or none (as setEnabledMany); results of past runs stay. */
+  deleteMany(ids: number[]): Promise<number> {
+    return this.writeMany(ids, (table) => [`DELETE FROM ${table} WHERE id = ANY($1::int[])`, []]);
+  }
+
   enable(ref: Ref): Promise<PeriodicTaskView> {
     return this.setEnabled(ref, true);
   }
@@ -403,6 +420,21 @@ export class PeriodicTaskService {
       }
     });
     return this.get(current.id);
+  }
+
+  /** Locks the rows, refuses the lot if any id is missing, then runs the one statement on them. */
+  private writeMany(ids: number[], write: (table: string) => [string, unknown[]]): Promise<number> {
+    const unique = [...new Set(ids)];
+    const table = `"${this.app.config.schema}".celeriac_periodic_task`;
+    return this.transaction(async (q) => {
+      const found: { id: number }[] = await q(`SELECT id FROM ${table} WHERE id = ANY($1::int[]) FOR UPDATE`, [unique]);
+      const have = new Set(found.map((r) => Number(r.id)));
+      const missing = unique.filter((id) => !have.has(id));
+      if (missing.length) throw new PeriodicTaskNotFoundError(missing);
+      const [text, more] = write(table);
+      await q(text, [unique, ...more]);
+      return unique.length;
+    });
   }
 
   private async transaction<T>(fn: (q: TxQuery, m: EntityManager) => Promise<T>): Promise<T> {

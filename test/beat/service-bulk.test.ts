@@ -3,7 +3,13 @@
  * validated as one (every problem named with its index and field, nothing written when any is
  * wrong), schedules shared as single create() shares them, upserts by name keeping id and history.
  */
-import { PeriodicTaskService, PeriodicTaskValidationError, type Celeriac, type PeriodicTaskInput } from '../../src';
+import {
+  PeriodicTaskNotFoundError,
+  PeriodicTaskService,
+  PeriodicTaskValidationError,
+  type Celeriac,
+  type PeriodicTaskInput,
+} from '../../src';
 import { cleanup } from '../helpers';
 import { makeBeatApp, resetBeatState, sql } from './beat-helpers';
 
@@ -158,5 +164,24 @@ describe('upsertMany', () => {
     );
     expect(Object.keys(errors).sort()).toEqual(['[1].name', '[2].schedule.every']);
     expect(await counts()).toEqual(before);
+  });
+});
+
+describe('setEnabledMany and deleteMany', () => {
+  test('all or none: an unknown id is named with every other, and nothing changes', async () => {
+    const refs = await service.createMany([every('p'), every('q'), every('r')]);
+    const ids = refs.map((r) => r.id);
+    const err = await service.setEnabledMany([ids[0], 999_998, ids[1], 999_999], false).catch((e) => e);
+    expect(err).toBeInstanceOf(PeriodicTaskNotFoundError);
+    expect(err.ref).toEqual([999_998, 999_999]);
+    expect(err.message).toMatch(/999998, 999999; nothing was changed/);
+    expect((await service.get(ids[0])).enabled).toBe(true);
+    await expect(service.deleteMany([ids[2], 999_999])).rejects.toThrow(PeriodicTaskNotFoundError);
+    expect((await counts()).celeriac_periodic_task).toBe(3);
+
+    expect(await service.setEnabledMany([ids[0], ids[1], ids[0]], false)).toBe(2);
+    expect((await service.list({ enabled: false })).items.map((t) => t.name)).toEqual(['p', 'q']);
+    expect(await service.deleteMany([ids[1], ids[2]])).toBe(2);
+    expect((await service.list()).items.map((t) => t.name)).toEqual(['p']);
   });
 });

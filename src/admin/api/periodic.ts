@@ -45,8 +45,10 @@ export async function serviceCall<T>(fn: () => Promise<T>, fieldName = (field: s
       }
       throw validationFailed(errors);
     }
-    if (err instanceof PeriodicTaskNotFoundError)
-      throw new HttpError(404, 'not_found', err.message, Object.assign(fieldErrors(), { id: err.message }));
+    if (err instanceof PeriodicTaskNotFoundError) {
+      const field = Array.isArray(err.ref) ? 'ids' : 'id';
+      throw new HttpError(404, 'not_found', err.message, Object.assign(fieldErrors(), { [field]: err.message }));
+    }
     throw err;
   }
 }
@@ -125,7 +127,10 @@ export function periodicRoutes(ctx: AdminContext): Router {
       for (const id of unique) taskIds[id] = await serviceCall(() => service.runNow(id));
       return void res.status(202).json({ action, ids: unique, count: unique.length, taskIds });
     }
-    const count = await bulkWrite(ctx, action, unique);
+    // One statement in one transaction: all the rows or none; the triggers re-plan and notify beats.
+    const count = await serviceCall(() =>
+      action === 'delete' ? service.deleteMany(unique) : service.setEnabledMany(unique, action === 'enable'),
+    );
     res.json({ action, ids: unique, count });
   });
 
@@ -272,31 +277,4 @@ function normalized(input: unknown, timezone: string): ScheduleSpec {
   const s = normalizeSchedule(input, timezone);
   if (!s.spec) throw validationFailed(Object.fromEntries(s.errors.map((e) => [`schedule.${e.field}`, e.message])));
   return s.spec;
-}
-
-/**
- * Bulk enable / disable / delete as one statement in one transaction: all the rows or none
- * (an unknown id fails the whole request). The triggers re-plan and notify beats as for any edit.
- * PeriodicTaskService has no bulk method yet; this is the one write the admin makes itself.
- */
-async function bulkWrite(ctx: AdminContext, action: 'enable' | 'disable' | 'delete', ids: number[]): Promise<number> {
-  const table = `"${ctx.schema}".celeriac_periodic_task`;
-  const ds = await ctx.app.dataSource();
-  return ds.transaction(async (m) => {
-    const found: { id: number }[] = await m.query(`SELECT id FROM ${table} WHERE id = ANY($1::int[]) FOR UPDATE`, [
-      ids,
-    ]);
-    const missing = ids.filter((id) => !found.some((r) => Number(r.id) === id));
-    if (missing.length) {
-      const message = `No periodic task with id ${missing.join(', ')}; nothing was changed.`;
-      throw new HttpError(404, 'not_found', message, Object.assign(fieldErrors(), { ids: message }));
-    }
-    if (action === 'delete') await m.query(`DELETE FROM ${table} WHERE id = ANY($1::int[])`, [ids]);
-    else
-      await m.query(`UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`, [
-        ids,
-        action === 'enable',
-      ]);
-    return ids.length;
-  });
 }
