@@ -53,8 +53,9 @@ export interface WorkerEvents {
 /**
  * Finished tasks held while their state commits and their ack goes out, as a multiple of the
  * prefetch limit (README "Workers": 4 × concurrency × (1 + prefetchMultiplier)). In normal running
- * they are a handful; while Postgres is away they reach this and the worker stops fetching, so
- * an outage holds at most 5 × the limit in all (test/hardening/outage-postgres.test.ts counts it).
+ * they are a handful. While Postgres is away the multiple is 1: nothing finished can be let go of
+ * then, and each is a task that runs again if this worker dies, so it stops fetching sooner
+ * (test/hardening/outage-postgres.test.ts checks every fetch made during an outage).
  */
 const FINISHING_FACTOR = 4;
 
@@ -285,7 +286,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       // commit and its ack to return holds no slot (it only costs memory), so fetching never
       // waits on a commit. Those waiting ones are bounded too, at FINISHING_FACTOR × the limit.
       const finishing = this.held.size - this.unfinished();
-      const room = Math.min(this.prefetchLimit - this.unfinished(), this.prefetchLimit * FINISHING_FACTOR - finishing);
+      const finishingCap = this.prefetchLimit * (this.store.health().postgres.down ? 1 : FINISHING_FACTOR);
+      const room = Math.min(this.prefetchLimit - this.unfinished(), finishingCap - finishing);
       if (room <= 0) {
         await new Promise<void>((resolve) => (this.roomWaiter = resolve));
         continue;
