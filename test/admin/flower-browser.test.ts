@@ -193,6 +193,8 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
       ),
     );
     await page.goto(`${root}/`);
+    await page.waitForSelector('#chart-task option[value="math.add"]', { state: 'attached' });
+    await page.selectOption('#chart-task', 'math.add');
     await page.waitForSelector('#task-chart-counts svg rect.ok');
     await page.waitForSelector('#task-chart-runtime svg circle.series-3');
     expect(await page.$$eval('#chart-task option', (os) => os.map((o) => o.textContent))).toContain('math.add');
