@@ -111,6 +111,37 @@ export class PrivateSentinelSet {
     throw new Error('no sentinel answered');
   }
 
+  /**
+   * Starts a server that was killed again, as a replica of the current primary, and waits until it
+   * is in sync and every sentinel counts it as a healthy replica (they notice it within a few
+   * seconds: Sentinel asks the primary for its replicas every 10 s at most).
+   */
+  async rejoin(port: number): Promise<void> {
+    const primary = await this.currentPrimaryPort();
+    await this.startRedis(port, ['--replicaof', '127.0.0.1', String(primary)]);
+    await until('the rejoined replica in sync', () =>
+      ask(port, async (r) => /master_link_status:up/.test(await r.info('replication'))),
+    );
+    for (const sentinel of this.sentinelPorts)
+      await until(
+        `sentinel ${sentinel} counting ${port} as a healthy replica`,
+        () =>
+          ask(sentinel, async (r) => {
+            const replicas = (await r.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as string[][];
+            return replicas.some((fields) => {
+              const field = (k: string) => fields[fields.indexOf(k) + 1];
+              return Number(field('port')) === port && !/s_down|disconnected/.test(field('flags'));
+            });
+          }),
+        60_000,
+      );
+  }
+
+  /** A switchover: the sentinels promote the replica while the primary is still up (it is demoted). */
+  async failover(): Promise<void> {
+    await ask(this.sentinelPorts[0], (r) => r.call('SENTINEL', 'FAILOVER', MASTER_NAME));
+  }
+
   /** A client straight to a server (not through the sentinels), for the test's own reads. */
   client(port: number): Redis {
     const r = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
