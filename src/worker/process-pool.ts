@@ -20,7 +20,8 @@ export class ProcessPool extends ChildPool {
   protected launch(events: ChildEvents): Child {
     const entry = join(__dirname, 'process-entry' + extname(__filename));
     const child = fork(entry, [resolve(this.appModule!), this.hooks.hostname], {
-      execArgv: [...process.execArgv, '--require', packageFile('bin/register.js')],
+      // A debugger flag would have every child bind the worker's inspector port and fail to start.
+      execArgv: [...process.execArgv.filter((a) => !/^--inspect/.test(a)), '--require', packageFile('bin/register.js')],
       // The child's output is the worker's: a task's console.log lands where the worker logs.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
