@@ -223,11 +223,14 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
   /** Eta tasks of this worker's queues waiting in the broker's delayed store (Redis, memory://), earliest first. */
   async delayedInStore(): Promise<{ eta: string | null; priority: number; request: TaskSummary }[]> {
     if (!this.broker.delayed) return [];
+    // A revoked countdown is dropped when due: it is not scheduled to run.
+    const revoked = new Set(this.worker.revokedIds());
     const out: { eta: string | null; priority: number; request: TaskSummary }[] = [];
     for (const queue of this.worker.queues) {
       for (const m of await this.broker.queueAdmin.peek(queue, SCHEDULED_LIMIT, 'delayed')) {
         try {
           const msg = decodeTask(m.raw);
+          if (revoked.has(msg.id)) continue;
           out.push({
             eta: m.dueAt,
             priority: m.priority,

@@ -45,6 +45,11 @@ test('inspect scheduled lists the eta tasks of its queues waiting in Redis, earl
   expect(reply.map((s) => s.request.id)).toEqual([sooner.id, later.id]);
   expect(reply[0]).toMatchObject({ priority: 0, request: { name: 'pools.pid', hostname: NAME } });
   expect(Date.parse(reply[0].eta!) - Date.now()).toBeGreaterThan(3_500_000);
+  // A revoked countdown is dropped when due: no longer listed as scheduled.
+  await app.control.revoke(later.id);
+  await eventually(async () =>
+    expect((await app.control.inspect(only).scheduled())[NAME].map((s) => s.request.id)).toEqual([sooner.id]),
+  );
 });
 
 test('inspect conf answers the configuration without secrets', async () => {
