@@ -25,6 +25,8 @@ command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 /usr/bin/python3 -c 'import msgpack, cryptography' 2>/dev/null || need+=(python3-msgpack python3-cryptography)
 # The benchmark's Celery rows (npm run bench): SQLAlchemy result backend on Postgres, and W3's django-celery-beat.
 /usr/bin/python3 -c 'import sqlalchemy, psycopg2, django_celery_beat' 2>/dev/null || need+=(python3-sqlalchemy python3-psycopg2 python3-django-celery-beat)
+# Django interop (test/django): a scratch Django 3.2 project with django-celery-results and -beat 2.4.
+/usr/bin/python3 -c 'import django, django_celery_results, django_celery_beat' 2>/dev/null || need+=(python3-django python3-django-celery-results python3-django-celery-beat)
 command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl) # certificates for the auth serializer tests
 if ((${#need[@]})); then

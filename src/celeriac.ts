@@ -18,6 +18,7 @@ import { AsyncResult } from './results/async-result';
 import type { ResultBackend } from './results/backend';
 import { DatabaseResultBackend } from './results/database-backend';
 import { ResultStore, type StateUpdate } from './results/store';
+import { resultTables } from './results/table-mode';
 import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
 import { Beat, type BeatOptions } from './beat';
@@ -149,7 +150,12 @@ export class Celeriac {
     // state Postgres refused, so no per-failure listener here.
     this.storePromise ??= this.dataSource().then(
       (ds) =>
-        new ResultStore(ds, this.config.schema, (level, message, fields) => this.logger.log(level, message, fields)),
+        new ResultStore(
+          ds,
+          this.config.schema,
+          (level, message, fields) => this.logger.log(level, message, fields),
+          resultTables(this.config.tables, this.config.schema),
+        ),
     );
     return this.storePromise;
   }

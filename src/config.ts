@@ -7,6 +7,7 @@ import { validateQueueArgs } from './broker/amqp/topology';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
 import { resolveSerialOptions, type ResolvedSerialOptions, type SerialOptions } from './broker/serializers/options';
+import type { TableMode } from './results/table-mode';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
 export interface RouteOptions {
@@ -23,6 +24,11 @@ export interface CeleriacOptions extends SerialOptions {
   dataSource?: DataSource;
   /** Postgres schema for Celeriac's tables. Default: CELERIAC_SCHEMA, else 'public'. */
   schema?: string;
+  /**
+   * Whose result tables: 'celeriac' (default) or 'django', a Django project's django-celery-results
+   * tables in `schema`, written as Python's django-db backend writes them. Default: CELERIAC_TABLES.
+   */
+  tables?: TableMode;
   /**
    * redis://[:password@]host:port/db, rediss://…, sentinel://host:26379;sentinel://host2:26379 (kombu's
    * spelling) or memory://. Default: CELERIAC_BROKER_URL, else redis://127.0.0.1:6379/0.
@@ -92,6 +98,7 @@ export interface ResolvedConfig extends ResolvedSerialOptions {
   databaseUrl: string | undefined;
   dataSource: DataSource | undefined;
   schema: string;
+  tables: TableMode;
   brokerUrl: string;
   /** The broker URL and transport options, parsed: what every connection is opened from. */
   broker: BrokerAddress;
@@ -139,6 +146,7 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'databaseUrl',
   'dataSource',
   'schema',
+  'tables',
   'brokerUrl',
   'brokerTransportOptions',
   'keyPrefix',
@@ -208,6 +216,12 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
       `'${schema}' is not a plain lower-case identifier (letters, digits, _)`,
     );
   }
+  const tables = options.tables ?? ((env.CELERIAC_TABLES || undefined) as TableMode | undefined) ?? 'celeriac';
+  if (tables !== 'celeriac' && tables !== 'django')
+    throw new ConfigError(
+      options.tables === undefined ? 'CELERIAC_TABLES' : 'tables',
+      `'${String(tables)}': use 'celeriac' (Celeriac's own tables) or 'django' (a Django project's django-celery-results tables)`,
+    );
   const queues = options.queues;
   if (queues !== undefined) {
     if (!Array.isArray(queues) || queues.length === 0)
@@ -254,6 +268,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     databaseUrl,
     dataSource: options.dataSource,
     schema,
+    tables,
     brokerUrl,
     broker,
     keyPrefix: options.keyPrefix ?? env.CELERIAC_KEY_PREFIX ?? defaults.keyPrefix,

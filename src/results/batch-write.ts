@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql';
+import type { ResultTables } from './tables';
 import { classifyDbError, describeDbError } from '../db/db-errors';
 import { minimalReplacement, replacementFor } from './replacement';
 import { stateSeq } from './states';
@@ -53,8 +54,7 @@ export class BatchWriter {
 
   constructor(
     private readonly sql: Sql,
-    private readonly schema: string,
-    private readonly statements: { upsert: string; updateKnown: string },
+    private readonly statements: Pick<ResultTables, 'key' | 'upsert' | 'updateKnown'>,
   ) {}
 
   /**
@@ -88,7 +88,7 @@ export class BatchWriter {
     const known = batch.filter((p) => p.update.rowExists);
     if (known.length === 0) return batch;
     const [{ n }] = await this.sql.query(
-      `celeriac_update_known_${this.schema}`,
+      `${this.statements.key}_update_known`,
       this.statements.updateKnown,
       [JSON.stringify(known.map(toFinishRecord))],
       STATEMENT_TIMEOUT_MS,
@@ -101,7 +101,7 @@ export class BatchWriter {
 
   private async upsert(records: Record<string, unknown>[]): Promise<void> {
     await this.sql.query(
-      `celeriac_upsert_${this.schema}`,
+      `${this.statements.key}_upsert`,
       this.statements.upsert,
       [JSON.stringify(records)],
       STATEMENT_TIMEOUT_MS,

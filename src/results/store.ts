@@ -1,20 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
-import {
-  deleteExpiredBatch,
-  deleteExpiredGroups,
-  deleteGroup,
-  deleteResult,
-  deleteStaleBatch,
-  insertGroup,
-  markRevoked,
-  selectChildren,
-  selectGroup,
-  selectResults,
-  updateKnownResults,
-  upsertResults,
-} from './sql';
+import { celeriacResultTables, type ResultTables } from './tables';
 import { stateSeq } from './states';
 import type { LogLevel } from '../log';
 import { Outage, type OutageInfo } from '../outage';
@@ -80,7 +67,6 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   readonly maxBatch = 2000;
   private readonly sql: Sql;
   private readonly writer: BatchWriter;
-  private readonly select: string;
   private readonly postgres: Outage;
   private unstorableCount = 0;
   private lastReminder = 0;
@@ -93,14 +79,12 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     private readonly ds: DataSource,
     private readonly schema: string,
     private readonly log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => void = () => {},
+    /** Celeriac's own result tables, or a Django project's (django-tables.ts). */
+    private readonly tables: ResultTables = celeriacResultTables(schema),
   ) {
     super();
     this.sql = sqlFor(ds);
-    this.writer = new BatchWriter(this.sql, schema, {
-      upsert: upsertResults(schema),
-      updateKnown: updateKnownResults(schema),
-    });
-    this.select = selectResults(schema);
+    this.writer = new BatchWriter(this.sql, tables);
     this.postgres = new Outage(
       'Postgres (result store)',
       log,
@@ -202,7 +186,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   private failed(err: unknown): void {
-    const error = explain(err instanceof Error ? err : new Error(String(err)), this.schema);
+    const error = explain(err instanceof Error ? err : new Error(String(err)), this.schema, this.tables.createdBy);
     if (this.postgres.failed(error)) this.lastReminder = Date.now();
     else if (Date.now() - this.lastReminder >= OUTAGE_REMINDER_MS) {
       this.lastReminder = Date.now();
@@ -341,8 +325,13 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async getMany(taskIds: string[]): Promise<TaskResultRow[]> {
-    const rows: any[] = await this.sql.query(`celeriac_select_${this.schema}`, this.select, [taskIds], READ_TIMEOUT_MS);
-    return rows.map(toRow);
+    const rows: any[] = await this.sql.query(
+      `${this.tables.key}_select`,
+      this.tables.select,
+      [taskIds],
+      READ_TIMEOUT_MS,
+    );
+    return rows.map(this.tables.toRow);
   }
 
   /**
@@ -350,18 +339,18 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
    * are: a wedged Postgres fails it after STATEMENT_TIMEOUT_MS instead of holding the caller.
    */
   private statement(name: string, text: string, values: unknown[]): Promise<unknown[]> {
-    return this.sql.query(`celeriac_${name}_${this.schema}`, text, values, STATEMENT_TIMEOUT_MS);
+    return this.sql.query(`${this.tables.key}_${name}`, text, values, STATEMENT_TIMEOUT_MS);
   }
 
   /** A group's member ids in order (django-celery-results' GroupResult), written before its members are sent. */
   async saveGroup(groupId: string, taskIds: string[]): Promise<void> {
-    await this.statement('group_save', insertGroup(this.schema), [groupId, JSON.stringify(taskIds)]);
+    await this.statement('group_save', this.tables.insertGroup, [groupId, JSON.stringify(taskIds)]);
   }
 
   async groupTaskIds(groupId: string): Promise<string[] | null> {
     const rows: { task_ids: string[] }[] = await this.sql.query(
-      `celeriac_group_${this.schema}`,
-      selectGroup(this.schema),
+      `${this.tables.key}_group`,
+      this.tables.selectGroup,
       [groupId],
       READ_TIMEOUT_MS,
     );
@@ -369,14 +358,14 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async forgetGroup(groupId: string): Promise<void> {
-    await this.statement('group_forget', deleteGroup(this.schema), [groupId]);
+    await this.statement('group_forget', this.tables.deleteGroup, [groupId]);
   }
 
   /** Ids of the tasks whose parent is `taskId`, oldest first, at most `limit`. */
   async childIds(taskId: string, limit = 10_000): Promise<string[]> {
     const rows: { task_id: string }[] = await this.sql.query(
-      `celeriac_children_${this.schema}`,
-      selectChildren(this.schema),
+      `${this.tables.key}_children`,
+      this.tables.selectChildren,
       [taskId, limit],
       READ_TIMEOUT_MS,
     );
@@ -389,9 +378,9 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
    * message carries its name and arguments); until then its id reads UNKNOWN instead of PENDING.
    */
   async deleteExpired(before: Date, batchSize = 10_000): Promise<{ finished: number; unfinished: number }> {
-    const finished = await this.deleteInBatches(deleteExpiredBatch(this.schema), before, batchSize);
-    const unfinished = await this.deleteInBatches(deleteStaleBatch(this.schema), before, batchSize);
-    await this.ds.query(deleteExpiredGroups(this.schema), [before.toISOString()]);
+    const finished = await this.deleteInBatches(this.tables.deleteExpiredBatch, before, batchSize);
+    const unfinished = await this.deleteInBatches(this.tables.deleteStaleBatch, before, batchSize);
+    await this.ds.query(this.tables.deleteExpiredGroups, [before.toISOString()]);
     return { finished, unfinished };
   }
 
@@ -406,12 +395,12 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   async markRevoked(taskIds: string[]): Promise<void> {
     await this.flush();
-    await this.statement('revoke', markRevoked(this.schema), [taskIds]);
+    await this.statement('revoke', this.tables.markRevoked, [taskIds]);
   }
 
   async forget(taskId: string): Promise<void> {
     this.pending.delete(taskId);
-    await this.statement('forget', deleteResult(this.schema), [taskId]);
+    await this.statement('forget', this.tables.deleteResult, [taskId]);
   }
 
   /**
@@ -451,12 +440,10 @@ function abandoned(u: StateUpdate): WriteResult {
 }
 
 /** Postgres' own words, plus what to do when the cause is ours to name. */
-function explain(err: Error, schema: string): Error {
+function explain(err: Error, schema: string, createdBy: string): Error {
   const code = (err as { code?: string }).code;
   if (code === '42P01' || code === '3F000') {
-    return new Error(
-      `${err.message}: the result table is missing in schema '${schema}'. Run \`celeriac migrate --app <module>\` (or celeriac.migrate())`,
-    );
+    return new Error(`${err.message}: the result table is missing in schema '${schema}'. ${createdBy}`);
   }
   return err;
 }
@@ -466,28 +453,4 @@ function merge(earlier: StateUpdate, later: StateUpdate): StateUpdate {
   const out: StateUpdate = { ...earlier };
   for (const [k, v] of Object.entries(later)) if (v !== undefined) (out as any)[k] = v;
   return out;
-}
-
-function toRow(r: any): TaskResultRow {
-  return {
-    taskId: r.task_id,
-    taskName: r.task_name,
-    periodicTaskName: r.periodic_task_name,
-    status: r.status,
-    args: r.args,
-    kwargs: r.kwargs,
-    result: r.result,
-    traceback: r.traceback,
-    meta: r.meta,
-    worker: r.worker,
-    queue: r.queue,
-    retries: r.retries,
-    parentId: r.parent_id,
-    rootId: r.root_id,
-    groupId: r.group_id,
-    dateCreated: new Date(r.date_created),
-    dateStarted: r.date_started ? new Date(r.date_started) : null,
-    dateDone: r.date_done ? new Date(r.date_done) : null,
-    dateChanged: new Date(r.date_changed),
-  };
 }

@@ -1,0 +1,9 @@
+import { djangoResultTables } from './django-tables';
+import { celeriacResultTables, type ResultTables } from './tables';
+
+/** Whose tables an app uses: Celeriac's own, or a Django project's (django-celery-results, django-celery-beat). */
+export type TableMode = 'celeriac' | 'django';
+
+export function resultTables(mode: TableMode, schema: string): ResultTables {
+  return mode === 'django' ? djangoResultTables(schema) : celeriacResultTables(schema);
+}
