@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
 import { exited, ready, spawnWorker } from '../worker/child';
+import { makeCertificate } from '../serial/certificates';
 
 /**
  * The processes pool, in real worker processes started by the CLI: tasks run in warm child
@@ -135,6 +138,30 @@ test('a SIGKILLed worker leaves no child behind', async () => {
   worker.kill('SIGKILL');
   await exited(worker);
   await eventually(() => expect(alive(child)).toBe(false), 10_000, 20);
+}, 60_000);
+
+test('the children verify and decode what the app signs with the auth serializer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-pools-auth-'));
+  try {
+    const cert = makeCertificate(dir, 'sender');
+    const signer = await makeApp('process_pool_auth', {
+      apps: [join(__dirname, '../fixtures/pools/jobs')],
+      schema: app.config.schema,
+      keyPrefix: app.config.keyPrefix,
+      taskSerializer: 'auth',
+      security: { key: cert.key, certificate: cert.cert, certStore: [cert.cert] },
+    });
+    try {
+      const worker = await startWorker('pauth', ['-c', '1'], { POOLS_AUTH_CERT: cert.cert });
+      const sent = await signer.sendTask('pools.pid', [], {}, { queue: 'pauth' });
+      const pid = await sent.get({ timeout: 30 });
+      expect(typeof pid === 'number' && pid !== worker.pid).toBe(true);
+    } finally {
+      await signer.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 60_000);
 
 function alive(pid: number): boolean {

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -10,6 +9,7 @@ import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
 import { PythonSide, type PythonWorker } from '../interop/python';
 import { outgoingTask } from '../outgoing';
+import { makeCertificate, type TestCertificate } from './certificates';
 
 /**
  * Celery's `auth` serializer (X.509 signing, celery.security) between Celeriac and real Celery
@@ -26,7 +26,7 @@ const ARGS = [1, 'héllo ✓', { nested: [true, null] }];
 const KWARGS = { n: 42, text: 'signed' };
 
 let dir: string;
-let pem: Record<'py' | 'js' | 'stranger', { key: string; cert: string; keyFile: string; certFile: string }>;
+let pem: Record<'py' | 'js' | 'stranger', TestCertificate>;
 let app: Celeriac;
 let redis: Redis;
 let jsWorker: Worker;
@@ -34,30 +34,8 @@ let pyWorker: PythonWorker | undefined;
 let python: PythonSide;
 let recordKey: string;
 
-/** A self-signed RSA certificate, as `openssl req -x509` makes for Celery's security guide. */
-function certificate(name: string) {
-  const keyFile = join(dir, `${name}.key`);
-  const certFile = join(dir, name === 'stranger' ? 'stranger.crt' : `store/${name}.pem`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/C=NL/O=Celeriac Tests/CN=${name}`,
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), keyFile, certFile };
+function certificate(name: string): TestCertificate {
+  return makeCertificate(dir, name, join(dir, name === 'stranger' ? 'stranger.crt' : `store/${name}.pem`));
 }
 
 class SecurePython extends PythonSide {
