@@ -80,8 +80,8 @@ export function checkHeaders(headers: Record<string, unknown>, properties: Recor
   };
 
   const [hard, soft] = timeLimits(headers.timelimit, (want) => bad('timelimit', headers.timelimit, want));
-  const sentAt = date('sent_at', headers.sent_at);
-  void sentAt; // read again by the state writer; checked here so a bad one cannot reach the row
+  // Read from the headers by the state writer, not returned: checked here so a bad one cannot reach the row.
+  date('sent_at', headers.sent_at);
   shortText('periodic_task_name', 'periodicTaskName', headers.periodic_task_name);
   return {
     id,
