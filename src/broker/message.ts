@@ -8,7 +8,7 @@ import type { AuthSerializer } from './serializers/auth';
 import { decodeBody, encodeBody, readable, type CompressionName, type SerializerName } from './serializers/codec';
 
 /**
- * Celery message protocol v2 with the JSON serializer, in kombu's Redis envelope
+ * Celery message protocol v2 with Celery's serializers (serializers/), in kombu's Redis envelope
  * (shared/reference/celery.md §5.1–5.2). What we write is what Celery 5 writes, field for field,
  * so a Python worker runs our tasks and we run theirs.
  */
