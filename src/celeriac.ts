@@ -1,5 +1,5 @@
 import type { RequestHandler, Router } from 'express';
-import { createAdmin, type AdminOptions } from './admin';
+import type { AdminOptions } from './admin';
 import type { DataSource } from 'typeorm';
 import { createBroker, type Broker } from './broker';
 import { PostgresCoordination } from './results/coordination';
@@ -350,6 +350,9 @@ export class Celeriac {
    * Refuses to build without `authorize` (README § Admin, Security).
    */
   admin(options: AdminOptions): Router {
+    // Required here, not imported above: a worker or beat never builds the admin, and Express with
+    // every route and page is ~60 modules they would otherwise load at start (bench/ANALYSIS.md).
+    const { createAdmin } = require('./admin') as typeof import('./admin');
     return createAdmin(this, options);
   }
 

@@ -41,7 +41,8 @@ export { RemoteControl, Inspect } from './plugin/inspect';
 export type { BroadcastOptions, Replies, OkOrError } from './plugin/inspect';
 export type { TaskInfo as InspectTaskInfo, QueueInfo, StatsReply } from './worker/control-surface';
 export type { AutoscaleOptions } from './worker/autoscale';
-export { taskStatusJson } from './admin';
+// From its own module: the admin (Express and every route) loads only when an app calls admin().
+export { taskStatusJson } from './admin/task-status';
 export type {
   AdminOptions,
   RequestCheck,

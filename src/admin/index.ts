@@ -1,6 +1,5 @@
 import express, { Router } from 'express';
 import type { Runtime } from '../runtime/runtime';
-import type { TaskResultRow } from '../results/store';
 import { controlRoutes } from './api/control';
 import { monitorRoutes } from './api/monitor';
 import { periodicRoutes } from './api/periodic';
@@ -14,9 +13,7 @@ import { errorHandler } from './http';
 import { resolveAdminOptions, type AdminOptions } from './options';
 import { pageRoutes } from './pages/routes';
 import { authorization, csrfProtection, csrfToken, securityHeaders } from './security';
-import { toStatus } from './serialize';
 import { staticAssets } from './static';
-import type { TaskStatusJson } from './types';
 
 /**
  * The admin: JSON API, server-rendered pages and an event stream, as one Express router.
@@ -57,29 +54,6 @@ export function createAdmin(app: Runtime, options: AdminOptions): Router {
   return router;
 }
 
-/**
- * The admin's task-status JSON for a row your own route read (`await asyncResult(id).info()`),
- * so an app's public status route answers in the same shape celeriac-status.js expects.
- * Stacks are left out unless `withStack` is true.
- */
-export function taskStatusJson(row: TaskResultRow, options: { withStack?: boolean } = {}): TaskStatusJson {
-  return toStatus(
-    {
-      task_id: row.taskId,
-      task_name: row.taskName,
-      status: row.status,
-      result: row.result,
-      traceback: row.traceback,
-      meta: row.meta,
-      retries: row.retries,
-      date_created: row.dateCreated,
-      date_started: row.dateStarted,
-      date_done: row.dateDone,
-      date_changed: row.dateChanged,
-    },
-    options.withStack === true,
-  );
-}
-
+export { taskStatusJson } from './task-status';
 export type { AdminOptions, RequestCheck } from './options';
 export type * from './types';

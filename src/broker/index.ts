@@ -1,7 +1,7 @@
 import type { Broker } from './broker';
 import { MemoryBroker } from './memory-broker';
 import { RedisBroker } from './redis-broker';
-import { AmqpBroker, type AmqpBrokerOptions } from './amqp/amqp-broker';
+import type { AmqpBrokerOptions } from './amqp/amqp-broker';
 import type { BrokerAddress } from './url';
 
 /** memory:// brokers are shared per URL and prefix within the process, as one Redis would be. */
@@ -9,7 +9,11 @@ const memoryBrokers = new Map<string, MemoryBroker>();
 
 /** The broker for a parsed address (config.ts parses the URL once: url.ts). */
 export function createBroker(address: BrokerAddress, keyPrefix: string, amqp: AmqpBrokerOptions = {}): Broker {
-  if (address.transport === 'amqp') return new AmqpBroker(address, keyPrefix, amqp);
+  if (address.transport === 'amqp') {
+    // Required only here: amqplib and the AMQP broker are modules a Redis app never needs to load.
+    const { AmqpBroker } = require('./amqp/amqp-broker') as typeof import('./amqp/amqp-broker');
+    return new AmqpBroker(address, keyPrefix, amqp);
+  }
   if (address.transport !== 'memory') return new RedisBroker(address, keyPrefix);
   const key = address.url + '|' + keyPrefix;
   let broker = memoryBrokers.get(key);

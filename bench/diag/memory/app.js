@@ -1,0 +1,22 @@
+'use strict';
+/**
+ * The app of bench/diag/worker-memory.js, loaded from the built package (dist/), as an installed
+ * app would load it: a scratch schema and key prefix, a trivial task, per-task log lines off.
+ */
+const { Celeriac, task } = require('../../../dist/src');
+
+const celeriac = new Celeriac({
+  databaseUrl: process.env.MEM_DATABASE_URL,
+  brokerUrl: process.env.MEM_BROKER_URL,
+  keyPrefix: process.env.MEM_KEY_PREFIX,
+  schema: process.env.MEM_SCHEMA,
+  logger: {
+    log(level, message, fields) {
+      if (level === 'warn' || level === 'error')
+        process.stderr.write(`${level} ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
+    },
+  },
+});
+const noop = task('mem.noop', () => null);
+
+module.exports = { celeriac, noop };

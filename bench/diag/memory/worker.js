@@ -1,0 +1,56 @@
+'use strict';
+/**
+ * The worker of bench/diag/worker-memory.js: `node worker.js` from dist, concurrency 50. Samples
+ * process.memoryUsage() every 100 ms and keeps each phase's peak; answers its parent's messages:
+ *   { cmd: 'phase', name }     closes the current phase and opens the next
+ *   { cmd: 'snapshot', file }  gc (when exposed), then v8.writeHeapSnapshot(file)
+ *   { cmd: 'report' }          replies { phases, heap } (v8.getHeapStatistics, module counts)
+ */
+const t0 = performance.now();
+const v8 = require('node:v8');
+const { celeriac } = require('./app');
+const loadedMs = performance.now() - t0;
+const modulesAtLoad = Object.keys(require.cache).length;
+
+const phases = [];
+let current = { name: 'start', peakRss: 0, peakHeapUsed: 0, peakExternal: 0, peakArrayBuffers: 0 };
+function sample() {
+  const m = process.memoryUsage();
+  current.peakRss = Math.max(current.peakRss, m.rss);
+  current.peakHeapUsed = Math.max(current.peakHeapUsed, m.heapUsed);
+  current.peakExternal = Math.max(current.peakExternal, m.external);
+  current.peakArrayBuffers = Math.max(current.peakArrayBuffers, m.arrayBuffers);
+  current.last = m;
+}
+setInterval(sample, 100).unref();
+
+const worker = celeriac.worker({ concurrency: 50 });
+worker.start().then(() => process.send({ ready: true, loadedMs, modulesAtLoad }));
+
+process.on('message', (msg) => {
+  sample();
+  if (msg.cmd === 'phase') {
+    phases.push(current);
+    current = { name: msg.name, peakRss: 0, peakHeapUsed: 0, peakExternal: 0, peakArrayBuffers: 0 };
+    process.send({ ok: true });
+  } else if (msg.cmd === 'snapshot') {
+    if (global.gc) global.gc();
+    v8.writeHeapSnapshot(msg.file);
+    process.send({ ok: true });
+  } else if (msg.cmd === 'report') {
+    if (global.gc) global.gc();
+    const after = process.memoryUsage();
+    process.send({
+      phases: [...phases, current],
+      afterGc: after,
+      heap: v8.getHeapStatistics(),
+      spaces: v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]),
+      modules: Object.keys(require.cache).length,
+    });
+  } else if (msg.cmd === 'stop') {
+    worker
+      .stop()
+      .then(() => celeriac.close())
+      .then(() => process.exit(0));
+  }
+});

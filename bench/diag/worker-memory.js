@@ -1,0 +1,121 @@
+'use strict';
+/**
+ * Where a worker's memory goes over a long run (issue 21, "second wave"): the built package
+ * (dist/, run `npm run build` first), a worker of concurrency 50 in its own process
+ * (memory/worker.js), and trivial tasks sent in bulk with celeriac.sendMany.
+ *
+ *   node bench/diag/worker-memory.js [--rounds 5] [--per-round 10000] [--preload] [--snapshots DIR]
+ *
+ * Default: the worker drains `rounds` rounds of `per-round` tasks each, one after another; after
+ * each round it reports its peak RSS and heap in that round and its heap after a full GC
+ * (node --expose-gc), so memory that accumulates with the run shows as a rising after-GC heap.
+ * --preload sends rounds × per-round tasks before the worker starts (the benchmark's W1 drain).
+ * --snapshots DIR writes a heap snapshot after each round, for diffing retainers in DevTools.
+ * Memory, unlike time, barely depends on the machine's load, so these figures hold on a busy machine.
+ */
+const { fork } = require('node:child_process');
+const { join } = require('node:path');
+const { mkdirSync } = require('node:fs');
+const { parseArgs } = require('node:util');
+const { DATABASE_URL, REDIS_HOST, REDIS_PORT } = require('../systems/ns');
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    'per-round': { type: 'string', default: '10000' },
+    preload: { type: 'boolean', default: false },
+    snapshots: { type: 'string' },
+  },
+});
+const rounds = Number(values.rounds);
+const perRound = Number(values['per-round']);
+const tag = `mem${process.pid}`;
+Object.assign(process.env, {
+  MEM_DATABASE_URL: DATABASE_URL,
+  MEM_BROKER_URL: `redis://${REDIS_HOST}:${REDIS_PORT}/5`,
+  MEM_KEY_PREFIX: `bench:${tag}:`,
+  MEM_SCHEMA: `bench_${tag}`,
+});
+const { celeriac } = require('./memory/app');
+const MiB = (b) => Math.round((b / 1048576) * 10) / 10;
+
+function ask(child, msg) {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(msg);
+  });
+}
+
+async function sendBatch(n) {
+  for (let i = 0; i < n; i += 1000) {
+    const items = Array.from({ length: Math.min(1000, n - i) }, () => ({ name: 'mem.noop' }));
+    await celeriac.sendMany(items);
+  }
+}
+
+async function waitSucceeded(ds, n) {
+  const schema = process.env.MEM_SCHEMA;
+  for (;;) {
+    const [{ c }] = await ds.query(
+      `SELECT count(*)::int AS c FROM "${schema}".celeriac_task_result WHERE status = 'SUCCESS'`,
+    );
+    if (c >= n) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function main() {
+  const ds = await celeriac.dataSource();
+  const schema = process.env.MEM_SCHEMA;
+  await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await celeriac.migrate();
+  const broker = await celeriac.broker();
+  let child;
+  try {
+    if (values.preload) await sendBatch(rounds * perRound);
+    const t0 = performance.now();
+    child = fork(join(__dirname, 'memory', 'worker.js'), [], {
+      execArgv: ['--expose-gc', ...(process.env.MEM_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+      env: process.env,
+    });
+    const ready = await new Promise((resolve) => child.once('message', resolve));
+    console.log(
+      `worker ready ${Math.round(performance.now() - t0)} ms after spawn; app loaded in ${Math.round(ready.loadedMs)} ms, ${ready.modulesAtLoad} modules`,
+    );
+    await ask(child, { cmd: 'phase', name: 'round 1' });
+    for (let r = 1; r <= rounds; r++) {
+      if (!values.preload) await sendBatch(perRound);
+      await waitSucceeded(ds, r * perRound);
+      const rep = await ask(child, { cmd: 'report' });
+      const p = rep.phases[rep.phases.length - 1];
+      console.log(
+        `${r * perRound} done: round peak RSS ${MiB(p.peakRss)} MiB, heapUsed ${MiB(p.peakHeapUsed)}, external ${MiB(p.peakExternal)}` +
+          ` | after GC: RSS ${MiB(rep.afterGc.rss)}, heapUsed ${MiB(rep.afterGc.heapUsed)}, external ${MiB(rep.afterGc.external)}, arrayBuffers ${MiB(rep.afterGc.arrayBuffers)}; modules ${rep.modules}`,
+      );
+      if (values.snapshots) {
+        mkdirSync(values.snapshots, { recursive: true });
+        await ask(child, { cmd: 'snapshot', file: join(values.snapshots, `worker-${r * perRound}.heapsnapshot`) });
+      }
+      if (r < rounds) await ask(child, { cmd: 'phase', name: `round ${r + 1}` });
+    }
+    const rep = await ask(child, { cmd: 'report' });
+    console.log('peak RSS over the run', MiB(Math.max(...rep.phases.map((p) => p.peakRss))), 'MiB');
+    console.log('heap spaces after GC (MiB)', rep.spaces.map(([n, s]) => `${n} ${MiB(s)}`).join(', '));
+  } finally {
+    if (child) {
+      child.send({ cmd: 'stop' });
+      await new Promise((r) => child.once('exit', r));
+    }
+    await broker.purge?.('celery').catch(() => {});
+    await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await celeriac.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/**
+ * A worker or beat loads the package's entry point but never builds the admin, and an app on
+ * Redis never opens RabbitMQ: Express (with every admin route and page) and amqplib are required
+ * only when celeriac.admin() or an amqp:// broker asks for them (bench/ANALYSIS.md, "second
+ * wave": 791 → 611 modules at a worker's start). A static import of either from the worker's
+ * path would load them again; this is where that shows.
+ */
+const root = join(__dirname, '..', '..');
+
+function loadedPackages(body: string): string[] {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `require('./bin/register-ts').register();
+       ${body}
+       const names = new Set();
+       for (const f of Object.keys(require.cache)) {
+         const m = /node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(f);
+         if (m) names.add(m[1].replace(/\\\\/g, '/'));
+       }
+       process.stdout.write(JSON.stringify([...names]));`,
+    ],
+    { cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' },
+  );
+  return JSON.parse(out) as string[];
+}
+
+describe('modules a worker loads', () => {
+  test('the package entry and a Redis app load neither Express nor amqplib', () => {
+    const loaded = loadedPackages(
+      `const { Celeriac, task } = require('./src');
+       const app = new Celeriac({ brokerUrl: 'redis://127.0.0.1:6379/0', logger: { log() {} } });
+       task('lazy.noop', () => null);
+       app.worker({ concurrency: 2 });`,
+    );
+    expect(loaded).toContain('ioredis');
+    expect(loaded).not.toContain('express');
+    expect(loaded).not.toContain('amqplib');
+  });
+
+  test('admin() and an amqp:// broker still load what they need', () => {
+    const loaded = loadedPackages(
+      `const { Celeriac } = require('./src');
+       const app = new Celeriac({ brokerUrl: 'amqp://guest:guest@127.0.0.1:5672', logger: { log() {} } });
+       app.admin({ authorize: () => true });
+       void app.broker();
+       app.close();`,
+    );
+    expect(loaded).toContain('express');
+    expect(loaded).toContain('amqplib');
+  });
+});
