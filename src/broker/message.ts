@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
 import { pathKey, textProblem } from '../storable';
-import { checkHeaders, MessageFieldError } from './headers';
+import { checkHeaders, MessageFieldError, type CheckedHeaders } from './headers';
 import type { MessageSigner } from './signing';
 import type { AuthSerializer } from './serializers/auth';
 import { decodeBody, encodeBody, readable, type CompressionName, type SerializerName } from './serializers/codec';
@@ -55,28 +55,15 @@ export interface OutgoingTask {
   auth?: AuthSerializer;
 }
 
-/** A message as a worker sees it, decoded from the raw envelope kept for acking. */
-export interface TaskMessage {
+/** A message as a worker sees it, decoded from the raw envelope kept for acking; its headers checked (headers.ts). */
+export interface TaskMessage extends CheckedHeaders {
   raw: string;
   deliveryTag: string;
-  id: string;
-  task: string;
   args: unknown[];
   kwargs: Record<string, unknown>;
   embed: Embed;
   queue: string;
-  priority: number;
-  eta: Date | null;
-  expires: Date | null;
-  retries: number;
-  timeLimit: number | null;
-  softTimeLimit: number | null;
-  rootId: string;
-  parentId: string | null;
-  groupId: string | null;
-  groupIndex: number | null;
   ignoreResult: boolean;
-  origin: string | null;
   /** Every header, including user headers and ones we do not interpret, for re-publishing on retry. */
   headers: Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { encodeTask } from '../../src/broker/message';
+import { outgoingTask } from '../outgoing';
 import { fc } from '../property';
 
 /**
@@ -82,28 +83,7 @@ export interface GeneratedMessage {
 
 /** A well-formed message of `values.size([i])`, as a Python producer sends it (no sent_at). */
 export function baseEnvelope(i = 0): Record<string, any> {
-  const envelope = JSON.parse(
-    encodeTask({
-      id: randomUUID(),
-      task: 'values.size',
-      args: [i],
-      kwargs: {},
-      queue: 'celery',
-      priority: 0,
-      eta: null,
-      expires: null,
-      retries: 0,
-      timeLimit: null,
-      softTimeLimit: null,
-      rootId: null,
-      parentId: null,
-      groupId: null,
-      groupIndex: null,
-      ignoreResult: false,
-      headers: {},
-    }),
-  );
-  return envelope;
+  return JSON.parse(encodeTask(outgoingTask({ id: randomUUID(), task: 'values.size', args: [i] })));
 }
 
 function put(envelope: Record<string, any>, field: string, value: unknown): void {
