@@ -52,6 +52,10 @@ export interface ControlledWorker {
   setTaskEvents(on: boolean): void;
   /** Fresh pool children (threads and processes pools); throws on the async pool. */
   restartPool(): void;
+  /** Processed per task name since start (`inspect stats` total). */
+  readonly totals: ReadonlyMap<string, number>;
+  /** How many messages it may hold at once (`inspect stats` prefetch_count). */
+  readonly prefetchCount: number;
   requestShutdown(): void;
   on(event: 'control', listener: (msg: ControlMessage) => void): unknown;
   off(event: 'control', listener: (msg: ControlMessage) => void): unknown;
@@ -124,5 +128,8 @@ export interface StatsReply {
     autoscaler?: { max: number; min: number; qty: number };
   };
   rusage: { utime: number; stime: number; maxrss: number };
+  /** Tasks processed per name since start. */
+  total: Record<string, number>;
+  prefetch_count: number;
   celeriac: WorkerStats;
 }

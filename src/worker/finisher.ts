@@ -26,6 +26,8 @@ export class Finisher {
     private readonly release: (job: Job) => void,
     /** The state is committed and the message acked or handed on (the worker's 'task-finished'). */
     private readonly finished: (taskId: string, state: TaskState) => void,
+    /** Tasks processed per task name (Celery's `inspect stats` total). */
+    private readonly totals: Map<string, number> = new Map(),
   ) {}
 
   finish(job: Job, outcome: Outcome): void {
@@ -58,6 +60,7 @@ export class Finisher {
       after: (stored: TaskState) => Promise<void> | void = () => this.parts.acker.ack(job),
     ) => {
       this.counters.processed++;
+      this.totals.set(msg.task, (this.totals.get(msg.task) ?? 0) + 1);
       const committed: Promise<WriteResult> =
         ignore && state === 'SUCCESS'
           ? Promise.resolve({ stored: 'as-is' })

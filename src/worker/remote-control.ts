@@ -261,6 +261,8 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
         ...(this.autoscaler ? { autoscaler: this.autoscaler.info() } : {}),
       },
       rusage: { utime: usage.userCPUTime / 1e6, stime: usage.systemCPUTime / 1e6, maxrss: usage.maxRSS },
+      total: Object.fromEntries(this.worker.totals),
+      prefetch_count: this.worker.prefetchCount,
       celeriac: info,
     };
   }

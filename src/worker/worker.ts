@@ -105,6 +105,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
   private timers: NodeJS.Timeout[] = [];
   private unsubscribers: (() => Promise<void>)[] = [];
   private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
+  /** Processed per task name, for `inspect stats` (not in the heartbeat: it grows with the task names). */
+  readonly totals = new Map<string, number>();
   private finishedCount = 0;
   private readonly startedAt = Date.now();
   /** Redis as this worker sees it: an outage is logged when it starts and when it ends. */
@@ -199,6 +201,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       this.counters,
       (job) => this.release(job),
       (taskId, state) => this.emit('task-finished', taskId, state),
+      this.totals,
     );
     const hooks = {
       hostname: this.name,
@@ -482,6 +485,11 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
 
   registeredTasks(): string[] {
     return this.app.registry.names();
+  }
+
+  /** How many messages it may hold at once (Celery's prefetch_count). */
+  get prefetchCount(): number {
+    return this.prefetchLimit;
   }
 
   /** Change how many tasks run at once (pool grow/shrink, autoscale); the prefetch bound follows. */

@@ -120,7 +120,10 @@ test('autoscale and pool restart through the admin API; the overview answers eve
   expect(audited('control autoscale')).toContainEqual(
     expect.objectContaining({ user: 'staff@example.com', worker: 'q-w@test', arguments: { max: 6, min: 2 } }),
   );
+  await (await app.sendTask('math.add', [2, 3], {}, { queue: 'qa-busy' })).get({ timeout: 10 });
   const overview = (await s.get('/api/workers/q-w@test/overview').expect(200)).body;
+  expect(overview.stats.total['math.add']).toBeGreaterThanOrEqual(1);
+  expect(overview.stats.prefetch_count).toBe(worker.concurrency * 5);
   expect(overview).toMatchObject({ worker: 'q-w@test', active: [], reserved: [], queues: ['qa-busy'] });
   expect(overview.registered).toContainEqual({ name: 'math.add', options: expect.any(Object) });
   expect(overview.stats.pool.autoscaler).toMatchObject({ max: 6, min: 2 });

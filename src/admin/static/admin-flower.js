@@ -280,7 +280,21 @@
         ['Max memory per child (KiB)', pool['max-memory-per-child']],
         ['Processed', own.processed],
         ['Succeeded / failed / retried', [own.succeeded, own.failed, own.retried].join(' / ')],
-        ['Holding (prefetched)', own.held],
+        [
+          'Holding (prefetched) / prefetch limit',
+          own.held + ' / ' + (stats.prefetch_count === undefined ? '?' : stats.prefetch_count),
+        ],
+        [
+          'Processed per task',
+          stats.total
+            ? Object.keys(stats.total)
+                .sort()
+                .map(function (k) {
+                  return k + ': ' + stats.total[k];
+                })
+                .join(', ') || 'none yet'
+            : undefined,
+        ],
         ['Result store', own.store ? storeText(own.store) : undefined],
         ['Uptime', stats.uptime === undefined ? undefined : h.duration(stats.uptime * 1000)],
         ['Max resident memory', stats.rusage ? Math.round(stats.rusage.maxrss / 1024) + ' MiB' : undefined],
