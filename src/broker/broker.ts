@@ -256,7 +256,11 @@ export interface QueuedMessage {
  * never touched: purge and delete act on ready (and delayed) messages only, as Celery's purge does.
  */
 export interface QueueAdmin {
-  /** Counts for `queues` and for every other queue that has delayed or dead-lettered messages; the totals cover every queue. */
+  /**
+   * Counts for `queues` and for every other queue that has delayed or dead-lettered messages; the
+   * totals cover every queue. Cheap enough to poll: the per-queue split of delayed and dead
+   * letters reads a bounded number of them (Redis: the earliest 10,000).
+   */
   counts(queues: string[]): Promise<{ queues: QueueCounts[]; delayed: number | null; deadLettered: number }>;
   /** Delete every ready message of the queue; how many. Held and delayed messages stay. */
   purge(queue: string): Promise<number>;

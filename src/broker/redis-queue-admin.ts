@@ -7,6 +7,12 @@ import { runScript } from './redis-scripts';
 
 /** Messages read per round trip while searching a list or the delayed set. */
 const CHUNK = 1000;
+/**
+ * Delayed and dead-lettered messages read to split their counts by queue: the admin's dashboard
+ * asks every few seconds, so a backlog of 100,000 countdowns must not be parsed each time. Past
+ * it, per-queue counts cover the earliest SPLIT_LIMIT; the totals still count every message.
+ */
+const SPLIT_LIMIT = 10_000;
 /** SCAN steps (of ~1000 keys each) spent looking for queues nobody named. */
 const DISCOVER_ROUNDS = 20;
 
@@ -26,16 +32,19 @@ export class RedisQueueAdmin implements QueueAdmin {
   async counts(queues: string[]): Promise<{ queues: QueueCounts[]; delayed: number; deadLettered: number }> {
     return this.run(async () => {
       const r = this.redis();
-      const [consumers, delayed, revoked, dead] = await Promise.all([
+      // The per-queue split reads at most SPLIT_LIMIT messages of each set; the totals count all.
+      const [consumers, delayed, revoked, dead, delayedAll, deadAll] = await Promise.all([
         r.smembers(this.keys.consumers),
-        r.zrange(this.keys.delayed, 0, String(SCAN_LIMIT - 1)),
+        r.zrange(this.keys.delayed, 0, String(SPLIT_LIMIT - 1)),
         r.zrangebyscore(this.keys.revoked, Date.now(), '+inf'),
-        r.lrange(this.keys.deadLetter, 0, SCAN_LIMIT - 1),
+        r.lrange(this.keys.deadLetter, 0, SPLIT_LIMIT - 1),
+        r.zcard(this.keys.delayed),
+        r.llen(this.keys.deadLetter),
       ]);
       const tally = new QueueTally([...queues, ...(await this.discover())], 0, 0, null);
       // A revoked countdown is dropped by the worker when due: it is not waiting to run.
       const skip = new Set(revoked);
-      let delayedTotal = 0;
+      let delayedTotal = Math.max(0, delayedAll - delayed.length);
       for (const raw of delayed) {
         const m = describeQueued(raw, 'delayed');
         if (skip.has(m.id)) continue;
@@ -56,7 +65,7 @@ export class RedisQueueAdmin implements QueueAdmin {
       names.forEach((q, i) => {
         tally.row(q).ready = lengths.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0);
       });
-      return { queues: tally.list(), delayed: delayedTotal, deadLettered: dead.length };
+      return { queues: tally.list(), delayed: delayedTotal, deadLettered: deadAll };
     });
   }
 
