@@ -19,6 +19,7 @@ import type { BeatHost, BeatRuntime } from './runtime';
 import { brokerBatchSender, type BatchSender } from './send-once';
 import { beatStatements, type BeatStatements } from './sql';
 import { builtinEntries, syncBeatSchedule } from './sync';
+import { DJANGO_POLL_MS, DjangoScheduleMirror } from './django-mirror';
 import { Ticker } from './tick';
 
 /** A running beat re-plans edited rows for at most this long per tick before it sends what is due. */
@@ -66,6 +67,9 @@ export class Beat extends EventEmitter<BeatEvents> {
   private wakeUp: (() => void) | undefined;
   private wakeRequested = false;
   private tickChain: Promise<unknown> = Promise.resolve();
+  /** In django table mode: Django's django-celery-beat rows mirrored in, run history copied back. */
+  private mirror: DjangoScheduleMirror | undefined;
+  private mirrorTimer: NodeJS.Timeout | undefined;
   /** Postgres as this beat sees it: an outage is logged when it starts and when a tick next succeeds. */
   private readonly postgres = new Outage(
     'Postgres (beat)',
@@ -158,6 +162,19 @@ export class Beat extends EventEmitter<BeatEvents> {
           this.log('info', 'beat schedule synced from code', { entries: synced.upserted, disabled: synced.disabled });
       }
       await rt.db.run(this.sql.unpark);
+      if (this.app.config.tables === 'django') {
+        const mirror = this.djangoMirror(rt);
+        await mirror.poll();
+        // Polled on its own timer: a change in Django's admin wakes the beat within DJANGO_POLL_MS.
+        this.mirrorTimer = setInterval(() => {
+          mirror.poll().then(
+            (changed) => changed && this.wake(),
+            (err) => this.fail('reading django-celery-beat tables failed; retrying', err),
+          );
+        }, DJANGO_POLL_MS);
+        this.mirrorTimer.unref();
+        built.push(async () => clearInterval(this.mirrorTimer));
+      }
       const listener = this.opts.listen ? this.listen(rt) : undefined;
       if (listener) {
         built.push(() => listener.stop()); // before start(): a failed first attempt leaves a retry timer
@@ -204,6 +221,7 @@ export class Beat extends EventEmitter<BeatEvents> {
     const parts = this.runningParts;
     this.runningParts = undefined;
     this.state = 'stopping';
+    clearInterval(this.mirrorTimer);
     const heartbeatStopped = parts?.heartbeat.stop();
     this.wake();
     await parts?.loopDone;
@@ -226,8 +244,12 @@ export class Beat extends EventEmitter<BeatEvents> {
     const run = this.tickChain.then(async () => {
       if (this.state === 'stopped') throw new CeleriacError(`Beat ${this.name} is stopped; create a new Beat.`);
       const nowMs = now();
-      const { ticker } = await this.ensureCore();
-      return ticker.run(nowMs, aheadMs, replanBudgetMs);
+      const { rt, ticker } = await this.ensureCore();
+      const mirror = this.app.config.tables === 'django' ? this.djangoMirror(rt) : undefined;
+      await mirror?.poll();
+      const result = await ticker.run(nowMs, aheadMs, replanBudgetMs);
+      await mirror?.writeBack();
+      return result;
     });
     this.tickChain = run.catch(() => {});
     return run;
@@ -279,6 +301,17 @@ export class Beat extends EventEmitter<BeatEvents> {
       const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
+  }
+
+  private djangoMirror(rt: BeatRuntime): DjangoScheduleMirror {
+    this.mirror ??= new DjangoScheduleMirror(
+      (fn) => rt.db.transaction(fn),
+      this.schema,
+      this.app.config.timezone,
+      (level, message, fields) => this.log(level, message, fields),
+      builtinEntries(this.app).map((e) => e.name),
+    );
+    return this.mirror;
   }
 
   /** The connections and the parts, built once; a failed build is forgotten so the next call retries. */

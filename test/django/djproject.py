@@ -14,11 +14,18 @@ Commands (one JSON line on stdout each):
   taskresult <id>           TaskResult.objects.get(task_id=id), every field
   asyncresult <id>          Celery's AsyncResult(id) through the django-db backend: state, result, args
   group <id>                GroupResult.restore(id): the member ids
+  schedule <json>           a PeriodicTask created with the ORM: {name, task, interval|crontab|solar|clocked: {...},
+                            args, kwargs, one_off, start_time, expires, enabled} (args/kwargs as Python values)
+  edit <name> <json>        PeriodicTask fields set and saved with the ORM (which bumps periodic_tasks.last_update)
+  delete <name>             PeriodicTask deleted with the ORM
+  periodic <name>           the PeriodicTask's enabled, last_run_at, total_run_count
+  periodic_results <name>   TaskResult rows with that periodic_task_name: their task ids
   worker <queue>            a Celery worker on <queue> running dj.* with results in Django's tables
 """
 import json
 import os
 import sys
+from datetime import datetime
 
 import django
 from django.conf import settings
@@ -91,6 +98,46 @@ def main(cmd, *args):
         from celery.result import GroupResult
         g = GroupResult.restore(args[0], app=app)
         return out({'ids': [r.id for r in g.results] if g else None})
+    if cmd == 'schedule':
+        from django_celery_beat import models as m
+        spec = json.loads(args[0])
+        fields = {'name': spec['name'], 'task': spec['task'], 'args': json.dumps(spec.get('args', [])),
+                  'kwargs': json.dumps(spec.get('kwargs', {})), 'one_off': spec.get('one_off', False),
+                  'enabled': spec.get('enabled', True)}
+        for key in ('start_time', 'expires'):
+            if spec.get(key):
+                fields[key] = datetime.fromisoformat(spec[key].replace('Z', '+00:00'))
+        if 'interval' in spec:
+            fields['interval'], _ = m.IntervalSchedule.objects.get_or_create(**spec['interval'])
+        if 'crontab' in spec:
+            fields['crontab'], _ = m.CrontabSchedule.objects.get_or_create(**spec['crontab'])
+        if 'solar' in spec:
+            fields['solar'], _ = m.SolarSchedule.objects.get_or_create(**spec['solar'])
+        if 'clocked' in spec:
+            at = datetime.fromisoformat(spec['clocked']['clocked_time'].replace('Z', '+00:00'))
+            fields['clocked'], _ = m.ClockedSchedule.objects.get_or_create(clocked_time=at)
+        t = m.PeriodicTask.objects.create(**fields)
+        return out({'id': t.id})
+    if cmd == 'edit':
+        from django_celery_beat.models import PeriodicTask
+        t = PeriodicTask.objects.get(name=args[0])
+        for key, value in json.loads(args[1]).items():
+            setattr(t, key, json.dumps(value) if key in ('args', 'kwargs') else value)
+        t.save()
+        return out({'saved': t.id})
+    if cmd == 'delete':
+        from django_celery_beat.models import PeriodicTask
+        PeriodicTask.objects.get(name=args[0]).delete()
+        return out({'deleted': args[0]})
+    if cmd == 'periodic':
+        from django_celery_beat.models import PeriodicTask
+        t = PeriodicTask.objects.get(name=args[0])
+        return out({'enabled': t.enabled, 'last_run_at': t.last_run_at, 'total_run_count': t.total_run_count,
+                    'date_changed': t.date_changed})
+    if cmd == 'periodic_results':
+        from django_celery_results.models import TaskResult
+        rows = TaskResult.objects.filter(periodic_task_name=args[0]).order_by('date_created')
+        return out({'ids': [r.task_id for r in rows], 'statuses': [r.status for r in rows]})
     if cmd == 'worker':
         app.worker_main(['worker', '-Q', args[0], '-c', '1', '-P', 'solo', '-n', 'py-django@test', '--loglevel=INFO',
                          '--without-gossip', '--without-mingle', '--without-heartbeat'])

@@ -1,0 +1,151 @@
+/**
+ * Beat on a Django project's django-celery-beat 2.x tables (app option `tables: 'django'`).
+ * Django's tables stay the source of truth and keep their schema: this adapter mirrors them into
+ * beat's own tables beside them (created by `celeriac migrate`), where the claim, outbox and
+ * send-once machinery gives every guarantee it gives Celeriac's own rows (several beats, each run
+ * sent once, the DST rule), and copies the run history back as Python's beat keeps it:
+ *
+ *   Django -> beat   when django_celery_beat_periodictasks.last_update changes (Django bumps it on
+ *                    every ORM save or delete of a periodic task, and Python's beat polls it the
+ *                    same way), polled every `DJANGO_POLL_MS`: rows upserted by name (args, kwargs
+ *                    and headers parsed from their JSON text), rows gone from Django deleted.
+ *   beat -> Django   after every tick: last_run_at, total_run_count, and enabled = false for a
+ *                    one-off that ran, by name, only where they differ (no write otherwise, and
+ *                    date_changed and last_update are not touched, as Python's beat leaves them).
+ *
+ * A Django row beat cannot run (an unknown schedule, JSON that does not parse) is skipped with a
+ * warning naming the row and the field, and the others are mirrored.
+ */
+import type { TxQuery } from './db';
+import { SCHEDULE_TABLES, SCHEDULE_KINDS, specFromRow, type ScheduleKind } from './schedule-tables';
+import { validatePeriodicTask, type ValidPeriodicTask } from './validation';
+import { findOrCreateScheduleRows, writePeriodicTasks } from './write';
+import type { LogLevel } from '../log';
+
+/** How often beat looks at Django's change marker: changes in Django's admin run within this. */
+export const DJANGO_POLL_MS = 1000;
+
+const djangoTable = (kind: ScheduleKind) => `django_celery_beat_${kind}schedule`;
+
+type Transaction = <T>(fn: (q: TxQuery) => Promise<T>) => Promise<T>;
+
+export class DjangoScheduleMirror {
+  /** The last_update mirrored; undefined until the first sync. */
+  private seen: string | null | undefined = undefined;
+
+  constructor(
+    private readonly transaction: Transaction,
+    private readonly schema: string,
+    private readonly defaultTimezone: string,
+    private readonly log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => void,
+    /** Names beat installs itself (celery.backend_cleanup): never deleted for being absent from Django. */
+    private readonly keep: string[] = [],
+  ) {}
+
+  private t(table: string): string {
+    return `"${this.schema}".${table}`;
+  }
+
+  /** Mirrors Django's rows if they changed since the last call; true when it did. */
+  async poll(): Promise<boolean> {
+    return this.transaction(async (q) => {
+      const [marker] = await q(
+        `SELECT last_update::text AS v FROM ${this.t('django_celery_beat_periodictasks')} WHERE ident = 1`,
+      );
+      const v: string | null = marker?.v ?? null;
+      if (this.seen !== undefined && v === this.seen) return false;
+      await q(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.schema}.celeriac_beat_sync`]);
+      await this.mirror(q);
+      this.seen = v;
+      return true;
+    });
+  }
+
+  private async mirror(q: TxQuery): Promise<void> {
+    const joins = SCHEDULE_KINDS.map(
+      (k) => `LEFT JOIN ${this.t(djangoTable(k))} AS s_${k} ON s_${k}.id = pt.${SCHEDULE_TABLES[k].fk}`,
+    ).join('\n');
+    const scheduleCols = SCHEDULE_KINDS.flatMap((k) =>
+      SCHEDULE_TABLES[k].columns.map((c) => `s_${k}.${c.column} AS ${k}__${c.column}`),
+    ).join(', ');
+    const rows: any[] = await q(
+      `SELECT pt.*, ${scheduleCols} FROM ${this.t('django_celery_beat_periodictask')} AS pt ${joins} ORDER BY pt.id`,
+    );
+    const tasks: ValidPeriodicTask[] = [];
+    for (const r of rows) {
+      const task = this.toTask(r);
+      if (task) tasks.push(task);
+    }
+    const fks = await findOrCreateScheduleRows(
+      q,
+      this.schema,
+      tasks.map((t) => t.schedule),
+    );
+    await writePeriodicTasks(q, this.schema, tasks, fks, 'upsert');
+    await q(`DELETE FROM ${this.t('celeriac_periodic_task')} WHERE source <> 'code' AND NOT (name = ANY($1::text[]))`, [
+      [...tasks.map((t) => t.name), ...this.keep],
+    ]);
+  }
+
+  /** A Django row as beat's validated task, or null (logged) when beat cannot run it. */
+  private toTask(r: any): ValidPeriodicTask | null {
+    const problems: string[] = [];
+    const json = (field: string, text: string, fallback: unknown) => {
+      if (text === null || text === undefined || text === '') return fallback;
+      try {
+        return JSON.parse(text);
+      } catch {
+        problems.push(`${field} is not JSON (${JSON.stringify(String(text).slice(0, 40))})`);
+        return fallback;
+      }
+    };
+    const kind = SCHEDULE_KINDS.find((k) => r[SCHEDULE_TABLES[k].fk] !== null);
+    let schedule: unknown = null;
+    if (kind) {
+      const srow: Record<string, unknown> = {};
+      for (const c of SCHEDULE_TABLES[kind].columns) srow[c.column] = r[`${kind}__${c.column}`];
+      schedule = specFromRow(kind, srow);
+    } else problems.push('it has no schedule (interval, crontab, solar or clocked)');
+    const input = {
+      name: r.name,
+      task: r.task,
+      schedule,
+      args: json('args', r.args, []),
+      kwargs: json('kwargs', r.kwargs, {}),
+      headers: json('headers', r.headers, {}),
+      queue: r.queue || null,
+      exchange: r.exchange || null,
+      routingKey: r.routing_key || null,
+      priority: r.priority,
+      expires: r.expires ? new Date(r.expires) : null,
+      expireSeconds: r.expire_seconds,
+      oneOff: r.one_off,
+      startTime: r.start_time ? new Date(r.start_time) : null,
+      enabled: r.enabled,
+      description: r.description ?? '',
+    };
+    if (problems.length === 0) {
+      const v = validatePeriodicTask(input, { defaultTimezone: this.defaultTimezone });
+      if (v.value) return v.value;
+      problems.push(...v.errors.map((e) => `${e.field}: ${e.message}`));
+    }
+    this.log('warn', `django periodic task '${r.name}' (id ${r.id}) is not run by beat: ${problems.join('; ')}`, {
+      table: 'django_celery_beat_periodictask',
+    });
+    return null;
+  }
+
+  /** Copies run history to Django's rows where it differs. */
+  async writeBack(): Promise<void> {
+    await this.transaction((q) =>
+      q(
+        `UPDATE ${this.t('django_celery_beat_periodictask')} AS d
+            SET last_run_at = c.last_run_at, total_run_count = c.total_run_count,
+                enabled = CASE WHEN d.one_off AND c.total_run_count > d.total_run_count THEN false ELSE d.enabled END
+           FROM ${this.t('celeriac_periodic_task')} AS c
+          WHERE c.name = d.name
+            AND (d.last_run_at IS DISTINCT FROM c.last_run_at OR d.total_run_count <> c.total_run_count)`,
+      ),
+    );
+  }
+}

@@ -1,0 +1,157 @@
+import { Client } from 'pg';
+import { Celeriac } from '../../src';
+import type { Beat } from '../../src/beat';
+import { silentLogger } from '../../src/log';
+import type { Worker } from '../../src/worker/worker';
+import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
+import { DjangoProject, DJTASKS } from './django';
+
+/**
+ * Issue 22, beat: schedules created and edited with Django's ORM (django-celery-beat 2.4) in a
+ * scratch Django project are run by two Celeriac beats in `tables: 'django'` mode: each run sent
+ * once (as many results in Django's table as Django's total_run_count says), last_run_at and
+ * total_run_count kept in Django's row as Python's beat keeps them, a disable or a delete in
+ * Django seen within the poll, a clocked one-off run once and disabled in Django.
+ */
+const JS_QUEUE = 'js-django-beat';
+
+let app: Celeriac;
+let django: DjangoProject;
+let worker: Worker;
+let beats: Beat[] = [];
+let pg: Client;
+
+beforeAll(async () => {
+  const iso = isolation('django_beat');
+  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
+  app = new Celeriac({
+    databaseUrl: DATABASE_URL,
+    brokerUrl: REDIS_URL,
+    logger: silentLogger,
+    ...iso,
+    tables: 'django',
+    apps: [DJTASKS],
+    routes: { 'js.*': { queue: JS_QUEUE } },
+  });
+  await app.migrate();
+  worker = app.worker({ name: 'js-django-beat@test', queues: [JS_QUEUE], concurrency: 4 });
+  await worker.start();
+  pg = new Client({ connectionString: DATABASE_URL });
+  await pg.connect();
+  await startBeats(2);
+}, 180_000);
+
+afterAll(async () => {
+  for (const b of beats) await b.stop();
+  await worker?.stop();
+  await pg?.end();
+  if (app) await cleanup(app);
+}, 60_000);
+
+async function startBeats(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const b = app.beat({ name: `django-beat-${i}` });
+    beats.push(b);
+    await b.start();
+  }
+}
+
+/** The mirrored row in beat's own table (null once gone). */
+async function mirrored(name: string): Promise<any> {
+  const { rows } = await pg.query(
+    `SELECT pt.*, c.timezone FROM "${django.schema}".celeriac_periodic_task pt
+       LEFT JOIN "${django.schema}".celeriac_crontab_schedule c ON c.id = pt.crontab_id WHERE pt.name = $1`,
+    [name],
+  );
+  return rows[0] ?? null;
+}
+
+test('an interval schedule made with the ORM runs on two beats, each run once, its history in Django; a disable stops it', async () => {
+  await django.run('schedule', [
+    JSON.stringify({ name: 'every-second', task: 'js.add', interval: { every: 1, period: 'seconds' }, args: [1, 2] }),
+  ]);
+  await eventually(
+    async () => {
+      const p = await django.run('periodic', ['every-second']);
+      expect(p.total_run_count).toBeGreaterThanOrEqual(3);
+      expect(p.last_run_at).not.toBeNull();
+    },
+    60_000,
+    200,
+  );
+  await django.run('edit', ['every-second', JSON.stringify({ enabled: false })]);
+  // Seen by the beats' poll of periodic_tasks.last_update (no NOTIFY: Django's tables have no trigger).
+  await eventually(async () => expect((await mirrored('every-second')).enabled).toBe(false), 10_000, 100);
+  // Every run beat counted has one result, with the periodic task's name, none twice.
+  await eventually(
+    async () => {
+      const p = await django.run('periodic', ['every-second']);
+      const r = await django.run('periodic_results', ['every-second']);
+      expect(new Set(r.ids).size).toBe(r.ids.length);
+      expect(r.ids.length).toBe(p.total_run_count);
+      expect(r.statuses.every((s: string) => s === 'SUCCESS')).toBe(true);
+    },
+    30_000,
+    250,
+  );
+  const ran = await app.asyncResult((await django.run('periodic_results', ['every-second'])).ids[0]).get();
+  expect(ran).toBe(3);
+}, 120_000);
+
+test('a clocked one-off runs once at its time and Django shows it disabled', async () => {
+  const at = new Date(Date.now() + 2000);
+  await django.run('schedule', [
+    JSON.stringify({
+      name: 'once',
+      task: 'js.add',
+      clocked: { clocked_time: at.toISOString() },
+      one_off: true,
+      args: [5, 6],
+    }),
+  ]);
+  await eventually(
+    async () => {
+      const p = await django.run('periodic', ['once']);
+      expect(p).toMatchObject({ total_run_count: 1, enabled: false });
+      expect(Date.parse(p.last_run_at)).toBeGreaterThanOrEqual(at.getTime() - 1000);
+    },
+    30_000,
+    200,
+  );
+  const r = await django.run('periodic_results', ['once']);
+  expect(r.ids).toHaveLength(1);
+  expect(await app.asyncResult(r.ids[0]).get({ timeout: 10_000 })).toBe(11);
+}, 60_000);
+
+test("a crontab's zone is mirrored; a row deleted in Django leaves beat's tables", async () => {
+  await django.run('schedule', [
+    JSON.stringify({
+      name: 'nightly-kolkata',
+      task: 'js.add',
+      crontab: {
+        minute: '30',
+        hour: '2',
+        day_of_week: '*',
+        day_of_month: '*',
+        month_of_year: '*',
+        timezone: 'Asia/Kolkata',
+      },
+      args: [0, 0],
+    }),
+  ]);
+  const row = await eventually(
+    async () => {
+      const r = await mirrored('nightly-kolkata');
+      expect(r?.next_run_at).toBeTruthy();
+      return r;
+    },
+    10_000,
+    100,
+  );
+  expect(row.timezone).toBe('Asia/Kolkata');
+  // 02:30 in Kolkata (UTC+05:30) is 21:00 UTC.
+  const next = new Date(row.next_run_at);
+  expect([next.getUTCHours(), next.getUTCMinutes()]).toEqual([21, 0]);
+  await django.run('delete', ['nightly-kolkata']);
+  await eventually(async () => expect(await mirrored('nightly-kolkata')).toBeNull(), 10_000, 100);
+}, 60_000);
