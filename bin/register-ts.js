@@ -31,9 +31,13 @@ const EXTENSIONS = ['.ts', '.cts', '.mts'];
  */
 function register() {
   if (require.extensions['.ts'] && require.extensions['.ts'][MARK]) return true;
-  const compile = loadCompiler();
-  if (!compile) return false;
+  if (!compilerInstalled()) return false;
+  // The compiler itself loads on the first .ts file: a worker running compiled JavaScript (the
+  // built package, --app dist/app.js) never pays for @swc/core's native binding (~21 MiB RSS).
+  let compile;
   const handler = function (module, filename) {
+    compile ??= loadCompiler();
+    if (!compile) throw new Error(missingCompilerMessage(filename));
     let code;
     try {
       code = compile(readFileSync(filename, 'utf8'), filename, decoratorMode(dirname(filename)));
@@ -59,6 +63,19 @@ function missingCompilerMessage(file) {
 
 function resolveFrom(name) {
   return require.resolve(name, { paths: [process.cwd(), __dirname] });
+}
+
+/** Whether a compiler is there to load, found without loading it. */
+function compilerInstalled() {
+  for (const name of ['@swc/core', 'typescript']) {
+    try {
+      resolveFrom(name);
+      return true;
+    } catch {
+      // Not installed here: try the next.
+    }
+  }
+  return false;
 }
 
 function loadCompiler() {

@@ -25,6 +25,7 @@ const { values } = parseArgs({
     'per-round': { type: 'string', default: '10000' },
     preload: { type: 'boolean', default: false },
     snapshots: { type: 'string' },
+    allocations: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -83,6 +84,7 @@ async function main() {
       `worker ready ${Math.round(performance.now() - t0)} ms after spawn; app loaded in ${Math.round(ready.loadedMs)} ms, ${ready.modulesAtLoad} modules`,
     );
     await ask(child, { cmd: 'phase', name: 'round 1' });
+    if (values.allocations) await ask(child, { cmd: 'allocations-start' });
     for (let r = 1; r <= rounds; r++) {
       if (!values.preload) await sendBatch(perRound);
       await waitSucceeded(ds, r * perRound);
@@ -97,6 +99,10 @@ async function main() {
         await ask(child, { cmd: 'snapshot', file: join(values.snapshots, `worker-${r * perRound}.heapsnapshot`) });
       }
       if (r < rounds) await ask(child, { cmd: 'phase', name: `round ${r + 1}` });
+    }
+    if (values.allocations) {
+      await ask(child, { cmd: 'allocations-stop', file: values.allocations });
+      console.log(`allocation profile (sampled, freed objects included): ${values.allocations}`);
     }
     const rep = await ask(child, { cmd: 'report' });
     console.log('peak RSS over the run', MiB(Math.max(...rep.phases.map((p) => p.peakRss))), 'MiB');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * Redis never opens RabbitMQ: Express (with every admin route and page) and amqplib are required
  * only when celeriac.admin() or an amqp:// broker asks for them (bench/ANALYSIS.md, "second
  * wave": 791 → 611 modules at a worker's start). A static import of either from the worker's
- * path would load them again; this is where that shows.
+ * path would load them again; this is where that shows. Likewise the TypeScript loader's compiler.
  */
 const root = join(__dirname, '..', '..');
 
@@ -52,5 +52,12 @@ describe('modules a worker loads', () => {
     );
     expect(loaded).toContain('express');
     expect(loaded).toContain('amqplib');
+  });
+
+  test('the TypeScript loader loads its compiler only for the first .ts file', () => {
+    // A worker on compiled JavaScript registers the loader (bin/celeriac.js always does) and never
+    // needs @swc/core's native binding.
+    expect(loadedPackages('')).not.toContain('@swc/core');
+    expect(loadedPackages(`require('./src/log.ts');`)).toContain('@swc/core');
   });
 });

@@ -12,6 +12,7 @@ const { celeriac } = require('./app');
 const loadedMs = performance.now() - t0;
 const modulesAtLoad = Object.keys(require.cache).length;
 
+let session;
 const phases = [];
 let current = { name: 'start', peakRss: 0, peakHeapUsed: 0, peakExternal: 0, peakArrayBuffers: 0 };
 function sample() {
@@ -37,6 +38,26 @@ process.on('message', (msg) => {
     if (global.gc) global.gc();
     v8.writeHeapSnapshot(msg.file);
     process.send({ ok: true });
+  } else if (msg.cmd === 'allocations-start') {
+    // Every allocation sampled, the ones a GC has since freed too: what a task allocates, not
+    // only what survives it (inspector HeapProfiler, V8's sampling heap profiler).
+    session ??= new (require('node:inspector').Session)();
+    session.connect();
+    session.post(
+      'HeapProfiler.startSampling',
+      {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      },
+      () => process.send({ ok: true }),
+    );
+  } else if (msg.cmd === 'allocations-stop') {
+    session.post('HeapProfiler.stopSampling', (err, res) => {
+      require('node:fs').writeFileSync(msg.file, JSON.stringify(res.profile));
+      session.disconnect();
+      process.send({ ok: !err });
+    });
   } else if (msg.cmd === 'report') {
     if (global.gc) global.gc();
     const after = process.memoryUsage();
