@@ -211,7 +211,7 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     }
     expect(await page.textContent('#task-chart-counts svg')).toMatch(/time: (UTC|Etc\/UTC)/);
     expect(await axeViolations(page)).toEqual([]);
-    if (kind === TEST_BROKERS[0]) await browser.screenshot('dashboard');
+    if (kind === TEST_BROKERS[0]) await browser.screenshot('dashboard-task-charts');
   }, 60_000);
 
   test('every page passes axe-core (labels, contrast, names, landmarks)', async () => {

@@ -62,7 +62,7 @@
       H = 180,
       left = 46,
       bottom = 22,
-      top = 8;
+      top = 18;
     var max = 1;
     times.forEach(function (_, i) {
       var stack = 0;
@@ -158,7 +158,7 @@
         ),
       );
     }
-    svg.appendChild(s('text', { x: W - 4, y: top + 10, 'text-anchor': 'end' }, 'time: ' + h.zoneName()));
+    svg.appendChild(s('text', { x: W - 4, y: 11, 'text-anchor': 'end' }, 'time: ' + h.zoneName()));
     box.textContent = '';
     box.appendChild(svg);
   }
