@@ -4,6 +4,7 @@ import type { Logger, LogFormat, LogLevel } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
 import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOptions } from './broker/url';
 import { validateQueueArgs } from './broker/amqp/topology';
+import { MAX_TIME_LIMIT_S } from './broker/headers';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
 import { resolveSerialOptions, type ResolvedSerialOptions, type SerialOptions } from './broker/serializers/options';
@@ -286,8 +287,8 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     taskSendSentEvent: bool('taskSendSentEvent', options.taskSendSentEvent, false),
     alwaysEager: bool('alwaysEager', options.alwaysEager, false),
     eagerPropagates: bool('eagerPropagates', options.eagerPropagates, false),
-    taskTimeLimit: positiveSeconds('taskTimeLimit', options.taskTimeLimit),
-    taskSoftTimeLimit: positiveSeconds('taskSoftTimeLimit', options.taskSoftTimeLimit),
+    taskTimeLimit: timeLimitSeconds('taskTimeLimit', options.taskTimeLimit),
+    taskSoftTimeLimit: timeLimitSeconds('taskSoftTimeLimit', options.taskSoftTimeLimit),
     taskDefaultRateLimit:
       options.taskDefaultRateLimit === undefined
         ? undefined
@@ -312,10 +313,17 @@ function bool(key: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
-function positiveSeconds(key: string, value: unknown): number | undefined {
+/**
+ * A time limit (app, worker or task option): a worker arms it with setTimeout, which fires at
+ * once, with a TimeoutOverflowWarning, for Infinity or anything past 2^31-1 ms (about 24 days).
+ */
+export function timeLimitSeconds(key: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw new ConfigError(key, `expected a number of seconds > 0, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIME_LIMIT_S)
+    throw new ConfigError(
+      key,
+      `expected a number of seconds > 0 and at most ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), got ${JSON.stringify(value)}`,
+    );
   return value;
 }
 

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors';
-import { requireName, requirePriority } from '../config';
+import { requireName, requirePriority, timeLimitSeconds } from '../config';
 import { parseRateLimit } from './rate-limit';
 import { checkCompression, checkSerializer } from '../broker/serializers/options';
 import type { CompressionName, SerializerName } from '../broker/serializers/codec';
@@ -118,7 +118,7 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
   if (o.queue !== undefined) requireName(key('queue'), o.queue);
   if (o.priority !== undefined) requirePriority(key('priority'), o.priority);
   const seconds = (k: keyof TaskOptions, v: unknown) => {
-    if (v !== undefined && (typeof v !== 'number' || !(v > 0)))
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0))
       throw new ConfigError(key(k), `expected seconds > 0, got ${JSON.stringify(v)}`);
     return v as number | undefined;
   };
@@ -135,8 +135,8 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
     retryBackoffMax: seconds('retryBackoffMax', o.retryBackoffMax) ?? 600,
     retryJitter: o.retryJitter ?? true,
     rateLimit: o.rateLimit === undefined ? undefined : parseRateLimit(key('rateLimit'), o.rateLimit),
-    timeLimit: seconds('timeLimit', o.timeLimit),
-    softTimeLimit: seconds('softTimeLimit', o.softTimeLimit),
+    timeLimit: timeLimitSeconds(key('timeLimit'), o.timeLimit),
+    softTimeLimit: timeLimitSeconds(key('softTimeLimit'), o.softTimeLimit),
     acksLate: o.acksLate ?? true,
     ignoreResult: o.ignoreResult ?? false,
     trackStarted: o.trackStarted ?? false,

@@ -83,12 +83,15 @@ export class Acker {
         this.stopped = true;
         return false;
       }
+      const pending = this.outstanding.size > 0 ? Promise.all(this.outstanding) : new Promise((r) => setImmediate(r));
+      // No timer for an unbounded drain: setTimeout(Infinity) fires after 1 ms with a
+      // TimeoutOverflowWarning, which turned the worker's stop into a 1 ms polling loop.
+      if (left === Infinity) {
+        await pending;
+        continue;
+      }
       let timer: NodeJS.Timeout | undefined;
-      const turn = new Promise<void>((r) => setImmediate(r));
-      await Promise.race([
-        this.outstanding.size > 0 ? Promise.all(this.outstanding) : turn,
-        new Promise((r) => (timer = setTimeout(r, left))),
-      ]);
+      await Promise.race([pending, new Promise((r) => (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
     }
     return true;

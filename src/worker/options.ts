@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { closest, ConfigError } from '../errors';
+import { timeLimitSeconds } from '../config';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
 import type { PoolKind } from './pool';
 
@@ -92,11 +93,7 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
       );
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
   }
-  for (const key of ['timeLimit', 'softTimeLimit'] as const) {
-    const v = options[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0))
-      throw new ConfigError(key, `expected a number of seconds > 0, got ${JSON.stringify(v)}`);
-  }
+  for (const key of ['timeLimit', 'softTimeLimit'] as const) timeLimitSeconds(key, options[key]);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
   return {

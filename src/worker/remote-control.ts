@@ -3,6 +3,7 @@ import type { Broker } from '../broker';
 import { encodeReply, type ControlMessage } from '../broker/pidbox';
 import { parseRateLimit } from '../plugin/options';
 import { decodeTask } from '../broker/message';
+import { MAX_TIME_LIMIT_S } from '../broker/headers';
 import type { Autoscaler } from './autoscale';
 import type { Job } from './pool';
 import { summary } from './task-view';
@@ -343,6 +344,10 @@ function optionalInt(value: unknown): number | null {
 function seconds(value: unknown): number | null {
   if (value === undefined || value === null || value === '') return null;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`time limits are seconds >= 0, got ${JSON.stringify(value)}`);
+  // A longer limit would overflow the worker's setTimeout and fire at once.
+  if (!Number.isFinite(n) || n < 0 || n > MAX_TIME_LIMIT_S)
+    throw new Error(
+      `time limits are seconds from 0 to ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), got ${JSON.stringify(value)}`,
+    );
   return n === 0 ? null : n;
 }

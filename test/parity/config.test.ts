@@ -3,6 +3,7 @@ import { silentLogger } from '../../src/log';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { exited } from '../worker/child';
+import { resolveTaskOptions } from '../../src/plugin/options';
 
 /** The options added for Celery parity are checked once, naming the key and what would be right. */
 const make = (options: Record<string, unknown>) => () =>
@@ -11,6 +12,8 @@ const make = (options: Record<string, unknown>) => () =>
 test.each([
   [{ taskTimeLimit: -1 }, /'taskTimeLimit'.*seconds > 0/],
   [{ taskSoftTimeLimit: 'soon' }, /'taskSoftTimeLimit'.*seconds > 0/],
+  // A worker arms limits with setTimeout, which fires at once past 2^31-1 ms.
+  [{ taskTimeLimit: 30 * 86_400 }, /'taskTimeLimit'.*at most 2147483 \(about 24 days\)/],
   [{ taskDefaultRateLimit: '5/x' }, /'taskDefaultRateLimit'.*'10\/s'/],
   [{ alwaysEager: 'yes' }, /'alwaysEager'.*true or false/],
   [{ eagerPropagates: 1 }, /'eagerPropagates'.*true or false/],
@@ -33,7 +36,16 @@ test('the defaults resolve as given', () => {
   });
   expect(() => app.worker({ timeLimit: 0 })).toThrow(/'timeLimit'.*seconds > 0/);
   expect(() => app.worker({ softTimeLimit: Number.NaN })).toThrow(/'softTimeLimit'/);
+  expect(() => app.worker({ timeLimit: 2_147_484 })).toThrow(/'timeLimit'.*at most 2147483/);
   return app.close();
+});
+
+test('a task time limit that setTimeout cannot arm is refused', () => {
+  for (const timeLimit of [Infinity, 2_147_484])
+    expect(() => resolveTaskOptions('t', { timeLimit })).toThrow(/task 't' option timeLimit.*at most 2147483/);
+  expect(() => resolveTaskOptions('t', { softTimeLimit: 0 })).toThrow(/option softTimeLimit.*seconds > 0/);
+  expect(() => resolveTaskOptions('t', { defaultRetryDelay: Infinity })).toThrow(/option defaultRetryDelay/);
+  expect(resolveTaskOptions('t', { timeLimit: 2_147_483 }).timeLimit).toBe(2_147_483);
 });
 
 test('celeriac worker --time-limit with no number says what it expects', async () => {

@@ -3,6 +3,7 @@ import { Inspect } from '../../plugin/inspect';
 import type { AdminContext } from '../context';
 import { loadWorkerOverview } from './worker-overview';
 import { textProblem } from '../../db/limits';
+import { MAX_TIME_LIMIT_S } from '../../broker/headers';
 import { HttpError, notFound, validationFailed, fieldErrors } from '../http';
 import { requireObjectBody, unknownKeys } from '../validate';
 
@@ -38,7 +39,7 @@ const CONTROL = [
 /** Threads added or removed in one step: more is a typo, and each thread costs memory. */
 const MAX_POOL_STEP = 1000;
 /** A worker arms its time limits with setTimeout, which fires at once for more than 2^31-1 ms. */
-const MAX_LIMIT_S = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_LIMIT_S = Math.floor(MAX_TIME_LIMIT_S);
 
 export function controlRoutes(ctx: AdminContext): Router {
   const router = Router();
