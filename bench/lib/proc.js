@@ -48,6 +48,8 @@ class Child {
     this.logPath = join(LOG_DIR, `${name.replace(/[^\w.-]+/g, '_')}.log`);
     this.log = createWriteStream(this.logPath);
     this.log.write(`$ ${cmd} ${args.join(' ')}\n`);
+    // The "timed from spawn" origin (W1): what a user waits, module loading included.
+    this.spawnedAt = Date.now();
     this.proc = spawn(cmd, args, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },

@@ -82,6 +82,11 @@ function w1Table(results, systems, opts) {
         opts,
       ),
       cell(
+        ok.map((r) => r.drainFromSpawnPerSec),
+        fmtInt,
+        opts,
+      ),
+      cell(
         ok.map((r) => r.peakRssMiB),
         fmtInt,
         opts,
@@ -104,6 +109,7 @@ function w1Table(results, systems, opts) {
       ratioCell(results, systems, 'sendPerSec', true),
       ratioCell(results, systems, 'bulkPerSec', true),
       ratioCell(results, systems, 'drainPerSec', true),
+      ratioCell(results, systems, 'drainFromSpawnPerSec', true),
       ratioCell(results, systems, 'peakRssMiB', false),
       ratioCell(results, systems, 'workerCpuMsPer1k', false) + ' (worker)',
     ]);
@@ -114,7 +120,8 @@ function w1Table(results, systems, opts) {
       'tasks',
       'send one by one (tasks/s)',
       'send in bulk (tasks/s)',
-      'drain (tasks/s)',
+      'drain from modules loaded (tasks/s)',
+      'drain from spawn (tasks/s)',
       'worker peak RSS (MiB)',
       'drain CPU ms per 1k tasks: worker · Redis · Postgres (median)',
     ],
