@@ -155,3 +155,75 @@ test("a crontab's zone is mirrored; a row deleted in Django leaves beat's tables
   await django.run('delete', ['nightly-kolkata']);
   await eventually(async () => expect(await mirrored('nightly-kolkata')).toBeNull(), 10_000, 100);
 }, 60_000);
+
+test('solar, start_time and expires are mirrored; an args edit made with the ORM while running reaches the next runs', async () => {
+  const start = new Date(Date.now() + 3_600_000);
+  const expires = new Date(Date.now() + 7_200_000);
+  await django.run('schedule', [
+    JSON.stringify({
+      name: 'sunrise',
+      task: 'js.add',
+      solar: { event: 'sunrise', latitude: '52.520000', longitude: '13.405000' },
+      args: [1, 1],
+      start_time: start.toISOString(),
+      expires: expires.toISOString(),
+    }),
+  ]);
+  const sun = await eventually(
+    async () => {
+      const r = await mirrored('sunrise');
+      expect(r?.next_run_at).toBeTruthy();
+      return r;
+    },
+    10_000,
+    100,
+  );
+  expect(sun.solar_id).not.toBeNull();
+  expect(new Date(sun.start_time).getTime()).toBe(start.getTime());
+  expect(new Date(sun.expires).getTime()).toBe(expires.getTime());
+  expect(new Date(sun.next_run_at).getTime()).toBeGreaterThanOrEqual(start.getTime());
+
+  await django.run('schedule', [
+    JSON.stringify({ name: 'edited', task: 'js.add', interval: { every: 1, period: 'seconds' }, args: [1, 1] }),
+  ]);
+  await eventually(
+    async () => expect((await django.run('periodic_results', ['edited'])).ids.length).toBeGreaterThan(0),
+    30_000,
+    200,
+  );
+  await django.run('edit', ['edited', JSON.stringify({ args: [100, 1] })]);
+  await eventually(
+    async () => {
+      const { ids } = await django.run('periodic_results', ['edited']);
+      expect(await app.asyncResult(ids[ids.length - 1]).get({ timeout: 10_000 })).toBe(101);
+    },
+    30_000,
+    250,
+  );
+  await django.run('edit', ['edited', JSON.stringify({ enabled: false })]);
+}, 90_000);
+
+test('a Django row beat cannot run (args that are not JSON) is skipped; the rows beside it still run', async () => {
+  await django.run('schedule', [
+    JSON.stringify({
+      name: 'good-beside-bad',
+      task: 'js.add',
+      interval: { every: 1, period: 'seconds' },
+      args: [2, 2],
+    }),
+  ]);
+  await django.run('schedule', [
+    JSON.stringify({ name: 'bad-args', task: 'js.add', interval: { every: 1, period: 'seconds' }, args: [0, 0] }),
+  ]);
+  await pg.query(
+    `UPDATE "${django.schema}".django_celery_beat_periodictask SET args = '(1, 2' WHERE name = 'bad-args'`,
+  );
+  await django.run('edit', ['good-beside-bad', JSON.stringify({ description: 'bumps last_update' })]);
+  await eventually(async () => expect(await mirrored('bad-args')).toBeNull(), 10_000, 100);
+  await eventually(
+    async () => expect((await django.run('periodic_results', ['good-beside-bad'])).ids.length).toBeGreaterThan(1),
+    30_000,
+    200,
+  );
+  await django.run('edit', ['good-beside-bad', JSON.stringify({ enabled: false })]);
+}, 60_000);
