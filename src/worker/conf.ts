@@ -14,7 +14,10 @@ export function describeConf(config: ResolvedConfig, worker: WorkerStats): Recor
     if (value === undefined) out[key] = null;
     else if (key === 'brokerUrl' || key === 'databaseUrl') out[key] = redactUrl(String(value));
     else if (key === 'dataSource' || key === 'logger') out[key] = '<object>';
-    else if (key === 'signing') out[key] = '********';
+    // The auth serializer holds the private key: its digest is all a monitor may see.
+    else if (key === 'signing' || key === 'security') out[key] = '********';
+    // A Set would reach the monitor as {}: the content types accepted, as Celery's accept_content lists them.
+    else if (value instanceof Set) out[key] = [...value];
     else if (key === 'beatSchedule') out[key] = `${(value as unknown[]).length} entries`;
     else out[key] = value;
   }
