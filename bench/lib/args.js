@@ -4,7 +4,15 @@
  * shrinks every one of them so CI can run the whole matrix in well under two minutes.
  */
 
-const SYSTEMS = ['celeriac', 'bullmq', 'graphile', 'graphile-batched', 'celery-prefork', 'celery-threads'];
+const SYSTEMS = [
+  'celeriac',
+  'celeriac-ignore-result',
+  'bullmq',
+  'graphile',
+  'graphile-batched',
+  'celery-prefork',
+  'celery-threads',
+];
 /** The RabbitMQ rows (issue 18), run only when named: `--only celeriac,celeriac-amqp,celery-prefork,celery-prefork-amqp`. */
 const AMQP_SYSTEMS = ['celeriac-amqp', 'celery-prefork-amqp'];
 const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];

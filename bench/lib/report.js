@@ -251,6 +251,20 @@ function targets(results, systems) {
       verdict(celery ? r2 >= 20 : null),
     ]);
   }
+  const ignoring = w1['celeriac-ignore-result'];
+  const batched = w1['graphile-batched'];
+  if (ignoring) {
+    const cel = med(ignoring, 'drainPerSec');
+    const peer = batched ? med(batched, 'drainPerSec') : NaN;
+    const ok = Number.isFinite(cel) && Number.isFinite(peer);
+    rows.push([
+      'W1 drain with ignoreResult ≥ 1.5× graphile-worker batched',
+      ok
+        ? `${fmtInt(cel)} vs ${fmtInt(peer)} tasks/s = ${(cel / peer).toFixed(2)}×`
+        : 'graphile-worker batched not measured',
+      verdict(ok ? cel / peer >= 1.5 : null),
+    ]);
+  }
   const w2 = results.w2 ?? {};
   if (w2.celeriac) {
     const p50 = med(w2.celeriac, 'p50');

@@ -352,8 +352,40 @@ function celery(pool, transport = 'redis') {
   };
 }
 
+/**
+ * W1 only: the same worker and sender with `bench.noop` defined with ignoreResult, so no result
+ * row is written, as graphile-worker keeps none (issue 21's like-for-like drain). No row to count,
+ * so a task is done when its message is acked: none left in the queue, the redelivered list or a
+ * worker's processing list (acksLate acks after the task ran), as graphile's job row is gone.
+ */
+const celeriacIgnoreResult = {
+  ...celeriac,
+  name: 'celeriac-ignore-result',
+  label: 'Celeriac (ignoreResult)',
+  workloads: ['w1'],
+  childEnv: { ...celeriacEnv, BENCH_IGNORE_RESULT: '1' },
+  settings:
+    celeriac.settings +
+    '; W1 only: `bench.noop` with ignoreResult (no PENDING or result row); done = message acked (queue, redelivered and processing lists empty)',
+  async doneCount(env, total) {
+    const r = env.redis(NS.celeriac.redisDb);
+    const p = NS.celeriac.keyPrefix;
+    const keys = [`${p}celery`, `${p}celeriac:redelivered:celery`];
+    let cursor = '0';
+    do {
+      let found;
+      [cursor, found] = await r.scan(cursor, 'MATCH', `${p}celeriac:processing:*`, 'COUNT', 1000);
+      keys.push(...found);
+    } while (cursor !== '0');
+    const lens = await Promise.all(keys.map((k) => r.llen(k)));
+    return total - lens.reduce((a, b) => a + b, 0);
+  },
+  beat: undefined,
+};
+
 const all = [
   celeriac,
+  celeriacIgnoreResult,
   bullmq,
   graphile(false),
   graphile(true),

@@ -33,7 +33,8 @@ export const celeriac = new Celeriac({
   ...(process.env.BENCH_EVENTS === '0' ? { events: false } : {}),
 });
 
-export const noop = task('bench.noop', () => null);
+// BENCH_IGNORE_RESULT=1: the "Celeriac (ignoreResult)" W1 row (systems/index.js), no result row.
+export const noop = task('bench.noop', () => null, { ignoreResult: process.env.BENCH_IGNORE_RESULT === '1' });
 
 /** W5: the chord callback; gets every member's result, returns how many it got. */
 export const collect = task('bench.collect', (_ctx, results: unknown[]) => results.length);
