@@ -1,4 +1,4 @@
-import { CeleriacError } from '../errors';
+import { CeleriacError, closest } from '../errors';
 
 export interface ParsedArgs {
   command: string | undefined;
@@ -39,4 +39,20 @@ export function stringFlag(flags: Map<string, string | true>, name: string): str
   const v = flags.get(name);
   if (v === true) throw new CeleriacError(`--${name} expects a value`);
   return v;
+}
+
+/**
+ * A misspelt flag (`--concurency 4`) must not run a worker with the default instead: refuse any flag
+ * the command does not take, with the nearest one it does.
+ */
+export function rejectUnknownFlags(command: string, flags: Map<string, string | true>, known: string[]): void {
+  const spell = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+  for (const name of flags.keys()) {
+    if (known.includes(name)) continue;
+    const hint = name.length > 2 ? closest(name, known) : undefined;
+    throw new CeleriacError(
+      `unknown flag '${spell(name)}'${hint ? ` (did you mean '${spell(hint)}'?)` : ''}; ` +
+        `${command} takes ${known.map(spell).join(', ')} (celeriac --help)`,
+    );
+  }
 }

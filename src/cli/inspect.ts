@@ -1,6 +1,6 @@
 import { CeleriacError } from '../errors';
 import type { Replies } from '../plugin/inspect';
-import { parseArgs, stringFlag } from './args';
+import { parseArgs, rejectUnknownFlags, stringFlag } from './args';
 import { loadApp } from './load-app';
 import { purgeCommand, queueLengths } from './queues';
 
@@ -77,7 +77,13 @@ export async function remoteCommand(argv: string[]): Promise<void> {
   );
   if (argv.some((a) => a === '--force' || a === '-f')) flags.set('force', true);
   const kind = command as 'inspect' | 'control' | 'purge';
-  if (kind === 'purge' || (kind === 'inspect' && positional[0] === 'queues')) {
+  const queueCommand = kind === 'purge' || (kind === 'inspect' && positional[0] === 'queues');
+  rejectUnknownFlags(
+    queueCommand ? `${kind}${kind === 'inspect' ? ' queues' : ''}` : kind,
+    flags,
+    queueCommand ? ['app', 'queues', ...(kind === 'purge' ? ['force'] : [])] : ['app', 'destination', 'timeout'],
+  );
+  if (queueCommand) {
     const { app } = loadApp(stringFlag(flags, 'app'));
     try {
       await (kind === 'purge' ? purgeCommand(app, flags) : queueLengths(app, flags, json));

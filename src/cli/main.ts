@@ -1,5 +1,5 @@
 import { CeleriacError } from '../errors';
-import { intFlag, parseArgs, stringFlag } from './args';
+import { intFlag, parseArgs, rejectUnknownFlags, stringFlag } from './args';
 import { loadApp, requireUserModule } from './load-app';
 import { init } from './init';
 import { remoteCommand, remoteUsage } from './inspect';
@@ -16,6 +16,7 @@ Commands:
          [--autoscale max,min] [--autoscale-keepalive-ms N]
          [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads, processes)
          [--time-limit S] [--soft-time-limit S]  limits for tasks that set none
+         [--grace-ms N]         how long SIGTERM waits for running tasks (30000)
   beat [--name id]              send scheduled tasks from the database schedules (run several for HA)
 ${remoteUsage}
   run <file.ts|file.js>         run a script of the app (its web server) with TypeScript support
@@ -23,6 +24,28 @@ ${remoteUsage}
   --app, -A <module>            the module exporting your Celeriac instance (as Celery's -A):
                                 TypeScript sources (compiled on load) or compiled CommonJS / ESM
   --help, -h                    this text;  --version: the package version`;
+
+/** The flags each command takes (by their long names; aliases resolve to these). */
+const commandFlags: Record<string, string[]> = {
+  init: ['dir'],
+  migrate: ['app'],
+  worker: [
+    'app',
+    'queues',
+    'concurrency',
+    'pool',
+    'hostname',
+    'prefetch-multiplier',
+    'grace-ms',
+    'autoscale',
+    'autoscale-keepalive-ms',
+    'max-tasks-per-child',
+    'max-memory-per-child',
+    'time-limit',
+    'soft-time-limit',
+  ],
+  beat: ['app', 'name'],
+};
 
 const aliases: Record<string, string> = {
   '-A': 'app',
@@ -50,6 +73,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
+    if (commandFlags[command]) rejectUnknownFlags(command, flags, commandFlags[command]);
     switch (command) {
       case 'init':
         return initCommand(flags);

@@ -41,6 +41,9 @@ test('--help exits 0, no command exits 2, --version prints the version', () => {
   expect(help.code).toBe(0);
   expect(help.stdout).toMatch(/^Usage: celeriac <command>/);
   expect(help.stdout).toMatch(/init \[--dir src\]/);
+  for (const usage of ['purge [-Q q1,q2] [-f]', 'inspect queues', '--pool async|threads|processes', '--time-limit S'])
+    expect(help.stdout).toContain(usage);
+  expect(help.stdout).toContain('--grace-ms N');
   expect(celeriac(['help']).code).toBe(0);
   expect(celeriac(['worker', '-h']).code).toBe(0);
   const none = celeriac([]);
@@ -48,6 +51,21 @@ test('--help exits 0, no command exits 2, --version prints the version', () => {
   expect(none.stderr).toMatch(/^Usage: celeriac/);
   const version = celeriac(['--version']);
   expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+});
+
+test('a flag the command does not take is refused with the nearest one, before anything loads', () => {
+  const typo = celeriac(['worker', '--app', 'src/nope.ts', '--concurency', '4']);
+  expect(typo.code).toBe(1);
+  expect(typo.stderr).toMatch(/celeriac worker: unknown flag '--concurency' \(did you mean '--concurrency'\?\)/);
+  expect(celeriac(['beat', '-A', 'src/nope.ts', '--time-limit', '5']).stderr).toMatch(
+    /celeriac beat: unknown flag '--time-limit'; beat takes --app, --name/,
+  );
+  expect(celeriac(['inspect', 'ping', '-A', 'src/nope.ts', '--destinaton', 'w@h']).stderr).toMatch(
+    /unknown flag '--destinaton' \(did you mean '--destination'\?\)/,
+  );
+  expect(celeriac(['inspect', 'queues', '-A', 'src/nope.ts', '-f']).stderr).toMatch(
+    /celeriac inspect: unknown flag '--force'; inspect queues takes --app, --queues/,
+  );
 });
 
 test('a missing or wrong --app says what to pass', () => {
