@@ -8,6 +8,7 @@ import type { SerializedError } from './outcome';
 import type { WorkerParts } from './parts';
 import type { Job } from './pool';
 import { excResult } from './state-writer';
+import { taskInfo } from './task-view';
 
 /**
  * A fetched message the worker cannot or must not run (its queue was cancelled, it does not
@@ -79,6 +80,39 @@ export class Intake {
     // Python senders give no sent_at: the receipt time is the best creation time we have.
     msg.headers.sent_at ??= new Date().toISOString();
     return { msg, task, redeliveries: delivery.redeliveries, acked: false, started: false, finished: false };
+  }
+
+  /**
+   * Not due yet (a Python sender puts eta tasks straight on the queue): hand it back to the
+   * transport until then (on Redis the delayed set, rather than this process's memory, where
+   * Celery keeps it and loses it on a crash).
+   */
+  defer(job: Job, eta: Date): void {
+    const { broker, consumer, promoter, fail } = this.parts;
+    const { msg } = job;
+    void broker
+      .defer(consumer, msg.raw, { queue: msg.queue, priority: msg.priority, raw: msg.raw, dueAtMs: eta.getTime() })
+      .then(() => promoter.promoteBy(eta.getTime()))
+      .catch((e) => fail('deferring an eta task failed; it will be redelivered', e));
+  }
+
+  /** A job the worker will run: its RECEIVED state, Celery's task_received signal and task-received event. */
+  received(job: Job): void {
+    const { app, states, events, workerName } = this.parts;
+    const { msg, task } = job;
+    if (!task.options.ignoreResult && !msg.ignoreResult) states.noteReceived(job);
+    if (app.signals.has('taskReceived')) app.signals.emit('taskReceived', taskInfo(job, workerName));
+    events.task('task-received', {
+      uuid: msg.id,
+      name: msg.task,
+      args: msg.headers.argsrepr,
+      kwargs: msg.headers.kwargsrepr,
+      retries: msg.retries,
+      root_id: msg.rootId,
+      parent_id: msg.parentId,
+      eta: msg.eta?.toISOString() ?? null,
+      expires: msg.expires?.toISOString() ?? null,
+    });
   }
 
   /**

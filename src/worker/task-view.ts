@@ -1,4 +1,5 @@
 import type { Signals, TaskInfo } from '../plugin/signals';
+import { decodeTask } from '../broker/message';
 import type { Outcome } from './outcome';
 import type { Job } from './pool';
 
@@ -57,4 +58,20 @@ export function emitTaskSignals(s: Signals, info: TaskInfo, outcome: Outcome, st
   else s.emit('taskRevoked', info, outcome.reason);
   const state = { success: 'SUCCESS', failure: 'FAILURE', retry: 'RETRY', revoked: 'REVOKED' }[outcome.kind];
   if (started) s.emit('taskPostrun', info, state);
+}
+
+/** Raw messages held until their eta, as inspect scheduled lists them; one that does not decode is left out. */
+export function scheduledSummaries(
+  raws: string[],
+  hostname: string,
+): { eta: string | null; priority: number; request: TaskSummary }[] {
+  return raws.flatMap((raw) => {
+    try {
+      const msg = decodeTask(raw);
+      const job = { msg, redeliveries: 0, acked: false, started: false } as Job;
+      return [{ eta: msg.eta?.toISOString() ?? null, priority: msg.priority, request: summary(job, hostname) }];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -1,38 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import type { Broker, Delivery } from '../broker';
-import type { ConsumerLeases } from '../broker/broker';
+import type { Delivery } from '../broker';
 import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
-import { decodeTask } from '../broker/message';
 import type { Runtime } from '../runtime/runtime';
 import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
 import type { LogLevel } from '../log';
 import { Outage } from '../outage';
-import { finishedNotices } from '../results/waiter';
-import type { ResultStore, StateUpdate } from '../results/store';
 import type { TaskState } from '../results/states';
-import { AsyncPool } from './async-pool';
-import { EventDispatcher } from './events';
 import { serializeError, type Outcome } from './outcome';
-import type { Job, Pool, PoolKind } from './pool';
-import { describeConf } from './conf';
-import { ProcessPool } from './process-pool';
+import type { Job, PoolKind } from './pool';
 import { parseRateLimit } from '../plugin/options';
-import { ThreadPool } from './thread-pool';
-import { Acker } from './acker';
-import { summary, taskInfo, type TaskSummary } from './task-view';
-import { DelayedPromoter } from './promoter';
-import { Autoscaler } from './autoscale';
-import { RemoteControl } from './remote-control';
-import { Finisher } from './finisher';
-import { Intake } from './intake';
+import { scheduledSummaries, summary, taskInfo, type TaskSummary } from './task-view';
+import type { Autoscaler } from './autoscale';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options';
-import type { WorkerParts } from './parts';
-import { RevokedIds } from './revoked';
-import { StateWriter } from './state-writer';
-import { STRAY_CHECK_MS, StrayReclaimer } from './strays';
+import { buildRunning, type Running } from './running';
 import { TaskLimits } from './task-limits';
+import { Upkeep } from './upkeep';
+import { WaitingJobs } from './waiting';
+import { drainAndClose, sleep } from './shutdown';
 
 export type { WorkerOptions } from './options';
 
@@ -76,34 +62,19 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     ResolvedWorkerOptions,
     'prefetchMultiplier' | 'shutdownGraceMs' | 'maxRedeliveries' | 'blockMs'
   >;
-  /** Set when the worker runs with autoscale; remote control's pool_grow/shrink defer to it. */
-  autoscaler: Autoscaler | undefined;
-  private remote: RemoteControl | undefined;
   private readonly poolKind: PoolKind;
-  private pool!: Pool;
-  private broker!: Broker;
-  private store!: ResultStore;
-  private events!: EventDispatcher;
+  /** Everything start() built, as one object (./running.ts); undefined before start. */
+  private live: Running | undefined;
+  private upkeep: Upkeep | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private readonly held = new Set<Job>();
-  private readonly ready: Job[] = [];
-  // Each with the timer that hands it back when its token is due: cleared on revoke and on stop, or
-  // a minute-long wait ('1/m') would outlive the worker and hold its process open.
-  private readonly waitingForRate = new Map<Job, NodeJS.Timeout>();
+  private readonly waiting: WaitingJobs;
   private readonly running = new Map<string, Job>();
-  private revoked!: RevokedIds;
   private readonly limits: TaskLimits;
-  private acker!: Acker;
-  private promoter!: DelayedPromoter;
-  private states!: StateWriter;
-  private intake!: Intake;
-  private finisher!: Finisher;
   private roomWaiter: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private loopDone: Promise<void> = Promise.resolve();
-  private timers: NodeJS.Timeout[] = [];
-  private unsubscribers: (() => Promise<void>)[] = [];
   private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
   /** Processed per task name, for `inspect stats` (not in the heartbeat: it grows with the task names). */
   readonly totals = new Map<string, number>();
@@ -111,8 +82,6 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
   private readonly startedAt = Date.now();
   /** Redis as this worker sees it: an outage is logged when it starts and when it ends. */
   private readonly redisOutage: Outage;
-  /** No lease recovery before this instant (see recover()). */
-  private recoveryHeldUntil = 0;
 
   constructor(
     private readonly app: Runtime,
@@ -132,6 +101,10 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       hard: workerOptions.timeLimit ?? app.config.taskTimeLimit,
     });
     this.prefetchLimit = this.concurrency * (1 + this.options.prefetchMultiplier);
+    this.waiting = new WaitingJobs(
+      (job) => this.limits.rateWaitMs(job.task),
+      () => this.dispatch(),
+    );
     this.redisOutage = new Outage(
       'Redis',
       (level, message, fields) => this.log(level, message, fields),
@@ -169,117 +142,71 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
   }
 
   private async startUp(): Promise<void> {
-    // Side by side: each is a connection handshake, and a worker's start-up is time its queue waits.
-    [this.broker, this.store] = await Promise.all([this.app.broker(), this.app.results()]);
-    this.events = new EventDispatcher(this.broker, this.name, this.app.config.events);
-    this.acker = new Acker(
-      this.broker,
-      this.consumer,
-      (job) => this.release(job),
-      (err) => this.fail('ack failed; these tasks may run again', err),
-    );
-    this.promoter = new DelayedPromoter(this.broker.delayed, (err) => this.fail('promoting delayed tasks failed', err));
-    this.revoked = new RevokedIds(this.broker, (message, err) => this.fail(message, err));
-    this.states = new StateWriter(this.store, this.name);
-    const parts: WorkerParts = {
-      owner: this,
+    const host = {
       app: this.app,
-      workerName: this.name,
+      worker: this,
+      name: this.name,
       consumer: this.consumer,
-      broker: this.broker,
-      states: this.states,
-      events: this.events,
-      acker: this.acker,
-      promoter: this.promoter,
-      log: (level, message, fields) => this.log(level, message, fields),
-      fail: (message, err) => this.fail(message, err),
+      poolKind: this.poolKind,
+      concurrency: this.concurrency,
+      prefetchLimit: this.prefetchLimit,
+      maxRedeliveries: this.options.maxRedeliveries,
+      options: this.workerOptions,
+      counters: this.counters,
+      totals: this.totals,
+      outage: this.redisOutage,
+      heldRaws: () => new Set([...this.held].map((j) => j.msg.raw)),
+      release: (job: Job) => this.release(job),
+      taskFinished: (taskId: string, state: TaskState) => this.emit('task-finished', taskId, state),
+      onControl: (raw: string) => this.onControl(raw),
+      info: () => this.info(),
+      log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => this.log(level, message, fields),
+      fail: (message: string, err: unknown) => this.fail(message, err),
       stopping: () => this.state !== 'running',
     };
-    this.intake = new Intake(parts, this.options.maxRedeliveries);
-    this.finisher = new Finisher(
-      parts,
-      this.counters,
-      (job) => this.release(job),
-      (taskId, state) => this.emit('task-finished', taskId, state),
-      this.totals,
-    );
-    const hooks = {
-      hostname: this.name,
-      middleware: this.app.taskMiddleware,
-      updateState: (job: Job, state: string, meta?: Record<string, unknown>) =>
-        this.states.write(job, state, { meta: meta ?? {} }).then(() => {}),
-    };
-    const limits = {
-      maxTasksPerChild: this.workerOptions.maxTasksPerChild,
-      maxMemoryPerChild: this.workerOptions.maxMemoryPerChild,
-    };
-    const Children = { threads: ThreadPool, processes: ProcessPool, async: undefined }[this.poolKind];
-    this.pool = Children
-      ? new Children(this.workerOptions.appModule, this.concurrency, hooks, limits)
-      : new AsyncPool(hooks);
-    const onCommitted = (updates: StateUpdate[]) => {
-      const notices = finishedNotices(updates);
-      if (notices.length > 0)
-        void this.broker.publish(this.broker.channels.resultsChannel, JSON.stringify(notices)).catch(() => {});
-    };
-    this.store.on('committed', onCommitted);
-    this.unsubscribers.push(async () => void this.store.off('committed', onCommitted));
-    await this.broker.registerConsumer(this.consumer, this.app.config.leaseMs);
-    await this.applyPrefetch();
-    await this.revoked.refresh();
-    if (this.workerOptions.autoscale) {
-      this.autoscaler = new Autoscaler(this, (q) => this.broker.queueLength(q), this.workerOptions.autoscale);
-      this.autoscaler.on('error', (err) => this.fail('autoscale could not read the backlog', err));
-      this.autoscaler.on('scaled', (from, to) => this.log('info', `autoscale: concurrency ${from} → ${to}`));
-    }
-    this.remote = new RemoteControl(this, this.broker, this.autoscaler, {
-      maxTasksPerChild: this.workerOptions.maxTasksPerChild,
-      maxMemoryPerChild: this.workerOptions.maxMemoryPerChild,
-      conf: () => describeConf(this.app.config, this.info()),
-    });
-    this.remote.on('error', (err) => this.fail('could not send a remote control reply', err));
-    this.remote.start();
-    this.unsubscribers.push(await this.broker.subscribe(this.broker.channels.pidbox, (raw) => this.onControl(raw)));
-    if (this.broker.delayed)
-      this.unsubscribers.push(
-        await this.broker.subscribe(this.broker.delayed.wakeChannel, (due) => this.promoter.promoteBy(Number(due))),
-      );
+    const live = (this.live = await buildRunning(host));
+    this.upkeep = new Upkeep(host, live);
     this.state = 'running';
-    const beatMs = Math.min(2000, Math.floor(this.app.config.leaseMs / 3));
-    this.timers.push(setInterval(() => void this.heartbeat(), beatMs));
-    const leases = this.broker.leases;
-    if (leases) {
-      this.timers.push(setInterval(() => void this.recover(leases), 1000));
-      const strays = new StrayReclaimer(this.broker, this.consumer);
-      this.timers.push(setInterval(() => void this.reclaimStrays(strays), STRAY_CHECK_MS));
-    }
-    this.revoked.start();
-    await this.heartbeat();
-    this.promoter.start();
+    this.upkeep.start();
+    live.revoked.start();
+    await this.upkeep.heartbeat();
+    live.promoter.start();
     this.loopDone = this.loop();
-    this.autoscaler?.start();
-    await this.events.worker('worker-online', this.info());
+    live.autoscaler?.start();
+    await live.events.worker('worker-online', this.info());
     this.app.signals.emit('workerReady', { name: this.name });
     this.log('info', `worker ready: queues ${this.queues.join(', ')}, ${this.poolKind} pool of ${this.concurrency}`);
   }
 
-  /** Closes whatever a failed start() had built, in reverse order; the worker ends 'stopped'. */
+  /** The running worker's parts; only ever read once start() has built them. */
+  private get run(): Running {
+    if (!this.live) throw new CeleriacError(`Worker ${this.name} is not running: call start() first.`);
+    return this.live;
+  }
+
+  /** Set when the worker runs with autoscale; remote control's pool_grow/shrink defer to it. */
+  get autoscaler(): Autoscaler | undefined {
+    return this.live?.autoscaler;
+  }
+
+  /** Stops what runs on the parts (timers, the fetch loop), then closes the parts; the worker ends 'stopped'. */
   private async closeBuilt(): Promise<void> {
     this.state = 'stopped';
-    this.autoscaler?.stop();
-    this.remote?.stop();
-    for (const t of this.timers.splice(0)) clearInterval(t);
-    this.revoked?.stop();
-    this.promoter?.stop();
-    if (this.broker) this.broker.interruptFetch(this.consumer);
+    await this.halt();
+    await this.live?.close();
+  }
+
+  /** Stops the loops and timers that use the parts, and waits for the fetch loop to end. */
+  private async halt(): Promise<void> {
+    const live = this.live;
+    this.upkeep?.stop();
+    live?.autoscaler?.stop();
+    live?.remote.stop();
+    live?.revoked.stop();
+    live?.promoter.stop();
+    live?.broker.interruptFetch(this.consumer);
     this.roomWaiter?.();
     await this.loopDone.catch(() => {});
-    for (const unsub of this.unsubscribers.splice(0)) await unsub().catch(() => {});
-    if (this.broker) {
-      await this.broker.removeWorkerInfo(this.name).catch(() => {});
-      await this.broker.unregisterConsumer(this.consumer).catch(() => {});
-    }
-    await this.pool?.close().catch(() => {});
   }
 
   private async loop(): Promise<void> {
@@ -289,7 +216,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       // commit and its ack to return holds no slot (it only costs memory), so fetching never
       // waits on a commit. Those waiting ones are bounded too, at FINISHING_FACTOR × the limit.
       const finishing = this.held.size - this.unfinished();
-      const finishingCap = this.prefetchLimit * (this.store.health().postgres.down ? 1 : FINISHING_FACTOR);
+      const finishingCap = this.prefetchLimit * (this.run.store.health().postgres.down ? 1 : FINISHING_FACTOR);
       const room = Math.min(this.prefetchLimit - this.unfinished(), finishingCap - finishing);
       if (room <= 0) {
         await new Promise<void>((resolve) => (this.roomWaiter = resolve));
@@ -297,9 +224,14 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       }
       let deliveries: Delivery[];
       try {
-        deliveries = await this.broker.fetch(this.consumer, this.queues, Math.min(room, 1000), this.options.blockMs);
+        deliveries = await this.run.broker.fetch(
+          this.consumer,
+          this.queues,
+          Math.min(room, 1000),
+          this.options.blockMs,
+        );
         backoffMs = 100;
-        this.brokerOk();
+        this.upkeep?.brokerOk();
       } catch (err) {
         if (this.state !== 'running') break;
         this.fail('fetch failed; retrying', err);
@@ -312,76 +244,45 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
   }
 
   private accept(delivery: Delivery): void {
-    const job = this.intake.admit(delivery, this.queues);
+    const { intake, revoked, acker } = this.run;
+    const job = intake.admit(delivery, this.queues);
     if (!job) return;
     const { msg, task } = job;
     this.held.add(job);
     const now = Date.now();
-    if (this.revoked.has(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
+    if (revoked.has(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
     if (msg.expires && msg.expires.getTime() <= now)
       return this.finish(job, { kind: 'revoked', reason: 'expired', runtimeMs: 0 });
     if (msg.eta && msg.eta.getTime() > now + 5) {
-      // Not due yet (a Python sender puts eta tasks straight on the queue): hand it back to the
-      // transport until then (on Redis the delayed set, rather than this process's memory, where
-      // Celery keeps it and loses it on a crash).
       this.held.delete(job);
-      void this.broker
-        .defer(this.consumer, msg.raw, {
-          queue: msg.queue,
-          priority: msg.priority,
-          raw: msg.raw,
-          dueAtMs: msg.eta.getTime(),
-        })
-        .then(() => this.promoter.promoteBy(msg.eta!.getTime()))
-        .catch((e) => this.fail('deferring an eta task failed; it will be redelivered', e));
-      return;
+      return intake.defer(job, msg.eta);
     }
-    if (!task.options.ignoreResult && !msg.ignoreResult) this.states.noteReceived(job);
-    if (this.app.signals.has('taskReceived')) this.app.signals.emit('taskReceived', taskInfo(job, this.name));
-    this.events.task('task-received', {
-      uuid: msg.id,
-      name: msg.task,
-      args: msg.headers.argsrepr,
-      kwargs: msg.headers.kwargsrepr,
-      retries: msg.retries,
-      root_id: msg.rootId,
-      parent_id: msg.parentId,
-      eta: msg.eta?.toISOString() ?? null,
-      expires: msg.expires?.toISOString() ?? null,
-    });
-    if (!task.options.acksLate) void this.acker.ack(job);
-    this.ready.push(job);
+    intake.received(job);
+    if (!task.options.acksLate) void acker.ack(job);
+    this.waiting.push(job);
     this.dispatch();
   }
 
   private dispatch(): void {
-    while (this.running.size < this.concurrency && this.ready.length > 0 && this.state !== 'stopped') {
-      const job = this.ready.shift()!;
-      const waitMs = this.limits.rateWaitMs(job.task);
-      if (waitMs > 0) {
-        const timer = setTimeout(() => {
-          if (!this.waitingForRate.delete(job)) return;
-          this.ready.unshift(job);
-          this.dispatch();
-        }, waitMs);
-        this.waitingForRate.set(job, timer);
-        continue;
-      }
+    while (this.running.size < this.concurrency && this.state !== 'stopped') {
+      const job = this.waiting.next();
+      if (!job) return;
       this.start_(job);
     }
   }
 
   private start_(job: Job): void {
     const { msg } = job;
-    if (this.revoked.has(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
+    const { revoked, states, events, pool } = this.run;
+    if (revoked.has(msg.id)) return this.finish(job, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
     job.started = true;
     job.startedAt = Date.now();
     this.limits.applyTimeLimits(job);
     this.running.set(msg.id, job);
     this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
-    if (job.task.options.trackStarted) void this.states.write(job, 'STARTED', { dateStarted: new Date() });
-    this.events.task('task-started', { uuid: msg.id, name: msg.task });
-    this.pool.run(job).then(
+    if (job.task.options.trackStarted) void states.write(job, 'STARTED', { dateStarted: new Date() });
+    events.task('task-started', { uuid: msg.id, name: msg.task });
+    pool.run(job).then(
       (outcome) => {
         this.running.delete(msg.id);
         this.finish(job, outcome);
@@ -399,7 +300,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     if (!job.finished && this.held.has(job)) this.finishedCount++;
     job.finished = true;
     this.wakeFetch();
-    this.finisher.finish(job, outcome);
+    this.run.finisher.finish(job, outcome);
   }
 
   /** Held messages not yet finished: waiting for a slot, a rate token, or running. */
@@ -432,17 +333,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
 
   /** Drop these tasks if they have not started; end them now if `terminate` and they are running. */
   revoke(ids: string[], terminate: boolean): void {
-    this.revoked.add(ids);
+    const { revoked, pool } = this.run;
+    revoked.add(ids);
     for (const id of ids) {
-      const waiting = [...this.ready, ...this.waitingForRate.keys()].find((j) => j.msg.id === id);
-      if (waiting) {
-        if (this.ready.includes(waiting)) this.ready.splice(this.ready.indexOf(waiting), 1);
-        clearTimeout(this.waitingForRate.get(waiting));
-        this.waitingForRate.delete(waiting);
-        this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
-      }
-      if (terminate && this.running.has(id))
-        this.pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
+      const waiting = this.waiting.remove(id);
+      if (waiting) this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
+      if (terminate && this.running.has(id)) pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
     }
   }
 
@@ -453,7 +349,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
 
   /** Tasks received and waiting for a slot or a rate-limit token (Celery's inspect reserved). */
   reservedTasks(): TaskSummary[] {
-    return [...this.ready, ...this.waitingForRate.keys()].map((j) => summary(j, this.name));
+    return this.waiting.all().map((j) => summary(j, this.name));
   }
 
   /**
@@ -461,26 +357,18 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
    * RabbitMQ, unacked in the consumer; on Redis none (they wait in the shared delayed set).
    */
   scheduledTasks(): { eta: string | null; priority: number; request: TaskSummary }[] {
-    return (this.broker.pushed?.deferredBy(this.consumer) ?? []).flatMap((raw) => {
-      try {
-        const msg = decodeTask(raw);
-        const job = { msg, redeliveries: 0, acked: false, started: false } as Job;
-        return [{ eta: msg.eta?.toISOString() ?? null, priority: msg.priority, request: summary(job, this.name) }];
-      } catch {
-        return [];
-      }
-    });
+    return scheduledSummaries(this.live?.broker.pushed?.deferredBy(this.consumer) ?? [], this.name);
   }
 
   /** basic.qos on transports that push (RabbitMQ): the prefetch bound, as the fetch's max is on Redis. */
   private applyPrefetch(): Promise<void> {
-    return (this.broker?.pushed?.setPrefetch(this.consumer, this.prefetchLimit) ?? Promise.resolve()).catch((err) =>
-      this.fail('could not set the prefetch (basic.qos)', err),
+    return (this.live?.broker.pushed?.setPrefetch(this.consumer, this.prefetchLimit) ?? Promise.resolve()).catch(
+      (err) => this.fail('could not set the prefetch (basic.qos)', err),
     );
   }
 
   revokedIds(): string[] {
-    return this.revoked?.list() ?? []; // before start() nothing is revoked here yet
+    return this.live?.revoked.list() ?? []; // before start() nothing is revoked here yet
   }
 
   registeredTasks(): string[] {
@@ -498,19 +386,20 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     this.concurrency = n;
     this.prefetchLimit = n * (1 + this.options.prefetchMultiplier);
     void this.applyPrefetch();
-    this.pool.resize?.(n);
+    this.live?.pool.resize?.(n);
     this.dispatch();
     this.roomWaiter?.();
   }
 
   /** Control pool_restart: fresh children load the app module again (new code on disk); the async pool has none. */
   restartPool(): void {
-    if (!this.pool.restart)
+    const { pool } = this.run;
+    if (!pool.restart)
       throw new ConfigError(
         'pool',
         `pool_restart needs the threads or processes pool; this worker runs the ${this.poolKind} pool`,
       );
-    this.pool.restart();
+    pool.restart();
   }
 
   addQueue(queue: string): void {
@@ -537,63 +426,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
 
   /** Control enable_events / disable_events: a monitor arrived, or task events are not wanted. */
   setTaskEvents(on: boolean): void {
-    this.events.setTaskEvents(on);
+    this.run.events.setTaskEvents(on);
   }
 
   /** Ask the process running this worker to stop gracefully (control shutdown). */
   requestShutdown(): void {
     this.emit('shutdown-requested');
-  }
-
-  private async heartbeat(): Promise<void> {
-    try {
-      await this.broker.leases?.renewLease(this.consumer, this.app.config.leaseMs);
-      const info = this.info();
-      await this.broker.putWorkerInfo(this.name, JSON.stringify(info));
-      this.brokerOk();
-      await this.events.worker('worker-heartbeat', info);
-      this.app.signals.emit('heartbeatSent', { name: this.name });
-    } catch (err) {
-      this.fail('heartbeat failed', err);
-    }
-  }
-
-  /**
-   * Redis answered again after failing. Every lease may have expired meanwhile (a Redis restart
-   * longer than leaseMs loses them all at once), and other live workers renew theirs only at
-   * their next heartbeat: so this worker recovers nothing for one lease period, by which time
-   * every worker still alive has renewed (heartbeats come every leaseMs / 3 at most).
-   */
-  private brokerOk(): void {
-    if (this.redisOutage.ok() !== undefined) this.recoveryHeldUntil = Date.now() + this.app.config.leaseMs;
-  }
-
-  /**
-   * Gives back the messages of workers whose lease lapsed. The script renews this worker's own
-   * lease first and never recovers it, so a recovery check that runs before the next heartbeat
-   * after an outage cannot hand back this worker's own running tasks (issue 15 item 7).
-   */
-  private async recover(leases: ConsumerLeases): Promise<void> {
-    if (Date.now() < this.recoveryHeldUntil || this.redisOutage.down) return;
-    try {
-      const moved = await leases.recoverLapsed({ consumer: this.consumer, leaseMs: this.app.config.leaseMs });
-      if (moved > 0) this.log('warn', `gave back ${moved} messages held by a worker whose lease lapsed`);
-    } catch (err) {
-      this.fail('lease recovery failed', err);
-    }
-  }
-
-  private async reclaimStrays(strays: StrayReclaimer): Promise<void> {
-    try {
-      const moved = await strays.check(() => new Set([...this.held].map((j) => j.msg.raw)));
-      if (moved > 0)
-        this.log(
-          'warn',
-          `gave back ${moved} messages left in this worker's processing list with no task for them (a fetch whose reply was lost)`,
-        );
-    } catch (err) {
-      this.fail('checking for stray held messages failed', err);
-    }
   }
 
   info(): WorkerStats {
@@ -610,7 +448,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       startedAt: this.startedAt,
       heartbeatAt: Date.now(),
       redis: this.redisOutage.info(),
-      store: this.store?.health() ?? null,
+      store: this.live?.store.health() ?? null,
     };
   }
 
@@ -641,60 +479,20 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
   private async shutDown(graceMs: number): Promise<void> {
     this.state = 'stopping';
     this.app.signals.emit('workerShuttingDown', { name: this.name, graceMs });
-    this.autoscaler?.stop();
-    this.remote?.stop();
-    for (const t of this.timers) clearInterval(t);
-    this.revoked.stop();
-    this.promoter.stop();
-    this.broker.interruptFetch(this.consumer);
-    this.roomWaiter?.();
-    await this.loopDone;
-    const notStarted = [...this.ready, ...this.waitingForRate.keys()].filter((j) => !j.acked);
-    this.ready.length = 0;
-    for (const timer of this.waitingForRate.values()) clearTimeout(timer);
-    this.waitingForRate.clear();
-    await this.broker
-      .requeue(
-        this.consumer,
-        notStarted.map((j) => j.msg.raw),
-      )
-      .catch((e) => this.fail('requeue at shutdown failed; the lease will give them back', e));
-    for (const j of notStarted) this.held.delete(j);
-    const deadline = Date.now() + graceMs;
-    while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
-    const unfinished = [...this.running.values()];
-    for (const job of unfinished) {
-      this.running.delete(job.msg.id);
-      this.pool.abort(job.msg.id, { kind: 'revoked', reason: 'shutdown', runtimeMs: 0 });
-    }
-    await this.broker
-      .requeue(
-        this.consumer,
-        unfinished.filter((j) => !j.acked).map((j) => j.msg.raw),
-      )
-      .catch(() => {});
-    for (const j of unfinished) j.acked = true;
-    // Results first, then acks: a task whose result is not committed by now is not acked, so its
-    // message goes back to the queue with the others below and runs again (at-least-once).
-    const flushed = await this.store.flush(Math.max(5000, deadline - Date.now()));
-    if (!flushed)
-      this.log(
-        'warn',
-        `stopping with ${this.store.backlog} task states not yet written (Postgres unavailable); their messages are given back`,
-      );
-    await this.acker.drain();
-    await this.events.flush();
-    await this.events.worker('worker-offline', this.info());
-    for (const unsub of this.unsubscribers.splice(0)) await unsub().catch(() => {});
-    await this.broker.removeWorkerInfo(this.name).catch(() => {});
-    await this.broker.unregisterConsumer(this.consumer).catch(() => {});
-    await this.pool.close();
+    await this.halt();
+    await drainAndClose({
+      run: this.run,
+      consumer: this.consumer,
+      waiting: this.waiting,
+      running: this.running,
+      held: this.held,
+      graceMs,
+      info: () => this.info(),
+      log: (level, message) => this.log(level, message),
+      fail: (message, err) => this.fail(message, err),
+    });
     this.state = 'stopped';
     this.app.signals.emit('workerShutdown', { name: this.name });
     this.log('info', 'worker stopped');
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
