@@ -25,7 +25,11 @@ function sample() {
 }
 setInterval(sample, 100).unref();
 
-const worker = celeriac.worker({ concurrency: 50 });
+// MEM_PREFETCH: the worker's prefetchMultiplier (default 4), to see what the prefetch buffer holds.
+const worker = celeriac.worker({
+  concurrency: 50,
+  ...(process.env.MEM_PREFETCH ? { prefetchMultiplier: Number(process.env.MEM_PREFETCH) } : {}),
+});
 worker.start().then(() => process.send({ ready: true, loadedMs, modulesAtLoad }));
 
 process.on('message', (msg) => {
