@@ -224,6 +224,9 @@
     setInterval(refresh, 10000);
     h.onEvent(h.debounce(refresh, 2000));
   }
+  // admin.js draws the dashboard's own chart with it.
+  window.CeleriacCharts = { drawSeries: drawSeries };
+
   document.addEventListener('celeriac:ready', function () {
     if (document.body.dataset.page === 'dashboard' && window.CeleriacAdmin) initTaskCharts(window.CeleriacAdmin);
   });

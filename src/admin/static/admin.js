@@ -269,63 +269,32 @@
   }
 
   // ---------- dashboard ----------
+  /** Succeeded and failed per minute, stacked, with the chart helper the per-task charts use (admin-flower.js). */
   function drawChart(container, buckets) {
-    var W = Math.max(320, container.clientWidth || 800),
-      H = 180,
-      left = 34,
-      bottom = 22,
-      top = 8;
-    var max = 1;
-    buckets.forEach(function (b) {
-      max = Math.max(max, b.succeeded + b.failed);
-    });
-    // Ticks at whole steps (1, 2, 5 × 10^n), so no gridline carries a rounded, wrong label.
-    var step = 1;
-    while (max / step > 4)
-      step = [1, 2, 5].indexOf(step / Math.pow(10, Math.floor(Math.log10(step)))) === 1 ? step * 2.5 : step * 2;
-    var niceMax = Math.max(step, Math.ceil(max / step) * step);
-    var ns = 'http://www.w3.org/2000/svg';
-    function s(tag, attrs, text) {
-      var n = document.createElementNS(ns, tag);
-      Object.keys(attrs).forEach(function (k) {
-        n.setAttribute(k, attrs[k]);
-      });
-      if (text !== undefined) n.textContent = text;
-      return n;
-    }
-    var svg = s('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none' });
-    var plotH = H - bottom - top,
-      plotW = W - left - 4;
-    for (var tick = 0; tick <= niceMax; tick += step) {
-      var y = top + plotH * (1 - tick / niceMax);
-      svg.appendChild(s('line', { x1: left, x2: W, y1: y, y2: y, class: 'axis' }));
-      svg.appendChild(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(tick)));
-    }
-    var bw = plotW / Math.max(1, buckets.length);
-    buckets.forEach(function (b, i) {
-      var x = left + i * bw + bw * 0.12,
-        w = Math.max(1, bw * 0.76);
-      var hOk = (b.succeeded / niceMax) * plotH,
-        hBad = (b.failed / niceMax) * plotH;
-      if (hOk > 0)
-        svg.appendChild(s('rect', { x: x, y: top + plotH - hOk, width: w, height: hOk, class: 'ok' }, undefined));
-      if (hBad > 0)
-        svg.appendChild(s('rect', { x: x, y: top + plotH - hOk - hBad, width: w, height: hBad, class: 'bad' }));
-      var label = s(
-        'title',
-        {},
-        localTime(b.minute).slice(11, 16) + ': ' + b.succeeded + ' succeeded, ' + b.failed + ' failed',
-      );
-      var hit = s('rect', { x: left + i * bw, y: top, width: bw, height: plotH, fill: 'transparent' });
-      hit.appendChild(label);
-      svg.appendChild(hit);
-      if (i % Math.ceil(buckets.length / 6) === 0) {
-        svg.appendChild(s('text', { x: x, y: H - 6 }, localTime(b.minute).slice(11, 16)));
-      }
-    });
-    svg.appendChild(s('text', { x: W - 4, y: H - 6, 'text-anchor': 'end' }, 'time (' + zoneName() + ')'));
-    container.textContent = '';
-    container.appendChild(svg);
+    window.CeleriacCharts.drawSeries(
+      helpers,
+      container,
+      buckets.map(function (b) {
+        return Date.parse(b.minute);
+      }),
+      [
+        {
+          label: 'succeeded',
+          cls: 'ok',
+          values: buckets.map(function (b) {
+            return b.succeeded;
+          }),
+        },
+        {
+          label: 'failed',
+          cls: 'bad',
+          values: buckets.map(function (b) {
+            return b.failed;
+          }),
+        },
+      ],
+      { bars: true },
+    );
   }
 
   function initDashboard() {
