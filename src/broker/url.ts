@@ -85,6 +85,9 @@ const TRANSPORT_OPTIONS: ReadonlySet<string> = new Set([...STRING_OPTIONS, ...NU
 const EXAMPLES =
   'use redis://host:6379/0, rediss://…, sentinel://host:26379;sentinel://host2:26379 (with brokerTransportOptions.masterName), amqp://user:pass@host:5672/vhost, amqps://… or memory://';
 
+/** The AMQP heartbeat (seconds) an amqp:// URL gets when it names none. */
+const AMQP_HEARTBEAT_S = 10;
+
 /** Parses and validates; a ConfigError names what is wrong and what would be right. */
 export function parseBrokerUrl(url: string, options: BrokerTransportOptions = {}): BrokerAddress {
   if (typeof url !== 'string')
@@ -179,6 +182,8 @@ function parseAmqp(url: string, scheme: string): AmqpAddress {
   connect.password = encodeURIComponent(password);
   connect.pathname = '/' + encodeURIComponent(vhost);
   connect.search = parsed.search;
+  // AMQP heartbeats, so a peer that vanished without closing its socket is noticed.
+  if (!connect.searchParams.has('heartbeat')) connect.searchParams.set('heartbeat', String(AMQP_HEARTBEAT_S));
   return {
     transport: 'amqp',
     url: connect.toString(),

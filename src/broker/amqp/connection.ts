@@ -18,8 +18,6 @@ export const RECONNECT_WAIT_MS = 10_000;
  * waits on it.
  */
 const OPEN_TIMEOUT_MS = 10_000;
-/** AMQP heartbeats (seconds), so a peer that vanished without closing its socket is noticed. */
-const HEARTBEAT_S = 10;
 
 /** Rejects when `promise` has not settled within `ms`; `onLate` receives its value if it settles later. */
 export function within<T>(promise: Promise<T>, ms: number, what: string, onLate?: (value: T) => void): Promise<T> {
@@ -93,7 +91,8 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     this.opening ??= (async () => {
       try {
         const model = await within(
-          amqp.connect(withHeartbeat(this.url), {
+          // The URL comes from parseBrokerUrl (../url.ts), heartbeat included.
+          amqp.connect(this.url, {
             timeout: 3000,
             clientProperties: { connection_name: this.connectionName },
           }),
@@ -217,10 +216,4 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     this.channels.clear();
     if (model) await model.close().catch(() => {});
   }
-}
-
-function withHeartbeat(url: string): string {
-  const u = new URL(url);
-  if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(HEARTBEAT_S));
-  return u.toString();
 }
