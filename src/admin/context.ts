@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { Runtime } from '../runtime/runtime';
 import { sqlFor, type Sql } from '../db/sql';
 import type { ResultStore } from '../results/store';
+import { resultRelation } from '../results/table-mode';
 import type { EventHub } from './events';
 import { unavailable } from './http';
 import { passes, type ResolvedAdminOptions } from './options';
@@ -18,6 +19,11 @@ export class AdminContext {
 
   get schema(): string {
     return this.app.config.schema;
+  }
+
+  /** The relation task results are read from (Django's table in `tables: 'django'` mode). */
+  get results(): string {
+    return resultRelation(this.app.config.tables, this.app.config.schema);
   }
 
   /**

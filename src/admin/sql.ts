@@ -101,7 +101,7 @@ export function sortsWithoutNulls(q: Pick<ListQuery, 'sort' | 'dateField' | 'sin
   return KEYSET_SORTS.includes(q.sort) || (q.sort === q.dateField && Boolean(q.since || q.until));
 }
 
-export function listResults(schema: string, q: ListQuery): { text: string; params: unknown[] } {
+export function listResults(results: string, q: ListQuery): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const clauses = where(q, params);
   const dir = q.descending ? 'DESC' : 'ASC';
@@ -114,7 +114,7 @@ export function listResults(schema: string, q: ListQuery): { text: string; param
   // Where the column may hold NULLs (unfinished rows), they rank as oldest: last newest-first, first oldest-first.
   const nulls = sortsWithoutNulls(q) ? '' : q.descending ? 'NULLS LAST' : 'NULLS FIRST';
   const text = `SELECT ${LIST_COLUMNS}, ${sortExpression(q.sort)}::text AS sort_key
-      FROM "${schema}".celeriac_task_result
+      FROM ${results}
      ${clauses.length ? 'WHERE ' + clauses.join(' AND ') : ''}
      ORDER BY ${sortExpression(q.sort)} ${dir} ${nulls}, id ${dir}
      LIMIT $${params.push(q.limit + 1)} OFFSET $${params.push(q.after ? 0 : q.offset)}`;
@@ -122,43 +122,43 @@ export function listResults(schema: string, q: ListQuery): { text: string; param
 }
 
 /** How many rows match, counting at most COUNT_CAP + 1 (so "10,000+" costs what 10,001 rows cost). */
-export function countResults(schema: string, f: ListFilter): { text: string; params: unknown[] } {
+export function countResults(results: string, f: ListFilter): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const clauses = where(f, params);
-  const text = `SELECT count(*)::int AS n FROM (SELECT 1 FROM "${schema}".celeriac_task_result
+  const text = `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${results}
      ${clauses.length ? 'WHERE ' + clauses.join(' AND ') : ''} LIMIT ${COUNT_CAP + 1}) AS capped`;
   return { text, params };
 }
 
-export function resultDetail(schema: string): string {
-  return `SELECT ${DETAIL_COLUMNS} FROM "${schema}".celeriac_task_result WHERE task_id = $1`;
+export function resultDetail(results: string): string {
+  return `SELECT ${DETAIL_COLUMNS} FROM ${results} WHERE task_id = $1`;
 }
 
 /** Children through the partial parent_id index; a fan-out bigger than the limit is shown as "first N". */
-export function resultChildren(schema: string): string {
-  return `SELECT task_id, task_name, status, date_created, date_done FROM "${schema}".celeriac_task_result
+export function resultChildren(results: string): string {
+  return `SELECT task_id, task_name, status, date_created, date_done FROM ${results}
            WHERE parent_id = $1 ORDER BY date_created, id LIMIT $2`;
 }
 
 /** States of rows changed in the window, through the (status, date_changed) index. */
-export function countsByState(schema: string): string {
-  return `SELECT status, count(*)::int AS n FROM "${schema}".celeriac_task_result WHERE date_changed >= $1 GROUP BY status`;
+export function countsByState(results: string): string {
+  return `SELECT status, count(*)::int AS n FROM ${results} WHERE date_changed >= $1 GROUP BY status`;
 }
 
 /** Finished tasks per minute, through the date_done index. */
-export function throughputPerMinute(schema: string): string {
+export function throughputPerMinute(results: string): string {
   return `SELECT date_trunc('minute', date_done) AS minute,
                  count(*) FILTER (WHERE status = 'SUCCESS')::int AS succeeded,
                  count(*) FILTER (WHERE status = 'FAILURE')::int AS failed,
                  count(*)::int AS total
-            FROM "${schema}".celeriac_task_result
+            FROM ${results}
            WHERE date_done >= $1 AND date_done < $2
            GROUP BY 1 ORDER BY 1`;
 }
 
 /** Distinct task and periodic task names seen recently, for the filter drop-downs. */
-export function recentNames(schema: string): string {
-  return `SELECT DISTINCT task_name FROM (SELECT task_name FROM "${schema}".celeriac_task_result
+export function recentNames(results: string): string {
+  return `SELECT DISTINCT task_name FROM (SELECT task_name FROM ${results}
             WHERE task_name IS NOT NULL ORDER BY date_changed DESC LIMIT 2000) AS recent ORDER BY task_name LIMIT 200`;
 }
 

@@ -165,3 +165,22 @@ function withoutChildren(meta: unknown): Record<string, unknown> | null {
   void children;
   return Object.keys(rest).length > 0 ? rest : null;
 }
+
+/** Text to jsonb that never throws: Python's json.dumps writes NaN and Infinity, which jsonb refuses. */
+const jsonOf = (col: string) =>
+  `CASE WHEN content_type = 'application/json' AND content_encoding = 'utf-8' AND ${col} !~ '(NaN|Infinity)'
+        THEN ${col}::jsonb ELSE to_jsonb(${col}) END`;
+
+/**
+ * Django's task results as a relation with celeriac_task_result's columns, for the admin's reads
+ * (its list, detail, dashboard): what Django's table lacks reads as null or 0.
+ */
+export function djangoResultRelation(schema: string): string {
+  return `(SELECT id::bigint AS id, task_id, task_name, periodic_task_name, status, 0 AS seq,
+                  to_jsonb(task_args) AS args, to_jsonb(task_kwargs) AS kwargs, ${jsonOf('result')} AS result,
+                  traceback, ${jsonOf('meta')} AS meta, worker, NULL::text AS queue, 0 AS retries,
+                  NULL::text AS parent_id, NULL::text AS root_id, NULL::text AS group_id, date_created,
+                  NULL::timestamptz AS date_started, CASE WHEN status IN ${FINAL} THEN date_done END AS date_done,
+                  date_done AS date_changed
+             FROM "${schema}".django_celery_results_taskresult) AS celeriac_task_result`;
+}

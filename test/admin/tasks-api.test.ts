@@ -1,6 +1,7 @@
 import type { Celeriac } from '../../src';
 import type { Worker } from '../../src/worker/worker';
 import { countResults, listResults } from '../../src/admin/sql';
+import { resultRelation } from '../../src/results/table-mode';
 import { encodeCursor, parseListQuery } from '../../src/admin/validate';
 import { cleanup, eventually } from '../helpers';
 import { adminApp, MOUNT, staffSession, waitForState, type StaffSession } from './helpers';
@@ -324,7 +325,7 @@ describe('task list', () => {
 
   test('first pages and window counts read an index in order; none sorts or scans the whole table', async () => {
     const ds = await app.dataSource();
-    const schema = app.config.schema;
+    const schema = resultRelation('celeriac', app.config.schema);
     const base = {
       dateField: 'date_created' as const,
       sort: 'date_changed' as const,

@@ -1,4 +1,7 @@
+import express from 'express';
+import request from 'supertest';
 import { Celeriac, group } from '../../src';
+import type { AdminOptions } from '../../src';
 import { silentLogger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
 import type { PythonProcess } from '../interop/python';
@@ -119,3 +122,24 @@ test("a group's member ids are a GroupResult row Python restores", async () => {
   const back = await app.groupResult(g.id);
   expect(back!.results.map((r) => r.id)).toEqual(g.results.map((r) => r.id));
 }, 60_000);
+
+test("Celeriac's admin lists and shows Django's task results, Celeriac's and Python's, in django mode", async () => {
+  const js = await add.applyAsync([7, 8]);
+  await js.get({ timeout: 30_000 });
+  pyWorker ??= await django.worker(PY_QUEUE);
+  const py = await app.sendTask('dj.add', [1, 1]);
+  await py.get({ timeout: 30_000 });
+  const web = express();
+  web.use('/admin', app.admin({ authorize: () => true } as AdminOptions));
+  const { body } = await request(web).get('/admin/api/tasks?limit=200').expect(200);
+  const listed = new Map(body.items.map((i: any) => [i.id ?? i.taskId ?? i.task_id, i]));
+  expect(listed.has(js.id)).toBe(true);
+  expect(listed.has(py.id)).toBe(true);
+  const detail = await request(web).get(`/admin/api/tasks/${js.id}/detail`).expect(200);
+  expect(JSON.stringify(detail.body)).toContain('js.add');
+  expect(JSON.stringify(detail.body)).toContain('15');
+  const status = await request(web).get(`/admin/api/tasks/${py.id}`).expect(200);
+  expect(status.body).toMatchObject({ state: 'SUCCESS', name: 'dj.add', result: 2, ready: true });
+  const page = await request(web).get('/admin/tasks').expect(200);
+  expect(page.text).toContain(js.id);
+}, 90_000);

@@ -68,10 +68,10 @@ export async function loadStats(ctx: AdminContext, windowMinutes: number, now = 
   const start = new Date(end.getTime() - windowMinutes * 60_000);
   await ctx.store();
   const [countRows, buckets, workers] = await Promise.all([
-    ctx.query<{ status: string; n: number }>('counts', countsByState(ctx.schema), [start.toISOString()]),
+    ctx.query<{ status: string; n: number }>('counts', countsByState(ctx.results), [start.toISOString()]),
     ctx.query<{ minute: string | Date; succeeded: number; failed: number; total: number }>(
       'throughput',
-      throughputPerMinute(ctx.schema),
+      throughputPerMinute(ctx.results),
       [start.toISOString(), end.toISOString()],
     ),
     listWorkers(ctx, now.getTime()),

@@ -9,11 +9,11 @@ import { fieldErrors, queryInt, queryString, validationFailed } from '../http';
  */
 const TOP_TASKS = 8;
 
-export function taskStatsSql(schema: string): string {
+export function taskStatsSql(results: string): string {
   return `WITH win AS (
             SELECT task_name, status, date_trunc('minute', date_done) AS minute,
                    extract(epoch FROM date_done - date_started) * 1000 AS ms
-              FROM "${schema}".celeriac_task_result
+              FROM ${results}
              WHERE date_done >= $1 AND date_done < $2 AND status IN ('SUCCESS', 'FAILURE')
                AND ($3::text IS NULL OR task_name = $3)
           ), top AS (
@@ -57,7 +57,7 @@ export async function loadTaskStats(ctx: AdminContext, windowMinutes: number, ta
     p50: number | null;
     p95: number | null;
     p99: number | null;
-  }>('task_stats', taskStatsSql(ctx.schema), [
+  }>('task_stats', taskStatsSql(ctx.results), [
     new Date(start).toISOString(),
     new Date(end).toISOString(),
     task ?? null,

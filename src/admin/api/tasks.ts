@@ -25,9 +25,9 @@ const FINISHED = new Set(['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']);
  * The status poll reads one row through the task_id unique index as a prepared statement and
  * leaves args/kwargs behind: it is what every open app page calls once a second.
  */
-function statusSql(schema: string): string {
+function statusSql(results: string): string {
   return `SELECT task_id, task_name, status, result, traceback, meta, retries, date_created, date_started, date_done, date_changed
-            FROM "${schema}".celeriac_task_result WHERE task_id = $1`;
+            FROM ${results} WHERE task_id = $1`;
 }
 
 /**
@@ -37,8 +37,8 @@ function statusSql(schema: string): string {
  */
 export async function loadTaskList(ctx: AdminContext, q: ListQuery): Promise<TaskListJson> {
   await ctx.store();
-  const list = listResults(ctx.schema, q);
-  const count = countResults(ctx.schema, q);
+  const list = listResults(ctx.results, q);
+  const count = countResults(ctx.results, q);
   const [rows, [{ n }]] = await Promise.all([
     ctx.query(undefined, list.text, list.params),
     ctx.query<{ n: number }>(undefined, count.text, count.params),
@@ -114,7 +114,7 @@ export function taskRoutes(ctx: AdminContext): Router {
   router.get('/api/tasks/:id', async (req, res) => {
     const id = taskId(req);
     await ctx.store();
-    const [row] = await ctx.query('status', statusSql(ctx.schema), [id]);
+    const [row] = await ctx.query('status', statusSql(ctx.results), [id]);
     res.set('Cache-Control', 'no-store');
     if (!row)
       return void res
@@ -226,14 +226,14 @@ export function taskId(req: Request): string {
 
 async function findRow(ctx: AdminContext, id: string): Promise<RawRow> {
   await ctx.store();
-  const [row] = await ctx.query(undefined, resultDetail(ctx.schema), [id]);
+  const [row] = await ctx.query(undefined, resultDetail(ctx.results), [id]);
   if (!row) throw notFound(`Task ${id}`);
   return row;
 }
 
 export async function loadDetail(ctx: AdminContext, req: Request, id: string) {
   const row = await findRow(ctx, id);
-  const children = await ctx.query(undefined, resultChildren(ctx.schema), [id, CHILD_LIMIT + 1]);
+  const children = await ctx.query(undefined, resultChildren(ctx.results), [id, CHILD_LIMIT + 1]);
   return toDetail(row, children, CHILD_LIMIT, await ctx.canSeeStack(req));
 }
 

@@ -68,7 +68,7 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
   router.get('/', async (req, res) => {
     const p = pageContext(ctx, req, res, assetVersion);
     const stats = await loadStats(ctx, 60);
-    const failed = listResults(ctx.schema, {
+    const failed = listResults(ctx.results, {
       states: ['FAILURE'],
       dateField: 'date_changed',
       sort: 'date_changed',
@@ -106,7 +106,7 @@ export function pageRoutes(ctx: AdminContext, assetVersion: string): Router {
     const query = parseListQuery({ query: { ...Object.fromEntries(apiParams), ...(cursor ? { cursor } : {}) } });
     const [body, names, workers] = await Promise.all([
       loadTaskList(ctx, query),
-      ctx.query<{ task_name: string }>(undefined, recentNames(ctx.schema)),
+      ctx.query<{ task_name: string }>(undefined, recentNames(ctx.results)),
       listWorkers(ctx),
     ]);
     const formParams = new URLSearchParams(Object.entries(form) as [string, string][]);
