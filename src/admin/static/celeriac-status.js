@@ -13,7 +13,7 @@
  *   });                                 // → { stop(), done: Promise<status> }
  *
  * The status JSON is { id, state, ready, result, error: {type, message}, progress: {done, total,
- * percent}, … } (docs/admin.md). Polls send If-None-Match, so an unchanged task costs a 304, and
+ * percent}, … } (README § Polling a task from your own pages). Polls send If-None-Match, so an unchanged task costs a 304, and
  * pause while the tab is hidden, so a forgotten tab costs nothing.
  */
 (function (global) {
