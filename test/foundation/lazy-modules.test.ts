@@ -30,7 +30,7 @@ function loadedPackages(body: string): string[] {
 }
 
 describe('modules a worker loads', () => {
-  test('the package entry and a Redis app load neither Express nor amqplib', () => {
+  test('the package entry and a Redis app load neither Express, amqplib nor msgpack', () => {
     const loaded = loadedPackages(
       `const { Celeriac, task } = require('./src');
        const app = new Celeriac({ brokerUrl: 'redis://127.0.0.1:6379/0', logger: { log() {} } });
@@ -40,6 +40,8 @@ describe('modules a worker loads', () => {
     expect(loaded).toContain('ioredis');
     expect(loaded).not.toContain('express');
     expect(loaded).not.toContain('amqplib');
+    // JSON is the default serializer: msgpack loads with the first msgpack body (test/serial).
+    expect(loaded).not.toContain('@msgpack/msgpack');
   });
 
   test('admin() and an amqp:// broker still load what they need', () => {

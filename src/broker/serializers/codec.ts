@@ -1,4 +1,3 @@
-import { decode as unpack, encode as pack } from '@msgpack/msgpack';
 import { brotliCompressSync, brotliDecompressSync, deflateSync, gunzipSync, inflateSync } from 'node:zlib';
 import { ConfigError, MessageDecodeError } from '../../errors';
 import { AUTH_CONTENT_TYPE, registeredAuth, type AuthSerializer } from './auth';
@@ -52,7 +51,7 @@ export function encodeBody(
     bytes =
       serializer === 'json'
         ? Buffer.from(JSON.stringify(value), 'utf8')
-        : Buffer.from(pack(asJson(value), { ignoreUndefined: true }));
+        : Buffer.from(msgpack().encode(asJson(value), { ignoreUndefined: true }));
   if (!compression) return { bytes, contentType, contentEncoding };
   bytes = compression === 'brotli' ? brotliCompressSync(bytes) : deflateSync(bytes);
   return { bytes, contentType, contentEncoding, compression: COMPRESSIONS[compression] };
@@ -87,7 +86,7 @@ export function decodeBody(bytes: Buffer, contentType: unknown, compression: unk
   }
   if (contentType === SERIALIZERS.msgpack.contentType) {
     try {
-      return unpack(bytes);
+      return msgpack().decode(bytes);
     } catch (err) {
       throw new MessageDecodeError(`The body of task ${id} is not valid msgpack (${(err as Error).message}).`);
     }
@@ -125,4 +124,10 @@ function asJson(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = asJson(v);
   return out;
+}
+
+let msgpackModule: typeof import('@msgpack/msgpack') | undefined;
+/** Loaded on the first msgpack body: an app on JSON (the default) never needs its 16 modules. */
+function msgpack(): typeof import('@msgpack/msgpack') {
+  return (msgpackModule ??= require('@msgpack/msgpack') as typeof import('@msgpack/msgpack'));
 }
