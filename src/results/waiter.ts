@@ -3,6 +3,9 @@ import { ResultUnavailableError } from '../errors';
 import { READY_STATES } from './states';
 import type { ResultStore, StateUpdate, TaskResultRow } from './store';
 
+/** setTimeout's longest delay (2^31-1 ms, about 24.8 days). */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** What a worker publishes per finished task; small results ride along so waiters skip a read. */
 export interface FinishedNotice {
   id: string;
@@ -168,8 +171,11 @@ async function readBy(
   );
   if (deadline === Infinity) return read;
   let timer: NodeJS.Timeout | undefined;
+  // Capped at setTimeout's ceiling: a get({ timeout }) of 25 days or more otherwise timed out
+  // at once (Node fires a longer delay after 1 ms). The read's own query_timeout ends it long before.
   const timedOut = new Promise<{ timedOut: true }>(
-    (r) => (timer = setTimeout(() => r({ timedOut: true }), Math.max(0, deadline - Date.now()))),
+    (r) =>
+      (timer = setTimeout(() => r({ timedOut: true }), Math.min(Math.max(0, deadline - Date.now()), MAX_DELAY_MS))),
   );
   try {
     return await Promise.race([read, timedOut]);
