@@ -14,9 +14,11 @@ async function main() {
   await worker.start();
   await celeriac.beat().start();
   const port = Number(process.env.PORT ?? 3000);
-  const server = createWeb().listen(port, () =>
-    console.log(`Sample app on http://localhost:${(server.address() as AddressInfo).port}`),
-  );
+  // Express 5 passes listen errors (EADDRINUSE) to this callback, where server.address() is null.
+  const server = createWeb().listen(port, (error) => {
+    if (error) throw error;
+    console.log(`Sample app on http://localhost:${(server.address() as AddressInfo).port}`);
+  });
   const stop = async () => {
     server.close();
     await celeriac.close();

@@ -95,5 +95,9 @@ export function createWeb(): express.Express {
 
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 3000);
-  createWeb().listen(port, () => console.log(`Sample app on http://localhost:${port}`));
+  // Express 5 passes listen errors (EADDRINUSE) to this callback: unhandled, the app would exit 0 silently.
+  createWeb().listen(port, (error) => {
+    if (error) throw error;
+    console.log(`Sample app on http://localhost:${port}`);
+  });
 }
