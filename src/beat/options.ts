@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import { ConfigError, closest } from '../errors';
 import { systemClock, type Clock } from './clock';
 
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface BeatOptions {
   /** Where "now" comes from. Default: the system clock. Tests pass a ManualClock. */
   clock?: Clock;
@@ -90,6 +93,14 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
       throw new ConfigError(`beat.${key}`, `expected a positive whole number, got ${JSON.stringify(v)}`);
     return v;
   };
+  // A delay setTimeout/setInterval is armed with: past 2^31-1 ms Node fires it after 1 ms, and
+  // the beat would spin instead of sleeping.
+  const timerMs = (key: keyof typeof defaults & string, value: unknown) => {
+    const v = ms(key, value);
+    if (v > MAX_TIMER_MS)
+      throw new ConfigError(`beat.${key}`, `expected at most ${MAX_TIMER_MS} ms (about 24 days), got ${v}`);
+    return v;
+  };
   const nonNegativeMs = (key: keyof typeof defaults & string, value: unknown) => (value === 0 ? 0 : ms(key, value));
   const bool = (key: keyof typeof defaults & string, value: unknown) => {
     const v = value ?? defaults[key];
@@ -107,12 +118,12 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
     name,
     batchSize: ms('batchSize', options.batchSize),
     claimAheadMs: nonNegativeMs('claimAheadMs', options.claimAheadMs),
-    maxSleepMs: ms('maxSleepMs', options.maxSleepMs),
-    pollIntervalMs: ms('pollIntervalMs', options.pollIntervalMs),
+    maxSleepMs: timerMs('maxSleepMs', options.maxSleepMs),
+    pollIntervalMs: timerMs('pollIntervalMs', options.pollIntervalMs),
     misfireGraceMs: ms('misfireGraceMs', options.misfireGraceMs),
     outboxLeaseMs: ms('outboxLeaseMs', options.outboxLeaseMs),
     sentMarkerTtlMs: ms('sentMarkerTtlMs', options.sentMarkerTtlMs),
-    heartbeatMs: ms('heartbeatMs', options.heartbeatMs),
+    heartbeatMs: timerMs('heartbeatMs', options.heartbeatMs),
     listen: bool('listen', options.listen),
     syncSchedule: bool('syncSchedule', options.syncSchedule),
   };
