@@ -18,7 +18,7 @@ import { AsyncResult } from './results/async-result';
 import type { ResultBackend } from './results/backend';
 import { DatabaseResultBackend } from './results/database-backend';
 import { ResultStore, type StateUpdate } from './results/store';
-import { resultTables } from './results/table-mode';
+import { checkDjangoTables, resultTables } from './results/table-mode';
 import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
 import { Beat, type BeatOptions } from './beat';
@@ -162,7 +162,10 @@ export class Celeriac {
 
   /** Apply Celeriac's migrations; running it again changes nothing. */
   async migrate(): Promise<string[]> {
-    return migrate(await this.dataSource());
+    const ds = await this.dataSource();
+    if (this.config.tables === 'django')
+      await checkDjangoTables((text, params) => ds.query(text, params), this.config.schema);
+    return migrate(ds);
   }
 
   /**

@@ -34,6 +34,18 @@ afterAll(async () => {
   if (app) await cleanup(app);
 });
 
+test("migrate in django mode on a schema without Django's tables says to run manage.py migrate", async () => {
+  const other = new Celeriac({
+    databaseUrl: DATABASE_URL,
+    brokerUrl: REDIS_URL,
+    logger: silentLogger,
+    ...isolation('django_none'),
+    tables: 'django',
+  });
+  await expect(other.migrate()).rejects.toThrow(/has no django_celery_results_taskresult.*manage\.py migrate/);
+  await other.close();
+});
+
 const noNul = (v: unknown) => !JSON.stringify(v).includes('\\u0000');
 
 test('any JSON result, args and kwargs read back equal from Django text columns', async () => {
