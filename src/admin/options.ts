@@ -169,6 +169,14 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
       throw new ConfigError(`admin.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
+  // Each is armed with setTimeout/setInterval, which fires after 1 ms past 2^31-1 ms: every read
+  // would answer 503 at once, every event stream be pinged without pause.
+  const delayMs = (key: string, v: unknown, fallback: number) => {
+    const ms = positive(key, v, fallback);
+    if (ms > 2 ** 31 - 1)
+      throw new ConfigError(`admin.${key}`, `expected at most ${2 ** 31 - 1} ms (about 24 days), got ${ms}`);
+    return ms;
+  };
   const link = (key: 'signOutUrl' | 'appUrl') => {
     const v = options[key];
     if (v === undefined) return undefined;
@@ -201,11 +209,11 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     loginUrl: options.loginUrl,
     trustedOrigins,
     bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
-    sseHeartbeatMs: positive('sseHeartbeatMs', options.sseHeartbeatMs, defaults.sseHeartbeatMs),
+    sseHeartbeatMs: delayMs('sseHeartbeatMs', options.sseHeartbeatMs, defaults.sseHeartbeatMs),
     maxSseClients: positive('maxSseClients', options.maxSseClients, defaults.maxSseClients),
     title: options.title ?? defaults.title,
-    readTimeoutMs: positive('readTimeoutMs', options.readTimeoutMs, defaults.readTimeoutMs),
-    controlTimeoutMs: positive('controlTimeoutMs', options.controlTimeoutMs, defaults.controlTimeoutMs),
+    readTimeoutMs: delayMs('readTimeoutMs', options.readTimeoutMs, defaults.readTimeoutMs),
+    controlTimeoutMs: delayMs('controlTimeoutMs', options.controlTimeoutMs, defaults.controlTimeoutMs),
   };
 }
 

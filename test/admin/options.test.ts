@@ -35,6 +35,11 @@ test('bad values name the option', () => {
     /admin.trustedOrigins/,
   );
   expect(() => resolveAdminOptions({ authorize, maxSseClients: 0 })).toThrow(/admin.maxSseClients/);
+  // Armed with setTimeout, which fires after 1 ms past 2^31-1 ms: every read would answer 503 at once.
+  expect(() => resolveAdminOptions({ authorize, readTimeoutMs: 2 ** 31 })).toThrow(
+    /'admin.readTimeoutMs'.*at most 2147483647 ms/,
+  );
+  expect(resolveAdminOptions({ authorize, maxSseClients: 2 ** 31 }).maxSseClients).toBe(2 ** 31); // a count
 });
 
 test('defaults', () => {
