@@ -94,6 +94,16 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
   }
   for (const key of ['timeLimit', 'softTimeLimit'] as const) timeLimitSeconds(key, options[key]);
+  // Whole numbers from `min`; the delays are armed with setTimeout, which fires after 1 ms past 2^31-1.
+  const whole = (key: 'prefetchMultiplier' | 'shutdownGraceMs' | 'maxRedeliveries' | 'blockMs', min: number) => {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 31 - 1))
+      throw new ConfigError(key, `expected a whole number from ${min} to ${2 ** 31 - 1}, got ${JSON.stringify(v)}`);
+  };
+  whole('prefetchMultiplier', 0);
+  whole('shutdownGraceMs', 0);
+  whole('maxRedeliveries', 1);
+  whole('blockMs', 1);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
   return {

@@ -37,6 +37,10 @@ test('the defaults resolve as given', () => {
   expect(() => app.worker({ timeLimit: 0 })).toThrow(/'timeLimit'.*seconds > 0/);
   expect(() => app.worker({ softTimeLimit: Number.NaN })).toThrow(/'softTimeLimit'/);
   expect(() => app.worker({ timeLimit: 2_147_484 })).toThrow(/'timeLimit'.*at most 2147483/);
+  expect(() => app.worker({ shutdownGraceMs: Infinity })).toThrow(/'shutdownGraceMs'.*whole number from 0/);
+  expect(() => app.worker({ prefetchMultiplier: -1 })).toThrow(/'prefetchMultiplier'.*whole number from 0/);
+  expect(() => app.worker({ blockMs: '1000' as never })).toThrow(/'blockMs'.*got "1000"/);
+  expect(() => app.worker({ maxRedeliveries: 0 })).toThrow(/'maxRedeliveries'.*whole number from 1/);
   return app.close();
 });
 
