@@ -81,7 +81,14 @@ export class AsyncResult<R = unknown> {
    * `timeout` seconds (default: wait forever).
    */
   async get(options: GetOptions = {}): Promise<R> {
-    const timeoutMs = options.timeout === undefined ? Infinity : options.timeout * 1000;
+    const { timeout } = options;
+    // A NaN or negative timeout would end the wait at once as if the task were late.
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0)) {
+      throw new RangeError(
+        `get({ timeout }) takes seconds as a number >= 0 (or no timeout to wait until the task ends); got ${String(timeout)}.`,
+      );
+    }
+    const timeoutMs = timeout === undefined ? Infinity : timeout * 1000;
     const row = await this.backend.waitForResult(this.id, timeoutMs);
     if (!row || !READY_STATES.has(row.status)) {
       throw new TimeoutError(

@@ -33,3 +33,10 @@ test('get() with a 30-day timeout waits for the task instead of timing out at on
     await worker.stop();
   }
 });
+
+test('get() refuses a timeout that is not a number of seconds >= 0, naming it', async () => {
+  const r = await echo.delay(2);
+  await expect(r.get({ timeout: -1 })).rejects.toThrow(/timeout.*>= 0.*got -1/);
+  await expect(r.get({ timeout: NaN })).rejects.toThrow(/got NaN/);
+  await expect(r.get({ timeout: '5' as unknown as number })).rejects.toThrow(/got 5/);
+});
