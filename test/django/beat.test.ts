@@ -118,8 +118,16 @@ test('a clocked one-off runs once at its time and Django shows it disabled', asy
     30_000,
     200,
   );
-  const r = await django.run('periodic_results', ['once']);
-  expect(r.ids).toHaveLength(1);
+  // Django's row is updated when the run is claimed; its result row follows once it is sent.
+  const r = await eventually(
+    async () => {
+      const found = await django.run('periodic_results', ['once']);
+      expect(found.ids).toHaveLength(1);
+      return found;
+    },
+    20_000,
+    200,
+  );
   expect(await app.asyncResult(r.ids[0]).get({ timeout: 10_000 })).toBe(11);
 }, 60_000);
 
