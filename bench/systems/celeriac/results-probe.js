@@ -28,6 +28,7 @@ const {
 } = require('../../../src/admin/sql');
 const { parseListQuery } = require('../../../src/admin/validate');
 const { selectResults } = require('../../../src/results/sql');
+const { resultRelation } = require('../../../src/results/table-mode');
 
 /** The ids w6.js gives its rows: `md5('w6-' || i)::uuid::text`. */
 function idOf(i) {
@@ -73,6 +74,8 @@ async function explain(ds, text, params) {
 async function measure(lookups, pages, idLow, idHigh) {
   const ds = await celeriac.dataSource();
   const schema = celeriac.config.schema;
+  // The admin's statements take the relation they read (Celeriac's table or Django's), not a schema.
+  const results = resultRelation('celeriac', schema);
   const rnd = () => idOf(idLow + Math.floor(Math.random() * (idHigh - idLow + 1)));
   const now = Date.now();
   const out = { explains: {} };
@@ -82,17 +85,17 @@ async function measure(lookups, pages, idLow, idHigh) {
   out.explains['status lookup (AsyncResult: store select by task_id)'] = await explain(ds, selectResults(schema), [
     [one],
   ]);
-  out.explains['admin GET /api/tasks/:id (by task_id)'] = await explain(ds, resultDetail(schema), [one]);
+  out.explains['admin GET /api/tasks/:id (by task_id)'] = await explain(ds, resultDetail(results), [one]);
   for (const f of filters(now)) {
     const q = parseListQuery({ query: f.query });
-    const list = listResults(schema, q);
-    const count = countResults(schema, q);
+    const list = listResults(results, q);
+    const count = countResults(results, q);
     out.explains[`${f.name}: list`] = await explain(ds, list.text, list.params);
     out.explains[`${f.name}: count`] = await explain(ds, count.text, count.params);
   }
   const start = new Date(Math.floor(now / 60_000) * 60_000 + 60_000 - 60 * 60_000).toISOString();
-  out.explains['dashboard: counts by state (60 min)'] = await explain(ds, countsByState(schema), [start]);
-  out.explains['dashboard: throughput per minute (60 min)'] = await explain(ds, throughputPerMinute(schema), [
+  out.explains['dashboard: counts by state (60 min)'] = await explain(ds, countsByState(results), [start]);
+  out.explains['dashboard: throughput per minute (60 min)'] = await explain(ds, throughputPerMinute(results), [
     start,
     new Date(now + 60_000).toISOString(),
   ]);
