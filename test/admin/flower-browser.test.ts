@@ -200,6 +200,14 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     expect(await page.$$eval('#chart-task option', (os) => os.map((o) => o.textContent))).toContain('math.add');
     // Every y-axis label is a whole number, and the labels are evenly spaced steps.
     for (const chart of ['#chart', '#task-chart-counts']) {
+      // The throughput chart draws from its own request: wait until it has drawn its axis.
+      await page.waitForFunction(
+        (sel) =>
+          Array.from((globalThis as any).document.querySelectorAll(`${sel} svg text[text-anchor="end"]`)).some(
+            (t: any) => /^\d+$/.test(t.textContent ?? ''),
+          ),
+        chart,
+      );
       const ticks = (
         await page.$$eval(`${chart} svg text[text-anchor="end"]`, (ts) => ts.map((t) => t.textContent ?? ''))
       )
