@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { encodeTask, type OutgoingTask } from '../../src/broker/message';
+import { outgoingTask } from '../outgoing';
 
 /**
  * A task message for tests that talk to a broker directly: what a plain `delay()` sends, with a
@@ -7,25 +8,6 @@ import { encodeTask, type OutgoingTask } from '../../src/broker/message';
  */
 export function testMessage(task: string, queue: string, priority = 0, fields: Partial<OutgoingTask> = {}) {
   const id = fields.id ?? randomUUID();
-  const raw = encodeTask({
-    id,
-    task,
-    args: [id],
-    kwargs: {},
-    queue,
-    priority,
-    eta: null,
-    expires: null,
-    retries: 0,
-    timeLimit: null,
-    softTimeLimit: null,
-    rootId: null,
-    parentId: null,
-    groupId: null,
-    groupIndex: null,
-    ignoreResult: false,
-    headers: {},
-    ...fields,
-  });
+  const raw = encodeTask(outgoingTask({ id, task, args: [id], queue, priority, ...fields }));
   return { id, queue, priority, raw };
 }
