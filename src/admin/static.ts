@@ -8,12 +8,27 @@ import { Router } from 'express';
  * authorisation: an app's public pages can include celeriac-status.js. They live in src/ (the
  * package ships src/), so a compiled dist/ build finds them by walking back to the sources.
  */
+
+/**
+ * The admin's scripts in the order a page loads them (all `defer`, so they run in this order):
+ * the shared helpers, the chart, the page scripts that register into the helpers, and admin.js,
+ * which starts the page, last. The layout writes a script tag per name; only these are served.
+ */
+export const ADMIN_SCRIPTS = [
+  'admin-core.js',
+  'admin-charts.js',
+  'admin-dashboard.js',
+  'admin-tasks.js',
+  'admin-workers.js',
+  'admin-queues.js',
+  'admin-periodic.js',
+  'admin.js',
+] as const;
+
 const FILES: Record<string, string> = {
   'admin.css': 'text/css; charset=utf-8',
-  'admin.js': 'text/javascript; charset=utf-8',
-  'admin-periodic.js': 'text/javascript; charset=utf-8',
-  'admin-flower.js': 'text/javascript; charset=utf-8',
   'celeriac-status.js': 'text/javascript; charset=utf-8',
+  ...Object.fromEntries(ADMIN_SCRIPTS.map((name) => [name, 'text/javascript; charset=utf-8'])),
 };
 
 function staticDir(): string {

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { html, type SafeHtml } from '../html';
+import { ADMIN_SCRIPTS } from '../static';
 
 export interface PageContext {
   /** Where the admin is mounted, e.g. /admin/celeriac; every link is built from it. */
@@ -38,9 +39,9 @@ export function layout(
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${p.base}/static/admin.css?v=${p.assetVersion}">
 <script src="${p.base}/static/celeriac-status.js?v=${p.assetVersion}" defer></script>
-${page.nav === 'periodic' ? html`<script src="${p.base}/static/admin-periodic.js?v=${p.assetVersion}" defer></script>` : ''}
-<script src="${p.base}/static/admin-flower.js?v=${p.assetVersion}" defer></script>
-<script src="${p.base}/static/admin.js?v=${p.assetVersion}" defer></script>
+${ADMIN_SCRIPTS.filter((name) => name !== 'admin-periodic.js' || page.nav === 'periodic').map(
+  (name) => html`<script src="${p.base}/static/${name}?v=${p.assetVersion}" defer></script>\n`,
+)}
 </head>
 <body data-page="${page.key}" data-base="${p.base}" data-read-only="${p.readOnly ? '1' : '0'}"${data}>
 <header class="top">
@@ -67,7 +68,7 @@ export function stateBadge(state: string): SafeHtml {
 }
 
 /**
- * A UTC timestamp the browser rewrites into the page's zone (admin.js), or into `zone` (a
+ * A UTC timestamp the browser rewrites into the page's zone (admin-core.js), or into `zone` (a
  * schedule's own IANA zone) when given; readable without JS too.
  */
 export function time(value: string | Date | null | undefined, zone?: string): SafeHtml {
