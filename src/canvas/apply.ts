@@ -21,7 +21,8 @@ import {
 /** What applying a node comes to: messages to send and group rows to save before them. */
 export interface Plan {
   messages: PreparedMessage[];
-  groups: { groupId: string; taskIds: string[] }[];
+  /** chordSize: the group is a chord's header. */
+  groups: { groupId: string; taskIds: string[]; chordSize?: number }[];
 }
 
 export type Prepare = (
@@ -101,7 +102,7 @@ export function applyNode(prepare: Prepare, node: Wire, args: unknown[], cont: C
       opts(body).chord_size = taskIds.length;
       const counter = { i: 0 };
       for (const m of members) markTails(m, groupId, body, counter);
-      plan.groups.push({ groupId, taskIds });
+      plan.groups.push({ groupId, taskIds, chordSize: taskIds.length });
       for (const m of members) applyNode(prepare, m, args, { ...cont, chain: null }, plan);
       // Nothing will ever join an empty chord: its body runs now, with no results.
       if (taskIds.length === 0) applyNode(prepare, body, [[]], { parentId: cont.parentId, rootId: cont.rootId }, plan);

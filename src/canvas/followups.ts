@@ -160,13 +160,21 @@ function cancel(node: Wire, reason: Reason, out: Fallout): void {
  * idempotent and done again on a repeat, so a crash between it and the fire loses nothing.
  */
 async function joinChord(prepare: Prepare, backend: CanvasBackend, j: Join): Promise<void> {
-  const { finished, failed } = await backend.chordJoin(j.groupId, j.memberId, j.failed);
-  const bodyOptions = opts(j.body);
-  const declared = bodyOptions.chord_size ?? (bodyOptions.headers as { chord_size?: number } | undefined)?.chord_size;
-  if (typeof declared === 'number' && finished < declared) return;
-  const ids = (await backend.groupTaskIds(j.groupId)) ?? [];
-  if (finished < (typeof declared === 'number' ? declared : ids.length)) return;
+  const joined = await backend.chordJoin(j.groupId, j.memberId, j.failed);
+  const { finished } = joined;
+  let ids = joined.memberIds;
+  if (ids) {
+    if (finished < ids.length) return;
+  } else {
+    const bodyOptions = opts(j.body);
+    const declared = bodyOptions.chord_size ?? (bodyOptions.headers as { chord_size?: number } | undefined)?.chord_size;
+    if (typeof declared === 'number' && finished < declared) return;
+    ids = (await backend.groupTaskIds(j.groupId)) ?? [];
+    if (finished < (typeof declared === 'number' ? declared : ids.length)) return;
+  }
   const rows = new Map((await backend.getMany(ids)).map((r) => [r.taskId, r]));
+  // A counter's join does not know which members failed (Python's members never say); their rows do.
+  const failed = joined.memberIds ? ids.filter((id) => rows.get(id)?.status !== 'SUCCESS').length : joined.failed;
   const body = cloneWire(j.body);
   const lineage: Lineage = { parentId: j.memberId, rootId: j.rootId };
   const plan = emptyPlan();

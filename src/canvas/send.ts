@@ -37,7 +37,7 @@ export async function sendCanvas(
 }
 
 async function dispatch(app: Runtime, plan: Plan): Promise<void> {
-  for (const g of plan.groups) await app.resultBackend.saveGroup(g.groupId, g.taskIds);
+  for (const g of plan.groups) await app.resultBackend.saveGroup(g.groupId, g.taskIds, g.chordSize);
   for (let i = 0; i < plan.messages.length; i += SEND_BATCH)
     await app.sendPrepared(plan.messages.slice(i, i + SEND_BATCH));
 }

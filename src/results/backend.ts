@@ -20,7 +20,8 @@ export interface ResultBackend {
   revoke(taskIds: string[], options: RevokeOptions): Promise<void>;
   /** Ids of the tasks sent with this one as parent (callbacks, the chain's next step, subtasks), oldest first. */
   childIds(taskId: string): Promise<string[]>;
-  saveGroup(groupId: string, taskIds: string[]): Promise<void>;
+  /** `chordSize` when the group is a chord's header (django mode registers its chord counter). */
+  saveGroup(groupId: string, taskIds: string[], chordSize?: number): Promise<void>;
   groupTaskIds(groupId: string): Promise<string[] | null>;
   forgetGroup(groupId: string): Promise<void>;
 }

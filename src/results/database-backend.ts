@@ -59,8 +59,8 @@ export class DatabaseResultBackend implements ResultBackend {
     return (await this.flushed())[0].childIds(taskId);
   }
 
-  async saveGroup(groupId: string, taskIds: string[]): Promise<void> {
-    await (await this.store()).saveGroup(groupId, taskIds);
+  async saveGroup(groupId: string, taskIds: string[], chordSize?: number): Promise<void> {
+    await (await this.store()).saveGroup(groupId, taskIds, chordSize);
   }
 
   async groupTaskIds(groupId: string): Promise<string[] | null> {

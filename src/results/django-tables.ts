@@ -39,6 +39,7 @@ const argsText = (v: string) => `CASE WHEN ${v} IS NULL THEN NULL ELSE to_json($
 export function djangoResultTables(schema: string): ResultTables {
   const task = `"${schema}".django_celery_results_taskresult`;
   const group = `"${schema}".django_celery_results_groupresult`;
+  const counter = `"${schema}".django_celery_results_chordcounter`;
   return {
     key: `django_${schema}`,
     upsert: `
@@ -107,6 +108,17 @@ export function djangoResultTables(schema: string): ResultTables {
                             json_array_elements(CASE WHEN json_typeof(t.meta::json->'children') = 'array'
                                                      THEN t.meta::json->'children' ELSE '[]'::json END) AS c
                       WHERE t.task_id = $1 LIMIT $2`,
+    chordCounter: {
+      // AsyncResult.as_tuple() per member, as DatabaseBackend.apply_chord stores them: [[id, null], null].
+      insert: `
+        INSERT INTO ${counter} (group_id, sub_tasks, count)
+        SELECT $1::text, COALESCE(json_agg(json_build_array(json_build_array(id, NULL), NULL) ORDER BY i), '[]'::json)::text, $3::int
+          FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS m(id, i)
+        ON CONFLICT (group_id) DO NOTHING`,
+      lock: `SELECT sub_tasks, count FROM ${counter} WHERE group_id = $1 FOR UPDATE`,
+      setCount: `UPDATE ${counter} SET count = $2 WHERE group_id = $1`,
+      remove: `DELETE FROM ${counter} WHERE group_id = $1`,
+    },
     toRow: djangoRow,
     createdBy:
       "Run the Django project's `python manage.py migrate django_celery_results` on this database, with `schema` set to the schema Django's tables are in",

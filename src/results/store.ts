@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import { sqlFor, type Sql } from '../db/sql';
+import { joinChordCounter, registerChordCounter, type CounterJoin } from './chord-counter';
 import { celeriacResultTables, type ResultTables } from './tables';
 import { stateSeq } from './states';
 import type { LogLevel } from '../log';
@@ -342,9 +343,18 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     return this.sql.query(`${this.tables.key}_${name}`, text, values, STATEMENT_TIMEOUT_MS);
   }
 
-  /** A group's member ids in order (django-celery-results' GroupResult), written before its members are sent. */
-  async saveGroup(groupId: string, taskIds: string[]): Promise<void> {
+  /**
+   * A group's member ids in order (django-celery-results' GroupResult), written before its members
+   * are sent; for a chord's header (`chordSize` given) in django mode, its chord counter too.
+   */
+  async saveGroup(groupId: string, taskIds: string[], chordSize?: number): Promise<void> {
     await this.statement('group_save', this.tables.insertGroup, [groupId, JSON.stringify(taskIds)]);
+    if (chordSize !== undefined) await registerChordCounter(this.ds, this.tables, groupId, taskIds, chordSize);
+  }
+
+  /** A chord member joined through Django's chord counter; null when there is none to join (chord-counter.ts). */
+  chordCounterJoin(groupId: string, memberId: string, failed: boolean): Promise<CounterJoin | null> {
+    return joinChordCounter(this.ds, this.schema, this.tables, groupId, memberId, failed);
   }
 
   async groupTaskIds(groupId: string): Promise<string[] | null> {

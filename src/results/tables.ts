@@ -40,9 +40,23 @@ export interface ResultTables {
   readonly deleteStaleBatch: string;
   readonly deleteExpiredGroups: string;
   readonly selectChildren: string;
+  /** django-celery-results' chord counter (django mode only): Celeriac chords join through it as Python's do. */
+  readonly chordCounter?: ChordCounterSql;
   toRow(r: any): TaskResultRow;
   /** What to run when the tables are missing. */
   readonly createdBy: string;
+}
+
+/** Statements on django_celery_results_chordcounter (chord-counter.ts runs them). */
+export interface ChordCounterSql {
+  /** $1 group id, $2 the header's result ids as a JSON array, $3 the count; a repeat changes nothing. */
+  readonly insert: string;
+  /** $1 group id: one row { sub_tasks, count } locked FOR UPDATE, or none. */
+  readonly lock: string;
+  /** $1 group id, $2 the new count. */
+  readonly setCount: string;
+  /** $1 group id. */
+  readonly remove: string;
 }
 
 export function celeriacResultTables(schema: string): ResultTables {

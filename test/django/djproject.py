@@ -20,6 +20,9 @@ Commands (one JSON line on stdout each):
   delete <name>             PeriodicTask deleted with the ORM
   periodic <name>           the PeriodicTask's enabled, last_run_at, total_run_count
   periodic_results <name>   TaskResult rows with that periodic_task_name: their task ids
+  chord <json>              chord(header, body).apply_async() with the django-db backend (apply_chord makes the
+                            ChordCounter): {header: [{task, args, queue}], body: {task, queue}}; the ids
+  chordcounter <group id>   the ChordCounter row: sub_tasks, count (null once the chord completed)
   worker <queue>            a Celery worker on <queue> running dj.* with results in Django's tables
 """
 import json
@@ -66,6 +69,11 @@ app.conf.update(
 @app.task(name='dj.add')
 def add(a, b):
     return a + b
+
+
+@app.task(name='dj.tsum')
+def tsum(values):
+    return sum(values)
 
 
 @app.task(name='dj.fail')
@@ -138,6 +146,17 @@ def main(cmd, *args):
         from django_celery_results.models import TaskResult
         rows = TaskResult.objects.filter(periodic_task_name=args[0]).order_by('date_created')
         return out({'ids': [r.task_id for r in rows], 'statuses': [r.status for r in rows]})
+    if cmd == 'chord':
+        from celery import chord, signature
+        spec = json.loads(args[0])
+        header = [signature(h['task'], args=h.get('args', []), queue=h['queue'], app=app) for h in spec['header']]
+        body = signature(spec['body']['task'], queue=spec['body']['queue'], app=app)
+        r = chord(header)(body)
+        return out({'id': r.id, 'group': r.parent.id, 'members': [m.id for m in r.parent.results]})
+    if cmd == 'chordcounter':
+        from django_celery_results.models import ChordCounter
+        c = ChordCounter.objects.filter(group_id=args[0]).first()
+        return out(c and {'sub_tasks': json.loads(c.sub_tasks), 'count': c.count})
     if cmd == 'worker':
         app.worker_main(['worker', '-Q', args[0], '-c', '1', '-P', 'solo', '-n', 'py-django@test', '--loglevel=INFO',
                          '--without-gossip', '--without-mingle', '--without-heartbeat'])
