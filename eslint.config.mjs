@@ -8,7 +8,8 @@ export default tseslint.config(
     ignores: [
       'dist/',
       'node_modules/',
-      'bench/',
+      'bench/node_modules/',
+      'bench/results/',
       'coverage/',
       '**/*.d.ts',
       'src/admin/static/',
@@ -21,12 +22,23 @@ export default tseslint.config(
     languageOptions: {
       ecmaVersion: 2023,
       sourceType: 'module',
+      // Node's globals the plain-JavaScript files use (TypeScript files are checked by tsc instead).
       globals: {
         require: 'readonly',
         module: 'writable',
         process: 'readonly',
+        global: 'readonly',
         __dirname: 'readonly',
+        __filename: 'readonly',
         console: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        setImmediate: 'readonly',
+        fetch: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
       },
     },
     rules: {

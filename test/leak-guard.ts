@@ -37,7 +37,6 @@ const relative = (path: string) => path.split(ROOT).join('');
 
 // require, not `import * as`: the module interop would hand this file a copy of the exports, and
 // replacing Worker on a copy would track nothing.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const workerThreads = require('node:worker_threads') as typeof import('node:worker_threads');
 
 interface LiveThread {

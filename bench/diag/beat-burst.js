@@ -204,7 +204,7 @@ const pct = (xs, p) => {
 const median = (xs) => pct(xs, 50);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function prepareSchema(pg) {
+async function prepareSchema() {
   require(join(ROOT, 'bin', 'register-ts')).register();
   const { Celeriac } = require(join(ROOT, 'src'));
   const app = new Celeriac({
@@ -411,7 +411,7 @@ async function main() {
   const redis = new Redis(REDIS_URL);
   try {
     await takeLock(pg);
-    await prepareSchema(pg);
+    await prepareSchema();
     if (opts.mode === 'burst') {
       const rs = [];
       for (let t = 0; t < opts.trials; t++) rs.push(await burstTrial(opts, pg, redis, t));

@@ -86,7 +86,10 @@ async function main() {
         let t = key ? ev.get(key) : undefined;
         if (!key)
           for (const [k, v] of ev)
-            if (k.startsWith('select-done:')) ((t = v), selectStates.set(k, (selectStates.get(k) ?? 0) + 1));
+            if (k.startsWith('select-done:')) {
+              t = v;
+              selectStates.set(k, (selectStates.get(k) ?? 0) + 1);
+            }
         trip[label] = t === undefined ? NaN : (t - t0) / 1000;
       }
       trips.push([t0, trip]);

@@ -88,7 +88,7 @@ const celeriac = {
     'results in Postgres (batched upserts); run from source (`CELERIAC_FROM_SOURCE=1`, @swc/core); W2 waits with `AsyncResult.get()`',
   w4WindowMs: 30_000,
   w4QuickWindowMs: 8_000, // lease 5 s + 1 s recovery check + margin
-  async setup(env) {
+  async setup() {
     const c = new Child(
       'celeriac-migrate',
       process.execPath,

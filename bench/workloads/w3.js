@@ -109,7 +109,7 @@ async function runShape(sys, env, opts, shape) {
   plan.timeoutMs = plan.windowEndMs + plan.graceMs - now + 180_000;
   const out = { n: shape.n, kind: shape.kind, expected: shape.n * slotsOf(0).length, leadMs: plan.firstDueMs - now };
 
-  let t = Date.now();
+  const t = Date.now();
   await b.setup(env, plan);
   out.setupMs = Date.now() - t;
   if (Date.now() > plan.firstDueMs - 2000)

@@ -68,8 +68,8 @@ const ROUTES: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string
 
 describe('authorize', () => {
   test.each(ROUTES)('%s %s without authorisation → 401 and no data', async (method, path) => {
-    const res = await request(web)
-      [method](MOUNT + path)
+    const agent = request(web);
+    const res = await agent[method](MOUNT + path)
       .set('Content-Type', 'application/json')
       .send(method === 'get' ? undefined : '{}');
     expect(res.status).toBe(401);

@@ -8,11 +8,11 @@
  *   - after Redis has the batch, before the outbox row is deleted: the batch must NOT be sent
  *     again (else the runs run twice).
  */
-import { Celeriac, ManualClock, type Beat, type RecoveredBatch } from '../../src';
+import { Celeriac, type Beat, type RecoveredBatch } from '../../src';
 import { injectBeatFaults } from '../../src/beat/fault-hooks';
 import { silentLogger } from '../../src/log';
 import { TEST_BROKERS } from '../brokers';
-import { cleanup, DATABASE_URL, eventually, REDIS_URL } from '../helpers';
+import { cleanup, DATABASE_URL, eventually } from '../helpers';
 import {
   assertNoBeatLeftRunning,
   beatAppOn,

@@ -8,7 +8,7 @@
  */
 import { ManualClock, PeriodicTaskService, type Beat, type Celeriac, type SentRun } from '../../src';
 import { cleanup } from '../helpers';
-import { assertNoBeatLeftRunning, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
+import { assertNoBeatLeftRunning, makeBeatApp, queued, taskRow, tracked, resetBeatState } from './beat-helpers';
 
 let app: Celeriac;
 let beat: Beat;

@@ -6,7 +6,7 @@
 import { ManualClock, PeriodicTaskService, type Beat, type Celeriac } from '../../src';
 import { runTaskId } from '../../src/beat';
 import { cleanup } from '../helpers';
-import { assertNoBeatLeftRunning, makeBeatApp, queued, sql, taskRow, tracked, resetBeatState } from './beat-helpers';
+import { assertNoBeatLeftRunning, makeBeatApp, queued, taskRow, tracked, resetBeatState } from './beat-helpers';
 import type { RedisBroker } from '../../src/broker/redis-broker';
 
 let app: Celeriac;

@@ -47,7 +47,10 @@ function slow(f: Flow): Flow {
   if (f.t === 'leaf') f.label += ':slow';
   else if (f.t === 'chain') f.steps.forEach(slow);
   else if (f.t === 'group') f.members.forEach(slow);
-  else (f.header.forEach(slow), slow(f.body));
+  else {
+    f.header.forEach(slow);
+    slow(f.body);
+  }
   return f;
 }
 

@@ -221,7 +221,10 @@ export function expected(f: Flow): Expected {
     if (c.t === 'leaf') out.allSteps.push(c.label);
     else if (c.t === 'chain') c.steps.forEach(collect);
     else if (c.t === 'group') c.members.forEach(collect);
-    else (c.header.forEach(collect), collect(c.body));
+    else {
+      c.header.forEach(collect);
+      collect(c.body);
+    }
   };
   const ev = (c: C, inputs: unknown[]): Ev => {
     switch (c.t) {

@@ -18,7 +18,7 @@ const JS_QUEUE = 'js-django-beat';
 let app: Celeriac;
 let django: DjangoProject;
 let worker: Worker;
-let beats: Beat[] = [];
+const beats: Beat[] = [];
 let pg: Client;
 
 beforeAll(async () => {

@@ -41,6 +41,7 @@ test("a signature's delay() takes what is still missing", () => {
   // @ts-expect-error the missing parameter is a number
   const bad: DelayArgs = ['1'];
   expect([ok, bad]).toHaveLength(2);
+  expect(partial.args).toEqual([2]);
 });
 
 test('work-flow handles are typed from their steps', () => {
@@ -57,4 +58,5 @@ test('work-flow handles are typed from their steps', () => {
   // @ts-expect-error a chord's handle is its body's: number, not string
   const wrong: AsyncResult<string> = null as unknown as ChordHandle;
   expect([c, gh, dh, wrong]).toEqual([null, null, null, null]);
+  expect([typeof g.applyAsync, typeof d.applyAsync]).toEqual(['function', 'function']);
 });

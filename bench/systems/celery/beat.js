@@ -9,7 +9,6 @@
  * slot is the planned one: for crontab the insert time (next match after it), for intervals
  * start_time − period (due at start_time).
  */
-const { join } = require('node:path');
 const { Child } = require('../../lib/proc');
 const { NS, DATABASE_URL, REDIS_HOST, REDIS_PORT } = require('../ns');
 
