@@ -2,7 +2,7 @@ import { chord, signature } from '../../src';
 import { silentLogger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
 import type { PythonProcess } from '../interop/python';
-import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
+import { cleanup, DATABASE_URL, isolation, REDIS_URL } from '../helpers';
 import { Celeriac } from '../../src';
 import { DjangoProject, DJTASKS } from './django';
 import { add, fail, tsum } from './fixtures/djtasks/tasks';
