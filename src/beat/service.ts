@@ -12,6 +12,7 @@ import type { ScheduleFks } from './schedule-tables';
 import { validatePeriodicTask, type PeriodicTaskInput, type ValidPeriodicTask } from './validation';
 import { expectedNextRun, toView, type PeriodicTaskView } from './view';
 import { findOrCreateScheduleRows, writePeriodicTasks } from './write';
+import { writeToDjango, type DjangoChange } from './django-write';
 
 export type { PeriodicTaskView } from './view';
 
@@ -55,7 +56,8 @@ export interface PeriodicTaskRef {
  * validated first (all problems at once, per field, in a PeriodicTaskValidationError) and then
  * left to the triggers to announce: a running beat re-plans the changed row within a second.
  * Schedules are never edited in place (another task may share the row): a changed schedule
- * points the task at an identical existing schedule row, or a new one.
+ * points the task at an identical existing schedule row, or a new one. In django table mode every
+ * write is also made to Django's tables in the same transaction (django-write.ts).
  */
 export class PeriodicTaskService {
   private readonly clock: Clock;
@@ -104,7 +106,9 @@ export class PeriodicTaskService {
         this.app.config.schema,
         values.map((v) => v.schedule),
       );
-      return writePeriodicTasks(q, this.app.config.schema, values, fks, 'upsert');
+      const written = await writePeriodicTasks(q, this.app.config.schema, values, fks, 'upsert');
+      await this.toDjango(q, { names: values.map((v) => v.name) });
+      return written;
     });
   }
 
@@ -138,7 +142,10 @@ export class PeriodicTaskService {
 
   async delete(ref: Ref): Promise<void> {
     const current = await this.get(ref);
-    await (await this.ds()).getRepository(PeriodicTaskEntity).delete({ id: current.id });
+    await this.transaction(async (q, m) => {
+      await m.getRepository(PeriodicTaskEntity).delete({ id: current.id });
+      await this.toDjango(q, { deleted: [current.name] });
+    });
   }
 
   /**
@@ -147,15 +154,20 @@ export class PeriodicTaskService {
    * asked for (a task already in that state counts, and is not re-planned).
    */
   setEnabledMany(ids: number[], enabled: boolean): Promise<number> {
-    return this.writeMany(ids, (table) => [
-      `UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`,
-      [enabled],
-    ]);
+    return this.writeMany(
+      ids,
+      (table) => [`UPDATE ${table} SET enabled = $2 WHERE id = ANY($1::int[]) AND enabled <> $2`, [enabled]],
+      (names) => ({ names }),
+    );
   }
 
   /** Deletes many tasks in one statement, all or none (as setEnabledMany); results of past runs stay. */
   deleteMany(ids: number[]): Promise<number> {
-    return this.writeMany(ids, (table) => [`DELETE FROM ${table} WHERE id = ANY($1::int[])`, []]);
+    return this.writeMany(
+      ids,
+      (table) => [`DELETE FROM ${table} WHERE id = ANY($1::int[])`, []],
+      (deleted) => ({ deleted }),
+    );
   }
 
   enable(ref: Ref): Promise<PeriodicTaskView> {
@@ -282,7 +294,10 @@ export class PeriodicTaskService {
 
   private async setEnabled(ref: Ref, enabled: boolean): Promise<PeriodicTaskView> {
     const current = await this.get(ref);
-    await (await this.ds()).getRepository(PeriodicTaskEntity).update({ id: current.id }, { enabled });
+    await this.transaction(async (q, m) => {
+      await m.getRepository(PeriodicTaskEntity).update({ id: current.id }, { enabled });
+      await this.toDjango(q, { names: [current.name] });
+    });
     return this.get(current.id);
   }
 
@@ -365,7 +380,9 @@ export class PeriodicTaskService {
         values.map((v) => v.schedule),
       );
       try {
-        return await writePeriodicTasks(q, schema, values, fks, 'insert');
+        const written = await writePeriodicTasks(q, schema, values, fks, 'insert');
+        await this.toDjango(q, { names: values.map((v) => v.name) });
+        return written;
       } catch (err) {
         // Another writer took a name between the check and the insert.
         const name = duplicateName(err);
@@ -408,6 +425,7 @@ export class PeriodicTaskService {
       try {
         // jsonb columns hold unknown JSON, which TypeORM's deep-partial type cannot express.
         await repo.update({ id: current.id }, values as Parameters<typeof repo.update>[1]);
+        await this.toDjango(q, { names: [v.name], renamed: [[current.name, v.name]] });
       } catch (err) {
         if (duplicateName(err) !== undefined)
           throw new PeriodicTaskValidationError([
@@ -423,18 +441,31 @@ export class PeriodicTaskService {
   }
 
   /** Locks the rows, refuses the lot if any id is missing, then runs the one statement on them. */
-  private writeMany(ids: number[], write: (table: string) => [string, unknown[]]): Promise<number> {
+  private writeMany(
+    ids: number[],
+    write: (table: string) => [string, unknown[]],
+    django: (names: string[]) => DjangoChange,
+  ): Promise<number> {
     const unique = [...new Set(ids)];
     const table = `"${this.app.config.schema}".celeriac_periodic_task`;
     return this.transaction(async (q) => {
-      const found: { id: number }[] = await q(`SELECT id FROM ${table} WHERE id = ANY($1::int[]) FOR UPDATE`, [unique]);
+      const found: { id: number; name: string }[] = await q(
+        `SELECT id, name FROM ${table} WHERE id = ANY($1::int[]) FOR UPDATE`,
+        [unique],
+      );
       const have = new Set(found.map((r) => Number(r.id)));
       const missing = unique.filter((id) => !have.has(id));
       if (missing.length) throw new PeriodicTaskNotFoundError(missing);
       const [text, more] = write(table);
       await q(text, [unique, ...more]);
+      await this.toDjango(q, django(found.map((r) => r.name)));
       return unique.length;
     });
+  }
+
+  /** In django table mode, the same change made to Django's tables, in the caller's transaction. */
+  private async toDjango(q: TxQuery, change: DjangoChange): Promise<void> {
+    if (this.app.config.tables === 'django') await writeToDjango(q, this.app.config.schema, change);
   }
 
   private async transaction<T>(fn: (q: TxQuery, m: EntityManager) => Promise<T>): Promise<T> {

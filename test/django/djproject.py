@@ -18,7 +18,8 @@ Commands (one JSON line on stdout each):
                             args, kwargs, one_off, start_time, expires, enabled} (args/kwargs as Python values)
   edit <name> <json>        PeriodicTask fields set and saved with the ORM (which bumps periodic_tasks.last_update)
   delete <name>             PeriodicTask deleted with the ORM
-  periodic <name>           the PeriodicTask's enabled, last_run_at, total_run_count
+  periodic <name>           the PeriodicTask's fields, its schedule's, and periodic_tasks.last_update (null if none)
+  pybeat                    Python beat's view: DatabaseScheduler.all_as_schedule(), each entry's task, args, schedule
   periodic_results <name>   TaskResult rows with that periodic_task_name: their task ids
   chord <json>              chord(header, body).apply_async() with the django-db backend (apply_chord makes the
                             ChordCounter): {header: [{task, args, queue}], body: {task, queue}}; the ids
@@ -139,9 +140,23 @@ def main(cmd, *args):
         return out({'deleted': args[0]})
     if cmd == 'periodic':
         from django_celery_beat.models import PeriodicTask
-        t = PeriodicTask.objects.get(name=args[0])
-        return out({'enabled': t.enabled, 'last_run_at': t.last_run_at, 'total_run_count': t.total_run_count,
-                    'date_changed': t.date_changed})
+        from django_celery_beat.models import PeriodicTasks
+        t = PeriodicTask.objects.filter(name=args[0]).first()
+        if t is None:
+            return out(None)
+        schedule = t.interval or t.crontab or t.solar or t.clocked
+        fields = {f.name: getattr(schedule, f.name) for f in schedule._meta.fields if f.name != 'id'}
+        return out({'id': t.id, 'enabled': t.enabled, 'last_run_at': t.last_run_at,
+                    'total_run_count': t.total_run_count, 'date_changed': t.date_changed, 'task': t.task,
+                    'args': json.loads(t.args), 'kwargs': json.loads(t.kwargs), 'headers': json.loads(t.headers),
+                    'queue': t.queue, 'one_off': t.one_off, 'start_time': t.start_time, 'expires': t.expires,
+                    'description': t.description, 'schedule': {'kind': type(schedule).__name__, **fields},
+                    'last_update': PeriodicTasks.last_change()})
+    if cmd == 'pybeat':
+        from django_celery_beat.schedulers import DatabaseScheduler
+        s = DatabaseScheduler(app=app, lazy=True)
+        return out({name: {'task': e.task, 'args': list(e.args), 'kwargs': e.kwargs, 'schedule': repr(e.schedule)}
+                    for name, e in s.all_as_schedule().items()})
     if cmd == 'periodic_results':
         from django_celery_results.models import TaskResult
         rows = TaskResult.objects.filter(periodic_task_name=args[0]).order_by('date_created')
