@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { createBroker, type Broker } from './broker';
 import { PostgresCoordination } from './results/coordination';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig, type RouteOptions } from './config';
-import { createDataSource, destroyWithin, initialize, migrate } from './db/data-source';
+import { databaseOf, openPool, type Database } from './db/database';
 import { CeleriacError } from './errors';
 import { consoleLogger, type Logger } from './log';
 import { autodiscover } from './plugin/autodiscover';
@@ -21,7 +21,7 @@ import { ResultStore, type StateUpdate } from './results/store';
 import { checkDjangoTables, resultTables } from './results/table-mode';
 import { ResultWaiter } from './results/waiter';
 import { Worker, type WorkerOptions } from './worker/worker';
-import { Beat, type BeatOptions } from './beat';
+import type { Beat, BeatOptions } from './beat';
 import { GroupResult } from './results/async-result';
 import { EagerRun } from './eager/run';
 import { EagerResult } from './eager/eager-result';
@@ -69,6 +69,7 @@ export class Celeriac {
   readonly discovered: string[];
   private brokerPromise: Promise<Broker> | undefined;
   private dsPromise: Promise<DataSource> | undefined;
+  private dbPromise: Promise<Database> | undefined;
   private storePromise: Promise<ResultStore> | undefined;
   private readonly waiter: ResultWaiter;
   private readonly closers: (() => Promise<void>)[] = [];
@@ -118,7 +119,7 @@ export class Celeriac {
         // RabbitMQ has no shared atomic state: chords, send-once markers, revoked ids and the
         // worker registry live in Postgres beside the results (src/results/coordination.ts).
         coordination: async () =>
-          this.hasDatabase ? new PostgresCoordination(await this.dataSource(), this.config.schema) : undefined,
+          this.hasDatabase ? new PostgresCoordination(await this.database(), this.config.schema) : undefined,
       });
       try {
         await broker.connect();
@@ -131,9 +132,14 @@ export class Celeriac {
     return this.brokerPromise;
   }
 
-  /** The TypeORM DataSource, initialised on first use. */
+  /**
+   * The TypeORM DataSource, initialised on first use: the host app's when it passed one, else
+   * Celeriac's own on DATABASE_URL. Only migrations, beat and the admin's schedule CRUD use it, so
+   * TypeORM loads with the first call, never in a worker or a process that only sends.
+   */
   dataSource(): Promise<DataSource> {
     this.dsPromise ??= (async () => {
+      const { createDataSource, initialize } = dataSourceModule();
       const ds = createDataSource(this.config);
       try {
         return await initialize(ds, this.config);
@@ -145,13 +151,28 @@ export class Celeriac {
     return this.dsPromise;
   }
 
+  /**
+   * @internal What results, the worker and remote control run their SQL on: a pg pool of its own
+   * on DATABASE_URL (one connection made first, so a wrong URL fails here), or the pool of the
+   * DataSource the host app passed.
+   */
+  database(): Promise<Database> {
+    this.dbPromise ??= (this.config.dataSource ? this.dataSource().then(databaseOf) : openPool(this.config)).catch(
+      (err) => {
+        this.dbPromise = undefined;
+        throw err;
+      },
+    );
+    return this.dbPromise;
+  }
+
   results(): Promise<ResultStore> {
     // The store logs its own outages (when one starts, while it lasts, when it ends) and every
     // state Postgres refused, so no per-failure listener here.
-    this.storePromise ??= this.dataSource().then(
-      (ds) =>
+    this.storePromise ??= this.database().then(
+      (db) =>
         new ResultStore(
-          ds,
+          db,
           this.config.schema,
           (level, message, fields) => this.logger.log(level, message, fields),
           resultTables(this.config.tables, this.config.schema),
@@ -165,7 +186,7 @@ export class Celeriac {
     const ds = await this.dataSource();
     if (this.config.tables === 'django')
       await checkDjangoTables((text, params) => ds.query(text, params), this.config.schema);
-    return migrate(ds);
+    return dataSourceModule().migrate(ds);
   }
 
   /**
@@ -334,6 +355,9 @@ export class Celeriac {
 
   /** The scheduler for this app; `celeriac beat` runs one. Call start() to run it, or tick(now) in tests. */
   beat(options: BeatOptions = {}): Beat {
+    // Required here, as the admin is: beat's schedules (luxon, cron-parser) and its TypeORM
+    // entities are nothing a worker or a web process that only sends needs at start.
+    const { Beat } = require('./beat') as typeof import('./beat');
     const beat = new Beat(this, options);
     this.onClose(() => beat.stop());
     return beat;
@@ -373,14 +397,22 @@ export class Celeriac {
     if (dropped > 0)
       this.logger.log('warn', `closed with ${dropped} task states not written: Postgres did not accept them in time`);
     if (this.brokerPromise) await (await this.brokerPromise.catch(() => undefined))?.close();
-    if (this.dsPromise && !this.config.dataSource) {
-      const ds = await this.dsPromise.catch(() => undefined);
-      if (ds?.isInitialized && !(await destroyWithin(ds, CLOSE_POOL_MS)))
-        this.logger.log(
-          'warn',
-          `closed Postgres connections that were still inside a statement after ${CLOSE_POOL_MS / 1000} s (a lock on Celeriac's tables, or an overloaded server?)`,
-        );
-    }
-    this.brokerPromise = this.dsPromise = this.storePromise = undefined;
+    const db = this.dbPromise ? await this.dbPromise.catch(() => undefined) : undefined;
+    const ds = this.dsPromise && !this.config.dataSource ? await this.dsPromise.catch(() => undefined) : undefined;
+    const [dbInTime, dsInTime] = await Promise.all([
+      db ? db.close(CLOSE_POOL_MS) : true,
+      ds?.isInitialized ? dataSourceModule().destroyWithin(ds, CLOSE_POOL_MS) : true,
+    ]);
+    if (!dbInTime || !dsInTime)
+      this.logger.log(
+        'warn',
+        `closed Postgres connections that were still inside a statement after ${CLOSE_POOL_MS / 1000} s (a lock on Celeriac's tables, or an overloaded server?)`,
+      );
+    this.brokerPromise = this.dsPromise = this.dbPromise = this.storePromise = undefined;
   }
+}
+
+/** TypeORM's DataSource and migrations, loaded with the first caller that needs them. */
+function dataSourceModule(): typeof import('./db/data-source') {
+  return require('./db/data-source') as typeof import('./db/data-source');
 }

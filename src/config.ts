@@ -6,7 +6,7 @@ import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOpti
 import { validateQueueArgs } from './broker/amqp/topology';
 import { MAX_TIME_LIMIT_S } from './broker/headers';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
-import { resolveBeatSchedule, type BeatSchedule, type ResolvedBeatEntry } from './beat/config';
+import type { BeatSchedule, ResolvedBeatEntry } from './beat/config';
 import { resolveSerialOptions, type ResolvedSerialOptions, type SerialOptions } from './broker/serializers/options';
 import type { TableMode } from './results/table-mode';
 
@@ -297,7 +297,12 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     beatSchedule:
       options.beatSchedule === undefined
         ? undefined
-        : resolveBeatSchedule(options.beatSchedule, options.timezone ?? defaults.timezone),
+        : // Required only here: schedule validation loads luxon and cron-parser, which an app without
+          // a beatSchedule (and every worker of one) never needs.
+          (require('./beat/config') as typeof import('./beat/config')).resolveBeatSchedule(
+            options.beatSchedule,
+            options.timezone ?? defaults.timezone,
+          ),
     logger: options.logger,
     logFormat,
     logLevel,

@@ -3,6 +3,9 @@
  */
 // celeriac.ts also holds the `req.celeriac` augmentation of Express's Request, so exporting the
 // class brings it into the published types.
+import type * as BeatModule from './beat';
+import type * as EntitiesModule from './db/entities';
+
 export { Celeriac } from './celeriac';
 export type { CeleriacOptions, RouteOptions } from './config';
 export type { SerializerName, CompressionName } from './broker/serializers/codec';
@@ -35,7 +38,6 @@ export {
 } from './results/states';
 export type { TaskState, TaskStatus } from './results/states';
 export { celeriacMigrations } from '../migrations';
-export { celeriacEntities } from './db/entities';
 export { createEmbeddedDataSource } from './db/embedded';
 export { RemoteControl, Inspect } from './plugin/inspect';
 export type { BroadcastOptions, Replies, OkOrError } from './plugin/inspect';
@@ -64,14 +66,8 @@ export type {
   SchedulePreviewJson,
   BeatInstanceJson,
 } from './admin';
-export {
-  Beat,
-  PeriodicTaskService,
-  ManualClock,
-  PeriodicTaskValidationError,
-  PeriodicTaskNotFoundError,
-  BeatNotMigratedError,
-} from './beat';
+export { ManualClock } from './beat/clock';
+export { PeriodicTaskValidationError, PeriodicTaskNotFoundError, BeatNotMigratedError } from './beat/errors';
 export type {
   BeatOptions,
   BeatEvents,
@@ -119,3 +115,44 @@ export {
   WorkerLostError,
   MaxRetriesExceededError,
 } from './errors';
+
+/*
+ * Beat, its schedule service and the TypeORM entities are exported as getters that load their
+ * modules on first use: a worker, or a web process that only sends, never loads TypeORM (295
+ * modules), luxon or cron-parser (bench/ANALYSIS.md, issue 21). The getters keep the form Node's
+ * CommonJS lexer reads (`get: function () { return a.b; }`), so ES module apps still import them
+ * by name (and, as Node reads every export of a CommonJS module for them, load them at once).
+ */
+function onFirstUse<T extends object>(load: () => T): T {
+  let loaded: T | undefined;
+  return new Proxy({} as T, { get: (_, key) => (loaded ??= load())[key as keyof T] });
+}
+const beat = onFirstUse(() => require('./beat') as typeof BeatModule);
+const entities = onFirstUse(() => require('./db/entities') as typeof EntitiesModule);
+
+/** The scheduler (`celeriac beat` runs one; `celeriac.beat()` builds one). */
+export declare const Beat: typeof BeatModule.Beat;
+export type Beat = BeatModule.Beat;
+/** The periodic tasks in the database: list, create, update, enable, run now. */
+export declare const PeriodicTaskService: typeof BeatModule.PeriodicTaskService;
+export type PeriodicTaskService = BeatModule.PeriodicTaskService;
+/** Every TypeORM entity Celeriac defines; add to a host app's DataSource when sharing one. */
+export declare const celeriacEntities: Function[];
+Object.defineProperty(exports, 'Beat', {
+  enumerable: true,
+  get: function () {
+    return beat.Beat;
+  },
+});
+Object.defineProperty(exports, 'PeriodicTaskService', {
+  enumerable: true,
+  get: function () {
+    return beat.PeriodicTaskService;
+  },
+});
+Object.defineProperty(exports, 'celeriacEntities', {
+  enumerable: true,
+  get: function () {
+    return entities.celeriacEntities;
+  },
+});

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { Runtime } from '../runtime/runtime';
-import { sqlFor, type Sql } from '../db/sql';
+import type { Sql } from '../db/sql';
 import type { ResultStore } from '../results/store';
 import { resultRelation } from '../results/table-mode';
 import type { EventHub } from './events';
@@ -32,13 +32,10 @@ export class AdminContext {
    * wedged database (a held lock, a full pool) never holds an admin request open for good.
    */
   async query<T = Record<string, any>>(name: string | undefined, text: string, params: unknown[] = []): Promise<T[]> {
-    this.sqlPromise ??= this.app
-      .dataSource()
-      .then(sqlFor)
-      .catch((err) => {
-        this.sqlPromise = undefined;
-        throw err;
-      });
+    this.sqlPromise ??= this.app.database().catch((err) => {
+      this.sqlPromise = undefined;
+      throw err;
+    });
     const sql = await this.bounded('a database connection', this.sqlPromise);
     const prepared = name ? `celeriac_admin_${name}_${this.schema}` : undefined;
     return this.bounded('Postgres', sql.query<T>(prepared, text, params, this.options.readTimeoutMs));

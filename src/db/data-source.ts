@@ -4,6 +4,7 @@ import { ConfigError } from '../errors';
 import { redactUrl, type ResolvedConfig } from '../config';
 import { celeriacMigrations } from '../../migrations';
 import { celeriacEntities } from './entities';
+import { endWithin } from './database';
 
 /**
  * Celeriac's own DataSource on DATABASE_URL, or the host app's when it passes one (then the host
@@ -50,25 +51,7 @@ export async function migrate(ds: DataSource): Promise<string[]> {
   return applied.map((m) => m.name);
 }
 
-/**
- * Ends the pool, giving connections still inside a statement `ms` to finish: a Postgres that is
- * up but wedged (a lock on the result table) would otherwise hold close() until each statement's
- * query_timeout. Past `ms` their sockets are cut (Postgres rolls their transactions back), and
- * the answer is false.
- */
-export async function destroyWithin(ds: DataSource, ms: number): Promise<boolean> {
-  const destroyed = ds.destroy();
-  let timer: NodeJS.Timeout | undefined;
-  const inTime = await Promise.race([
-    destroyed.then(() => true),
-    new Promise<false>((r) => (timer = setTimeout(() => r(false), ms))),
-  ]);
-  clearTimeout(timer);
-  if (inTime) return true;
-  // pg-pool keeps its clients in _clients; a client's socket is connection.stream.
-  const pool = (ds.driver as unknown as { master?: { _clients?: { connection?: { stream?: { destroy(): void } } }[] } })
-    .master;
-  for (const client of pool?._clients ?? []) client.connection?.stream?.destroy();
-  await destroyed.catch(() => {});
-  return false;
+/** Ends the DataSource's pool within `ms` (see endWithin); false when connections were cut. */
+export function destroyWithin(ds: DataSource, ms: number): Promise<boolean> {
+  return endWithin((ds.driver as { master?: unknown }).master, ds.destroy(), ms);
 }

@@ -1,7 +1,6 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { CeleriacError } from '../errors';
 import { celeriacMigrations } from '../../migrations';
-import { celeriacEntities } from './entities';
 
 /**
  * An in-process Postgres (PGlite, Postgres compiled to WebAssembly) for the demo and for trying
@@ -21,6 +20,9 @@ export function createEmbeddedDataSource(options: { dataDir?: string } = {}): Da
       { cause: err },
     );
   }
+  // TypeORM and the entities load here, not with the package: a worker never needs them.
+  const { DataSource } = require('typeorm') as typeof import('typeorm');
+  const { celeriacEntities } = require('./entities') as typeof import('./entities');
   return new DataSource({
     type: 'postgres',
     driver: new PGliteDriver({ dataDir: options.dataDir, extensions: { pgcrypto } }).driver,

@@ -14,7 +14,7 @@
  * so a redelivery of that member after a crash sends the body again (the fire-once marker keeps it
  * to one) while any other late member does not.
  */
-import type { DataSource } from 'typeorm';
+import type { Database } from '../db/database';
 import type { ResultTables } from './tables';
 
 export interface CounterJoin {
@@ -28,7 +28,7 @@ export interface CounterJoin {
 const completedBy = (memberId: string) => `completed-by:${memberId}`;
 
 export async function joinChordCounter(
-  ds: DataSource,
+  db: Database,
   schema: string,
   tables: ResultTables,
   groupId: string,
@@ -38,22 +38,22 @@ export async function joinChordCounter(
   const sql = tables.chordCounter;
   if (!sql) return null;
   const members = `"${schema}".celeriac_chord_member`;
-  return ds.transaction(async (em) => {
-    const [row]: { sub_tasks: string; count: number }[] = await em.query(sql.lock, [groupId]);
+  return db.transaction(async (q) => {
+    const [row]: { sub_tasks: string; count: number }[] = await q(sql.lock, [groupId]);
     if (!row) {
       // Completed already, or a chord nobody registered a counter for (the caller joins it the
       // broker's way). Only the member that completed it is told to send the body again.
-      const mine: unknown[] = await em.query(`SELECT 1 FROM ${members} WHERE group_id = $1 AND member_id = $2`, [
+      const mine: unknown[] = await q(`SELECT 1 FROM ${members} WHERE group_id = $1 AND member_id = $2`, [
         groupId,
         completedBy(memberId),
       ]);
       if (mine.length === 0) return null;
-      const [g]: { task_ids: string[] }[] = await em.query(tables.selectGroup, [groupId]);
+      const [g]: { task_ids: string[] }[] = await q(tables.selectGroup, [groupId]);
       const ids = g?.task_ids ?? [];
       return { finished: ids.length, memberIds: ids };
     }
     const memberIds = subTaskIds(row.sub_tasks);
-    const counted: unknown[] = await em.query(
+    const counted: unknown[] = await q(
       `INSERT INTO ${members} (group_id, member_id, failed) VALUES ($1, $2, $3)
        ON CONFLICT (group_id, member_id) DO NOTHING RETURNING 1`,
       [groupId, memberId, failed],
@@ -61,14 +61,14 @@ export async function joinChordCounter(
     let count = row.count;
     if (counted.length > 0) {
       count -= 1;
-      if (count > 0) await em.query(sql.setCount, [groupId, count]);
+      if (count > 0) await q(sql.setCount, [groupId, count]);
       else {
-        await em.query(sql.remove, [groupId]);
-        await em.query(`INSERT INTO ${members} (group_id, member_id, failed) VALUES ($1, $2, false)`, [
+        await q(sql.remove, [groupId]);
+        await q(`INSERT INTO ${members} (group_id, member_id, failed) VALUES ($1, $2, false)`, [
           groupId,
           completedBy(memberId),
         ]);
-        await em.query(tables.insertGroup, [groupId, JSON.stringify(memberIds)]);
+        await q(tables.insertGroup, [groupId, JSON.stringify(memberIds)]);
       }
     }
     // Python's chord_size may differ from the number of tuples; the counter reaching 0 is what completes it.
@@ -81,7 +81,7 @@ export async function joinChordCounter(
 
 /** Registers a chord's counter before its header is sent (DatabaseBackend.apply_chord). */
 export async function registerChordCounter(
-  ds: DataSource,
+  db: Database,
   tables: ResultTables,
   groupId: string,
   taskIds: string[],
@@ -89,7 +89,7 @@ export async function registerChordCounter(
 ): Promise<void> {
   // An empty header is never joined: Python makes no counter for it either.
   if (!tables.chordCounter || size <= 0) return;
-  await ds.query(tables.chordCounter.insert, [groupId, JSON.stringify(taskIds), size]);
+  await db.execute(tables.chordCounter.insert, [groupId, JSON.stringify(taskIds), size]);
 }
 
 /** The ids in sub_tasks: [[[id, parent], null], ...] (result_from_tuple's shape); a group tuple's id too. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
-import { sqlFor, type Sql } from '../db/sql';
+import { databaseOf, type Database } from '../db/database';
 import { joinChordCounter, registerChordCounter, type CounterJoin } from './chord-counter';
 import { celeriacResultTables, type ResultTables } from './tables';
 import { stateSeq } from './states';
@@ -66,7 +66,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private retryDelayMs = 100;
   private closed = false;
   readonly maxBatch = 2000;
-  private readonly sql: Sql;
+  private readonly db: Database;
   private readonly writer: BatchWriter;
   private readonly postgres: Outage;
   private unstorableCount = 0;
@@ -77,15 +77,16 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private droppedAtClose = 0;
 
   constructor(
-    private readonly ds: DataSource,
+    /** The app's database (Celeriac.database()), or an initialised DataSource (tests, tools). */
+    db: Database | DataSource,
     private readonly schema: string,
     private readonly log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => void = () => {},
     /** Celeriac's own result tables, or a Django project's (django-tables.ts). */
     private readonly tables: ResultTables = celeriacResultTables(schema),
   ) {
     super();
-    this.sql = sqlFor(ds);
-    this.writer = new BatchWriter(this.sql, tables);
+    this.db = isDataSource(db) ? databaseOf(db) : db;
+    this.writer = new BatchWriter(this.db, tables);
     this.postgres = new Outage(
       'Postgres (result store)',
       log,
@@ -326,7 +327,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async getMany(taskIds: string[]): Promise<TaskResultRow[]> {
-    const rows: any[] = await this.sql.query(
+    const rows: any[] = await this.db.query(
       `${this.tables.key}_select`,
       this.tables.select,
       [taskIds],
@@ -340,7 +341,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
    * are: a wedged Postgres fails it after STATEMENT_TIMEOUT_MS instead of holding the caller.
    */
   private statement(name: string, text: string, values: unknown[]): Promise<unknown[]> {
-    return this.sql.query(`${this.tables.key}_${name}`, text, values, STATEMENT_TIMEOUT_MS);
+    return this.db.query(`${this.tables.key}_${name}`, text, values, STATEMENT_TIMEOUT_MS);
   }
 
   /**
@@ -349,16 +350,16 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
    */
   async saveGroup(groupId: string, taskIds: string[], chordSize?: number): Promise<void> {
     await this.statement('group_save', this.tables.insertGroup, [groupId, JSON.stringify(taskIds)]);
-    if (chordSize !== undefined) await registerChordCounter(this.ds, this.tables, groupId, taskIds, chordSize);
+    if (chordSize !== undefined) await registerChordCounter(this.db, this.tables, groupId, taskIds, chordSize);
   }
 
   /** A chord member joined through Django's chord counter; null when there is none to join (chord-counter.ts). */
   chordCounterJoin(groupId: string, memberId: string, failed: boolean): Promise<CounterJoin | null> {
-    return joinChordCounter(this.ds, this.schema, this.tables, groupId, memberId, failed);
+    return joinChordCounter(this.db, this.schema, this.tables, groupId, memberId, failed);
   }
 
   async groupTaskIds(groupId: string): Promise<string[] | null> {
-    const rows: { task_ids: string[] }[] = await this.sql.query(
+    const rows: { task_ids: string[] }[] = await this.db.query(
       `${this.tables.key}_group`,
       this.tables.selectGroup,
       [groupId],
@@ -373,7 +374,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   /** Ids of the tasks whose parent is `taskId`, oldest first, at most `limit`. */
   async childIds(taskId: string, limit = 10_000): Promise<string[]> {
-    const rows: { task_id: string }[] = await this.sql.query(
+    const rows: { task_id: string }[] = await this.db.query(
       `${this.tables.key}_children`,
       this.tables.selectChildren,
       [taskId, limit],
@@ -390,14 +391,14 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   async deleteExpired(before: Date, batchSize = 10_000): Promise<{ finished: number; unfinished: number }> {
     const finished = await this.deleteInBatches(this.tables.deleteExpiredBatch, before, batchSize);
     const unfinished = await this.deleteInBatches(this.tables.deleteStaleBatch, before, batchSize);
-    await this.ds.query(this.tables.deleteExpiredGroups, [before.toISOString()]);
+    await this.db.execute(this.tables.deleteExpiredGroups, [before.toISOString()]);
     return { finished, unfinished };
   }
 
   private async deleteInBatches(statement: string, before: Date, batchSize: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const [, count] = (await this.ds.query(statement, [before.toISOString(), batchSize])) as [unknown, number];
+      const { rowCount: count } = await this.db.execute(statement, [before.toISOString(), batchSize]);
       total += count;
       if (count < batchSize) return total;
     }
@@ -463,4 +464,8 @@ function merge(earlier: StateUpdate, later: StateUpdate): StateUpdate {
   const out: StateUpdate = { ...earlier };
   for (const [k, v] of Object.entries(later)) if (v !== undefined) (out as any)[k] = v;
   return out;
+}
+
+function isDataSource(db: Database | DataSource): db is DataSource {
+  return 'driver' in db && 'isInitialized' in db;
 }

@@ -7,6 +7,7 @@
  * middleware, control), eager (types). Never the parts above it (worker, beat, canvas, admin, cli) nor the facade.
  */
 import type { DataSource } from 'typeorm';
+import type { Database } from '../db/database';
 import type { Broker } from '../broker';
 import type { MessageSigner } from '../broker/signing';
 import type { ResolvedConfig, RouteOptions } from '../config';
@@ -46,8 +47,10 @@ export interface Runtime {
   readonly resultBackend: ResultBackend;
   /** The broker, connected on first use. */
   broker(): Promise<Broker>;
-  /** The TypeORM DataSource, initialised on first use. */
+  /** The TypeORM DataSource, initialised on first use (loads TypeORM: migrations, beat, schedule CRUD). */
   dataSource(): Promise<DataSource>;
+  /** Postgres for statements and short transactions (a pg pool; no TypeORM), connected on first use. */
+  database(): Promise<Database>;
   results(): Promise<ResultStore>;
   /** Celery's task_routes for a task name. */
   route(name: string): RouteOptions | undefined;

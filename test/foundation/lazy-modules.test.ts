@@ -6,7 +6,10 @@ import { join } from 'node:path';
  * Redis never opens RabbitMQ: Express (with every admin route and page) and amqplib are required
  * only when celeriac.admin() or an amqp:// broker asks for them (bench/ANALYSIS.md, "second
  * wave": 791 → 611 modules at a worker's start). A static import of either from the worker's
- * path would load them again; this is where that shows. Likewise the TypeScript loader's compiler.
+ * path would load them again; this is where that shows. Likewise the TypeScript loader's compiler,
+ * and TypeORM, luxon and cron-parser (issue 21: 603 → 211 modules in a built worker): the worker
+ * and the sender run their SQL on a pg pool, and only migrations, beat and the admin's schedule
+ * CRUD load TypeORM.
  */
 const root = join(__dirname, '..', '..');
 
@@ -30,14 +33,20 @@ function loadedPackages(body: string): string[] {
 }
 
 describe('modules a worker loads', () => {
-  test('the package entry and a Redis app load neither Express, amqplib nor msgpack', () => {
+  test('the package entry and a Redis app load neither Express, amqplib, msgpack, TypeORM, luxon nor cron-parser', () => {
     const loaded = loadedPackages(
       `const { Celeriac, task } = require('./src');
-       const app = new Celeriac({ brokerUrl: 'redis://127.0.0.1:6379/0', logger: { log() {} } });
+       const app = new Celeriac({
+         brokerUrl: 'redis://127.0.0.1:6379/0',
+         databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+         logger: { log() {} },
+       });
        task('lazy.noop', () => null);
        app.worker({ concurrency: 2 });`,
     );
     expect(loaded).toContain('ioredis');
+    expect(loaded).toContain('pg');
+    for (const name of ['typeorm', 'reflect-metadata', 'luxon', 'cron-parser']) expect(loaded).not.toContain(name);
     expect(loaded).not.toContain('express');
     expect(loaded).not.toContain('amqplib');
     // JSON is the default serializer: msgpack loads with the first msgpack body (test/serial).
@@ -54,6 +63,20 @@ describe('modules a worker loads', () => {
     );
     expect(loaded).toContain('express');
     expect(loaded).toContain('amqplib');
+  });
+
+  test('beat(), a beatSchedule, migrations and the public Beat still load TypeORM and the schedule libraries', () => {
+    const app = `const { Celeriac } = require('./src');
+       const app = new Celeriac({ brokerUrl: 'redis://127.0.0.1:6379/0', logger: { log() {} } });`;
+    expect(loadedPackages(`${app} app.beat();`)).toEqual(expect.arrayContaining(['typeorm', 'luxon', 'cron-parser']));
+    expect(loadedPackages(`require('./src').Beat;`)).toEqual(expect.arrayContaining(['typeorm', 'luxon']));
+    expect(loadedPackages(`require('./src').celeriacEntities;`)).toContain('typeorm');
+    expect(
+      loadedPackages(
+        `new (require('./src').Celeriac)({ logger: { log() {} }, beatSchedule: { t: { task: 'x', schedule: 5 } } });`,
+      ),
+    ).toContain('luxon');
+    expect(loadedPackages(`${app} app.dataSource().catch(() => {});`)).toContain('typeorm');
   });
 
   test('the TypeScript loader loads its compiler only for the first .ts file', () => {
