@@ -7,6 +7,7 @@
 const SYSTEMS = [
   'celeriac',
   'celeriac-ignore-result',
+  'celeriac-dist',
   'bullmq',
   'graphile',
   'graphile-batched',

@@ -39,8 +39,8 @@ function bestPeer(results, systems, key, higherIsBetter, filter = () => true) {
   return best;
 }
 
-function ratioCell(results, systems, key, higherIsBetter, filter) {
-  const cel = med(results.celeriac, key);
+function ratioCell(results, systems, key, higherIsBetter, filter, own = 'celeriac') {
+  const cel = med(results[own], key);
   const best = bestPeer(results, systems, key, higherIsBetter, filter);
   if (!Number.isFinite(cel) || !best) return '—';
   return `**${(cel / best.value).toFixed(2)}×** ${best.system.label}`;
@@ -87,6 +87,11 @@ function w1Table(results, systems, opts) {
         opts,
       ),
       cell(
+        ok.map((r) => r.firstTaskFromSpawnMs),
+        fmtInt,
+        opts,
+      ),
+      cell(
         ok.map((r) => r.peakRssMiB),
         fmtInt,
         opts,
@@ -110,8 +115,24 @@ function w1Table(results, systems, opts) {
       ratioCell(results, systems, 'bulkPerSec', true),
       ratioCell(results, systems, 'drainPerSec', true),
       ratioCell(results, systems, 'drainFromSpawnPerSec', true),
+      ratioCell(results, systems, 'firstTaskFromSpawnMs', false),
       ratioCell(results, systems, 'peakRssMiB', false),
       ratioCell(results, systems, 'workerCpuMsPer1k', false) + ' (worker)',
+    ]);
+  }
+  // The built package (issue 21): what an app that installed Celeriac runs, beside the same peers.
+  if (results['celeriac-dist'] && systems.some((s) => s.family !== 'celeriac' && results[s.name])) {
+    const r = (key, higher) => ratioCell(results, systems, key, higher, undefined, 'celeriac-dist');
+    rows.push([
+      'Celeriac (built) ÷ best peer',
+      '',
+      r('sendPerSec', true),
+      r('bulkPerSec', true),
+      r('drainPerSec', true),
+      r('drainFromSpawnPerSec', true),
+      r('firstTaskFromSpawnMs', false),
+      r('peakRssMiB', false),
+      r('workerCpuMsPer1k', false) + ' (worker)',
     ]);
   }
   return table(
@@ -122,6 +143,7 @@ function w1Table(results, systems, opts) {
       'send in bulk (tasks/s)',
       'drain from modules loaded (tasks/s)',
       'drain from spawn (tasks/s)',
+      'spawn → first task running (ms)',
       'worker peak RSS (MiB)',
       'drain CPU ms per 1k tasks: worker · Redis · Postgres (median)',
     ],

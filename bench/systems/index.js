@@ -383,9 +383,63 @@ const celeriacIgnoreResult = {
   beat: undefined,
 };
 
+/**
+ * W1 and W2 on the built package (issue 21), as an app that installed it runs it: an installed
+ * copy's `bin/celeriac.js worker` runs dist/ with the app compiled to JavaScript, so no TypeScript
+ * loader and no src/ (systems/celeriac/dist.js lays it out at setup, after `npm run build`).
+ */
+const celeriacDist = {
+  ...celeriac,
+  name: 'celeriac-dist',
+  label: 'Celeriac (built)',
+  workloads: ['w1', 'w2'],
+  childEnv: {},
+  settings: celeriac.settings.replace(
+    'run from source (`CELERIAC_FROM_SOURCE=1`, @swc/core)',
+    'the built package: an installed copy (dist/, `bin/celeriac.js worker`) and the app compiled to CommonJS',
+  ),
+  async setup(env) {
+    const { installDist } = require('./celeriac/dist');
+    const suffix = NS.celeriac.schema.slice('bench_celeriac'.length);
+    this.dist = installDist(ROOT, suffix);
+    const c = new Child('celeriac-dist-migrate', process.execPath, [this.dist.bin, 'migrate', '--app', this.dist.app], {
+      cwd: this.dist.dir,
+      env: {},
+      timeoutMs: 60_000,
+    });
+    const { code } = await c.exited;
+    if (code !== 0) throw new Error(`celeriac migrate (built) failed${c.tailText()}`);
+  },
+  async teardown(env) {
+    await celeriac.teardown(env);
+    if (this.dist) require('node:fs').rmSync(this.dist.dir, { recursive: true, force: true });
+  },
+  worker(env, tag, { profileDir } = {}) {
+    const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const extra = (process.env.BENCH_CELERIAC_WORKER_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeFlags = (process.env.BENCH_CELERIAC_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    return new Child(
+      `${tag}-worker`,
+      process.execPath,
+      [...nodeFlags, ...prof, this.dist.bin, 'worker', '--app', this.dist.app, '-c', '50', ...extra],
+      { cwd: this.dist.dir, env: { BENCH_ROLE: 'worker' }, timeoutMs: env.childTimeoutMs },
+    );
+  },
+  sender(env, tag, mode, n, warmups = 0) {
+    return new Child(
+      `${tag}-sender-${mode}`,
+      process.execPath,
+      [join(HERE, 'celeriac', 'sender.js'), mode, String(n), String(warmups)],
+      { cwd: this.dist.dir, env: { BENCH_CELERIAC_APP: this.dist.app }, timeoutMs: env.childTimeoutMs },
+    );
+  },
+  beat: undefined,
+};
+
 const all = [
   celeriac,
   celeriacIgnoreResult,
+  celeriacDist,
   bullmq,
   graphile(false),
   graphile(true),

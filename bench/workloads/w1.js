@@ -55,6 +55,9 @@ async function run(sys, env, opts, runIndex) {
     if (profileDir && hrT0Us) out.profileWindowUs = [hrT0Us, hrT0Us + out.drainMs * 1000];
     const ready = worker.messages.find((m) => m.tag === 'READY');
     if (ready) out.startupMs = ready.at - t0;
+    // Spawn → first task running (the worker prints BENCH_FIRST from its first task; Celery's does not).
+    const first = worker.messages.find((m) => m.tag === 'FIRST');
+    if (first) out.firstTaskFromSpawnMs = first.at - worker.spawnedAt;
     out.peakRssMiB = worker.peakRssKb() / 1024;
   } finally {
     worker.peakRssKb();

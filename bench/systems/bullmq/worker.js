@@ -4,7 +4,13 @@ const { Worker } = require('bullmq');
 const { ns, connection, CONCURRENCY, execRedis, execKey } = require('./common');
 
 let exec;
+let firstRun = true;
 async function processor(job) {
+  // W1's start-up figure: spawn → first task running.
+  if (firstRun) {
+    firstRun = false;
+    process.stdout.write('BENCH_FIRST\n');
+  }
   if (job.name === 'sleep') {
     exec ??= execRedis();
     await exec.rpush(execKey + 'start', job.data.id);

@@ -34,7 +34,19 @@ export const celeriac = new Celeriac({
 });
 
 // BENCH_IGNORE_RESULT=1: the "Celeriac (ignoreResult)" W1 row (systems/index.js), no result row.
-export const noop = task('bench.noop', () => null, { ignoreResult: process.env.BENCH_IGNORE_RESULT === '1' });
+// The worker says when its first task runs (W1's start-up figure: spawn → first task running).
+let firstRun = isWorker;
+export const noop = task(
+  'bench.noop',
+  () => {
+    if (firstRun) {
+      firstRun = false;
+      process.stdout.write('BENCH_FIRST\n');
+    }
+    return null;
+  },
+  { ignoreResult: process.env.BENCH_IGNORE_RESULT === '1' },
+);
 
 /** W5: the chord callback; gets every member's result, returns how many it got. */
 export const collect = task('bench.collect', (_ctx, results: unknown[]) => results.length);

@@ -6,10 +6,15 @@
  *   latency  n round trips: sendTask, then AsyncResult.get(), one at a time (after <warmups> warm-ups, default 20)
  *   w4       n bench.sleep tasks (50 ms) with args w4-00000…, sent as in bulk
  */
-process.env.CELERIAC_FROM_SOURCE = '1';
 const { runChild, senderArgs } = require('../../lib/child');
-require('../../../bin/register-ts').register();
-const { celeriac } = require('./app.ts');
+// BENCH_CELERIAC_APP: the app compiled against the built package (celeriac-dist, ./dist.js).
+const { celeriac } = process.env.BENCH_CELERIAC_APP ? require(process.env.BENCH_CELERIAC_APP) : fromSource();
+
+function fromSource() {
+  process.env.CELERIAC_FROM_SOURCE = '1';
+  require('../../../bin/register-ts').register();
+  return require('./app.ts');
+}
 
 const BULK = 1000;
 

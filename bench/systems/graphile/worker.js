@@ -4,8 +4,15 @@ const { run } = require('graphile-worker');
 const { options, logger, execRedis, execKey } = require('./common');
 
 let exec;
+let firstRun = true;
 const taskList = {
-  noop: async () => {},
+  noop: async () => {
+    // W1's start-up figure: spawn → first task running.
+    if (firstRun) {
+      firstRun = false;
+      process.stdout.write('BENCH_FIRST\n');
+    }
+  },
   sleep: async (payload) => {
     exec ??= execRedis();
     await exec.rpush(execKey + 'start', payload.id);
