@@ -7,7 +7,9 @@
  *              far enough ahead for set-up and start-up); watched until all N started, or 90 s
  *   spread-N   N interval schedules of 60 s whose start times spread evenly over a minute that
  *              begins a minute after the beat is up (that first minute, with N rows and nothing
- *              due, is the idle window); watched for --w3-minutes minutes plus 30 s of grace
+ *              due, is the idle window); watched for --w3-minutes minutes plus 30 s of grace.
+ *              N takes k and m (spread-1m); a system's adapter may cap N (maxN, with its reason),
+ *              and Celeriac's replaces the worker by a queue drain from 1m (systems/celeriac/drain.js)
  *   --quick    spread-50 with a 10 s period, 2 periods (burst-50 due at the next minute for a
  *              system without interval schedules): a smoke test, its figures mean nothing
  *
@@ -20,7 +22,7 @@
  *
  * Figures: send and start lateness (instant − slot) p50/p99/max over the expected slots (slots due
  * before the window ends); missed = expected slots with no start by the end of the watch;
- * duplicates = slots that started more than once; unexpected = runs for slots that are not in the
+ * duplicates = slots that started more than once; sendMissed = expected slots never sent; unexpected = runs for slots that are not in the
  * plan; beat CPU (utime+stime of the beat's process tree, /proc) in the idle window and while
  * runs are due, as % of one core; start-up = spawn → the beat's ready line (Celeriac also: spawn →
  * every row planned). For BullMQ and graphile-worker the scheduler is the worker process, so its
@@ -38,9 +40,10 @@ const SAME_SCHEDULER = {
 };
 
 function parseShape(name) {
-  const m = /^(burst|spread)-(\d+)(k?)$/.exec(name);
-  if (!m) throw new Error(`W3 shape '${name}': expected burst-<n> or spread-<n> (e.g. burst-1k, spread-100k)`);
-  return { name, kind: m[1], n: Number(m[2]) * (m[3] ? 1000 : 1) };
+  const m = /^(burst|spread)-(\d+)([km]?)$/.exec(name);
+  if (!m)
+    throw new Error(`W3 shape '${name}': expected burst-<n> or spread-<n> (e.g. burst-1k, spread-100k, spread-1m)`);
+  return { name, kind: m[1], n: Number(m[2]) * { '': 1, k: 1000, m: 1_000_000 }[m[3]] };
 }
 
 async function run(sys, env, opts) {
@@ -49,6 +52,12 @@ async function run(sys, env, opts) {
   const failed = [];
   for (const name of opts.w3Shapes) {
     let shape = parseShape(name);
+    if (sys.beat.maxN !== undefined && shape.n > sys.beat.maxN) {
+      out.shapes[name] = {
+        skipped: `not run above ${sys.beat.maxN.toLocaleString('en')} schedules: ${sys.beat.maxNWhy}`,
+      };
+      continue;
+    }
     if (!sys.beat.kinds.includes(shape.kind)) {
       if (!opts.quick) {
         out.shapes[name] = { skipped: `not applicable: ${sys.beat.notApplicable}` };
@@ -188,8 +197,8 @@ async function runShape(sys, env, opts, shape) {
     await worker.stop();
   }
 
-  const starts = (await exec.lrange(keys.start, 0, -1)).map(parseRecord);
-  const sents = [...(await exec.lrange(keys.sent, 0, -1)), ...sentState.sent].map(parseRecord);
+  const starts = (await readList(exec, keys.start)).map(parseRecord);
+  const sents = [...(await readList(exec, keys.sent)), ...sentState.sent].map(parseRecord);
   await exec.del(keys.start, keys.sent);
   const st = analyze(starts, shape.n, slotsOf, plan.windowEndMs, b.slotsInOrder);
   const se = analyze(sents, shape.n, slotsOf, plan.windowEndMs, b.slotsInOrder);
@@ -202,12 +211,23 @@ async function runShape(sys, env, opts, shape) {
     startP99: percentile(st.lateness, 99),
     startMax: percentile(st.lateness, 100),
     sent: se.found,
+    sendMissed: se.missed,
     sentDuplicates: se.duplicates,
     sendP50: percentile(se.lateness, 50),
     sendP99: percentile(se.lateness, 99),
     sendMax: percentile(se.lateness, 100),
   });
   return out;
+}
+
+/** A whole list, read in slices: at a million schedules one LRANGE reply would be ~200 MB. */
+async function readList(redis, key) {
+  const out = [];
+  for (let from = 0; ; from += 200_000) {
+    const part = await redis.lrange(key, from, from + 199_999);
+    out.push(...part);
+    if (part.length < 200_000) return out;
+  }
 }
 
 /** `schedule|slot ms (may be empty)|instant ms|task id` */

@@ -37,7 +37,9 @@ export class BeatDb {
       .join(' ');
     const pool = new Pool({
       ...base,
-      max: 3,
+      // A tick's read and two claims or two re-planning writes (./tick.ts, ./planner.ts), an
+      // outbox delete and the heartbeat.
+      max: 5,
       min: 0,
       idleTimeoutMillis: 30_000,
       application_name: applicationName,
