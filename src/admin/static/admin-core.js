@@ -310,13 +310,6 @@
     });
   }
 
-  function argsText(t) {
-    var a = JSON.stringify(t.args || []);
-    var k = t.kwargs && Object.keys(t.kwargs).length ? ' ' + JSON.stringify(t.kwargs) : '';
-    var s = a + k;
-    return s.length > 120 ? s.slice(0, 119) + '…' : s;
-  }
-
   window.CeleriacAdmin = {
     $: $,
     $all: $all,
@@ -348,6 +341,5 @@
     answer: answer,
     describe: describe,
     rows: rows,
-    argsText: argsText,
   };
 })();

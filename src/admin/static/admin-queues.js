@@ -7,11 +7,7 @@
 (function () {
   'use strict';
   var pages = (window.CeleriacPages = window.CeleriacPages || {});
-  var h = window.CeleriacAdmin;
   var REFRESH_MS = 5000;
-  var answer = h.answer,
-    describe = h.describe,
-    rows = h.rows;
   var drawSeries = window.CeleriacCharts.drawSeries;
 
   pages.queues = function (h) {
@@ -23,10 +19,10 @@
       return v === null || v === undefined ? '—' : String(v);
     }
     function act(method, apiPath, confirmText, done) {
-      if (!window.confirm(confirmText)) return answer(out, false, 'Cancelled.');
+      if (!window.confirm(confirmText)) return h.answer(out, false, 'Cancelled.');
       h.api(method, apiPath, {}).then(function (r) {
-        var d = describe(r);
-        answer(out, d.ok, d.ok ? done(r.body) : d.text);
+        var d = h.describe(r);
+        h.answer(out, d.ok, d.ok ? done(r.body) : d.text);
         refresh();
       });
     }
@@ -110,11 +106,11 @@
     function showMessages(queue) {
       shown = queue;
       h.api('GET', 'api/queues/' + encodeURIComponent(queue) + '/messages?limit=50').then(function (r) {
-        if (!r.ok) return answer(out, false, describe(r).text);
+        if (!r.ok) return h.answer(out, false, h.describe(r).text);
         h.$('#queue-messages').hidden = false;
         h.$('#messages-queue').textContent = queue;
         var tbody = h.$('#messages-table tbody');
-        rows(tbody, r.body.messages, function (m) {
+        h.rows(tbody, r.body.messages, function (m) {
           var actions = h.el('td', { className: 'actions-col' });
           if (!readOnly && m.id)
             actions.appendChild(

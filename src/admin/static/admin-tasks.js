@@ -12,42 +12,30 @@
   var $ = h.$,
     $all = h.$all,
     el = h.el,
-    append = h.append,
-    api = h.api,
-    base = h.base,
-    badge = h.badge,
-    taskHref = h.taskHref,
-    shortId = h.shortId,
-    timeEl = h.timeEl,
-    duration = h.duration,
-    debounce = h.debounce,
-    onEvent = h.onEvent,
-    cssEscape = h.cssEscape,
-    showErrors = h.showErrors,
-    clearErrors = h.clearErrors;
+    api = h.api;
 
   // ---------- tasks list ----------
   function taskRow(t) {
     var args = el('td', { className: 'mono clip', title: t.argsPreview || '' }, t.argsPreview || '');
     if (t.kwargsPreview && t.kwargsPreview !== '{}')
-      append(args, [' ', el('span', { className: 'muted', text: t.kwargsPreview })]);
-    var name = el('td', null, el('a', { href: taskHref(t.id), text: t.name || '(unnamed)' }));
+      h.append(args, [' ', el('span', { className: 'muted', text: t.kwargsPreview })]);
+    var name = el('td', null, el('a', { href: h.taskHref(t.id), text: t.name || '(unnamed)' }));
     if (t.periodicTaskName)
-      append(name, el('div', { className: 'muted small', text: 'periodic: ' + t.periodicTaskName }));
-    var state = el('td', null, badge(t.state));
+      h.append(name, el('div', { className: 'muted small', text: 'periodic: ' + t.periodicTaskName }));
+    var state = el('td', null, h.badge(t.state));
     if (t.progress && t.progress.percent !== null && t.progress.percent !== undefined)
-      append(state, [' ', el('span', { className: 'muted small', text: t.progress.percent + '%' })]);
+      h.append(state, [' ', el('span', { className: 'muted small', text: t.progress.percent + '%' })]);
     return el(
       'tr',
       { dataset: { id: t.id } },
       state,
       name,
-      el('td', null, el('a', { className: 'mono', href: taskHref(t.id), title: t.id, text: shortId(t.id) })),
+      el('td', null, el('a', { className: 'mono', href: h.taskHref(t.id), title: t.id, text: h.shortId(t.id) })),
       args,
       el('td', { className: 'mono clip', title: t.resultPreview || '' }, t.resultPreview || ''),
       el('td', null, t.worker || el('span', { className: 'muted', text: '—' })),
-      el('td', null, timeEl(t.dateCreated)),
-      el('td', { className: 'num', text: duration(t.runtimeMs) }),
+      el('td', null, h.timeEl(t.dateCreated)),
+      el('td', { className: 'num', text: h.duration(t.runtimeMs) }),
     );
   }
 
@@ -74,14 +62,14 @@
         if (empty) empty.hidden = r.body.items.length > 0;
       });
     }
-    var soon = debounce(reload, 400);
-    onEvent(function (e) {
+    var soon = h.debounce(reload, 400);
+    h.onEvent(function (e) {
       if (e.kind !== 'task') return;
-      var tr = tbody.querySelector('tr[data-id="' + cssEscape(e.id) + '"]');
+      var tr = tbody.querySelector('tr[data-id="' + h.cssEscape(e.id) + '"]');
       if (tr && e.state) {
         var cell = tr.cells[0];
         cell.textContent = '';
-        cell.appendChild(badge(e.state));
+        cell.appendChild(h.badge(e.state));
         tr.classList.remove('flash');
         void tr.offsetWidth;
         tr.classList.add('flash');
@@ -112,7 +100,7 @@
     showParams();
     form.addEventListener('submit', function (e) {
       e.preventDefault();
-      clearErrors(form);
+      h.clearErrors(form);
       var errors = {};
       function parse(name, expect) {
         var text = form.elements[name].value.trim();
@@ -142,7 +130,7 @@
       // The ETA box is in the page's zone: the browser's, or UTC when chosen in the header.
       if (form.elements.eta.value)
         o.eta = new Date(form.elements.eta.value + (h.zone() === 'utc' ? 'Z' : '')).toISOString();
-      if (Object.keys(errors).length) return showErrors(form, errors);
+      if (Object.keys(errors).length) return h.showErrors(form, errors);
       var button = form.querySelector('button[type="submit"]');
       button.disabled = true;
       api('POST', 'api/tasks', payload).then(
@@ -152,11 +140,11 @@
             window.location.href = r.body.pageUrl;
             return;
           }
-          showErrors(form, r.body.errors, r.body.message);
+          h.showErrors(form, r.body.errors, r.body.message);
         },
         function () {
           button.disabled = false;
-          showErrors(form, null, 'The server could not be reached.');
+          h.showErrors(form, null, 'The server could not be reached.');
         },
       );
     });
@@ -170,7 +158,7 @@
   function renderTask(t) {
     var st = $('#task-state');
     st.textContent = '';
-    st.appendChild(badge(t.state));
+    st.appendChild(h.badge(t.state));
     $('#task-worker').textContent = t.worker || '—';
     $('#task-retries').textContent = t.retries;
     [
@@ -180,9 +168,9 @@
     ].forEach(function (p) {
       var dd = $('#' + p[0]);
       dd.textContent = '';
-      dd.appendChild(timeEl(p[1]));
+      dd.appendChild(h.timeEl(p[1]));
     });
-    $('#runtime').textContent = duration(t.runtimeMs);
+    $('#runtime').textContent = h.duration(t.runtimeMs);
     var prog = $('#progress');
     prog.hidden = !t.progress;
     if (t.progress) {
@@ -224,7 +212,7 @@
     function follow() {
       if (poller || !window.CeleriacStatus) return;
       poller = window.CeleriacStatus.poll(id, {
-        url: base + '/api/tasks/{id}',
+        url: h.base + '/api/tasks/{id}',
         intervalMs: 1000,
         onProgress: function () {
           refreshDetail();
@@ -237,7 +225,7 @@
     }
     var stateNow = $('#task-state .badge').dataset.state;
     if (['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED'].indexOf(stateNow) < 0) follow();
-    onEvent(function (e) {
+    h.onEvent(function (e) {
       if (e.kind === 'task' && e.id === id) refreshDetail();
     });
     $all('[data-action]').forEach(function (button) {

@@ -11,8 +11,14 @@
   var REFRESH_MS = 5000;
   var answer = h.answer,
     describe = h.describe,
-    rows = h.rows,
-    argsText = h.argsText;
+    rows = h.rows;
+
+  function argsText(t) {
+    var a = JSON.stringify(t.args || []);
+    var k = t.kwargs && Object.keys(t.kwargs).length ? ' ' + JSON.stringify(t.kwargs) : '';
+    var s = a + k;
+    return s.length > 120 ? s.slice(0, 119) + '…' : s;
+  }
 
   pages.workers = function () {
     var $ = h.$,
