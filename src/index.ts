@@ -25,18 +25,9 @@ export { chain, group, chord, chunks, map, starmap, Chain, Group, Chord } from '
 export { GroupResult } from './results/async-result';
 export type { JoinOptions } from './results/async-result';
 export type { TaskResultRow } from './results/store';
-export {
-  States,
-  READY_STATES,
-  EXCEPTION_STATES,
-  PROPAGATE_STATES,
-  PRECEDENCE,
-  precedence,
-  isHigherState,
-  states,
-  InvalidStateError,
-} from './results/states';
-export type { TaskState, TaskStatus } from './results/states';
+// Celery's celery.states, whole: the module holds only what is public (its rules for storing
+// states are in state-rules.ts).
+export * from './results/states';
 export { celeriacMigrations } from '../migrations';
 export { createEmbeddedDataSource } from './db/embedded';
 export { RemoteControl, Inspect } from './plugin/inspect';

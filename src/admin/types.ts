@@ -5,6 +5,7 @@
  */
 import type { BeatInstanceView, PeriodicTaskView } from '../beat/service';
 import type { ScheduleSpec } from '../beat/schedule';
+import type { WorkerCounters } from '../worker/control-surface';
 
 /** One of Celery's states, or a custom one a task set with ctx.updateState() ('DOWNLOADING'). */
 export type StateName =
@@ -139,7 +140,7 @@ export interface RegisteredTaskJson {
   autoretryFor: string[];
 }
 
-export interface WorkerJson {
+export interface WorkerJson extends WorkerCounters {
   name: string;
   hostname: string | null;
   pid: number | null;
@@ -147,12 +148,6 @@ export interface WorkerJson {
   queues: string[];
   concurrency: number | null;
   pool: string | null;
-  active: number;
-  held: number;
-  processed: number;
-  succeeded: number;
-  failed: number;
-  retried: number;
   startedAt: string | null;
   heartbeatAt: string | null;
   heartbeatAgeMs: number | null;

@@ -2,7 +2,8 @@ import type { Request } from 'express';
 import type { Runtime } from '../runtime/runtime';
 import { closest } from '../errors';
 import type { ApplyOptions } from '../plugin/options';
-import { isCustomStateName, States } from '../results/states';
+import { isCustomStateName } from '../results/state-rules';
+import { States } from '../results/states';
 import {
   parseInstant,
   queryDate,

@@ -10,8 +10,11 @@ import { columnProblem, COLUMN_LIMITS, scrubText, storableDate } from '../storab
  * the message (src/worker/intake.ts) instead of holding it.
  */
 
-/** The headers and properties a worker reads, as values it can trust. */
-export interface CheckedHeaders {
+/**
+ * The protocol v2 headers and properties a task message carries both ways: what a sender sets
+ * (OutgoingTask, message.ts) and what a worker reads back checked (CheckedHeaders).
+ */
+export interface TaskHeaderFields {
   id: string;
   task: string;
   priority: number;
@@ -20,10 +23,15 @@ export interface CheckedHeaders {
   retries: number;
   timeLimit: number | null;
   softTimeLimit: number | null;
-  rootId: string;
   parentId: string | null;
   groupId: string | null;
   groupIndex: number | null;
+}
+
+/** The headers and properties a worker reads, as values it can trust. */
+export interface CheckedHeaders extends TaskHeaderFields {
+  /** The message's own id when the sender left root_id out. */
+  rootId: string;
   origin: string | null;
 }
 

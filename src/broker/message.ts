@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
 import { pathKey, textProblem } from '../storable';
-import { checkHeaders, MessageFieldError, type CheckedHeaders } from './headers';
+import { checkHeaders, MessageFieldError, type CheckedHeaders, type TaskHeaderFields } from './headers';
 import type { MessageSigner } from './signing';
 import type { AuthSerializer } from './serializers/auth';
 import { decodeBody, encodeBody, readable, type CompressionName, type SerializerName } from './serializers/codec';
@@ -29,22 +29,12 @@ export interface Embed {
   chord: Signature | null;
 }
 
-export interface OutgoingTask {
-  id: string;
-  task: string;
+export interface OutgoingTask extends TaskHeaderFields {
   args: unknown[];
   kwargs: Record<string, unknown>;
   queue: string;
-  priority: number;
-  eta: Date | null;
-  expires: Date | null;
-  retries: number;
-  timeLimit: number | null;
-  softTimeLimit: number | null;
+  /** null: the message is its own root. */
   rootId: string | null;
-  parentId: string | null;
-  groupId: string | null;
-  groupIndex: number | null;
   ignoreResult: boolean;
   headers: Record<string, unknown>;
   embed?: Partial<Embed>;

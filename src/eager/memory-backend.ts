@@ -1,7 +1,8 @@
 import type { PreparedMessage } from '../runtime/runtime';
 import type { CanvasBackend } from '../canvas/backend';
 import type { ResultBackend } from '../results/backend';
-import { READY_STATES, stateSeq } from '../results/states';
+import { stateSeq } from '../results/state-rules';
+import { READY_STATES } from '../results/states';
 import type { StateUpdate, TaskResultRow } from '../results/store';
 
 /**

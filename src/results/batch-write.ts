@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql';
 import type { ResultTables } from './tables';
 import { classifyDbError, describeDbError } from '../db/db-errors';
 import { minimalReplacement, replacementFor } from './replacement';
-import { stateSeq } from './states';
+import { stateSeq } from './state-rules';
 import type { StateUpdate } from './rows';
 
 /** A state queued for writing, with the callers waiting on it. */

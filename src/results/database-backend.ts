@@ -1,5 +1,5 @@
 import type { ResultBackend, RevokeOptions } from './backend';
-import { stateSeq } from './states';
+import { stateSeq } from './state-rules';
 import type { ResultStore, StateUpdate, TaskResultRow } from './store';
 import type { ResultWaiter } from './waiter';
 

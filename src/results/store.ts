@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { databaseOf, type Database } from '../db/database';
 import { joinChordCounter, registerChordCounter, type CounterJoin } from './chord-counter';
 import { celeriacResultTables, type ResultTables } from './tables';
-import { stateSeq } from './states';
+import { stateSeq } from './state-rules';
 import type { LogLevel } from '../log';
 import { Outage, type OutageInfo } from '../outage';
 import { BatchWriter, STATEMENT_TIMEOUT_MS, StoreWriteError, type Pending, type WriteResult } from './batch-write';

@@ -11,19 +11,25 @@ import type { TaskSummary } from './task-view';
 
 export type { TaskSummary } from './task-view';
 
-export interface WorkerStats {
+/** A worker's task counts since it started, as its heartbeats carry them and the admin shows them. */
+export interface WorkerCounters {
+  /** Tasks running now. */
+  active: number;
+  /** Messages it holds: prefetched, running, or finished while their state commits. */
+  held: number;
+  processed: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+}
+
+export interface WorkerStats extends WorkerCounters {
   name: string;
   pid: number;
   hostname: string;
   queues: string[];
   concurrency: number;
   pool: PoolKind;
-  active: number;
-  held: number;
-  processed: number;
-  succeeded: number;
-  failed: number;
-  retried: number;
   startedAt: number;
   heartbeatAt: number;
   /** Redis as this worker sees it: down since when, with which error; outages so far. */

@@ -1,6 +1,7 @@
 import { assertJsonSafe, type TaskMessage } from '../broker/message';
 import { RetryRequest } from '../errors';
-import { assertSettableState, InvalidStateError } from '../results/states';
+import { assertSettableState } from '../results/state-rules';
+import { InvalidStateError } from '../results/states';
 import type { TaskContext, RetryOptions } from '../plugin/context';
 import type { RegisteredTask } from '../plugin/registry';
 import { serializeError, type Outcome } from './outcome';

@@ -6,6 +6,7 @@ import { encodeTask, decodeTask } from '../../src/broker/message';
 import { silentLogger } from '../../src/log';
 import { cleanup, eventually, isolation, makeApp, REDIS_URL } from '../helpers';
 import { report, runs, whoAmI } from '../fixtures/ops/tasks';
+import { outgoingTask } from '../outgoing';
 
 const apps = [join(__dirname, '../fixtures/ops')];
 let redis: Redis;
@@ -67,25 +68,7 @@ describe('signed messages', () => {
       expect(await ok.get({ timeout: 10 })).toMatchObject({ tenant: null });
       const k = (q: string) => app.config.keyPrefix + q;
       // Unsigned: what a sender without the secret (or Python Celery) would put on the queue.
-      const unsigned = encodeTask({
-        id: 'unsigned-1',
-        task: 'ops.whoAmI',
-        args: [],
-        kwargs: {},
-        queue: 'celery',
-        priority: 0,
-        eta: null,
-        expires: null,
-        retries: 0,
-        timeLimit: null,
-        softTimeLimit: null,
-        rootId: null,
-        parentId: null,
-        groupId: null,
-        groupIndex: null,
-        ignoreResult: false,
-        headers: {},
-      });
+      const unsigned = encodeTask(outgoingTask({ id: 'unsigned-1', task: 'ops.whoAmI' }));
       // Forged: a correctly signed message whose args were changed afterwards.
       const signed = JSON.parse(app.prepare('ops.whoAmI', [], {}, { taskId: 'forged-1' }).outgoing.raw);
       signed.body = Buffer.from(JSON.stringify([['evil'], {}, {}])).toString('base64');

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
-import { encodeTask } from '../../src/broker/message';
+import { encodeTask, type OutgoingTask } from '../../src/broker/message';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
 import { quick } from '../fixtures/behave/tasks';
+import { outgoingTask } from '../outgoing';
 
 let app: Celeriac;
 let worker: Worker;
@@ -21,27 +22,8 @@ afterAll(async () => {
 });
 const k = (s: string) => app.config.keyPrefix + s;
 
-const message = (task: string, extra: Record<string, unknown> = {}) =>
-  encodeTask({
-    id: `id-${task}-${Date.now()}`,
-    task,
-    args: [1],
-    kwargs: {},
-    queue: 'celery',
-    priority: 0,
-    eta: null,
-    expires: null,
-    retries: 0,
-    timeLimit: null,
-    softTimeLimit: null,
-    rootId: null,
-    parentId: null,
-    groupId: null,
-    groupIndex: null,
-    ignoreResult: false,
-    headers: {},
-    ...extra,
-  });
+const message = (task: string, extra: Partial<OutgoingTask> = {}) =>
+  encodeTask(outgoingTask({ id: `id-${task}-${Date.now()}`, task, args: [1], ...extra }));
 
 test('undecodable messages go to the dead-letter list with the reason; the worker goes on', async () => {
   await redis.lpush(k('celery'), 'this is not json', JSON.stringify({ body: 'x' }));

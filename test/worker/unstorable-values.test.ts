@@ -5,6 +5,7 @@ import { encodeTask } from '../../src/broker/message';
 import type { Worker } from '../../src/worker/worker';
 import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
 import { build, echo, raise, size } from '../fixtures/values/tasks';
+import { outgoingTask } from '../outgoing';
 
 /**
  * Issue 15 item 1 end to end: each value here used to stop all result writing for good (every
@@ -67,27 +68,7 @@ test('a task returning text Postgres cannot hold ends FAILURE with NotStorableEr
 /** A message as another producer (Python Celery, a script) would put it on the queue, unchecked. */
 function foreignMessage(args: unknown[], kwargs: Record<string, unknown> = {}): { raw: string; id: string } {
   const id = `foreign-${Math.random().toString(36).slice(2)}`;
-  const envelope = JSON.parse(
-    encodeTask({
-      id,
-      task: 'values.size',
-      args: [],
-      kwargs: {},
-      queue: 'celery',
-      priority: 0,
-      eta: null,
-      expires: null,
-      retries: 0,
-      timeLimit: null,
-      softTimeLimit: null,
-      rootId: null,
-      parentId: null,
-      groupId: null,
-      groupIndex: null,
-      ignoreResult: false,
-      headers: {},
-    }),
-  );
+  const envelope = JSON.parse(encodeTask(outgoingTask({ id, task: 'values.size' })));
   envelope.body = Buffer.from(JSON.stringify([args, kwargs, {}])).toString('base64');
   return { raw: JSON.stringify(envelope), id };
 }
