@@ -398,7 +398,7 @@ const celeriacDist = {
     'run from source (`CELERIAC_FROM_SOURCE=1`, @swc/core)',
     'the built package: an installed copy (dist/, `bin/celeriac.js worker`) and the app compiled to CommonJS',
   ),
-  async setup(env) {
+  async setup() {
     const { installDist } = require('./celeriac/dist');
     const suffix = NS.celeriac.schema.slice('bench_celeriac'.length);
     this.dist = installDist(ROOT, suffix);
