@@ -181,12 +181,26 @@ export class Celeriac {
     return this.storePromise;
   }
 
-  /** Apply Celeriac's migrations; running it again changes nothing. */
-  async migrate(): Promise<string[]> {
+  /**
+   * Apply Celeriac's migrations; running it again changes nothing. In django table mode,
+   * `djangoTrigger: true` also installs the opt-in NOTIFY trigger on Django's change marker
+   * (beat/django-trigger.ts), `false` removes it; left out, Django's tables are not touched.
+   */
+  async migrate(options: { djangoTrigger?: boolean } = {}): Promise<string[]> {
     const ds = await this.dataSource();
-    if (this.config.tables === 'django')
-      await checkDjangoTables((text, params) => ds.query(text, params), this.config.schema);
-    return dataSourceModule().migrate(ds);
+    const query = (text: string, params?: unknown[]) => ds.query(text, params);
+    if (options.djangoTrigger !== undefined && this.config.tables !== 'django')
+      throw new CeleriacError(
+        `migrate({ djangoTrigger }) is for tables: 'django' (it goes on Django's django-celery-beat tables); this app has tables: '${this.config.tables}'`,
+      );
+    if (this.config.tables === 'django') await checkDjangoTables(query, this.config.schema);
+    const applied = await dataSourceModule().migrate(ds);
+    if (options.djangoTrigger !== undefined) {
+      const trigger = require('./beat/django-trigger') as typeof import('./beat/django-trigger');
+      if (options.djangoTrigger) await trigger.installDjangoTrigger(query, this.config.schema);
+      else await trigger.removeDjangoTrigger(query, this.config.schema);
+    }
+    return applied;
   }
 
   /**

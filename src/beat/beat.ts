@@ -20,6 +20,7 @@ import { brokerBatchSender, type BatchSender } from './send-once';
 import { beatStatements, type BeatStatements } from './sql';
 import { builtinEntries, syncBeatSchedule } from './sync';
 import { DJANGO_POLL_MS, DjangoScheduleMirror } from './django-mirror';
+import { hasDjangoTrigger } from './django-trigger';
 import { Ticker } from './tick';
 
 /** A running beat re-plans edited rows for at most this long per tick before it sends what is due. */
@@ -165,15 +166,25 @@ export class Beat extends EventEmitter<BeatEvents> {
       if (this.app.config.tables === 'django') {
         const mirror = this.djangoMirror(rt);
         await mirror.poll();
-        // Polled on its own timer: a change in Django's admin wakes the beat within DJANGO_POLL_MS.
-        this.mirrorTimer = setInterval(() => {
-          mirror.poll().then(
-            (changed) => changed && this.wake(),
-            (err) => this.fail('reading django-celery-beat tables failed; retrying', err),
-          );
-        }, DJANGO_POLL_MS);
-        this.mirrorTimer.unref();
-        built.push(async () => clearInterval(this.mirrorTimer));
+        // With the opt-in trigger a change NOTIFYs and wakes a listening beat, whose every tick
+        // reads the marker; without it, a timer reads the marker every DJANGO_POLL_MS.
+        const notified = this.opts.listen && (await rt.db.transaction((q) => hasDjangoTrigger(q, this.schema)));
+        if (!notified) {
+          this.mirrorTimer = setInterval(() => {
+            mirror.poll().then(
+              (changed) => changed && this.wake(),
+              (err) => this.fail('reading django-celery-beat tables failed; retrying', err),
+            );
+          }, DJANGO_POLL_MS);
+          this.mirrorTimer.unref();
+          built.push(async () => clearInterval(this.mirrorTimer));
+        }
+        this.log(
+          'info',
+          notified
+            ? "beat hears of changes in Django's tables by their NOTIFY trigger"
+            : `beat reads Django's periodic_tasks.last_update every ${DJANGO_POLL_MS} ms`,
+        );
       }
       const listener = this.opts.listen ? this.listen(rt) : undefined;
       if (listener) {

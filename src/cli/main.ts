@@ -11,6 +11,8 @@ const usage = `Usage: celeriac <command> --app <module> [options]
 Commands:
   init [--dir src]              write the app module (<dir>/celeriac.ts) and npm scripts for migrate, worker, beat
   migrate                       apply Celeriac's database migrations (safe to repeat)
+          [--django-trigger [off]]  tables: 'django': install (or remove) the NOTIFY trigger on Django's
+                                django_celery_beat_periodictasks that wakes beat on a change (opt-in)
   worker [-Q q1,q2] [-c N] [--pool async|threads|processes] [-n name] [--prefetch-multiplier N]
                                 consume and run tasks
          [--autoscale max,min] [--autoscale-keepalive-ms N]
@@ -28,7 +30,7 @@ ${remoteUsage}
 /** The flags each command takes (by their long names; aliases resolve to these). */
 const commandFlags: Record<string, string[]> = {
   init: ['dir'],
-  migrate: ['app'],
+  migrate: ['app', 'django-trigger'],
   worker: [
     'app',
     'queues',
@@ -120,7 +122,14 @@ function runCommand(positional: string[], argv: string[]): void {
 
 async function migrateCommand(flags: Map<string, string | true>): Promise<void> {
   const { app } = loadApp(stringFlag(flags, 'app'));
-  const applied = await app.migrate();
+  const trigger = flags.get('django-trigger');
+  if (trigger !== undefined && trigger !== true && trigger !== 'on' && trigger !== 'off')
+    throw new CeleriacError(`--django-trigger '${trigger}': give no value (or 'on') to install it, 'off' to remove it`);
+  const applied = await app.migrate(trigger === undefined ? {} : { djangoTrigger: trigger !== 'off' });
+  if (trigger !== undefined)
+    console.log(
+      `Django change trigger ${trigger === 'off' ? 'removed' : 'installed'} on django_celery_beat_periodictasks.`,
+    );
   console.log(
     applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply: the database is up to date.',
   );
