@@ -36,7 +36,7 @@ function brief(w, r) {
   if (r.skipped) return `skipped: ${r.skipped}`;
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   if (w === 'w1')
-    return `send ${f(r.sendPerSec)}/s${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s${r.bulkFlushMs !== undefined ? ` (+${f(r.bulkFlushMs)} ms PENDING commit)` : ''}` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms; from spawn ${f(r.drainFromSpawnPerSec)}/s, ${f(r.drainFromSpawnMs)} ms; first task ${f(r.firstTaskFromSpawnMs)} ms after spawn), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
+    return `send ${f(r.sendPerSec)}/s${r.senderCpuMsPer1k !== undefined ? ` (sender CPU ${f(r.senderCpuMsPer1k)} ms/1k)` : ''}${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s${r.bulkFlushMs !== undefined ? ` (+${f(r.bulkFlushMs)} ms PENDING commit)` : ''}` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms; from spawn ${f(r.drainFromSpawnPerSec)}/s, ${f(r.drainFromSpawnMs)} ms; first task ${f(r.firstTaskFromSpawnMs)} ms after spawn), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
   if (w === 'w2') return `p50 ${f(r.p50, 2)} ms, p95 ${f(r.p95, 2)} ms, p99 ${f(r.p99, 2)} ms`;
   if (w === 'w3')
     return Object.entries(r.shapes)

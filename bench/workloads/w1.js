@@ -28,6 +28,7 @@ async function run(sys, env, opts, runIndex) {
   }
   const s = await sys.sender(env, tag, 'single', n).result(senderDeadline);
   out.sendPerSec = (n / s.ms) * 1000;
+  if (s.cpuMs !== undefined) out.senderCpuMsPer1k = (s.cpuMs / n) * 1000;
   if (s.flushMs !== undefined) out.senderFlushMs = s.flushMs;
 
   const profileDir = opts.profile && sys.family === 'celeriac' ? join(opts.resultsDir, 'profiles', tag) : undefined;

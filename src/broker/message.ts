@@ -66,7 +66,7 @@ export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
   assertJsonSafe(t.kwargs, 'kwargs', true);
   assertJsonSafe(t.headers, 'headers');
   const body = encodeBody(
-    [t.args, t.kwargs, { ...emptyEmbed, ...t.embed }],
+    [t.args, t.kwargs, t.embed ? { ...emptyEmbed, ...t.embed } : emptyEmbed],
     t.serializer ?? 'json',
     t.compression,
     t.auth,
@@ -206,6 +206,7 @@ function isSignature(v: unknown): v is Signature {
 
 /** Python-style repr for argsrepr/kwargsrepr, which monitors display; capped like Celery's saferepr. */
 function repr(value: unknown[] | Record<string, unknown>): string {
+  if (Array.isArray(value) && value.length === 0) return '()';
   const text = Array.isArray(value)
     ? `(${value.map((v) => JSON.stringify(v)).join(', ')}${value.length === 1 ? ',' : ''})`
     : JSON.stringify(value);
@@ -221,60 +222,92 @@ export const MAX_JSON_DEPTH = 500;
  * With `storable`, also refuse text the result table cannot hold (src/storable.ts): args, kwargs
  * and return values are written to a task's row, and one such value used to fail every batch.
  */
-export function assertJsonSafe(value: unknown, path: string, storable = false, seen: Set<object> = new Set()): void {
+export function assertJsonSafe(value: unknown, path: string, storable = false): void {
+  checkJson(value, path, [], storable, new Set());
+}
+
+/**
+ * The walk behind assertJsonSafe. The keys down to `value` are kept on a stack and spelled out as a
+ * path only when something is refused: building the path string at every key was most of the
+ * walk's cost on the send path (a regex and a concatenation per key).
+ */
+function checkJson(
+  value: unknown,
+  root: string,
+  keys: (string | number)[],
+  storable: boolean,
+  seen: Set<object>,
+): void {
   if (seen.size > MAX_JSON_DEPTH)
     throw new EncodeError(
-      `${path.slice(0, 200)}… is nested more than ${MAX_JSON_DEPTH} levels deep: Celery's Python workers cannot decode past about 990 levels and V8 cannot encode much deeper. Flatten the value.`,
+      `${pathOf(root, keys).slice(0, 200)}… is nested more than ${MAX_JSON_DEPTH} levels deep: Celery's Python workers cannot decode past about 990 levels and V8 cannot encode much deeper. Flatten the value.`,
     );
   switch (typeof value) {
     case 'string':
       if (storable) {
         const problem = textProblem(value);
-        if (problem) throw notStorable(`${path} ${problem}`);
+        if (problem) throw notStorable(`${pathOf(root, keys)} ${problem}`);
       }
       return;
     case 'boolean':
       return;
     case 'number':
       if (!Number.isFinite(value))
-        throw new EncodeError(`${path} is ${value}, which JSON cannot carry: pass a finite number or null.`);
+        throw new EncodeError(
+          `${pathOf(root, keys)} is ${value}, which JSON cannot carry: pass a finite number or null.`,
+        );
       return;
     case 'undefined':
-      throw new EncodeError(`${path} is undefined, which JSON cannot carry: pass null or leave the key out.`);
+      throw new EncodeError(
+        `${pathOf(root, keys)} is undefined, which JSON cannot carry: pass null or leave the key out.`,
+      );
     case 'bigint':
-      throw new EncodeError(`${path} is a BigInt, which JSON cannot carry: pass it as a string.`);
+      throw new EncodeError(`${pathOf(root, keys)} is a BigInt, which JSON cannot carry: pass it as a string.`);
     case 'function':
     case 'symbol':
       throw new EncodeError(
-        `${path} is a ${typeof value}, which JSON cannot carry: pass plain data (strings, numbers, arrays, objects).`,
+        `${pathOf(root, keys)} is a ${typeof value}, which JSON cannot carry: pass plain data (strings, numbers, arrays, objects).`,
       );
   }
   if (value === null) return;
   const obj = value as object;
   if (obj instanceof Date) {
-    if (Number.isNaN(obj.getTime())) throw new EncodeError(`${path} is an invalid Date.`);
+    if (Number.isNaN(obj.getTime())) throw new EncodeError(`${pathOf(root, keys)} is an invalid Date.`);
     return; // sent as an ISO string, as Celery's JSON encoder does
   }
-  if (seen.has(obj)) throw new EncodeError(`${path} refers back to itself (a cycle): JSON cannot carry it.`);
+  if (seen.has(obj))
+    throw new EncodeError(`${pathOf(root, keys)} refers back to itself (a cycle): JSON cannot carry it.`);
   seen.add(obj);
   if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) assertJsonSafe(obj[i], `${path}[${i}]`, storable, seen);
+    for (let i = 0; i < obj.length; i++) {
+      keys.push(i);
+      checkJson(obj[i], root, keys, storable, seen);
+      keys.pop();
+    }
   } else {
     const proto = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) {
       const name = obj.constructor?.name ?? 'object';
       throw new EncodeError(
-        `${path} is a ${name}, which JSON cannot carry faithfully: convert it to a plain object or array first.`,
+        `${pathOf(root, keys)} is a ${name}, which JSON cannot carry faithfully: convert it to a plain object or array first.`,
       );
     }
-    for (const [k, v] of Object.entries(obj)) {
+    for (const k in obj) {
+      if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const v = (obj as Record<string, unknown>)[k];
       if (v === undefined) continue; // dropped by JSON, as the caller would expect of an optional key
       const problem = storable ? textProblem(k) : null;
-      if (problem) throw notStorable(`${path} has a key that ${problem}`);
-      assertJsonSafe(v, path + pathKey(k), storable, seen);
+      if (problem) throw notStorable(`${pathOf(root, keys)} has a key that ${problem}`);
+      keys.push(k);
+      checkJson(v, root, keys, storable, seen);
+      keys.pop();
     }
   }
   seen.delete(obj);
+}
+
+function pathOf(root: string, keys: (string | number)[]): string {
+  return root + keys.map((k) => (typeof k === 'number' ? `[${k}]` : pathKey(k))).join('');
 }
 
 /**

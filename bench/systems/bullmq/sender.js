@@ -23,6 +23,7 @@ async function main() {
   }
   const out = { mode, n };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   if (mode === 'single') {
     for (let i = 0; i < n; i++) await queue.add('noop', {});
   } else if (mode === 'bulk' || mode === 'w4') {
@@ -48,6 +49,8 @@ async function main() {
     out.latencies = lat;
   } else throw new Error(`unknown mode ${mode}`);
   out.ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  out.cpuMs = (cpu.user + cpu.system) / 1000;
   await events?.close();
   await queue.close();
   return out;

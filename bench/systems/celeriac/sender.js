@@ -25,6 +25,7 @@ async function main() {
   await celeriac.results();
   const out = { mode, n };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   if (mode === 'single') {
     for (let i = 0; i < n; i++) await celeriac.sendTask('bench.noop');
     out.ms = performance.now() - t0;
@@ -53,6 +54,9 @@ async function main() {
     out.latencies = lat;
     out.ms = performance.now() - t0;
   } else throw new Error(`unknown mode ${mode}`);
+  // The sender's own CPU (user + system) while it sent; the PENDING commit at close() is not in it.
+  const cpu = process.cpuUsage(cpu0);
+  out.cpuMs = (cpu.user + cpu.system) / 1000;
   // PENDING rows are written in batches behind the sends: commit them before the worker starts.
   const tc = performance.now();
   await celeriac.close();
