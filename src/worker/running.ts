@@ -122,16 +122,7 @@ export async function buildRunning(host: RunningHost): Promise<Running> {
     };
     store.on('committed', onCommitted);
     undo.push(() => void store.off('committed', onCommitted));
-    await broker.registerConsumer(consumer, app.config.leaseMs);
-    undo.push(async () => {
-      await broker.removeWorkerInfo(host.name).catch(() => {});
-      await broker.unregisterConsumer(consumer);
-    });
-    // basic.qos on transports that push (RabbitMQ): the prefetch bound, as the fetch's max is on Redis.
-    await broker.pushed
-      ?.setPrefetch(consumer, host.prefetchLimit)
-      .catch((err) => host.fail('could not set the prefetch (basic.qos)', err));
-    await revoked.refresh();
+    // Remote control listens before the pidbox subscription delivers its first message.
     const autoscale = host.options.autoscale;
     const autoscaler = autoscale ? new Autoscaler(host.worker, (q) => broker.queueLength(q), autoscale) : undefined;
     autoscaler?.on('error', (err) => host.fail('autoscale could not read the backlog', err));
@@ -144,9 +135,31 @@ export async function buildRunning(host: RunningHost): Promise<Running> {
     remote.on('error', (err) => host.fail('could not send a remote control reply', err));
     remote.start();
     undo.push(() => remote.stop());
-    undo.push(await broker.subscribe(broker.channels.pidbox, (raw) => host.onControl(raw)));
-    if (broker.delayed)
-      undo.push(await broker.subscribe(broker.delayed.wakeChannel, (due) => promoter.promoteBy(Number(due))));
+    // The subscriptions (a connection of their own on Redis) are made while the consumer
+    // registers and the revoked ids are read: side by side, as each is a round trip or a
+    // handshake the queue waits on at start. Each one that succeeded is undone if another failed.
+    const subscribed = Promise.allSettled([
+      broker.subscribe(broker.channels.pidbox, (raw) => host.onControl(raw)),
+      ...(broker.delayed
+        ? [broker.subscribe(broker.delayed.wakeChannel, (due) => promoter.promoteBy(Number(due)))]
+        : []),
+    ]);
+    const registered = (async () => {
+      await broker.registerConsumer(consumer, app.config.leaseMs);
+      undo.push(async () => {
+        await broker.removeWorkerInfo(host.name).catch(() => {});
+        await broker.unregisterConsumer(consumer);
+      });
+      // basic.qos on transports that push (RabbitMQ): the prefetch bound, as the fetch's max is on Redis.
+      await broker.pushed
+        ?.setPrefetch(consumer, host.prefetchLimit)
+        .catch((err) => host.fail('could not set the prefetch (basic.qos)', err));
+      await revoked.refresh();
+    })();
+    const settled = await Promise.allSettled([registered, subscribed]);
+    const subscriptions = await subscribed;
+    for (const s of subscriptions) if (s.status === 'fulfilled') undo.push(s.value);
+    for (const s of [...settled, ...subscriptions]) if (s.status === 'rejected') throw s.reason;
     return {
       broker,
       store,

@@ -169,9 +169,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     this.state = 'running';
     this.upkeep.start();
     live.revoked.start();
-    await this.upkeep.heartbeat();
     live.promoter.start();
+    // Fetching starts before the first heartbeat returns: the lease was taken when the consumer
+    // registered, and the heartbeat (lease, registry entry, event) is round trips the queue need
+    // not wait on. start() still resolves only once the worker is in the registry.
     this.loopDone = this.loop();
+    await this.upkeep.heartbeat();
     live.autoscaler?.start();
     await live.events.worker('worker-online', this.info());
     this.app.signals.emit('workerReady', { name: this.name });
