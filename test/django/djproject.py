@@ -19,6 +19,8 @@ Commands (one JSON line on stdout each):
   edit <name> <json>        PeriodicTask fields set and saved with the ORM (which bumps periodic_tasks.last_update)
   delete <name>             PeriodicTask deleted with the ORM
   periodic <name>           the PeriodicTask's fields, its schedule's, and periodic_tasks.last_update (null if none)
+  adminlist [query]         Django's admin Task results list (/admin/django_celery_results/taskresult/?query) as a
+                            superuser sees it: the rows' list columns, which ids the page shows, whether it filters on PENDING
   pybeat                    Python beat's view: DatabaseScheduler.all_as_schedule(), each entry's task, args, schedule
   periodic_results <name>   TaskResult rows with that periodic_task_name: their task ids
   chord <json>              chord(header, body).apply_async() with the django-db backend (apply_chord makes the
@@ -36,7 +38,17 @@ from django.conf import settings
 
 settings.configure(
     SECRET_KEY='celeriac-django-tests',
-    INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth', 'django_celery_results', 'django_celery_beat'],
+    INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth', 'django.contrib.sessions',
+                    'django.contrib.messages', 'django.contrib.admin', 'django_celery_results', 'django_celery_beat'],
+    MIDDLEWARE=['django.contrib.sessions.middleware.SessionMiddleware',
+                'django.contrib.auth.middleware.AuthenticationMiddleware',
+                'django.contrib.messages.middleware.MessageMiddleware'],
+    TEMPLATES=[{'BACKEND': 'django.template.backends.django.DjangoTemplates', 'APP_DIRS': True,
+                'OPTIONS': {'context_processors': ['django.template.context_processors.request',
+                                                   'django.contrib.auth.context_processors.auth',
+                                                   'django.contrib.messages.context_processors.messages']}}],
+    ROOT_URLCONF=__name__,
+    ALLOWED_HOSTS=['testserver'],
     DATABASES={'default': {
         'ENGINE': 'django.db.backends.postgresql',
         'NAME': os.environ.get('DJ_DATABASE', 'test'),
@@ -52,6 +64,10 @@ settings.configure(
 django.setup()
 
 from celery import Celery  # noqa: E402
+from django.contrib import admin  # noqa: E402
+from django.urls import path  # noqa: E402
+
+urlpatterns = [path('admin/', admin.site.urls)]
 
 app = Celery('djproject', broker=os.environ.get('DJ_BROKER_URL', 'redis://127.0.0.1:6379/0'))
 app.conf.update(
@@ -152,6 +168,22 @@ def main(cmd, *args):
                     'queue': t.queue, 'one_off': t.one_off, 'start_time': t.start_time, 'expires': t.expires,
                     'description': t.description, 'schedule': {'kind': type(schedule).__name__, **fields},
                     'last_update': PeriodicTasks.last_change()})
+    if cmd == 'adminlist':
+        from django.contrib.auth.models import User
+        from django.test import Client
+        from django.test.utils import setup_test_environment
+        setup_test_environment()
+        user = User.objects.filter(username='admin').first() or User.objects.create_superuser('admin', '', 'pw')
+        client = Client()
+        client.force_login(user)
+        response = client.get('/admin/django_celery_results/taskresult/?' + (args[0] if args else ''))
+        cl = response.context['cl']
+        columns = cl.list_display[1:]  # after the action checkbox
+        rows = [{c: str(getattr(r, c)) if getattr(r, c) is not None else None for c in columns} for r in cl.result_list]
+        html = response.content.decode()
+        return out({'status': response.status_code, 'columns': list(columns), 'rows': rows,
+                    'rendered': [r.task_id for r in cl.result_list if r.task_id in html],
+                    'status_filter': 'status__exact=PENDING' in html})
     if cmd == 'pybeat':
         from django_celery_beat.schedulers import DatabaseScheduler
         s = DatabaseScheduler(app=app, lazy=True)
