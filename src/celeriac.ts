@@ -90,7 +90,7 @@ export class Celeriac {
     // Process-wide, on purpose (see ./plugin/current-app.ts): task modules send through the last app created.
     setCurrentApp(this);
     // Relative app folders are relative to the module that creates the app (the first frame outside this package).
-    this.discovered = autodiscover(this.config.apps, callerFile(__dirname));
+    this.discovered = autodiscover(this.config.apps, callerFile(__dirname), this.config.taskModules);
     this.control = new Control(
       () => this.broker(),
       () => (this.hasDatabase ? this.results() : Promise.resolve(undefined)),

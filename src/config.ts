@@ -16,9 +16,19 @@ export interface RouteOptions {
   priority?: number;
 }
 
+const TASK_MODULES = ['auto', 'ts', 'js'] as const;
+/** The `taskModules` option: which task modules autodiscovery (plugin/autodiscover.ts) imports. */
+export type TaskModules = (typeof TASK_MODULES)[number];
+
 export interface CeleriacOptions extends SerialOptions {
   /** App folders (like Django's INSTALLED_APPS): every tasks.ts / tasks.js inside is imported. */
   apps?: string[];
+  /**
+   * Which task modules autodiscovery imports: 'ts' (tasks.ts first, for a process that loads
+   * TypeScript), 'js' (compiled tasks.js only), or 'auto', decided from the process (a registered
+   * .ts loader, or Jest's transform; see plugin/autodiscover.ts). Default: CELERIAC_TASK_MODULES, else 'auto'.
+   */
+  taskModules?: TaskModules;
   /** Postgres URL for results and schedules. Default: DATABASE_URL. */
   databaseUrl?: string;
   /** Or a TypeORM DataSource the host app already has (not initialised yet, or initialised). */
@@ -96,6 +106,7 @@ export interface CeleriacOptions extends SerialOptions {
 
 export interface ResolvedConfig extends ResolvedSerialOptions {
   apps: string[];
+  taskModules: TaskModules;
   databaseUrl: string | undefined;
   dataSource: DataSource | undefined;
   schema: string;
@@ -144,6 +155,7 @@ const defaults = {
 
 const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'apps',
+  'taskModules',
   'databaseUrl',
   'dataSource',
   'schema',
@@ -197,6 +209,13 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
       "expected an array of folder paths relative to the module that creates the app, e.g. ['./reports']",
     );
   }
+  const taskModules =
+    options.taskModules ?? ((env.CELERIAC_TASK_MODULES || undefined) as TaskModules | undefined) ?? 'auto';
+  if (!TASK_MODULES.includes(taskModules))
+    throw new ConfigError(
+      options.taskModules === undefined ? 'CELERIAC_TASK_MODULES' : 'taskModules',
+      `'${String(taskModules)}': use 'ts' (import tasks.ts; the process loads TypeScript), 'js' (compiled tasks.js only) or 'auto' (decided from the process)`,
+    );
   const brokerUrl = options.brokerUrl ?? env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
   const broker = parseBrokerUrl(brokerUrl, options.brokerTransportOptions);
   const { maxPriority: queueMaxPriority, queueType } = validateQueueArgs({
@@ -266,6 +285,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   if (options.signing !== undefined) new MessageSigner(options.signing); // validates secret or keys now, not at the first send
   return {
     apps,
+    taskModules,
     databaseUrl,
     dataSource: options.dataSource,
     schema,

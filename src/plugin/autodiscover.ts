@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { TaskModules } from '../config';
 import { CeleriacError } from '../errors';
 import { bindOwners } from './task';
 
@@ -9,12 +10,13 @@ import { bindOwners } from './task';
  * Relative folders are relative to `appFile`, the module that created the app, so the same
  * `apps: ['./reports']` works from sources, from compiled CommonJS and from ES modules (which
  * have no __dirname). When both the .ts source and its compiled .js sit side by side, the kind
- * `appFile` is wins, so a task is never registered twice from two files.
+ * `appFile` is wins, so a task is never registered twice from two files. `kind` 'ts' or 'js'
+ * (the app's `taskModules`) says which instead, for a process `loadsTypeScript()` misjudges.
  */
-export function autodiscover(apps: string[], appFile: string): string[] {
+export function autodiscover(apps: string[], appFile: string, kind: TaskModules = 'auto'): string[] {
   const known = appFile !== '<unknown>';
-  const canLoadTs = '.ts' in require.extensions || process.execArgv.some((a) => /ts-node|swc|tsx/.test(a)) || isJest();
-  const preferTs = canLoadTs && (!known || /\.[cm]?ts$/.test(appFile));
+  const canLoadTs = kind === 'auto' ? loadsTypeScript() : kind === 'ts';
+  const preferTs = canLoadTs && (kind === 'ts' || !known || /\.[cm]?ts$/.test(appFile));
   const base = known ? dirname(appFile) : process.cwd();
   const loaded: string[] = [];
   for (const app of apps) {
@@ -61,6 +63,17 @@ function findTaskModules(dir: string, preferTs: boolean, canLoadTs: boolean, dep
   return out;
 }
 
-function isJest(): boolean {
+/**
+ * Whether this process's require() loads TypeScript, for `taskModules: 'auto'`: a loader that
+ * registers the .ts extension (ts-node, @swc/register, celeriac/register), a loader flag, or a
+ * Jest worker. Jest is the one recognised by name: its require() transforms .ts without touching
+ * require.extensions, so nothing but its JEST_WORKER_ID shows it, and docs/testing.md promises
+ * that an app created in a Jest test discovers its tasks.ts with no setting. Any other runner that
+ * loads TypeScript unseen is named by the app instead (`taskModules: 'ts'` or
+ * CELERIAC_TASK_MODULES=ts).
+ */
+function loadsTypeScript(): boolean {
+  if ('.ts' in require.extensions) return true;
+  if (process.execArgv.some((a) => /ts-node|swc|tsx/.test(a))) return true;
   return process.env.JEST_WORKER_ID !== undefined;
 }

@@ -82,3 +82,38 @@ test('bad task options are refused at definition', () => {
   expect(() => task('bad.prio', () => 1, { priority: 42 })).toThrow(/priority/);
   expect(() => task('bad.opt', () => 1, { retrys: 3 })).toThrow(/retrys.*unknown option/);
 });
+
+describe('taskModules: which task modules autodiscovery imports', () => {
+  const made = (options: Record<string, unknown>) =>
+    new Celeriac({ brokerUrl: 'memory://', logger: silentLogger, apps: [join(fixtures, 'apps')], ...options });
+  const withEnv = <T>(value: string, fn: () => T): T => {
+    process.env.CELERIAC_TASK_MODULES = value;
+    try {
+      return fn();
+    } finally {
+      delete process.env.CELERIAC_TASK_MODULES;
+    }
+  };
+
+  test("'auto' under Jest imports the tasks.ts sources; 'ts' says so outright", async () => {
+    for (const taskModules of ['auto', 'ts']) {
+      const a = made({ taskModules });
+      expect(a.discovered.map((f) => f.slice(fixtures.length))).toEqual(['/apps/mail/tasks.ts', '/apps/math/tasks.ts']);
+      await a.close();
+    }
+  });
+
+  test("'js', as option or CELERIAC_TASK_MODULES, imports compiled tasks.js only (none here)", async () => {
+    for (const a of [made({ taskModules: 'js' }), withEnv('js', () => made({}))]) {
+      expect(a.discovered).toEqual([]);
+      await a.close();
+    }
+  });
+
+  test('a bad value is named with the ones that would be right', () => {
+    expect(() => made({ taskModules: 'typescript' })).toThrow(
+      /taskModules.*'typescript': use 'ts' .*, 'js' .* or 'auto'/,
+    );
+    expect(() => withEnv('TS', () => made({}))).toThrow(/CELERIAC_TASK_MODULES.*'TS': use 'ts'/);
+  });
+});
