@@ -5,6 +5,7 @@
 // class brings it into the published types.
 import type * as BeatModule from './beat';
 import type * as EntitiesModule from './db/entities';
+import type * as MigrationsModule from '../migrations';
 
 export { Celeriac } from './celeriac';
 export type { CeleriacOptions, RouteOptions } from './config';
@@ -28,7 +29,6 @@ export type { TaskResultRow } from './results/store';
 // Celery's celery.states, whole: the module holds only what is public (its rules for storing
 // states are in state-rules.ts).
 export * from './results/states';
-export { celeriacMigrations } from '../migrations';
 export { createEmbeddedDataSource } from './db/embedded';
 export { RemoteControl, Inspect } from './plugin/inspect';
 export type { BroadcastOptions, Replies, OkOrError } from './plugin/inspect';
@@ -108,7 +108,7 @@ export {
 } from './errors';
 
 /*
- * Beat, its schedule service and the TypeORM entities are exported as getters that load their
+ * Beat, its schedule service, the TypeORM entities and the migrations are exported as getters that load their
  * modules on first use: a worker, or a web process that only sends, never loads TypeORM (295
  * modules), luxon or cron-parser (bench/ANALYSIS.md, issue 21). The getters keep the form Node's
  * CommonJS lexer reads (`get: function () { return a.b; }`), so ES module apps still import them
@@ -120,6 +120,7 @@ function onFirstUse<T extends object>(load: () => T): T {
 }
 const beat = onFirstUse(() => require('./beat') as typeof BeatModule);
 const entities = onFirstUse(() => require('./db/entities') as typeof EntitiesModule);
+const migrations = onFirstUse(() => require('../migrations') as typeof MigrationsModule);
 
 /** The scheduler (`celeriac beat` runs one; `celeriac.beat()` builds one). */
 export declare const Beat: typeof BeatModule.Beat;
@@ -129,6 +130,8 @@ export declare const PeriodicTaskService: typeof BeatModule.PeriodicTaskService;
 export type PeriodicTaskService = BeatModule.PeriodicTaskService;
 /** Every TypeORM entity Celeriac defines; add to a host app's DataSource when sharing one. */
 export declare const celeriacEntities: Function[];
+/** Every Celeriac migration in order; host apps that run their own migrations can append these. */
+export declare const celeriacMigrations: typeof MigrationsModule.celeriacMigrations;
 Object.defineProperty(exports, 'Beat', {
   enumerable: true,
   get: function () {
@@ -145,5 +148,11 @@ Object.defineProperty(exports, 'celeriacEntities', {
   enumerable: true,
   get: function () {
     return entities.celeriacEntities;
+  },
+});
+Object.defineProperty(exports, 'celeriacMigrations', {
+  enumerable: true,
+  get: function () {
+    return migrations.celeriacMigrations;
   },
 });

@@ -1,5 +1,5 @@
 import type { Broker } from './broker';
-import { MemoryBroker } from './memory-broker';
+import type { MemoryBroker } from './memory-broker';
 import { RedisBroker } from './redis-broker';
 import type { AmqpBrokerOptions } from './amqp/amqp-broker';
 import type { BrokerAddress } from './url';
@@ -17,7 +17,11 @@ export function createBroker(address: BrokerAddress, keyPrefix: string, amqp: Am
   if (address.transport !== 'memory') return new RedisBroker(address, keyPrefix);
   const key = address.url + '|' + keyPrefix;
   let broker = memoryBrokers.get(key);
-  if (!broker) memoryBrokers.set(key, (broker = new MemoryBroker(keyPrefix)));
+  if (!broker) {
+    // Required here, as amqplib is: a Redis app never loads the in-memory transport.
+    const { MemoryBroker } = require('./memory-broker') as typeof import('./memory-broker');
+    memoryBrokers.set(key, (broker = new MemoryBroker(keyPrefix)));
+  }
   return broker;
 }
 export type { Broker, Delivery, OutgoingMessage, DeadLetter, HeldMessage } from './broker';

@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
 import { CeleriacError } from '../errors';
-import { celeriacMigrations } from '../../migrations';
 
 /**
  * An in-process Postgres (PGlite, Postgres compiled to WebAssembly) for the demo and for trying
@@ -23,6 +22,7 @@ export function createEmbeddedDataSource(options: { dataDir?: string } = {}): Da
   // TypeORM and the entities load here, not with the package: a worker never needs them.
   const { DataSource } = require('typeorm') as typeof import('typeorm');
   const { celeriacEntities } = require('./entities') as typeof import('./entities');
+  const { celeriacMigrations } = require('../../migrations') as typeof import('../../migrations');
   return new DataSource({
     type: 'postgres',
     driver: new PGliteDriver({ dataDir: options.dataDir, extensions: { pgcrypto } }).driver,
