@@ -3,6 +3,7 @@ import { textProblem } from '../db/limits';
 import { BrokerUnavailableError } from '../errors';
 import type { Logger } from '../log';
 import { html } from './html';
+import { stylesheetLinks } from './static';
 
 /** Field → message, the shape every 400 carries so a form can show each message next to its input. */
 export type FieldErrors = Record<string, string>;
@@ -140,7 +141,7 @@ export function wantsHtml(req: Request): boolean {
 /** A bare page for errors and refusals: no data, the admin's stylesheet, nothing else. */
 export function plainPage(base: string, heading: string, message: string): string {
   return `<!doctype html>\n${html`<html lang="en"><head><meta charset="utf-8"><title>${heading}</title><link rel="icon" href="data:,">
-<link rel="stylesheet" href="${base}/static/admin.css"></head>
+${stylesheetLinks(base)}</head>
 <body class="plain-page"><main><h1>${heading}</h1><p>${message}</p><p><a href="${base}/">Celeriac admin</a></p></main></body></html>`}`;
 }
 

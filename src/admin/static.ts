@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Router } from 'express';
+import { html, type SafeHtml } from './html';
 
 /**
  * The admin's browser files, served from memory. They hold no data, so they are served before
@@ -25,9 +26,18 @@ export const ADMIN_SCRIPTS = [
   'admin.js',
 ] as const;
 
+/** The admin's stylesheets, in cascade order: the base (variables, frame), the parts, the pages. */
+export const ADMIN_STYLES = ['admin.css', 'admin-forms.css', 'admin-pages.css'] as const;
+
+/** The link tags of every admin page, the bare error pages included; `version` busts browser caches. */
+export function stylesheetLinks(base: string, version?: string): SafeHtml {
+  const query = version ? `?v=${version}` : '';
+  return html`${ADMIN_STYLES.map((name) => html`<link rel="stylesheet" href="${base}/static/${name}${query}">\n`)}`;
+}
+
 const FILES: Record<string, string> = {
-  'admin.css': 'text/css; charset=utf-8',
   'celeriac-status.js': 'text/javascript; charset=utf-8',
+  ...Object.fromEntries(ADMIN_STYLES.map((name) => [name, 'text/css; charset=utf-8'])),
   ...Object.fromEntries(ADMIN_SCRIPTS.map((name) => [name, 'text/javascript; charset=utf-8'])),
 };
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { Celeriac } from '../../src';
-import { ADMIN_SCRIPTS } from '../../src/admin/static';
+import { ADMIN_SCRIPTS, ADMIN_STYLES } from '../../src/admin/static';
 import { cleanup } from '../helpers';
 import { adminApp, MOUNT, STAFF, staffSession } from './helpers';
 
@@ -110,7 +110,7 @@ describe('authorize', () => {
   });
 
   test('the static scripts are public (they carry no data) and cacheable', async () => {
-    for (const file of ['celeriac-status.js', 'admin.css', ...ADMIN_SCRIPTS]) {
+    for (const file of ['celeriac-status.js', ...ADMIN_STYLES, ...ADMIN_SCRIPTS]) {
       const res = await request(web).get(`${MOUNT}/static/${file}`).expect(200);
       expect(res.headers['cache-control']).toMatch(/max-age/);
       await request(web).get(`${MOUNT}/static/${file}`).set('If-None-Match', res.headers.etag).expect(304);

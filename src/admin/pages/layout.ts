@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { html, type SafeHtml } from '../html';
-import { ADMIN_SCRIPTS } from '../static';
+import { ADMIN_SCRIPTS, stylesheetLinks } from '../static';
 
 export interface PageContext {
   /** Where the admin is mounted, e.g. /admin/celeriac; every link is built from it. */
@@ -37,8 +37,7 @@ export function layout(
 <meta name="celeriac-csrf" content="${p.csrf}">
 <title>${page.title} · ${p.title}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${p.base}/static/admin.css?v=${p.assetVersion}">
-<script src="${p.base}/static/celeriac-status.js?v=${p.assetVersion}" defer></script>
+${stylesheetLinks(p.base, p.assetVersion)}<script src="${p.base}/static/celeriac-status.js?v=${p.assetVersion}" defer></script>
 ${ADMIN_SCRIPTS.filter((name) => name !== 'admin-periodic.js' || page.nav === 'periodic').map(
   (name) => html`<script src="${p.base}/static/${name}?v=${p.assetVersion}" defer></script>\n`,
 )}
