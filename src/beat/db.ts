@@ -1,9 +1,9 @@
 import { Client, Pool, type ClientConfig, type PoolConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Statement } from './sql/statement';
+import { poolTransaction, type TxQuery } from '../db/database';
 
-/** A query runner for one transaction. */
-export type TxQuery = (text: string, values?: unknown[]) => Promise<any[]>;
+export type { TxQuery } from '../db/database';
 
 /**
  * Beat's own connections, apart from the app's pool:
@@ -93,18 +93,7 @@ export class BeatDb {
       return this.ds.transaction(async (m) =>
         fn(async (text, values) => (await m.queryRunner!.query(text, values, true)).records),
       );
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(async (text, values) => (await client.query(text, values)).rows);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    return poolTransaction(this.pool, fn);
   }
 
   newListenClient(): Client | null {

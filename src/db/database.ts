@@ -97,22 +97,25 @@ function poolDatabase(pool: Pool, owned: boolean): Database {
       const res = await pool.query(text, values);
       return { rows: res.rows, rowCount: res.rowCount ?? 0 };
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(async (text, values) => (await client.query(text, values)).rows);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) => poolTransaction(pool, fn),
     close: (ms) => (owned ? endWithin(pool, pool.end(), ms) : Promise.resolve(true)),
   };
+}
+
+/** Runs `fn` in one transaction on one of the pool's sessions (beat's pool uses it too). */
+export async function poolTransaction<T>(pool: Pool, fn: (q: TxQuery) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(async (text, values) => (await client.query(text, values)).rows);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 /**
