@@ -225,7 +225,7 @@ async function readList(redis, key) {
   const out = [];
   for (let from = 0; ; from += 200_000) {
     const part = await redis.lrange(key, from, from + 199_999);
-    out.push(...part);
+    for (const x of part) out.push(x); // not push(...part): 200,000 arguments overflow the stack
     if (part.length < 200_000) return out;
   }
 }

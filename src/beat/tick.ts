@@ -15,8 +15,8 @@ import type { BeatRuntime } from './runtime';
 /** Claims of one tick running at once (see run()); beat's pool has room for them (./db.ts). */
 const CLAIMS_IN_FLIGHT = 2;
 
-/** A read of due rows, planned: `full` when the read was a full batch (more may be due). */
-type ReadBatch = PlannedBatch & { full: boolean };
+/** A read of due rows, planned as of `nowMs`: `full` when the read was a full batch (more may be due). */
+type ReadBatch = PlannedBatch & { full: boolean; nowMs: number };
 
 export class Ticker {
   /** The last tick left rows to plan (an edit, or more new rows than its replan budget). */
@@ -50,6 +50,12 @@ export class Ticker {
     // runs a minute (16,700 a second) fell behind at ~6,000 a second. Claims in flight cover
     // disjoint rows (each read excludes the rows of every claim still running), and each is the
     // same single statement, exactly once as before.
+    //
+    // The running loop plans and claims each batch as of the clock's time when it is read, not
+    // the tick's start: a beat behind a backlog ticks for seconds, and a group planned "ahead" of
+    // a stale now would find its instant long past when claimed, and be left to the outbox sweep
+    // (20 batches a tick) instead of sent at once. tick(now) (tests) keeps its one instant.
+    const current = () => (aheadMs > 0 ? Math.max(nowMs, this.rt.clock.now()) : nowMs);
     const tried = new Set<string>();
     const readDue = (excluding: number[]) =>
       db.run(sql.selectDue, { dueByMs: nowMs + aheadMs, limit: opts.batchSize, excluding });
@@ -57,13 +63,14 @@ export class Ticker {
       const rows = read.filter((r) => !tried.has(`${r.id}@${r.revision}@${new Date(r.next_run_at!).getTime()}`));
       if (rows.length === 0) return null;
       for (const r of rows) tried.add(`${r.id}@${r.revision}@${new Date(r.next_run_at!).getTime()}`);
-      return { ...this.planner.planDue(rows, nowMs), full: read.length === opts.batchSize };
+      const at = current();
+      return { ...this.planner.planDue(rows, at), full: read.length === opts.batchSize, nowMs: at };
     };
     const inFlight: { claiming: Promise<boolean | 'send-failed'>; ids: number[] }[] = [];
     try {
       let batch = take(await readDue([]));
       while (batch) {
-        const claiming = this.claimAndSend(batch, nowMs, result);
+        const claiming = this.claimAndSend(batch, batch.nowMs, result);
         // Observed at once: it may fail while an earlier claim or a read is awaited.
         claiming.catch(() => {});
         inFlight.push({ claiming, ids: batch.rows.map((r) => r.id) });
@@ -86,7 +93,7 @@ export class Ticker {
       // returns or throws: ticks never overlap, and its runs are in the outbox either way.
       await Promise.allSettled(inFlight.map((c) => c.claiming));
     }
-    await this.outbox.recover(nowMs, result);
+    await this.outbox.recover(current(), result);
     result.nextWakeAt = await this.nextWakeAt(nowMs, aheadMs);
     return result;
   }
