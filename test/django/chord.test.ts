@@ -1,10 +1,9 @@
 import { chord, signature } from '../../src';
-import { silentLogger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
 import type { PythonProcess } from '../interop/python';
-import { cleanup, DATABASE_URL, isolation, REDIS_URL } from '../helpers';
-import { Celeriac } from '../../src';
-import { DjangoProject, DJTASKS } from './django';
+import { cleanup } from '../helpers';
+import type { Celeriac } from '../../src';
+import { djangoApp, type DjangoProject } from './django';
 import { add, fail, tsum } from './fixtures/djtasks/tasks';
 
 /**
@@ -22,18 +21,9 @@ let worker: Worker;
 let pyWorker: PythonProcess | undefined;
 
 beforeAll(async () => {
-  const iso = isolation('django_chord');
-  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
-  app = new Celeriac({
-    databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
-    logger: silentLogger,
-    ...iso,
-    tables: 'django',
-    apps: [DJTASKS],
+  ({ app, django } = await djangoApp('django_chord', {
     routes: { 'js.*': { queue: JS_QUEUE }, 'dj.*': { queue: PY_QUEUE } },
-  });
-  await app.migrate();
+  }));
   worker = app.worker({ name: 'js-django-chord@test', queues: [JS_QUEUE], concurrency: 2 });
   await worker.start();
 }, 180_000);

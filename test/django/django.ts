@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { DATABASE_URL, REDIS_URL } from '../helpers';
+import { Celeriac, type CeleriacOptions } from '../../src';
+import { silentLogger } from '../../src/log';
+import { DATABASE_URL, isolation, REDIS_URL } from '../helpers';
 import { PythonProcess, pythonEnv } from '../interop/python';
 
 /**
@@ -59,3 +61,25 @@ export class DjangoProject {
 }
 
 export const DJTASKS = join(__dirname, 'fixtures/djtasks');
+
+/**
+ * A scratch Django project on a fresh schema (its own key prefix) and a Celeriac app in django mode
+ * on it, with the djtasks fixture and `celeriac migrate` run; `options` as the app was made, for a
+ * second app on the same tables.
+ */
+export async function djangoApp(label: string, extra: CeleriacOptions = {}) {
+  const iso = isolation(label);
+  const django = await DjangoProject.create(iso.schema, iso.keyPrefix);
+  const options: CeleriacOptions = {
+    databaseUrl: DATABASE_URL,
+    brokerUrl: REDIS_URL,
+    logger: silentLogger,
+    ...iso,
+    tables: 'django',
+    apps: [DJTASKS],
+    ...extra,
+  };
+  const app = new Celeriac(options);
+  await app.migrate();
+  return { app, django, options };
+}

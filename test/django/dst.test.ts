@@ -1,8 +1,7 @@
-import { Celeriac, ManualClock, type Beat, type SentRun } from '../../src';
-import { silentLogger } from '../../src/log';
+import { ManualClock, type Beat, type Celeriac, type SentRun } from '../../src';
 import { assertNoBeatLeftRunning, resetBeatState, tracked } from '../beat/beat-helpers';
-import { cleanup, DATABASE_URL, isolation, REDIS_URL } from '../helpers';
-import { DjangoProject, DJTASKS } from './django';
+import { cleanup } from '../helpers';
+import { djangoApp, type DjangoProject } from './django';
 
 /**
  * Issue 22, DST in django mode: crontabs with a zone, made with Django's ORM in django-celery-beat's
@@ -18,17 +17,7 @@ let clock: ManualClock;
 let sent: SentRun[];
 
 beforeAll(async () => {
-  const iso = isolation('django_dst');
-  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
-  app = new Celeriac({
-    databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
-    logger: silentLogger,
-    ...iso,
-    tables: 'django',
-    apps: [DJTASKS],
-  });
-  await app.migrate();
+  ({ app, django } = await djangoApp('django_dst'));
 }, 180_000);
 
 afterAll(async () => {

@@ -1,8 +1,7 @@
-import { Celeriac } from '../../src';
-import { silentLogger } from '../../src/log';
+import { Celeriac, type CeleriacOptions } from '../../src';
 import type { Worker } from '../../src/worker/worker';
-import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
-import { DjangoProject, DJTASKS } from './django';
+import { cleanup, eventually } from '../helpers';
+import { djangoApp, type DjangoProject } from './django';
 import { add } from './fixtures/djtasks/tasks';
 
 /**
@@ -15,24 +14,12 @@ import { add } from './fixtures/djtasks/tasks';
 const QUEUE = 'js-django-pending';
 
 let app: Celeriac;
-let options: ConstructorParameters<typeof Celeriac>[0];
+let options: CeleriacOptions;
 let django: DjangoProject;
 let worker: Worker | undefined;
 
 beforeAll(async () => {
-  const iso = isolation('django_pending');
-  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
-  options = {
-    databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
-    logger: silentLogger,
-    ...iso,
-    tables: 'django',
-    apps: [DJTASKS],
-    routes: { 'js.*': { queue: QUEUE } },
-  };
-  app = new Celeriac(options);
-  await app.migrate();
+  ({ app, django, options } = await djangoApp('django_pending', { routes: { 'js.*': { queue: QUEUE } } }));
 }, 180_000);
 
 afterAll(async () => {

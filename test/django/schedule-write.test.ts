@@ -1,12 +1,11 @@
 import express from 'express';
-import { Celeriac, PeriodicTaskService } from '../../src';
+import { PeriodicTaskService, type Celeriac } from '../../src';
 import type { AdminOptions } from '../../src';
 import type { Beat } from '../../src/beat';
-import { silentLogger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
-import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
+import { cleanup, eventually } from '../helpers';
 import { MOUNT, staffSession, type StaffSession } from '../admin/helpers';
-import { DjangoProject, DJTASKS } from './django';
+import { djangoApp, type DjangoProject } from './django';
 
 /**
  * Issue 22, schedules the other way: in django mode a periodic task created or changed through
@@ -22,18 +21,7 @@ let service: PeriodicTaskService;
 let admin: StaffSession;
 
 beforeAll(async () => {
-  const iso = isolation('django_write');
-  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
-  app = new Celeriac({
-    databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
-    logger: silentLogger,
-    ...iso,
-    tables: 'django',
-    apps: [DJTASKS],
-    routes: { 'js.*': { queue: JS_QUEUE } },
-  });
-  await app.migrate();
+  ({ app, django } = await djangoApp('django_write', { routes: { 'js.*': { queue: JS_QUEUE } } }));
   service = new PeriodicTaskService(app);
   const web = express();
   web.use(MOUNT, app.admin({ authorize: (req) => req.get('x-test-user') === 'staff' } as AdminOptions));

@@ -5,8 +5,8 @@ import { Celeriac } from '../../src';
 import type { Beat } from '../../src/beat';
 import type { LogLevel } from '../../src/log';
 import { cleanEnv, ROOT } from '../package/consumer';
-import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
-import { DjangoProject, DJTASKS } from './django';
+import { cleanup, DATABASE_URL, eventually } from '../helpers';
+import { djangoApp, type DjangoProject } from './django';
 
 /**
  * Issue 22, the change signal. By default Celeriac puts nothing on Django's tables and beat reads
@@ -22,17 +22,9 @@ let pg: Client;
 const logs: string[] = [];
 
 beforeAll(async () => {
-  const iso = isolation('django_trigger');
-  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
-  app = new Celeriac({
-    databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
+  ({ app, django } = await djangoApp('django_trigger', {
     logger: { log: (_level: LogLevel, message: string) => void logs.push(message) },
-    ...iso,
-    tables: 'django',
-    apps: [DJTASKS],
-  });
-  await app.migrate();
+  }));
   pg = new Client({ connectionString: DATABASE_URL });
   await pg.connect();
 }, 180_000);
