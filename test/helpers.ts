@@ -66,3 +66,17 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
   }
   throw lastError;
 }
+
+/** How many messages the broker holds for a consumer (Redis: its held hash and processing list). */
+export async function heldCount(app: Celeriac, consumer: string): Promise<number> {
+  return (await (await app.broker()).heldBy(consumer)).length;
+}
+
+/** Every message held by any consumer under the app's Redis prefix, whoever registered it (key → count). */
+export async function allHeld(redis: Redis, prefix: string): Promise<Record<string, number>> {
+  const glob = prefix.replace(/[*?[\]]/g, '\\$&');
+  const out: Record<string, number> = {};
+  for (const key of await redis.keys(glob + 'celeriac:processing:*')) out[key] = await redis.llen(key);
+  for (const key of await redis.keys(glob + 'celeriac:held:*')) out[key] = await redis.hlen(key);
+  return out;
+}

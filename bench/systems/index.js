@@ -355,8 +355,9 @@ function celery(pool, transport = 'redis') {
 /**
  * W1 only: the same worker and sender with `bench.noop` defined with ignoreResult, so no result
  * row is written, as graphile-worker keeps none (issue 21's like-for-like drain). No row to count,
- * so a task is done when its message is acked: none left in the queue, the redelivered list or a
- * worker's processing list (acksLate acks after the task ran), as graphile's job row is gone.
+ * so a task is done when its message is acked: none left in the queue, the redelivered list or
+ * held by a worker (its held hash, or its processing list for a blocking fetch; acksLate acks
+ * after the task ran), as graphile's job row is gone.
  */
 const celeriacIgnoreResult = {
   ...celeriac,
@@ -366,18 +367,24 @@ const celeriacIgnoreResult = {
   childEnv: { ...celeriacEnv, BENCH_IGNORE_RESULT: '1' },
   settings:
     celeriac.settings +
-    '; W1 only: `bench.noop` with ignoreResult (no PENDING or result row); done = message acked (queue, redelivered and processing lists empty)',
+    '; W1 only: `bench.noop` with ignoreResult (no PENDING or result row); done = message acked (queue and redelivered lists empty, nothing held)',
   async doneCount(env, total) {
     const r = env.redis(NS.celeriac.redisDb);
     const p = NS.celeriac.keyPrefix;
-    const keys = [`${p}celery`, `${p}celeriac:redelivered:celery`];
-    let cursor = '0';
-    do {
-      let found;
-      [cursor, found] = await r.scan(cursor, 'MATCH', `${p}celeriac:processing:*`, 'COUNT', 1000);
-      keys.push(...found);
-    } while (cursor !== '0');
-    const lens = await Promise.all(keys.map((k) => r.llen(k)));
+    const lists = [`${p}celery`, `${p}celeriac:redelivered:celery`];
+    const hashes = [];
+    for (const [pattern, into] of [
+      [`${p}celeriac:processing:*`, lists],
+      [`${p}celeriac:held:*`, hashes],
+    ]) {
+      let cursor = '0';
+      do {
+        let found;
+        [cursor, found] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        into.push(...found);
+      } while (cursor !== '0');
+    }
+    const lens = await Promise.all([...lists.map((k) => r.llen(k)), ...hashes.map((k) => r.hlen(k))]);
     return total - lens.reduce((a, b) => a + b, 0);
   },
   beat: undefined,

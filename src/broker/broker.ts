@@ -5,8 +5,8 @@
  * would do, is in ./README.md; the comments here are the short form.
  *
  * Held messages are named by their raw envelope: the exact string fetch returned (or that
- * replaceHeld last set). Redis removes them by value (LREM); a transport with delivery tags (AMQP)
- * keeps a map from raw to tag for the consumer. The worker never sees a transport's own handles.
+ * replaceHeld last set). A transport with delivery tags (AMQP, Redis's held hash) keeps a map
+ * from raw to tag for the consumer. The worker never sees a transport's own handles.
  */
 
 /** A message as fetched by a consumer: the raw envelope (kept verbatim for acking) and its history. */

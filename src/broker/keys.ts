@@ -52,7 +52,16 @@ export class Keys implements Channels {
   get delayed() {
     return this.prefix + 'celeriac:delayed';
   }
+  /** Every consumer that may hold messages (its lease lapsed or not): what recovery walks. */
   get consumers() {
+    return this.prefix + 'celeriac:holders';
+  }
+  /**
+   * The set workers before held hashes (0.1.0) registered in. Read only by recovery and
+   * queue counts, so an upgrade mid-flight loses nothing; a separate set because an older worker's
+   * recovery knows only processing lists, and must never clear a newer consumer's entry.
+   */
+  get legacyConsumers() {
     return this.prefix + 'celeriac:consumers';
   }
   get redeliveries() {
@@ -74,8 +83,13 @@ export class Keys implements Channels {
   sentMarker(batchId: string) {
     return this.prefix + 'celeriac:beat:sent:' + batchId;
   }
+  /** Messages a blocking fetch moved (BLMOVE lands in a list); before held hashes, every fetch. */
   processing(consumer: string) {
     return this.prefix + 'celeriac:processing:' + consumer;
+  }
+  /** What a consumer holds, by handle (the delivery tag), so an ack sends the tag, not the message. */
+  held(consumer: string) {
+    return this.prefix + 'celeriac:held:' + consumer;
   }
   lease(consumer: string) {
     return this.prefix + 'celeriac:lease:' + consumer;

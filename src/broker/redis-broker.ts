@@ -13,15 +13,18 @@ import { FanOutDelegate } from './delegate';
 import { PRIORITY_SEP, type Keys } from './keys';
 import { routeOf } from './message';
 import { RedisLink } from './redis-connection';
+import { HeldHandles, IN_LIST } from './redis-held';
 import { RedisMailbox, RedisNotifier } from './redis-pubsub';
 import { RedisQueueAdmin } from './redis-queue-admin';
-import { runScript } from './redis-scripts';
+import { queueScript, runScript } from './redis-scripts';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisAddress } from './url';
 
 /**
  * kombu's Redis layout for the queues themselves (LPUSH to produce, pop from the right to consume,
  * `\x06\x16<p>` priority buckets), plus Celeriac's own keys for what kombu gets wrong: an atomic
- * claim into a per-consumer processing list, a renewed lease instead of a one-hour visibility
+ * claim into a per-consumer held hash keyed by delivery tag (kombu's `unacked` is one hash for
+ * every consumer, claimed after the pop), a renewed lease instead of a one-hour visibility
  * timeout, and delayed messages in a sorted set instead of worker memory. Pub/sub and
  * remote-control replies are in ./redis-pubsub.ts; connections and scripts in
  * ./redis-connection.ts and ./redis-scripts.ts.
@@ -37,6 +40,7 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
   protected readonly notifier: RedisNotifier;
   protected readonly mailbox: RedisMailbox;
   private readonly blocking = new Map<string, Redis>();
+  private readonly handles = new HeldHandles();
 
   constructor(address: RedisAddress, keyPrefix: string) {
     super();
@@ -135,13 +139,14 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
   async unregisterConsumer(consumer: string): Promise<void> {
     await this.run(() => this.redis.del(this.keys.lease(consumer)));
     await this.recoverLapsed();
+    this.handles.forget(consumer);
   }
 
   async fetch(consumer: string, queues: string[], max: number, blockMs: number): Promise<Delivery[]> {
     const order = this.keys.consumeOrderWithQueues(queues);
-    const keys = [this.keys.processing(consumer), this.keys.redeliveries, ...order.map((o) => o.key)];
+    const keys = [this.keys.held(consumer), this.keys.redeliveries, ...order.map((o) => o.key)];
     const first = await this.run(() => runScript<(string | number)[]>(this.redis, 'fetch', keys, [max]));
-    if (first.length > 0 || blockMs <= 0) return triples(first, order);
+    if (first.length > 0 || blockMs <= 0) return this.held(consumer, first, order);
     // Nothing ready: block on one queue's main bucket. BLMOVE lands the message straight in the
     // processing list, so even a wake-up that races a crash cannot lose it. Other queues and
     // buckets are seen on the next round, at most blockMs later. What BLMOVE takes from a main
@@ -157,7 +162,42 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
       throw this.link.unavailable(err);
     }
     if (moved === null) return [];
+    this.handles.put(consumer, moved, IN_LIST);
     return [{ raw: moved, redeliveries: 0, queue }];
+  }
+
+  /** The fetch script's quadruples (raw, redeliveries, key index, handle) as deliveries, their handles noted. */
+  private held(consumer: string, flat: (string | number)[], order: { queue: string }[]): Delivery[] {
+    const out: Delivery[] = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      const raw = String(flat[i]);
+      this.handles.put(consumer, raw, String(flat[i + 3]));
+      out.push({ raw, redeliveries: Number(flat[i + 1]), queue: order[Number(flat[i + 2]) - 1].queue });
+    }
+    return out;
+  }
+
+  /**
+   * Queues the command letting go of a held message on `tx`: HDEL by handle, LREM for one a
+   * blocking fetch moved, the release script for one this connection has no handle for.
+   * Returns the handle taken, to put back with `keep` if the command fails.
+   */
+  private letGo(tx: ChainableCommander, consumer: string, raw: string): string | undefined {
+    const handle = this.handles.take(consumer, raw);
+    if (handle === undefined || handle === IN_LIST) this.byValue(tx, consumer, raw, handle);
+    else tx.hdel(this.keys.held(consumer), handle);
+    return handle;
+  }
+
+  private byValue(tx: ChainableCommander, consumer: string, raw: string, handle: typeof IN_LIST | undefined): void {
+    // Count -1: search from the tail, where the oldest (first-fetched) messages sit.
+    if (handle === IN_LIST) tx.lrem(this.keys.processing(consumer), -1, raw);
+    else queueScript(tx, 'release', [this.keys.processing(consumer), this.keys.held(consumer)], [raw]);
+  }
+
+  /** A command that let go failed: the message may still be held, and a retry needs its handle. */
+  private keep(consumer: string, raw: string, handle: string | undefined): void {
+    if (handle !== undefined) this.handles.put(consumer, raw, handle);
   }
 
   private blockingConnection(consumer: string): Redis {
@@ -174,24 +214,35 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
 
   async ack(consumer: string, deliveries: HeldMessage[]): Promise<void> {
     if (deliveries.length === 0) return;
-    const key = this.keys.processing(consumer);
-    await this.run(async () => {
-      const pipe = this.redis.pipeline();
-      for (const d of deliveries) {
-        // Count -1: search from the tail, where the oldest (first-fetched) messages sit.
-        pipe.lrem(key, -1, d.raw);
-        if (d.redeliveries && d.deliveryTag) pipe.hdel(this.keys.redeliveries, d.deliveryTag);
-      }
-      // A pipeline resolves even when its commands failed (Redis went away): an ack taken as sent
-      // left its message in the processing list, where the stray check gave it back to run again.
-      const failed = (await pipe.exec())?.find(([err]) => err);
-      if (failed) throw failed[0];
-    });
+    const taken = deliveries.map((d) => this.handles.take(consumer, d.raw));
+    try {
+      await this.run(async () => {
+        // The common batch is one HDEL of tags; messages a blocking fetch moved, or that this
+        // connection has no handle for, go by value beside it.
+        const pipe = this.redis.pipeline();
+        const tags: string[] = [];
+        const counted: string[] = [];
+        deliveries.forEach((d, i) => {
+          const handle = taken[i];
+          if (handle !== undefined && handle !== IN_LIST) tags.push(handle);
+          else this.byValue(pipe, consumer, d.raw, handle);
+          if (d.redeliveries && d.deliveryTag) counted.push(d.deliveryTag);
+        });
+        if (tags.length > 0) pipe.hdel(this.keys.held(consumer), ...tags);
+        if (counted.length > 0) pipe.hdel(this.keys.redeliveries, ...counted);
+        // A pipeline resolves even when its commands failed (Redis went away): an ack taken as
+        // sent left its message held, where the stray check gave it back to run again.
+        const failed = (await pipe.exec())?.find(([err]) => err);
+        if (failed) throw failed[0];
+      });
+    } catch (err) {
+      deliveries.forEach((d, i) => this.keep(consumer, d.raw, taken[i]));
+      throw err;
+    }
   }
 
   async ackAndSend(consumer: string, raw: string, next: OutgoingMessage[]): Promise<void> {
-    await this.run(async () => {
-      const tx = this.redis.multi().lrem(this.keys.processing(consumer), -1, raw);
+    await this.lettingGo(consumer, [raw], (tx) => {
       const now = Date.now();
       for (const m of next) {
         if (m.dueAtMs !== undefined && m.dueAtMs > now) {
@@ -199,8 +250,23 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
           tx.publish(this.keys.delayedChannel, String(m.dueAtMs));
         } else tx.lpush(this.keys.queue(m.queue, m.priority), m.raw);
       }
-      await tx.exec();
     });
+  }
+
+  /** One MULTI that lets go of `raws` and does `then`'s writes: never the one without the other. */
+  private async lettingGo(consumer: string, raws: string[], then: (tx: ChainableCommander) => void): Promise<void> {
+    const taken: (string | undefined)[] = [];
+    try {
+      await this.run(async () => {
+        const tx = this.redis.multi();
+        for (const raw of raws) taken.push(this.letGo(tx, consumer, raw));
+        then(tx);
+        await tx.exec();
+      });
+    } catch (err) {
+      raws.forEach((raw, i) => this.keep(consumer, raw, taken[i]));
+      throw err;
+    }
   }
 
   async defer(consumer: string, raw: string, message: OutgoingMessage & { dueAtMs: number }): Promise<void> {
@@ -251,35 +317,46 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
   }
 
   async replaceHeld(consumer: string, oldRaw: string, newRaw: string): Promise<void> {
-    await this.run(() => runScript(this.redis, 'replace-held', [this.keys.processing(consumer)], [oldRaw, newRaw]));
+    const handle = this.handles.take(consumer, oldRaw);
+    try {
+      const now = await this.run(() =>
+        runScript<string>(
+          this.redis,
+          'replace-held',
+          [this.keys.processing(consumer), this.keys.held(consumer)],
+          [oldRaw, newRaw, handle ?? ''],
+        ),
+      );
+      this.handles.put(consumer, newRaw, now);
+    } catch (err) {
+      this.keep(consumer, oldRaw, handle);
+      throw err;
+    }
   }
 
   async heldBy(consumer: string): Promise<string[]> {
-    return this.run(() => this.redis.lrange(this.keys.processing(consumer), 0, -1));
+    return this.run(async () => {
+      const [listed, hashed] = await Promise.all([
+        this.redis.lrange(this.keys.processing(consumer), 0, -1),
+        this.redis.hvals(this.keys.held(consumer)),
+      ]);
+      return [...listed, ...hashed];
+    });
   }
 
   async requeue(consumer: string, raws: string[]): Promise<void> {
     if (raws.length === 0) return;
-    await this.run(async () => {
-      const tx = this.redis.multi();
+    await this.lettingGo(consumer, raws, (tx) => {
       for (const raw of raws) {
         const { queue, priority } = routeOf(raw);
-        tx.lrem(this.keys.processing(consumer), -1, raw);
         tx.rpush(this.keys.queue(queue, priority), raw);
       }
-      await tx.exec();
     });
   }
 
   async deadLetter(consumer: string, raw: string, reason: string): Promise<void> {
     const entry: DeadLetter = { reason, raw, consumer, at: new Date().toISOString() };
-    await this.run(() =>
-      this.redis
-        .multi()
-        .lrem(this.keys.processing(consumer), -1, raw)
-        .lpush(this.keys.deadLetter, JSON.stringify(entry))
-        .exec(),
-    );
+    await this.lettingGo(consumer, [raw], (tx) => tx.lpush(this.keys.deadLetter, JSON.stringify(entry)));
   }
 
   async listDeadLetters(limit: number): Promise<DeadLetter[]> {
@@ -305,7 +382,7 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
       runScript<number>(
         this.redis,
         'recover',
-        [this.keys.consumers, this.keys.redeliveries],
+        [this.keys.consumers, this.keys.redeliveries, this.keys.legacyConsumers],
         [this.keys.prefix, ...args],
       ),
     );
@@ -352,11 +429,4 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
   async listWorkerInfo(): Promise<Record<string, string>> {
     return this.run(() => this.redis.hgetall(this.keys.workerInfo));
   }
-}
-
-function triples(flat: (string | number)[], order: { queue: string }[]): Delivery[] {
-  const out: Delivery[] = [];
-  for (let i = 0; i < flat.length; i += 3)
-    out.push({ raw: String(flat[i]), redeliveries: Number(flat[i + 1]), queue: order[Number(flat[i + 2]) - 1].queue });
-  return out;
 }

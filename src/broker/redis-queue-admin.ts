@@ -18,7 +18,7 @@ const DISCOVER_ROUNDS = 20;
 
 /**
  * Queue management on kombu's Redis layout. A queue is its priority lists plus Celeriac's
- * redelivered side list; unacked messages are the consumers' processing lists; delayed ones sit
+ * redelivered side list; unacked messages are the consumers' held hashes and processing lists; delayed ones sit
  * in one sorted set for every queue, so per-queue delayed counts read it (bounded by SCAN_LIMIT).
  * Deletes are by value (LREM, ZREM): a message a worker took meanwhile is simply not found.
  */
@@ -34,7 +34,7 @@ export class RedisQueueAdmin implements QueueAdmin {
       const r = this.redis();
       // The per-queue split reads at most SPLIT_LIMIT messages of each set; the totals count all.
       const [consumers, delayed, revoked, dead, delayedAll, deadAll] = await Promise.all([
-        r.smembers(this.keys.consumers),
+        r.sunion(this.keys.consumers, this.keys.legacyConsumers),
         r.zrange(this.keys.delayed, 0, String(SPLIT_LIMIT - 1)),
         r.zrangebyscore(this.keys.revoked, Date.now(), '+inf'),
         r.lrange(this.keys.deadLetter, 0, SPLIT_LIMIT - 1),
@@ -52,7 +52,9 @@ export class RedisQueueAdmin implements QueueAdmin {
         delayedTotal++;
       }
       for (const entry of dead) tally.row(routeOf(deadRaw(entry)).queue).deadLettered++;
-      const held = await Promise.all(consumers.map((c) => r.lrange(this.keys.processing(c), 0, -1)));
+      const held = await Promise.all(
+        consumers.flatMap((c) => [r.lrange(this.keys.processing(c), 0, -1), r.hvals(this.keys.held(c))]),
+      );
       for (const raws of held) for (const raw of raws) tally.row(routeOf(raw).queue).unacked!++;
       const names = tally.names;
       const pipe = r.pipeline();

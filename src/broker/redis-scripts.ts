@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type Redis from 'ioredis';
+import type { ChainableCommander, default as Redis } from 'ioredis';
 import { MessageNotHeldError } from '../errors';
 
 /**
@@ -13,17 +13,26 @@ import { MessageNotHeldError } from '../errors';
  * A script reports a refusal with a negative return code; `failures` below is the one place
  * those codes become named errors, so callers see a CeleriacError, never a bare -1.
  */
-const VERSION = 'v3';
+const VERSION = 'v4';
 
 export type ScriptName =
-  'fetch' | 'recover' | 'promote' | 'chord-join' | 'chord-fire' | 'reply' | 'send-once' | 'replace-held' | 'move-out';
+  | 'fetch'
+  | 'recover'
+  | 'promote'
+  | 'chord-join'
+  | 'chord-fire'
+  | 'reply'
+  | 'send-once'
+  | 'replace-held'
+  | 'move-out'
+  | 'release';
 
 /** Negative codes each script may return, and the error each stands for. */
 const failures: Partial<Record<ScriptName, Record<number, (keys: string[], args: (string | number)[]) => Error>>> = {
   'replace-held': {
     [-1]: (keys) =>
       new MessageNotHeldError(
-        `could not rewrite a message in ${keys[0]}: the consumer no longer holds it (acked, given back, or recovered after its lease lapsed); nothing was changed`,
+        `could not rewrite a message held in ${keys[1]}: the consumer no longer holds it (acked, given back, or recovered after its lease lapsed); nothing was changed`,
       ),
   },
 };
@@ -79,6 +88,19 @@ export async function runScript<T>(
     throw failure ? failure(keys, args) : new Error(`Lua script '${name}' returned an unknown code ${reply}`);
   }
   return reply;
+}
+
+/**
+ * Queues a registered script on a MULTI or pipeline, so it runs in the same step as the commands
+ * around it; its reply comes back with theirs (negative codes are not mapped here).
+ */
+export function queueScript(tx: ChainableCommander, name: ScriptName, keys: string[], args: (string | number)[]): void {
+  const file = scriptFiles().find((f) => f.name === name);
+  const command = (tx as unknown as Record<string, (...a: (string | number)[]) => unknown>)[commandName(name)];
+  if (!file || typeof command !== 'function')
+    throw new Error(`Lua script '${name}' is not registered on this connection: call defineScripts(redis) first`);
+  if (file.numKeys === undefined) command.call(tx, keys.length, ...keys, ...args);
+  else command.call(tx, ...keys, ...args);
 }
 
 /**

@@ -10,9 +10,9 @@ const RETRY_MAX_MS = 2000;
  * round trips a second instead of ten thousand.
  *
  * An ack that fails because Redis is away is sent again once it is back, and the job stays held
- * meanwhile: letting go of it left its message in the processing list with no job for it, where
+ * meanwhile: letting go of it left its message held in Redis with no job for it, where
  * the stray check gave it back and it ran a second time (a Redis restart under load ran every
- * task that finished during the outage twice). An ack is an LREM, so sending it twice is harmless.
+ * task that finished during the outage twice). An ack is an HDEL of the delivery tag, so sending it twice is harmless.
  */
 export class Acker {
   private queue: { job: Job; done: () => void }[] = [];
@@ -72,8 +72,8 @@ export class Acker {
 
   /**
    * Resolves true when every ack asked for so far has been sent, or false after `timeoutMs`
-   * (Redis away at shutdown): then it stops retrying, and the messages not acked stay in the
-   * processing list and come back when the lease lapses, so their tasks run again (at-least-once).
+   * (Redis away at shutdown): then it stops retrying, and the messages not acked stay held in
+   * Redis and come back when the lease lapses, so their tasks run again (at-least-once).
    */
   async drain(timeoutMs = Infinity): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;

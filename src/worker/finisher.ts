@@ -156,8 +156,8 @@ export class Finisher {
   /**
    * Runs the broker step that lets go of a finished job (an ack, or an ack sent with the retry's
    * next attempt or the follow-ups) until it succeeds: while Redis is away the job stays held.
-   * Giving up left the message in the processing list, held forever by a live worker. A step
-   * whose reply was lost may have run: it took the message out of the processing list in the
+   * Giving up left the message held, held forever by a live worker. A step
+   * whose reply was lost may have run: it let go of the message in the
    * same MULTI, so it is run again only while the message is still there, never sending twice.
    */
   private async handOn(job: Job, step: () => Promise<void> | void): Promise<void> {

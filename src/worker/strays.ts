@@ -1,13 +1,13 @@
 import type { Transport } from '../broker/broker';
 
 /**
- * A fetch moves messages into this worker's processing list in one script, so a message is never
- * lost; but if the connection drops after the script ran and before its reply arrived (ioredis
- * resends the command on reconnect, taking another batch), the first batch sits in the list with
- * no job for it. The lease cannot help: this worker is alive and renews it. So every CHECK_MS the
- * list is compared with what the worker holds, and a message found unheld on two checks in a row
- * goes back to the front of its queue. Two checks, because an ack, a dead-letter or an eta hand-off
- * already let go of its job while its own command to take it out of the list is in flight.
+ * A fetch moves messages into what Redis holds for this worker in one script, so a message is
+ * never lost; but if the connection drops after the script ran and before its reply arrived
+ * (ioredis resends the command on reconnect, taking another batch), the first batch stays held
+ * with no job for it. The lease cannot help: this worker is alive and renews it. So every CHECK_MS
+ * what Redis holds is compared with what the worker holds, and a message found unheld on two
+ * checks in a row goes back to the front of its queue. Two checks, because an ack, a dead-letter
+ * or an eta hand-off already let go of its job while its own command to let go in Redis is in flight.
  */
 export const STRAY_CHECK_MS = 5000;
 

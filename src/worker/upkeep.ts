@@ -1,7 +1,7 @@
 /**
  * What a running worker does on timers besides fetching: the heartbeat (lease, registry entry,
  * worker-heartbeat event), giving back the messages of workers whose lease lapsed, and giving back
- * messages a lost fetch reply left in this worker's processing list. Started once the worker
+ * messages a lost fetch reply left in what Redis holds for this worker. Started once the worker
  * runs, stopped first when it stops.
  */
 import type { Broker } from '../broker';
@@ -99,7 +99,7 @@ export class Upkeep {
       if (moved > 0)
         this.host.log(
           'warn',
-          `gave back ${moved} messages left in this worker's processing list with no task for them (a fetch whose reply was lost)`,
+          `gave back ${moved} messages left in what Redis holds for this worker with no task for them (a fetch whose reply was lost)`,
         );
     } catch (err) {
       this.host.fail('checking for stray held messages failed', err);

@@ -7,7 +7,7 @@ import { eventually } from '../helpers';
 /**
  * Resolves once no message is waiting, delayed or held by any worker of the app: from then on no
  * task can run or be sent, so counts taken after it are final. Follow-ups leave with their
- * task's ack, so an empty processing list means nothing is still to be sent.
+ * task's ack, so holding nothing means nothing is still to be sent.
  */
 export async function drained(app: Celeriac, queues = ['celery'], timeoutMs = 60_000): Promise<void> {
   const broker = (await app.broker()) as RedisBroker;
@@ -18,7 +18,7 @@ export async function drained(app: Celeriac, queues = ['celery'], timeoutMs = 60
         const keys = queues.flatMap((q) => broker.keys.consumeOrder([q]));
         const lengths = await Promise.all(keys.map((k) => redis.llen(k)));
         const consumers = await redis.smembers(broker.keys.consumers);
-        const held = await Promise.all(consumers.map((c) => redis.llen(broker.keys.processing(c))));
+        const held = await Promise.all(consumers.map(async (c) => (await broker.heldBy(c)).length));
         expect({
           queued: lengths.reduce((a, b) => a + b, 0),
           delayed: await redis.zcard(broker.keys.delayed),

@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { chord, signature, type Celeriac } from '../../src';
 import type { Worker } from '../../src/worker/worker';
 import { closeTestRedis } from '../fixtures/test-redis';
-import { cleanup, DATABASE_URL, eventually, fixtureEnv, makeApp, REDIS_URL } from '../helpers';
+import { cleanup, DATABASE_URL, eventually, fixtureEnv, makeApp, REDIS_URL, heldCount } from '../helpers';
 import { exited } from '../worker/child';
 
 /**
@@ -101,7 +101,7 @@ test.each(['afterChordJoin', 'afterChordFire'])(
     await eventually(async () => {
       for (const q of ['celery', 'bodies']) expect(await (await app.broker()).queueLength(q)).toBe(0);
       expect(rescuer!.info()).toMatchObject({ active: 0, held: 0 });
-      expect(await redis.llen(app.config.keyPrefix + `celeriac:processing:${rescuer!.consumer}`)).toBe(0);
+      expect(await heldCount(app, rescuer!.consumer)).toBe(0);
     }, 20_000);
     expect(await list('callbacks')).toEqual([r.id]);
   },

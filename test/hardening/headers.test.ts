@@ -6,7 +6,7 @@ import { decodeTask, type TaskMessage } from '../../src/broker/message';
 import { MessageDecodeError } from '../../src/errors';
 import { storableDate, textProblem } from '../../src/storable';
 import type { Worker } from '../../src/worker/worker';
-import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
+import { cleanup, eventually, makeApp, REDIS_URL, heldCount } from '../helpers';
 import { fc, propertyOptions } from '../property';
 import { baseEnvelope, generatedMessage, type GeneratedMessage } from './message-gen';
 
@@ -156,9 +156,7 @@ describe('on a worker', () => {
       expect(row.result).toMatchObject({ exc_type: 'MessageDecodeError', exc_message: [b.reason] });
     }
     // The worker acked everything it took and its store is not stuck.
-    await eventually(async () =>
-      expect(await redis.llen(app.config.keyPrefix + `celeriac:processing:${worker.consumer}`)).toBe(0),
-    );
+    await eventually(async () => expect(await heldCount(app, worker.consumer)).toBe(0));
     await eventually(() => expect(worker.info().store).toMatchObject({ backlog: 0 }));
   }, 90_000);
 });

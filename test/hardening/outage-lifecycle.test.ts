@@ -41,7 +41,7 @@ afterAll(async () => {
 async function registered(): Promise<{ consumers: string[]; workers: string[] }> {
   const prefix = app.config.keyPrefix;
   return {
-    consumers: await admin.smembers(prefix + 'celeriac:consumers'),
+    consumers: await admin.smembers(prefix + 'celeriac:holders'),
     workers: await admin.hkeys(prefix + 'celeriac:workers'),
   };
 }

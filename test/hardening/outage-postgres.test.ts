@@ -15,7 +15,7 @@ import Redis from 'ioredis';
 import { Celeriac, PeriodicTaskService, type Beat, type SentRun } from '../../src';
 import type { Logger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
-import { cleanup, eventually, isolation, REDIS_URL } from '../helpers';
+import { cleanup, eventually, isolation, REDIS_URL, heldCount } from '../helpers';
 import { PrivatePostgres } from '../private-servers';
 import { runs, work } from '../fixtures/outage/tasks';
 
@@ -60,10 +60,9 @@ test('Postgres stopped mid-load: nothing lost, nothing run twice, fetching bound
   const N = 2000;
   worker = app.worker({ name: 'pgdown@test', concurrency: CONCURRENCY, prefetchMultiplier: MULTIPLIER });
   worker.on('error', () => {});
-  // Count what the worker holds where it shows outside the process: its processing list in Redis,
+  // Count what the worker holds where it shows outside the process: what Redis holds for it,
   // read after every fetch returns (nothing is acked between, so that is when it is largest).
   const broker = await app.broker();
-  const processing = app.config.keyPrefix + `celeriac:processing:${worker.consumer}`;
   let maxHeld = 0;
   let heldDuringOutage = 0;
   let down = false;
@@ -75,7 +74,7 @@ test('Postgres stopped mid-load: nothing lost, nothing run twice, fetching bound
     const info = worker.info();
     if (info.store?.postgres.down) finishingAtOutageFetch.push(info.held - info.active - worker.reservedTasks().length);
     const got = await fetch(...args);
-    const held = await redis.llen(processing);
+    const held = await heldCount(app, worker.consumer);
     maxHeld = Math.max(maxHeld, held);
     if (down) heldDuringOutage = Math.max(heldDuringOutage, held);
     return got;
@@ -187,8 +186,7 @@ test('a worker stopped while Postgres is away: stop() is bounded, its messages g
   await stopping.stop(1000);
   // The grace period, then at most the store's flush bound (5 s): time is the point here.
   expect(Date.now() - startedAt).toBeLessThan(15_000);
-  const processing = app.config.keyPrefix + `celeriac:processing:${stopping.consumer}`;
-  expect(await redis.llen(processing)).toBe(0); // given back, not left held by a worker that is gone
+  expect(await heldCount(app, stopping.consumer)).toBe(0); // given back, not left held by a worker that is gone
   expect(lines.some((l) => /^stopping with \d+ task states not yet written/.test(l.message))).toBe(true);
 
   await pg.start();

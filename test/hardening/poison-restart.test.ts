@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
 import { READY_STATES } from '../../src/results/states';
 import { decode, size } from '../fixtures/values/tasks';
-import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
+import { cleanup, eventually, makeApp, REDIS_URL, allHeld } from '../helpers';
 import { exited, ready, spawnWorker } from '../worker/child';
 import { baseEnvelope } from './message-gen';
 
@@ -99,8 +99,8 @@ test('a worker SIGKILLed among poison messages: the next one finishes everything
   }, 30_000);
   await eventually(async () => {
     expect(await broker.queueLength('celery')).toBe(0);
-    const held = await redis.keys(app.config.keyPrefix.replace(/[*?[\]]/g, '\\$&') + 'celeriac:processing:*');
-    for (const key of held) expect({ key, len: await redis.llen(key) }).toEqual({ key, len: 0 });
+    for (const [key, len] of Object.entries(await allHeld(redis, app.config.keyPrefix)))
+      expect({ key, len }).toEqual({ key, len: 0 });
   }, 30_000);
   rescuer.kill('SIGTERM');
   await exited(rescuer);

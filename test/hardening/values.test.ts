@@ -4,7 +4,7 @@ import { EncodeError, NotStorableError, TaskFailedError, TaskRevokedError, type 
 import { findUnstorable } from '../../src/storable';
 import type { Worker } from '../../src/worker/worker';
 import { decode, echo, size, strange } from '../fixtures/values/tasks';
-import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
+import { cleanup, eventually, makeApp, REDIS_URL, heldCount } from '../helpers';
 import { PythonSide } from '../interop/python';
 import { fc, propertyOptions } from '../property';
 import { baseEnvelope } from './message-gen';
@@ -228,7 +228,7 @@ test(`afterwards: good tasks succeed, nothing is held, and a worker started next
   const good = await Promise.all(Array.from({ length: 20 }, (_, i) => size.delay({ i })));
   for (const r of good) expect(await r.get({ timeout: FINAL_WITHIN_S })).toBeGreaterThan(0);
   await eventually(async () => {
-    expect(await redis.llen(app.config.keyPrefix + `celeriac:processing:${worker.consumer}`)).toBe(0);
+    expect(await heldCount(app, worker.consumer)).toBe(0);
     expect(worker.info()).toMatchObject({ active: 0, held: 0, store: { backlog: 0 } });
   });
   const queued = await (await app.broker()).queueLength('celery');

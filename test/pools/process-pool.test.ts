@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
-import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
+import { cleanup, eventually, makeApp, REDIS_URL, allHeld } from '../helpers';
 import { exited, ready, spawnWorker } from '../worker/child';
 import { makeCertificate } from '../serial/certificates';
 
@@ -55,10 +55,7 @@ async function finalRow(id: string) {
 }
 
 async function unacked(): Promise<number> {
-  const keys = await redis.keys(`${app.config.keyPrefix}celeriac:processing:*`);
-  let n = 0;
-  for (const k of keys) n += await redis.llen(k);
-  return n;
+  return Object.values(await allHeld(redis, app.config.keyPrefix)).reduce((a, b) => a + b, 0);
 }
 
 test('tasks run in warm child processes, not in the worker', async () => {

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
 import { encodeTask, type OutgoingTask } from '../../src/broker/message';
 import type { Worker } from '../../src/worker/worker';
-import { cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
+import { cleanup, eventually, makeApp, REDIS_URL, heldCount } from '../helpers';
 import { quick } from '../fixtures/behave/tasks';
 import { outgoingTask } from '../outgoing';
 
@@ -39,7 +39,7 @@ test('undecodable messages go to the dead-letter list with the reason; the worke
     expect.stringMatching(/not JSON/),
   ]);
   expect(dead.map((d) => d.raw)).toContain('this is not json');
-  expect(await redis.llen(k(`celeriac:processing:${worker.consumer}`))).toBe(0);
+  expect(await heldCount(app, worker.consumer)).toBe(0);
 });
 
 test('an unknown task is REJECTED with a clear reason and kept', async () => {
@@ -85,14 +85,35 @@ test('a message whose holders keep dying is dead-lettered, not run again', async
 });
 
 test("a dead consumer's messages are given back by the reaper (crashed state written directly)", async () => {
+  const raws = [
+    message('behave.quick', { id: `ghost-held-${Date.now()}` }),
+    message('behave.quick', { id: `ghost-listed-${Date.now()}` }),
+  ];
+  const ids = raws.map((raw) => JSON.parse(raw).headers.id as string);
+  const tag = JSON.parse(raws[0]).properties.delivery_tag as string;
+  // A consumer that registered, took two messages (one by a fetch, one by a blocking fetch), and
+  // died: its lease key is gone. In one step: the reaper must not see the consumer before its
+  // messages (a real one registers first).
+  await redis
+    .multi()
+    .hset(k('celeriac:held:ghost#1'), tag, raws[0])
+    .lpush(k('celeriac:processing:ghost#1'), raws[1])
+    .sadd(k('celeriac:holders'), 'ghost#1')
+    .exec();
+  for (const id of ids)
+    await eventually(async () => expect(await app.asyncResult(id).status()).toBe('SUCCESS'), 10_000);
+  expect(await redis.exists(k('celeriac:held:ghost#1'), k('celeriac:processing:ghost#1'))).toBe(0);
+  expect(await redis.sismember(k('celeriac:holders'), 'ghost#1')).toBe(0);
+});
+
+test('messages a worker from before held hashes held when it died are given back (an upgrade mid-flight)', async () => {
   const raw = message('behave.quick');
   const id = JSON.parse(raw).headers.id;
-  // A consumer that registered, took a message, and died: its lease key is gone.
-  // In one step: the reaper must not see the consumer before its message (a real one registers first).
-  await redis.multi().lpush(k('celeriac:processing:ghost#1'), raw).sadd(k('celeriac:consumers'), 'ghost#1').exec();
+  // 0.1.0's layout: every fetch into the processing list, the consumer in celeriac:consumers.
+  await redis.multi().lpush(k('celeriac:processing:ghost#2'), raw).sadd(k('celeriac:consumers'), 'ghost#2').exec();
   await eventually(async () => expect(await app.asyncResult(id).status()).toBe('SUCCESS'), 10_000);
-  expect(await redis.exists(k('celeriac:processing:ghost#1'))).toBe(0);
-  expect(await redis.sismember(k('celeriac:consumers'), 'ghost#1')).toBe(0);
+  expect(await redis.exists(k('celeriac:processing:ghost#2'))).toBe(0);
+  expect(await redis.sismember(k('celeriac:consumers'), 'ghost#2')).toBe(0);
 });
 
 test("a message in a live worker's processing list with no task for it (a fetch whose reply was lost) is given back and runs", async () => {
@@ -100,7 +121,7 @@ test("a message in a live worker's processing list with no task for it (a fetch 
   const id = JSON.parse(raw).headers.id;
   // What a fetch script leaves when its reply never arrives: the message moved, the worker unaware.
   // The worker's lease stays live, so only the stray check can give it back.
-  await redis.lpush(k(`celeriac:processing:${worker.consumer}`), raw);
+  await redis.hset(k(`celeriac:held:${worker.consumer}`), JSON.parse(raw).properties.delivery_tag, raw);
   await eventually(async () => expect(await app.asyncResult(id).status()).toBe('SUCCESS'), 20_000, 200);
-  expect(await redis.lrange(k(`celeriac:processing:${worker.consumer}`), 0, -1)).not.toContain(raw);
+  expect(await redis.hvals(k(`celeriac:held:${worker.consumer}`))).not.toContain(raw);
 });

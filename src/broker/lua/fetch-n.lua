@@ -1,35 +1,55 @@
 --[[
-  fetch: move up to ARGV[1] messages from the queue keys into this consumer's processing list.
+  fetch: move up to ARGV[1] messages from the queue keys into this consumer's held hash.
 
-  KEYS[1]      the consumer's processing list (celeriac:processing:<name>)
+  KEYS[1]      the consumer's held hash (celeriac:held:<name>): handle -> raw envelope
   KEYS[2]      the redelivery counter hash (celeriac:redeliveries)
   KEYS[3..n]   keys in the order they are served: redelivered lists, then every queue's priority 0, 3, 6, 9
   ARGV[1]      the most messages to take
 
-  Returns a flat array of triples: raw, redeliveries, index of the key it came from (1 = KEYS[3]).
+  Returns a flat array of quadruples: raw, redeliveries, index of the key it came from (1 =
+  KEYS[3]), handle (the hash field the message is held under).
 
-  Guarantee: a message is in exactly one of its queue or this processing list at every instant,
-  because pop and push happen in one script. kombu's BRPOP-then-HSET leaves a gap in which a
-  crash loses the message (kombu#305); this has none.
+  The handle is the envelope's properties.delivery_tag, as kombu keys its `unacked` hash, so an ack
+  sends the tag (HDEL) instead of the whole message (LREM). A message with no tag, or whose tag is
+  already held (the same envelope sent twice), gets a handle made unique with the server's clock.
+
+  Guarantee: a message is in exactly one of its queue or this hash at every instant, because pop
+  and store happen in one script. kombu's BRPOP-then-HSET leaves a gap in which a crash loses the
+  message (kombu#305); this has none.
 ]]
 local out = {}
 local want = tonumber(ARGV[1])
 local taken = 0
 local counted = redis.call('HLEN', KEYS[2]) > 0
+local now = nil
+local seq = 0
+
+local function hold(raw, tag)
+  if tag and redis.call('HSETNX', KEYS[1], tag, raw) == 1 then return tag end
+  if not now then
+    local t = redis.call('TIME')
+    now = t[1] .. '.' .. t[2]
+  end
+  local handle
+  repeat
+    seq = seq + 1
+    handle = (tag or '') .. '#' .. now .. '.' .. seq
+  until redis.call('HSETNX', KEYS[1], handle, raw) == 1
+  return handle
+end
+
 for i = 3, #KEYS do
   if taken >= want then break end
   local items = redis.call('RPOP', KEYS[i], want - taken)
   if items then
-    redis.call('LPUSH', KEYS[1], unpack(items))
     for _, raw in ipairs(items) do
+      local tag = string.match(raw, '"delivery_tag"%s*:%s*"([^"]+)"')
       local n = 0
-      if counted then
-        local tag = string.match(raw, '"delivery_tag"%s*:%s*"([^"]+)"')
-        if tag then n = tonumber(redis.call('HGET', KEYS[2], tag) or '0') end
-      end
+      if counted and tag then n = tonumber(redis.call('HGET', KEYS[2], tag) or '0') end
       out[#out + 1] = raw
       out[#out + 1] = n
       out[#out + 1] = i - 2
+      out[#out + 1] = hold(raw, tag)
     end
     taken = taken + #items
   end

@@ -1,8 +1,10 @@
 --[[
   recover: give the messages of every consumer whose lease has lapsed back to their queues.
 
-  KEYS[1]   the set of consumer names (celeriac:consumers)
+  KEYS[1]   the set of consumer names (celeriac:holders)
   KEYS[2]   the redelivery counter hash (celeriac:redeliveries)
+  KEYS[3]   the set workers before held hashes registered in (celeriac:consumers), read for one
+            release so that an upgrade mid-flight loses nothing those workers held
   ARGV[1]   the key prefix (kombu global_keyprefix)
   ARGV[2]   the calling consumer's name, or '' (a consumer leaving, which has no lease to keep)
   ARGV[3]   the calling consumer's lease in ms (with ARGV[2])
@@ -14,9 +16,9 @@
   Redis restart longer than the lease expires every lease at once, and a live worker whose
   recovery check ran before its next renewal used to hand back its own running tasks (issue 15
   item 7). A worker that renews its lease never loses a message to this script; one that
-  stopped renewing (SIGKILL, a frozen event loop past leaseMs) has every message it held, started
-  or not, pushed to its queue's redelivered list (celeriac:redelivered:<queue>), which consumers
-  read before the queue itself, so it runs next. Each give-back bumps the message's redelivery
+  stopped renewing (SIGKILL, a frozen event loop past leaseMs) has every message it held (its
+  held hash and its processing list), started or not, pushed to its queue's redelivered list
+  (celeriac:redelivered:<queue>), which consumers read before the queue itself, so it runs next. Each give-back bumps the message's redelivery
   count, which the worker uses to dead-letter a message that keeps killing workers instead of
   looping on it forever.
 ]]
@@ -27,12 +29,18 @@ if self ~= '' then
   redis.call('SADD', KEYS[1], self)
 end
 local moved = 0
-for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local names = redis.call('SUNION', KEYS[1], KEYS[3])
+for _, name in ipairs(names) do
   if name ~= self and redis.call('EXISTS', prefix .. 'celeriac:lease:' .. name) == 0 then
+    -- Blocking fetches hold in the processing list, the others in the held hash. Before held
+    -- hashes every fetch used the list, so a worker upgraded mid-flight still finds them there.
     local processing = prefix .. 'celeriac:processing:' .. name
-    local items = redis.call('LRANGE', processing, 0, -1)
-    for i = #items, 1, -1 do
-      local raw = items[i]
+    local held = prefix .. 'celeriac:held:' .. name
+    local listed = redis.call('LRANGE', processing, 0, -1)
+    local items = {}
+    for i = #listed, 1, -1 do items[#items + 1] = listed[i] end -- oldest (the tail) first
+    for _, raw in ipairs(redis.call('HVALS', held)) do items[#items + 1] = raw end
+    for _, raw in ipairs(items) do
       local ok, msg = pcall(cjson.decode, raw)
       local queue = 'celery'
       local tag = nil
@@ -45,8 +53,9 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       if type(tag) == 'string' then redis.call('HINCRBY', KEYS[2], tag, 1) end
       moved = moved + 1
     end
-    redis.call('DEL', processing)
+    redis.call('DEL', processing, held)
     redis.call('SREM', KEYS[1], name)
+    redis.call('SREM', KEYS[3], name)
   end
 end
 return moved

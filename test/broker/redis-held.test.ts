@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { createBroker, parseBrokerUrl } from '../../src/broker';
+import type { RedisBroker } from '../../src/broker/redis-broker';
+import { eventually, isolation, REDIS_URL } from '../helpers';
+import { fc, propertyOptions } from '../property';
+import { testMessage } from './task-message';
+
+/**
+ * Redis holds what a consumer fetched in a hash keyed by delivery tag, so an ack sends the tag,
+ * and the broker keeps raw → handle for the worker, which names messages by their raw envelope.
+ * These check the cases the handle map must get right: the same envelope held twice, an envelope
+ * with no tag, a message let go by a connection that never fetched it (no handle: by value), a
+ * blocking fetch (held in the processing list), and a rewritten message.
+ */
+let redis: Redis;
+let a: RedisBroker;
+let b: RedisBroker;
+let keyPrefix: string;
+
+beforeAll(async () => {
+  keyPrefix = isolation('redis_held').keyPrefix;
+  redis = new Redis(REDIS_URL);
+  a = createBroker(parseBrokerUrl(REDIS_URL), keyPrefix) as RedisBroker;
+  b = createBroker(parseBrokerUrl(REDIS_URL), keyPrefix) as RedisBroker;
+  await Promise.all([a.connect(), b.connect()]);
+});
+
+afterAll(async () => {
+  await Promise.all([a.close(), b.close()]);
+  const keys = await redis.keys(keyPrefix + '*');
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+type Spec = {
+  tag: 'own' | 'none' | 'same-as-previous';
+  op: 'ack' | 'ack-elsewhere' | 'requeue' | 'dead' | 'ack-and-send';
+};
+
+test('whatever the envelopes and whoever lets go, each held message is let go once and nothing stays held', async () => {
+  const spec = fc.record<Spec>({
+    tag: fc.constantFrom('own', 'none', 'same-as-previous'),
+    op: fc.constantFrom('ack', 'ack-elsewhere', 'requeue', 'dead', 'ack-and-send'),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(spec, { minLength: 1, maxLength: 12 }), async (specs) => {
+      const queue = `q-${randomUUID()}`;
+      const consumer = `c-${randomUUID()}`;
+      await a.registerConsumer(consumer, 60_000);
+      const raws: string[] = [];
+      for (const s of specs) {
+        if (s.tag === 'same-as-previous' && raws.length > 0) raws.push(raws[raws.length - 1]);
+        else {
+          const env = JSON.parse(testMessage('held.t', queue).raw);
+          if (s.tag === 'none') delete env.properties.delivery_tag;
+          raws.push(JSON.stringify(env));
+        }
+      }
+      await a.send(raws.map((raw) => ({ queue, priority: 0, raw })));
+      const got = await a.fetch(consumer, [queue], 100, 0);
+      expect(got.map((d) => d.raw)).toEqual(raws); // LPUSH then RPOP: in the order sent
+      expect((await a.heldBy(consumer)).sort()).toEqual([...raws].sort());
+      const nextQueue = `${queue}-next`;
+      for (const [i, s] of specs.entries()) {
+        const raw = raws[i];
+        // Another connection has no handles and lets go by value. An envelope held twice is let
+        // go by its own connection only: the other might take the handle this one will use next.
+        const elsewhere = s.op === 'ack-elsewhere' && raws.indexOf(raw) === raws.lastIndexOf(raw);
+        if (elsewhere) await b.ack(consumer, [{ raw }]);
+        else if (s.op === 'ack' || s.op === 'ack-elsewhere') await a.ack(consumer, [{ raw }]);
+        else if (s.op === 'requeue') await a.requeue(consumer, [raw]);
+        else if (s.op === 'dead') await a.deadLetter(consumer, raw, 'test');
+        else await a.ackAndSend(consumer, raw, [{ queue: nextQueue, priority: 0, raw: `next-${i}` }]);
+        // Exactly one copy let go each time: the rest are still held.
+        expect((await a.heldBy(consumer)).length).toBe(raws.length - i - 1);
+      }
+      expect(await a.queueLength(queue)).toBe(specs.filter((s) => s.op === 'requeue').length);
+      expect(await a.queueLength(nextQueue)).toBe(specs.filter((s) => s.op === 'ack-and-send').length);
+      await redis.del(a.keys.queue(queue), a.keys.queue(nextQueue));
+      await a.unregisterConsumer(consumer);
+    }),
+    propertyOptions(25),
+  );
+});
+
+/** A registered consumer of a fresh queue, and a message for it (not sent yet). */
+async function newConsumer() {
+  const queue = `q-${randomUUID()}`;
+  const consumer = `c-${randomUUID()}`;
+  await a.registerConsumer(consumer, 60_000);
+  return { queue, consumer, m: testMessage('held.t', queue) };
+}
+
+test('an ack sends the delivery tag, not the message', async () => {
+  const { queue, consumer, m } = await newConsumer();
+  await a.send([m]);
+  const [d] = await a.fetch(consumer, [queue], 10, 0);
+  const tag = JSON.parse(m.raw).properties.delivery_tag as string;
+  expect(await redis.hgetall(a.keys.held(consumer))).toEqual({ [tag]: m.raw });
+  const monitor = await redis.monitor();
+  const seen: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.includes(a.keys.held(consumer))) seen.push([args[0].toLowerCase(), ...args.slice(1)]);
+  });
+  await a.ack(consumer, [d]);
+  await eventually(() => expect(seen).toContainEqual(['hdel', a.keys.held(consumer), tag]));
+  monitor.disconnect();
+  // Nothing else touched the hash: the ~800-byte envelope never went back to Redis.
+  expect(seen.filter(([cmd]) => cmd !== 'hdel')).toEqual([]);
+  expect(await a.heldBy(consumer)).toEqual([]);
+  await a.unregisterConsumer(consumer);
+});
+
+test('a blocking fetch is held too, and its ack lets go of it', async () => {
+  const { queue, consumer, m } = await newConsumer();
+  const fetching = a.fetch(consumer, [queue], 10, 10_000);
+  await a.send([m]);
+  const got = await fetching;
+  expect(got.map((d) => d.raw)).toEqual([m.raw]);
+  expect(await a.heldBy(consumer)).toEqual([m.raw]);
+  await a.ack(consumer, got);
+  expect(await a.heldBy(consumer)).toEqual([]);
+  await a.unregisterConsumer(consumer);
+});
+
+test('a rewritten message stays held under its handle, and is let go by its new envelope', async () => {
+  const { queue, consumer, m } = await newConsumer();
+  await a.send([m]);
+  const [d] = await a.fetch(consumer, [queue], 10, 0);
+  const env = JSON.parse(d.raw);
+  env.properties.delivery_info = { exchange: '', routing_key: queue };
+  const rewritten = JSON.stringify(env);
+  await a.replaceHeld(consumer, d.raw, rewritten);
+  expect(await redis.hgetall(a.keys.held(consumer))).toEqual({ [env.properties.delivery_tag]: rewritten });
+  await a.ack(consumer, [{ raw: rewritten }]);
+  expect(await a.heldBy(consumer)).toEqual([]);
+  await a.unregisterConsumer(consumer);
+});
