@@ -1,20 +1,11 @@
 import { assertJsonSafe, type TaskMessage } from '../broker/message';
 import { RetryRequest } from '../errors';
-import { assertSettableState } from '../results/state-rules';
-import { InvalidStateError } from '../results/states';
-import type { TaskContext, RetryOptions } from '../plugin/context';
 import type { RegisteredTask } from '../plugin/registry';
 import { serializeError, type Outcome } from './outcome';
-import { compose, type TaskMiddleware } from '../plugin/middleware-chain';
-import type { LazyAbort } from './lazy-abort';
+import { compose } from '../plugin/middleware-chain';
+import { RunContext, type RunHooks } from './task-context';
 
-export interface RunHooks {
-  hostname: string;
-  middleware?: readonly TaskMiddleware[];
-  abort: LazyAbort;
-  /** Record a state the task set (PROGRESS, STARTED or a custom one), already checked. */
-  updateState(state: string, meta: Record<string, unknown> | undefined): Promise<void>;
-}
+export type { RunHooks };
 
 /**
  * Runs one task body and classifies how it ended. Shared by the async pool (in the worker's
@@ -22,52 +13,12 @@ export interface RunHooks {
  */
 export async function executeTask(task: RegisteredTask, msg: TaskMessage, hooks: RunHooks): Promise<Outcome> {
   const started = performance.now();
-  const ctx: TaskContext = {
-    id: msg.id,
-    name: msg.task,
-    retries: msg.retries,
-    args: msg.args,
-    kwargs: msg.kwargs,
-    hostname: hooks.hostname,
-    queue: msg.queue,
-    parentId: msg.parentId,
-    rootId: msg.rootId,
-    groupId: msg.groupId,
-    headers: msg.headers,
-    scheduledAt: scheduledAt(msg.headers.scheduled_at),
-    get signal() {
-      return hooks.abort.signal;
-    },
-    retry(options: RetryOptions = {}): never {
-      const countdownMs =
-        options.countdown !== undefined
-          ? options.countdown * 1000
-          : options.eta
-            ? Math.max(0, options.eta.getTime() - Date.now())
-            : -1;
-      const req = new RetryRequest(countdownMs, options.exc);
-      (req as any).maxRetries = options.maxRetries;
-      throw req;
-    },
-    progress: async (done, total, meta) => {
-      // Checked here, in the task's own call, so the task hears of a meta its row cannot hold.
-      if (meta !== undefined) assertJsonSafe(meta, 'progress meta', true);
-      return hooks.updateState('PROGRESS', { done, total: total ?? null, ...meta });
-    },
-    updateState: async (state, meta) => {
-      assertSettableState(state);
-      if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta)))
-        throw new InvalidStateError(
-          `updateState('${state}', meta): meta must be a plain object like { done: 3 }, got ${Array.isArray(meta) ? 'an array' : meta === null ? 'null' : typeof meta}.`,
-        );
-      if (meta !== undefined) assertJsonSafe(meta, `the meta of state ${state}`, true);
-      return hooks.updateState(state, meta);
-    },
-    locals: {},
-  };
+  const ctx = new RunContext(msg, hooks);
   try {
-    const body = async () => task.run(ctx, msg.args, msg.kwargs);
-    const value = hooks.middleware?.length ? await compose(hooks.middleware, ctx, body) : await body();
+    // The body's closure only when middleware wraps it: most workers have none.
+    const value = hooks.middleware?.length
+      ? await compose(hooks.middleware, ctx, async () => task.run(ctx, msg.args, msg.kwargs))
+      : await task.run(ctx, msg.args, msg.kwargs);
     const result = value === undefined ? null : value;
     assertJsonSafe(result, 'the return value', true);
     return { kind: 'success', result: toJson(result), runtimeMs: performance.now() - started };
@@ -88,13 +39,6 @@ export async function executeTask(task: RegisteredTask, msg: TaskMessage, hooks:
     }
     return { kind: 'failure', exc: serializeError(err), runtimeMs };
   }
-}
-
-/** The scheduled_at header beat sets (an ISO instant); anything else, from another sender, is no slot. */
-function scheduledAt(header: unknown): Date | null {
-  if (typeof header !== 'string') return null;
-  const at = new Date(header);
-  return Number.isNaN(at.getTime()) ? null : at;
 }
 
 /** Dates and other JSON-able values become what the reader will get back from the table. */

@@ -1,0 +1,47 @@
+import { decodeTask } from '../../src/broker/message';
+import { executeTask } from '../../src/worker/execute';
+import { LazyAbort } from '../../src/worker/lazy-abort';
+import type { TaskContext } from '../../src';
+import { testMessage } from '../broker/task-message';
+
+/**
+ * The context is a class with its methods on the prototype (one object per run); a body that
+ * takes `progress` or `updateState` off it, or hands them on as callbacks, must still record.
+ */
+test('progress and updateState work taken off the context; locals are fresh per run', async () => {
+  const recorded: [string, unknown][] = [];
+  const seen: Record<string, unknown>[] = [];
+  const run = async (body: (ctx: TaskContext) => Promise<unknown>) =>
+    executeTask(
+      { run: (ctx: TaskContext) => body(ctx), options: { autoretryFor: [] } } as never,
+      decodeTask(testMessage('ctx.t', 'celery').raw),
+      { hostname: 'h@test', abort: new LazyAbort(), updateState: async (s, m) => void recorded.push([s, m]) },
+    );
+  const outcome = await run(async (ctx) => {
+    const { progress, updateState, retry } = ctx;
+    await progress(1, 2);
+    await [3].map((n) => updateState('STEP', { n }))[0];
+    seen.push(ctx.locals);
+    ctx.locals.x = 1;
+    expect(ctx.progress).toBe(progress); // made once, on the first read
+    expect(typeof retry).toBe('function');
+    return ctx.id;
+  });
+  expect(outcome).toMatchObject({ kind: 'success' });
+  await run(async (ctx) => void seen.push(ctx.locals));
+  expect(recorded).toEqual([
+    ['PROGRESS', { done: 1, total: 2 }],
+    ['STEP', { n: 3 }],
+  ]);
+  expect(seen).toEqual([{ x: 1 }, {}]);
+  expect(seen[0]).not.toBe(seen[1]);
+});
+
+test('retry taken off the context still asks for a retry', async () => {
+  const outcome = await executeTask(
+    { run: (ctx: TaskContext) => ctx.retry.call(undefined, { countdown: 2 }), options: { autoretryFor: [] } } as never,
+    decodeTask(testMessage('ctx.t', 'celery').raw),
+    { hostname: 'h@test', abort: new LazyAbort(), updateState: async () => {} },
+  );
+  expect(outcome).toMatchObject({ kind: 'retry', countdownMs: 2000 });
+});
