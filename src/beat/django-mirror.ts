@@ -32,6 +32,12 @@ type Transaction = <T>(fn: (q: TxQuery) => Promise<T>) => Promise<T>;
 export class DjangoScheduleMirror {
   /** The last_update mirrored; undefined until the first sync. */
   private seen: string | null | undefined = undefined;
+  /**
+   * What each mirrored row held (its fields beat reads, as text), by name: a re-read validates and
+   * writes only the rows that differ, so one edit among 100,000 rows costs the read, not 100,000
+   * upserts. Rows beat could not run are not kept here, so they are looked at (and logged) again.
+   */
+  private mirrored = new Map<string, string>();
 
   constructor(
     private readonly transaction: Transaction,
@@ -55,13 +61,17 @@ export class DjangoScheduleMirror {
       const v: string | null = marker?.v ?? null;
       if (this.seen !== undefined && v === this.seen) return false;
       await q(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.schema}.celeriac_beat_sync`]);
-      await this.mirror(q);
-      this.seen = v;
+      return { v, mirrored: await this.mirror(q) };
+    }).then((done) => {
+      if (!done) return false;
+      // Only once committed: a failed commit leaves the next poll to mirror again.
+      this.seen = done.v;
+      this.mirrored = done.mirrored;
       return true;
     });
   }
 
-  private async mirror(q: TxQuery): Promise<void> {
+  private async mirror(q: TxQuery): Promise<Map<string, string>> {
     const joins = SCHEDULE_KINDS.map(
       (k) => `LEFT JOIN ${this.t(djangoTable(k))} AS s_${k} ON s_${k}.id = pt.${SCHEDULE_TABLES[k].fk}`,
     ).join('\n');
@@ -72,9 +82,19 @@ export class DjangoScheduleMirror {
       `SELECT pt.*, ${scheduleCols} FROM ${this.t('django_celery_beat_periodictask')} AS pt ${joins} ORDER BY pt.id`,
     );
     const tasks: ValidPeriodicTask[] = [];
+    const mirrored = new Map<string, string>();
     for (const r of rows) {
+      const { id, last_run_at, total_run_count, date_changed, ...fields } = r;
+      void [id, last_run_at, total_run_count, date_changed]; // beat's own write-back, or not read
+      const key = JSON.stringify(fields);
+      if (this.mirrored.get(r.name) === key) {
+        mirrored.set(r.name, key);
+        continue;
+      }
       const task = this.toTask(r);
-      if (task) tasks.push(task);
+      if (!task) continue;
+      tasks.push(task);
+      mirrored.set(r.name, key);
     }
     const fks = await findOrCreateScheduleRows(
       q,
@@ -83,8 +103,9 @@ export class DjangoScheduleMirror {
     );
     await writePeriodicTasks(q, this.schema, tasks, fks, 'upsert');
     await q(`DELETE FROM ${this.t('celeriac_periodic_task')} WHERE source <> 'code' AND NOT (name = ANY($1::text[]))`, [
-      [...tasks.map((t) => t.name), ...this.keep],
+      [...mirrored.keys(), ...this.keep],
     ]);
+    return mirrored;
   }
 
   /** A Django row as beat's validated task, or null (logged) when beat cannot run it. */
