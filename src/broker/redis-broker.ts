@@ -217,16 +217,26 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
     const taken = deliveries.map((d) => this.handles.take(consumer, d.raw));
     try {
       await this.run(async () => {
-        // The common batch is one HDEL of tags; messages a blocking fetch moved, or that this
-        // connection has no handle for, go by value beside it.
-        const pipe = this.redis.pipeline();
+        // The common batch is one HDEL of tags, sent as a plain command (a pipeline costs its own
+        // objects and promises); messages a blocking fetch moved, or that this connection has no
+        // handle for, go by value beside it.
         const tags: string[] = [];
         const counted: string[] = [];
+        let byValue = false;
         deliveries.forEach((d, i) => {
           const handle = taken[i];
           if (handle !== undefined && handle !== IN_LIST) tags.push(handle);
-          else this.byValue(pipe, consumer, d.raw, handle);
+          else byValue = true;
           if (d.redeliveries && d.deliveryTag) counted.push(d.deliveryTag);
+        });
+        if (!byValue && counted.length === 0) {
+          await this.redis.hdel(this.keys.held(consumer), ...tags);
+          return;
+        }
+        const pipe = this.redis.pipeline();
+        deliveries.forEach((d, i) => {
+          const handle = taken[i];
+          if (handle === undefined || handle === IN_LIST) this.byValue(pipe, consumer, d.raw, handle);
         });
         if (tags.length > 0) pipe.hdel(this.keys.held(consumer), ...tags);
         if (counted.length > 0) pipe.hdel(this.keys.redeliveries, ...counted);
