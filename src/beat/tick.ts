@@ -14,6 +14,13 @@ import type { BeatRuntime } from './runtime';
 
 /** Claims of one tick running at once (see run()); beat's pool has room for them (./db.ts). */
 const CLAIMS_IN_FLIGHT = 2;
+/**
+ * The running loop starts no new claim after this long in one tick. A beat behind a backlog
+ * (more runs due than it can send) would otherwise claim for as long as the backlog lasts, and
+ * an edit, which the next tick re-plans, would wait that long: with the budget it waits at most
+ * about this, as when the beat keeps up. The next tick starts at once and claims on.
+ */
+const CLAIM_BUDGET_MS = 1000;
 
 /** A read of due rows, planned as of `nowMs`: `full` when the read was a full batch (more may be due). */
 type ReadBatch = PlannedBatch & { full: boolean; nowMs: number };
@@ -66,6 +73,8 @@ export class Ticker {
       const at = current();
       return { ...this.planner.planDue(rows, at), full: read.length === opts.batchSize, nowMs: at };
     };
+    const claimUntil = aheadMs > 0 ? performance.now() + CLAIM_BUDGET_MS : Infinity;
+    const inBudget = () => performance.now() < claimUntil;
     const inFlight: { claiming: Promise<boolean | 'send-failed'>; ids: number[] }[] = [];
     try {
       let batch = take(await readDue([]));
@@ -75,7 +84,7 @@ export class Ticker {
         claiming.catch(() => {});
         inFlight.push({ claiming, ids: batch.rows.map((r) => r.id) });
         let next: ReadBatch | null | undefined;
-        if (batch.full) next = take(await readDue(inFlight.flatMap((c) => c.ids)));
+        if (batch.full) next = inBudget() ? take(await readDue(inFlight.flatMap((c) => c.ids))) : null;
         // With a next batch to claim, keep CLAIMS_IN_FLIGHT running; without, wait for them all.
         let progressed = false;
         let sendFailed = false;
@@ -85,7 +94,7 @@ export class Ticker {
           else if (outcome) progressed = true;
         }
         if (sendFailed) break;
-        if (next === undefined) next = progressed ? take(await readDue([])) : null;
+        if (next === undefined) next = progressed && inBudget() ? take(await readDue([])) : null;
         batch = next;
       }
     } finally {
