@@ -425,7 +425,11 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 
   async forget(taskId: string): Promise<void> {
+    // A PENDING held back for its batch (writeLater), or in the statement in flight, would
+    // otherwise land after the delete and bring the forgotten task back as PENDING for good.
     this.pending.delete(taskId);
+    this.deferred = this.deferred.filter((u) => u.taskId !== taskId);
+    if (this.flushing && this.inFlight.some((p) => p.update.taskId === taskId)) await this.flush();
     await this.statement('forget', this.tables.deleteResult, [taskId]);
   }
 
