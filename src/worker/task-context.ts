@@ -83,6 +83,15 @@ export class RunContext implements TaskContext {
     });
   }
 
+  /** A middleware or body may replace it, as on the object literal the context was. */
+  set progress(fn: TaskContext['progress']) {
+    own(this, 'progress', fn);
+  }
+
+  set updateState(fn: TaskContext['updateState']) {
+    own(this, 'updateState', fn);
+  }
+
   get updateState(): TaskContext['updateState'] {
     return own(this, 'updateState', async (state, meta) => {
       assertSettableState(state);
@@ -98,7 +107,8 @@ export class RunContext implements TaskContext {
 
 /** Keeps `fn` on the instance under `key`, so later reads (and calls taken off the context) reuse it. */
 function own<T>(ctx: RunContext, key: 'progress' | 'updateState', fn: T): T {
-  Object.defineProperty(ctx, key, { value: fn, enumerable: false });
+  // Writable: a middleware wrapping ctx.progress after a first read must not hit a TypeError.
+  Object.defineProperty(ctx, key, { value: fn, enumerable: false, writable: true, configurable: true });
   return fn;
 }
 

@@ -45,3 +45,27 @@ test('retry taken off the context still asks for a retry', async () => {
   );
   expect(outcome).toMatchObject({ kind: 'retry', countdownMs: 2000 });
 });
+
+test('a middleware or body may replace progress and updateState on the context, as on the object literal it was', async () => {
+  const recorded: string[] = [];
+  const outcome = await executeTask(
+    {
+      run: async (ctx: TaskContext) => {
+        const original = ctx.progress;
+        ctx.progress = async (done, total) => {
+          recorded.push(`wrapped ${done}/${total}`);
+          return original(done, total);
+        };
+        await ctx.progress(1, 2);
+        ctx.updateState = async (state) => void recorded.push(`replaced ${state}`);
+        await ctx.updateState('STEP');
+        return null;
+      },
+      options: { autoretryFor: [] },
+    } as never,
+    decodeTask(testMessage('ctx.t', 'celery').raw),
+    { hostname: 'h@test', abort: new LazyAbort(), updateState: async (s) => void recorded.push(s) },
+  );
+  expect(outcome).toMatchObject({ kind: 'success' });
+  expect(recorded).toEqual(['wrapped 1/2', 'PROGRESS', 'replaced STEP']);
+});
