@@ -7,7 +7,7 @@ import type { Job } from './pool';
 const RECEIVED_DELAY_MS = 20;
 /**
  * A state written this long after its task was sent almost always finds the task's row there: the
- * sender's PENDING (written 25 ms after the send) or this worker's RECEIVED (RECEIVED_DELAY_MS
+ * sender's PENDING (batched up to 100 ms after the send) or this worker's RECEIVED (RECEIVED_DELAY_MS
  * after receipt; a Python sender's task is dated at receipt) has been committed by then. Such a
  * write is hinted as `rowExists` and sends only what the state changes (ResultStore.writeBatch).
  */
