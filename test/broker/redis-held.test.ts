@@ -137,3 +137,28 @@ test('a rewritten message stays held under its handle, and is let go by its new 
   expect(await a.heldBy(consumer)).toEqual([]);
   await a.unregisterConsumer(consumer);
 });
+
+test("a header named delivery_tag is not taken for the message's tag: a redelivery is counted under the real one", async () => {
+  const { queue, consumer, m } = await newConsumer();
+  // Headers come before properties in the envelope (kombu's order, and ours); a task's own
+  // headers may hold any key, nested or not.
+  const env = JSON.parse(m.raw);
+  env.headers = { ...env.headers, trace: { delivery_tag: 'from-a-header' } };
+  const raw = JSON.stringify(env);
+  const tag = env.properties.delivery_tag as string;
+  await a.send([{ queue, priority: 0, raw }]);
+  await a.fetch(consumer, [queue], 10, 0);
+  expect(Object.keys(await redis.hgetall(a.keys.held(consumer)))).toEqual([tag]);
+  // The consumer dies: its lease goes, and recovery gives the message back, counting a redelivery.
+  await redis.del(a.keys.lease(consumer));
+  expect(await b.recoverLapsed()).toBe(1);
+  const next = `c-${randomUUID()}`;
+  await a.registerConsumer(next, 60_000);
+  const [again] = await a.fetch(next, [queue], 10, 0);
+  expect(again.raw).toBe(raw);
+  expect(again.redeliveries).toBe(1); // 0 would let a message that kills workers run forever
+  await a.ack(next, [{ raw, redeliveries: again.redeliveries, deliveryTag: tag }]);
+  expect(await a.heldBy(next)).toEqual([]);
+  expect(await redis.hexists(a.keys.redeliveries, tag)).toBe(0);
+  await a.unregisterConsumer(next);
+});
