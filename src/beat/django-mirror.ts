@@ -27,15 +27,36 @@ export const DJANGO_POLL_MS = 1000;
 
 const djangoTable = (kind: ScheduleKind) => `django_celery_beat_${kind}schedule`;
 
+/** The periodic task's columns beat reads (toTask); the schedule's come from SCHEDULE_TABLES. */
+const READ_COLUMNS = [
+  'name',
+  'task',
+  'args',
+  'kwargs',
+  'headers',
+  'queue',
+  'exchange',
+  'routing_key',
+  'priority',
+  'expires',
+  'expire_seconds',
+  'one_off',
+  'start_time',
+  'enabled',
+  'description',
+  ...SCHEDULE_KINDS.map((k) => SCHEDULE_TABLES[k].fk),
+];
+
 type Transaction = <T>(fn: (q: TxQuery) => Promise<T>) => Promise<T>;
 
 export class DjangoScheduleMirror {
   /** The last_update mirrored; undefined until the first sync. */
   private seen: string | null | undefined = undefined;
   /**
-   * What each mirrored row held (its fields beat reads, as text), by name: a re-read validates and
-   * writes only the rows that differ, so one edit among 100,000 rows costs the read, not 100,000
-   * upserts. Rows beat could not run are not kept here, so they are looked at (and logged) again.
+   * A hash of what each mirrored row held (the fields beat reads), by name: a re-read fetches,
+   * validates and writes only the rows whose hash differs, so one edit among 100,000 rows costs
+   * their hashes, not 100,000 upserts. Rows beat could not run are not kept here, so they are
+   * looked at (and logged) again.
    */
   private mirrored = new Map<string, string>();
 
@@ -78,23 +99,35 @@ export class DjangoScheduleMirror {
     const scheduleCols = SCHEDULE_KINDS.flatMap((k) =>
       SCHEDULE_TABLES[k].columns.map((c) => `s_${k}.${c.column} AS ${k}__${c.column}`),
     ).join(', ');
-    const rows: any[] = await q(
-      `SELECT pt.*, ${scheduleCols} FROM ${this.t('django_celery_beat_periodictask')} AS pt ${joins} ORDER BY pt.id`,
+    const from = `${this.t('django_celery_beat_periodictask')} AS pt ${joins}`;
+    // Every row's fields beat reads, hashed in Postgres (not its run history, which beat writes
+    // back itself), so only the rows that differ from the last mirror travel and are validated.
+    const read = [
+      ...READ_COLUMNS.map((c) => `pt.${c}`),
+      ...SCHEDULE_KINDS.flatMap((k) => SCHEDULE_TABLES[k].columns.map((c) => `s_${k}.${c.column}`)),
+    ];
+    const hashes: { name: string; h: string }[] = await q(
+      `SELECT pt.name, md5(row(${read.join(', ')})::text) AS h FROM ${from}`,
     );
-    const tasks: ValidPeriodicTask[] = [];
     const mirrored = new Map<string, string>();
+    const changed: string[] = [];
+    for (const { name, h } of hashes) {
+      if (this.mirrored.get(name) === h) mirrored.set(name, h);
+      else changed.push(name);
+    }
+    const rows: any[] = changed.length
+      ? await q(
+          `SELECT pt.*, ${scheduleCols}, md5(row(${read.join(', ')})::text) AS h FROM ${from}
+            WHERE pt.name = ANY($1::text[]) ORDER BY pt.id`,
+          [changed],
+        )
+      : [];
+    const tasks: ValidPeriodicTask[] = [];
     for (const r of rows) {
-      const { id, last_run_at, total_run_count, date_changed, ...fields } = r;
-      void [id, last_run_at, total_run_count, date_changed]; // beat's own write-back, or not read
-      const key = JSON.stringify(fields);
-      if (this.mirrored.get(r.name) === key) {
-        mirrored.set(r.name, key);
-        continue;
-      }
       const task = this.toTask(r);
       if (!task) continue;
       tasks.push(task);
-      mirrored.set(r.name, key);
+      mirrored.set(r.name, r.h);
     }
     const fks = await findOrCreateScheduleRows(
       q,
