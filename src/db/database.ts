@@ -105,17 +105,32 @@ function poolDatabase(pool: Pool, owned: boolean): Database {
 /** Runs `fn` in one transaction on one of the pool's sessions (beat's pool uses it too). */
 export async function poolTransaction<T>(pool: Pool, fn: (q: TxQuery) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A session lost while checked out (Postgres restarted, the backend killed) is emitted as an
+  // 'error' event on the client, and pg-pool listens only to idle ones: unheard, it is an
+  // uncaught exception that ends the process. The statement in flight fails with it anyway.
+  let lost: Error | undefined;
+  const onLost = (err: Error) => void (lost = err);
+  client.on('error', onLost);
   try {
     await client.query('BEGIN');
     const result = await fn(async (text, values) => (await client.query(text, values)).rows);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    // FATAL: Postgres ends the session after this reply, before the socket's end is seen.
+    if (!lost && isFatal(err)) lost = err as Error;
+    if (!lost) await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.off('error', onLost);
+    // A lost session is dropped from the pool, not handed to the next caller.
+    client.release(lost);
   }
+}
+
+function isFatal(err: unknown): boolean {
+  const severity = (err as { severity?: unknown })?.severity;
+  return severity === 'FATAL' || severity === 'PANIC';
 }
 
 /**
