@@ -1,10 +1,9 @@
 import { Client } from 'pg';
-import { Celeriac } from '../../src';
+import type { Celeriac } from '../../src';
 import type { Beat } from '../../src/beat';
-import { silentLogger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
-import { cleanup, DATABASE_URL, eventually, isolation, REDIS_URL } from '../helpers';
-import { DjangoProject, DJTASKS } from './django';
+import { cleanup, DATABASE_URL, eventually } from '../helpers';
+import { djangoApp, type DjangoProject } from './django';
 
 /**
  * Issue 22, beat: schedules created and edited with Django's ORM (django-celery-beat 2.4) in a
@@ -22,18 +21,7 @@ const beats: Beat[] = [];
 let pg: Client;
 
 beforeAll(async () => {
-  const iso = isolation('django_beat');
-  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
-  app = new Celeriac({
-    databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
-    logger: silentLogger,
-    ...iso,
-    tables: 'django',
-    apps: [DJTASKS],
-    routes: { 'js.*': { queue: JS_QUEUE } },
-  });
-  await app.migrate();
+  ({ app, django } = await djangoApp('django_beat', { routes: { 'js.*': { queue: JS_QUEUE } } }));
   worker = app.worker({ name: 'js-django-beat@test', queues: [JS_QUEUE], concurrency: 4 });
   await worker.start();
   pg = new Client({ connectionString: DATABASE_URL });

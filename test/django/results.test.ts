@@ -1,12 +1,11 @@
 import express from 'express';
 import request from 'supertest';
-import { Celeriac, group } from '../../src';
+import { group, type Celeriac } from '../../src';
 import type { AdminOptions } from '../../src';
-import { silentLogger } from '../../src/log';
 import type { Worker } from '../../src/worker/worker';
 import type { PythonProcess } from '../interop/python';
-import { cleanup, DATABASE_URL, isolation, REDIS_URL } from '../helpers';
-import { DjangoProject, DJTASKS } from './django';
+import { cleanup } from '../helpers';
+import { djangoApp, type DjangoProject } from './django';
 import { add, fail, nothing } from './fixtures/djtasks/tasks';
 
 /**
@@ -25,18 +24,9 @@ let worker: Worker;
 let pyWorker: PythonProcess | undefined;
 
 beforeAll(async () => {
-  const iso = isolation('django_results');
-  django = await DjangoProject.create(iso.schema, iso.keyPrefix);
-  app = new Celeriac({
-    databaseUrl: DATABASE_URL,
-    brokerUrl: REDIS_URL,
-    logger: silentLogger,
-    ...iso,
-    tables: 'django',
-    apps: [DJTASKS],
+  ({ app, django } = await djangoApp('django_results', {
     routes: { 'js.*': { queue: JS_QUEUE }, 'dj.*': { queue: PY_QUEUE } },
-  });
-  await app.migrate();
+  }));
   worker = app.worker({ name: JS_WORKER, queues: [JS_QUEUE], concurrency: 2 });
   await worker.start();
 }, 180_000);
