@@ -18,8 +18,9 @@ const DISCOVER_ROUNDS = 20;
 
 /**
  * Queue management on kombu's Redis layout. A queue is its priority lists plus Celeriac's
- * redelivered side list; unacked messages are the consumers' held hashes and processing lists; delayed ones sit
- * in one sorted set for every queue, so per-queue delayed counts read it (bounded by SCAN_LIMIT).
+ * redelivered side list; unacked messages are the consumers' held hashes and processing lists;
+ * delayed ones sit in one sorted set for every queue, so per-queue delayed counts read it
+ * (bounded by SCAN_LIMIT).
  * Deletes are by value (LREM, ZREM): a message a worker took meanwhile is simply not found.
  */
 export class RedisQueueAdmin implements QueueAdmin {
