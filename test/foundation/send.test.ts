@@ -35,6 +35,36 @@ test('a sent task lands on the kombu list and is PENDING at once', async () => {
   expect(await r.ready()).toBe(false);
 });
 
+test('PENDING rows reach Postgres on their own, batched behind the sends, with no read in the sending process', async () => {
+  const sent = await app.sendMany([
+    { name: 'math.add', args: [1, 1] },
+    { name: 'math.add', args: [2, 2] },
+  ]);
+  const single = await add.delay(3, 3);
+  const ids = [...sent.map((r) => r.id), single.id];
+  const pg = new Client({ connectionString: DATABASE_URL });
+  await pg.connect();
+  try {
+    // Another connection, as the admin or another service reads: the sender's own reads would flush.
+    const rows = async () =>
+      (
+        await pg.query(
+          `SELECT task_id, status, args FROM "${app.config.schema}".celeriac_task_result WHERE task_id = ANY($1) ORDER BY args::text`,
+          [ids],
+        )
+      ).rows;
+    const deadline = Date.now() + 30_000;
+    while ((await rows()).length < ids.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await rows()).toEqual([
+      { task_id: ids[0], status: 'PENDING', args: [1, 1] },
+      { task_id: ids[1], status: 'PENDING', args: [2, 2] },
+      { task_id: ids[2], status: 'PENDING', args: [3, 3] },
+    ]);
+  } finally {
+    await pg.end();
+  }
+});
+
 test('an id nobody sent is UNKNOWN, not PENDING', async () => {
   expect(await app.asyncResult('never-sent').status()).toBe('UNKNOWN');
 });
