@@ -53,7 +53,7 @@ export class DjangoScheduleMirror {
   /** The last_update mirrored; undefined until the first sync. */
   private seen: string | null | undefined = undefined;
   /**
-   * A hash of what each mirrored row held (the fields beat reads), by name: a re-read fetches,
+   * A hash of what each mirrored row held (the fields beat reads, and date_changed), by name: a re-read fetches,
    * validates and writes only the rows whose hash differs, so one edit among 100,000 rows costs
    * their hashes, not 100,000 upserts. Rows beat could not run are not kept here, so they are
    * looked at (and logged) again.
@@ -102,8 +102,13 @@ export class DjangoScheduleMirror {
     const from = `${this.t('django_celery_beat_periodictask')} AS pt ${joins}`;
     // Every row's fields beat reads, hashed in Postgres (not its run history, which beat writes
     // back itself), so only the rows that differ from the last mirror travel and are validated.
+    // date_changed too: a write through PeriodicTaskService (django-write.ts, maybe in another
+    // process) changes both tables and not this memory, and moves date_changed forward. Without
+    // it, a Django edit back to what was last mirrored would match the memory and be skipped,
+    // leaving Celeriac's row with the service's values while Django says otherwise.
     const read = [
       ...READ_COLUMNS.map((c) => `pt.${c}`),
+      'pt.date_changed',
       ...SCHEDULE_KINDS.flatMap((k) => SCHEDULE_TABLES[k].columns.map((c) => `s_${k}.${c.column}`)),
     ];
     const hashes: { name: string; h: string }[] = await q(

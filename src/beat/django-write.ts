@@ -53,14 +53,14 @@ export async function writeToDjango(q: TxQuery, schema: string, change: DjangoCh
       return `(SELECT min(d.id) FROM ${t(djangoScheduleTable(k))} AS d WHERE ${same.join(' AND ')})`;
     };
     await q(
-      `INSERT INTO ${django} (name, last_run_at, total_run_count, ${PERIODIC_COLUMNS.join(', ')})
+      `INSERT INTO ${django} AS dj (name, last_run_at, total_run_count, ${PERIODIC_COLUMNS.join(', ')})
        SELECT pt.name, pt.last_run_at, pt.total_run_count, pt.task, pt.queue, pt.exchange, pt.routing_key, pt.expires,
               pt.expire_seconds, pt.enabled, pt.description, pt.one_off, pt.start_time, pt.priority, now(),
               pt.args::text, pt.kwargs::text, pt.headers::text, ${SCHEDULE_KINDS.map(fkOf).join(', ')}
          FROM ${t('celeriac_periodic_task')} AS pt
          ${SCHEDULE_KINDS.map((k) => `LEFT JOIN ${t(SCHEDULE_TABLES[k].table)} AS s_${k} ON s_${k}.id = pt.${SCHEDULE_TABLES[k].fk}`).join('\n')}
         WHERE pt.name = ANY($1::text[])
-       ON CONFLICT (name) DO UPDATE SET ${PERIODIC_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+       ON CONFLICT (name) DO UPDATE SET ${PERIODIC_COLUMNS.map((c) => (c === 'date_changed' ? NEWER_DATE_CHANGED : `${c} = EXCLUDED.${c}`)).join(', ')}`,
       [names],
     );
   }
@@ -70,6 +70,14 @@ export async function writeToDjango(q: TxQuery, schema: string, change: DjangoCh
        ON CONFLICT (ident) DO UPDATE SET last_update = GREATEST(now(), m.last_update + interval '1 microsecond')`,
     );
 }
+
+/**
+ * Every write moves the Django row's date_changed forward, never back to a value it held: the
+ * mirror's memory of a row includes date_changed (django-mirror.ts), so a Django edit made after
+ * this write, even one back to the values the mirror last saw, differs from that memory and is
+ * mirrored over what this write put in Celeriac's row.
+ */
+const NEWER_DATE_CHANGED = `date_changed = GREATEST(EXCLUDED.date_changed, dj.date_changed + interval '1 microsecond')`;
 
 const djangoScheduleTable = (kind: ScheduleKind) => `django_celery_beat_${kind}schedule`;
 
