@@ -170,9 +170,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     this.upkeep.start();
     live.revoked.start();
     live.promoter.start();
-    // Fetching starts before the first heartbeat returns: the lease was taken when the consumer
-    // registered, and the heartbeat (lease, registry entry, event) is round trips the queue need
-    // not wait on. start() still resolves only once the worker is in the registry.
+    // Fetch before the first heartbeat returns: registration took the lease; start() still
+    // resolves only once the worker is in the registry.
     this.loopDone = this.loop();
     await this.upkeep.heartbeat();
     live.autoscaler?.start();
