@@ -364,8 +364,14 @@ export class PeriodicTaskService {
     const taken = (name: string) =>
       `a periodic task named '${name}' already exists: pick another name or edit that one`;
     return this.transaction(async (q) => {
+      // In django mode a name is also taken by a Django row the mirror could not run (so it has
+      // no row here): the write-back's upsert by name would overwrite it.
       const existing: { name: string }[] = await q(
-        `SELECT name FROM "${schema}".celeriac_periodic_task WHERE name = ANY($1::text[])`,
+        `SELECT name FROM "${schema}".celeriac_periodic_task WHERE name = ANY($1::text[])${
+          this.app.config.tables === 'django'
+            ? ` UNION SELECT name FROM "${schema}".django_celery_beat_periodictask WHERE name = ANY($1::text[])`
+            : ''
+        }`,
         [values.map((v) => v.name)],
       );
       if (existing.length) {

@@ -143,3 +143,19 @@ test("Celeriac's beat runs a task made in its admin from Django's row, and keeps
     await worker.stop();
   }
 }, 120_000);
+
+test("a name only Django's table holds (a row this app has not mirrored) is refused on create, and Django's row is kept", async () => {
+  await django.run('schedule', [
+    JSON.stringify({ name: 'django-owned', task: 'py.report', interval: { every: 5, period: 'minutes' } }),
+  ]);
+  await expect(
+    service.create({
+      name: 'django-owned',
+      task: 'js.add',
+      schedule: { kind: 'interval', every: 10, period: 'seconds' },
+    }),
+  ).rejects.toThrow("a periodic task named 'django-owned' already exists");
+  const row = await django.run('periodic', ['django-owned']);
+  expect(row).toMatchObject({ task: 'py.report', schedule: { kind: 'IntervalSchedule', every: 5, period: 'minutes' } });
+  await expect(service.get('django-owned')).rejects.toThrow('No periodic task');
+}, 60_000);
