@@ -17,6 +17,7 @@
  * warning naming the row and the field, and the others are mirrored.
  */
 import type { TxQuery } from './db';
+import { DJANGO_FIELD_COLUMNS } from './fields';
 import { SCHEDULE_TABLES, SCHEDULE_KINDS, specFromRow, type ScheduleKind } from './schedule-tables';
 import { validatePeriodicTask, type ValidPeriodicTask } from './validation';
 import { findOrCreateScheduleRows, writePeriodicTasks } from './write';
@@ -28,24 +29,7 @@ export const DJANGO_POLL_MS = 1000;
 const djangoTable = (kind: ScheduleKind) => `django_celery_beat_${kind}schedule`;
 
 /** The periodic task's columns beat reads (toTask); the schedule's come from SCHEDULE_TABLES. */
-const READ_COLUMNS = [
-  'name',
-  'task',
-  'args',
-  'kwargs',
-  'headers',
-  'queue',
-  'exchange',
-  'routing_key',
-  'priority',
-  'expires',
-  'expire_seconds',
-  'one_off',
-  'start_time',
-  'enabled',
-  'description',
-  ...SCHEDULE_KINDS.map((k) => SCHEDULE_TABLES[k].fk),
-];
+const READ_COLUMNS = [...DJANGO_FIELD_COLUMNS, ...SCHEDULE_KINDS.map((k) => SCHEDULE_TABLES[k].fk)];
 
 type Transaction = <T>(fn: (q: TxQuery) => Promise<T>) => Promise<T>;
 

@@ -9,6 +9,7 @@
  * existing row are left to the beat that runs it. Django has no column for catchUp: it is not kept.
  */
 import type { TxQuery } from './db';
+import { DJANGO_FIELD_COLUMNS } from './fields';
 import { SCHEDULE_KINDS, SCHEDULE_TABLES, type ScheduleKind } from './schedule-tables';
 
 export interface DjangoChange {
@@ -20,24 +21,12 @@ export interface DjangoChange {
   deleted?: string[];
 }
 
-const PERIODIC_COLUMNS = [
-  'task',
-  'queue',
-  'exchange',
-  'routing_key',
-  'expires',
-  'expire_seconds',
-  'enabled',
-  'description',
-  'one_off',
-  'start_time',
-  'priority',
-  'date_changed',
-  'args',
-  'kwargs',
-  'headers',
-  ...SCHEDULE_KINDS.map((k) => SCHEDULE_TABLES[k].fk),
-];
+/** Every column written but name, the schedule keys and the run history (left to the beat that runs it). */
+const FIELD_COLUMNS = [...DJANGO_FIELD_COLUMNS.filter((c) => c !== 'name'), 'date_changed'];
+const PERIODIC_COLUMNS = [...FIELD_COLUMNS, ...SCHEDULE_KINDS.map((k) => SCHEDULE_TABLES[k].fk)];
+/** Each column's value from Celeriac's row `pt` (Django keeps JSON as text). */
+const valueOf = (c: string) =>
+  c === 'date_changed' ? 'now()' : ['args', 'kwargs', 'headers'].includes(c) ? `pt.${c}::text` : `pt.${c}`;
 
 export async function writeToDjango(q: TxQuery, schema: string, change: DjangoChange): Promise<void> {
   const t = (table: string) => `"${schema}".${table}`;
@@ -54,9 +43,8 @@ export async function writeToDjango(q: TxQuery, schema: string, change: DjangoCh
     };
     await q(
       `INSERT INTO ${django} AS dj (name, last_run_at, total_run_count, ${PERIODIC_COLUMNS.join(', ')})
-       SELECT pt.name, pt.last_run_at, pt.total_run_count, pt.task, pt.queue, pt.exchange, pt.routing_key, pt.expires,
-              pt.expire_seconds, pt.enabled, pt.description, pt.one_off, pt.start_time, pt.priority, now(),
-              pt.args::text, pt.kwargs::text, pt.headers::text, ${SCHEDULE_KINDS.map(fkOf).join(', ')}
+       SELECT pt.name, pt.last_run_at, pt.total_run_count,
+              ${[...FIELD_COLUMNS.map(valueOf), ...SCHEDULE_KINDS.map(fkOf)].join(', ')}
          FROM ${t('celeriac_periodic_task')} AS pt
          ${SCHEDULE_KINDS.map((k) => `LEFT JOIN ${t(SCHEDULE_TABLES[k].table)} AS s_${k} ON s_${k}.id = pt.${SCHEDULE_TABLES[k].fk}`).join('\n')}
         WHERE pt.name = ANY($1::text[])

@@ -248,6 +248,14 @@ type Fields = typeof PERIODIC_TASK_FIELDS;
 export type PeriodicTaskField = keyof Fields;
 export const PERIODIC_TASK_FIELD_NAMES = Object.keys(PERIODIC_TASK_FIELDS) as PeriodicTaskField[];
 
+/**
+ * The fields' columns that django-celery-beat's periodictask table has too, under the same names
+ * (django mode reads and writes them: django-mirror.ts, django-write.ts). Django has no catch_up.
+ */
+export const DJANGO_FIELD_COLUMNS = PERIODIC_TASK_FIELD_NAMES.filter((f) => f !== 'catchUp').map(
+  (f) => PERIODIC_TASK_FIELDS[f].column,
+);
+
 /** The fields' values, typed from the table: what validation produces and the columns hold. */
 export type PeriodicTaskValues = {
   -readonly [K in PeriodicTaskField]: Fields[K] extends { parse: (raw: unknown) => Parsed<infer T> } ? T : never;
