@@ -21,14 +21,11 @@
  *
  * Prints one JSON line per figure; drops the schema at the end. Takes the benchmark's run lock.
  */
-process.env.CELERIAC_FROM_SOURCE = '1';
-require('../../bin/register-ts').register();
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
-const { Celeriac } = require('../../src');
+const { runOnScratchSchema } = require('./scratch');
 const { DjangoScheduleMirror } = require('../../src/beat/django-mirror');
 const { DATABASE_URL } = require('../systems/ns');
-const { makeEnv } = require('../lib/env');
 
 const SCHEMA = 'diag_django_mirror';
 const DJPROJECT = join(__dirname, '../../test/django/djproject.py');
@@ -71,93 +68,83 @@ function python(args, code) {
 const out = (o) => console.log(JSON.stringify(o));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function main() {
-  const o = parse(process.argv.slice(2));
-  const env = await makeEnv({ childTimeoutMs: 0, lockWaitMs: 10 * 60_000, log: (m) => console.error(m) });
-  const app = new Celeriac({
-    databaseUrl: DATABASE_URL,
-    brokerUrl: 'redis://127.0.0.1:6379/1',
-    keyPrefix: 'diag:django-mirror:',
-    schema: SCHEMA,
-    tables: 'django',
-    logger: { log() {} },
-  });
-  const ds = await app.dataSource();
-  const t = (table) => `"${SCHEMA}".${table}`;
-  try {
-    await ds.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-    await ds.query(`CREATE SCHEMA "${SCHEMA}"`);
-    python(['migrate']);
-    await ds.query(`INSERT INTO ${t('django_celery_beat_intervalschedule')} (every, period)
-                    SELECT g, 'days' FROM generate_series(1, 10) AS g`);
+const o = parse(process.argv.slice(2));
+const t = (table) => `"${SCHEMA}".${table}`;
+const bump = `INSERT INTO ${t('django_celery_beat_periodictasks')} AS m (ident, last_update) VALUES (1, now())
+              ON CONFLICT (ident) DO UPDATE SET last_update = GREATEST(now(), m.last_update + interval '1 microsecond')`;
+
+/** Django's own tables, filled by SQL, before Celeriac's Django-mode migrations extend them. */
+async function makeDjangoTables(ds) {
+  python(['migrate']);
+  await ds.query(`INSERT INTO ${t('django_celery_beat_intervalschedule')} (every, period)
+                  SELECT g, 'days' FROM generate_series(1, 10) AS g`);
+  await ds.query(
+    `INSERT INTO ${t('django_celery_beat_periodictask')}
+       (name, task, args, kwargs, headers, enabled, total_run_count, date_changed, description, one_off, start_time, interval_id)
+     SELECT 'pt-' || g, 'js.add', '[1, 2]', '{}', '{}', true, 0, now(), '', false, now() + interval '1 day',
+            (SELECT min(id) FROM ${t('django_celery_beat_intervalschedule')}) + g % 10
+       FROM generate_series(1, $1::int) AS g`,
+    [o.n],
+  );
+  await ds.query(bump);
+}
+
+async function measure(ds, app) {
+  const transaction = (fn) => ds.transaction((m) => fn((text, values) => m.query(text, values)));
+  const mirror = new DjangoScheduleMirror(transaction, SCHEMA, 'UTC', () => {});
+  let start = performance.now();
+  await mirror.poll();
+  out({ n: o.n, figure: 'first mirror (every row new)', ms: Math.round(performance.now() - start) });
+
+  const edit = async (k) => {
     await ds.query(
-      `INSERT INTO ${t('django_celery_beat_periodictask')}
-         (name, task, args, kwargs, headers, enabled, total_run_count, date_changed, description, one_off, start_time, interval_id)
-       SELECT 'pt-' || g, 'js.add', '[1, 2]', '{}', '{}', true, 0, now(), '', false, now() + interval '1 day',
-              (SELECT min(id) FROM ${t('django_celery_beat_intervalschedule')}) + g % 10
-         FROM generate_series(1, $1::int) AS g`,
-      [o.n],
+      `UPDATE ${t('django_celery_beat_periodictask')} SET args = $1, date_changed = now() WHERE name = 'pt-1'`,
+      [`[${k}, 0]`],
     );
-    const bump = `INSERT INTO ${t('django_celery_beat_periodictasks')} AS m (ident, last_update) VALUES (1, now())
-                  ON CONFLICT (ident) DO UPDATE SET last_update = GREATEST(now(), m.last_update + interval '1 microsecond')`;
     await ds.query(bump);
-    await app.migrate();
-
-    const transaction = (fn) => ds.transaction((m) => fn((text, values) => m.query(text, values)));
-    const mirror = new DjangoScheduleMirror(transaction, SCHEMA, 'UTC', () => {});
-    let start = performance.now();
+  };
+  const seen = async (k) =>
+    (await ds.query(`SELECT args FROM ${t('celeriac_periodic_task')} WHERE name = 'pt-1'`))[0].args[0] === k;
+  const direct = { changed: [], full: [] };
+  for (let k = 1; k <= o.edits * 2; k++) {
+    const full = k % 2 === 0;
+    if (full) mirror.mirrored = new Map();
+    await edit(k);
+    start = performance.now();
     await mirror.poll();
-    out({ n: o.n, figure: 'first mirror (every row new)', ms: Math.round(performance.now() - start) });
+    direct[full ? 'full' : 'changed'].push(performance.now() - start);
+    if (!(await seen(k))) throw new Error('the edit was not mirrored');
+  }
+  for (const [kind, ms] of Object.entries(direct))
+    out({
+      n: o.n,
+      figure: `re-read after one edit (mirror.poll), ${kind === 'full' ? 'every row validated and upserted' : 'only the changed row written'}`,
+      median_ms: Math.round(median(ms)),
+      all_ms: ms.map(Math.round),
+    });
 
-    const edit = async (k) => {
-      await ds.query(
-        `UPDATE ${t('django_celery_beat_periodictask')} SET args = $1, date_changed = now() WHERE name = 'pt-1'`,
-        [`[${k}, 0]`],
-      );
-      await ds.query(bump);
-    };
-    const seen = async (k) =>
-      (await ds.query(`SELECT args FROM ${t('celeriac_periodic_task')} WHERE name = 'pt-1'`))[0].args[0] === k;
-    const direct = { changed: [], full: [] };
-    for (let k = 1; k <= o.edits * 2; k++) {
-      const full = k % 2 === 0;
-      if (full) mirror.mirrored = new Map();
-      await edit(k);
+  for (const trigger of [false, true]) {
+    if (trigger) await app.migrate({ djangoTrigger: true });
+    const beat = app.beat({ name: `diag-django-mirror-${trigger}` });
+    await beat.start();
+    const lat = [];
+    for (let k = 100; k < 100 + o.edits; k++) {
       start = performance.now();
-      await mirror.poll();
-      direct[full ? 'full' : 'changed'].push(performance.now() - start);
-      if (!(await seen(k))) throw new Error('the edit was not mirrored');
+      await edit(k);
+      while (!(await seen(k))) await new Promise((r) => setTimeout(r, 5));
+      lat.push(performance.now() - start);
     }
-    for (const [kind, ms] of Object.entries(direct))
-      out({
-        n: o.n,
-        figure: `re-read after one edit (mirror.poll), ${kind === 'full' ? 'every row validated and upserted' : 'only the changed row written'}`,
-        median_ms: Math.round(median(ms)),
-        all_ms: ms.map(Math.round),
-      });
+    await beat.stop();
+    out({
+      n: o.n,
+      figure: `edit → in beat's table, running beat, ${trigger ? 'NOTIFY trigger' : 'polling last_update every 1 s'}`,
+      median_ms: Math.round(median(lat)),
+      all_ms: lat.map(Math.round),
+    });
+  }
 
-    for (const trigger of [false, true]) {
-      if (trigger) await app.migrate({ djangoTrigger: true });
-      const beat = app.beat({ name: `diag-django-mirror-${trigger}` });
-      await beat.start();
-      const lat = [];
-      for (let k = 100; k < 100 + o.edits; k++) {
-        start = performance.now();
-        await edit(k);
-        while (!(await seen(k))) await new Promise((r) => setTimeout(r, 5));
-        lat.push(performance.now() - start);
-      }
-      await beat.stop();
-      out({
-        n: o.n,
-        figure: `edit → in beat's table, running beat, ${trigger ? 'NOTIFY trigger' : 'polling last_update every 1 s'}`,
-        median_ms: Math.round(median(lat)),
-        all_ms: lat.map(Math.round),
-      });
-    }
-
-    if (o.python) {
-      const code = `
+  if (o.python) {
+    const code = `
 import sys, time
 sys.argv = ['djproject']
 sys.path.insert(0, '.')
@@ -169,25 +156,17 @@ for _ in range(3):
     n = len(DatabaseScheduler(app=djproject.app, lazy=True).all_as_schedule())
     times.append(time.time() - t)
 print(n, sorted(times)[1])`;
-      const [rows, seconds] = python([], code).split('\n').pop().split(' ');
-      out({
-        n: o.n,
-        figure: "Python beat's re-read (DatabaseScheduler.all_as_schedule)",
-        rows: Number(rows),
-        median_ms: Math.round(Number(seconds) * 1000),
-      });
-    }
-  } finally {
-    await ds.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-    await app.close();
-    await env.close();
+    const [rows, seconds] = python([], code).split('\n').pop().split(' ');
+    out({
+      n: o.n,
+      figure: "Python beat's re-read (DatabaseScheduler.all_as_schedule)",
+      rows: Number(rows),
+      median_ms: Math.round(Number(seconds) * 1000),
+    });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runOnScratchSchema(SCHEMA, measure, {
+  app: { brokerUrl: 'redis://127.0.0.1:6379/1', keyPrefix: 'diag:django-mirror:', tables: 'django' },
+  beforeMigrate: makeDjangoTables,
+});

@@ -80,7 +80,7 @@ runOnScratchSchema(SCHEMA, async (ds) => {
   const statements = [];
   for (const [name, query] of filters(now)) {
     const q = parseListQuery({ query });
-    statements.push([`${name}: list`, listResults(SCHEMA, q)], [`${name}: count`, countResults(SCHEMA, q)]);
+    statements.push([`${name}: list`, listResults(T, q)], [`${name}: count`, countResults(T, q)]);
   }
   const results = {};
   for (const [name, s] of statements) results[name] = { a: await explain(ds, s.text, s.params) };
