@@ -345,6 +345,12 @@ describe('schema', () => {
 
   test('the migration goes down and up again', async () => {
     const ds = await app.dataSource();
+    // attcompression: 'l' lz4, '' the server's default; attstorage: 'x' extended, 'e' external
+    const runsColumn = `SELECT attcompression::text AS compression, attstorage::text AS storage FROM pg_attribute
+                         WHERE attrelid = '$S.celeriac_beat_outbox'::regclass AND attname = 'runs'`;
+    expect(await sql(app, runsColumn)).toEqual([{ compression: 'l', storage: 'x' }]);
+    await ds.undoLastMigration({ transaction: 'each' }); // 0005, the outbox's lz4
+    expect(await sql(app, runsColumn)).toEqual([{ compression: '', storage: 'e' }]);
     await ds.undoLastMigration({ transaction: 'each' }); // 0004, the broker coordination tables
     expect(await sql(app, `SELECT to_regclass('$S.celeriac_chord_member') AS t`)).toEqual([{ t: null }]);
     await ds.undoLastMigration({ transaction: 'each' }); // 0003, the results' date_created index
@@ -353,5 +359,6 @@ describe('schema', () => {
     expect(await sql(app, `SELECT to_regclass('$S.celeriac_periodic_task') AS t`)).toEqual([{ t: null }]);
     await app.migrate();
     expect(await sql(app, `SELECT count(*)::int AS n FROM $S.celeriac_periodic_task`)).toEqual([{ n: 0 }]);
+    expect(await sql(app, runsColumn)).toEqual([{ compression: 'l', storage: 'x' }]);
   });
 });
