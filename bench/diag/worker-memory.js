@@ -85,15 +85,29 @@ async function main() {
     );
     await ask(child, { cmd: 'phase', name: 'round 1' });
     if (values.allocations) await ask(child, { cmd: 'allocations-start' });
+    // Worker CPU (user + system) per 1,000 tasks of each round: what a memory setting costs.
+    let cpuBefore = (await ask(child, { cmd: 'report' })).cpu;
+    let cpuRounds = 0;
     for (let r = 1; r <= rounds; r++) {
       if (!values.preload) await sendBatch(perRound);
       await waitSucceeded(ds, r * perRound);
       const rep = await ask(child, { cmd: 'report' });
       const p = rep.phases[rep.phases.length - 1];
+      const cpuMs = (rep.cpu.user + rep.cpu.system - cpuBefore.user - cpuBefore.system) / 1000;
+      cpuBefore = rep.cpu;
+      cpuRounds += cpuMs;
+      console.log(`round ${r}: worker CPU ${Math.round(cpuMs / (perRound / 1000))} ms per 1,000 tasks`);
       console.log(
         `${r * perRound} done: round peak RSS ${MiB(p.peakRss)} MiB, heapUsed ${MiB(p.peakHeapUsed)}, external ${MiB(p.peakExternal)}` +
           ` | after GC: RSS ${MiB(rep.afterGc.rss)}, heapUsed ${MiB(rep.afterGc.heapUsed)}, external ${MiB(rep.afterGc.external)}, arrayBuffers ${MiB(rep.afterGc.arrayBuffers)}; modules ${rep.modules}`,
       );
+      const a = p.atPeak;
+      const k = (x) => Math.round(x / 102.4) / 10;
+      if (a)
+        console.log(
+          `  at the peak: heapTotal ${MiB(a.heapTotal)}, heapUsed ${MiB(a.heapUsed)}, external ${MiB(a.external)}, rss - heapTotal ${MiB(a.rss - a.heapTotal)}` +
+            (p.rollupAtPeak ? ` | anon ${k(p.rollupAtPeak.anon)}, file ${k(p.rollupAtPeak.file)}` : ''),
+        );
       if (values.snapshots) {
         mkdirSync(values.snapshots, { recursive: true });
         await ask(child, { cmd: 'snapshot', file: join(values.snapshots, `worker-${r * perRound}.heapsnapshot`) });
@@ -105,7 +119,18 @@ async function main() {
       console.log(`allocation profile (sampled, freed objects included): ${values.allocations}`);
     }
     const rep = await ask(child, { cmd: 'report' });
+    console.log('worker CPU over the run', Math.round(cpuRounds / ((rounds * perRound) / 1000)), 'ms per 1,000 tasks');
     console.log('peak RSS over the run', MiB(Math.max(...rep.phases.map((p) => p.peakRss))), 'MiB');
+    const k = (x) => Math.round(x / 102.4) / 10;
+    console.log(`VmHWM ${k(rep.hwmKb)} MiB; after GC: anon ${k(rep.rollup.anon)}, file ${k(rep.rollup.file)} MiB`);
+    console.log(
+      'smaps after GC by mapping (MiB, ≥ 0.5)',
+      Object.entries(rep.smaps)
+        .filter(([, v]) => v >= 512)
+        .sort((x, y) => y[1] - x[1])
+        .map(([n, v]) => `${n} ${k(v)}`)
+        .join(', '),
+    );
     console.log('heap spaces after GC (MiB)', rep.spaces.map(([n, s]) => `${n} ${MiB(s)}`).join(', '));
   } finally {
     if (child) {

@@ -8,6 +8,9 @@
  */
 const t0 = performance.now();
 const v8 = require('node:v8');
+// MEM_RUNTIME_FLAGS: V8 flags set at run time, before the app loads (what a CLI could do itself).
+if (process.env.MEM_RUNTIME_FLAGS) v8.setFlagsFromString(process.env.MEM_RUNTIME_FLAGS);
+const { readFileSync } = require('node:fs');
 const { celeriac } = require('./app');
 const loadedMs = performance.now() - t0;
 const modulesAtLoad = Object.keys(require.cache).length;
@@ -15,8 +18,39 @@ const modulesAtLoad = Object.keys(require.cache).length;
 let session;
 const phases = [];
 let current = { name: 'start', peakRss: 0, peakHeapUsed: 0, peakExternal: 0, peakArrayBuffers: 0 };
+// Where the RSS is, from the kernel's side: smaps_rollup's anonymous vs file-backed pages, and
+// smaps grouped by kind of mapping (V8's heap and code pages and malloc's arenas are all
+// anonymous; [heap] is malloc's main arena; file pages are node's binary and shared libraries).
+function rollup() {
+  try {
+    const text = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const kb = (k) => Number((text.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm')) ?? [])[1] ?? 0);
+    return { rss: kb('Rss'), anon: kb('Anonymous'), file: kb('Rss') - kb('Anonymous') };
+  } catch {
+    return undefined;
+  }
+}
+function smapsByKind() {
+  const out = {};
+  let kind;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = line.match(/^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/);
+    if (head) {
+      const [, perms, path] = head;
+      kind = path.startsWith('/') ? 'file' : path || `anon ${perms}`;
+      continue;
+    }
+    const rss = line.match(/^Rss:\s+(\d+) kB/);
+    if (rss && kind) out[kind] = (out[kind] ?? 0) + Number(rss[1]);
+  }
+  return out;
+}
 function sample() {
   const m = process.memoryUsage();
+  if (m.rss > current.peakRss) {
+    current.atPeak = m;
+    current.rollupAtPeak = rollup();
+  }
   current.peakRss = Math.max(current.peakRss, m.rss);
   current.peakHeapUsed = Math.max(current.peakHeapUsed, m.heapUsed);
   current.peakExternal = Math.max(current.peakExternal, m.external);
@@ -71,6 +105,10 @@ process.on('message', (msg) => {
       heap: v8.getHeapStatistics(),
       spaces: v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]),
       modules: Object.keys(require.cache).length,
+      cpu: process.cpuUsage(),
+      rollup: rollup(),
+      smaps: smapsByKind(),
+      hwmKb: Number(readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+)/)[1]),
     });
   } else if (msg.cmd === 'stop') {
     worker
