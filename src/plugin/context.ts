@@ -2,6 +2,12 @@
  * What a running task knows about itself. Every task receives it as its first parameter, whether
  * it is a function (`task('add', (ctx, a, b) => a + b)`) or a decorated method
  * (`@task() async build(ctx, id)`): one way, in both forms, in both pools.
+ *
+ * Its members are its own, so a body may take them off (`const { progress } = ctx`) or hand a
+ * spread on (`helper({ ...ctx, extra })`), except `signal`: it is made on first read (one
+ * AbortController a run would cost more than the rest of the context), a getter a spread does not
+ * copy. Pass ctx itself where a helper needs the signal, or spread
+ * `{ ...ctx, signal: ctx.signal }`.
  */
 export interface TaskContext {
   readonly id: string;

@@ -16,11 +16,21 @@ export interface RunHooks {
 }
 
 /**
- * The `ctx` a task body gets. A class, so that one run costs one object: its methods live on the
- * prototype and `locals` is made when first read, where an object literal made four closures and a
- * `locals` object per task (the W1 drain runs tens of thousands a second, and most bodies use
- * none of them). `progress` and `updateState` read `this`, so a body that takes them off the
- * context (`const { progress } = ctx`) gets a bound copy, made on that first read.
+ * The `ctx` a task body gets. A class, not an object literal: a literal with a getter took V8's
+ * slow path (3.4–3.8 ms CPU per 1,000 runs of executeTask against ~0.3, ANALYSIS.md "Worker CPU
+ * per task").
+ *
+ * Every member is an own enumerable property, so `{ ...ctx, extra }` handed to a helper keeps
+ * progress, updateState, retry and locals, and a body may take them off (`const { progress } =
+ * ctx`) or replace them (a middleware wrapping ctx.progress). progress and updateState are two
+ * closures over the run's hooks and locals an empty object, all made in the constructor: ~17 ns
+ * a run more than prototype getters (bench/diag/context-cost.js, 0.25 → 0.27 ms per 1,000
+ * no-op runs), against ~50 µs of worker CPU a task: too little to trade the spread for.
+ *
+ * The exception is `signal`, a getter on the prototype: its AbortController is made on first
+ * read, as most bodies never read it and one a run cost ~5 µs a task (about 20× the rest of the
+ * context). So a spread has no signal (a getter is not copied); pass ctx itself, or
+ * `{ ...ctx, signal: ctx.signal }`.
  */
 export class RunContext implements TaskContext {
   readonly id: string;
@@ -35,12 +45,14 @@ export class RunContext implements TaskContext {
   readonly groupId: string | null;
   readonly headers: Record<string, unknown>;
   readonly scheduledAt: Date | null;
-  private ownLocals: Record<string, unknown> | undefined;
+  readonly locals: Record<string, unknown> = {};
+  readonly retry: TaskContext['retry'] = retry;
+  progress: TaskContext['progress'];
+  updateState: TaskContext['updateState'];
+  /** A private name, so that a spread of the context does not carry the pool's hooks along. */
+  readonly #abort: LazyAbort;
 
-  constructor(
-    msg: TaskMessage,
-    private readonly hooks: RunHooks,
-  ) {
+  constructor(msg: TaskMessage, hooks: RunHooks) {
     this.id = msg.id;
     this.name = msg.task;
     this.retries = msg.retries;
@@ -53,63 +65,39 @@ export class RunContext implements TaskContext {
     this.groupId = msg.groupId;
     this.headers = msg.headers;
     this.scheduledAt = scheduledAt(msg.headers.scheduled_at);
-  }
-
-  get signal(): AbortSignal {
-    return this.hooks.abort.signal;
-  }
-
-  get locals(): Record<string, unknown> {
-    return (this.ownLocals ??= {});
-  }
-
-  retry(options: RetryOptions = {}): never {
-    const countdownMs =
-      options.countdown !== undefined
-        ? options.countdown * 1000
-        : options.eta
-          ? Math.max(0, options.eta.getTime() - Date.now())
-          : -1;
-    const req = new RetryRequest(countdownMs, options.exc);
-    (req as any).maxRetries = options.maxRetries;
-    throw req;
-  }
-
-  get progress(): TaskContext['progress'] {
-    return own(this, 'progress', async (done, total, meta) => {
+    this.#abort = hooks.abort;
+    this.progress = async (done, total, meta) => {
       // Checked here, in the task's own call, so the task hears of a meta its row cannot hold.
       if (meta !== undefined) assertJsonSafe(meta, 'progress meta', true);
-      return this.hooks.updateState('PROGRESS', { done, total: total ?? null, ...meta });
-    });
-  }
-
-  /** A middleware or body may replace it, as on the object literal the context was. */
-  set progress(fn: TaskContext['progress']) {
-    own(this, 'progress', fn);
-  }
-
-  set updateState(fn: TaskContext['updateState']) {
-    own(this, 'updateState', fn);
-  }
-
-  get updateState(): TaskContext['updateState'] {
-    return own(this, 'updateState', async (state, meta) => {
+      return hooks.updateState('PROGRESS', { done, total: total ?? null, ...meta });
+    };
+    this.updateState = async (state, meta) => {
       assertSettableState(state);
       if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta)))
         throw new InvalidStateError(
           `updateState('${state}', meta): meta must be a plain object like { done: 3 }, got ${Array.isArray(meta) ? 'an array' : meta === null ? 'null' : typeof meta}.`,
         );
       if (meta !== undefined) assertJsonSafe(meta, `the meta of state ${state}`, true);
-      return this.hooks.updateState(state, meta);
-    });
+      return hooks.updateState(state, meta);
+    };
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 }
 
-/** Keeps `fn` on the instance under `key`, so later reads (and calls taken off the context) reuse it. */
-function own<T>(ctx: RunContext, key: 'progress' | 'updateState', fn: T): T {
-  // Writable: a middleware wrapping ctx.progress after a first read must not hit a TypeError.
-  Object.defineProperty(ctx, key, { value: fn, enumerable: false, writable: true, configurable: true });
-  return fn;
+/** Needs no `this`: one function for every context, which a body may take off ctx or spread. */
+function retry(options: RetryOptions = {}): never {
+  const countdownMs =
+    options.countdown !== undefined
+      ? options.countdown * 1000
+      : options.eta
+        ? Math.max(0, options.eta.getTime() - Date.now())
+        : -1;
+  const req = new RetryRequest(countdownMs, options.exc);
+  (req as any).maxRetries = options.maxRetries;
+  throw req;
 }
 
 /** The scheduled_at header beat sets (an ISO instant); anything else, from another sender, is no slot. */
