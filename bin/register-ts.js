@@ -19,7 +19,8 @@
  * standard decorators, TypeScript 5's default. No tsconfig.json: legacy with metadata.
  */
 const Module = require('node:module');
-const { existsSync, readFileSync, statSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join, resolve } = require('node:path');
 
 const MARK = Symbol.for('celeriac.ts-loader');
@@ -32,17 +33,26 @@ const EXTENSIONS = ['.ts', '.cts', '.mts'];
 function register() {
   if (require.extensions['.ts'] && require.extensions['.ts'][MARK]) return true;
   if (!compilerInstalled()) return false;
-  // The compiler itself loads on the first .ts file: a worker running compiled JavaScript (the
-  // built package, --app dist/app.js) never pays for @swc/core's native binding (~21 MiB RSS).
+  // The compiler itself loads on the first .ts file not compiled before (compileCache()): a
+  // worker running compiled JavaScript (the built package, --app dist/app.js) never pays for
+  // @swc/core's native binding (~21 MiB RSS), nor does one started again from unchanged sources.
   let compile;
+  let cache; // made on the first .ts file too: false when off
   const handler = function (module, filename) {
-    compile ??= loadCompiler();
-    if (!compile) throw new Error(missingCompilerMessage(filename));
-    let code;
-    try {
-      code = compile(readFileSync(filename, 'utf8'), filename, decoratorMode(dirname(filename)));
-    } catch (err) {
-      throw new Error(`Could not compile ${filename}: ${err.message}`, { cause: err });
+    cache ??= compileCache() ?? false;
+    const source = readFileSync(filename, 'utf8');
+    const mode = decoratorMode(dirname(filename));
+    const key = cache && cache.key(source, filename, mode);
+    let code = key ? cache.get(key) : undefined;
+    if (code === undefined) {
+      compile ??= loadCompiler();
+      if (!compile) throw new Error(missingCompilerMessage(filename));
+      try {
+        code = compile(source, filename, mode);
+      } catch (err) {
+        throw new Error(`Could not compile ${filename}: ${err.message}`, { cause: err });
+      }
+      if (key) cache.set(key, code);
     }
     module._compile(code, filename);
   };
@@ -50,6 +60,70 @@ function register() {
   for (const ext of EXTENSIONS) require.extensions[ext] = handler;
   patchResolution();
   return true;
+}
+
+/**
+ * Compiled sources kept on disk, in node_modules/.cache/celeriac-ts of the folder the process
+ * starts in (where tools keep such caches), so a worker started again from unchanged sources
+ * loads neither the compiler (~21 MiB RSS for swc's native binding) nor spends its start-up
+ * compiling. An entry's name is a hash of everything its output depends on: the source, its
+ * path (the inline source map names it), the decorator mode, the installed compilers' versions
+ * and the options below (FORMAT: bump it when they change), so an edit, an upgrade or a
+ * tsconfig change compiles again; nothing is ever reused by date. Entries are written whole
+ * (a temporary file renamed), so processes starting together never read half of one.
+ * CELERIAC_TS_CACHE=0 turns it off; without node_modules in that folder there is none.
+ */
+const FORMAT = 'celeriac-ts-1';
+
+function compileCache() {
+  if (process.env.CELERIAC_TS_CACHE === '0') return undefined;
+  const modules = join(process.cwd(), 'node_modules');
+  if (!existsSync(modules)) return undefined;
+  const dir = join(modules, '.cache', 'celeriac-ts');
+  const compilers = ['@swc/core', 'typescript'].map(installedVersion).join(' ');
+  return {
+    key(source, filename, mode) {
+      return createHash('sha256')
+        .update(`${FORMAT}\0${compilers}\0${filename}\0${mode.legacy} ${mode.metadata}\0`)
+        .update(source)
+        .digest('hex');
+    },
+    get(key) {
+      try {
+        return readFileSync(join(dir, `${key}.js`), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    set(key, code) {
+      // A cache that cannot be written (read-only folder, full disk) only costs a compile.
+      try {
+        mkdirSync(dir, { recursive: true });
+        // Threads of one process (the threads pool) share its pid: a random part keeps them apart.
+        const tmp = join(dir, `${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+        writeFileSync(tmp, code);
+        renameSync(tmp, join(dir, `${key}.js`));
+      } catch {
+        // next start compiles again
+      }
+    },
+  };
+}
+
+/** `name@version` of an installed package, found without loading it; `name@-` when absent. */
+function installedVersion(name) {
+  try {
+    // Up from its main file to its own package.json (nested ones may only set "type").
+    for (let dir = dirname(resolveFrom(name)); dirname(dir) !== dir; dir = dirname(dir)) {
+      const file = join(dir, 'package.json');
+      if (!existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      if (pkg.name === name) return `${name}@${pkg.version}`;
+    }
+    return `${name}@?`;
+  } catch {
+    return `${name}@-`;
+  }
 }
 
 function missingCompilerMessage(file) {
