@@ -180,9 +180,9 @@ export function toRecord({ update: u, seq }: { update: StateUpdate; seq: number 
     parent_id: u.parentId,
     root_id: u.rootId,
     group_id: u.groupId,
-    date_created: (u.dateCreated ?? new Date()).toISOString(),
-    date_started: u.dateStarted?.toISOString(),
-    date_done: u.dateDone?.toISOString(),
+    date_created: createdIso.of(u.dateCreated ?? new Date()),
+    date_started: u.dateStarted ? startedIso.of(u.dateStarted) : undefined,
+    date_done: u.dateDone ? doneIso.of(u.dateDone) : undefined,
   };
 }
 
@@ -197,7 +197,31 @@ function toFinishRecord({ update: u, seq }: Pending): Record<string, unknown> {
     meta: u.meta,
     worker: u.worker,
     retries: u.retries,
-    date_started: u.dateStarted?.toISOString(),
-    date_done: u.dateDone?.toISOString(),
+    date_started: u.dateStarted ? startedIso.of(u.dateStarted) : undefined,
+    date_done: u.dateDone ? doneIso.of(u.dateDone) : undefined,
   };
 }
+
+/**
+ * A date's ISO text, kept for the last instant converted. A batch's rows finished within the same
+ * few milliseconds (at 15,000 tasks/s, ~15 share each one), and toISOString cost ~0.7 µs a call,
+ * up to three per row; one instance per column, as a task's start and end differ once it runs ≥ 1 ms.
+ * An invalid date is never cached (NaN ≠ NaN), so it still throws its RangeError here.
+ */
+class IsoCache {
+  private ms = NaN;
+  private text = '';
+
+  of(date: Date): string {
+    const ms = date.getTime();
+    if (ms !== this.ms) {
+      this.text = date.toISOString();
+      this.ms = ms;
+    }
+    return this.text;
+  }
+}
+
+const createdIso = new IsoCache();
+const startedIso = new IsoCache();
+const doneIso = new IsoCache();
