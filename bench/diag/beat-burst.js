@@ -19,7 +19,9 @@
  *   node bench/diag/beat-burst.js idle   [-n 100000] [--seconds 60]
  *       N crontab rows none of which is due in the window: start-up and CPU per idle minute.
  *
- * Other flags: --batch-size B (beat's batchSize), --no-pending (trackPending off), --keep (leave
+ * Other flags: --batch-size B (beat's batchSize), --no-pending (trackPending off), --memory (spread/idle:
+ * the beat's V8 heap spaces, external memory and array buffers each second, printed at its peak RSS;
+ * and a sampling heap profile of what is live 20 s into the due window), --keep (leave
  * the rows for a second run: a restart with nothing stale), --restart (spread/idle: reuse the
  * rows of a --keep run). Profiles go to $TMPDIR/celeriac-beat-prof/. Takes the benchmark's advisory lock if
  * it is free (and says so when it is not: figures are then shared with another run).
@@ -47,6 +49,7 @@ function parseArgs(argv) {
     seconds: undefined,
     warmup: 15,
     cpuProf: false,
+    memory: false,
     batchSize: undefined,
     pending: true,
     keep: false,
@@ -56,6 +59,7 @@ function parseArgs(argv) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
     if (a === '-n') o.n = next();
+    else if (a === '--memory') o.memory = true;
     else if (a === '--trials') o.trials = next();
     else if (a === '--beats') o.beats = next();
     else if (a === '--lead') o.lead = next();
@@ -99,6 +103,42 @@ async function child(opts) {
   const beat = app.beat({ name: opts.name, clock, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) });
   beat.on('sent', (runs) => out({ event: 'sent', at: clock.now(), runs: runs.length }));
   beat.on('error', (err) => out({ event: 'error', message: err.message }));
+  if (opts.memory) {
+    // What the beat's resident memory is made of, each second: V8's heap spaces (used / reserved),
+    // external memory and array buffers (pg's and ioredis's socket buffers).
+    const v8 = require('node:v8');
+    const mib = (b) => Math.round(b / 1048576);
+    setInterval(() => {
+      const m = process.memoryUsage();
+      const spaces = {};
+      for (const sp of v8.getHeapSpaceStatistics())
+        spaces[sp.space_name] = `${mib(sp.space_used_size)}/${mib(sp.space_size)}`;
+      out({
+        event: 'mem',
+        rss: mib(m.rss),
+        heapUsed: mib(m.heapUsed),
+        heapTotal: mib(m.heapTotal),
+        external: mib(m.external),
+        arrayBuffers: mib(m.arrayBuffers),
+        spaces,
+      });
+    }, 1000).unref();
+    // And which allocation sites the live heap comes from: sampled from the start, written when
+    // the parent sends SIGUSR2 (in the middle of the due minute), as a .heapprofile DevTools opens.
+    const inspector = require('node:inspector');
+    const session = new inspector.Session();
+    session.connect();
+    session.post('HeapProfiler.startSampling', { samplingInterval: 16384 });
+    process.on('SIGUSR2', () =>
+      session.post('HeapProfiler.getSamplingProfile', (err, res) => {
+        if (err) return out({ event: 'error', message: err.message });
+        mkdirSync(PROF_DIR, { recursive: true });
+        const file = join(PROF_DIR, `${opts.name}-${Date.now()}.heapprofile`);
+        require('node:fs').writeFileSync(file, JSON.stringify(res.profile));
+        out({ event: 'heap-profile', file });
+      }),
+    );
+  }
   const t0 = Date.now();
   await beat.start();
   out({ event: 'started', ms: Date.now() - t0 });
@@ -128,7 +168,7 @@ function spawnBeat(opts, name, offsetMs) {
       ...args,
       __filename,
       '--child',
-      JSON.stringify({ name, offsetMs, batchSize: opts.batchSize, pending: opts.pending }),
+      JSON.stringify({ name, offsetMs, batchSize: opts.batchSize, pending: opts.pending, memory: opts.memory }),
     ],
     {
       cwd: ROOT,
@@ -359,7 +399,12 @@ async function spreadOrIdle(opts, pg, redis) {
   let minuteStart = Date.now();
   const perMinute = [];
   let popped = 0;
+  let heapSampled = !opts.memory;
   while (Date.now() < end) {
+    if (!heapSampled && Date.now() > warmEnd + 20_000) {
+      heapSampled = true;
+      b.kill('SIGUSR2');
+    }
     const raws = (await redis.lpop(key, 10_000)) ?? [];
     const now = Date.now();
     for (const r of raws) {
@@ -394,6 +439,18 @@ async function spreadOrIdle(opts, pg, redis) {
     );
   } else {
     console.log(`sent ${popped} (nothing should be due)`);
+  }
+  const mems = b.events.filter((e) => e.event === 'mem');
+  if (mems.length) {
+    const peak = mems.reduce((a, e) => (e.rss > a.rss ? e : a));
+    const show = (e) =>
+      `rss ${e.rss} MiB: heap ${e.heapUsed} used of ${e.heapTotal}, external ${e.external}, array buffers ${e.arrayBuffers}; spaces (used/size MiB) ${JSON.stringify(e.spaces)}`;
+    console.log(
+      `  memory at peak RSS (${Math.round((peak.recvAt - b.spawnedAt) / 1000)} s after spawn): ${show(peak)}`,
+    );
+    console.log(`  memory at the end: ${show(mems[mems.length - 1])}`);
+    const heap = b.events.find((e) => e.event === 'heap-profile');
+    if (heap) console.log(`  live heap by allocation site, 20 s into the due window: ${heap.file}`);
   }
   for (const m of perMinute)
     console.log(
