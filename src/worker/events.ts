@@ -59,10 +59,19 @@ export class EventDispatcher {
    * paid only while a monitor listens, and a flush still sends them all in one message.
    */
   task(type: TaskEventType, fields: Record<string, unknown>): void {
-    if (!this.enabled || !this.taskEventsOn || !this.listened) return;
+    if (!this.wanted) return;
     this.buffer.push(this.event(type, fields));
     if (this.buffer.length >= 500) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+  }
+
+  /**
+   * Whether task() would send: callers on the per-task path check it before building an event's
+   * fields (an object per state, and the result's JSON for task-succeeded), garbage while nobody
+   * listens.
+   */
+  get wanted(): boolean {
+    return this.enabled && this.taskEventsOn && this.listened;
   }
 
   /**

@@ -83,12 +83,13 @@ export class Finisher {
         log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds}s`);
         // Every event names its task (Celery's carry it on task-received only): a monitor that
         // joined after a task was received still knows what finished. Receivers merge extra fields.
-        events.task('task-succeeded', {
-          uuid: msg.id,
-          name: msg.task,
-          result: truncate(outcome.result),
-          runtime: outcome.runtimeMs / 1000,
-        });
+        if (events.wanted)
+          events.task('task-succeeded', {
+            uuid: msg.id,
+            name: msg.task,
+            result: truncate(outcome.result),
+            runtime: outcome.runtimeMs / 1000,
+          });
         return done('SUCCESS', { result: outcome.result, ...ranUntilNow(outcome.runtimeMs) }, (stored) =>
           stored === 'SUCCESS' ? this.settle(job, 'SUCCESS', outcome.result) : this.settle(job, 'FAILURE', null),
         );

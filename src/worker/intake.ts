@@ -102,6 +102,7 @@ export class Intake {
     const { msg, task } = job;
     if (!task.options.ignoreResult && !msg.ignoreResult) states.noteReceived(job);
     if (app.signals.has('taskReceived')) app.signals.emit('taskReceived', taskInfo(job, workerName));
+    if (!events.wanted) return;
     events.task('task-received', {
       uuid: msg.id,
       name: msg.task,

@@ -283,7 +283,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     this.running.set(msg.id, job);
     this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
     if (job.task.options.trackStarted) void states.write(job, 'STARTED', { dateStarted: new Date() });
-    events.task('task-started', { uuid: msg.id, name: msg.task });
+    if (events.wanted) events.task('task-started', { uuid: msg.id, name: msg.task });
     pool.run(job).then(
       (outcome) => {
         this.running.delete(msg.id);

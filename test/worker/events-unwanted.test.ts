@@ -1,0 +1,71 @@
+import { decodeTask } from '../../src/broker/message';
+import { MemoryBroker } from '../../src/broker/memory-broker';
+import { silentLogger } from '../../src/log';
+import { Signals } from '../../src/plugin/signals';
+import { EventDispatcher } from '../../src/worker/events';
+import { Finisher } from '../../src/worker/finisher';
+import type { WorkerParts } from '../../src/worker/parts';
+import type { Job } from '../../src/worker/pool';
+import { testMessage } from '../broker/task-message';
+
+/**
+ * A task's events cost nothing while nobody listens: not even their fields are built. The
+ * task-succeeded event's fields hold the result's JSON (cut to 256 characters), which for a large
+ * result was most of a finished task's cost, paid for every task with no monitor there.
+ */
+test("while nobody listens, a finished task's result is not turned into JSON for its event", async () => {
+  const broker = new MemoryBroker('events-unwanted-test:');
+  const events = new EventDispatcher(broker, 'w@test', true, 10_000);
+  await events.worker('worker-online', {}); // nobody subscribed: task events stop
+  expect(events.wanted).toBe(false);
+
+  let serialized = 0;
+  const result = { toJSON: () => (serialized++, { big: 'x'.repeat(1000) }) };
+  const acked: string[] = [];
+  const committed: unknown[] = [];
+  const parts = {
+    app: { signals: new Signals(() => silentLogger) },
+    workerName: 'w@test',
+    events,
+    states: {
+      write: (_job: Job, _state: string, update: { result?: unknown }) => (
+        committed.push(update.result),
+        Promise.resolve({ stored: 'as-is' })
+      ),
+    },
+    acker: { ack: (job: Job) => (acked.push(job.msg.id), Promise.resolve()) },
+    log: () => {},
+    fail: (message: string, err: unknown) => {
+      throw new Error(`${message}: ${String(err)}`);
+    },
+    stopping: () => false,
+  } as unknown as WorkerParts;
+  const done = new Promise<string>((resolve) => {
+    const finisher = new Finisher(parts, { processed: 0, succeeded: 0, failed: 0, retried: 0 }, () => {}, resolve);
+    const { raw, id } = testMessage('t.big', 'celery');
+    const job = {
+      msg: decodeTask(raw),
+      task: { options: {} },
+      redeliveries: 0,
+      acked: false,
+      started: true,
+      finished: true,
+    };
+    finisher.finish(job as unknown as Job, { kind: 'success', result, runtimeMs: 1 });
+    expect(job.msg.id).toBe(id);
+  });
+  const id = await done;
+  expect(acked).toEqual([id]);
+  expect(committed).toEqual([result]); // the state writer gets the value itself, to serialize once
+  expect(serialized).toBe(0);
+
+  // With a listener the event carries the result, as before.
+  events.setTaskEvents(true);
+  expect(events.wanted).toBe(true);
+  const got: string[] = [];
+  await broker.subscribe(broker.keys.events('task.multi'), (raw) => got.push(raw));
+  events.task('task-succeeded', { uuid: 'a', result: '{}' });
+  await events.flush();
+  expect(got).toHaveLength(1);
+  await broker.close();
+});
