@@ -121,7 +121,7 @@ async function runAll(opts) {
 
   const profiles = [];
   if (opts.profile) {
-    for (const r of results.w1?.celeriac ?? []) {
+    for (const r of [...(results.w1?.celeriac ?? []), ...(results.w5?.celeriac ?? [])]) {
       if (!r.profileDir) continue;
       for (const p of cpuprofile.summarizeDir(r.profileDir, 20, r.profileWindowUs)) profiles.push(cpuprofile.format(p));
     }

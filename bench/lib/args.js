@@ -33,7 +33,7 @@ const usage = `Usage: npm run bench -- [options]
   --w3-minutes N          W3 spread: minutes watched after the idle minute (default 3)
   --w5-members N          W5 chord size (default 10000; quick 200)
   --w6-rows N             W6 result-table size (default 10000000; quick 20000); W6 runs once whatever --runs says
-  --profile               run Celeriac's W1 worker under --cpu-prof; summarise its hottest functions during the drain
+  --profile               run Celeriac's W1 and W5 workers under --cpu-prof; summarise their hottest functions (drain; start → callback)
   --out FILE              where the markdown goes (default BENCHMARKS.md; quick: bench/results/quick.md)
   --no-write              print the table only
   --from FILE.json        no runs: re-render the tables and markdown from a saved bench/results/*.json

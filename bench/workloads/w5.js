@@ -6,6 +6,9 @@
  * process drains it: completion = worker start (BENCH_T0: modules loaded, nothing connected)
  * → the callback's result visible in the store. The worker never runs while the sender does.
  */
+const { rmSync } = require('node:fs');
+const { join } = require('node:path');
+const { cpuDelta } = require('../lib/cpu');
 const { sleep } = require('../lib/proc');
 const { chords } = require('../systems/chords');
 const { tagFor } = require('./common');
@@ -20,9 +23,12 @@ async function run(sys, env, opts, runIndex) {
   const out = { n, sendMs: s.ms, sendSec: s.ms / 1000 };
   if (s.flushMs !== undefined) out.senderFlushMs = s.flushMs;
 
-  const worker = sys.worker(env, tag);
+  const profileDir = opts.profile && sys.family === 'celeriac' ? join(opts.resultsDir, 'profiles', tag) : undefined;
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  const worker = sys.worker(env, tag, { profileDir });
   try {
-    const [t0] = (await worker.waitFor('T0', 60_000)).payload.split(' ').map(Number);
+    const [t0, hrT0Us] = (await worker.waitFor('T0', 60_000)).payload.split(' ').map(Number);
+    const cpu0 = worker.cpuSnapshot();
     // Celery's chord_unlock alone polls once a second: allow it minutes on 10,000 members.
     const deadline = Date.now() + 60_000 + n * (sys.family === 'celery' ? 60 : 10);
     let r;
@@ -37,6 +43,8 @@ async function run(sys, env, opts, runIndex) {
     }
     out.completionMs = Date.now() - t0;
     out.completionSec = out.completionMs / 1000;
+    out.workerCpuMs = cpuDelta(cpu0, worker.cpuSnapshot());
+    if (profileDir && hrT0Us) out.profileWindowUs = [hrT0Us, hrT0Us + out.completionMs * 1000];
     if (r.failed) throw new Error(`${sys.name}: the callback failed: ${r.failed}`);
     // Each callback returns how many member results it was given.
     out.callbackGot = r.value;
@@ -49,6 +57,7 @@ async function run(sys, env, opts, runIndex) {
     worker.peakRssKb();
     await worker.stop();
   }
+  if (profileDir) out.profileDir = profileDir;
   return out;
 }
 
