@@ -122,3 +122,28 @@ test('a spread of the context keeps progress, updateState, retry and locals, rea
     ].sort(),
   );
 });
+
+/**
+ * Code that wraps the context instead of copying it (a Proxy, or `Object.create(ctx)` to add a
+ * field without losing the lazy signal) still reads ctx.signal: a private `#abort` field made the
+ * getter throw "Cannot read private member" for both, where reading the pool's abort through
+ * `this` had worked.
+ */
+test('signal is readable through a Proxy of the context and an object made from it', async () => {
+  const abort = new LazyAbort();
+  const seen: AbortSignal[] = [];
+  const outcome = await executeTask(
+    {
+      run: async (ctx: TaskContext) => {
+        seen.push(new Proxy(ctx, {}).signal, Object.create(ctx).signal, ctx.signal);
+      },
+      options: { autoretryFor: [] },
+    } as never,
+    decodeTask(testMessage('ctx.t', 'celery').raw),
+    { hostname: 'h@test', abort, updateState: async () => {} },
+  );
+  expect(outcome).toMatchObject({ kind: 'success' });
+  expect(seen).toEqual([abort.signal, abort.signal, abort.signal]);
+  expect(seen[0]).toBe(abort.signal);
+  expect(seen[1]).toBe(abort.signal);
+});
