@@ -38,7 +38,7 @@ export interface OutgoingMessage {
 /** A message a consumer holds, as it names it when letting go. */
 export interface HeldMessage {
   raw: string;
-  /** The envelope's properties.delivery_tag, when the message has been redelivered before. */
+  /** The envelope's properties.delivery_tag when the caller decoded it: clears a redelivery count, and spares the transport finding it in `raw`. */
   deliveryTag?: string;
   redeliveries?: number;
 }

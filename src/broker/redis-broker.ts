@@ -214,7 +214,7 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
 
   async ack(consumer: string, deliveries: HeldMessage[]): Promise<void> {
     if (deliveries.length === 0) return;
-    const taken = deliveries.map((d) => this.handles.take(consumer, d.raw));
+    const taken = deliveries.map((d) => this.handles.take(consumer, d.raw, d.deliveryTag));
     try {
       await this.run(async () => {
         // The common batch is one HDEL of tags, sent as a plain command (a pipeline costs its own

@@ -35,13 +35,19 @@ afterAll(async () => {
 
 type Spec = {
   tag: 'own' | 'none' | 'same-as-previous';
-  op: 'ack' | 'ack-elsewhere' | 'requeue' | 'dead' | 'ack-and-send';
+  op: 'ack' | 'ack-tagged' | 'ack-misnamed' | 'ack-elsewhere' | 'requeue' | 'dead' | 'ack-and-send';
+};
+
+/** The tag a worker passes with an ack: the envelope's own, or its id when it has none (decodeTask). */
+const tagOf = (raw: string): string => {
+  const env = JSON.parse(raw);
+  return env.properties.delivery_tag ?? env.headers.id;
 };
 
 test('whatever the envelopes and whoever lets go, each held message is let go once and nothing stays held', async () => {
   const spec = fc.record<Spec>({
     tag: fc.constantFrom('own', 'none', 'same-as-previous'),
-    op: fc.constantFrom('ack', 'ack-elsewhere', 'requeue', 'dead', 'ack-and-send'),
+    op: fc.constantFrom('ack', 'ack-tagged', 'ack-misnamed', 'ack-elsewhere', 'requeue', 'dead', 'ack-and-send'),
   });
   await fc.assert(
     fc.asyncProperty(fc.array(spec, { minLength: 1, maxLength: 12 }), async (specs) => {
@@ -62,6 +68,7 @@ test('whatever the envelopes and whoever lets go, each held message is let go on
       expect(got.map((d) => d.raw)).toEqual(raws); // LPUSH then RPOP: in the order sent
       expect((await a.heldBy(consumer)).sort()).toEqual([...raws].sort());
       const nextQueue = `${queue}-next`;
+      const left = [...raws];
       for (const [i, s] of specs.entries()) {
         const raw = raws[i];
         // Another connection has no handles and lets go by value. An envelope held twice is let
@@ -69,11 +76,16 @@ test('whatever the envelopes and whoever lets go, each held message is let go on
         const elsewhere = s.op === 'ack-elsewhere' && raws.indexOf(raw) === raws.lastIndexOf(raw);
         if (elsewhere) await b.ack(consumer, [{ raw }]);
         else if (s.op === 'ack' || s.op === 'ack-elsewhere') await a.ack(consumer, [{ raw }]);
+        else if (s.op === 'ack-tagged') await a.ack(consumer, [{ raw, deliveryTag: tagOf(raw) }]);
+        // A tag that names another held message (the handles are filed by tag) lets go of this one.
+        else if (s.op === 'ack-misnamed')
+          await a.ack(consumer, [{ raw, deliveryTag: tagOf(raws[(i + 1) % raws.length]) }]);
         else if (s.op === 'requeue') await a.requeue(consumer, [raw]);
         else if (s.op === 'dead') await a.deadLetter(consumer, raw, 'test');
         else await a.ackAndSend(consumer, raw, [{ queue: nextQueue, priority: 0, raw: `next-${i}` }]);
-        // Exactly one copy let go each time: the rest are still held.
-        expect((await a.heldBy(consumer)).length).toBe(raws.length - i - 1);
+        // Exactly this message's copy let go each time: the rest are still held.
+        left.splice(left.indexOf(raw), 1);
+        expect((await a.heldBy(consumer)).sort()).toEqual([...left].sort());
       }
       expect(await a.queueLength(queue)).toBe(specs.filter((s) => s.op === 'requeue').length);
       expect(await a.queueLength(nextQueue)).toBe(specs.filter((s) => s.op === 'ack-and-send').length);
