@@ -1,7 +1,8 @@
-import { Client, Pool, type ClientConfig, type PoolConfig } from 'pg';
+import type { Client, Pool, ClientConfig, PoolConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Statement } from './sql/statement';
 import { poolTransaction, type TxQuery } from '../db/database';
+import { pg } from '../db/pg';
 
 export type { TxQuery } from '../db/database';
 
@@ -35,7 +36,7 @@ export class BeatDb {
     const options = [base.options, '-c celeriac.beat=on', '-c plan_cache_mode=force_custom_plan']
       .filter(Boolean)
       .join(' ');
-    const pool = new Pool({
+    const pool = new pg.Pool({
       ...base,
       // A tick's read and two claims or two re-planning writes (./tick.ts, ./planner.ts), an
       // outbox delete and the heartbeat.
@@ -97,7 +98,7 @@ export class BeatDb {
   }
 
   newListenClient(): Client | null {
-    return this.listenConfig ? new Client(this.listenConfig) : null;
+    return this.listenConfig ? new pg.Client(this.listenConfig) : null;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { ConfigError } from '../errors';
 import { redactUrl, type ResolvedConfig } from '../config';
+import { pg } from './pg';
 import type { Sql } from './sql';
 
 /** Runs one statement inside a transaction; answers its rows. */
@@ -34,7 +35,7 @@ export async function openPool(config: ResolvedConfig): Promise<Database> {
       'results and schedules live in Postgres: set DATABASE_URL (postgres://user:pass@host:5432/db), pass databaseUrl, or pass a TypeORM dataSource',
     );
   }
-  const pool = new Pool({
+  const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max: 10,
     // A query waits at most this long for a free connection or a new one (pg's default is forever),

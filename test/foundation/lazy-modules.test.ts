@@ -79,6 +79,25 @@ describe('modules a worker loads', () => {
     expect(loadedPackages(`${app} app.dataSource().catch(() => {});`)).toContain('typeorm');
   });
 
+  test("loading pg does not load Node's fetch implementation (undici), and fetch still works after", () => {
+    // pg's lib/stream.js reads the global Response on load where there is no `navigator` (Node 20),
+    // and that read loads undici (~45 ms of CPU at a worker's start; src/db/pg.ts).
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require('./bin/register-ts').register();
+         require('./src/db/database');
+         const undici = () => process.moduleLoadList.some((m) => m.includes('undici'));
+         const before = undici();
+         const ok = new Response('x') instanceof Response;
+         process.stdout.write(JSON.stringify({ before, ok, after: undici() }));`,
+      ],
+      { cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual({ before: false, ok: true, after: true });
+  });
+
   test('the TypeScript loader loads its compiler only for the first .ts file', () => {
     // A worker on compiled JavaScript registers the loader (bin/celeriac.js always does) and never
     // needs @swc/core's native binding.
