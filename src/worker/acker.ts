@@ -30,21 +30,24 @@ export class Acker {
 
   /** Resolves once the ack is sent (or failed for good), when the job has been let go. */
   ack(job: Job): Promise<void> {
+    return new Promise((done) => this.ackThen(job, done));
+  }
+
+  /** ack() with a callback, called once as ack() would resolve: no promise per finished task. */
+  ackThen(job: Job, done: () => void): void {
     if (job.acked) {
       this.release(job);
-      return Promise.resolve();
+      return done();
     }
     job.acked = true;
-    return new Promise((done) => {
-      this.queue.push({ job, done });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        const sent = this.send(this.queue.splice(0));
-        this.outstanding.add(sent);
-        void sent.finally(() => this.outstanding.delete(sent));
-      });
+    this.queue.push({ job, done });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const sent = this.send(this.queue.splice(0));
+      this.outstanding.add(sent);
+      void sent.finally(() => this.outstanding.delete(sent));
     });
   }
 

@@ -48,6 +48,8 @@ export class Finisher {
     }
     emitTaskSignals(app.signals, taskInfo(job, this.parts.workerName), outcome, job.started);
     const ignore = task.options.ignoreResult || msg.ignoreResult;
+    // Nothing follows it (no callbacks, chain or chord): whatever state is stored, an ack lets go.
+    const plain = !msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord;
     const seconds = (outcome.runtimeMs / 1000).toFixed(3);
     /**
      * Commit the state, then let go of the message with `after`, told the state as stored: a
@@ -61,6 +63,7 @@ export class Finisher {
     ) => {
       this.counters.processed++;
       this.totals.set(msg.task, (this.totals.get(msg.task) ?? 0) + 1);
+      if (plain && outcome.kind !== 'retry') return this.commitThenAck(job, state, update, ignore);
       const committed: Promise<WriteResult> =
         ignore && state === 'SUCCESS'
           ? Promise.resolve({ stored: 'as-is' })
@@ -155,6 +158,36 @@ export class Finisher {
   }
 
   /**
+   * done()'s path for a job nothing follows, in callbacks rather than a chain of promises: the
+   * same steps (commit, then ack, then 'task-finished') without ~6 promises and their microtasks
+   * a task, most of the drain's per-task garbage after the message itself (issue 21). An ack
+   * never fails (the acker retries until Redis is back), so handOn's retry has nothing to do here.
+   */
+  private commitThenAck(job: Job, state: TaskState, update: Partial<StateUpdate>, ignore: boolean): void {
+    const { msg } = job;
+    const fail = (err: unknown) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err);
+    // Called from the store's and the acker's loops over a batch: a throw must not stop them.
+    const finished = (stored: TaskState) => () => {
+      try {
+        this.finished(msg.id, stored);
+      } catch (err) {
+        fail(err);
+      }
+    };
+    const committed = (result: WriteResult) => {
+      try {
+        if (result.stored === 'abandoned') return fail(new CeleriacError(result.reason));
+        const stored = result.stored === 'replaced' ? (result.update.status as TaskState) : state;
+        this.parts.acker.ackThen(job, finished(stored));
+      } catch (err) {
+        fail(err);
+      }
+    };
+    if (ignore && state === 'SUCCESS') committed(AS_IS);
+    else this.parts.states.writeThen(job, state, update, committed);
+  }
+
+  /**
    * Runs the broker step that lets go of a finished job (an ack, or an ack sent with the retry's
    * next attempt or the follow-ups) until it succeeds: while Redis is away the job stays held.
    * Giving up left the message held, held forever by a live worker. A step
@@ -224,6 +257,8 @@ export class Finisher {
     app.recordPending(messages);
   }
 }
+
+const AS_IS: WriteResult = { stored: 'as-is' };
 
 function truncate(value: unknown): string {
   const text = JSON.stringify(value) ?? 'null';

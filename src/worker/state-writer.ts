@@ -63,11 +63,20 @@ export class StateWriter {
   }
 
   write(job: Job, status: TaskStatus, update: Partial<StateUpdate>): Promise<WriteResult> {
+    return this.store.write(this.row(job, status, update));
+  }
+
+  /** write() with a callback instead of a promise (ResultStore.writeThen). */
+  writeThen(job: Job, status: TaskStatus, update: Partial<StateUpdate>, done: (result: WriteResult) => void): void {
+    this.store.writeThen(this.row(job, status, update), done);
+  }
+
+  private row(job: Job, status: TaskStatus, update: Partial<StateUpdate>): StateUpdate {
     // Assigned into describe()'s fresh object rather than spread twice: one allocation per state.
     const u = Object.assign(this.describe(job.msg), update);
     u.status = status;
     u.rowExists = u.dateCreated != null && Date.now() - u.dateCreated.getTime() > ROW_EXISTS_AFTER_MS;
-    return this.store.write(u);
+    return u;
   }
 }
 
