@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { extname, join, resolve } from 'node:path';
 import { packageFile } from '../package-files';
 import { ChildPool, type Child, type ChildEvents, type ChildLimits } from './child-pool';
@@ -19,6 +18,8 @@ export class ProcessPool extends ChildPool {
 
   protected launch(events: ChildEvents): Child {
     const entry = join(__dirname, 'process-entry' + extname(__filename));
+    // Required here, so a worker on another pool does not load node:child_process at start.
+    const { fork } = require('node:child_process') as typeof import('node:child_process');
     const child = fork(entry, [resolve(this.appModule!), this.hooks.hostname], {
       // A debugger flag would have every child bind the worker's inspector port and fail to start.
       execArgv: [...process.execArgv.filter((a) => !/^--inspect/.test(a)), '--require', packageFile('bin/register.js')],

@@ -1,5 +1,4 @@
 import { extname, join, resolve } from 'node:path';
-import { Worker as Thread } from 'node:worker_threads';
 import { packageFile } from '../package-files';
 import { ChildPool, type Child, type ChildEvents, type ChildLimits } from './child-pool';
 import type { PoolHooks } from './pool';
@@ -21,6 +20,8 @@ export class ThreadPool extends ChildPool {
     const entry = join(__dirname, 'thread-entry' + extname(__filename));
     const registerTs = packageFile('bin/register-ts.js');
     const bootstrap = `require(${JSON.stringify(registerTs)}).register(); require(${JSON.stringify(entry)});`;
+    // Required here, so a worker on another pool does not load node:worker_threads at start.
+    const { Worker: Thread } = require('node:worker_threads') as typeof import('node:worker_threads');
     const thread = new Thread(bootstrap, {
       eval: true,
       workerData: { appModule: resolve(this.appModule!), hostname: this.hooks.hostname },

@@ -53,6 +53,30 @@ describe('modules a worker loads', () => {
     expect(loaded).not.toContain('@msgpack/msgpack');
   });
 
+  test('a worker on the async pool loads neither node:zlib, node:child_process nor node:worker_threads', () => {
+    // Each is required where it is used (compressed bodies, the processes and threads pools):
+    // 16 internal modules, ~4 ms of CPU at every start otherwise (bench/ANALYSIS.md, Fifth round).
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require('./bin/register-ts').register();
+         const { Celeriac, task } = require('./src');
+         const app = new Celeriac({
+           brokerUrl: 'redis://127.0.0.1:6379/0',
+           databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+           logger: { log() {} },
+         });
+         task('lazy.noop', () => null);
+         app.worker({ concurrency: 2 });
+         const builtins = process.moduleLoadList.filter((m) => /^NativeModule (zlib|child_process|worker_threads)$/.test(m));
+         process.stdout.write(JSON.stringify(builtins));`,
+      ],
+      { cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual([]);
+  });
+
   test('admin() and an amqp:// broker still load what they need', () => {
     const loaded = loadedPackages(
       `const { Celeriac } = require('./src');

@@ -1,4 +1,3 @@
-import { brotliCompressSync, brotliDecompressSync, deflateSync, gunzipSync, inflateSync } from 'node:zlib';
 import { ConfigError, MessageDecodeError } from '../../errors';
 import { AUTH_CONTENT_TYPE, registeredAuth, type AuthSerializer } from './auth';
 
@@ -53,7 +52,7 @@ export function encodeBody(
         ? Buffer.from(JSON.stringify(value), 'utf8')
         : Buffer.from(msgpack().encode(asJson(value), { ignoreUndefined: true }));
   if (!compression) return { bytes, contentType, contentEncoding };
-  bytes = compression === 'brotli' ? brotliCompressSync(bytes) : deflateSync(bytes);
+  bytes = compression === 'brotli' ? zlib().brotliCompressSync(bytes) : zlib().deflateSync(bytes);
   return { bytes, contentType, contentEncoding, compression: COMPRESSIONS[compression] };
 }
 
@@ -101,8 +100,10 @@ function decompress(bytes: Buffer, compression: unknown, id: string): Buffer {
   try {
     if (compression === COMPRESSIONS.zlib)
       // kombu's gzip is zlib; a sender that wrote the gzip file format is read too.
-      return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, limit) : inflateSync(bytes, limit);
-    if (compression === COMPRESSIONS.brotli) return brotliDecompressSync(bytes, limit);
+      return bytes[0] === 0x1f && bytes[1] === 0x8b
+        ? zlib().gunzipSync(bytes, limit)
+        : zlib().inflateSync(bytes, limit);
+    if (compression === COMPRESSIONS.brotli) return zlib().brotliDecompressSync(bytes, limit);
   } catch (err) {
     const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
     throw new MessageDecodeError(
@@ -124,6 +125,12 @@ function asJson(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = asJson(v);
   return out;
+}
+
+let zlibModule: typeof import('node:zlib') | undefined;
+/** Loaded on the first compressed body: an app without compression never needs it at start. */
+function zlib(): typeof import('node:zlib') {
+  return (zlibModule ??= require('node:zlib') as typeof import('node:zlib'));
 }
 
 let msgpackModule: typeof import('@msgpack/msgpack') | undefined;
