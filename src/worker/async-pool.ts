@@ -21,41 +21,51 @@ export class AsyncPool implements Pool {
   constructor(private readonly hooks: PoolHooks) {}
 
   run(job: Job): Promise<Outcome> {
+    return new Promise((resolve) => this.runThen(job, resolve));
+  }
+
+  /**
+   * run() with a callback, called once with the outcome: the worker's per-task path, sparing the
+   * promise run() wraps it in and the worker's then() on it (issue 21). A task that ends on its
+   * own is reported from its promise's settlement; one settled from outside (a time limit, an
+   * abort) a microtask later, as run()'s promise would, so abort() never re-enters its caller.
+   */
+  runThen(job: Job, done: (outcome: Outcome) => void): void {
     const { msg, task } = job;
     const controller = new LazyAbort();
     const started = performance.now();
-    return new Promise<Outcome>((resolve) => {
-      const timers: NodeJS.Timeout[] = [];
-      let settled = false;
-      const settle = (outcome: Outcome) => {
-        if (settled) return;
-        settled = true;
-        for (const t of timers) clearTimeout(t);
-        this.running.delete(msg.id);
-        resolve(outcome);
-      };
-      const soft = job.softTimeLimit ?? msg.softTimeLimit ?? task.options.softTimeLimit;
-      const hard = job.timeLimit ?? msg.timeLimit ?? task.options.timeLimit;
-      if (soft) timers.push(setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000));
-      if (hard) {
-        timers.push(
-          setTimeout(() => {
-            const err = new TimeLimitExceededError(hard);
-            controller.abort(err);
-            settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started });
-          }, hard * 1000),
-        );
-      }
-      this.running.set(msg.id, { controller, settle });
-      executeTask(task, msg, {
-        hostname: this.hooks.hostname,
-        middleware: this.hooks.middleware,
-        abort: controller,
-        updateState: (state, meta) => this.hooks.updateState(job, state, meta),
-      }).then(settle, (err) =>
-        settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }),
+    const timers: NodeJS.Timeout[] = [];
+    let settled = false;
+    const settle = (outcome: Outcome, own?: boolean) => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      this.running.delete(msg.id);
+      if (own) done(outcome);
+      else queueMicrotask(() => done(outcome));
+    };
+    const soft = job.softTimeLimit ?? msg.softTimeLimit ?? task.options.softTimeLimit;
+    const hard = job.timeLimit ?? msg.timeLimit ?? task.options.timeLimit;
+    if (soft) timers.push(setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000));
+    if (hard) {
+      timers.push(
+        setTimeout(() => {
+          const err = new TimeLimitExceededError(hard);
+          controller.abort(err);
+          settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started });
+        }, hard * 1000),
       );
-    });
+    }
+    this.running.set(msg.id, { controller, settle });
+    executeTask(task, msg, {
+      hostname: this.hooks.hostname,
+      middleware: this.hooks.middleware,
+      abort: controller,
+      updateState: (state, meta) => this.hooks.updateState(job, state, meta),
+    }).then(
+      (outcome) => settle(outcome, true),
+      (err) => settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started }, true),
+    );
   }
 
   abort(taskId: string, outcome: Outcome): void {

@@ -30,6 +30,8 @@ export interface PoolHooks {
 export interface Pool {
   readonly kind: PoolKind;
   run(job: Job): Promise<Outcome>;
+  /** run() with a callback called once with the outcome, where the pool can spare the promise. */
+  runThen?(job: Job, done: (outcome: Outcome) => void): void;
   /** End a running task now (revoke with terminate, shutdown past its grace), settling it with `outcome`. */
   abort(taskId: string, outcome: Outcome): void;
   close(): Promise<void>;

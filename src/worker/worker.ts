@@ -284,18 +284,13 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
     if (job.task.options.trackStarted) void states.write(job, 'STARTED', { dateStarted: new Date() });
     if (events.wanted) events.task('task-started', { uuid: msg.id, name: msg.task });
-    pool.run(job).then(
-      (outcome) => {
-        this.running.delete(msg.id);
-        this.finish(job, outcome);
-        this.dispatch();
-      },
-      (err) => {
-        this.running.delete(msg.id);
-        this.finish(job, { kind: 'failure', exc: serializeError(err), runtimeMs: 0 });
-        this.dispatch();
-      },
-    );
+    const ended = (outcome: Outcome) => {
+      this.running.delete(msg.id);
+      this.finish(job, outcome);
+      this.dispatch();
+    };
+    if (pool.runThen) return pool.runThen(job, ended);
+    pool.run(job).then(ended, (err) => ended({ kind: 'failure', exc: serializeError(err), runtimeMs: 0 }));
   }
 
   private finish(job: Job, outcome: Outcome): void {
