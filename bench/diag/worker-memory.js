@@ -131,6 +131,12 @@ async function main() {
         .map(([n, v]) => `${n} ${k(v)}`)
         .join(', '),
     );
+    console.log(
+      `new_space ${MiB(rep.newSpace)} MiB; collections since start:`,
+      Object.entries(rep.gcs)
+        .map(([kind, g]) => `${kind} ${g.count} (${Math.round(g.ms)} ms)`)
+        .join(', '),
+    );
     console.log('heap spaces after GC (MiB)', rep.spaces.map(([n, s]) => `${n} ${MiB(s)}`).join(', '));
   } finally {
     if (child) {

@@ -5,7 +5,7 @@ import { init } from './init';
 import { remoteCommand, remoteUsage } from './inspect';
 import { parseAutoscale } from '../worker/autoscale';
 import { packageFile } from '../package-files';
-import { applyWorkerHeapGrowing } from './worker-heap';
+import { applyWorkerHeapFlags } from './worker-heap';
 
 const usage = `Usage: celeriac <command> --app <module> [options]
 
@@ -138,8 +138,8 @@ async function migrateCommand(flags: Map<string, string | true>): Promise<void> 
 }
 
 async function workerCommand(flags: Map<string, string | true>): Promise<void> {
-  // Before the app loads, so its loading's collections size the heap the same way.
-  applyWorkerHeapGrowing();
+  // Before the app loads: loading the package is what would grow the young generation.
+  applyWorkerHeapFlags();
   const { app, file } = loadApp(stringFlag(flags, 'app'));
   const pool = stringFlag(flags, 'pool');
   if (pool !== undefined && pool !== 'async' && pool !== 'threads' && pool !== 'processes')

@@ -2,45 +2,104 @@ import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from '../errors';
 
 /**
- * How much V8 lets a worker's old generation grow past what survived its last full collection:
- * the worker command sets `--heap-growing-percent=50` unless told otherwise.
+ * How the worker command sizes V8's heap: `--heap-growing-percent=50` for the old generation and
+ * `--semi-space-growth-factor=1` for the young one, unless told otherwise.
  *
- * Why: a worker's live heap is ~10 MiB however many tasks it runs, but V8's own sizing lets the
- * old generation grow up to 4× the live size between full collections for a process that
- * allocates fast, which a draining worker does (each task's message, job and result batch are
- * promoted while in flight). Those pages stay in RSS: under W1 the old generation reached
- * ~45 MiB of mostly garbage. A fixed 1.5× keeps it near 20 MiB, ~25 MiB less peak RSS (133 → 110
- * MiB, flat from 10,000 to 100,000 tasks) for no measurable worker CPU (bench/ANALYSIS.md,
- * "Fourth round"). The flag is read at each full collection, so setting it at run time works,
- * unlike the young generation's size (`--max-semi-space-size`), which V8 fixes when the heap is made.
+ * Why: a worker's live heap is ~10 MiB however many tasks it runs; what its RSS holds beyond
+ * node's own ~52 MiB (binary, libraries, malloc) is heap V8 let grow for speed:
+ * - The old generation: V8's own sizing lets it grow up to 4× the live size between full
+ *   collections for a process that allocates fast, which a draining worker does (each task's
+ *   message, job and result batch are promoted while in flight). A fixed 1.5× keeps it near
+ *   20 MiB instead of ~45 (133 → 110 MiB peak RSS, flat from 10,000 to 100,000 tasks) for no
+ *   measurable worker CPU. The flag is read at each full collection.
+ * - The young generation: its two semi-spaces start at 1 MiB and V8 doubles them (to 16 MiB
+ *   each) while modules load, so 32 MiB of RSS for a worker whose tasks are short-lived. A growth
+ *   factor of 1 keeps them at 1 MiB (~103 → 73–78 MiB peak RSS). V8 reads the factor at each grow,
+ *   so it works at run time, but only before the package loads: the CLI's own modules are ~10
+ *   small ones, and the app module is what loads the package, so the worker command sets it
+ *   before loading the app (test/foundation/worker-heap.test.ts fails if that changes). The cost
+ *   is more, smaller scavenges (bench/ANALYSIS.md, "Fifth round").
  *
- * Opt out: `CELERIAC_HEAP_GROWING_PERCENT=0` (V8's own sizing), another percentage, or
- * `node --heap-growing-percent=N …/celeriac.js worker` (a flag on node's command line wins).
+ * Only at run time: on node's command line V8 raises a growth factor below 2 to 2 when it makes
+ * the heap (and a factor of 0 set at run time crashes node, so 0 never reaches V8 here).
+ *
+ * Opt out with `CELERIAC_HEAP_GROWING_PERCENT=0` / `CELERIAC_SEMI_SPACE_GROWTH_FACTOR=0` (V8's own
+ * sizing), or set other values there. A V8 flag on node's command line or in NODE_OPTIONS wins:
+ * `--heap-growing-percent`, or any of `--max-semi-space-size`, `--min-semi-space-size`,
+ * `--semi-space-growth-factor` for the young generation.
  */
 export const DEFAULT_HEAP_GROWING_PERCENT = 50;
 export const HEAP_GROWING_ENV = 'CELERIAC_HEAP_GROWING_PERCENT';
+export const DEFAULT_SEMI_SPACE_GROWTH_FACTOR = 1;
+export const SEMI_SPACE_GROWTH_ENV = 'CELERIAC_SEMI_SPACE_GROWTH_FACTOR';
 
-/** The V8 flag the worker command sets, or undefined to leave V8's sizing alone. */
+/** Node's command-line flags and NODE_OPTIONS', where a flag the user chose would be. */
+function nodeFlags(env: NodeJS.ProcessEnv, execArgv: readonly string[]): string[] {
+  return [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)];
+}
+
+// V8 takes the dash and the underscore spelling alike.
+const HEAP_GROWING_FLAG = /^--heap[-_]growing[-_]percent(=|$)/;
+const YOUNG_GENERATION_FLAG = /^--((max|min)[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)(=|$)/;
+
+/** A whole number from the env; undefined when unset. */
+function wholeNumber(env: NodeJS.ProcessEnv, key: string, hint: string): number | undefined {
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(key, `'${raw}' is not a whole number: ${hint}`);
+  return Number(raw.trim());
+}
+
+/** The old generation's V8 flag the worker command sets, or undefined to leave V8's sizing alone. */
 export function heapGrowingFlag(
   env: NodeJS.ProcessEnv = process.env,
   execArgv: readonly string[] = process.execArgv,
 ): string | undefined {
-  // V8 takes the dash and the underscore spelling alike.
-  if (execArgv.some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a))) return undefined;
-  const raw = env[HEAP_GROWING_ENV];
-  if (raw === undefined || raw === '') return `--heap-growing-percent=${DEFAULT_HEAP_GROWING_PERCENT}`;
-  if (!/^\d+$/.test(raw.trim()))
-    throw new ConfigError(
-      HEAP_GROWING_ENV,
-      `'${raw}' is not a whole percentage: use e.g. 50 (the default), or 0 for V8's own heap sizing`,
-    );
-  const percent = Number(raw.trim());
+  if (nodeFlags(env, execArgv).some((a) => HEAP_GROWING_FLAG.test(a))) return undefined;
+  const percent =
+    wholeNumber(env, HEAP_GROWING_ENV, "use a percentage, e.g. 50 (the default), or 0 for V8's own heap sizing") ??
+    DEFAULT_HEAP_GROWING_PERCENT;
   return percent === 0 ? undefined : `--heap-growing-percent=${percent}`;
 }
 
-/** Applies heapGrowingFlag() to this process; returns the flag set, if any. */
-export function applyWorkerHeapGrowing(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const flag = heapGrowingFlag(env);
-  if (flag) setFlagsFromString(flag);
-  return flag;
+/** The young generation's V8 flag the worker command sets, or undefined to leave V8's sizing alone. */
+export function semiSpaceGrowthFlag(
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): string | undefined {
+  if (nodeFlags(env, execArgv).some((a) => YOUNG_GENERATION_FLAG.test(a))) return undefined;
+  const factor =
+    wholeNumber(
+      env,
+      SEMI_SPACE_GROWTH_ENV,
+      "use 1 (the default: the young generation stays at 1 MiB semi-spaces), 2 to double them as V8 does, or 0 for V8's own sizing",
+    ) ?? DEFAULT_SEMI_SPACE_GROWTH_FACTOR;
+  // 0 is never handed to V8: a growth factor of 0 crashes node at its first scavenge.
+  return factor === 0 ? undefined : `--semi-space-growth-factor=${factor}`;
+}
+
+/** Every heap flag the worker command sets. Throws ConfigError for a bad env value. */
+export function workerHeapFlags(
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): string[] {
+  return [heapGrowingFlag(env, execArgv), semiSpaceGrowthFlag(env, execArgv)].filter((f) => f !== undefined);
+}
+
+let applied: readonly string[] = [];
+
+/**
+ * Applies workerHeapFlags() to this process; returns them. The processes pool hands them to its
+ * children, on their command line.
+ */
+export function applyWorkerHeapFlags(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const flags = workerHeapFlags(env);
+  for (const flag of flags) setFlagsFromString(flag);
+  applied = flags;
+  return flags;
+}
+
+/** The flags applyWorkerHeapFlags() set in this process, if it ran. */
+export function appliedWorkerHeapFlags(): readonly string[] {
+  return applied;
 }

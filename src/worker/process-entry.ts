@@ -1,8 +1,14 @@
+import { setFlagsFromString } from 'node:v8';
 import { serveTasks } from './child-runner';
 import type { FromChild, ToChild } from './child-pool';
 
-/** The entry of each child process of the processes pool (process-pool.ts); argv: app module, hostname. */
-const [appModule, hostname] = process.argv.slice(2);
+/**
+ * The entry of each child process of the processes pool (process-pool.ts); argv: app module,
+ * hostname, the V8 heap flags its worker set at run time (space-separated; src/cli/worker-heap.ts).
+ */
+const [appModule, hostname, heapFlags] = process.argv.slice(2);
+// Before the app loads the package, which is what grows the young generation.
+for (const flag of (heapFlags ?? '').split(' ').filter(Boolean)) setFlagsFromString(flag);
 const handle = serveTasks({
   appModule,
   hostname,

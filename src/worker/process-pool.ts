@@ -1,5 +1,6 @@
 import { extname, join, resolve } from 'node:path';
 import { packageFile } from '../package-files';
+import { appliedWorkerHeapFlags } from '../cli/worker-heap';
 import { ChildPool, type Child, type ChildEvents, type ChildLimits } from './child-pool';
 import type { PoolHooks } from './pool';
 
@@ -8,7 +9,7 @@ import type { PoolHooks } from './pool';
  * loaded, and what kills a process (process.abort, a native addon's segfault, an allocation past
  * the heap limit) kills one child, whose task fails with WorkerLostError while the worker and the
  * other children run on. Children inherit the worker's Node flags, so `node
- * --max-old-space-size=N` caps each child's heap. max-memory-per-child reads the child's resident
+ * --max-old-space-size=N` caps each child's heap, and the heap flags `celeriac worker` sets. max-memory-per-child reads the child's resident
  * set after each task, as Celery does. Messages and outcomes cross the IPC channel as JSON.
  */
 export class ProcessPool extends ChildPool {
@@ -20,7 +21,11 @@ export class ProcessPool extends ChildPool {
     const entry = join(__dirname, 'process-entry' + extname(__filename));
     // Required here, so a worker on another pool does not load node:child_process at start.
     const { fork } = require('node:child_process') as typeof import('node:child_process');
-    const child = fork(entry, [resolve(this.appModule!), this.hooks.hostname], {
+    // The heap flags `celeriac worker` set at run time are not in execArgv. The child sets them
+    // at run time too, before it loads the app: on node's command line V8 would raise a semi-space
+    // growth factor of 1 to 2 when it makes the heap.
+    const heapFlags = appliedWorkerHeapFlags().join(' ');
+    const child = fork(entry, [resolve(this.appModule!), this.hooks.hostname, heapFlags], {
       // A debugger flag would have every child bind the worker's inspector port and fail to start.
       execArgv: [...process.execArgv.filter((a) => !/^--inspect/.test(a)), '--require', packageFile('bin/register.js')],
       // The child's output is the worker's: a task's console.log lands where the worker logs.

@@ -1,7 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError } from '../../src';
-import { DEFAULT_HEAP_GROWING_PERCENT, heapGrowingFlag } from '../../src/cli/worker-heap';
+import {
+  DEFAULT_HEAP_GROWING_PERCENT,
+  DEFAULT_SEMI_SPACE_GROWTH_FACTOR,
+  heapGrowingFlag,
+  semiSpaceGrowthFlag,
+  workerHeapFlags,
+} from '../../src/cli/worker-heap';
+
+const root = join(__dirname, '..', '..');
 
 test('the worker sets --heap-growing-percent=50 unless the env or node command line says otherwise', () => {
   expect(DEFAULT_HEAP_GROWING_PERCENT).toBe(50);
@@ -18,12 +26,52 @@ test('the worker sets --heap-growing-percent=50 unless the env or node command l
     expect(() => heapGrowingFlag({ CELERIAC_HEAP_GROWING_PERCENT: bad }, [])).toThrow(ConfigError);
 });
 
-test('celeriac worker applies it before loading the app: a bad value stops the command', () => {
-  const root = join(__dirname, '..', '..');
-  const res = spawnSync(process.execPath, [join(root, 'bin/celeriac.js'), 'worker', '--app', 'no-such-app.js'], {
-    env: { ...process.env, CELERIAC_HEAP_GROWING_PERCENT: 'half' },
-    encoding: 'utf8',
-  });
-  expect(res.status).toBe(1);
-  expect(res.stderr).toContain("Invalid Celeriac config 'CELERIAC_HEAP_GROWING_PERCENT'");
+test('the worker sets --semi-space-growth-factor=1 unless the env, node command line or NODE_OPTIONS says otherwise', () => {
+  expect(DEFAULT_SEMI_SPACE_GROWTH_FACTOR).toBe(1);
+  expect(semiSpaceGrowthFlag({}, [])).toBe('--semi-space-growth-factor=1');
+  expect(semiSpaceGrowthFlag({ CELERIAC_SEMI_SPACE_GROWTH_FACTOR: ' ' }, [])).toBe('--semi-space-growth-factor=1');
+  expect(semiSpaceGrowthFlag({ CELERIAC_SEMI_SPACE_GROWTH_FACTOR: '2' }, [])).toBe('--semi-space-growth-factor=2');
+  // 0 means V8's own sizing: never handed to V8, where a factor of 0 crashes node.
+  expect(semiSpaceGrowthFlag({ CELERIAC_SEMI_SPACE_GROWTH_FACTOR: '0' }, [])).toBeUndefined();
+  // Any young-generation flag the user gave wins: a factor of 1 would undo a larger max size.
+  for (const flag of ['--max-semi-space-size=4', '--min_semi_space_size=2', '--semi-space-growth-factor=4']) {
+    expect(semiSpaceGrowthFlag({}, [flag])).toBeUndefined();
+    expect(semiSpaceGrowthFlag({ NODE_OPTIONS: `--enable-source-maps  ${flag}` }, [])).toBeUndefined();
+  }
+  expect(semiSpaceGrowthFlag({ NODE_OPTIONS: '--max-old-space-size=100' }, [])).toBe('--semi-space-growth-factor=1');
+  for (const bad of ['-1', '1.5', 'off', '2x'])
+    expect(() => semiSpaceGrowthFlag({ CELERIAC_SEMI_SPACE_GROWTH_FACTOR: bad }, [])).toThrow(ConfigError);
+  // NODE_OPTIONS counts for the old generation's flag too.
+  expect(workerHeapFlags({ NODE_OPTIONS: '--heap-growing-percent=30' }, [])).toEqual(['--semi-space-growth-factor=1']);
+  expect(workerHeapFlags({}, [])).toEqual(['--heap-growing-percent=50', '--semi-space-growth-factor=1']);
+});
+
+/** `celeriac worker` on an app that loads the package and reports the young generation's size. */
+function workerReport(env: Record<string, string>) {
+  const res = spawnSync(
+    process.execPath,
+    [join(root, 'bin/celeriac.js'), 'worker', '--app', join(root, 'test/fixtures/heap-report/app.js')],
+    { cwd: root, env: { ...process.env, NODE_OPTIONS: '', ...env }, encoding: 'utf8' },
+  );
+  const line = res.stdout.split('\n').find((l) => l.startsWith('HEAP_REPORT '));
+  if (res.status !== 0 || !line) throw new Error(`no heap report (exit ${res.status}):\n${res.stdout}${res.stderr}`);
+  return JSON.parse(line.slice('HEAP_REPORT '.length)) as { newSpaceBytes: number };
+}
+
+test('celeriac worker sets the young generation before the package loads: it stays at 1 MiB semi-spaces', () => {
+  const MiB = 1024 * 1024;
+  expect(workerReport({}).newSpaceBytes).toBeLessThanOrEqual(2 * MiB);
+  // V8's own sizing: loading the package doubles the semi-spaces at least once.
+  expect(workerReport({ CELERIAC_SEMI_SPACE_GROWTH_FACTOR: '0' }).newSpaceBytes).toBeGreaterThan(2 * MiB);
+});
+
+test('celeriac worker applies them before loading the app: a bad value stops the command', () => {
+  for (const key of ['CELERIAC_HEAP_GROWING_PERCENT', 'CELERIAC_SEMI_SPACE_GROWTH_FACTOR']) {
+    const res = spawnSync(process.execPath, [join(root, 'bin/celeriac.js'), 'worker', '--app', 'no-such-app.js'], {
+      env: { ...process.env, [key]: 'half' },
+      encoding: 'utf8',
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain(`Invalid Celeriac config '${key}'`);
+  }
 });

@@ -63,6 +63,10 @@ test('tasks run in warm child processes, not in the worker', async () => {
   const pids = await Promise.all(Array.from({ length: 6 }, () => run('pp', 'pools.pid')));
   expect(pids.every((p) => typeof p === 'number' && p !== worker.pid)).toBe(true);
   expect(new Set(pids).size).toBeLessThanOrEqual(2);
+  // With the heap flags `celeriac worker` set at run time: the young generation stayed at 1 MiB
+  // semi-spaces while the child loaded the package (16 MiB without).
+  const heap = (await run('pp', 'pools.heap')) as { newSpaceBytes: number };
+  expect(heap.newSpaceBytes).toBeLessThanOrEqual(2 * 1024 * 1024);
 });
 
 test.each([

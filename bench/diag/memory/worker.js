@@ -12,7 +12,30 @@ const v8 = require('node:v8');
 if (process.env.MEM_RUNTIME_FLAGS) v8.setFlagsFromString(process.env.MEM_RUNTIME_FLAGS);
 const { readFileSync } = require('node:fs');
 const { celeriac } = require('./app');
+// MEM_RUNTIME_FLAGS_AFTER: the same once the package and the app have loaded (where a CLI's main
+// module runs: its imports have loaded the package already).
+if (process.env.MEM_RUNTIME_FLAGS_AFTER) v8.setFlagsFromString(process.env.MEM_RUNTIME_FLAGS_AFTER);
 const loadedMs = performance.now() - t0;
+// Collections by kind (scavenges vs mark-compacts), counted and timed: what a young-generation
+// setting costs.
+const gcs = {};
+const semiCap = Number(process.env.MEM_SEMI_CAP_MIB ?? 0) * 1048576;
+let lastFactor = 1;
+new (require('node:perf_hooks').PerformanceObserver)((list) => {
+  for (const e of list.getEntries()) {
+    const kind = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' }[e.detail?.kind] ?? String(e.detail?.kind);
+    const g = (gcs[kind] ??= { count: 0, ms: 0 });
+    g.count++;
+    g.ms += e.duration;
+  }
+  // MEM_SEMI_CAP_MIB (with the growth factor 1 set before the load): let the young generation
+  // grow again after the load, up to semi-spaces of this size, then stop it.
+  if (semiCap) {
+    const size = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space').space_size;
+    const factor = size < 2 * semiCap ? 2 : 1;
+    if (factor !== lastFactor) v8.setFlagsFromString(`--semi-space-growth-factor=${(lastFactor = factor)}`);
+  }
+}).observe({ entryTypes: ['gc'] });
 const modulesAtLoad = Object.keys(require.cache).length;
 
 let session;
@@ -106,6 +129,8 @@ process.on('message', (msg) => {
       spaces: v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]),
       modules: Object.keys(require.cache).length,
       cpu: process.cpuUsage(),
+      gcs,
+      newSpace: v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space').space_size,
       rollup: rollup(),
       smaps: smapsByKind(),
       hwmKb: Number(readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+)/)[1]),
