@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Diagnostic: `node bench/diag/roundtrip.js [samples]` runs a Celeriac worker and a W2 sender with
+ * Diagnostic: `node bench/diag/roundtrip.js [samples] [--dist]` runs a Celeriac worker and a W2 sender with
  * trace-roundtrip.js loaded in both (namespaces as the benchmark's), then prints, per step of a
  * round trip, the median and p90 time since the send started. Needs `cd bench && npm install`.
+ * --dist traces the built package as the celeriac-dist system runs it (an installed copy after
+ * `npm run build`, the app compiled to JavaScript); without it, src/ through the TypeScript loader.
  */
 const { join } = require('node:path');
 const { Child } = require('../lib/proc');
@@ -26,38 +28,44 @@ function events(child, into) {
 }
 
 async function main() {
-  const n = Number(process.argv[2] ?? 200);
-  const sys = byName.celeriac;
+  const args = process.argv.slice(2);
+  const built = args.includes('--dist');
+  const n = Number(args.find((a) => !a.startsWith('--')) ?? 200);
+  const sys = built ? byName['celeriac-dist'] : byName.celeriac;
   const env = await makeEnv({ childTimeoutMs: 120_000 });
   try {
     await sys.setup(env);
     await sys.reset(env);
+    const senderJs = join(__dirname, '..', 'systems', 'celeriac', 'sender.js');
+    // The installed copy's own files, so the trace wraps the very modules its bin and app load.
+    const distEnv = built ? { TRACE_CELERIAC_DIST: join(sys.dist.dir, 'node_modules', 'celeriac', 'dist', 'src') } : {};
     const worker = new Child(
       'diag-worker',
       process.execPath,
-      [
-        '-r',
-        trace,
-        join(ROOT, 'bin', 'celeriac.js'),
-        'worker',
-        '--app',
-        join(__dirname, '..', 'systems', 'celeriac', 'app.ts'),
-        '-c',
-        '50',
-      ],
+      built
+        ? ['-r', trace, sys.dist.bin, 'worker', '--app', sys.dist.app, '-c', '50']
+        : [
+            '-r',
+            trace,
+            join(ROOT, 'bin', 'celeriac.js'),
+            'worker',
+            '--app',
+            join(__dirname, '..', 'systems', 'celeriac', 'app.ts'),
+            '-c',
+            '50',
+          ],
       {
-        cwd: ROOT,
-        env: { CELERIAC_FROM_SOURCE: '1', BENCH_ROLE: 'worker' },
+        cwd: built ? sys.dist.dir : ROOT,
+        env: built ? { ...distEnv, BENCH_ROLE: 'worker' } : { CELERIAC_FROM_SOURCE: '1', BENCH_ROLE: 'worker' },
         timeoutMs: 120_000,
       },
     );
     await worker.waitFor('READY', 30_000);
-    const sender = new Child(
-      'diag-sender',
-      process.execPath,
-      ['-r', trace, join(__dirname, '..', 'systems', 'celeriac', 'sender.js'), 'latency', String(n)],
-      { cwd: ROOT, timeoutMs: 120_000 },
-    );
+    const sender = new Child('diag-sender', process.execPath, ['-r', trace, senderJs, 'latency', String(n)], {
+      cwd: built ? sys.dist.dir : ROOT,
+      env: built ? { ...distEnv, BENCH_CELERIAC_APP: sys.dist.app } : {},
+      timeoutMs: 120_000,
+    });
     const r = await sender.result(120_000);
     await worker.stop();
     const byId = new Map();

@@ -4,11 +4,21 @@
  * Loaded with `node -r` into both the sender and the worker by roundtrip.js, it wraps a few methods
  * of Celeriac's classes at run time (src/ is not changed) and records `<epoch µs> <event> <task id>`
  * in memory, printed as `TRACE …` lines on stderr at exit (printing each line at once doubled the
- * round trip).
+ * round trip). With TRACE_CELERIAC_DIST set it wraps the built package's classes instead.
  */
-process.env.CELERIAC_FROM_SOURCE = '1';
-require('../../bin/register-ts').register();
-const src = (p) => require(require('node:path').join(__dirname, '..', '..', 'src', p));
+// TRACE_CELERIAC_DIST: the built package's compiled src/ (roundtrip.js --dist), wrapped as the
+// installed copy's worker and sender load it; else src/ through the TypeScript loader.
+const dist = process.env.TRACE_CELERIAC_DIST;
+if (!dist) {
+  process.env.CELERIAC_FROM_SOURCE = '1';
+  require('../../bin/register-ts').register();
+}
+const src = (p) =>
+  require(
+    dist
+      ? require('node:path').join(dist, p.replace(/\.ts$/, '.js'))
+      : require('node:path').join(__dirname, '..', '..', 'src', p),
+  );
 
 const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const buf = [];
