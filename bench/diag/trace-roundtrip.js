@@ -70,10 +70,11 @@ RedisBroker.prototype.subscribe = function (channel, handler) {
     return handler(msg, ch);
   });
 };
-const origWrite = ResultStore.prototype.write;
-ResultStore.prototype.write = function (u) {
+// The worker hands final states over with writeThen (a callback, no promise); write() calls it too.
+const origWriteThen = ResultStore.prototype.writeThen;
+ResultStore.prototype.writeThen = function (u, done) {
   say(`write-called:${u.status}`, u.taskId);
-  return origWrite.call(this, u);
+  return origWriteThen.call(this, u, done);
 };
 const origEmit = ResultStore.prototype.emit;
 ResultStore.prototype.emit = function (event, ...args) {
