@@ -95,6 +95,11 @@ async function runAll(opts) {
           results[w][s.name] ??= [];
           const t = Date.now();
           loads.push(os.loadavg()[0]);
+          if (opts.skip?.includes(`${w}:${s.name}`)) {
+            results[w][s.name].push({ skipped: 'not run (--skip)' });
+            log(`${w} ${s.name} run ${run}: skipped (--skip)`);
+            continue;
+          }
           try {
             const code = s.family === 'celeriac' ? celeriacFingerprint() : undefined;
             const r = await workloads[w].run(s, env, opts, run);
