@@ -1,5 +1,6 @@
 import { extname, join, resolve } from 'node:path';
 import { packageFile } from '../package-files';
+import { appliedWorkerHeapFlags } from '../cli/worker-heap';
 import { ChildPool, type Child, type ChildEvents, type ChildLimits } from './child-pool';
 import type { PoolHooks } from './pool';
 
@@ -19,7 +20,15 @@ export class ThreadPool extends ChildPool {
   protected launch(events: ChildEvents): Child {
     const entry = join(__dirname, 'thread-entry' + extname(__filename));
     const registerTs = packageFile('bin/register-ts.js');
-    const bootstrap = `require(${JSON.stringify(registerTs)}).register(); require(${JSON.stringify(entry)});`;
+    // V8 puts a semi-space growth factor below 2 back to 2 for the whole process when it makes a
+    // heap, so each new thread would undo the flags `celeriac worker` set at run time, for itself
+    // and the worker alike: the thread sets them again first, before it loads anything.
+    const heapFlags = appliedWorkerHeapFlags()
+      .map((f) => `v8.setFlagsFromString(${JSON.stringify(f)});`)
+      .join(' ');
+    const bootstrap =
+      (heapFlags ? `{ const v8 = require('node:v8'); ${heapFlags} } ` : '') +
+      `require(${JSON.stringify(registerTs)}).register(); require(${JSON.stringify(entry)});`;
     // Required here, so a worker on another pool does not load node:worker_threads at start.
     const { Worker: Thread } = require('node:worker_threads') as typeof import('node:worker_threads');
     const thread = new Thread(bootstrap, {
