@@ -27,13 +27,14 @@ test("while nobody listens, a finished task's result is not turned into JSON for
     app: { signals: new Signals(() => silentLogger) },
     workerName: 'w@test',
     events,
+    // The finisher's callback path (writeThen/ackThen) for a task with nothing to follow.
     states: {
-      write: (_job: Job, _state: string, update: { result?: unknown }) => (
-        committed.push(update.result),
-        Promise.resolve({ stored: 'as-is' })
-      ),
+      writeThen: (_job: Job, _state: string, update: { result?: unknown }, done: (r: unknown) => void) => {
+        committed.push(update.result);
+        done({ stored: 'as-is' });
+      },
     },
-    acker: { ack: (job: Job) => (acked.push(job.msg.id), Promise.resolve()) },
+    acker: { ackThen: (job: Job, done: () => void) => (acked.push(job.msg.id), done()) },
     log: () => {},
     fail: (message: string, err: unknown) => {
       throw new Error(`${message}: ${String(err)}`);
