@@ -174,7 +174,10 @@ test('a worker stopped while Postgres is away: stop() is bounded, its messages g
   const stopping = app.worker({ name: 'pgdown-stop@test', concurrency: CONCURRENCY, prefetchMultiplier: MULTIPLIER });
   stopping.on('error', () => {});
   await stopping.start();
-  const sent = await Promise.all(Array.from({ length: N }, () => work.delay(5)));
+  // 50 ms a task at -c 10: the 250 left after the first 50 need ≥ 1.25 s, so Postgres stops with
+  // states still to write even when a busy machine delays this test's polling (at 5 ms a task they
+  // could all be written first, and the store would never see the outage).
+  const sent = await Promise.all(Array.from({ length: N }, () => work.delay(50)));
   const store = await app.results();
   expect(await store.flush()).toBe(true);
   await eventually(() => expect(stopping.info().processed).toBeGreaterThanOrEqual(50), 60_000, 5);
