@@ -5,7 +5,7 @@ import { init } from './init';
 import { remoteCommand, remoteUsage } from './inspect';
 import { parseAutoscale } from '../worker/autoscale';
 import { packageFile } from '../package-files';
-import { applyWorkerHeapFlags } from './worker-heap';
+import { applyWorkerHeapFlags } from '../worker/heap-flags';
 
 const usage = `Usage: celeriac <command> --app <module> [options]
 

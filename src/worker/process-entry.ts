@@ -4,7 +4,7 @@ import type { FromChild, ToChild } from './child-pool';
 
 /**
  * The entry of each child process of the processes pool (process-pool.ts); argv: app module,
- * hostname, the V8 heap flags its worker set at run time (space-separated; src/cli/worker-heap.ts).
+ * hostname, the V8 heap flags its worker set at run time (space-separated; src/worker/heap-flags.ts).
  */
 const [appModule, hostname, heapFlags] = process.argv.slice(2);
 // Before the app loads the package, which is what grows the young generation.

@@ -1,6 +1,6 @@
 import { extname, join, resolve } from 'node:path';
 import { packageFile } from '../package-files';
-import { appliedWorkerHeapFlags } from '../cli/worker-heap';
+import { appliedWorkerHeapFlags } from './heap-flags';
 import { ChildPool, type Child, type ChildEvents, type ChildLimits } from './child-pool';
 import type { PoolHooks } from './pool';
 

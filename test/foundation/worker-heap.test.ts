@@ -7,7 +7,7 @@ import {
   heapGrowingFlag,
   semiSpaceGrowthFlag,
   workerHeapFlags,
-} from '../../src/cli/worker-heap';
+} from '../../src/worker/heap-flags';
 
 const root = join(__dirname, '..', '..');
 

@@ -5,7 +5,7 @@ import { exited, ready, spawnWorker } from '../worker/child';
 
 /**
  * The threads pool, in a real worker process started by the CLI, with the heap flags
- * `celeriac worker` sets at run time (src/cli/worker-heap.ts).
+ * `celeriac worker` sets at run time (src/worker/heap-flags.ts).
  */
 
 const APP = join(__dirname, '../fixtures/pools/app.ts');
