@@ -43,6 +43,13 @@ module.exports = {
       to: { path: '^src/(plugin|results|runtime|worker|beat|canvas|admin|cli|db)/' },
     },
     {
+      name: 'cli-on-top',
+      severity: 'error',
+      comment: 'The CLI assembles a process from the parts; no part imports it (what both need lives in the part).',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
       name: 'admin-is-a-leaf',
       severity: 'error',
       comment: 'Nothing but the facade and the public API builds on the admin.',
