@@ -89,8 +89,9 @@ export function workerHeapFlags(
 let applied: readonly string[] = [];
 
 /**
- * Applies workerHeapFlags() to this process; returns them. The processes pool hands them to its
- * children, on their command line.
+ * Applies workerHeapFlags() to this process; returns them. The pools' children set them again
+ * at run time before loading the app (process-entry.ts's argv, thread-pool.ts's bootstrap): on
+ * node's command line, or when a thread's heap is made, V8 raises a growth factor of 1 to 2.
  */
 export function applyWorkerHeapFlags(env: NodeJS.ProcessEnv = process.env): readonly string[] {
   const flags = workerHeapFlags(env);

@@ -9,8 +9,9 @@ import type { PoolHooks } from './pool';
  * loaded, and what kills a process (process.abort, a native addon's segfault, an allocation past
  * the heap limit) kills one child, whose task fails with WorkerLostError while the worker and the
  * other children run on. Children inherit the worker's Node flags, so `node
- * --max-old-space-size=N` caps each child's heap, and the heap flags `celeriac worker` sets. max-memory-per-child reads the child's resident
- * set after each task, as Celery does. Messages and outcomes cross the IPC channel as JSON.
+ * --max-old-space-size=N` caps each child's heap; the heap flags `celeriac worker` sets at run
+ * time are handed over in argv (below). max-memory-per-child reads the child's resident set after
+ * each task, as Celery does. Messages and outcomes cross the IPC channel as JSON.
  */
 export class ProcessPool extends ChildPool {
   constructor(appModule: string | undefined, size: number, hooks: PoolHooks, limits: ChildLimits = {}) {
