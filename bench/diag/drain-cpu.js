@@ -6,7 +6,8 @@
  *   BENCH_NS=floor node bench/diag/drain-cpu.js [--rounds 3] [--sizes 10000,50000]
  *       [--systems celeriac,celeriac-ignore-result,bullmq,graphile-batched,floor,floor-ignore-result]
  *       [--json FILE]
- *   node bench/diag/drain-cpu.js --from FILE    (re-print the tables of a saved --json run)
+ *   node bench/diag/drain-cpu.js --from FILE [--set A]   (re-print the tables of a saved --json run;
+ *       bench/diag/drain-cpu-2026-12-07.json holds the runs bench/ANALYSIS.md quotes, sets A and B)
  *
  * Each drain is W1's (bench/workloads/w1.js): the queue preloaded by the system's own sender
  * (its bulk mode; Celeriac's PENDING rows committed before the worker starts), then one worker
@@ -23,8 +24,9 @@
  *     sessions (other users of the shared server: left out);
  *   - the whole machine from /proc/stat, so what no process above used (other users, the kernel's
  *     softirqs) shows as "other";
- *   - the 2-core bound per run: a drain cannot be shorter than the worker's CPU (one event loop,
- *     one core) nor than the system's total CPU over two cores; which of the two is larger says what
+ *   - the 2-core bound per run: a drain cannot be shorter than the CPU of the worker's main thread
+ *     (one event loop, one core; V8's GC and compiler threads run beside it) nor than the system's
+ *     total CPU over two cores; which of the two is larger says what
  *     limits that system here, and the wall time above it is waiting or other load.
  *
  * Holds the bench's run lock (bench/lib/env.js) for its whole length, so it neither runs beside a
@@ -82,6 +84,21 @@ function machineCpu() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = f;
   return { busy: (user + nice + system + irq + softirq + steal) * TICK_MS, idle: (idle + iowait) * TICK_MS };
+}
+
+/**
+ * CPU ms of a process's main thread alone (/proc/<pid>/task/<pid>/stat). A Node process also
+ * runs V8's GC helpers and compiler threads and libuv's pool on other cores, so its process CPU
+ * can exceed its wall time; the one-core bound is the event loop's thread.
+ */
+function mainThreadCpu(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Every pid in the tree under `root` (the worker and any pool children). */
@@ -168,6 +185,7 @@ async function drainOnce(sys, env, n, round) {
     const [t0] = (await worker.waitFor('T0', 60_000)).payload.split(' ').map(Number);
     const before = {
       worker: cpuByPid(tree(worker.pid)),
+      main: mainThreadCpu(worker.pid),
       pg: cpuByPid(pidsNamed('postgres')),
       redis: cpuByPid(pidsNamed('redis-server')),
       machine: machineCpu(),
@@ -177,6 +195,7 @@ async function drainOnce(sys, env, n, round) {
     const workerPids = tree(worker.pid);
     const after = {
       worker: cpuByPid(workerPids),
+      main: mainThreadCpu(worker.pid),
       pg: cpuByPid(pidsNamed('postgres')),
       redis: cpuByPid(pidsNamed('redis-server')),
       machine: machineCpu(),
@@ -209,6 +228,7 @@ async function drainOnce(sys, env, n, round) {
       drainMs,
       perSec: (n / drainMs) * 1000,
       worker: per1k(sum(delta(before.worker, after.worker))),
+      workerMain: per1k(after.main - before.main),
       pgWorker: per1k(sum(pgd, (p) => k(p) === 'worker')),
       pgBg: per1k(sum(pgd, (p) => k(p) === 'bg')),
       pgProbe: per1k(sum(pgd, (p) => k(p) === 'probe')),
@@ -222,7 +242,7 @@ async function drainOnce(sys, env, n, round) {
     r.other = r.machineBusy - r.system_total - r.pgProbe - r.harness; // other users, kernel, this harness's children
     // Lower bounds on the drain time on 2 cores, per 1,000 tasks: the worker's loop (one core), and
     // everything the system runs shared over both cores.
-    r.boundWorker = r.worker;
+    r.boundWorker = r.workerMain;
     r.boundTotal = r.system_total / 2;
     r.bound = r.boundWorker >= r.boundTotal ? 'worker' : 'cores';
     r.wallPer1k = per1k(drainMs);
@@ -243,7 +263,7 @@ const mmm = (xs, f = f1) => `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.
 function line(r) {
   return (
     `${r.system} n=${r.n} r${r.round} load ${r.loadAvg.toFixed(2)}: ${f0(r.perSec)}/s (${f0(r.drainMs)} ms); ` +
-    `CPU ms/1k worker ${f1(r.worker)} · pg ${f1(r.pgWorker)} + bg ${f1(r.pgBg)} · redis ${f1(r.redis)} = ${f1(r.system_total)}; ` +
+    `CPU ms/1k worker ${f1(r.worker)} (main thread ${f1(r.workerMain)}) · pg ${f1(r.pgWorker)} + bg ${f1(r.pgBg)} · redis ${f1(r.redis)} = ${f1(r.system_total)}; ` +
     `probe ${f1(r.pgProbe)}, pg other ${f1(r.pgOther)}, harness ${f1(r.harness)}, machine busy ${f1(r.machineBusy)} idle ${f1(r.machineIdle)} (other ${f1(r.other)}); ` +
     `wall ${f1(r.wallPer1k)} vs bounds worker ${f1(r.boundWorker)} / cores ${f1(r.boundTotal)} → ${r.bound}`
   );
@@ -280,16 +300,16 @@ async function main() {
   report(results);
 }
 
-/** The CPU-bound drain rate (tasks/s) a system's CPU per 1,000 tasks allows on `cores` cores. */
-const boundRate = (worker, total, cores) => 1e6 / Math.max(worker, total / cores);
+/** The CPU-bound drain rate (tasks/s) on `cores` cores: the worker's loop thread on one core, everything over all. */
+const boundRate = (main, total, cores) => 1e6 / Math.max(main, total / cores);
 
 function report(results) {
   const names = [...new Set(results.map((r) => r.system))];
   const ns = [...new Set(results.map((r) => r.n))].sort((a, b) => a - b);
   console.log(
-    '\n| system | n | drain/s | worker | pg (worker backends) | pg background | redis | system total | ÷ 2 cores | bound | machine busy | other | probe |',
+    '\n| system | n | drain/s | worker | its main thread | pg (worker backends) | pg background | redis | system total | ÷ 2 cores | bound | machine busy | other | probe |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const med = {};
   for (const n of ns)
     for (const name of names) {
@@ -300,9 +320,14 @@ function report(results) {
           rs.map((r) => r[k]),
           f,
         );
-      med[`${name}/${n}`] = { worker: median(rs.map((r) => r.worker)), total: median(rs.map((r) => r.system_total)) };
+      // The one-core bound is the main thread's CPU (older --json files lack it: the process's).
+      med[`${name}/${n}`] = {
+        worker: median(rs.map((r) => r.worker)),
+        main: median(rs.map((r) => r.workerMain ?? r.worker)),
+        total: median(rs.map((r) => r.system_total)),
+      };
       console.log(
-        `| ${name} | ${n} | ${col('perSec', f0)} | ${col('worker')} | ${col('pgWorker')} | ${col('pgBg')} | ${col('redis')} | ${col('system_total')} | ${col('boundTotal')} | ${rs.map((r) => r.bound).join(', ')} | ${col('machineBusy')} | ${col('other')} | ${col('pgProbe')} |`,
+        `| ${name} | ${n} | ${col('perSec', f0)} | ${col('worker')} | ${col('workerMain')} | ${col('pgWorker')} | ${col('pgBg')} | ${col('redis')} | ${col('system_total')} | ${col('boundTotal')} | ${rs.map((r) => r.bound).join(', ')} | ${col('machineBusy')} | ${col('other')} | ${col('pgProbe')} |`,
       );
     }
   const loads = results.map((r) => r.loadAvg);
@@ -325,8 +350,8 @@ function report(results) {
       if (!m) continue;
       const p = med[`${peer[name]}/${n}`];
       const cell = (cores) => {
-        const rate = boundRate(m.worker, m.total, cores);
-        const ratio = p ? ` (${(rate / boundRate(p.worker, p.total, cores)).toFixed(2)}× ${peer[name]})` : '';
+        const rate = boundRate(m.main, m.total, cores);
+        const ratio = p ? ` (${(rate / boundRate(p.main, p.total, cores)).toFixed(2)}× ${peer[name]})` : '';
         return `${f0(rate)}${ratio}`;
       };
       console.log(`| ${name} | ${cell(2)} | ${cell(3)} | ${cell(Infinity)} |`);
@@ -355,7 +380,8 @@ function report(results) {
 
 const from = arg('from', undefined);
 if (from) {
-  report(JSON.parse(readFileSync(from, 'utf8')));
+  const set = arg('set', undefined); // bench/diag/drain-cpu-2026-12-07.json holds two sets of runs, A and B
+  report(JSON.parse(readFileSync(from, 'utf8')).filter((r) => set === undefined || r.set === set));
   process.exit(0);
 }
 
