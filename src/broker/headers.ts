@@ -1,5 +1,6 @@
 import { MessageDecodeError } from '../errors';
-import { columnProblem, COLUMN_LIMITS, scrubText, storableDate } from '../storable';
+import { columnProblem, COLUMN_LIMITS, storableDate } from '../storable';
+import { showValue as show } from './shown-value';
 
 /**
  * Every header a worker acts on, checked as it arrives. Another producer (Python Celery, a
@@ -166,15 +167,3 @@ function parseIso(value: string): Date | null {
 }
 
 const ISO_DATE = /^[+-]?\d{4,6}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?([zZ]|[+-]\d\d:?\d\d)?)?$/;
-
-/** A header value in an error message: short, and without text that would break the log line. */
-function show(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  // JSON escapes NUL and lone surrogates; the cut can split a pair, and the reason is stored on the row.
-  return scrubText(text.length > 60 ? text.slice(0, 57) + '…' : text);
-}

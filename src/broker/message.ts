@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EncodeError, MessageDecodeError, NotStorableError } from '../errors';
 import { pathKey, textProblem } from '../storable';
+import { showValue } from './shown-value';
 import { checkHeaders, MessageFieldError, type CheckedHeaders, type TaskHeaderFields } from './headers';
 import type { MessageSigner } from './signing';
 import type { AuthSerializer } from './serializers/auth';
@@ -143,7 +144,7 @@ export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessa
   // One Celeriac cannot read at all gets decodeBody's reason, the same with or without `accept`.
   if (accept && readable(contentType) && !accept.has(contentType))
     throw refuse(
-      `Task ${id} uses content-type ${JSON.stringify(contentType)}, which this worker does not accept (acceptContent: ${[...accept].join(', ')}). Add it to acceptContent, or send with a serializer the worker accepts.`,
+      `Task ${id} uses content-type ${showValue(contentType)}, which this worker does not accept (acceptContent: ${[...accept].join(', ')}). Add it to acceptContent, or send with a serializer the worker accepts.`,
     );
   const bytes =
     properties.body_encoding === 'base64'

@@ -1,5 +1,6 @@
 import { constants, createPrivateKey, getHashes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { ConfigError } from '../../errors';
+import { showValue } from '../shown-value';
 
 /**
  * Celery's `auth` serializer (celery.security): task bodies signed with an X.509 certificate's
@@ -110,7 +111,8 @@ export class AuthSerializer {
     if (first < 0) return { refused: "the body is not Celery's auth serializer format (no signer)" };
     const signer = fields.subarray(0, first).toString('utf8');
     const cert = this.store.get(signer);
-    if (!cert) return { refused: `the message is signed by '${signer}', which is not in security.certStore` };
+    // Quoted short: the signer is the sender's text, read before any signature is checked.
+    if (!cert) return { refused: `the message is signed by ${showValue(signer)}, which is not in security.certStore` };
     // The signature's length is the key's size, so it is read by length, not split on (it may hold the separator).
     const sigLength = (cert.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) >> 3;
     const sigStart = first + SEP.length;

@@ -1,4 +1,5 @@
 import { ConfigError, MessageDecodeError } from '../../errors';
+import { showValue } from '../shown-value';
 import { AUTH_CONTENT_TYPE, registeredAuth, type AuthSerializer } from './auth';
 
 /**
@@ -91,7 +92,7 @@ export function decodeBody(bytes: Buffer, contentType: unknown, compression: unk
     }
   }
   throw new MessageDecodeError(
-    `Task ${id} uses content-type ${JSON.stringify(contentType) ?? 'none'}: Celeriac reads application/json and application/x-msgpack. Set task_serializer='json' or 'msgpack' on the sender.`,
+    `Task ${id} uses content-type ${contentType === undefined ? 'none' : showValue(contentType)}: Celeriac reads application/json and application/x-msgpack. Set task_serializer='json' or 'msgpack' on the sender.`,
   );
 }
 
@@ -109,11 +110,11 @@ function decompress(bytes: Buffer, compression: unknown, id: string): Buffer {
     throw new MessageDecodeError(
       tooBig
         ? `The body of task ${id} inflates past ${MAX_INFLATED_BYTES} bytes: refused (send large data by reference).`
-        : `The body of task ${id} does not decompress as ${JSON.stringify(compression)} (${(err as Error).message}).`,
+        : `The body of task ${id} does not decompress as ${showValue(compression)} (${(err as Error).message}).`,
     );
   }
   throw new MessageDecodeError(
-    `Task ${id} is compressed with ${JSON.stringify(compression)}: Celeriac reads application/x-gzip (kombu's zlib and gzip) and application/x-brotli. Set task_compression='zlib' or none on the sender.`,
+    `Task ${id} is compressed with ${showValue(compression)}: Celeriac reads application/x-gzip (kombu's zlib and gzip) and application/x-brotli. Set task_compression='zlib' or none on the sender.`,
   );
 }
 
