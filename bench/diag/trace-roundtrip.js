@@ -23,7 +23,12 @@ const src = (p) =>
 const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const buf = [];
 const say = (ev, id) => buf.push(`TRACE ${now()} ${ev} ${id}`);
-process.on('exit', () => require('node:fs').writeSync(2, buf.join('\n') + '\n'));
+// TRACE_FILE: to a file (burst-steps.js): a burst's ~10,000 lines overflow a pipe written at exit.
+process.on('exit', () =>
+  process.env.TRACE_FILE
+    ? require('node:fs').writeFileSync(process.env.TRACE_FILE, buf.join('\n') + '\n')
+    : require('node:fs').writeSync(2, buf.join('\n') + '\n'),
+);
 
 const { Celeriac } = src('celeriac.ts');
 const { RedisBroker } = src('broker/redis-broker.ts');
@@ -51,6 +56,7 @@ const origFetch = RedisBroker.prototype.fetch;
 RedisBroker.prototype.fetch = async function (...args) {
   const d = await origFetch.apply(this, args);
   for (const x of d) say('fetched', idOfRaw(x.raw));
+  say('fetch-batch', d.length);
   return d;
 };
 const origAck = RedisBroker.prototype.ack;
@@ -96,5 +102,15 @@ ResultWaiter.prototype.wait = async function (id, ms) {
 const origRun = Task.prototype.run;
 Task.prototype.run = function (ctx, ...rest) {
   say('task-run', ctx.id);
-  return origRun.call(this, ctx, ...rest);
+  const r = origRun.call(this, ctx, ...rest);
+  // The body's end (burst-steps.js: a slot is free from here).
+  if (r && typeof r.then === 'function')
+    r.then(
+      () => say('task-end', ctx.id),
+      () => say('task-end', ctx.id),
+    );
+  else say('task-end', ctx.id);
+  return r;
 };
+// The profile's clock (monotonic µs) beside the trace's (epoch µs), to cut a --cpu-prof to a window.
+buf.push(`TRACE_CLOCK ${now()} ${process.hrtime.bigint() / 1000n}`);
