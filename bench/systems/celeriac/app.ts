@@ -53,6 +53,11 @@ export const collect = task('bench.collect', (_ctx, results: unknown[]) => resul
 
 let execRedis: Redis | undefined;
 const execKey = NS.exec.keyPrefix + (process.env.BENCH_SYSTEM ?? 'celeriac') + ':';
+// W3 (systems/celeriac/beat.js): the record connection opened with the worker, as BullMQ's W3
+// worker opens its own (systems/bullmq/beat-child.js); opened by the burst's first task it put a
+// connect on the burst's path that BullMQ's runs did not pay. W1's start-up figure is untouched.
+if (isWorker && process.env.BENCH_EXEC_AT_START === '1')
+  execRedis = new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: NS.exec.redisDb });
 
 /** W4: record each execution's start and end, so duplicates and losses can be counted per task. */
 export const sleepRecord = task('bench.sleep', async (_ctx, benchId: string, ms: number) => {

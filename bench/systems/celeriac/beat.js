@@ -72,7 +72,7 @@ module.exports = {
           })
         : new Child(`${tag}-worker`, process.execPath, [cli, 'worker', '--app', APP, '-c', '50'], {
             cwd: ROOT,
-            env: { ...env0, BENCH_ROLE: 'worker' },
+            env: { ...env0, BENCH_ROLE: 'worker', BENCH_EXEC_AT_START: '1' },
             timeoutMs: plan.timeoutMs,
           });
     return { beat, worker };
