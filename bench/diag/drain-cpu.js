@@ -5,9 +5,10 @@
  *
  *   BENCH_NS=floor node bench/diag/drain-cpu.js [--rounds 3] [--sizes 10000,50000]
  *       [--systems celeriac,celeriac-ignore-result,bullmq,graphile-batched,floor,floor-ignore-result]
+ *       (also: floor-2, the floor with two result batches in flight)
  *       [--json FILE]
  *   node bench/diag/drain-cpu.js --from FILE [--set A]   (re-print the tables of a saved --json run;
- *       bench/diag/drain-cpu-2026-12-07.json holds the runs bench/ANALYSIS.md quotes, sets A and B)
+ *       bench/diag/drain-cpu-2026-12-07.json holds the runs bench/ANALYSIS.md quotes, sets A, B and C)
  *
  * Each drain is W1's (bench/workloads/w1.js): the queue preloaded by the system's own sender
  * (its bulk mode; Celeriac's PENDING rows committed before the worker starts), then one worker
@@ -56,17 +57,20 @@ const systemNames = arg(
 ).split(',');
 const jsonOut = arg('json', undefined);
 
-/** The floor as a system: Celeriac's queue, sender, store and "done" count; drain-floor.js as the worker. */
-function floorSystem(ignore) {
+/**
+ * The floor as a system: Celeriac's queue, sender, store and "done" count; drain-floor.js as the
+ * worker. floor-2: the same with two result batches in flight (two connections).
+ */
+function floorSystem(ignore, extra = []) {
   const base = byName[ignore ? 'celeriac-ignore-result' : 'celeriac'];
   return {
     ...base,
-    name: ignore ? 'floor-ignore-result' : 'floor',
+    name: (ignore ? 'floor-ignore-result' : 'floor') + (extra.length ? '-2' : ''),
     worker(env, tag) {
       return new Child(
         `${tag}-worker`,
         process.execPath,
-        [join(__dirname, 'drain-floor.js'), ...(ignore ? ['--ignore-result'] : [])],
+        [join(__dirname, 'drain-floor.js'), ...(ignore ? ['--ignore-result'] : []), ...extra],
         { cwd: join(__dirname, '..', '..'), env: base.childEnv, timeoutMs: env.childTimeoutMs },
       );
     },
@@ -74,9 +78,12 @@ function floorSystem(ignore) {
     async teardown() {},
   };
 }
-const systems = systemNames.map((n) =>
-  n === 'floor' ? floorSystem(false) : n === 'floor-ignore-result' ? floorSystem(true) : byName[n],
-);
+const floors = {
+  floor: floorSystem(false),
+  'floor-2': floorSystem(false, ['--in-flight', '2']),
+  'floor-ignore-result': floorSystem(true),
+};
+const systems = systemNames.map((n) => floors[n] ?? byName[n]);
 for (const [i, s] of systems.entries()) if (!s) throw new Error(`unknown system ${systemNames[i]}`);
 
 /** Busy and total jiffies of the whole machine (/proc/stat's first line), in ms. */
@@ -380,7 +387,7 @@ function report(results) {
 
 const from = arg('from', undefined);
 if (from) {
-  const set = arg('set', undefined); // bench/diag/drain-cpu-2026-12-07.json holds two sets of runs, A and B
+  const set = arg('set', undefined); // bench/diag/drain-cpu-2026-12-07.json holds three sets of runs, A, B and C
   report(JSON.parse(readFileSync(from, 'utf8')).filter((r) => set === undefined || r.set === set));
   process.exit(0);
 }

@@ -3,7 +3,7 @@
  * The floor under a W1 drain: only what must be done per task, with Celeriac's wire formats and
  * statements, and no worker framework around it (issue 21, session 6, engineer "floor").
  *
- *   BENCH_NS=floor node bench/diag/drain-floor.js [--ignore-result] [--prefetch 250]
+ *   BENCH_NS=floor node bench/diag/drain-floor.js [--ignore-result] [--prefetch 250] [--in-flight 1]
  *
  * Not meant to be run by hand: bench/diag/drain-cpu.js starts it as the "floor" and
  * "floor-ignore-result" systems, on the queue the bench's Celeriac sender filled (Redis DB 1,
@@ -66,11 +66,17 @@ process.stdout.write(`BENCH_T0 ${Date.now()} ${process.hrtime.bigint() / 1000n}\
 
 const redis = new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: NS.celeriac.redisDb });
 redis.defineCommand('floorFetch', { lua: fetchLua });
-const pg = new Client({ connectionString: DATABASE_URL, application_name: 'celeriac-floor' });
+// --in-flight N: result batches in flight at once, each on its own connection (the store keeps one).
+const inFlight = Math.max(1, Number(argv[argv.indexOf('--in-flight') + 1]) || 1);
+const clients = Array.from(
+  { length: inFlight },
+  () => new Client({ connectionString: DATABASE_URL, application_name: 'celeriac-floor' }),
+);
+const idle = [...clients];
 
 let held = 0; // messages fetched and not yet acked: the prefetch window
 let fetching = false;
-let writing = false;
+let writeScheduled = false;
 const pendingRows = []; // finished, not yet sent to Postgres
 const pendingTags = [];
 let ackTags = []; // ignoreResult: ran, not yet acked
@@ -151,11 +157,13 @@ function scheduleAck() {
   });
 }
 
-/** One batch in flight; the next one goes on the loop turn after it commits (ResultStore's flush). */
+/** One batch in flight (by default); the next one goes on the loop turn after it commits (ResultStore's flush). */
 function scheduleWrite() {
-  if (writing || pendingRows.length === 0) return;
-  writing = true;
+  if (writeScheduled || idle.length === 0 || pendingRows.length === 0) return;
+  writeScheduled = true;
   setImmediate(() => {
+    writeScheduled = false;
+    const pg = idle.pop();
     const rows = pendingRows.splice(0, MAX_BATCH);
     const tags = pendingTags.splice(0, rows.length);
     const json = JSON.stringify(rows);
@@ -169,7 +177,7 @@ function scheduleWrite() {
       .then(() => redis.hdel(heldKey, ...tags)) // ack only what is committed
       .then(() => {
         held -= tags.length;
-        writing = false;
+        idle.push(pg);
         scheduleWrite();
         fetchMore();
       }, fail);
@@ -177,7 +185,7 @@ function scheduleWrite() {
 }
 
 async function main() {
-  await Promise.all([ignoreResult ? undefined : pg.connect(), redis.ping()]);
+  await Promise.all([...(ignoreResult ? [] : clients.map((c) => c.connect())), redis.ping()]);
   process.stdout.write('BENCH_READY\n');
   fetchMore();
 }
@@ -188,7 +196,7 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     process.stdout.write(`floor: ${JSON.stringify(stats)}\n`);
     // Anything still held stays in the held hash (nothing is lost); the bench wipes the keys.
     redis.disconnect();
-    void pg.end().finally(() => process.exit(0));
+    void Promise.all(clients.map((c) => c.end())).finally(() => process.exit(0));
   });
 }
 
