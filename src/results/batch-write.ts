@@ -125,14 +125,17 @@ export class BatchWriter {
   }
 
   private async writeAlone(p: Pending, settle: (p: Pending, result: WriteResult) => void): Promise<void> {
+    // settle() is called outside each try: a throw from it is not Postgres refusing the row, and
+    // taking it for one settled the row again as its replacement.
     let failure: unknown;
     try {
       await this.upsert([toRecord(p)]);
-      return settle(p, { stored: 'as-is' });
+      failure = undefined;
     } catch (err) {
       if (classifyDbError(err) === 'transient') throw new StoreWriteError('transient', err);
-      failure = err;
+      failure = err ?? new Error('the upsert failed with no error');
     }
+    if (failure === undefined) return settle(p, { stored: 'as-is' });
     const replacement = replacementFor(p.update, failure);
     if (!replacement) {
       return settle(p, {
@@ -144,11 +147,12 @@ export class BatchWriter {
     for (const r of replacement.reason === minimal.reason ? [minimal] : [replacement, minimal]) {
       try {
         await this.upsert([toRecord({ update: r.update, seq: stateSeq(r.update.status, r.update.retries) })]);
-        return settle(p, { stored: 'replaced', update: r.update, reason: r.reason });
       } catch (err) {
         if (classifyDbError(err) === 'transient') throw new StoreWriteError('transient', err);
         failure = err;
+        continue;
       }
+      return settle(p, { stored: 'replaced', update: r.update, reason: r.reason });
     }
     // Not even the id and the state went in: the fault is the store's (a missing table, no
     // permission), not this row's.

@@ -53,3 +53,10 @@ export interface TaskResultRow {
   dateDone: Date | null;
   dateChanged: Date;
 }
+
+/** Two states of one task as one: fields of `later` win; fields it leaves undefined keep `earlier`'s. */
+export function mergeStates(earlier: StateUpdate, later: StateUpdate): StateUpdate {
+  const out: StateUpdate = { ...earlier };
+  for (const [k, v] of Object.entries(later)) if (v !== undefined) (out as any)[k] = v;
+  return out;
+}

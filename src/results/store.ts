@@ -6,9 +6,10 @@ import { celeriacResultTables, type ResultTables } from './tables';
 import { stateSeq } from './state-rules';
 import type { LogLevel } from '../log';
 import { Outage, type OutageInfo } from '../outage';
+import { callContained, thrownField } from '../contain';
 import { BatchWriter, STATEMENT_TIMEOUT_MS, StoreWriteError, type Pending, type WriteResult } from './batch-write';
 
-import type { StateUpdate, TaskResultRow } from './rows';
+import { mergeStates as merge, type StateUpdate, type TaskResultRow } from './rows';
 
 export type { WriteResult } from './batch-write';
 export type { StateUpdate, TaskResultRow } from './rows';
@@ -170,22 +171,25 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
         const settled = new Set<Pending>();
         const done: StateUpdate[] = [];
         try {
+          // Calls out are contained (contain.ts): a throw skipped the batch's other waiters and
+          // reached writer.write, which took it for a failed write.
           await this.writer.write(batch, (p, result) => {
             settled.add(p);
             done.push(result.stored === 'replaced' ? result.update : p.update);
-            if (result.stored === 'replaced' || result.stored === 'dropped') this.noteUnstorable(p.update, result);
-            for (const w of p.waiters) w(result);
+            if (result.stored === 'replaced' || result.stored === 'dropped')
+              callContained((r) => this.noteUnstorable(p.update, r), result, this.reportCallbackError);
+            for (const w of p.waiters) callContained(w, result, this.reportCallbackError);
           });
           this.inFlight = [];
           stall.end(true);
           this.retryDelayMs = 100;
           this.postgres.ok();
-          this.emit('committed', done);
+          callContained((d) => this.emit('committed', d), done, this.reportCallbackError);
         } catch (err) {
           // Keep what did not commit: merge it back under anything written meanwhile, then back off.
           this.inFlight = [];
           stall.end(false);
-          if (done.length > 0) this.emit('committed', done);
+          if (done.length > 0) callContained((d) => this.emit('committed', d), done, this.reportCallbackError);
           const kept = batch.filter((p) => !settled.has(p));
           if (this.closed) {
             this.droppedAtClose += kept.length;
@@ -219,8 +223,10 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
         { error: error.message },
       );
     }
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.listenerCount('error') > 0) callContained((e) => this.emit('error', e), error, this.reportCallbackError);
   }
+
+  private readonly reportCallbackError = (e: unknown) => this.log('error', CALLBACK_THREW, thrownField(e));
 
   private noteUnstorable(
     original: StateUpdate,
@@ -264,7 +270,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private abandon(list: Pending[]): void {
     for (const p of list) {
       const result = abandoned(p.update);
-      for (const w of p.waiters) w(result);
+      for (const w of p.waiters) callContained(w, result, this.reportCallbackError);
     }
   }
 
@@ -467,6 +473,9 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   }
 }
 
+/** Logged when a callback or listener of the store threw; the batch goes on. */
+const CALLBACK_THREW = 'a callback waiting on the result store threw; ignored (its state is stored as reported)';
+
 /** The result a write gets when the store closed before Postgres took it. */
 function abandoned(u: StateUpdate): WriteResult {
   return {
@@ -482,13 +491,6 @@ function explain(err: Error, schema: string, createdBy: string): Error {
     return new Error(`${err.message}: the result table is missing in schema '${schema}'. ${createdBy}`);
   }
   return err;
-}
-
-/** Fields of `later` win; fields it leaves undefined keep `earlier`'s. */
-function merge(earlier: StateUpdate, later: StateUpdate): StateUpdate {
-  const out: StateUpdate = { ...earlier };
-  for (const [k, v] of Object.entries(later)) if (v !== undefined) (out as any)[k] = v;
-  return out;
 }
 
 function isDataSource(db: Database | DataSource): db is DataSource {

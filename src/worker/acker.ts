@@ -1,4 +1,5 @@
 import type { Broker } from '../broker';
+import { callContained } from '../contain';
 import { BrokerUnavailableError } from '../errors';
 import type { Job } from './pool';
 
@@ -25,7 +26,8 @@ export class Acker {
     private readonly broker: Broker,
     private readonly consumer: string,
     private readonly release: (job: Job) => void,
-    private readonly onError: (err: unknown) => void,
+    /** Told what failed: an ack (its task may run again) or a callback waiting on one. */
+    private readonly onError: (message: string, err: unknown) => void,
   ) {}
 
   /** Resolves once the ack is sent (or failed for good), when the job has been let go. */
@@ -60,18 +62,25 @@ export class Acker {
         );
         break;
       } catch (err) {
-        this.onError(err);
+        this.onError('ack failed; these tasks may run again', err);
         // Another failure: the results are committed; an un-acked message is redelivered and
         // its rerun overwrites the same row.
         if (!(err instanceof BrokerUnavailableError) || this.stopped) break;
       }
       await new Promise((r) => setTimeout(r, retryMs));
     }
-    for (const { job, done } of batch) {
-      this.release(job);
-      done();
-    }
+    // Contained one by one (contain.ts): a done() that threw stopped this loop, so the rest of
+    // the batch was never let go of, and rejected send(), a rejection nobody handled.
+    for (const entry of batch) callContained(this.settleAck, entry, this.reportCallbackError);
   }
+
+  private readonly settleAck = ({ job, done }: { job: Job; done: () => void }): void => {
+    this.release(job);
+    done();
+  };
+
+  private readonly reportCallbackError = (err: unknown): void =>
+    this.onError('a callback waiting on an ack threw; ignored (the ack was sent)', err);
 
   /**
    * Resolves true when every ack asked for so far has been sent, or false after `timeoutMs`

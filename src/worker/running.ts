@@ -86,7 +86,7 @@ export async function buildRunning(host: RunningHost): Promise<Running> {
       broker,
       consumer,
       (job) => host.release(job),
-      (err) => host.fail('ack failed; these tasks may run again', err),
+      (message, err) => host.fail(message, err),
     );
     const promoter = new DelayedPromoter(broker.delayed, (err) => host.fail('promoting delayed tasks failed', err));
     const revoked = new RevokedIds(broker, (message, err) => host.fail(message, err));
