@@ -1,3 +1,4 @@
+import { containedLogger } from './contain';
 import type { RequestHandler, Router } from 'express';
 import type { AdminOptions } from './admin';
 import type { DataSource } from 'typeorm';
@@ -85,7 +86,8 @@ export class Celeriac {
 
   constructor(options: CeleriacOptions = {}) {
     this.config = resolveConfig(options);
-    this.logger = this.config.logger ?? consoleLogger(this.config.logFormat, this.config.logLevel);
+    // Contained: the worker logs from inside its batch loops, where a throwing logger lost or doubled tasks.
+    this.logger = containedLogger(this.config.logger ?? consoleLogger(this.config.logFormat, this.config.logLevel));
     this.signer = this.config.signing ? new MessageSigner(this.config.signing) : undefined;
     // Process-wide, on purpose (see ./plugin/current-app.ts): task modules send through the last app created.
     setCurrentApp(this);

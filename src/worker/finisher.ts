@@ -30,7 +30,23 @@ export class Finisher {
     private readonly totals: Map<string, number> = new Map(),
   ) {}
 
+  /**
+   * Never throws. The worker calls it from a pool's promise or a timer's microtask (a hard time
+   * limit): a throw escaping it ended the process (an unhandled rejection, an uncaught exception)
+   * with every task it held. One that did not get as far as the commit leaves the message unacked.
+   */
   finish(job: Job, outcome: Outcome): void {
+    try {
+      this.finishOrThrow(job, outcome);
+    } catch (err) {
+      this.parts.fail(
+        `task ${job.msg.task}[${job.msg.id}]: finishing it threw; unless its state was committed and acked, it runs again once this worker stops`,
+        err,
+      );
+    }
+  }
+
+  private finishOrThrow(job: Job, outcome: Outcome): void {
     const { msg, task } = job;
     const { app, events, log } = this.parts;
     if (outcome.kind === 'retry') {
@@ -76,7 +92,7 @@ export class Finisher {
           return this.handOn(job, () => after(stored));
         })
         .then(
-          () => this.finished(msg.id, stored),
+          () => this.announce(msg.id, stored),
           (err) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err),
         );
     };
@@ -166,25 +182,31 @@ export class Finisher {
   private commitThenAck(job: Job, state: TaskState, update: Partial<StateUpdate>, ignore: boolean): void {
     const { msg } = job;
     const fail = (err: unknown) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err);
-    // Called from the store's and the acker's loops over a batch: a throw must not stop them.
-    const finished = (stored: TaskState) => () => {
-      try {
-        this.finished(msg.id, stored);
-      } catch (err) {
-        fail(err);
-      }
-    };
+    // Called from the store's and the acker's loops over a batch, which contain a throw too (contain.ts).
+    const finished = (stored: TaskState) => () => this.announce(msg.id, stored);
     const committed = (result: WriteResult) => {
-      try {
-        if (result.stored === 'abandoned') return fail(new CeleriacError(result.reason));
-        const stored = result.stored === 'replaced' ? (result.update.status as TaskState) : state;
-        this.parts.acker.ackThen(job, finished(stored));
-      } catch (err) {
-        fail(err);
-      }
+      if (result.stored === 'abandoned') return fail(new CeleriacError(result.reason));
+      const stored = result.stored === 'replaced' ? (result.update.status as TaskState) : state;
+      this.parts.acker.ackThen(job, finished(stored));
     };
     if (ignore && state === 'SUCCESS') committed(AS_IS);
     else this.parts.states.writeThen(job, state, update, committed);
+  }
+
+  /**
+   * The worker's 'task-finished', once the state is committed and the message acked or handed on.
+   * A listener that throws changes neither, so it is reported as what it is: before, it was logged
+   * as "could not complete; it will be redelivered", which was not true (nothing runs again).
+   */
+  private announce(taskId: string, stored: TaskState): void {
+    try {
+      this.finished(taskId, stored);
+    } catch (err) {
+      this.parts.fail(
+        `task ${taskId} finished (${stored}) and its message was acked, so nothing runs again; a 'task-finished' listener threw`,
+        err,
+      );
+    }
   }
 
   /**

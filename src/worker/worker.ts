@@ -7,6 +7,7 @@ import type { Runtime } from '../runtime/runtime';
 import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
 import type { LogLevel } from '../log';
 import { Outage } from '../outage';
+import { callContained, thrownField } from '../contain';
 import type { TaskState } from '../results/states';
 import { serializeError, type Outcome } from './outcome';
 import type { Job, PoolKind } from './pool';
@@ -457,8 +458,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     const error = err instanceof Error ? err : new Error(String(err));
     if (error instanceof BrokerUnavailableError) this.redisOutage.failed(error);
     else this.log('error', message, { error: error.message });
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    // Contained: the finish path's callbacks call this, where a throwing listener stopped a batch loop.
+    if (this.listenerCount('error') > 0) callContained((e) => this.emit('error', e), error, this.onListenerThrow);
   }
+
+  private readonly onListenerThrow = (e: unknown) =>
+    this.log('error', "a worker 'error' listener threw; ignored", thrownField(e));
 
   /**
    * Graceful stop (SIGTERM): take nothing new, give back what has not started, let running tasks
