@@ -1,6 +1,6 @@
 import { extname, join, resolve } from 'node:path';
 import { packageFile } from '../package-files';
-import { appliedWorkerHeapFlags } from './heap-flags';
+import { appliedWorkerHeapFlags, holdHeapFlagsWhileStarting } from './heap-flags';
 import { ChildPool, type Child, type ChildEvents, type ChildLimits } from './child-pool';
 import type { PoolHooks } from './pool';
 
@@ -22,7 +22,8 @@ export class ThreadPool extends ChildPool {
     const registerTs = packageFile('bin/register-ts.js');
     // V8 puts a semi-space growth factor below 2 back to 2 for the whole process when it makes a
     // heap, so each new thread would undo the flags `celeriac worker` set at run time, for itself
-    // and the worker alike: the thread sets them again first, before it loads anything.
+    // and the worker alike: the thread sets them again first, before it loads anything, and the
+    // worker holds its own meanwhile (holdHeapFlagsWhileStarting).
     const heapFlags = appliedWorkerHeapFlags()
       .map((f) => `v8.setFlagsFromString(${JSON.stringify(f)});`)
       .join(' ');
@@ -35,6 +36,7 @@ export class ThreadPool extends ChildPool {
       eval: true,
       workerData: { appModule: resolve(this.appModule!), hostname: this.hooks.hostname },
     });
+    holdHeapFlagsWhileStarting(thread);
     let uncaught: Error | undefined;
     thread.on('message', events.message);
     // An uncaught error ends the thread; its exit then fails the task with what it was.
