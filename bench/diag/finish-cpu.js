@@ -8,7 +8,7 @@
  * `tasks` no-ops preloaded with sendMany, then a `-c 50` async worker started in the same process
  * and timed, process CPU from `worker.start()` to the last `task-finished`. results=1 writes every
  * result to Postgres (BENCH_DATABASE_URL, a scratch schema dropped after); results=0 sends the
- * tasks with ignoreResult. `src` points at another checkout's src/ so two trees can be run
+ * tasks with ignoreResult. COUNT_PROMISES=1 adds the promises made per task (exact, load-independent). `src` points at another checkout's src/ so two trees can be run
  * alternately in the same minutes (issue 21 session 6: the finish path's callbacks contained).
  */
 require('../../bin/register-ts').register();
@@ -39,12 +39,21 @@ const { Celeriac, task } = require(`${src}/index`);
   const worker = app.worker({ name: 'drain@diag', concurrency: 50 });
   let left = total;
   const done = new Promise((r) => worker.on('task-finished', () => --left === 0 && r()));
+  // COUNT_PROMISES=1: promises made during the drain, per task (exact, unlike CPU; slows the run).
+  let promises = 0;
+  const hook =
+    process.env.COUNT_PROMISES === '1'
+      ? require('node:async_hooks')
+          .createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) })
+          .enable()
+      : undefined;
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   await worker.start();
   await done;
   const u = process.cpuUsage(cpu);
   const wallMs = performance.now() - t0;
+  hook?.disable();
   console.log(
     JSON.stringify({
       src,
@@ -52,6 +61,7 @@ const { Celeriac, task } = require(`${src}/index`);
       results,
       cpuMsPer1k: +(((u.user + u.system) / 1000 / total) * 1000).toFixed(1),
       wallMs: Math.round(wallMs),
+      ...(hook ? { promisesPerTask: +(promises / total).toFixed(2) } : {}),
     }),
   );
   await worker.stop();
