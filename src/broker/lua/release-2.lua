@@ -13,7 +13,7 @@
 ]]
 local raw = ARGV[1]
 if redis.call('LREM', KEYS[1], -1, raw) > 0 then return 1 end
-local tag = string.match(raw, '.*"delivery_tag"%s*:%s*"([^"]+)"')
+local tag = string.match(raw, '^.*"delivery_tag"%s*:%s*"([^"]+)"')
 if tag and redis.call('HGET', KEYS[2], tag) == raw then
   redis.call('HDEL', KEYS[2], tag)
   return 1

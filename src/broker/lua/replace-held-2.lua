@@ -17,7 +17,7 @@
   list, to be run a second time once it was given back.
 ]]
 local old, new, handle = ARGV[1], ARGV[2], ARGV[3]
-if handle == '' then handle = string.match(old, '.*"delivery_tag"%s*:%s*"([^"]+)"') or '' end
+if handle == '' then handle = string.match(old, '^.*"delivery_tag"%s*:%s*"([^"]+)"') or '' end
 if handle ~= '' and redis.call('HGET', KEYS[2], handle) == old then
   redis.call('HSET', KEYS[2], handle, new)
   return handle
