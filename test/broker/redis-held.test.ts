@@ -174,3 +174,26 @@ test("a header named delivery_tag is not taken for the message's tag: a redelive
   expect(await redis.hexists(a.keys.redeliveries, tag)).toBe(0);
   await a.unregisterConsumer(next);
 });
+
+test('a held message too deep for cjson is recovered to its own queue, its redelivery counted under its tag', async () => {
+  const { queue, consumer, m } = await newConsumer();
+  // Another producer's args nested past cjson's 1,000 levels (JSON.parse and the worker read it;
+  // recovery's cjson.decode refuses it): recovery used to push it to 'celery' and count nothing,
+  // so a message that kept killing workers was never dead-lettered, and left its queue.
+  const env = JSON.parse(m.raw);
+  env.headers.nested = JSON.parse('['.repeat(1200) + ']'.repeat(1200));
+  const raw = JSON.stringify(env);
+  const tag = env.properties.delivery_tag as string;
+  await a.send([{ queue, priority: 0, raw }]);
+  await a.fetch(consumer, [queue], 10, 0);
+  await redis.del(a.keys.lease(consumer));
+  expect(await b.recoverLapsed()).toBe(1);
+  const next = `c-${randomUUID()}`;
+  await a.registerConsumer(next, 60_000);
+  const [again] = await a.fetch(next, [queue], 10, 0);
+  expect(again?.raw).toBe(raw);
+  expect(again.redeliveries).toBe(1);
+  await a.ack(next, [{ raw, redeliveries: again.redeliveries, deliveryTag: tag }]);
+  expect(await a.heldBy(next)).toEqual([]);
+  await Promise.all([a.unregisterConsumer(consumer), a.unregisterConsumer(next)]);
+});

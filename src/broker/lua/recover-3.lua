@@ -48,6 +48,14 @@ for _, name in ipairs(names) do
         local info = msg.properties.delivery_info
         if type(info) == 'table' and type(info.routing_key) == 'string' then queue = info.routing_key end
         tag = msg.properties.delivery_tag
+      elseif not ok then
+        -- cjson refuses what it cannot decode (nesting past its 1,000 levels, which JSON.parse
+        -- and the worker read): read the queue and tag from the text, the last of each as
+        -- fetch-n.lua reads the tag (properties come last), anchored so a miss stays linear.
+        -- Without this such a message went to 'celery' with no redelivery counted, so one that
+        -- kept killing workers was never dead-lettered.
+        queue = string.match(raw, '^.*"routing_key"%s*:%s*"([^"]+)"') or queue
+        tag = string.match(raw, '^.*"delivery_tag"%s*:%s*"([^"]+)"')
       end
       redis.call('RPUSH', prefix .. 'celeriac:redelivered:' .. queue, raw)
       if type(tag) == 'string' then redis.call('HINCRBY', KEYS[2], tag, 1) end
