@@ -9,7 +9,8 @@ import { Client } from 'pg';
  * Servers a test may stop and start: never the shared ones on 5432/6379, which other test files
  * (and other developers) use at the same time. Each lives in a temp dir on a port of its own and
  * is removed by `remove()`. Each test file passes a port no other file uses (7101 redis-restart,
- * 7711 redis-away, 7810-7812 the outage-* files; private-rabbit.ts and private-sentinel.ts have theirs).
+ * 7711 redis-away, 7810-7812 the outage-* files, 7931 redis-tag-scan; private-rabbit.ts and
+ * private-sentinel.ts have theirs).
  */
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
