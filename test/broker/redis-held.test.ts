@@ -197,3 +197,21 @@ test('a held message too deep for cjson is recovered to its own queue, its redel
   expect(await a.heldBy(next)).toEqual([]);
   await Promise.all([a.unregisterConsumer(consumer), a.unregisterConsumer(next)]);
 });
+
+test('a delayed message too deep for cjson is promoted to its own queue and priority', async () => {
+  const { queue, consumer, m } = await newConsumer();
+  // The same nesting (an eta task from another producer, parked by the worker until due): the
+  // promote script used to push it to 'celery' at priority 0.
+  const env = JSON.parse(m.raw);
+  env.headers.nested = JSON.parse('['.repeat(1200) + ']'.repeat(1200));
+  env.properties.priority = 6;
+  const raw = JSON.stringify(env);
+  const dueAtMs = Date.now() + 60_000;
+  await a.send([{ queue, priority: 6, raw, dueAtMs }]);
+  expect((await a.delayed.promoteDue(dueAtMs, 100)).moved).toBe(1);
+  expect(await redis.llen(a.keys.queue(queue, 6))).toBe(1);
+  const [got] = await a.fetch(consumer, [queue], 10, 0);
+  expect(got?.raw).toBe(raw);
+  await a.ack(consumer, [got]);
+  await a.unregisterConsumer(consumer);
+});

@@ -22,6 +22,13 @@ for _, raw in ipairs(due) do
     local info = msg.properties.delivery_info
     if type(info) == 'table' and type(info.routing_key) == 'string' then queue = info.routing_key end
     if type(msg.properties.priority) == 'number' then priority = msg.properties.priority end
+  elseif not ok then
+    -- cjson refuses nesting past its 1,000 levels (JSON.parse and the worker read it): read the
+    -- queue and priority from the text, the last of each (properties come last, as in
+    -- recover-3.lua), anchored so a miss stays linear. Without this such a message went to
+    -- 'celery' at priority 0, off its own queue.
+    queue = string.match(raw, '^.*"routing_key"%s*:%s*"([^"]+)"') or queue
+    priority = tonumber(string.match(raw, '^.*"priority"%s*:%s*(%d+)') or '0')
   end
   local bucket = 0
   if priority >= 9 then bucket = 9 elseif priority >= 6 then bucket = 6 elseif priority >= 3 then bucket = 3 end
