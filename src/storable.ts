@@ -49,6 +49,10 @@ export function pathKey(key: string): string {
  * Iterative, so a deeply nested value from another producer cannot overflow the stack here.
  */
 export function findUnstorable(value: unknown, path: string): string | null {
+  // Nearly every value is storable: a walk that builds no paths clears it, and only a value it
+  // does not clear (or one nested past its depth) is walked again, spelling out the path. The
+  // walk below built a path string and a tuple for every element of every task's args (issue 21).
+  if (storableShallow(value, 0)) return null;
   const stack: [unknown, string][] = [[value, path]];
   while (stack.length > 0) {
     const [v, p] = stack.pop()!;
@@ -68,6 +72,25 @@ export function findUnstorable(value: unknown, path: string): string | null {
     }
   }
   return null;
+}
+
+/** Deepest nesting storableShallow recurses into before it leaves the value to the iterative walk. */
+const SHALLOW_DEPTH = 32;
+
+/** True when every string and key in `value` is text Postgres can hold; false when one is not, or it nests too deep to tell. */
+function storableShallow(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return textProblem(value) === null;
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= SHALLOW_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!storableShallow(value[i], depth + 1)) return false;
+    return true;
+  }
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    if (textProblem(k) !== null || !storableShallow((value as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
 }
 
 /** Why a string cannot fill its column (too long, or text Postgres cannot hold), or null. */

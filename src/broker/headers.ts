@@ -63,7 +63,9 @@ export function checkHeaders(headers: Record<string, unknown>, properties: Recor
   const task = identity(headers.task, 'task', 'taskName');
   // The readers below are module functions given (id, task), not closures: this runs for every
   // message a worker takes, and five closures a message were a measurable share of its garbage.
-  const [hard, soft] = timeLimits(headers.timelimit, id, task);
+  const limits = timeLimits(headers.timelimit, id, task);
+  const hard = limits && timeLimit(limits[0], limits, id, task);
+  const soft = limits && timeLimit(limits[1], limits, id, task);
   // Read from the headers by the state writer, not returned: checked here so a bad one cannot reach the row.
   date('sent_at', headers.sent_at, id, task);
   shortText('periodic_task_name', 'periodicTaskName', headers.periodic_task_name, id, task);
@@ -135,11 +137,15 @@ function identity(value: unknown, field: 'id' | 'task', column: 'taskId' | 'task
   return value;
 }
 
-/** Celery's `timelimit`: [hard, soft] in seconds, each a positive number or null; 0 or null is no limit. */
-function timeLimits(value: unknown, id: string, task: string): [number | null, number | null] {
-  if (value === null || value === undefined) return [null, null];
+/**
+ * Celery's `timelimit`: [hard, soft] in seconds, each a positive number or null; 0 or null is no
+ * limit. The list itself when it has that shape (each entry is read by timeLimit), null for none:
+ * a fresh [hard, soft] a message was garbage for every task.
+ */
+function timeLimits(value: unknown, id: string, task: string): unknown[] | null {
+  if (value === null || value === undefined) return null;
   if (!Array.isArray(value) || value.length > 2) throw badTimeLimit(value, id, task);
-  return [timeLimit(value[0], value, id, task), timeLimit(value[1], value, id, task)];
+  return value;
 }
 
 function timeLimit(v: unknown, value: unknown, id: string, task: string): number | null {

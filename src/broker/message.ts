@@ -138,13 +138,14 @@ export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessa
     );
   }
   const checked = checkHeaders(headers, properties);
-  const { id } = checked;
+  const { id, task } = checked;
   const contentType = envelope['content-type'];
-  const refuse = (message: string) => new MessageFieldError(message, id, checked.task);
   // One Celeriac cannot read at all gets decodeBody's reason, the same with or without `accept`.
   if (accept && readable(contentType) && !accept.has(contentType))
-    throw refuse(
+    throw new MessageFieldError(
       `Task ${id} uses content-type ${showValue(contentType)}, which this worker does not accept (acceptContent: ${[...accept].join(', ')}). Add it to acceptContent, or send with a serializer the worker accepts.`,
+      id,
+      task,
     );
   const bytes =
     properties.body_encoding === 'base64'
@@ -154,24 +155,38 @@ export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessa
   try {
     body = decodeBody(bytes, contentType, headers.compression, id);
   } catch (err) {
-    throw err instanceof MessageDecodeError ? refuse(err.message) : err;
+    throw err instanceof MessageDecodeError ? new MessageFieldError(err.message, id, task) : err;
   }
   if (!Array.isArray(body) || !Array.isArray(body[0]) || !isPlainObject(body[1])) {
-    throw refuse(`The body of task ${id} is not [args, kwargs, embed] (a list, an object, an object).`);
+    throw new MessageFieldError(
+      `The body of task ${id} is not [args, kwargs, embed] (a list, an object, an object).`,
+      id,
+      task,
+    );
   }
-  const embed = readEmbed(
-    body[2],
-    (why) => new MessageFieldError(`The body of task ${id} has a bad embed: ${why}.`, id, checked.task),
-  );
-  const deliveryInfo = properties.delivery_info ?? {};
+  const embed = readEmbed(body[2], id, task);
+  // Every field written out, not `...checked`: a spread between other keys copied the checked
+  // headers through V8's generic path, for every message a worker takes (issue 21).
   return {
     raw,
     deliveryTag: String(properties.delivery_tag ?? id),
-    ...checked,
+    id,
+    task,
+    priority: checked.priority,
+    eta: checked.eta,
+    expires: checked.expires,
+    retries: checked.retries,
+    timeLimit: checked.timeLimit,
+    softTimeLimit: checked.softTimeLimit,
+    parentId: checked.parentId,
+    groupId: checked.groupId,
+    groupIndex: checked.groupIndex,
+    rootId: checked.rootId,
+    origin: checked.origin,
     args: body[0],
     kwargs: body[1] as Record<string, unknown>,
     embed,
-    queue: String(deliveryInfo.routing_key ?? ''),
+    queue: String(properties.delivery_info?.routing_key ?? ''),
     ignoreResult: headers.ignore_result === true,
     headers,
   };
@@ -184,20 +199,35 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /**
  * The work-flow a message carries (callbacks, errbacks, the chain's rest, a chord's body), in the
  * shape the follow-ups read: a wrong shape from another producer would fail after the task ran,
- * on every redelivery, so it is refused before.
+ * on every redelivery, so it is refused before. Module functions given (id, task), not closures:
+ * this runs for every message a worker takes.
  */
-function readEmbed(value: unknown, bad: (why: string) => Error): Embed {
-  if (value === null || value === undefined) return { ...emptyEmbed };
-  if (!isPlainObject(value)) throw bad('expected an object or null');
-  const signatures = (key: 'callbacks' | 'errbacks' | 'chain'): Signature[] | null => {
-    const list = value[key];
-    if (list === null || list === undefined) return null;
-    if (!Array.isArray(list) || !list.every(isSignature)) throw bad(`'${key}' must be a list of signatures or null`);
-    return list;
-  };
+function readEmbed(value: unknown, id: string, task: string): Embed {
+  if (value === null || value === undefined) return { callbacks: null, errbacks: null, chain: null, chord: null };
+  if (!isPlainObject(value)) throw badEmbed('expected an object or null', id, task);
+  const callbacks = signatures(value, 'callbacks', id, task);
+  const errbacks = signatures(value, 'errbacks', id, task);
+  const chain = signatures(value, 'chain', id, task);
   const chord = value.chord ?? null;
-  if (chord !== null && !isSignature(chord)) throw bad(`'chord' must be a signature or null`);
-  return { callbacks: signatures('callbacks'), errbacks: signatures('errbacks'), chain: signatures('chain'), chord };
+  if (chord !== null && !isSignature(chord)) throw badEmbed(`'chord' must be a signature or null`, id, task);
+  return { callbacks, errbacks, chain, chord };
+}
+
+function signatures(
+  embed: Record<string, unknown>,
+  key: 'callbacks' | 'errbacks' | 'chain',
+  id: string,
+  task: string,
+): Signature[] | null {
+  const list = embed[key];
+  if (list === null || list === undefined) return null;
+  if (!Array.isArray(list) || !list.every(isSignature))
+    throw badEmbed(`'${key}' must be a list of signatures or null`, id, task);
+  return list;
+}
+
+function badEmbed(why: string, id: string, task: string): MessageFieldError {
+  return new MessageFieldError(`The body of task ${id} has a bad embed: ${why}.`, id, task);
 }
 
 /** A signature as Celery serializes one: at least a task name (its parts default as Celery's do). */
