@@ -254,6 +254,9 @@ export const MAX_JSON_DEPTH = 500;
  * and return values are written to a task's row, and one such value used to fail every batch.
  */
 export function assertJsonSafe(value: unknown, path: string, storable = false): void {
+  // A null, boolean or finite number (most tasks return null) needs no walk: checkJson's key
+  // stack and cycle set were garbage for every finished task.
+  if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return;
   checkJson(value, path, [], storable, new Set());
 }
 

@@ -34,27 +34,28 @@ export class AsyncPool implements Pool {
     const { msg, task } = job;
     const controller = new LazyAbort();
     const started = performance.now();
-    const timers: NodeJS.Timeout[] = [];
+    // Two slots, not a list: most tasks have no limit, and an empty list a task was garbage.
+    let softTimer: NodeJS.Timeout | undefined;
+    let hardTimer: NodeJS.Timeout | undefined;
     let settled = false;
     const settle = (outcome: Outcome, own?: boolean) => {
       if (settled) return;
       settled = true;
-      for (const t of timers) clearTimeout(t);
+      if (softTimer) clearTimeout(softTimer);
+      if (hardTimer) clearTimeout(hardTimer);
       this.running.delete(msg.id);
       if (own) done(outcome);
       else queueMicrotask(() => done(outcome));
     };
     const soft = job.softTimeLimit ?? msg.softTimeLimit ?? task.options.softTimeLimit;
     const hard = job.timeLimit ?? msg.timeLimit ?? task.options.timeLimit;
-    if (soft) timers.push(setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000));
+    if (soft) softTimer = setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
     if (hard) {
-      timers.push(
-        setTimeout(() => {
-          const err = new TimeLimitExceededError(hard);
-          controller.abort(err);
-          settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started });
-        }, hard * 1000),
-      );
+      hardTimer = setTimeout(() => {
+        const err = new TimeLimitExceededError(hard);
+        controller.abort(err);
+        settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - started });
+      }, hard * 1000);
     }
     this.running.set(msg.id, { controller, settle });
     executeTask(task, msg, {

@@ -9,7 +9,7 @@ import type { WorkerParts } from './parts';
 import { nextAttempt, retryDelayMs } from './retry';
 import { withFaultPoints } from './fault-hooks';
 import { excResult } from './state-writer';
-import { emitTaskSignals, taskInfo } from './task-view';
+import { emitTaskSignals, taskInfo, taskSignalsWanted } from './task-view';
 
 /**
  * The delivery guarantee is kept here, apart from fetching and slot accounting: each outcome
@@ -62,40 +62,12 @@ export class Finisher {
         outcome = { kind: 'failure', exc, runtimeMs: outcome.runtimeMs };
       }
     }
-    emitTaskSignals(app.signals, taskInfo(job, this.parts.workerName), outcome, job.started);
+    if (taskSignalsWanted(app.signals, outcome, job.started))
+      emitTaskSignals(app.signals, taskInfo(job, this.parts.workerName), outcome, job.started);
     const ignore = task.options.ignoreResult || msg.ignoreResult;
     // Nothing follows it (no callbacks, chain or chord): whatever state is stored, an ack lets go.
     const plain = !msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord;
     const seconds = (outcome.runtimeMs / 1000).toFixed(3);
-    /**
-     * Commit the state, then let go of the message with `after`, told the state as stored: a
-     * SUCCESS whose result Postgres refused was stored as FAILURE (replacement.ts), and what it
-     * sets off (errbacks, a broken chain, a failed chord member) follows the stored state.
-     */
-    const done = (
-      state: TaskState,
-      update: Partial<StateUpdate>,
-      after: (stored: TaskState) => Promise<void> | void = () => this.parts.acker.ack(job),
-    ) => {
-      this.counters.processed++;
-      this.totals.set(msg.task, (this.totals.get(msg.task) ?? 0) + 1);
-      if (plain && outcome.kind !== 'retry') return this.commitThenAck(job, state, update, ignore);
-      const committed: Promise<WriteResult> =
-        ignore && state === 'SUCCESS'
-          ? Promise.resolve({ stored: 'as-is' })
-          : this.parts.states.write(job, state, update);
-      let stored = state;
-      committed
-        .then((result) => {
-          if (result.stored === 'abandoned') throw new CeleriacError(result.reason);
-          if (result.stored === 'replaced') stored = result.update.status as TaskState; // a replacement is FAILURE
-          return this.handOn(job, () => after(stored));
-        })
-        .then(
-          () => this.announce(msg.id, stored),
-          (err) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err),
-        );
-    };
     switch (outcome.kind) {
       case 'success':
         this.counters.succeeded++;
@@ -109,8 +81,18 @@ export class Finisher {
             result: truncate(outcome.result),
             runtime: outcome.runtimeMs / 1000,
           });
-        return done('SUCCESS', { result: outcome.result, ...ranUntilNow(outcome.runtimeMs) }, (stored) =>
-          stored === 'SUCCESS' ? this.settle(job, 'SUCCESS', outcome.result) : this.settle(job, 'FAILURE', null),
+        return this.done(
+          job,
+          outcome,
+          'SUCCESS',
+          finalUpdate(outcome.result, outcome.runtimeMs),
+          ignore,
+          plain,
+          // Made only for a task something follows: a plain one is acked without it (issue 21).
+          plain
+            ? undefined
+            : (stored) =>
+                stored === 'SUCCESS' ? this.settle(job, 'SUCCESS', outcome.result) : this.settle(job, 'FAILURE', null),
         );
       case 'failure':
         this.counters.failed++;
@@ -124,9 +106,13 @@ export class Finisher {
           exception: `${outcome.exc.exc_type}(${JSON.stringify(outcome.exc.exc_message[0])})`,
           traceback: outcome.exc.traceback,
         });
-        return done(
+        return this.done(
+          job,
+          outcome,
           'FAILURE',
           { result: excResult(outcome.exc), traceback: outcome.exc.traceback, ...ranUntilNow(outcome.runtimeMs) },
+          ignore,
+          plain,
           () => this.settle(job, 'FAILURE', null),
         );
       case 'revoked':
@@ -137,8 +123,14 @@ export class Finisher {
           terminated: outcome.reason === 'terminated',
           expired: outcome.reason === 'expired',
         });
-        return done('REVOKED', { meta: { reason: outcome.reason }, dateDone: new Date() }, () =>
-          this.settle(job, 'REVOKED', null),
+        return this.done(
+          job,
+          outcome,
+          'REVOKED',
+          { meta: { reason: outcome.reason }, dateDone: new Date() },
+          ignore,
+          plain,
+          () => this.settle(job, 'REVOKED', null),
         );
       case 'retry': {
         const delayMs = retryDelayMs(task.options, msg.retries, outcome.countdownMs, outcome.auto);
@@ -150,13 +142,17 @@ export class Finisher {
         );
         events.task('task-retried', { uuid: msg.id, name: msg.task, exception: outcome.exc?.exc_type ?? null });
         const next = nextAttempt(msg.raw, etaMs, app.signer?.canSign ? app.signer : undefined);
-        return done(
+        return this.done(
+          job,
+          outcome,
           'RETRY',
           {
             result: outcome.exc ? excResult(outcome.exc) : null,
             traceback: outcome.exc?.traceback ?? null,
             meta: { next_eta: new Date(etaMs).toISOString() },
           },
+          ignore,
+          plain,
           async () => {
             const { broker, consumer } = this.parts;
             if (!job.acked)
@@ -174,23 +170,62 @@ export class Finisher {
   }
 
   /**
+   * Commit the state, then let go of the message with `after` (an ack when none is given), told
+   * the state as stored: a SUCCESS whose result Postgres refused was stored as FAILURE
+   * (replacement.ts), and what it sets off (errbacks, a broken chain, a failed chord member)
+   * follows the stored state. A method, not a closure made in finish(): one a task was garbage.
+   */
+  private done(
+    job: Job,
+    outcome: Outcome,
+    state: TaskState,
+    update: Partial<StateUpdate>,
+    ignore: boolean,
+    plain: boolean,
+    after?: (stored: TaskState) => Promise<void> | void,
+  ): void {
+    const { msg } = job;
+    this.counters.processed++;
+    this.totals.set(msg.task, (this.totals.get(msg.task) ?? 0) + 1);
+    if (plain && outcome.kind !== 'retry') return this.commitThenAck(job, state, update, ignore);
+    const committed: Promise<WriteResult> =
+      ignore && state === 'SUCCESS'
+        ? Promise.resolve({ stored: 'as-is' })
+        : this.parts.states.write(job, state, update);
+    let stored = state;
+    committed
+      .then((result) => {
+        if (result.stored === 'abandoned') throw new CeleriacError(result.reason);
+        if (result.stored === 'replaced') stored = result.update.status as TaskState; // a replacement is FAILURE
+        return this.handOn(job, () => (after ? after(stored) : this.parts.acker.ack(job)));
+      })
+      .then(
+        () => this.announce(msg.id, stored),
+        (err) => this.cannotComplete(job, err),
+      );
+  }
+
+  /**
    * done()'s path for a job nothing follows, in callbacks rather than a chain of promises: the
    * same steps (commit, then ack, then 'task-finished') without ~6 promises and their microtasks
    * a task, most of the drain's per-task garbage after the message itself (issue 21). An ack
    * never fails (the acker retries until Redis is back), so handOn's retry has nothing to do here.
    */
   private commitThenAck(job: Job, state: TaskState, update: Partial<StateUpdate>, ignore: boolean): void {
-    const { msg } = job;
-    const fail = (err: unknown) => this.parts.fail(`could not complete ${msg.id}; it will be redelivered`, err);
     // Called from the store's and the acker's loops over a batch, which contain a throw too (contain.ts).
-    const finished = (stored: TaskState) => () => this.announce(msg.id, stored);
-    const committed = (result: WriteResult) => {
-      if (result.stored === 'abandoned') return fail(new CeleriacError(result.reason));
-      const stored = result.stored === 'replaced' ? (result.update.status as TaskState) : state;
-      this.parts.acker.ackThen(job, finished(stored));
-    };
-    if (ignore && state === 'SUCCESS') committed(AS_IS);
-    else this.parts.states.writeThen(job, state, update, committed);
+    if (ignore && state === 'SUCCESS') return this.ackThenAnnounce(job, state);
+    this.parts.states.writeThen(job, state, update, (result) => {
+      if (result.stored === 'abandoned') return this.cannotComplete(job, new CeleriacError(result.reason));
+      this.ackThenAnnounce(job, result.stored === 'replaced' ? (result.update.status as TaskState) : state);
+    });
+  }
+
+  private ackThenAnnounce(job: Job, stored: TaskState): void {
+    this.parts.acker.ackThen(job, () => this.announce(job.msg.id, stored));
+  }
+
+  private cannotComplete(job: Job, err: unknown): void {
+    this.parts.fail(`could not complete ${job.msg.id}; it will be redelivered`, err);
   }
 
   /**
@@ -280,11 +315,15 @@ export class Finisher {
   }
 }
 
-const AS_IS: WriteResult = { stored: 'as-is' };
-
 function truncate(value: unknown): string {
   const text = JSON.stringify(value) ?? 'null';
   return text.length > 256 ? text.slice(0, 253) + '...' : text;
+}
+
+/** A SUCCESS's update: its result and ranUntilNow's two dates, in one object rather than a spread of a second. */
+function finalUpdate(result: unknown, runtimeMs: number): Partial<StateUpdate> {
+  const dateDone = new Date();
+  return { result, dateDone, dateStarted: startedBefore(dateDone, runtimeMs) };
 }
 
 /**
@@ -294,5 +333,9 @@ function truncate(value: unknown): string {
  */
 function ranUntilNow(runtimeMs: number): { dateDone: Date; dateStarted: Date } {
   const dateDone = new Date();
-  return { dateDone, dateStarted: new Date(dateDone.getTime() - Math.max(0, Math.round(runtimeMs))) };
+  return { dateDone, dateStarted: startedBefore(dateDone, runtimeMs) };
+}
+
+function startedBefore(dateDone: Date, runtimeMs: number): Date {
+  return new Date(dateDone.getTime() - Math.max(0, Math.round(runtimeMs)));
 }

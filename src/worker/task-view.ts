@@ -44,6 +44,22 @@ export function taskInfo(job: Job, hostname: string): TaskInfo {
   };
 }
 
+/** The signal an outcome sends (emitTaskSignals). */
+const OUTCOME_SIGNALS = {
+  success: 'taskSuccess',
+  failure: 'taskFailure',
+  retry: 'taskRetry',
+  revoked: 'taskRevoked',
+} as const;
+
+/**
+ * Whether emitTaskSignals would reach a handler: most workers connect none, and the TaskInfo a
+ * task's signals are given was then made and dropped for every task (issue 21).
+ */
+export function taskSignalsWanted(s: Signals, outcome: Outcome, started: boolean): boolean {
+  return s.has(OUTCOME_SIGNALS[outcome.kind]) || (started && s.has('taskPostrun'));
+}
+
 /** Celery's task_success/failure/retry/revoked, then task_postrun for tasks that started. */
 export function emitTaskSignals(s: Signals, info: TaskInfo, outcome: Outcome, started: boolean): void {
   if (outcome.kind === 'success') s.emit('taskSuccess', info, outcome.result);

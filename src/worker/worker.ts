@@ -282,7 +282,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     job.startedAt = Date.now();
     this.limits.applyTimeLimits(job);
     this.running.set(msg.id, job);
-    this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
+    // Its TaskInfo only for a handler: most workers connect none (issue 21).
+    if (this.app.signals.has('taskPrerun')) this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
     if (job.task.options.trackStarted) void states.write(job, 'STARTED', { dateStarted: new Date() });
     if (events.wanted) events.task('task-started', { uuid: msg.id, name: msg.task });
     const ended = (outcome: Outcome) => {
