@@ -120,7 +120,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 
   /** Run the task body in this process with a given context: what the worker does. */
   run(ctx: TaskContext, args: unknown[], kwargs: Record<string, unknown>): Promise<R> | R {
-    const callArgs = Object.keys(kwargs).length > 0 ? [...args, kwargs] : args;
+    const callArgs = hasKeys(kwargs) ? [...args, kwargs] : args;
     return this.fn.call(this.receiver(), ctx, ...(callArgs as A));
   }
 
@@ -265,4 +265,10 @@ export function taskOf<F extends (ctx: TaskContext, ...args: any[]) => any>(
   const t = (method as any)?.[TASK];
   if (!t) throw new CeleriacError(`taskOf(): ${(method as Function)?.name ?? method} is not decorated with @task().`);
   return t;
+}
+
+/** Whether an object has an own enumerable key: Object.keys(kwargs) made an array for every task run (issue 21). */
+function hasKeys(obj: Record<string, unknown>): boolean {
+  for (const k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) return true;
+  return false;
 }

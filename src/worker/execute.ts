@@ -16,9 +16,13 @@ export async function executeTask(task: RegisteredTask, msg: TaskMessage, hooks:
   const ctx = new RunContext(msg, hooks);
   try {
     // The body's closure only when middleware wraps it: most workers have none.
-    const value = hooks.middleware?.length
-      ? await compose(hooks.middleware, ctx, async () => task.run(ctx, msg.args, msg.kwargs))
-      : await task.run(ctx, msg.args, msg.kwargs);
+    const returned = hooks.middleware?.length
+      ? compose(hooks.middleware, ctx, async () => task.run(ctx, msg.args, msg.kwargs))
+      : task.run(ctx, msg.args, msg.kwargs);
+    // A body that returns a plain value (most do) is not awaited: awaiting it cost a promise, a
+    // reaction and a suspension of this function per task (issue 21). Its outcome still reaches
+    // the pool a microtask later, through this function's own promise.
+    const value = isThenable(returned) ? await returned : returned;
     const result = value === undefined ? null : value;
     assertJsonSafe(result, 'the return value', true);
     return { kind: 'success', result: toJson(result), runtimeMs: performance.now() - started };
@@ -39,6 +43,14 @@ export async function executeTask(task: RegisteredTask, msg: TaskMessage, hooks:
     }
     return { kind: 'failure', exc: serializeError(err), runtimeMs };
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Dates and other JSON-able values become what the reader will get back from the table. */
