@@ -85,7 +85,8 @@ export class Finisher {
           job,
           outcome,
           'SUCCESS',
-          finalUpdate(outcome.result, outcome.runtimeMs),
+          // With ignoreResult a SUCCESS is never written (done()): no update, no dates to make.
+          ignore ? NOTHING_TO_WRITE : finalUpdate(outcome.result, outcome.runtimeMs),
           ignore,
           plain,
           // Made only for a task something follows: a plain one is acked without it (issue 21).
@@ -319,6 +320,8 @@ function truncate(value: unknown): string {
   const text = JSON.stringify(value) ?? 'null';
   return text.length > 256 ? text.slice(0, 253) + '...' : text;
 }
+
+const NOTHING_TO_WRITE: Partial<StateUpdate> = Object.freeze({});
 
 /** A SUCCESS's update: its result and ranUntilNow's two dates, in one object rather than a spread of a second. */
 function finalUpdate(result: unknown, runtimeMs: number): Partial<StateUpdate> {
