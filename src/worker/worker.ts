@@ -462,7 +462,6 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     // Contained: the finish path's callbacks call this, where a throwing listener stopped a batch loop.
     if (this.listenerCount('error') > 0) callContained((e) => this.emit('error', e), error, this.onListenerThrow);
   }
-
   private readonly onListenerThrow = (e: unknown) =>
     this.log('error', "a worker 'error' listener threw; ignored", thrownField(e));
 
