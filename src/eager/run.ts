@@ -8,6 +8,8 @@ import type { TaskMiddleware } from '../plugin/middleware-chain';
 import type { StateUpdate } from '../results/store';
 import { executeTask } from '../worker/execute';
 import { LazyAbort } from '../worker/lazy-abort';
+import { abortListenerThrewMessage } from '../worker/abort-listeners';
+import { thrownField } from '../contain';
 import { serializeError, type Outcome } from '../worker/outcome';
 import { emitTaskSignals } from '../worker/task-view';
 import { excResult } from '../worker/state-writer';
@@ -28,6 +30,9 @@ export class EagerRun {
   readonly backend: MemoryResultBackend;
   private readonly queue: PreparedMessage[] = [];
   private failure: { error: unknown } | undefined;
+  /** Nothing aborts an eager run's signal (no time limits, no revoke) today; should something, a throw is logged as in a worker. */
+  private readonly abortListenerThrew = (taskName: string, taskId: string, err: unknown) =>
+    this.app.logger.log('error', abortListenerThrewMessage(taskName, taskId), thrownField(err));
 
   constructor(
     private readonly app: Runtime,
@@ -70,7 +75,7 @@ export class EagerRun {
         outcome = await executeTask(task, attempt, {
           hostname: EAGER_HOSTNAME,
           middleware: [...this.app.taskMiddleware, capture],
-          abort: new LazyAbort(),
+          abort: new LazyAbort(attempt, this.abortListenerThrew),
           updateState: async (state, meta) =>
             this.backend.write({ ...base, status: state, retries: attempt.retries, meta: meta ?? {} }),
         });

@@ -63,7 +63,7 @@ export class AsyncPool implements Pool {
  * with its scope and a record in the running map: ~250 bytes of garbage a task (issue 21).
  */
 class AsyncRun implements RunHooks {
-  readonly abort = new LazyAbort();
+  readonly abort: LazyAbort;
   readonly hostname: string;
   readonly middleware: readonly TaskMiddleware[];
   readonly started = performance.now();
@@ -77,6 +77,7 @@ class AsyncRun implements RunHooks {
     private readonly running: Map<string, AsyncRun>,
     private readonly done: (outcome: Outcome) => void,
   ) {
+    this.abort = new LazyAbort(job.msg, hooks.abortListenerThrew);
     this.hostname = hooks.hostname;
     this.middleware = hooks.middleware;
   }

@@ -14,6 +14,8 @@ export type FromChild =
       memory?: number;
     }
   | { type: 'state'; id: string; state: string; meta?: Record<string, unknown> }
+  /** The task's own abort listener threw in the child (a soft time limit): reported by the worker, the child goes on. */
+  | { type: 'abort-listener-threw'; id: string; task: string; error: string }
   | { type: 'fatal'; message: string };
 
 /** A thread or a child process, as the pool drives it. */
@@ -111,6 +113,7 @@ export abstract class ChildPool implements Pool {
             if (slot.retiring || slot.stale || this.overLimit(slot, m.memory)) this.recycle(slot);
           } else if (m.type === 'state' && slot.job?.msg.id === m.id)
             this.hooks.updateState(slot.job, m.state, m.meta).catch(() => {}); // the child checked it; a lost PROGRESS is not worth a crash
+          else if (m.type === 'abort-listener-threw') this.hooks.abortListenerThrew(m.task, m.id, m.error);
         },
         exit: (how) => {
           const lost = new WorkerLostError(`The worker ${this.childNoun} running the task exited (${how}).`);

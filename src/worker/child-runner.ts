@@ -4,6 +4,7 @@ import { registry } from '../plugin/registry';
 import { TaskNotRegisteredError, SoftTimeLimitExceededError } from '../errors';
 import { executeTask } from './execute';
 import { LazyAbort } from './lazy-abort';
+import { thrownField } from '../contain';
 import { currentApp } from '../plugin/current-app';
 import type { Runtime } from '../runtime/runtime';
 import { serializeError } from './outcome';
@@ -25,6 +26,9 @@ export interface ChildSide {
 export function serveTasks(side: ChildSide): (m: ToChild) => Promise<void> {
   const { send } = side;
   const controllers = new Map<string, LazyAbort>();
+  // Sent to the worker, which logs it with its own logger: the child's process goes on.
+  const abortListenerThrew = (task: string, id: string, err: unknown) =>
+    send({ type: 'abort-listener-threw', id, task, error: thrownField(err).error });
   try {
     require(side.appModule);
     announce(side.hostname);
@@ -51,7 +55,7 @@ export function serveTasks(side: ChildSide): (m: ToChild) => Promise<void> {
       });
       return;
     }
-    const controller = new LazyAbort();
+    const controller = new LazyAbort(msg, abortListenerThrew);
     controllers.set(msg.id, controller);
     const outcome = await executeTask(task, msg, {
       hostname: side.hostname,

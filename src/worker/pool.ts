@@ -1,5 +1,6 @@
 import type { TaskMessage } from '../broker/message';
 import type { RegisteredTask } from '../plugin/registry';
+import type { AbortListenerReport } from './abort-listeners';
 import type { Outcome } from './outcome';
 import type { TaskMiddleware } from '../plugin/middleware-chain';
 
@@ -24,6 +25,8 @@ export interface PoolHooks {
   middleware: readonly TaskMiddleware[];
   /** Record a state the running task set with ctx.updateState() or ctx.progress(). */
   updateState(job: Job, state: string, meta: Record<string, unknown> | undefined): Promise<void>;
+  /** A task's own abort listener threw (abort-listeners.ts): logged, the process goes on. */
+  abortListenerThrew: AbortListenerReport;
 }
 
 /** Where task bodies run: the worker's own event loop (async), worker threads (threads) or child processes (processes). */

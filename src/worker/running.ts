@@ -12,6 +12,8 @@ import { finishedNotices } from '../results/waiter';
 import type { ResultStore, StateUpdate } from '../results/store';
 import type { TaskState } from '../results/states';
 import type { Runtime } from '../runtime/runtime';
+import { thrownField } from '../contain';
+import { abortListenerThrewMessage } from './abort-listeners';
 import { Acker } from './acker';
 import { AsyncPool } from './async-pool';
 import { Autoscaler, type Scalable } from './autoscale';
@@ -187,6 +189,8 @@ function buildPool(host: RunningHost, states: StateWriter): Pool {
     middleware: host.app.taskMiddleware,
     updateState: (job: Job, state: string, meta?: Record<string, unknown>) =>
       states.write(job, state, { meta: meta ?? {} }).then(() => {}),
+    abortListenerThrew: (taskName: string, taskId: string, err: unknown) =>
+      host.log('error', abortListenerThrewMessage(taskName, taskId), thrownField(err)),
   };
   const limits = { maxTasksPerChild: host.options.maxTasksPerChild, maxMemoryPerChild: host.options.maxMemoryPerChild };
   const Children = { threads: ThreadPool, processes: ProcessPool, async: undefined }[host.poolKind];

@@ -94,7 +94,12 @@ test('pool-grow and pool-shrink add and retire threads', async () => {
 });
 
 test('ThreadPool.resize: idle threads go at once, and growing back reuses none of them', async () => {
-  const pool = new ThreadPool(RC_APP, 1, { hostname: 'resize@test', middleware: [], updateState: async () => {} });
+  const pool = new ThreadPool(RC_APP, 1, {
+    hostname: 'resize@test',
+    middleware: [],
+    updateState: async () => {},
+    abortListenerThrew: () => {},
+  });
   try {
     pool.resize(3);
     expect(pool.size).toBe(3);
