@@ -18,6 +18,11 @@ export interface WorkerFaultHooks {
   afterChordJoin?: (point: ChordPoint) => void | Promise<void>;
   /** The chord's body is sent (or was already) and the chord marked fired; the member's message is not acked. */
   afterChordFire?: (point: ChordPoint & { fired: boolean }) => void | Promise<void>;
+  /**
+   * The task ran and the worker starts finishing it, before its state goes to the store: a throw
+   * here stands for the finish path failing before the commit (Finisher.finish's backstop).
+   */
+  beforeCommit?: (taskId: string) => void;
 }
 
 export interface ChordPoint {
@@ -34,6 +39,11 @@ const hooksOf = new WeakMap<object, WorkerFaultHooks>();
 export function injectWorkerFaults<W extends object>(worker: W, hooks: WorkerFaultHooks): W {
   hooksOf.set(worker, hooks);
   return worker;
+}
+
+/** @internal `owner`'s hooks, read once where a part is built (none: undefined, nothing to check a task). */
+export function faultHooksOf(owner: object): WorkerFaultHooks | undefined {
+  return hooksOf.get(owner);
 }
 
 /**

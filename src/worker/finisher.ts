@@ -7,7 +7,8 @@ import { serializeError, type Outcome } from './outcome';
 import type { Job } from './pool';
 import type { WorkerParts } from './parts';
 import { nextAttempt, retryDelayMs } from './retry';
-import { withFaultPoints } from './fault-hooks';
+import { faultHooksOf, withFaultPoints, type WorkerFaultHooks } from './fault-hooks';
+import { thrownField } from '../contain';
 import { excResult } from './state-writer';
 import { emitTaskSignals, taskInfo, taskSignalsWanted } from './task-view';
 
@@ -28,27 +29,78 @@ export class Finisher {
     private readonly finished: (taskId: string, state: TaskState) => void,
     /** Tasks processed per task name (Celery's `inspect stats` total). */
     private readonly totals: Map<string, number> = new Map(),
-  ) {}
+  ) {
+    this.faults = faultHooksOf(parts.owner);
+  }
+
+  /** Fault points for crash tests (fault-hooks.ts), read once: none in production. */
+  private readonly faults: WorkerFaultHooks | undefined;
+  /** Ids this worker gave back once after finishing them threw (giveBack), bounded. */
+  private readonly givenBack = new Set<string>();
 
   /**
    * Never throws. The worker calls it from a pool's promise or a timer's microtask (a hard time
    * limit): a throw escaping it ended the process (an unhandled rejection, an uncaught exception)
-   * with every task it held. One that did not get as far as the commit leaves the message unacked.
+   * with every task it held. A throw before the state went to the store gives the message back
+   * (giveBack); one after leaves the commit path, which acks once the state is committed.
    */
   finish(job: Job, outcome: Outcome): void {
+    // done() counts the task first thing, before handing its state to the store: unchanged, the
+    // throw came before anything was written or acked. One read a task, no closure.
+    const processed = this.counters.processed;
     try {
       this.finishOrThrow(job, outcome);
     } catch (err) {
+      if (this.counters.processed === processed) this.giveBack(job, err);
+      else
+        this.parts.fail(
+          `task ${job.msg.task}[${job.msg.id}]: finishing it threw after its state went to the store; unless that state was committed and acked, it runs again once this worker stops`,
+          err,
+        );
+    }
+  }
+
+  /**
+   * Finishing a task threw before its state went to the store. As Celery with acks_late, a task
+   * whose outcome could not be recorded goes back to the broker and runs again: before, its
+   * message stayed held (its slot among the finishing ones taken) and its row RECEIVED/STARTED
+   * until the worker stopped. Given back once per worker: a second throw for the same task would
+   * make a loop that keeps the queue's front busy, so it is dead-lettered instead (one bad
+   * message must not hold back good ones), as the intake does with a message that keeps killing
+   * workers. With acksLate off the message was acked before the task ran: nothing to give back.
+   */
+  private giveBack(job: Job, err: unknown): void {
+    const { msg } = job;
+    const { broker, consumer } = this.parts;
+    const what = `task ${msg.task}[${msg.id}]: finishing it threw before its state was stored`;
+    const letGo = () => {
+      job.acked = true;
+      this.release(job);
+    };
+    const stuck = (e: unknown) =>
+      this.parts.fail(`could not let go of ${msg.id}'s message; it stays held until this worker stops`, e);
+    if (job.acked) {
       this.parts.fail(
-        `task ${job.msg.task}[${job.msg.id}]: finishing it threw; unless its state was committed and acked, it runs again once this worker stops`,
+        `${what}; acksLate is off, so its message was acked before it ran and it does not run again`,
         err,
       );
+      this.release(job);
+    } else if (this.givenBack.has(msg.id)) {
+      this.parts.fail(`${what}, again after it was given back once; dead-lettered so it cannot run in a loop`, err);
+      const reason = `finishing the task threw twice before its state was stored: ${thrownField(err).error}`;
+      broker.deadLetter(consumer, msg.raw, reason).then(letGo, stuck);
+    } else {
+      if (this.givenBack.size >= GIVEN_BACK_KEPT) this.givenBack.delete(this.givenBack.values().next().value!);
+      this.givenBack.add(msg.id);
+      this.parts.fail(`${what}; its message goes back to the queue and it runs again (acksLate)`, err);
+      broker.requeue(consumer, [msg.raw]).then(letGo, stuck);
     }
   }
 
   private finishOrThrow(job: Job, outcome: Outcome): void {
     const { msg, task } = job;
     const { app, events, log } = this.parts;
+    this.faults?.beforeCommit?.(msg.id);
     if (outcome.kind === 'retry') {
       const max = outcome.maxRetries !== undefined ? outcome.maxRetries : task.options.maxRetries;
       if (max !== null && msg.retries >= max) {
@@ -315,6 +367,9 @@ export class Finisher {
     app.recordPending(messages);
   }
 }
+
+/** How many given-back ids a worker remembers: far more than throw at once, a few kB at most. */
+const GIVEN_BACK_KEPT = 1000;
 
 function truncate(value: unknown): string {
   const text = JSON.stringify(value) ?? 'null';
