@@ -88,7 +88,27 @@ export class Finisher {
     } else if (this.givenBack.has(msg.id)) {
       this.parts.fail(`${what}, again after it was given back once; dead-lettered so it cannot run in a loop`, err);
       const reason = `finishing the task threw twice before its state was stored: ${thrownField(err).error}`;
-      broker.deadLetter(consumer, msg.raw, reason).then(letGo, stuck);
+      // Its row says why first, as intake's refusals do, so a get() learns it instead of timing
+      // out; a store that closed first (abandoned) leaves the message held, to run again later.
+      const { states, workerName } = this.parts;
+      states.store
+        .write({
+          ...states.describe(msg),
+          worker: workerName,
+          status: 'FAILURE',
+          result: excResult({
+            exc_type: 'FinishError',
+            exc_message: [reason],
+            exc_module: 'celeriac',
+            traceback: null,
+          }),
+          meta: { reason },
+          dateDone: new Date(),
+        })
+        .then((stored) => {
+          if (stored.stored !== 'abandoned') return broker.deadLetter(consumer, msg.raw, reason).then(letGo);
+        })
+        .catch(stuck);
     } else {
       if (this.givenBack.size >= GIVEN_BACK_KEPT) this.givenBack.delete(this.givenBack.values().next().value!);
       this.givenBack.add(msg.id);

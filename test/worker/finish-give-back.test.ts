@@ -69,5 +69,15 @@ test('a second throw for the same task: dead-lettered with the reason, and the t
     `error: task behave.quick[${taskId}]: finishing it threw before its state was stored, again after it was given back once; dead-lettered so it cannot run in a loop (finish step failed)`,
   );
   expect(finished).not.toContain(taskId);
+  // Its row says why, as a refused message's does: a get() learns it instead of timing out.
+  const row = await eventually(async () => {
+    const info = await app.asyncResult(taskId).info();
+    expect(info?.status).toBe('FAILURE');
+    return info!;
+  });
+  expect(row.result).toMatchObject({
+    exc_type: 'FinishError',
+    exc_message: ['finishing the task threw twice before its state was stored: finish step failed'],
+  });
   await eventually(async () => expect(await heldCount(app, worker.consumer)).toBe(0));
 });
