@@ -178,6 +178,7 @@ export class Celeriac {
           this.config.schema,
           (level, message, fields) => this.logger.log(level, message, fields),
           resultTables(this.config.tables, this.config.schema),
+          { batchesInFlight: this.config.resultBatchesInFlight },
         ),
     );
     return this.storePromise;

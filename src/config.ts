@@ -9,6 +9,7 @@ import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import type { BeatSchedule, ResolvedBeatEntry } from './beat/config';
 import { resolveSerialOptions, type ResolvedSerialOptions, type SerialOptions } from './broker/serializers/options';
 import type { TableMode } from './results/table-mode';
+import { checkBatchesInFlight, DEFAULT_BATCHES_IN_FLIGHT } from './results/batches-in-flight';
 
 /** A task route (Celery's task_routes entry): where a task name, or a glob of names, is sent. */
 export interface RouteOptions {
@@ -68,6 +69,11 @@ export interface CeleriacOptions extends SerialOptions {
   signing?: SigningOptions;
   /** Record PENDING in the result table when a task is sent. Default true. */
   trackPending?: boolean;
+  /**
+   * Result batches a process writes to Postgres at once, each on its own pooled connection (1–8).
+   * Default 2; 1 writes one batch at a time. A task's states always commit in the order written.
+   */
+  resultBatchesInFlight?: number;
   /** Largest encoded message accepted by send, in bytes. Default 1 MiB. */
   maxPayloadBytes?: number;
   /** How long a worker may go silent before its tasks are given to another worker. Default 5000 ms. */
@@ -123,6 +129,7 @@ export interface ResolvedConfig extends ResolvedSerialOptions {
   resultExpires: number;
   signing: SigningOptions | undefined;
   trackPending: boolean;
+  resultBatchesInFlight: number;
   maxPayloadBytes: number;
   leaseMs: number;
   events: boolean;
@@ -171,6 +178,7 @@ const knownKeys: ReadonlySet<string> = new Set<keyof CeleriacOptions>([
   'resultExpires',
   'signing',
   'trackPending',
+  'resultBatchesInFlight',
   'maxPayloadBytes',
   'leaseMs',
   'events',
@@ -301,6 +309,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     resultExpires: positiveInt('resultExpires', options.resultExpires, 86_400),
     signing: options.signing,
     trackPending: bool('trackPending', options.trackPending, defaults.trackPending),
+    resultBatchesInFlight: batchesInFlight(options.resultBatchesInFlight),
     maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, defaults.maxPayloadBytes),
     leaseMs: positiveInt('leaseMs', options.leaseMs, defaults.leaseMs),
     events: bool('events', options.events, defaults.events),
@@ -331,6 +340,14 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
 }
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function batchesInFlight(value: unknown): number {
+  try {
+    return checkBatchesInFlight('resultBatchesInFlight', value ?? DEFAULT_BATCHES_IN_FLIGHT);
+  } catch (err) {
+    throw new ConfigError('resultBatchesInFlight', (err as Error).message.replace(/^resultBatchesInFlight: /, ''));
+  }
+}
 
 function bool(key: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;

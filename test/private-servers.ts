@@ -146,6 +146,11 @@ export class PrivatePostgres {
     asPostgres(`${PG_BIN}/pg_ctl`, ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
   }
 
+  /** An immediate shutdown (as a crash): sessions end without finishing, so no statement waiting on a lock commits on the way out. */
+  crash(): void {
+    asPostgres(`${PG_BIN}/pg_ctl`, ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+  }
+
   remove(): void {
     try {
       asPostgres(`${PG_BIN}/pg_ctl`, ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);

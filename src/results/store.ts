@@ -4,14 +4,19 @@ import { databaseOf, type Database } from '../db/database';
 import { joinChordCounter, registerChordCounter, type CounterJoin } from './chord-counter';
 import { celeriacResultTables, type ResultTables } from './tables';
 import { stateSeq } from './state-rules';
+import { STALL_WARN_MS, watchStall } from './stall-watch';
+import { abandoned, CALLBACK_THREW, explain } from './store-messages';
+import type { ResultStoreEvents, ResultStoreOptions, StoreHealth } from './store-types';
+import { checkBatchesInFlight, DEFAULT_BATCHES_IN_FLIGHT } from './batches-in-flight';
 import type { LogLevel } from '../log';
-import { Outage, type OutageInfo } from '../outage';
+import { Outage } from '../outage';
 import { callContained, thrownField } from '../contain';
 import { BatchWriter, STATEMENT_TIMEOUT_MS, StoreWriteError, type Pending, type WriteResult } from './batch-write';
 
 import { mergeStates as merge, type StateUpdate, type TaskResultRow } from './rows';
 
 export type { WriteResult } from './batch-write';
+export type { ResultStoreEvents, ResultStoreOptions, StoreHealth } from './store-types';
 export type { StateUpdate, TaskResultRow } from './rows';
 
 /**
@@ -28,38 +33,21 @@ export const FLUSH_TIMEOUT_MS = 5_000;
 const READ_TIMEOUT_MS = 10_000;
 /** While Postgres stays away, the outage is logged again this often, with the backlog. */
 const OUTAGE_REMINDER_MS = 30_000;
-/** A batch whose statement has not returned after this long is logged, and shown in the health, as stalled. */
-export const STALL_WARN_MS = 5_000;
+export { STALL_WARN_MS } from './stall-watch';
 /** Backoff between attempts at a batch that failed transiently: 100 ms, doubling, at most this. */
 export const RETRY_MAX_MS = 5_000;
-
-export interface ResultStoreEvents {
-  committed: [updates: StateUpdate[]];
-  /** A state Postgres refused, and what was written instead (see replacement.ts). */
-  unstorable: [original: StateUpdate, result: Extract<WriteResult, { stored: 'replaced' | 'dropped' }>];
-  error: [err: Error];
-}
-
-/** What the worker's health (`inspect stats`, the admin's workers page) shows of the store. */
-export interface StoreHealth {
-  /** States not yet committed, including a batch in flight. */
-  backlog: number;
-  /** States Postgres refused, written as a replacement or dropped, since this process started. */
-  unstorable: number;
-  /** Postgres as the store sees it: down (writes failing) since when, with which error. */
-  postgres: OutageInfo;
-  /**
-   * How long the batch in flight has waited for Postgres, once that passes STALL_WARN_MS, else 0:
-   * a store that is not down but wedged (a lock held by a migration, an overloaded server).
-   */
-  stalledMs: number;
+/** A batch whose statement is in flight, and when it was sent (its stall is measured from there). */
+interface InFlightBatch {
+  rows: Pending[];
+  since: number;
 }
 
 /**
- * Writes task states in batches ("group commit"): a write made while another batch is in flight
- * waits for the next one, so an idle system writes each state at once (low latency) and a busy
+ * Writes task states in batches ("group commit"): a write made while `batchesInFlight` batches
+ * are in flight (default 2, each on its own pooled connection) waits for the next one, so an idle system writes each state at once (low latency) and a busy
  * one writes hundreds per statement (high throughput). Writes for the same task in one batch
- * collapse into its latest state. A write's promise resolves only once committed; while Postgres
+ * collapse into its latest state, and a task with a row in flight waits for a later batch, so its
+states commit in the order written. A write's promise resolves only once committed; while Postgres
  * is away the batch is kept and retried, which is why workers ack only after it resolves. A row
  * Postgres refuses for its data is found and replaced (batch-write.ts), never retried forever.
  */
@@ -67,10 +55,22 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private pending = new Map<string, Pending>();
   private deferred: StateUpdate[] = [];
   private deferTimer: NodeJS.Timeout | undefined;
+  /** Settles when no batch is in flight nor about to be (every lane has ended). */
   private flushing: Promise<void> | undefined;
-  private inFlight: Pending[] = [];
-  /** When the batch in flight was sent (its stall is measured from here). */
-  private inFlightSince = 0;
+  private endFlushing: (() => void) | undefined;
+  /** Lanes running (each writes one batch at a time), and whether one is about to start. */
+  private lanes = 0;
+  private laneStarting = false;
+  private readonly inFlight = new Set<InFlightBatch>();
+  /**
+   * Task ids of the rows in flight. A task with a row in flight stays out of every other batch
+   * until that row is settled: the SQL guard (`t.seq <= EXCLUDED.seq`, state-rules.ts) admits an
+   * equal seq, so two PROGRESS updates, or PROGRESS and a custom state, committed out of order
+   * would leave the older one stored. Held back, a task's states commit in the order written.
+   */
+  private readonly inFlightIds = new Map<string, Pending>();
+  private inFlightCount = 0;
+  readonly batchesInFlight: number;
   private retryDelayMs = 100;
   private closed = false;
   readonly maxBatch = 2000;
@@ -79,8 +79,8 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private readonly postgres: Outage;
   private unstorableCount = 0;
   private lastReminder = 0;
-  /** Cuts short the backoff between attempts (close()). */
-  private wakeRetry: (() => void) | undefined;
+  /** Cut short the backoffs between attempts (close()), one per lane waiting. */
+  private readonly wakeRetry = new Set<() => void>();
   /** States of the batch in flight at close() that failed after it: dropped, and counted. */
   private droppedAtClose = 0;
 
@@ -91,8 +91,13 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     private readonly log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => void = () => {},
     /** Celeriac's own result tables, or a Django project's (django-tables.ts). */
     private readonly tables: ResultTables = celeriacResultTables(schema),
+    options: ResultStoreOptions = {},
   ) {
     super();
+    this.batchesInFlight = checkBatchesInFlight(
+      'batchesInFlight',
+      options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT,
+    );
     this.db = isDataSource(db) ? databaseOf(db) : db;
     this.writer = new BatchWriter(this.db, tables);
     this.postgres = new Outage(
@@ -156,59 +161,93 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     if (batch.length > 0) this.schedule();
   }
 
+  /**
+   * Starts a lane (after this turn, so the writes of one turn share a batch) unless every lane
+   * allowed is running; a lane loops while there is a batch to take.
+   */
   private schedule(): void {
-    if (this.flushing) return;
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+    if (this.laneStarting || this.lanes >= this.batchesInFlight || this.closed) return;
+    this.laneStarting = true;
+    if (this.lanes === 0) this.flushing = new Promise<void>((resolve) => (this.endFlushing = resolve));
+    this.lanes++;
+    setImmediate(() => {
+      this.laneStarting = false;
+      void this.lane();
+    });
   }
 
-  private async drain(): Promise<void> {
+  /** One batch in flight at a time, taken as the last one settles; ends when nothing is left to take. */
+  private async lane(): Promise<void> {
     try {
-      while (this.pending.size > 0 && !this.closed) {
+      while (!this.closed) {
         const batch = this.take();
-        this.inFlight = batch;
-        this.inFlightSince = Date.now();
-        const stall = this.watchStall(batch.length);
-        const settled = new Set<Pending>();
-        const done: StateUpdate[] = [];
-        try {
-          // Calls out are contained (contain.ts): a throw skipped the batch's other waiters and
-          // reached writer.write, which took it for a failed write.
-          await this.writer.write(batch, (p, result) => {
-            settled.add(p);
-            done.push(result.stored === 'replaced' ? result.update : p.update);
-            if (result.stored === 'replaced' || result.stored === 'dropped')
-              callContained((r) => this.noteUnstorable(p.update, r), result, this.reportCallbackError);
-            for (const w of p.waiters) callContained(w, result, this.reportCallbackError);
-          });
-          this.inFlight = [];
-          stall.end(true);
-          this.retryDelayMs = 100;
-          this.postgres.ok();
-          callContained((d) => this.emit('committed', d), done, this.reportCallbackError);
-        } catch (err) {
-          // Keep what did not commit: merge it back under anything written meanwhile, then back off.
-          this.inFlight = [];
-          stall.end(false);
-          if (done.length > 0) callContained((d) => this.emit('committed', d), done, this.reportCallbackError);
-          const kept = batch.filter((p) => !settled.has(p));
-          if (this.closed) {
-            this.droppedAtClose += kept.length;
-            this.abandon(kept);
-            break;
-          }
-          for (const p of kept) this.restore(p);
-          this.failed(err instanceof StoreWriteError ? err.cause : err);
-          await new Promise<void>((r) => {
-            const timer = setTimeout(r, this.retryDelayMs);
-            this.wakeRetry = () => (clearTimeout(timer), r());
-          });
-          this.wakeRetry = undefined;
-          this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
-        }
+        if (batch.length === 0) break;
+        // Another lane may start on what came in meanwhile.
+        if (this.pending.size > 0) this.schedule();
+        await this.writeBatch(batch);
       }
     } finally {
-      this.flushing = undefined;
-      if (this.pending.size > 0 && !this.closed) this.schedule();
+      this.lanes--;
+      if (this.lanes === 0) {
+        const end = this.endFlushing;
+        this.flushing = undefined;
+        this.endFlushing = undefined;
+        // With no batch in flight nothing is held back: anything left is takeable.
+        if (this.pending.size > 0 && !this.closed) this.schedule();
+        end?.();
+      }
+    }
+  }
+
+  /** Writes one batch; on a transient failure keeps what did not commit and backs off. */
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const flight: InFlightBatch = { rows: batch, since: Date.now() };
+    this.inFlight.add(flight);
+    this.inFlightCount += batch.length;
+    for (const p of batch) this.inFlightIds.set(p.update.taskId, p);
+    const stall = watchStall(batch.length, this.log);
+    const settled = new Set<Pending>();
+    const done: StateUpdate[] = [];
+    const land = () => {
+      this.inFlight.delete(flight);
+      this.inFlightCount -= batch.length;
+      for (const p of batch) this.inFlightIds.delete(p.update.taskId);
+    };
+    try {
+      // Calls out are contained (contain.ts): a throw skipped the batch's other waiters and
+      // reached writer.write, which took it for a failed write.
+      await this.writer.write(batch, (p, result) => {
+        settled.add(p);
+        done.push(result.stored === 'replaced' ? result.update : p.update);
+        if (result.stored === 'replaced' || result.stored === 'dropped')
+          callContained((r) => this.noteUnstorable(p.update, r), result, this.reportCallbackError);
+        for (const w of p.waiters) callContained(w, result, this.reportCallbackError);
+      });
+      land();
+      stall.end(true);
+      this.retryDelayMs = 100;
+      this.postgres.ok();
+      callContained((d) => this.emit('committed', d), done, this.reportCallbackError);
+    } catch (err) {
+      // Keep what did not commit: merge it back under anything written meanwhile (held back from
+      // other lanes while this was in flight), then back off.
+      const kept = batch.filter((p) => !settled.has(p));
+      if (!this.closed) for (const p of kept) this.restore(p);
+      land();
+      stall.end(false);
+      if (done.length > 0) callContained((d) => this.emit('committed', d), done, this.reportCallbackError);
+      if (this.closed) {
+        this.droppedAtClose += kept.length;
+        this.abandon(kept);
+        return;
+      }
+      this.failed(err instanceof StoreWriteError ? err.cause : err);
+      await new Promise<void>((r) => {
+        const wake = () => (clearTimeout(timer), this.wakeRetry.delete(wake), r());
+        const timer = setTimeout(wake, this.retryDelayMs);
+        this.wakeRetry.add(wake);
+      });
+      this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
     }
   }
 
@@ -244,11 +283,14 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   /**
    * The next batch, in task-id order: each statement then takes its row locks in one global
-   * order (sql.ts sorts again in SQL, with the C collation), so two writers never deadlock.
+   * order (sql.ts sorts again in SQL, with the C collation), so two writers never deadlock. Tasks
+   * with a row in flight are left for a later batch (inFlightIds).
    */
   private take(): Pending[] {
     const batch: Pending[] = [];
+    const holding = this.inFlightIds.size > 0;
     for (const [id, p] of this.pending) {
+      if (holding && this.inFlightIds.has(id)) continue;
       batch.push(p);
       this.pending.delete(id);
       if (batch.length >= this.maxBatch) break;
@@ -299,52 +341,27 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   /** Writes not yet committed, including a batch whose statement is in flight. */
   get backlog(): number {
-    return this.pending.size + this.deferred.length + this.inFlight.length;
+    return this.pending.size + this.deferred.length + this.inFlightCount;
   }
 
   /** This process's latest unwritten state of a task, if any: what a read should answer while Postgres is away. */
   unwritten(taskId: string): StateUpdate | undefined {
-    const queued = this.pending.get(taskId)?.update ?? this.inFlight.find((p) => p.update.taskId === taskId)?.update;
+    const queued = this.pending.get(taskId)?.update ?? this.inFlightIds.get(taskId)?.update;
     if (queued) return queued;
     for (let i = this.deferred.length - 1; i >= 0; i--) if (this.deferred[i].taskId === taskId) return this.deferred[i];
     return undefined;
   }
 
   health(): StoreHealth {
-    const waited = this.inFlight.length > 0 ? Date.now() - this.inFlightSince : 0;
+    // The longest any batch in flight has waited.
+    let since = Infinity;
+    for (const b of this.inFlight) since = Math.min(since, b.since);
+    const waited = since === Infinity ? 0 : Date.now() - since;
     return {
       backlog: this.backlog,
       unstorable: this.unstorableCount,
       postgres: this.postgres.info(),
       stalledMs: waited >= STALL_WARN_MS ? waited : 0,
-    };
-  }
-
-  /**
-   * A statement that neither commits nor fails (Postgres up, but a lock or an overload holds it)
-   * looked like nothing at all until its query_timeout, 30 s later: say so after STALL_WARN_MS,
-   * and say when it ends.
-   */
-  private watchStall(size: number): { end(committed: boolean): void } {
-    const since = Date.now();
-    let warned = false;
-    const timer = setTimeout(() => {
-      warned = true;
-      this.log(
-        'warn',
-        `result store stalled: a batch of ${size} task states has waited ${STALL_WARN_MS / 1000} s for Postgres, which neither committed nor refused it (a lock held on the result table, or an overloaded server?); their messages are not acked meanwhile`,
-      );
-    }, STALL_WARN_MS);
-    timer.unref();
-    return {
-      end: (committed) => {
-        clearTimeout(timer);
-        if (warned)
-          this.log(
-            'warn',
-            `result store stall ended after ${((Date.now() - since) / 1000).toFixed(1)} s: the batch ${committed ? 'committed' : 'failed and is retried'}`,
-          );
-      },
     };
   }
 
@@ -441,7 +458,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     // otherwise land after the delete and bring the forgotten task back as PENDING for good.
     this.pending.delete(taskId);
     this.deferred = this.deferred.filter((u) => u.taskId !== taskId);
-    if (this.flushing && this.inFlight.some((p) => p.update.taskId === taskId)) await this.flush();
+    if (this.flushing && this.inFlightIds.has(taskId)) await this.flush();
     await this.statement('forget', this.tables.deleteResult, [taskId]);
   }
 
@@ -460,37 +477,17 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     this.abandon([...this.pending.values()]);
     this.pending.clear();
     this.deferred = [];
-    this.wakeRetry?.();
+    for (const wake of [...this.wakeRetry]) wake();
     const flushing = this.flushing;
     if (flushing) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([flushing, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
       clearTimeout(timer);
     }
-    // Still in flight past the deadline: counted as dropped (its waiters settle when it returns).
-    dropped += this.droppedAtClose + this.inFlight.length;
+    // Still in flight past the deadline: counted as dropped (their waiters settle when they return).
+    dropped += this.droppedAtClose + this.inFlightCount;
     return dropped;
   }
-}
-
-/** Logged when a callback or listener of the store threw; the batch goes on. */
-const CALLBACK_THREW = 'a callback waiting on the result store threw; ignored (its state is stored as reported)';
-
-/** The result a write gets when the store closed before Postgres took it. */
-function abandoned(u: StateUpdate): WriteResult {
-  return {
-    stored: 'abandoned',
-    reason: `the result store closed before Postgres accepted ${u.taskId}'s ${u.status}; a worker does not ack it, so it runs again`,
-  };
-}
-
-/** Postgres' own words, plus what to do when the cause is ours to name. */
-function explain(err: Error, schema: string, createdBy: string): Error {
-  const code = (err as { code?: string }).code;
-  if (code === '42P01' || code === '3F000') {
-    return new Error(`${err.message}: the result table is missing in schema '${schema}'. ${createdBy}`);
-  }
-  return err;
 }
 
 function isDataSource(db: Database | DataSource): db is DataSource {

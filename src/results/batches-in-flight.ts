@@ -1,0 +1,29 @@
+/**
+ * How many result batches the store writes at once, each on its own pooled connection. With one,
+ * the worker waits on Postgres whenever Postgres waits for a core: on the 2-core bench machine a
+ * minimal drain went from 10,718 to 14,072 tasks/s with two, at the same CPU per task
+ * (bench/ANALYSIS.md, sixth round, "floor-2").
+ */
+export const DEFAULT_BATCHES_IN_FLIGHT = 2;
+/** More would take most of the default pool (10 connections) from reads and the app's own queries. */
+export const MAX_BATCHES_IN_FLIGHT = 8;
+
+/** A batches-in-flight setting that is not a whole number from 1 to MAX_BATCHES_IN_FLIGHT. */
+export class BatchesInFlightError extends RangeError {
+  constructor(
+    readonly key: string,
+    value: unknown,
+  ) {
+    super(
+      `${key}: expected a whole number from 1 to ${MAX_BATCHES_IN_FLIGHT} (1 writes one result batch at a time; default ${DEFAULT_BATCHES_IN_FLIGHT}), got ${JSON.stringify(value) ?? String(value)}`,
+    );
+    this.name = 'BatchesInFlightError';
+  }
+}
+
+/** `n` itself when valid; throws BatchesInFlightError naming `key` otherwise. */
+export function checkBatchesInFlight(key: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_BATCHES_IN_FLIGHT)
+    throw new BatchesInFlightError(key, n);
+  return n;
+}
