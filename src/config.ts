@@ -71,7 +71,7 @@ export interface CeleriacOptions extends SerialOptions {
   trackPending?: boolean;
   /**
    * Result batches a process writes to Postgres at once, each on its own pooled connection (1–8).
-   * Default 2; 1 writes one batch at a time. A task's states always commit in the order written.
+   * Default 1 (one batch at a time). A task's states always commit in the order written.
    */
   resultBatchesInFlight?: number;
   /** Largest encoded message accepted by send, in bytes. Default 1 MiB. */

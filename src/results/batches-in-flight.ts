@@ -1,10 +1,11 @@
 /**
  * How many result batches the store writes at once, each on its own pooled connection. With one,
- * the worker waits on Postgres whenever Postgres waits for a core: on the 2-core bench machine a
- * minimal drain went from 10,718 to 14,072 tasks/s with two, at the same CPU per task
- * (bench/ANALYSIS.md, sixth round, "floor-2").
+ * the worker waits on Postgres whenever Postgres waits for a core: a minimal drain went from
+ * 10,718 to 14,072 tasks/s with two (bench/ANALYSIS.md, sixth round, "floor-2"), but Celeriac's
+ * W1 drain did not measurably gain (+4 % at 50,000, within noise; slower at 10,000: "inflight"),
+ * so one stays the default and two is opt-in until measured better.
  */
-export const DEFAULT_BATCHES_IN_FLIGHT = 2;
+export const DEFAULT_BATCHES_IN_FLIGHT = 1;
 /** More would take most of the default pool (10 connections) from reads and the app's own queries. */
 export const MAX_BATCHES_IN_FLIGHT = 8;
 

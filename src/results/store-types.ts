@@ -5,7 +5,7 @@ import type { StateUpdate } from './rows';
 /** The result store's options, events and health (store.ts). */
 
 export interface ResultStoreOptions {
-  /** Result batches written at once (batches-in-flight.ts); 1 writes one batch at a time. Default 2. */
+  /** Result batches written at once (batches-in-flight.ts); Default 1: one batch at a time. */
   batchesInFlight?: number;
 }
 

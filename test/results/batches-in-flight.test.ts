@@ -8,7 +8,7 @@ import { resolveConfig } from '../../src/config';
 import { cleanup, DATABASE_URL, eventually, makeApp } from '../helpers';
 
 /**
- * The result store writes up to `batchesInFlight` batches at once (default 2). A batch held up
+ * The result store writes up to `batchesInFlight` batches at once (default 1; these tests set 2 or 3). A batch held up
  * by Postgres must not hold back the next one, and a task's states must still commit in the
  * order written: the SQL guard admits an equal seq, so two PROGRESS states committed out of
  * order would leave the older one stored. Batches are held up here by a row lock another
@@ -74,7 +74,7 @@ async function storeOnPool(batchesInFlight?: number): Promise<ResultStore> {
 }
 
 test('a batch held up in Postgres does not hold back the next: it commits and settles on its own', async () => {
-  const store = await storeOnPool();
+  const store = await storeOnPool(2);
   await store.write(state('hold-a', 'PENDING'));
   const lock = await lockRows(['hold-a']);
   const settled: string[] = [];
@@ -110,7 +110,7 @@ test('with batchesInFlight 1 the next batch waits for the one in flight (todayâ€
 });
 
 test("a task's later state waits while its earlier one is in flight, then commits after it", async () => {
-  const store = await storeOnPool();
+  const store = await storeOnPool(2);
   await store.write(state('order-a', 'PENDING'));
   const lock = await lockRows(['order-a']);
   const committed: string[] = [];
@@ -159,10 +159,10 @@ test('batchesInFlight is validated at construction, and resultBatchesInFlight in
     expect(() => resolveConfig({ resultBatchesInFlight: bad as number })).toThrow(ConfigError);
   }
   expect(() => resolveConfig({ resultBatchesInFlight: 0 })).toThrow(
-    "Invalid Celeriac config 'resultBatchesInFlight': expected a whole number from 1 to 8 (1 writes one result batch at a time; default 2), got 0",
+    "Invalid Celeriac config 'resultBatchesInFlight': expected a whole number from 1 to 8 (1 writes one result batch at a time; default 1), got 0",
   );
-  expect(resolveConfig({}).resultBatchesInFlight).toBe(2);
-  expect(newStore().batchesInFlight).toBe(2);
+  expect(resolveConfig({}).resultBatchesInFlight).toBe(1);
+  expect(newStore().batchesInFlight).toBe(1);
   expect(newStore(1).batchesInFlight).toBe(1);
 });
 
