@@ -109,11 +109,13 @@ export function appliedWorkerHeapFlags(): readonly string[] {
  * Sets the flags again in this process every millisecond while `thread` starts. Making a thread's
  * heap puts the process-wide semi-space growth factor back to 2, on the new thread, before its
  * bootstrap sets it again (thread-pool.ts): a scavenge of the worker's own heap in that window
- * doubled its semi-spaces for good. Measured (bench/ANALYSIS.md, sixth round, "harden"): 200
- * thread restarts (maxTasksPerChild 1) left the worker's young generation at 8–16 MiB (4 with
- * no restarts), peak RSS 132–141 MiB; with this, 4 MiB in 3 runs of 3, peak RSS 124 (124–157).
- * The timer runs only until the thread is online (tens of ms), and only when the worker command
- * set the flags.
+ * doubled its semi-spaces for good. This narrows the window to a millisecond; it does not close
+ * it (V8 offers no hook between making the heap and running the bootstrap, and treats flags
+ * changed after start as the embedder's risk: here one number read when a space grows).
+ * Measured (bench/ANALYSIS.md, sixth round, "harden"): 200 thread restarts (maxTasksPerChild 1)
+ * left the worker's young generation at 8–16 MiB (4 with no restarts); with this, 4 MiB in 3
+ * runs of 3 (peak RSS moved within its spread, 132–141 before, 124–157 after). The timer runs
+ * only until the thread is online (tens of ms), and only when the worker command set the flags.
  */
 export function holdHeapFlagsWhileStarting(thread: {
   once(event: 'online' | 'exit', listener: () => void): unknown;
