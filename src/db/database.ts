@@ -25,6 +25,11 @@ export interface Database extends Sql {
    * statements still running `ms` to finish; false when some were cut.
    */
   close(ms: number): Promise<boolean>;
+  /**
+   * Connections the pool may open (its max), or undefined when there is no pool (PGlite's one
+   * session): the result store keeps one free beside its batches in flight (batches-in-flight.ts).
+   */
+  readonly poolSize?: number;
 }
 
 /** The pool a worker uses on DATABASE_URL: one connection is made first, so a wrong URL fails start-up. */
@@ -100,6 +105,8 @@ function poolDatabase(pool: Pool, owned: boolean): Database {
     },
     transaction: (fn) => poolTransaction(pool, fn),
     close: (ms) => (owned ? endWithin(pool, pool.end(), ms) : Promise.resolve(true)),
+    // pg-pool's own default when max is not given (10).
+    poolSize: (pool as { options?: { max?: number } }).options?.max ?? 10,
   };
 }
 

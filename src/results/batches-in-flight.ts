@@ -28,3 +28,29 @@ export function checkBatchesInFlight(key: string, n: unknown): number {
     throw new BatchesInFlightError(key, n);
   return n;
 }
+
+/**
+ * Each batch in flight holds a pooled connection until Postgres answers (up to the statement
+ * timeout when a lock holds it), so a pool no larger than the batches in flight could leave none
+ * for reads, chord joins or, on a host app's DataSource, the app's own queries.
+ */
+export class PoolTooSmallError extends RangeError {
+  constructor(
+    readonly batchesInFlight: number,
+    readonly poolSize: number,
+  ) {
+    super(
+      `result batches in flight (${batchesInFlight}) need a pool of at least ${batchesInFlight + 1} connections, and this pool has ${poolSize}: raise the DataSource's poolSize (or the pool's max) to ${batchesInFlight + 1} or more, or lower resultBatchesInFlight`,
+    );
+    this.name = 'PoolTooSmallError';
+  }
+}
+
+/**
+ * Throws PoolTooSmallError unless the pool keeps a connection free beside `n` batches. One batch
+ * (the default) is accepted on any pool, as before; `poolSize` undefined (one session, no pool)
+ * is not checked.
+ */
+export function checkPoolFits(n: number, poolSize: number | undefined): void {
+  if (n > 1 && poolSize !== undefined && poolSize <= n) throw new PoolTooSmallError(n, poolSize);
+}

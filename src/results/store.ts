@@ -7,7 +7,7 @@ import { stateSeq } from './state-rules';
 import { STALL_WARN_MS, watchStall } from './stall-watch';
 import { abandoned, CALLBACK_THREW, explain } from './store-messages';
 import type { ResultStoreEvents, ResultStoreOptions, StoreHealth } from './store-types';
-import { checkBatchesInFlight, DEFAULT_BATCHES_IN_FLIGHT } from './batches-in-flight';
+import { checkBatchesInFlight, checkPoolFits, DEFAULT_BATCHES_IN_FLIGHT } from './batches-in-flight';
 import type { LogLevel } from '../log';
 import { Outage } from '../outage';
 import { callContained, thrownField } from '../contain';
@@ -99,6 +99,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
       options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT,
     );
     this.db = isDataSource(db) ? databaseOf(db) : db;
+    checkPoolFits(this.batchesInFlight, this.db.poolSize);
     this.writer = new BatchWriter(this.db, tables);
     this.postgres = new Outage(
       'Postgres (result store)',
