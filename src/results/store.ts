@@ -164,10 +164,12 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   /**
    * Starts a lane (after this turn, so the writes of one turn share a batch) unless every lane
-   * allowed is running; a lane loops while there is a batch to take.
+   * allowed is running; a lane loops while there is a batch to take. While a lane backs off,
+   * Postgres is failing: that lane retries alone (it takes everything pending when it wakes), as
+   * one batch did, instead of every lane trying Postgres at once and holding a pool slot each.
    */
   private schedule(): void {
-    if (this.laneStarting || this.lanes >= this.batchesInFlight || this.closed) return;
+    if (this.laneStarting || this.lanes >= this.batchesInFlight || this.closed || this.wakeRetry.size > 0) return;
     this.laneStarting = true;
     if (this.lanes === 0) this.flushing = new Promise<void>((resolve) => (this.endFlushing = resolve));
     this.lanes++;
