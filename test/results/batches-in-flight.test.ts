@@ -25,6 +25,9 @@ beforeAll(async () => {
   watcher = new Client({ connectionString: DATABASE_URL });
   await watcher.connect();
 });
+// A test that fails with its lock held would hold every later test's batches up (each then fails
+// on its own timeout, hiding which one broke): end the locker's transaction after each test.
+afterEach(async () => void (await locker.query('ROLLBACK')));
 afterAll(async () => {
   await locker.end();
   await watcher.end();
@@ -164,6 +167,31 @@ test('batchesInFlight is validated at construction, and resultBatchesInFlight in
   expect(resolveConfig({}).resultBatchesInFlight).toBe(1);
   expect(newStore().batchesInFlight).toBe(1);
   expect(newStore(1).batchesInFlight).toBe(1);
+});
+
+test('a refused batch found row by row while another batch is held up: its good rows commit, the bad row is replaced', async () => {
+  const store = await storeOnPool(2);
+  await store.write(state('iso-held', 'PENDING'));
+  const lock = await lockRows(['iso-held']);
+  const held: string[] = [];
+  store.writeThen(state('iso-held', 'SUCCESS'), (r) => held.push(r.stored));
+  await eventually(async () => expect(await waitingOnLock()).toBe(1));
+  // One turn: one batch on the second connection, holding a value Postgres refuses (NUL in jsonb).
+  const results = await Promise.all([
+    store.write(state('iso-good-1', 'SUCCESS')),
+    store.write({ ...state('iso-bad', 'SUCCESS'), result: { a: ['x\u0000y'] } }),
+    store.write(state('iso-good-2', 'SUCCESS')),
+  ]);
+  expect(results.map((r) => r.stored)).toEqual(['as-is', 'replaced', 'as-is']);
+  expect(await stored('iso-good-1')).toMatchObject({ status: 'SUCCESS' });
+  expect(await stored('iso-good-2')).toMatchObject({ status: 'SUCCESS' });
+  expect((await stored('iso-bad'))?.status).toBeDefined();
+  // The held-up batch is untouched by the other's isolation: still in flight, unsettled.
+  expect(held).toEqual([]);
+  expect(await waitingOnLock()).toBe(1);
+  await lock.release();
+  await eventually(() => expect(held).toEqual(['as-is']));
+  expect(await store.close()).toBe(0);
 });
 
 /**
