@@ -156,6 +156,24 @@ test('close() waits for every batch in flight and settles each', async () => {
   expect(results.sort()).toEqual(['a:as-is', 'b:as-is']);
 });
 
+test('close() past its deadline counts every batch still in flight as dropped; each settles once when it returns', async () => {
+  const store = await storeOnPool(2);
+  await store.write(state('late-a', 'PENDING'));
+  await store.write(state('late-b', 'PENDING'));
+  const lock = await lockRows(['late-a', 'late-b']);
+  const results: string[] = [];
+  store.writeThen(state('late-a', 'SUCCESS'), (r) => results.push(`a:${r.stored}`));
+  await eventually(async () => expect(await waitingOnLock()).toBe(1));
+  store.writeThen(state('late-b', 'SUCCESS'), (r) => results.push(`b:${r.stored}`));
+  await eventually(async () => expect(await waitingOnLock()).toBe(2));
+  expect(await store.close(50)).toBe(2);
+  expect(results).toEqual([]);
+  await lock.release();
+  // Both batches landed (every settle of a batch comes before it lands): each waiter exactly once.
+  await eventually(() => expect(store.health().backlog).toBe(0));
+  expect(results.sort()).toEqual(['a:as-is', 'b:as-is']);
+});
+
 test('batchesInFlight is validated at construction, and resultBatchesInFlight in the config', () => {
   for (const bad of [0, 9, 1.5, '2', NaN]) {
     expect(() => newStore(bad as number)).toThrow(BatchesInFlightError);
