@@ -10,6 +10,7 @@ import { nextAttempt, retryDelayMs } from './retry';
 import { faultHooksOf, withFaultPoints, type WorkerFaultHooks } from './fault-hooks';
 import { thrownField } from '../contain';
 import { excResult } from './state-writer';
+import { recordThenDeadLetter } from './dead-letter';
 import { emitTaskSignals, taskInfo, taskSignalsWanted } from './task-view';
 
 /**
@@ -88,25 +89,11 @@ export class Finisher {
     } else if (this.givenBack.has(msg.id)) {
       this.parts.fail(`${what}, again after it was given back once; dead-lettered so it cannot run in a loop`, err);
       const reason = `finishing the task threw twice before its state was stored: ${thrownField(err).error}`;
-      // Its row says why first, as intake's refusals do, so a get() learns it instead of timing
-      // out; a store that closed first (abandoned) leaves the message held, to run again later.
-      const { states, workerName } = this.parts;
-      states.store
-        .write({
-          ...states.describe(msg),
-          worker: workerName,
-          status: 'FAILURE',
-          result: excResult({
-            exc_type: 'FinishError',
-            exc_message: [reason],
-            exc_module: 'celeriac',
-            traceback: null,
-          }),
-          meta: { reason },
-          dateDone: new Date(),
-        })
-        .then((stored) => {
-          if (stored.stored !== 'abandoned') return broker.deadLetter(consumer, msg.raw, reason).then(letGo);
+      // Its row says why first, as intake's refusals do; a store that closed first leaves the
+      // message held, to run again later.
+      recordThenDeadLetter(this.parts, this.parts.states.describe(msg), msg.raw, reason, 'FinishError', 'FAILURE')
+        .then((deadLettered) => {
+          if (deadLettered) letGo();
         })
         .catch(stuck);
     } else {

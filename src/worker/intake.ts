@@ -4,10 +4,9 @@ import { decodeTask, routeOf, type TaskMessage } from '../broker/message';
 import { MessageDecodeError } from '../errors';
 import type { StateUpdate } from '../results/store';
 import { findUnstorable } from '../storable';
-import type { SerializedError } from './outcome';
 import type { WorkerParts } from './parts';
 import type { Job } from './pool';
-import { excResult } from './state-writer';
+import { recordThenDeadLetter } from './dead-letter';
 import { taskInfo } from './task-view';
 
 /**
@@ -151,25 +150,12 @@ export class Intake {
     excType: string,
     state: 'REJECTED' | 'FAILURE' = 'REJECTED',
   ): void {
-    const { broker, consumer, states } = this.parts;
     const name = `${row.taskName}[${row.taskId}]`;
     this.parts.log('error', `task ${name} ${state === 'REJECTED' ? 'rejected' : 'failed'}: ${reason}`);
     this.parts.events.task('task-rejected', { uuid: row.taskId, name: row.taskName, reason });
     this.parts.app.signals.emit('taskRejected', { id: row.taskId, name: row.taskName ?? null, reason, state });
-    const exc: SerializedError = { exc_type: excType, exc_message: [reason], exc_module: 'celeriac', traceback: null };
-    void states.store
-      .write({
-        ...row,
-        worker: this.parts.workerName,
-        status: state,
-        result: excResult(exc),
-        meta: { reason },
-        dateDone: new Date(),
-      })
-      .then((result) => {
-        // Not written (the store closed first): the message stays and is rejected again on redelivery.
-        if (result.stored !== 'abandoned') return broker.deadLetter(consumer, delivery.raw, reason);
-      })
-      .catch((e) => this.parts.fail('dead-letter failed', e));
+    void recordThenDeadLetter(this.parts, row, delivery.raw, reason, excType, state).catch((e) =>
+      this.parts.fail('dead-letter failed', e),
+    );
   }
 }
