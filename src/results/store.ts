@@ -44,12 +44,13 @@ interface InFlightBatch {
 
 /**
  * Writes task states in batches ("group commit"): a write made while `batchesInFlight` batches
- * are in flight (default 1; each on its own pooled connection) waits for the next one, so an idle system writes each state at once (low latency) and a busy
- * one writes hundreds per statement (high throughput). Writes for the same task in one batch
- * collapse into its latest state, and a task with a row in flight waits for a later batch, so its
-states commit in the order written. A write's promise resolves only once committed; while Postgres
- * is away the batch is kept and retried, which is why workers ack only after it resolves. A row
- * Postgres refuses for its data is found and replaced (batch-write.ts), never retried forever.
+ * are in flight (default 1; each on its own pooled connection) waits for the next one, so an idle
+ * system writes each state at once (low latency) and a busy one writes hundreds per statement
+ * (high throughput). Writes for the same task in one batch collapse into its latest state, and a
+ * task with a row in flight waits for a later batch, so its states commit in the order written.
+ * A write's promise resolves only once committed; while Postgres is away the batch is kept and
+ * retried, which is why workers ack only after it resolves. A row Postgres refuses for its data
+ * is found and replaced (batch-write.ts), never retried forever.
  */
 export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private pending = new Map<string, Pending>();
