@@ -4,6 +4,7 @@ import { encodeReply, type ControlMessage } from '../broker/pidbox';
 import { parseRateLimit } from '../plugin/options';
 import { decodeTask } from '../broker/message';
 import { MAX_TIME_LIMIT_S } from '../broker/headers';
+import { showValue } from '../broker/shown-value';
 import type { Autoscaler } from './autoscale';
 import type { Job } from './pool';
 import { summary } from './task-view';
@@ -93,8 +94,8 @@ const handlers: Record<string, Handler> = {
     if (rate !== null) {
       try {
         parseRateLimit('rate_limit', rate);
-      } catch (err) {
-        return nok(`Invalid rate limit string: ${(err as Error).message}`);
+      } catch {
+        return nok(`Invalid rate limit string: ${shownName(rate)} is not a rate: use '10/s', '100/m' or '1000/h'`);
       }
     }
     rc.worker.setRateLimit(task, rate);
@@ -201,7 +202,7 @@ export class RemoteControl extends EventEmitter<RemoteControlEvents> {
     try {
       result = handler
         ? await handler(this, msg.arguments ?? {}, { afterReply: (fn) => after.push(fn) })
-        : nok(`No such control command: ${msg.method}`);
+        : nok(`No such control command: ${shownName(msg.method)}`);
     } catch (err) {
       result = nok(err instanceof Error ? err.message : String(err));
     }
@@ -327,17 +328,23 @@ function list(value: unknown): unknown[] {
 }
 
 /** Pool grow/shrink step: Celery's default n=1. */
+// A reply quotes what a sender got wrong short: a command or value of a megabyte was echoed whole
+// into the reply queue and the log of every worker the broadcast reached.
+function shownName(name: unknown): string {
+  return typeof name === 'string' && name.length <= 60 ? name : showValue(name);
+}
+
 function count(value: unknown): number {
   if (value === undefined || value === null) return 1;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${showValue(value)}`);
   return n;
 }
 
 function optionalInt(value: unknown): number | null {
   if (value === undefined || value === null) return null;
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${showValue(value)}`);
   return n;
 }
 
@@ -347,7 +354,7 @@ function seconds(value: unknown): number | null {
   // A longer limit would overflow the worker's setTimeout and fire at once.
   if (!Number.isFinite(n) || n < 0 || n > MAX_TIME_LIMIT_S)
     throw new Error(
-      `time limits are seconds from 0 to ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), got ${JSON.stringify(value)}`,
+      `time limits are seconds from 0 to ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), got ${showValue(value)}`,
     );
   return n === 0 ? null : n;
 }

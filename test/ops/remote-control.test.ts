@@ -229,6 +229,23 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     });
   });
 
+  test('a hostile command name or argument is quoted short in the error reply', async () => {
+    const huge = 'x'.repeat(100_000);
+    const replies = {
+      method: (await app.control.broadcast(huge, {}, only(ALPHA)))[ALPHA],
+      grow: (await app.control.broadcast('pool_grow', { n: huge }, only(ALPHA)))[ALPHA],
+      rate: (await app.control.rateLimit('rc.tick', huge, only(ALPHA)))[ALPHA],
+      limit: (await app.control.timeLimit('rc.tick', huge as unknown as number, null, only(ALPHA)))[ALPHA],
+    };
+    expect(replies).toEqual({
+      method: { error: expect.stringMatching(/^No such control command: "x{50,}…$/) },
+      grow: { error: expect.stringMatching(/^n must be an integer >= 1, got "x{50,}…$/) },
+      rate: { error: expect.stringMatching(/^Invalid rate limit string: "x{50,}… is not a rate/) },
+      limit: { error: expect.stringMatching(/^time limits are seconds .* got "x{50,}…$/) },
+    });
+    for (const reply of Object.values(replies)) expect(JSON.stringify(reply).length).toBeLessThan(200);
+  });
+
   test("the CLI: inspect ping as JSON and as Celery's table; control rate-limit; exit 69 when nobody answers", async () => {
     const json = await runCli(app, ['inspect', 'ping', '--json', '-t', '2', '-d', `${ALPHA},${BETA}`]);
     expect(json.code).toBe(0);
