@@ -192,7 +192,18 @@ export function queryDate(req: QueryHolder, name: string, errors: FieldErrors): 
 
 /** ISO 8601: a date, or a date and time with its offset (a bare local time would mean a different instant on every server). */
 export function parseInstant(raw: string): Date | null {
-  if (!/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/.test(raw)) return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/.exec(raw);
+  if (!m || !onCalendar(Number(m[1]), Number(m[2]), Number(m[3]))) return null;
   const d = new Date(raw);
-  return Number.isNaN(d.getTime()) ? null : d;
+  return Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 ? null : d;
+}
+
+/**
+ * Whether a year, month and day name a real day from year 1 on. Date takes '2026-02-30' as
+ * 2 March (a different instant than the one asked for) and year 0, which Postgres refuses.
+ */
+export function onCalendar(year: number, month: number, day: number): boolean {
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
 }

@@ -5,6 +5,7 @@ import type { ApplyOptions } from '../plugin/options';
 import { isCustomStateName } from '../results/state-rules';
 import { States } from '../results/states';
 import {
+  onCalendar,
   parseInstant,
   queryDate,
   queryInt,
@@ -225,12 +226,22 @@ export function encodeCursor(value: string, id: string): string {
   return Buffer.from(JSON.stringify([value, id])).toString('base64url');
 }
 
+/** A cursor's id is a bigint column's value: 19 digits can still be past what the column holds. */
+const MAX_BIGINT = 9223372036854775807n;
+
 function decodeCursor(raw: string): ListQuery['after'] | undefined {
   try {
     const [value, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
     if (typeof value !== 'string' || typeof id !== 'string' || !/^\d{1,19}$/.test(id)) return undefined;
-    // Postgres's own text for a timestamptz (microseconds and offset kept), which it casts back exactly.
-    if (!/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/.test(value)) return undefined;
+    if (BigInt(id) > MAX_BIGINT) return undefined;
+    // Postgres's own text for a timestamptz (microseconds and offset kept), which it casts back
+    // exactly; each field in range, since a forged one Postgres refuses would be a 500.
+    const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:[+-](\d{2})(?::?(\d{2}))?|Z)?$/.exec(
+      value,
+    );
+    if (!m || !onCalendar(Number(m[1]), Number(m[2]), Number(m[3]))) return undefined;
+    const [hour, minute, second, offsetHours, offsetMinutes] = [m[4], m[5], m[6], m[8] ?? '0', m[9] ?? '0'].map(Number);
+    if (hour > 23 || minute > 59 || second > 59 || offsetHours > 15 || offsetMinutes > 59) return undefined;
     return { value, id };
   } catch {
     return undefined;
