@@ -2,7 +2,13 @@ import type { DataSource } from 'typeorm';
 import { ConfigError, closest } from './errors';
 import type { Logger, LogFormat, LogLevel } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
-import { parseBrokerUrl, redactUrl, type BrokerAddress, type BrokerTransportOptions } from './broker/url';
+import {
+  parseBrokerUrl,
+  percentDecoded,
+  redactUrl,
+  type BrokerAddress,
+  type BrokerTransportOptions,
+} from './broker/url';
 import { validateQueueArgs } from './broker/amqp/topology';
 import { MAX_TIME_LIMIT_S } from './broker/headers';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
@@ -237,6 +243,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
       `'${redactUrl(databaseUrl)}' is not a Postgres URL: use postgres://user:pass@host:5432/db`,
     );
   }
+  if (databaseUrl !== undefined) checkDatabaseCredentials(databaseUrl);
   const schema = options.schema ?? (env.CELERIAC_SCHEMA || undefined) ?? defaults.schema;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError(
@@ -393,6 +400,20 @@ export function requirePriority(key: string, value: unknown): void {
       `${JSON.stringify(value)} is not a priority: use an integer 0-9 (0 runs first, as on Celery's Redis transport)`,
     );
   }
+}
+
+/**
+ * TypeORM percent-decodes the URL's user and password strictly when the DataSource is built: a
+ * bare '%' threw a URIError from the first migrate() or query, naming nothing. Checked here, up
+ * front, as the broker URL's are.
+ */
+function checkDatabaseCredentials(databaseUrl: string): void {
+  const authority = databaseUrl.replace(/^postgres(ql)?:\/\//, '').split(/[/?#]/)[0];
+  const at = authority.lastIndexOf('@');
+  if (at < 0) return;
+  const [user, ...password] = authority.slice(0, at).split(':');
+  percentDecoded('databaseUrl', databaseUrl, user, 'user name');
+  percentDecoded('databaseUrl', databaseUrl, password.join(':'), 'password');
 }
 
 export { redactUrl };

@@ -152,8 +152,8 @@ function parseRedis(url: string, secure: boolean): Omit<RedisAddress, 'waitRepli
   return {
     transport: 'redis',
     db,
-    username: decodeURIComponent(parsed.username) || undefined,
-    password: decodeURIComponent(parsed.password) || undefined,
+    username: percentDecoded('brokerUrl', url, parsed.username, 'user name') || undefined,
+    password: percentDecoded('brokerUrl', url, parsed.password, 'password') || undefined,
     server: { host, port, tls },
     description: `${secure ? 'rediss' : 'redis'}://${host}:${port}/${db}`,
   };
@@ -168,15 +168,15 @@ function parseAmqp(url: string, scheme: string): AmqpAddress {
   const tls = scheme === 'amqps';
   const host = parsed.hostname || '127.0.0.1';
   const port = portOf(url, parsed, tls ? 5671 : 5672);
-  const vhost = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || '/';
+  const vhost = percentDecoded('brokerUrl', url, parsed.pathname.replace(/^\//, ''), 'vhost') || '/';
   for (const [key] of parsed.searchParams)
     if (key !== 'heartbeat' && key !== 'frameMax' && key !== 'channelMax' && key !== 'locale')
       throw new ConfigError(
         'brokerUrl',
         `unknown option '${key}' in '${redactUrl(url)}': amqp:// URLs take heartbeat, frameMax, channelMax and locale`,
       );
-  const user = decodeURIComponent(parsed.username) || 'guest';
-  const password = parsed.username ? decodeURIComponent(parsed.password) : 'guest';
+  const user = percentDecoded('brokerUrl', url, parsed.username, 'user name') || 'guest';
+  const password = parsed.username ? percentDecoded('brokerUrl', url, parsed.password, 'password') : 'guest';
   const connect = new URL(`${tls ? 'amqps' : 'amqp'}://${host.includes(':') ? `[${host}]` : host}:${port}`);
   connect.username = encodeURIComponent(user);
   connect.password = encodeURIComponent(password);
@@ -220,8 +220,8 @@ function parseSentinel(url: string, options: BrokerTransportOptions): Omit<Redis
     if (!parsed.hostname)
       throw new ConfigError('brokerUrl', `'${redactUrl(part)}' names no sentinel host: use sentinel://host:26379`);
     sentinels.push({ host: parsed.hostname, port: portOf(part, parsed, 26379) });
-    username ??= decodeURIComponent(parsed.username) || undefined;
-    password ??= decodeURIComponent(parsed.password) || undefined;
+    username ??= percentDecoded('brokerUrl', part, parsed.username, 'user name') || undefined;
+    password ??= percentDecoded('brokerUrl', part, parsed.password, 'password') || undefined;
     if (parsed.pathname && parsed.pathname !== '/') db ??= dbOf(part, parsed);
     for (const [key, value] of parsed.searchParams) {
       if (key === 'master_name' || key === 'masterName') queryMaster = value;
@@ -308,6 +308,22 @@ function dbOf(raw: string, parsed: URL): number {
       `'${redactUrl(raw)}' names database '${path}': the path is a Redis database number, e.g. /0`,
     );
   return Number(path);
+}
+
+/**
+ * A URL's user name, password or path, percent-decoded. A bare '%' (a password such as `100%`;
+ * Python's urllib, hence kombu, leaves one alone) would otherwise surface as a URIError naming
+ * neither the option nor the fix.
+ */
+export function percentDecoded(option: string, url: string, text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ConfigError(
+      option,
+      `the ${what} in '${redactUrl(url)}' has a '%' that does not start percent-encoding: write a literal '%' as %25 (encodeURIComponent does it)`,
+    );
+  }
 }
 
 /** Never let a password reach a log line or an error message. */
