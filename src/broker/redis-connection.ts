@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
-import { BrokerUnavailableError, NotReplicatedError } from '../errors';
+import { BrokerUnavailableError, ConfigError, NotReplicatedError } from '../errors';
 import { Keys } from './keys';
 import { defineScripts } from './redis-scripts';
 import { redactUrl, type RedisAddress } from './url';
@@ -106,14 +106,35 @@ export class RedisLink {
       this.cmd = redis;
       try {
         await redis.connect();
+        await this.selectDatabase(redis);
       } catch (err) {
         this.connecting = undefined;
         this.cmd = undefined;
         redis.disconnect();
-        throw this.unavailable(err);
+        throw err instanceof ConfigError ? err : this.unavailable(err);
       }
     })();
     return this.connecting;
+  }
+
+  /**
+   * ioredis reports a SELECT the server refuses (a db past its `databases`, 16 by default) only as
+   * an 'error' event and goes on in database 0: every message would land where another app's
+   * workers read. Selecting again, awaited, turns the refusal into an error before anything is sent.
+   */
+  private async selectDatabase(redis: Redis): Promise<void> {
+    const db = this.address.db;
+    if (db === 0) return;
+    try {
+      await redis.select(db);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (!/DB index|invalid DB|SELECT is not allowed/i.test(reason)) throw err;
+      throw new ConfigError(
+        'brokerUrl',
+        `Redis at ${this.address.description} refused database ${db} (${reason}): use a database number the server has (0 to its 'databases' setting minus 1; 0-15 by default)`,
+      );
+    }
   }
 
   async close(): Promise<void> {
