@@ -326,7 +326,11 @@ export function percentDecoded(option: string, url: string, text: string, what: 
   }
 }
 
-/** Never let a password reach a log line or an error message. */
+/**
+ * Never let a password reach a log line, an error message or the `conf` reply. The password runs
+ * to the authority's last '@' (as WHATWG URL and pg read it: `p@ss` and `a;b` are passwords), and
+ * libpq-style URLs may carry it in the query (`?password=`, `?sslpassword=`).
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/;]*):([^@/;]*)@/g, '//$1:***@');
+  return url.replace(/\/\/([^:@/\s]*):[^/?#\s]*@/g, '//$1:***@').replace(/([?&](?:ssl)?password=)[^&#\s]*/gi, '$1***');
 }
