@@ -7,6 +7,7 @@
 import { cronMacro, validateSchedule, type FieldError, type ScheduleSpec } from './schedule';
 import { isPlainObject } from './row';
 import { closest } from '../errors';
+import { properZoneName } from './schedule/zone-name';
 import { columnLimitErrors, SCHEDULE_TABLES, type ScheduleKind } from './schedule-tables';
 
 export type CrontabInput = {
@@ -66,7 +67,9 @@ export function normalizeSchedule(
   const errors = validateSchedule(candidate);
   if (!errors.length) errors.push(...columnLimitErrors(candidate as ScheduleSpec));
   if (isPlainObject(input)) errors.push(...unknownKeyErrors(input));
-  return errors.length ? { spec: null, errors } : { spec: candidate as ScheduleSpec, errors: [] };
+  if (errors.length) return { spec: null, errors };
+  const spec = candidate as ScheduleSpec;
+  return { spec: spec.kind === 'crontab' ? { ...spec, timezone: properZoneName(spec.timezone) } : spec, errors: [] };
 }
 
 /** Keys a schedule of that kind does not have: a typo (`minutes`) would otherwise be dropped unseen. */
