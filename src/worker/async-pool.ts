@@ -1,6 +1,6 @@
 import { SoftTimeLimitExceededError, TimeLimitExceededError } from '../errors';
 import type { TaskMiddleware } from '../plugin/middleware-chain';
-import { executeTask, type RunHooks } from './execute';
+import { runTask, type OutcomeSink, type RunHooks } from './execute';
 import { LazyAbort } from './lazy-abort';
 import { serializeError, type Outcome } from './outcome';
 import type { Job, Pool, PoolHooks } from './pool';
@@ -12,23 +12,27 @@ import type { Job, Pool, PoolHooks } from './pool';
  */
 export class AsyncPool implements Pool {
   readonly kind = 'async';
-  private readonly running = new Map<string, AsyncRun>();
+  /** @internal Read by its runs. */
+  readonly running = new Map<string, AsyncRun>();
 
-  constructor(private readonly hooks: PoolHooks) {}
+  constructor(
+    /** @internal Read by its runs. */
+    readonly hooks: PoolHooks,
+  ) {}
 
   run(job: Job): Promise<Outcome> {
-    return new Promise((resolve) => this.runThen(job, resolve));
+    return new Promise((resolve) => this.runThen(job, (_job, outcome) => resolve(outcome)));
   }
 
   /**
-   * run() with a callback, called once with the outcome: the worker's per-task path, sparing the
-   * promise run() wraps it in and the worker's then() on it (issue 21). A task that ends on its
-   * own is reported from its promise's settlement; one settled from outside (a time limit, an
-   * abort) a microtask later, as run()'s promise would, so abort() never re-enters its caller.
+   * run() with a callback, called once with the job and its outcome: the worker's per-task path,
+   * sparing the promise run() wraps it in and the worker's then() on it (issue 21). The outcome
+   * always comes a microtask or more later, as run()'s promise would bring it, so neither a body
+   * that returns at once nor abort() re-enters the caller (the worker's dispatch loop).
    */
-  runThen(job: Job, done: (outcome: Outcome) => void): void {
+  runThen(job: Job, done: (job: Job, outcome: Outcome) => void): void {
     const { msg, task } = job;
-    const run = new AsyncRun(job, this.hooks, this.running, done);
+    const run = new AsyncRun(job, this, done);
     const soft = job.softTimeLimit ?? msg.softTimeLimit ?? task.options.softTimeLimit;
     const hard = job.timeLimit ?? msg.timeLimit ?? task.options.timeLimit;
     if (soft) run.softTimer = setTimeout(() => run.abort.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
@@ -40,12 +44,36 @@ export class AsyncPool implements Pool {
       }, hard * 1000);
     }
     this.running.set(msg.id, run);
-    executeTask(task, msg, run).then(
-      (outcome) => run.settle(outcome, true),
-      (err) =>
-        run.settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - run.started }, true),
-    );
+    try {
+      runTask(task, msg, run, run);
+    } catch (err) {
+      run.settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - run.started });
+    }
   }
+
+  /**
+   * Runs whose body returned in runTask's own call, told to their callers in one microtask for
+   * all of them (in the order they ended) rather than one promise and reaction each.
+   */
+  later(run: AsyncRun): void {
+    if (this.endedNow.push(run) === 1) queueMicrotask(this.tellEnded);
+  }
+
+  private readonly endedNow: AsyncRun[] = [];
+  private readonly tellEnded = () => {
+    // A run told here may start the next task, whose body may end at once and join this list.
+    let i = 0;
+    try {
+      for (; i < this.endedNow.length; i++) this.endedNow[i].tell();
+      this.endedNow.length = 0;
+    } finally {
+      // Only when a caller threw: the runs after it are still told.
+      if (this.endedNow.length > 0) {
+        this.endedNow.splice(0, i + 1);
+        if (this.endedNow.length > 0) queueMicrotask(this.tellEnded);
+      }
+    }
+  };
 
   abort(taskId: string, outcome: Outcome): void {
     const run = this.running.get(taskId);
@@ -58,11 +86,12 @@ export class AsyncPool implements Pool {
 }
 
 /**
- * One task on the async pool: the hooks its context is given, its abort, its timers and its
- * settling, in one object. They were a hooks literal, an updateState closure, a settle closure
- * with its scope and a record in the running map: ~250 bytes of garbage a task (issue 21).
+ * One task on the async pool: the hooks its context is given, its abort, its timers, its
+ * settling and the sink its outcome comes to, in one object. They were a hooks literal, an
+ * updateState closure, a settle closure with its scope and a record in the running map: ~250
+ * bytes of garbage a task (issue 21).
  */
-class AsyncRun implements RunHooks {
+class AsyncRun implements RunHooks, OutcomeSink {
   readonly abort: LazyAbort;
   readonly hostname: string;
   readonly middleware: readonly TaskMiddleware[];
@@ -70,30 +99,46 @@ class AsyncRun implements RunHooks {
   softTimer: NodeJS.Timeout | undefined = undefined;
   hardTimer: NodeJS.Timeout | undefined = undefined;
   private settled = false;
+  private outcome: Outcome | undefined = undefined;
 
   constructor(
     private readonly job: Job,
-    private readonly hooks: PoolHooks,
-    private readonly running: Map<string, AsyncRun>,
-    private readonly done: (outcome: Outcome) => void,
+    private readonly pool: AsyncPool,
+    private readonly done: (job: Job, outcome: Outcome) => void,
   ) {
+    const hooks = pool.hooks;
     this.abort = new LazyAbort(job.msg, hooks.abortListenerThrew);
     this.hostname = hooks.hostname;
     this.middleware = hooks.middleware;
   }
 
   updateState(state: string, meta: Record<string, unknown> | undefined): Promise<void> {
-    return this.hooks.updateState(this.job, state, meta);
+    return this.pool.hooks.updateState(this.job, state, meta);
   }
 
-  /** Called once per task however it ends; `own`: from the task's own promise, else a microtask later. */
+  /** The body ended (runTask): `sync`, before runTask returned, so it is told a microtask later. */
+  ended(outcome: Outcome, sync: boolean): void {
+    this.settle(outcome, !sync);
+  }
+
+  /**
+   * Called once per task however it ends; `own`: from the task's own promise, told at once; else
+   * (a time limit, an abort, a body that returned at once) a microtask later.
+   */
   settle(outcome: Outcome, own?: boolean): void {
     if (this.settled) return;
     this.settled = true;
     if (this.softTimer) clearTimeout(this.softTimer);
     if (this.hardTimer) clearTimeout(this.hardTimer);
-    this.running.delete(this.job.msg.id);
-    if (own) this.done(outcome);
-    else queueMicrotask(() => this.done(outcome));
+    this.pool.running.delete(this.job.msg.id);
+    this.outcome = outcome;
+    if (own) this.tell();
+    else this.pool.later(this);
+  }
+
+  tell(): void {
+    const outcome = this.outcome!;
+    this.outcome = undefined;
+    this.done(this.job, outcome);
   }
 }

@@ -33,8 +33,11 @@ export interface PoolHooks {
 export interface Pool {
   readonly kind: PoolKind;
   run(job: Job): Promise<Outcome>;
-  /** run() with a callback called once with the outcome, where the pool can spare the promise. */
-  runThen?(job: Job, done: (outcome: Outcome) => void): void;
+  /**
+   * run() with a callback called once with the job and its outcome, where the pool can spare the
+   * promise: one callback for every job, so the worker makes no closure a task.
+   */
+  runThen?(job: Job, done: (job: Job, outcome: Outcome) => void): void;
   /** End a running task now (revoke with terminate, shutdown past its grace), settling it with `outcome`. */
   abort(taskId: string, outcome: Outcome): void;
   close(): Promise<void>;

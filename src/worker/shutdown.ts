@@ -8,6 +8,7 @@ import type { WorkerStats } from './control-surface';
 import type { Job } from './pool';
 import type { Running } from './running';
 import type { WaitingJobs } from './waiting';
+import type { HeldJobs } from './held';
 
 export interface Draining {
   run: Running;
@@ -15,7 +16,7 @@ export interface Draining {
   waiting: WaitingJobs;
   /** Started tasks by id; emptied here as they finish or are aborted. */
   running: Map<string, Job>;
-  held: Set<Job>;
+  held: HeldJobs;
   graceMs: number;
   info(): WorkerStats;
   log(level: LogLevel, message: string): void;
@@ -31,7 +32,7 @@ export async function drainAndClose(w: Draining): Promise<void> {
       notStarted.map((j) => j.msg.raw),
     )
     .catch((e) => w.fail('requeue at shutdown failed; the lease will give them back', e));
-  for (const j of notStarted) w.held.delete(j);
+  for (const j of notStarted) w.held.release(j);
   const deadline = Date.now() + w.graceMs;
   while (w.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
   const unfinished = [...w.running.values()];

@@ -19,6 +19,7 @@ import { buildRunning, type Running } from './running';
 import { TaskLimits } from './task-limits';
 import { Upkeep } from './upkeep';
 import { WaitingJobs } from './waiting';
+import { HeldJobs } from './held';
 import { drainAndClose, sleep } from './shutdown';
 
 export type { WorkerOptions } from './options';
@@ -68,18 +69,16 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
   private live: Running | undefined;
   private upkeep: Upkeep | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private readonly held = new Set<Job>();
+  private readonly held = new HeldJobs();
   private readonly waiting: WaitingJobs;
   private readonly running = new Map<string, Job>();
   private readonly limits: TaskLimits;
-  private roomWaiter: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly counters = { processed: 0, succeeded: 0, failed: 0, retried: 0 };
   /** Processed per task name, for `inspect stats` (not in the heartbeat: it grows with the task names). */
   readonly totals = new Map<string, number>();
-  private finishedCount = 0;
   private readonly startedAt = Date.now();
   /** Redis as this worker sees it: an outage is logged when it starts and when it ends. */
   private readonly redisOutage: Outage;
@@ -156,8 +155,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       counters: this.counters,
       totals: this.totals,
       outage: this.redisOutage,
-      heldRaws: () => new Set([...this.held].map((j) => j.msg.raw)),
-      release: (job: Job) => this.release(job),
+      heldRaws: () => this.held.raws(),
+      release: (job: Job) => this.held.release(job),
       taskFinished: (taskId: string, state: TaskState) => this.emit('task-finished', taskId, state),
       onControl: (raw: string) => this.onControl(raw),
       info: () => this.info(),
@@ -208,7 +207,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     live?.revoked.stop();
     live?.promoter.stop();
     live?.broker.interruptFetch(this.consumer);
-    this.roomWaiter?.();
+    this.held.wake();
     await this.loopDone.catch(() => {});
   }
 
@@ -218,11 +217,11 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
       // Prefetch bounds what has not finished: a finished task waiting for its result batch to
       // commit and its ack to return holds no slot (it only costs memory), so fetching never
       // waits on a commit. Those waiting ones are bounded too, at FINISHING_FACTOR × the limit.
-      const finishing = this.held.size - this.unfinished();
+      const finishing = this.held.size - this.held.unfinished;
       const finishingCap = this.prefetchLimit * (this.run.store.health().postgres.down ? 1 : FINISHING_FACTOR);
-      const room = Math.min(this.prefetchLimit - this.unfinished(), finishingCap - finishing);
+      const room = Math.min(this.prefetchLimit - this.held.unfinished, finishingCap - finishing);
       if (room <= 0) {
-        await new Promise<void>((resolve) => (this.roomWaiter = resolve));
+        await this.held.room();
         continue;
       }
       let deliveries: Delivery[];
@@ -257,7 +256,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     if (msg.expires && msg.expires.getTime() <= now)
       return this.finish(job, { kind: 'revoked', reason: 'expired', runtimeMs: 0 });
     if (msg.eta && msg.eta.getTime() > now + 5) {
-      this.held.delete(job);
+      this.held.release(job);
       return intake.defer(job, msg.eta);
     }
     intake.received(job);
@@ -286,36 +285,22 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     if (this.app.signals.has('taskPrerun')) this.app.signals.emit('taskPrerun', taskInfo(job, this.name));
     if (job.task.options.trackStarted) void states.write(job, 'STARTED', { dateStarted: new Date() });
     if (events.wanted) events.task('task-started', { uuid: msg.id, name: msg.task });
-    const ended = (outcome: Outcome) => {
-      this.running.delete(msg.id);
-      this.finish(job, outcome);
-      this.dispatch();
-    };
-    if (pool.runThen) return pool.runThen(job, ended);
-    pool.run(job).then(ended, (err) => ended({ kind: 'failure', exc: serializeError(err), runtimeMs: 0 }));
+    if (pool.runThen) return pool.runThen(job, this.ended);
+    pool.run(job).then(
+      (outcome) => this.ended(job, outcome),
+      (err) => this.ended(job, { kind: 'failure', exc: serializeError(err), runtimeMs: 0 }),
+    );
   }
+
+  private readonly ended = (job: Job, outcome: Outcome): void => {
+    this.running.delete(job.msg.id);
+    this.finish(job, outcome);
+    this.dispatch();
+  };
 
   private finish(job: Job, outcome: Outcome): void {
-    if (!job.finished && this.held.has(job)) this.finishedCount++;
-    job.finished = true;
-    this.wakeFetch();
+    this.held.finished(job);
     this.run.finisher.finish(job, outcome);
-  }
-
-  /** Held messages not yet finished: waiting for a slot, a rate token, or running. */
-  private unfinished(): number {
-    return this.held.size - this.finishedCount;
-  }
-
-  private release(job: Job): void {
-    if (this.held.delete(job) && job.finished) this.finishedCount--;
-    this.wakeFetch();
-  }
-
-  private wakeFetch(): void {
-    const wake = this.roomWaiter;
-    this.roomWaiter = undefined;
-    wake?.();
   }
 
   private onControl(raw: string): void {
@@ -387,7 +372,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     void this.applyPrefetch();
     this.live?.pool.resize?.(n);
     this.dispatch();
-    this.roomWaiter?.();
+    this.held.wake();
   }
 
   /** Control pool_restart: fresh children load the app module again (new code on disk); the async pool has none. */
