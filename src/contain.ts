@@ -45,6 +45,16 @@ export function containedLogger(logger: Logger): Logger {
         lastResort(`the app's logger threw on this ${level} line: ${message}`, fields, err);
       }
     },
+    // Asked each time: a logger whose level changes (pino's logger.level = ...) is followed.
+    isLevelEnabled(level) {
+      const enabled = logger.isLevelEnabled;
+      if (typeof enabled !== 'function') return true; // one that does not say gets every line
+      try {
+        return enabled.call(logger, level) !== false;
+      } catch {
+        return true; // its log() then decides, and a throw there is reported as above
+      }
+    },
   };
 }
 

@@ -54,6 +54,7 @@ const app = new Celeriac({
   keyPrefix,
   schema,
   logger: {
+    isLevelEnabled: (level) => level === 'warn' || level === 'error',
     log(level, message, fields) {
       if (level === 'warn' || level === 'error')
         process.stderr.write(`${level} ${message} ${fields ? JSON.stringify(fields) : ''}\n`);

@@ -11,6 +11,7 @@ import { faultHooksOf, withFaultPoints, type WorkerFaultHooks } from './fault-ho
 import { thrownField } from '../contain';
 import { excResult } from './state-writer';
 import { recordThenDeadLetter } from './dead-letter';
+import { logs } from '../log';
 import { emitTaskSignals, taskInfo, taskSignalsWanted } from './task-view';
 
 /**
@@ -126,11 +127,12 @@ export class Finisher {
     const ignore = task.options.ignoreResult || msg.ignoreResult;
     // Nothing follows it (no callbacks, chain or chord): whatever state is stored, an ack lets go.
     const plain = !msg.embed.callbacks && !msg.embed.errbacks && !msg.embed.chain && !msg.embed.chord;
-    const seconds = (outcome.runtimeMs / 1000).toFixed(3);
+    // A line a task, built only for a logger that writes its level (most drains drop info).
+    const logger = app.logger;
     switch (outcome.kind) {
       case 'success':
         this.counters.succeeded++;
-        log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds}s`);
+        if (logs(logger, 'info')) log('info', `task ${msg.task}[${msg.id}] succeeded in ${seconds(outcome)}s`);
         // Every event names its task (Celery's carry it on task-received only): a monitor that
         // joined after a task was received still knows what finished. Receivers merge extra fields.
         if (events.wanted)
@@ -156,10 +158,11 @@ export class Finisher {
         );
       case 'failure':
         this.counters.failed++;
-        log(
-          'error',
-          `task ${msg.task}[${msg.id}] failed in ${seconds}s: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}`,
-        );
+        if (logs(logger, 'error'))
+          log(
+            'error',
+            `task ${msg.task}[${msg.id}] failed in ${seconds(outcome)}s: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}`,
+          );
         events.task('task-failed', {
           uuid: msg.id,
           name: msg.task,
@@ -176,7 +179,7 @@ export class Finisher {
           () => this.settle(job, 'FAILURE', null),
         );
       case 'revoked':
-        log('info', `task ${msg.task}[${msg.id}] revoked (${outcome.reason})`);
+        if (logs(logger, 'info')) log('info', `task ${msg.task}[${msg.id}] revoked (${outcome.reason})`);
         events.task('task-revoked', {
           uuid: msg.id,
           name: msg.task,
@@ -196,10 +199,11 @@ export class Finisher {
         const delayMs = retryDelayMs(task.options, msg.retries, outcome.countdownMs, outcome.auto);
         const etaMs = Date.now() + delayMs;
         this.counters.retried++;
-        log(
-          'info',
-          `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`,
-        );
+        if (logs(logger, 'info'))
+          log(
+            'info',
+            `task ${msg.task}[${msg.id}] retry ${msg.retries + 1} in ${(delayMs / 1000).toFixed(3)}s${outcome.exc ? `: ${outcome.exc.exc_type}: ${outcome.exc.exc_message.join(' ')}` : ''}`,
+          );
         events.task('task-retried', { uuid: msg.id, name: msg.task, exception: outcome.exc?.exc_type ?? null });
         const next = nextAttempt(msg.raw, etaMs, app.signer?.canSign ? app.signer : undefined);
         return this.done(
@@ -377,6 +381,11 @@ export class Finisher {
 
 /** How many given-back ids a worker remembers: far more than throw at once, a few kB at most. */
 const GIVEN_BACK_KEPT = 1000;
+
+/** How long the body ran, as the per-task lines print it. */
+function seconds(outcome: Outcome): string {
+  return (outcome.runtimeMs / 1000).toFixed(3);
+}
 
 function truncate(value: unknown): string {
   const text = JSON.stringify(value) ?? 'null';

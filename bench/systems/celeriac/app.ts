@@ -13,6 +13,9 @@ const ns = NS.celeriac;
 const isWorker = process.env.BENCH_ROLE === 'worker';
 
 const logger: Logger = {
+  // It writes no info line (the readiness marker aside, which is not a per-task line): saying so
+  // spares the worker building its per-task lines, as a real app's logger at 'warn' does.
+  isLevelEnabled: (level) => level === 'warn' || level === 'error',
   log(level, message, fields) {
     if (isWorker && message.startsWith('worker ready')) process.stdout.write('BENCH_READY\n');
     if (process.env.BENCH_ROLE === 'beat' && message === 'beat started') process.stdout.write('BENCH_READY\n');
