@@ -10,6 +10,7 @@ import {
   type BrokerTransportOptions,
 } from './broker/url';
 import { validateQueueArgs } from './broker/amqp/topology';
+import { reservedQueueProblem } from './broker/keys';
 import { MAX_TIME_LIMIT_S } from './broker/headers';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import type { BeatSchedule, ResolvedBeatEntry } from './beat/config';
@@ -391,6 +392,8 @@ export function requireName(key: string, value: unknown): void {
       `${JSON.stringify(value)} is not a valid queue name: use 1-200 letters, digits, '.', '_', '-', ':' or '@'`,
     );
   }
+  const reserved = reservedQueueProblem(value);
+  if (reserved) throw new ConfigError(key, reserved);
 }
 
 export function requirePriority(key: string, value: unknown): void {

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { reservedQueueProblem } from '../broker/keys';
 import type { Runtime } from '../runtime/runtime';
 import { closest } from '../errors';
 import type { ApplyOptions } from '../plugin/options';
@@ -110,6 +111,8 @@ export function parseApplyOptions(raw: unknown, errors: FieldErrors): ApplyOptio
   if (queue !== undefined && queue !== null && queue !== '') {
     if (typeof queue !== 'string' || !/^[\w.:@-]{1,200}$/.test(queue)) {
       errors['options.queue'] = "expected a queue name: 1-200 letters, digits, '.', '_', '-', ':' or '@'";
+    } else if (reservedQueueProblem(queue)) {
+      errors['options.queue'] = reservedQueueProblem(queue)!;
     } else out.queue = queue;
   }
   if (countdown !== undefined && countdown !== null && countdown !== '') {

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { SCAN_LIMIT, type DeadLetter, type QueueAdmin, type QueueCounts, type QueuedMessage } from './broker';
-import { PRIORITY_SEP, type Keys } from './keys';
+import { ConfigError } from '../errors';
+import { PRIORITY_SEP, reservedQueueProblem, type Keys } from './keys';
 import { routeOf } from './message';
 import { describeQueued, queuedId, QueueTally } from './queued';
 import { runScript } from './redis-scripts';
@@ -101,6 +102,9 @@ export class RedisQueueAdmin implements QueueAdmin {
   }
 
   async purge(queue: string): Promise<number> {
+    // `celeriac purge -Q celeriac:delayed` would delete the broker's own key (keys.ts).
+    const reserved = reservedQueueProblem(queue);
+    if (reserved) throw new ConfigError('queue', reserved);
     const keys = this.keys.consumeOrder([queue]);
     return this.run(async () => {
       const tx = this.redis().multi();

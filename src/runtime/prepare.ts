@@ -9,7 +9,7 @@ import type { OutgoingMessage } from '../broker';
 import { encodeTask, type Embed } from '../broker/message';
 import { sendEncoding } from '../broker/serializers/options';
 import type { MessageSigner } from '../broker/signing';
-import type { ResolvedConfig, RouteOptions } from '../config';
+import { requireName, type ResolvedConfig, type RouteOptions } from '../config';
 import { EncodeError, NotStorableError, PayloadTooLargeError, TaskNotRegisteredError } from '../errors';
 import type { ApplyOptions } from '../plugin/options';
 import type { TaskRegistry } from '../plugin/registry';
@@ -64,6 +64,8 @@ export function prepareMessage(
   const id = options.taskId ?? randomUUID();
   assertStorableIds(name, id, options);
   // Celery's precedence: the call's options, then the route, then the task's own defaults.
+  // Routes, task options and the default queue were checked with the config; a call's own is checked here.
+  if (options.queue !== undefined) requireName('options.queue', options.queue);
   const queue = options.queue ?? route?.queue ?? task?.options.queue ?? config.defaultQueue;
   const priority = options.priority ?? route?.priority ?? task?.options.priority ?? 0;
   const eta = options.eta ?? (options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null);

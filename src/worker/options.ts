@@ -1,6 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { closest, ConfigError } from '../errors';
-import { timeLimitSeconds } from '../config';
+import { requireName, timeLimitSeconds } from '../config';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
 import type { PoolKind } from './pool';
 
@@ -104,6 +104,7 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
   whole('shutdownGraceMs', 0);
   whole('maxRedeliveries', 1);
   whole('blockMs', 1);
+  options.queues?.forEach((queue, i) => requireName(`queues[${i}]`, queue));
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
   return {

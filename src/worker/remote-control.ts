@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Broker } from '../broker';
+import { reservedQueueProblem } from '../broker/keys';
 import { encodeReply, type ControlMessage } from '../broker/pidbox';
 import { parseRateLimit } from '../plugin/options';
 import { decodeTask } from '../broker/message';
@@ -132,6 +133,8 @@ const handlers: Record<string, Handler> = {
   add_consumer: (rc, a) => {
     const queue = String(a.queue ?? '');
     if (!queue) return nok('add_consumer needs a queue');
+    const reserved = reservedQueueProblem(queue);
+    if (reserved) return nok(reserved);
     rc.worker.addQueue(queue);
     return ok(`add consumer ${queue}`);
   },

@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { reservedQueueProblem } from '../../broker/keys';
 import { describeQueued } from '../../broker/queued';
 import { textProblem } from '../../db/limits';
 import type { AdminContext } from '../context';
@@ -82,5 +83,11 @@ function param(req: Request, key: string, what: string): string {
   return v;
 }
 
-const queueName = (req: Request) => param(req, 'name', 'a queue name');
+function queueName(req: Request): string {
+  const queue = param(req, 'name', 'a queue name');
+  const reserved = reservedQueueProblem(queue);
+  if (reserved) throw validationFailed(Object.assign(fieldErrors(), { name: reserved }));
+  return queue;
+}
+
 const taskId = (req: Request) => param(req, 'id', 'a task id');
