@@ -21,12 +21,12 @@ export function priorityBucket(priority: number): number {
  * Why a queue name cannot be used, or undefined. On Redis a queue's key is the prefix plus its
  * name, so a queue named after one of the broker's own keys would be that key: purging
  * 'celeriac:delayed' deleted every countdown, eta and retry; sending to it made the sorted set a
- * list, and every later countdown send failed. Refused on every transport, so an app behaves the
- * same on RabbitMQ.
+ * list, and every later countdown send failed. On RabbitMQ 'celeriac.dead' is the dead-letter
+ * queue. Refused on every transport, so an app behaves the same on both.
  */
 export function reservedQueueProblem(queue: string): string | undefined {
-  if (queue.startsWith('celeriac:') || queue.startsWith('_kombu.') || KOMBU_KEYS.has(queue))
-    return `'${queue.slice(0, 80)}' is the name of one of the broker's own keys (names starting with 'celeriac:' or '_kombu.', and kombu's ${[...KOMBU_KEYS].join(', ')}): name the queue otherwise`;
+  if (/^(celeriac[:.]|_kombu\.)/.test(queue) || KOMBU_KEYS.has(queue))
+    return `'${queue.slice(0, 80)}' is the name of one of the broker's own keys or queues (names starting with 'celeriac:', 'celeriac.' or '_kombu.', and kombu's ${[...KOMBU_KEYS].join(', ')}): name the queue otherwise`;
   return undefined;
 }
 

@@ -9,7 +9,8 @@ import { adminApp, staffSession, type StaffSession } from '../admin/helpers';
  * names may hold ':'; so a queue named after one of the broker's own keys ('celeriac:delayed',
  * 'celeriac:dead', kombu's 'unacked') was that key. Purging it from the admin deleted every
  * countdown, eta and retry message (or every dead letter); a task sent to it turned the key into
- * a list, after which every countdown send failed with WRONGTYPE. Such names must be refused,
+ * a list, after which every countdown send failed with WRONGTYPE. On RabbitMQ 'celeriac.dead' is
+ * the dead-letter queue. Such names must be refused,
  * named, before anything is touched.
  */
 
@@ -34,6 +35,7 @@ afterAll(async () => {
 const RESERVED = [
   'celeriac:delayed',
   'celeriac:dead',
+  'celeriac.dead',
   'celeriac:holders',
   'unacked',
   'unacked_index',
