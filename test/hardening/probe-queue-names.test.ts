@@ -66,3 +66,16 @@ test.each(RESERVED)('sending to queue %s is refused, naming the queue, and count
 test('a worker is not started on a reserved queue', async () => {
   expect(() => app.worker({ name: 'probe-q@test', queues: ['celeriac:delayed'] })).toThrow(/celeriac:delayed/);
 });
+
+test.each(['celeriac:delayed', 'celeriac:workers'])(
+  'counting queue %s on the queues API and page is a 400 naming queue (was a 500: WRONGTYPE)',
+  async (name) => {
+    const api = await s.get(`/api/queues?queue=${encodeURIComponent(name)}`);
+    expect({ status: api.status, named: Object.keys(api.body.errors ?? {}) }).toEqual({
+      status: 400,
+      named: ['queue'],
+    });
+    const page = await s.get(`/queues?queue=${encodeURIComponent(name)}`).set('Accept', 'text/html');
+    expect(page.status).toBe(400);
+  },
+);

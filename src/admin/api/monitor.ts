@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { reservedQueueProblem } from '../../broker/keys';
 import { textProblem } from '../../db/limits';
 import type { AdminContext } from '../context';
 import { queryInt, validationFailed, fieldErrors } from '../http';
@@ -146,7 +147,8 @@ export function askedQueues(req: Request): string[] {
   if (list.length > 20) errors.queue = 'ask for at most 20 queues at once';
   const names = list.map(String).filter((q) => q !== '');
   for (const q of names) {
-    const problem = q.length > 255 ? 'a queue name is at most 255 characters' : textProblem(q);
+    const problem =
+      q.length > 255 ? 'a queue name is at most 255 characters' : (textProblem(q) ?? reservedQueueProblem(q));
     if (problem) errors.queue = problem;
   }
   if (Object.keys(errors).length) throw validationFailed(errors);
