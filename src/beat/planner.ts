@@ -204,8 +204,9 @@ export class Planner {
     const scheduledAt = new Date(plan.slotMs).toISOString();
     const prepared = this.rt.host.prepare(row.task, row.args as unknown[], row.kwargs as Record<string, unknown>, {
       taskId,
-      // A direct exchange routes by queue name, so a routing key alone names the queue.
-      queue: row.queue ?? row.routing_key ?? undefined,
+      // A direct exchange routes by queue name, so a routing key alone names the queue. '' is
+      // none, as the field table reads it and Celery's router takes it (a falsy queue).
+      queue: row.queue || row.routing_key || undefined,
       priority: row.priority ?? undefined,
       headers: { ...(row.headers as Record<string, unknown>), scheduled_at: scheduledAt },
       expires: row.expires ?? (row.expire_seconds ? new Date(atMs + row.expire_seconds * 1000) : undefined),

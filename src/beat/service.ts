@@ -186,7 +186,7 @@ export class PeriodicTaskService {
   async runNow(ref: Ref): Promise<string> {
     const t = await this.get(ref);
     const result = await this.app.sendTask(t.task, t.args, t.kwargs, {
-      queue: t.queue ?? t.routingKey ?? undefined,
+      queue: t.queue || t.routingKey || undefined, // '' is none, as when beat sends it (planner.ts)
       priority: t.priority ?? undefined,
       headers: t.headers,
       expires: t.expires ?? t.expireSeconds ?? undefined,
