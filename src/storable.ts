@@ -113,7 +113,10 @@ export function scrubText(s: string): string {
 
 /** Postgres timestamptz holds 4713 BC to 294276 AD; toISOString writes years past 9999 in a form Postgres may reject, so stay within 0001–9999. */
 export function storableDate(d: Date | null | undefined): boolean {
-  if (!d) return true;
-  const t = d.getTime();
+  return !d || storableTime(d.getTime());
+}
+
+/** storableDate of a time value (ms since the epoch, NaN for none): a check that needs no Date. */
+export function storableTime(t: number): boolean {
   return Number.isFinite(t) && t >= MIN_DATE_MS && t <= MAX_DATE_MS;
 }

@@ -1,5 +1,5 @@
 import { MessageDecodeError } from '../errors';
-import { columnProblem, COLUMN_LIMITS, storableDate } from '../storable';
+import { columnProblem, COLUMN_LIMITS, storableTime } from '../storable';
 import { showValue as show } from './shown-value';
 
 /**
@@ -57,8 +57,17 @@ export class MessageFieldError extends MessageDecodeError {
   }
 }
 
-/** Reads and checks the headers of a protocol v2 message; throws MessageDecodeError naming the first bad one. */
-export function checkHeaders(headers: Record<string, unknown>, properties: Record<string, unknown>): CheckedHeaders {
+/**
+ * Reads and checks the headers of a protocol v2 message into `into`; throws MessageDecodeError
+ * naming the first bad one. Into the caller's object rather than a fresh one: decodeTask passes
+ * the task message it returns, so a message's checked headers are not an object of their own,
+ * copied field by field and dropped, for every message a worker takes (issue 21).
+ */
+export function checkHeaders(
+  headers: Record<string, unknown>,
+  properties: Record<string, unknown>,
+  into: CheckedHeaders,
+): void {
   const id = identity(headers.id, 'id', 'taskId');
   const task = identity(headers.task, 'task', 'taskName');
   // The readers below are module functions given (id, task), not closures: this runs for every
@@ -66,24 +75,32 @@ export function checkHeaders(headers: Record<string, unknown>, properties: Recor
   const limits = timeLimits(headers.timelimit, id, task);
   const hard = limits && timeLimit(limits[0], limits, id, task);
   const soft = limits && timeLimit(limits[1], limits, id, task);
-  // Read from the headers by the state writer, not returned: checked here so a bad one cannot reach the row.
-  date('sent_at', headers.sent_at, id, task);
+  // Read from the headers by the state writer, not kept: checked here so a bad one cannot reach
+  // the row, as a time value (a Date made only to be checked was garbage for every message).
+  dateMs('sent_at', headers.sent_at, id, task);
   shortText('periodic_task_name', 'periodicTaskName', headers.periodic_task_name, id, task);
-  return {
-    id,
-    task,
-    priority: count('priority (property)', properties.priority, MAX_PRIORITY, id, task) ?? 0,
-    eta: date('eta', headers.eta, id, task),
-    expires: date('expires', headers.expires, id, task),
-    retries: count('retries', headers.retries, MAX_INT32, id, task) ?? 0,
-    timeLimit: hard,
-    softTimeLimit: soft,
-    rootId: shortText('root_id', 'rootId', headers.root_id, id, task) ?? id,
-    parentId: shortText('parent_id', 'parentId', headers.parent_id, id, task),
-    groupId: shortText('group', 'groupId', headers.group, id, task),
-    groupIndex: count('group_index', headers.group_index, MAX_INT32, id, task),
-    origin: typeof headers.origin === 'string' ? headers.origin : null,
-  };
+  // Read in the order they were before, when this built an object: the first bad one is named.
+  const priority = count('priority (property)', properties.priority, MAX_PRIORITY, id, task) ?? 0;
+  const eta = date('eta', headers.eta, id, task);
+  const expires = date('expires', headers.expires, id, task);
+  const retries = count('retries', headers.retries, MAX_INT32, id, task) ?? 0;
+  const rootId = shortText('root_id', 'rootId', headers.root_id, id, task) ?? id;
+  const parentId = shortText('parent_id', 'parentId', headers.parent_id, id, task);
+  const groupId = shortText('group', 'groupId', headers.group, id, task);
+  const groupIndex = count('group_index', headers.group_index, MAX_INT32, id, task);
+  into.id = id;
+  into.task = task;
+  into.priority = priority;
+  into.eta = eta;
+  into.expires = expires;
+  into.retries = retries;
+  into.timeLimit = hard;
+  into.softTimeLimit = soft;
+  into.rootId = rootId;
+  into.parentId = parentId;
+  into.groupId = groupId;
+  into.groupIndex = groupIndex;
+  into.origin = typeof headers.origin === 'string' ? headers.origin : null;
 }
 
 function bad(field: string, value: unknown, want: string, id: string, task: string): MessageFieldError {
@@ -109,11 +126,17 @@ function shortText(
 }
 
 function date(field: string, value: unknown, id: string, task: string): Date | null {
+  const t = dateMs(field, value, id, task);
+  return t === null ? null : new Date(t);
+}
+
+/** A date header as its time value, checked as `date` checks it (null for none). */
+function dateMs(field: string, value: unknown, id: string, task: string): number | null {
   if (value === null || value === undefined) return null;
-  const d = typeof value === 'string' ? parseIso(value) : null;
-  if (!d) throw bad(field, value, 'an ISO-8601 date-time string or null', id, task);
-  if (!storableDate(d)) throw bad(field, value, 'a date between the years 0001 and 9999', id, task);
-  return d;
+  const t = typeof value === 'string' ? parseIsoMs(value) : NaN;
+  if (Number.isNaN(t)) throw bad(field, value, 'an ISO-8601 date-time string or null', id, task);
+  if (!storableTime(t)) throw bad(field, value, 'a date between the years 0001 and 9999', id, task);
+  return t;
 }
 
 function count(field: string, value: unknown, max: number, id: string, task: string): number | null {
@@ -161,15 +184,18 @@ function badTimeLimit(value: unknown, id: string, task: string): MessageFieldErr
 }
 
 /**
- * An ISO-8601 string as a Date, or null. Celery sends naive strings when its timezone is
- * UTC-naive; they are UTC, as Celery reads them.
+ * An ISO-8601 string as a time value (ms since the epoch), NaN when it is not one. Celery sends
+ * naive strings when its timezone is UTC-naive; they are UTC, as Celery reads them.
  */
-function parseIso(value: string): Date | null {
+function parseIsoMs(value: string): number {
   const text = value.trim();
-  if (!ISO_DATE.test(text)) return null;
-  const zoned = /([zZ]|[+-]\d\d:?\d\d)$/.test(text) || !/[T ]/.test(text) ? text : text + 'Z';
-  const d = new Date(zoned.replace(' ', 'T'));
-  return Number.isNaN(d.getTime()) ? null : d;
+  if (!ISO_DATE.test(text)) return NaN;
+  const zoned = ZONED.test(text) || !HAS_TIME.test(text) ? text : text + 'Z';
+  return Date.parse(zoned.replace(' ', 'T'));
 }
+
+// Module constants, not literals in parseIsoMs: a regex literal is a new RegExp each time it runs.
+const ZONED = /([zZ]|[+-]\d\d:?\d\d)$/;
+const HAS_TIME = /[T ]/;
 
 const ISO_DATE = /^[+-]?\d{4,6}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?([zZ]|[+-]\d\d:?\d\d)?)?$/;

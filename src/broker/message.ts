@@ -6,7 +6,15 @@ import { showValue } from './shown-value';
 import { checkHeaders, MessageFieldError, type CheckedHeaders, type TaskHeaderFields } from './headers';
 import type { MessageSigner } from './signing';
 import type { AuthSerializer } from './serializers/auth';
-import { decodeBody, encodeBody, readable, type CompressionName, type SerializerName } from './serializers/codec';
+import {
+  decodeBody,
+  encodeBody,
+  parseJsonBody,
+  readable,
+  SERIALIZERS,
+  type CompressionName,
+  type SerializerName,
+} from './serializers/codec';
 
 /**
  * Celery message protocol v2 with Celery's serializers (serializers/), in kombu's Redis envelope
@@ -137,8 +145,33 @@ export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessa
       'The message has no headers: only Celery protocol v2 messages are accepted (protocol 1 is not).',
     );
   }
-  const checked = checkHeaders(headers, properties);
-  const { id, task } = checked;
+  // The message is built once, its placeholders filled as each part is read and checked: the
+  // checked headers used to be an object of their own, copied out and dropped (issue 21).
+  const msg: TaskMessage = {
+    raw,
+    deliveryTag: '',
+    id: '',
+    task: '',
+    priority: 0,
+    eta: null,
+    expires: null,
+    retries: 0,
+    timeLimit: null,
+    softTimeLimit: null,
+    parentId: null,
+    groupId: null,
+    groupIndex: null,
+    rootId: '',
+    origin: null,
+    args: noArgs,
+    kwargs: noKwargs,
+    embed: emptyEmbed,
+    queue: '',
+    ignoreResult: false,
+    headers,
+  };
+  checkHeaders(headers, properties, msg);
+  const { id, task } = msg;
   const contentType = envelope['content-type'];
   // One Celeriac cannot read at all gets decodeBody's reason, the same with or without `accept`.
   if (accept && readable(contentType) && !accept.has(contentType))
@@ -147,13 +180,14 @@ export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessa
       id,
       task,
     );
-  const bytes =
-    properties.body_encoding === 'base64'
-      ? Buffer.from(String(envelope.body), 'base64')
-      : Buffer.from(typeof envelope.body === 'string' ? envelope.body : JSON.stringify(envelope.body ?? null), 'utf8');
   let body: any;
   try {
-    body = decodeBody(bytes, contentType, headers.compression, id);
+    body =
+      properties.body_encoding === 'base64' &&
+      contentType === SERIALIZERS.json.contentType &&
+      (headers.compression === undefined || headers.compression === null)
+        ? parseJsonBody(base64Text(String(envelope.body)), id)
+        : decodeBody(bodyBytes(envelope.body, properties.body_encoding), contentType, headers.compression, id);
   } catch (err) {
     throw err instanceof MessageDecodeError ? new MessageFieldError(err.message, id, task) : err;
   }
@@ -164,33 +198,44 @@ export function decodeTask(raw: string, accept?: ReadonlySet<string>): TaskMessa
       task,
     );
   }
-  const embed = readEmbed(body[2], id, task);
-  // Every field written out, not `...checked`: a spread between other keys copied the checked
-  // headers through V8's generic path, for every message a worker takes (issue 21).
-  return {
-    raw,
-    deliveryTag: String(properties.delivery_tag ?? id),
-    id,
-    task,
-    priority: checked.priority,
-    eta: checked.eta,
-    expires: checked.expires,
-    retries: checked.retries,
-    timeLimit: checked.timeLimit,
-    softTimeLimit: checked.softTimeLimit,
-    parentId: checked.parentId,
-    groupId: checked.groupId,
-    groupIndex: checked.groupIndex,
-    rootId: checked.rootId,
-    origin: checked.origin,
-    args: body[0],
-    kwargs: body[1] as Record<string, unknown>,
-    embed,
-    queue: String(properties.delivery_info?.routing_key ?? ''),
-    ignoreResult: headers.ignore_result === true,
-    headers,
-  };
+  msg.embed = readEmbed(body[2], id, task);
+  msg.deliveryTag = String(properties.delivery_tag ?? id);
+  msg.args = body[0];
+  msg.kwargs = body[1] as Record<string, unknown>;
+  msg.queue = String(properties.delivery_info?.routing_key ?? '');
+  msg.ignoreResult = headers.ignore_result === true;
+  return msg;
 }
+
+/** Placeholders of a message being decoded, never returned: decodeTask replaces both or throws. */
+const noArgs: unknown[] = [];
+const noKwargs: Record<string, unknown> = {};
+
+/** The envelope's body as bytes, as its body_encoding says. */
+function bodyBytes(body: unknown, encoding: unknown): Buffer {
+  return encoding === 'base64'
+    ? Buffer.from(String(body), 'base64')
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body ?? null), 'utf8');
+}
+
+/**
+ * A base64 body as the text Buffer.from(b64, 'base64').toString('utf8') gives, without the
+ * Buffer: atob (native in Node 20) when the body is strict base64 of ASCII text, which is every
+ * JSON body Celery or Celeriac writes of ASCII data; anything else (loose base64 that atob refuses,
+ * UTF-8 beyond ASCII) goes through the Buffer, so the text is always the same.
+ */
+export function base64Text(b64: string): string {
+  let text: string;
+  try {
+    text = atob(b64);
+  } catch {
+    return Buffer.from(b64, 'base64').toString('utf8');
+  }
+  return NOT_ASCII.test(text) ? Buffer.from(b64, 'base64').toString('utf8') : text;
+}
+
+// eslint-disable-next-line no-control-regex -- any byte past ASCII: UTF-8 the latin1 text of atob would misread
+const NOT_ASCII = /[^\x00-\x7f]/;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

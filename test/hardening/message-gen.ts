@@ -16,7 +16,7 @@ const hostileText = fc.oneof(
 );
 
 /** Any JSON value, biased to the shapes that fail loosely written readers. */
-const anyValue: fc.Arbitrary<unknown> = fc.oneof(
+export const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   hostileText,
   fc.constantFrom(null, true, false, 0, -1, 1.5, 2 ** 31, 2 ** 53, -(2 ** 31), 1e300, -0, '0', 'x', '1e3', [], {}),
   fc.integer(),
@@ -86,7 +86,7 @@ export function baseEnvelope(i = 0): Record<string, any> {
   return JSON.parse(encodeTask(outgoingTask({ id: randomUUID(), task: 'values.size', args: [i] })));
 }
 
-function put(envelope: Record<string, any>, field: string, value: unknown): void {
+export function put(envelope: Record<string, any>, field: string, value: unknown): void {
   if (field === 'properties.priority') envelope.properties.priority = value;
   else if (field === 'content-type') envelope['content-type'] = value;
   else if (field === 'body') envelope.body = Buffer.from(JSON.stringify(value) ?? '', 'utf8').toString('base64');

@@ -77,13 +77,7 @@ export function decodeBody(bytes: Buffer, contentType: unknown, compression: unk
       throw new MessageDecodeError(`Task ${id} is signed twice over: not a message Celery writes.`);
     return decodeBody(inner.bytes, inner.contentType, undefined, id);
   }
-  if (contentType === SERIALIZERS.json.contentType) {
-    try {
-      return JSON.parse(bytes.toString('utf8'));
-    } catch {
-      throw new MessageDecodeError(`The body of task ${id} is not valid JSON.`);
-    }
-  }
+  if (contentType === SERIALIZERS.json.contentType) return parseJsonBody(bytes.toString('utf8'), id);
   if (contentType === SERIALIZERS.msgpack.contentType) {
     try {
       return msgpack().decode(bytes);
@@ -94,6 +88,15 @@ export function decodeBody(bytes: Buffer, contentType: unknown, compression: unk
   throw new MessageDecodeError(
     `Task ${id} uses content-type ${contentType === undefined ? 'none' : showValue(contentType)}: Celeriac reads application/json and application/x-msgpack. Set task_serializer='json' or 'msgpack' on the sender.`,
   );
+}
+
+/** A JSON body's text, parsed; MessageDecodeError when it is not JSON. */
+export function parseJsonBody(text: string, id: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MessageDecodeError(`The body of task ${id} is not valid JSON.`);
+  }
 }
 
 function decompress(bytes: Buffer, compression: unknown, id: string): Buffer {
