@@ -108,8 +108,16 @@ function fetchMore() {
       if (held === 0) setTimeout(fetchMore, 5);
       return;
     }
-    held += flat.length / 4;
-    for (let i = 0; i < flat.length; i += 4) runOne(flat[i], flat[i + 3]);
+    // The script's reply (fetch-n.lua): counted flag, then per key its index, count, and each
+    // message's raw, handle (and redeliveries when counted).
+    const step = flat[0] === 1 ? 3 : 2;
+    for (let i = 1; i < flat.length;) {
+      const end = i + 2 + flat[i + 1] * step;
+      for (i += 2; i < end; i += step) {
+        held++;
+        runOne(flat[i], flat[i + 1]);
+      }
+    }
     if (ignoreResult) scheduleAck();
     else scheduleWrite();
     fetchMore();

@@ -166,13 +166,24 @@ export class RedisBroker extends FanOutDelegate implements Broker, ConsumerLease
     return [{ raw: moved, redeliveries: 0, queue }];
   }
 
-  /** The fetch script's quadruples (raw, redeliveries, key index, handle) as deliveries, their handles noted. */
+  /**
+   * The fetch script's reply (lua/fetch-n.lua: whether redeliveries are counted, then per key its
+   * index and count, each message's raw and handle, and its redeliveries when counted) as
+   * deliveries, their handles noted.
+   */
   private held(consumer: string, flat: (string | number)[], order: { queue: string }[]): Delivery[] {
     const out: Delivery[] = [];
-    for (let i = 0; i < flat.length; i += 4) {
-      const raw = String(flat[i]);
-      this.handles.put(consumer, raw, String(flat[i + 3]));
-      out.push({ raw, redeliveries: Number(flat[i + 1]), queue: order[Number(flat[i + 2]) - 1].queue });
+    const counted = Number(flat[0]) === 1;
+    const step = counted ? 3 : 2;
+    let i = 1;
+    while (i < flat.length) {
+      const queue = order[Number(flat[i]) - 1].queue;
+      const end = i + 2 + Number(flat[i + 1]) * step;
+      for (i += 2; i < end; i += step) {
+        const raw = String(flat[i]);
+        this.handles.put(consumer, raw, String(flat[i + 1]));
+        out.push({ raw, redeliveries: counted ? Number(flat[i + 2]) : 0, queue });
+      }
     }
     return out;
   }

@@ -175,6 +175,35 @@ test("a header named delivery_tag is not taken for the message's tag: a redelive
   await a.unregisterConsumer(next);
 });
 
+test('one fetch from several queues and priorities: each delivery has its own queue and redelivery count', async () => {
+  // The fetch script's reply groups messages by the key they came from and carries counts only
+  // while some message is counted: both shapes, and several keys in one reply, read back right.
+  const { consumer } = await newConsumer();
+  const [q1, q2] = [`q-${randomUUID()}`, `q-${randomUUID()}`];
+  const sent = [testMessage('held.t', q1, 0), testMessage('held.t', q1, 9), testMessage('held.t', q2, 0)];
+  const tagOf = (raw: string) => JSON.parse(raw).properties.delivery_tag as string;
+  for (const counted of [false, true]) {
+    await a.send(sent);
+    // A count left by an earlier lapsed consumer, written directly.
+    if (counted) await redis.hset(a.keys.redeliveries, tagOf(sent[1].raw), '2');
+    const got = await a.fetch(consumer, [q1, q2], 10, 0);
+    const seen = got.map((d) => ({ id: JSON.parse(d.raw).headers.id, queue: d.queue, redeliveries: d.redeliveries }));
+    expect(seen).toEqual([
+      { id: sent[0].id, queue: q1, redeliveries: 0 },
+      { id: sent[2].id, queue: q2, redeliveries: 0 },
+      { id: sent[1].id, queue: q1, redeliveries: counted ? 2 : 0 },
+    ]);
+    await a.ack(
+      consumer,
+      got.map((d) => ({ raw: d.raw, redeliveries: d.redeliveries, deliveryTag: tagOf(d.raw) })),
+    );
+    expect(await a.heldBy(consumer)).toEqual([]);
+  }
+  expect(await redis.hexists(a.keys.redeliveries, tagOf(sent[1].raw))).toBe(0);
+  expect(await a.fetch(consumer, [q1, q2], 10, 0)).toEqual([]);
+  await a.unregisterConsumer(consumer);
+});
+
 test('a held message too deep for cjson is recovered to its own queue, its redelivery counted under its tag', async () => {
   const { queue, consumer, m } = await newConsumer();
   // Another producer's args nested past cjson's 1,000 levels (JSON.parse and the worker read it;

@@ -6,8 +6,12 @@
   KEYS[3..n]   keys in the order they are served: redelivered lists, then every queue's priority 0, 3, 6, 9
   ARGV[1]      the most messages to take
 
-  Returns a flat array of quadruples: raw, redeliveries, index of the key it came from (1 =
-  KEYS[3]), handle (the hash field the message is held under).
+  Returns a flat array, empty when nothing was taken: first 1 if redeliveries are counted (the
+  counter hash is not empty) else 0; then, for each key that gave messages, its index (1 =
+  KEYS[3]) and how many it gave, followed by each message's raw envelope and handle (the hash
+  field it is held under), and its redeliveries only when counted. A quadruple per message with
+  both numbers in it cost the worker two decoded integers a message (issue 21), for figures that
+  are nearly always 0 and the same key for a whole run.
 
   The handle is the envelope's properties.delivery_tag, as kombu keys its `unacked` hash, so an ack
   sends the tag (HDEL) instead of the whole message (LREM). A message with no tag, or whose tag is
@@ -23,10 +27,11 @@
   and store happen in one script. kombu's BRPOP-then-HSET leaves a gap in which a crash loses the
   message (kombu#305); this has none.
 ]]
-local out = {}
+local out = { 0 }
 local want = tonumber(ARGV[1])
 local taken = 0
 local counted = redis.call('HLEN', KEYS[2]) > 0
+if counted then out[1] = 1 end
 local now = nil
 local seq = 0
 
@@ -48,16 +53,20 @@ for i = 3, #KEYS do
   if taken >= want then break end
   local items = redis.call('RPOP', KEYS[i], want - taken)
   if items then
+    out[#out + 1] = i - 2
+    out[#out + 1] = #items
     for _, raw in ipairs(items) do
       local tag = string.match(raw, '^.*"delivery_tag"%s*:%s*"([^"]+)"')
-      local n = 0
-      if counted and tag then n = tonumber(redis.call('HGET', KEYS[2], tag) or '0') end
       out[#out + 1] = raw
-      out[#out + 1] = n
-      out[#out + 1] = i - 2
       out[#out + 1] = hold(raw, tag)
+      if counted then
+        local n = 0
+        if tag then n = tonumber(redis.call('HGET', KEYS[2], tag) or '0') end
+        out[#out + 1] = n
+      end
     end
     taken = taken + #items
   end
 end
+if taken == 0 then return {} end
 return out
