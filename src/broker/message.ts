@@ -68,7 +68,8 @@ export interface TaskMessage extends CheckedHeaders {
 }
 
 const origin = `${process.pid}@${hostname()}`;
-const emptyEmbed: Embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+/** Frozen: shared by every decoded message without a work-flow (readEmbed), which nothing writes to. */
+const emptyEmbed: Embed = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null });
 
 export function encodeTask(t: OutgoingTask, signer?: MessageSigner): string {
   assertJsonSafe(t.args, 'args', true);
@@ -248,13 +249,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * this runs for every message a worker takes.
  */
 function readEmbed(value: unknown, id: string, task: string): Embed {
-  if (value === null || value === undefined) return { callbacks: null, errbacks: null, chain: null, chord: null };
+  if (value === null || value === undefined) return emptyEmbed;
   if (!isPlainObject(value)) throw badEmbed('expected an object or null', id, task);
   const callbacks = signatures(value, 'callbacks', id, task);
   const errbacks = signatures(value, 'errbacks', id, task);
   const chain = signatures(value, 'chain', id, task);
   const chord = value.chord ?? null;
   if (chord !== null && !isSignature(chord)) throw badEmbed(`'chord' must be a signature or null`, id, task);
+  // Most messages carry no work-flow: they share one embed instead of an object each.
+  if (callbacks === null && errbacks === null && chain === null && chord === null) return emptyEmbed;
   return { callbacks, errbacks, chain, chord };
 }
 
