@@ -1,10 +1,15 @@
 /** The handle of a message a blocking fetch moved: it is held in the processing list, let go by LREM. */
 export const IN_LIST = '';
 
-interface Held {
-  raw: string;
-  handle: string;
-}
+/**
+ * A held message: its raw envelope alone when it is held under the key it is filed by (its tag:
+ * nearly every message), else the raw and its handle. No object for the common one: one was kept
+ * for every message a worker held (issue 21).
+ */
+type Held = string | { raw: string; handle: string };
+
+const rawOf = (h: Held): string => (typeof h === 'string' ? h : h.raw);
+const handleOf = (h: Held, key: string): string => (typeof h === 'string' ? key : h.handle);
 
 /**
  * What each consumer of this connection holds, raw envelope → handle (the field of its held hash,
@@ -30,7 +35,7 @@ export class HeldHandles {
     // The fetch script holds a message under its tag when it can, and under a handle it makes
     // with a '#' when the tag is missing or taken: a handle without '#' is the tag itself.
     const key = handle !== IN_LIST && !handle.includes('#') ? handle : keyOf(raw);
-    const entry: Held = { raw, handle };
+    const entry: Held = key === handle ? raw : { raw, handle };
     const had = held.get(key);
     if (had === undefined) held.set(key, entry);
     else if (Array.isArray(had)) had.push(entry);
@@ -61,16 +66,16 @@ function takeFrom(held: Map<string, Held | Held[]>, key: string, raw: string): s
   const had = held.get(key);
   if (had === undefined) return undefined;
   if (!Array.isArray(had)) {
-    if (had.raw !== raw) return undefined;
+    if (rawOf(had) !== raw) return undefined;
     held.delete(key);
-    return had.handle;
+    return handleOf(had, key);
   }
-  const i = had.findIndex((h) => h.raw === raw);
+  const i = had.findIndex((h) => rawOf(h) === raw);
   if (i < 0) return undefined;
   const [taken] = had.splice(i, 1);
   if (had.length === 0) held.delete(key);
   else if (had.length === 1) held.set(key, had[0]);
-  return taken.handle;
+  return handleOf(taken, key);
 }
 
 /** The tag the fetch script reads (its last "delivery_tag" string value), or the raw itself when it has none. */
