@@ -11,6 +11,7 @@ import {
 } from './broker/url';
 import { validateQueueArgs } from './broker/amqp/topology';
 import { reservedQueueProblem } from './broker/keys';
+import { properZoneName } from './beat/schedule/zone-name';
 import { MAX_TIME_LIMIT_S } from './broker/headers';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import type { BeatSchedule, ResolvedBeatEntry } from './beat/config';
@@ -298,7 +299,23 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   requireName('defaultQueue', defaultQueue);
   if (queues && !queues.includes(defaultQueue))
     throw new ConfigError('defaultQueue', `'${defaultQueue}' is not one of the declared queues (${queues.join(', ')})`);
-  if (options.signing !== undefined) new MessageSigner(options.signing); // validates secret or keys now, not at the first send
+  if (options.signing !== undefined) {
+    const signing: unknown = options.signing;
+    // `signing: process.env.SIGNING_KEY` (the secret itself) threw a TypeError from the `in` check.
+    if (signing === null || typeof signing !== 'object' || Array.isArray(signing))
+      throw new ConfigError(
+        'signing',
+        `expected { secret } (a random string of at least 32 characters) or { privateKey, publicKeys }, got ${signing === null ? 'null' : Array.isArray(signing) ? 'an array' : typeof signing}`,
+      );
+    new MessageSigner(options.signing); // validates secret or keys now, not at the first send
+  }
+  const keyPrefix: unknown = options.keyPrefix ?? env.CELERIAC_KEY_PREFIX ?? defaults.keyPrefix;
+  if (typeof keyPrefix !== 'string')
+    throw new ConfigError(
+      'keyPrefix',
+      `expected a string such as 'myapp:' (every Redis key starts with it), got ${typeof keyPrefix}`,
+    );
+  const timezone = checkTimezone(options.timezone ?? defaults.timezone);
   return {
     apps,
     taskModules,
@@ -308,7 +325,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
     tables,
     brokerUrl,
     broker,
-    keyPrefix: options.keyPrefix ?? env.CELERIAC_KEY_PREFIX ?? defaults.keyPrefix,
+    keyPrefix,
     queueMaxPriority,
     queueType,
     defaultQueue,
@@ -330,7 +347,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
       options.taskDefaultRateLimit === undefined
         ? undefined
         : parseRateLimit('taskDefaultRateLimit', options.taskDefaultRateLimit),
-    timezone: options.timezone ?? defaults.timezone,
+    timezone,
     beatSchedule:
       options.beatSchedule === undefined
         ? undefined
@@ -338,7 +355,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
           // a beatSchedule (and every worker of one) never needs.
           (require('./beat/config') as typeof import('./beat/config')).resolveBeatSchedule(
             options.beatSchedule,
-            options.timezone ?? defaults.timezone,
+            timezone,
           ),
     logger: options.logger,
     logFormat,
@@ -417,6 +434,24 @@ function checkDatabaseCredentials(databaseUrl: string): void {
   const [user, ...password] = authority.slice(0, at).split(':');
   percentDecoded('databaseUrl', databaseUrl, user, 'user name');
   percentDecoded('databaseUrl', databaseUrl, password.join(':'), 'password');
+}
+
+/**
+ * The zone crontabs without their own are in. Checked here: an unknown one was taken and every
+ * cron-string schedule failed later, each naming its own field. A mis-cased name (Intl takes any
+ * case) becomes its proper one, which Python's zoneinfo also knows.
+ */
+function checkTimezone(zone: unknown): string {
+  if (typeof zone === 'string' && zone !== '') {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      return properZoneName(zone);
+    } catch {
+      // not a zone Intl knows: refused below
+    }
+  }
+  const shown = typeof zone === 'string' ? `'${zone.slice(0, 80)}'` : typeof zone;
+  throw new ConfigError('timezone', `${shown} is not a time zone: use an IANA name such as Europe/Berlin or UTC`);
 }
 
 export { redactUrl };
