@@ -32,6 +32,7 @@ function readTrace(path) {
   const byId = new Map();
   let clock;
   const batches = [];
+  const cpu = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const c = /^(?:! )?TRACE_CLOCK (\d+) (\d+)$/.exec(line);
     if (c) clock = { epochUs: Number(c[1]), monoUs: Number(c[2]) };
@@ -41,11 +42,15 @@ function readTrace(path) {
       batches.push([Number(m[1]) / 1000, Number(m[3])]);
       continue;
     }
+    if (m[2] === 'cpu') {
+      cpu.push([Number(m[1]) / 1000, Number(m[3]) / 1000]);
+      continue;
+    }
     const ev = byId.get(m[3]) ?? {};
     byId.set(m[3], ev);
     ev[m[2]] ??= Number(m[1]) / 1000;
   }
-  return { byId, clock, batches };
+  return { byId, clock, batches, cpu };
 }
 
 const fmt = (xs) =>
@@ -82,6 +87,8 @@ async function main() {
         });
         const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
         if (traceGc) flags.push('--trace-gc');
+        // BENCH_WORKER_NODE_FLAGS: node/V8 flags for the traced worker only (an A/B of a flag).
+        flags.push(...(process.env.BENCH_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
         const worker = new Child(
           `${tag}-worker-traced`,
           process.execPath,
@@ -152,7 +159,7 @@ function gcSummary(log) {
 
 function analyze(workerLog, prof) {
   {
-    const { byId, clock, batches } = readTrace(workerLog);
+    const { byId, clock, batches, cpu } = readTrace(workerLog);
     const runs = [...byId.values()].filter((e) => e['task-run'] !== undefined);
     const due = Math.floor(Math.min(...runs.map((e) => e.fetched ?? e['task-run'])) / 60_000) * 60_000;
     const rel = (k) => runs.filter((e) => e[k] !== undefined).map((e) => e[k] - due);
@@ -195,6 +202,14 @@ function analyze(workerLog, prof) {
     let peak = 0;
     for (const [, d] of evs) peak = Math.max(peak, (held += d));
     console.log(`peak held (fetched, not acked): ${peak}`);
+    // The worker's own CPU over the burst (sampled at each non-empty fetch and each ack): a
+    // figure the machine's load moves far less than the burst's wall time.
+    const inBurst = cpu.filter(([t]) => t >= due);
+    if (inBurst.length > 1) {
+      const [t0, c0] = inBurst[0];
+      const [t1, c1] = inBurst.at(-1);
+      console.log(`worker CPU, first fetch → last ack: ${(c1 - c0).toFixed(0)} ms over ${(t1 - t0).toFixed(0)} ms`);
+    }
     if (prof && clock) {
       const firstFetch = Math.min(...rel('fetched')) + due;
       const lastAck = Math.max(...rel('acked')) + due;

@@ -9,6 +9,14 @@
 // TRACE_CELERIAC_DIST: the built package's compiled src/ (roundtrip.js --dist), wrapped as the
 // installed copy's worker and sender load it; else src/ through the TypeScript loader.
 const dist = process.env.TRACE_CELERIAC_DIST;
+// A traced worker loads the package here, before the worker command sets its heap flags
+// (src/worker/heap-flags.ts), and V8 doubles the semi-spaces while modules load: set the
+// defaults first, or its collections are not the real worker's (fewer, larger scavenges).
+if (process.env.BENCH_ROLE === 'worker') {
+  const v8 = require('node:v8');
+  if (process.env.CELERIAC_SEMI_SPACE_GROWTH_FACTOR === undefined) v8.setFlagsFromString('--semi-space-growth-factor=1');
+  if (process.env.CELERIAC_HEAP_GROWING_PERCENT === undefined) v8.setFlagsFromString('--heap-growing-percent=50');
+}
 if (!dist) {
   process.env.CELERIAC_FROM_SOURCE = '1';
   require('../../bin/register-ts').register();
@@ -23,6 +31,10 @@ const src = (p) =>
 const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const buf = [];
 const say = (ev, id) => buf.push(`TRACE ${now()} ${ev} ${id}`);
+const cpu = () => {
+  const u = process.cpuUsage();
+  buf.push(`TRACE ${now()} cpu ${u.user + u.system}`);
+};
 // TRACE_FILE: to a file (burst-steps.js): a burst's ~10,000 lines overflow a pipe written at exit.
 process.on('exit', () =>
   process.env.TRACE_FILE
@@ -55,6 +67,8 @@ Celeriac.prototype.sendTask = async function (...args) {
 const origFetch = RedisBroker.prototype.fetch;
 RedisBroker.prototype.fetch = async function (...args) {
   const d = await origFetch.apply(this, args);
+  // The process's CPU (user + system µs) at each fetch and ack: burst-steps.js takes the burst's.
+  if (d.length) cpu();
   for (const x of d) say('fetched', idOfRaw(x.raw));
   say('fetch-batch', d.length);
   return d;
@@ -62,6 +76,7 @@ RedisBroker.prototype.fetch = async function (...args) {
 const origAck = RedisBroker.prototype.ack;
 RedisBroker.prototype.ack = async function (consumer, ds) {
   await origAck.call(this, consumer, ds);
+  cpu();
   for (const x of ds) say('acked', idOfRaw(x.raw));
 };
 const origPublish = RedisBroker.prototype.publish;
