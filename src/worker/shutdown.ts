@@ -24,7 +24,9 @@ export interface Draining {
 }
 
 export async function drainAndClose(w: Draining): Promise<void> {
-  const { broker, pool, store, acker, events } = w.run;
+  const { broker, pool, store, acker, events, states } = w.run;
+  // Waiting jobs go back to the queue: none of them may be written RECEIVED by this worker after.
+  states.stop();
   const notStarted = w.waiting.drain().filter((j) => !j.acked);
   await broker
     .requeue(

@@ -121,6 +121,28 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     }
   });
 
+  test('RECEIVED is written only for a task still unfinished a second after receipt', async () => {
+    // Four slots: the quick task waits ~250 ms for one and goes from PENDING straight to SUCCESS;
+    // the long one is still running a second after receipt, so its row says RECEIVED meanwhile.
+    const store = await app.results();
+    const committed: StateUpdate[] = [];
+    const onCommitted = (updates: StateUpdate[]) => committed.push(...updates);
+    store.on('committed', onCommitted);
+    try {
+      const long = await slow.delay(1600);
+      const short = await Promise.all([1, 2, 3].map(() => slow.delay(250)));
+      const waiting = await quick.delay(9);
+      expect(await waiting.get({ timeout: 10 })).toMatchObject({ n: 9 });
+      for (const r of short) expect(await r.get({ timeout: 10 })).toBe(250);
+      expect(await long.get({ timeout: 10 })).toBe(1600);
+      const states = (id: string) => committed.filter((u) => u.taskId === id).map((u) => u.status);
+      expect(states(waiting.id)).not.toContain('RECEIVED');
+      expect(states(long.id)).toContain('RECEIVED');
+    } finally {
+      store.off('committed', onCommitted);
+    }
+  });
+
   test('softTimeLimit aborts the signal with SoftTimeLimitExceededError', async () => {
     const r = await waitForAbort.delay();
     await expect(r.get({ timeout: 10 })).rejects.toMatchObject({ excType: 'SoftTimeLimitExceededError' });
