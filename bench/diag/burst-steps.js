@@ -27,6 +27,8 @@ const trace = join(__dirname, 'trace-roundtrip.js');
 const APP = join(ROOT, 'bench', 'systems', 'celeriac', 'app.ts');
 const PROF_DIR = join(os.tmpdir(), 'celeriac-burst-prof');
 const TRACE_OUT = join(os.tmpdir(), 'celeriac-burst-trace.txt');
+const traceBeat = join(__dirname, 'trace-beat.js');
+const BEAT_TRACE_FILE = join(os.tmpdir(), 'celeriac-burst-beat-trace.txt');
 
 function readTrace(path) {
   const byId = new Map();
@@ -68,6 +70,7 @@ async function main() {
   const sys = byName.celeriac;
   const env = await makeEnv({ childTimeoutMs: 10 * 60_000 });
   let workerLog;
+  let plannedDue;
   let gcLog;
   try {
     await sys.setup(env);
@@ -78,16 +81,18 @@ async function main() {
     const beat = {
       ...sys.beat,
       start(env, tag, plan) {
+        plannedDue = plan.dueMs;
         // Not the adapter's start(): it spawns its own (untraced) worker beside this one.
         const cli = join(ROOT, 'bin', 'celeriac.js');
-        const beat = new Child(`${tag}-beat`, process.execPath, [cli, 'beat', '--app', APP], {
+        // trace-beat.js: when the beat's claim, its send to Redis and the outbox delete ran.
+        const beat = new Child(`${tag}-beat`, process.execPath, ['-r', traceBeat, cli, 'beat', '--app', APP], {
           cwd: ROOT,
-          env: { CELERIAC_FROM_SOURCE: '1', BENCH_ROLE: 'beat' },
+          env: { CELERIAC_FROM_SOURCE: '1', BENCH_ROLE: 'beat', BEAT_TRACE_FILE },
           timeoutMs: plan.timeoutMs,
         });
         const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
         if (traceGc) flags.push('--trace-gc');
-        // BENCH_WORKER_NODE_FLAGS: node/V8 flags for the traced worker only (an A/B of a flag).
+        // BENCH_WORKER_NODE_FLAGS: node/V8 flags for the traced worker only (a flag's A/B).
         flags.push(...(process.env.BENCH_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
         const worker = new Child(
           `${tag}-worker-traced`,
@@ -102,6 +107,8 @@ async function main() {
             join(ROOT, 'bench', 'systems', 'celeriac', 'app.ts'),
             '-c',
             '50',
+            // BENCH_WORKER_ARGS: more `celeriac worker` options (e.g. --prefetch-multiplier 1).
+            ...(process.env.BENCH_WORKER_ARGS ?? '').split(/\s+/).filter(Boolean),
           ],
           {
             cwd: ROOT,
@@ -126,11 +133,31 @@ async function main() {
       `burst of ${n}: start p50 ${out.startP50} p99 ${out.startP99} max ${out.startMax} ms; send p50 ${out.sendP50} p99 ${out.sendP99}; missed ${out.missed}, duplicates ${out.duplicates}; load ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`,
     );
     analyze(workerLog, prof);
+    beatSummary(BEAT_TRACE_FILE, plannedDue);
     if (traceGc) gcSummary(gcLog);
   } finally {
     await sys.teardown?.(env).catch(() => {});
     await env.close();
   }
+}
+
+/** The beat's steps for the burst, in ms after the slot (trace-beat.js). */
+function beatSummary(path, dueMs) {
+  let lines;
+  try {
+    lines = readFileSync(path, 'utf8').split('\n');
+  } catch {
+    return;
+  }
+  const steps = [];
+  for (const line of lines) {
+    const m = /^BEAT ([\d.]+) (\S+) ?(.*)$/.exec(line);
+    if (!m) continue;
+    const t = Number(m[1]);
+    if (dueMs !== undefined && Math.abs(t - dueMs) > 5000) continue;
+    steps.push(`${m[2]}${m[3] && !m[3].includes('@') ? `(${m[3]})` : ''}@${(t - dueMs).toFixed(0)}`);
+  }
+  console.log(`beat, ms after the slot: ${steps.join(' ')}`);
 }
 
 /**
