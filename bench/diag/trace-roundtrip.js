@@ -14,7 +14,8 @@ const dist = process.env.TRACE_CELERIAC_DIST;
 // defaults first, or its collections are not the real worker's (fewer, larger scavenges).
 if (process.env.BENCH_ROLE === 'worker') {
   const v8 = require('node:v8');
-  if (process.env.CELERIAC_SEMI_SPACE_GROWTH_FACTOR === undefined) v8.setFlagsFromString('--semi-space-growth-factor=1');
+  if (process.env.CELERIAC_SEMI_SPACE_GROWTH_FACTOR === undefined)
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
   if (process.env.CELERIAC_HEAP_GROWING_PERCENT === undefined) v8.setFlagsFromString('--heap-growing-percent=50');
 }
 if (!dist) {
