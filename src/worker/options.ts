@@ -1,6 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { closest, ConfigError } from '../errors';
 import { requireName, timeLimitSeconds } from '../config';
+import { COLUMN_LIMITS } from '../storable';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
 import type { PoolKind } from './pool';
 
@@ -104,7 +105,20 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
   whole('shutdownGraceMs', 0);
   whole('maxRedeliveries', 1);
   whole('blockMs', 1);
+  if (options.queues !== undefined && !Array.isArray(options.queues))
+    throw new ConfigError(
+      'queues',
+      `expected an array of queue names such as ['celery', 'mail'], got ${typeof options.queues}`,
+    );
   options.queues?.forEach((queue, i) => requireName(`queues[${i}]`, queue));
+  // The name is the pidbox destination and each result row's worker (a 100-character column: a
+  // longer one was recorded as null); a number or an object became '42' or '[object Object]'.
+  const name: unknown = options.name;
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || name.length > COLUMN_LIMITS.worker))
+    throw new ConfigError(
+      'name',
+      `expected 1-${COLUMN_LIMITS.worker} characters such as 'mail@host' (Celery's -n), got ${typeof name === 'string' ? `${name.length} characters` : typeof name}`,
+    );
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
   return {
