@@ -24,7 +24,8 @@ test("while nobody listens, a finished task's result is not turned into JSON for
   const acked: string[] = [];
   const committed: unknown[] = [];
   const parts = {
-    app: { signals: new Signals(() => silentLogger) },
+    // The finisher asks the app's logger whether it writes a level before building a per-task line.
+    app: { signals: new Signals(() => silentLogger), logger: silentLogger },
     workerName: 'w@test',
     events,
     // The finisher's callback path (writeThen/ackThen) for a task with nothing to follow.
