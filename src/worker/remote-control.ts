@@ -330,13 +330,13 @@ function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Pool grow/shrink step: Celery's default n=1. */
 // A reply quotes what a sender got wrong short: a command or value of a megabyte was echoed whole
 // into the reply queue and the log of every worker the broadcast reached.
 function shownName(name: unknown): string {
   return typeof name === 'string' && name.length <= 60 ? name : showValue(name);
 }
 
+/** Pool grow/shrink step: Celery's default n=1. */
 function count(value: unknown): number {
   if (value === undefined || value === null) return 1;
   const n = Number(value);
