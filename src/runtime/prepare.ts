@@ -16,6 +16,7 @@ import type { TaskRegistry } from '../plugin/registry';
 import type { PublishInfo, Signals } from '../plugin/signals';
 import type { StateUpdate } from '../results/store';
 import { columnProblem, COLUMN_LIMITS } from '../storable';
+import { checkSendOptions } from './send-options';
 import type { Clock } from './clock';
 
 /** A validated, encoded message not yet sent. */
@@ -66,6 +67,7 @@ export function prepareMessage(
   // Celery's precedence: the call's options, then the route, then the task's own defaults.
   // Routes, task options and the default queue were checked with the config; a call's own is checked here.
   if (options.queue !== undefined) requireName('options.queue', options.queue);
+  checkSendOptions(options);
   const queue = options.queue ?? route?.queue ?? task?.options.queue ?? config.defaultQueue;
   const priority = options.priority ?? route?.priority ?? task?.options.priority ?? 0;
   const eta = options.eta ?? (options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null);
