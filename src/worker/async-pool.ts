@@ -12,9 +12,6 @@ import type { Job, Pool, PoolHooks } from './pool';
  */
 export class AsyncPool implements Pool {
   readonly kind = 'async';
-  /** @internal Read by its runs. */
-  readonly running = new Map<string, AsyncRun>();
-
   constructor(
     /** @internal Read by its runs. */
     readonly hooks: PoolHooks,
@@ -43,7 +40,7 @@ export class AsyncPool implements Pool {
         run.settle({ kind: 'failure', exc: serializeError(err), runtimeMs: performance.now() - run.started });
       }, hard * 1000);
     }
-    this.running.set(msg.id, run);
+    job.running = run;
     try {
       runTask(task, msg, run, run);
     } catch (err) {
@@ -75,9 +72,9 @@ export class AsyncPool implements Pool {
     }
   };
 
-  abort(taskId: string, outcome: Outcome): void {
-    const run = this.running.get(taskId);
-    if (!run) return;
+  abort(job: Job, outcome: Outcome): void {
+    const run = job.running;
+    if (!(run instanceof AsyncRun)) return;
     run.abort.abort(new Error(outcome.kind === 'revoked' ? outcome.reason : 'aborted'));
     run.settle(outcome);
   }
@@ -88,7 +85,8 @@ export class AsyncPool implements Pool {
 /**
  * One task on the async pool: the hooks its context is given, its abort, its timers, its
  * settling and the sink its outcome comes to, in one object. They were a hooks literal, an
- * updateState closure, a settle closure with its scope and a record in the running map: ~250
+ * updateState closure, a settle closure with its scope and a record in a map by id (now the
+ * job's `running` field, which abort() reads): ~250
  * bytes of garbage a task (issue 21).
  */
 class AsyncRun implements RunHooks, OutcomeSink {
@@ -130,7 +128,7 @@ class AsyncRun implements RunHooks, OutcomeSink {
     this.settled = true;
     if (this.softTimer) clearTimeout(this.softTimer);
     if (this.hardTimer) clearTimeout(this.hardTimer);
-    this.pool.running.delete(this.job.msg.id);
+    this.job.running = undefined;
     this.outcome = outcome;
     if (own) this.tell();
     else this.pool.later(this);

@@ -241,8 +241,8 @@ export abstract class ChildPool implements Pool {
     this.recycle(slot);
   }
 
-  abort(taskId: string, outcome: Outcome): void {
-    const slot = this.slots.find((s) => s.job?.msg.id === taskId);
+  abort(job: Job, outcome: Outcome): void {
+    const slot = this.slots.find((s) => s.job === job);
     if (slot) this.kill(slot, outcome);
   }
 

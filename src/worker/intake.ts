@@ -5,7 +5,7 @@ import { MessageDecodeError } from '../errors';
 import type { StateUpdate } from '../results/store';
 import { findUnstorable } from '../storable';
 import type { WorkerParts } from './parts';
-import type { Job } from './pool';
+import { newJob, type Job } from './pool';
 import { recordThenDeadLetter } from './dead-letter';
 import { taskInfo } from './task-view';
 
@@ -78,7 +78,7 @@ export class Intake {
     }
     // Python senders give no sent_at: the receipt time is the best creation time we have.
     msg.headers.sent_at ??= new Date().toISOString();
-    return { msg, task, redeliveries: delivery.redeliveries, acked: false, started: false, finished: false };
+    return newJob(msg, task, delivery.redeliveries);
   }
 
   /**

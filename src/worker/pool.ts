@@ -16,6 +16,27 @@ export interface Job {
   /** Limits in force for this run (message, then worker override, then task option), seconds. */
   softTimeLimit?: number | null;
   timeLimit?: number | null;
+  /** The pool's own record of this run while it runs (the async pool's), for abort(): no map by id. */
+  running?: unknown;
+}
+
+/**
+ * A new job, every field present from the start: fields added to an object later go to a second
+ * allocation (its property array) and change its shape, both a task (issue 21).
+ */
+export function newJob(msg: TaskMessage, task: RegisteredTask, redeliveries: number): Job {
+  return {
+    msg,
+    task,
+    redeliveries,
+    acked: false,
+    started: false,
+    finished: false,
+    startedAt: undefined,
+    softTimeLimit: undefined,
+    timeLimit: undefined,
+    running: undefined,
+  };
 }
 
 export type PoolKind = 'async' | 'threads' | 'processes';
@@ -39,7 +60,7 @@ export interface Pool {
    */
   runThen?(job: Job, done: (job: Job, outcome: Outcome) => void): void;
   /** End a running task now (revoke with terminate, shutdown past its grace), settling it with `outcome`. */
-  abort(taskId: string, outcome: Outcome): void;
+  abort(job: Job, outcome: Outcome): void;
   close(): Promise<void>;
   /** Grow or shrink to `size` slots; a busy slot is removed only once its task finishes. */
   resize?(size: number): void;

@@ -40,7 +40,7 @@ export async function drainAndClose(w: Draining): Promise<void> {
   const unfinished = [...w.running.values()];
   for (const job of unfinished) {
     w.running.delete(job.msg.id);
-    pool.abort(job.msg.id, { kind: 'revoked', reason: 'shutdown', runtimeMs: 0 });
+    pool.abort(job, { kind: 'revoked', reason: 'shutdown', runtimeMs: 0 });
   }
   await broker
     .requeue(

@@ -322,7 +322,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
     for (const id of ids) {
       const waiting = this.waiting.remove(id);
       if (waiting) this.finish(waiting, { kind: 'revoked', reason: 'revoked', runtimeMs: 0 });
-      if (terminate && this.running.has(id)) pool.abort(id, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
+      const running = terminate ? this.running.get(id) : undefined;
+      if (running) pool.abort(running, { kind: 'revoked', reason: 'terminated', runtimeMs: 0 });
     }
   }
 
