@@ -54,7 +54,7 @@ function register() {
       }
       if (key) cache.set(key, code);
     }
-    module._compile(code, filename);
+    module._compile(sourceMapsWanted() ? code : withoutInlineSourceMap(code), filename);
   };
   handler[MARK] = true;
   for (const ext of EXTENSIONS) require.extensions[ext] = handler;
@@ -137,6 +137,32 @@ function missingCompilerMessage(file) {
 
 function resolveFrom(name) {
   return require.resolve(name, { paths: [process.cwd(), __dirname] });
+}
+
+/**
+ * Whether anything in this process reads a module's inline source map: Node's stack traces do only
+ * with --enable-source-maps (or process.setSourceMapsEnabled), a debugger when one was asked for
+ * at start. Otherwise the map is dead weight: V8 keeps each module's code, map included, for the
+ * module's life (lazy compilation reads it again), and the maps are ~70 % of the compiled text: a
+ * worker from source held ~3.3 MiB of them in its heap (bench/ANALYSIS.md, seventh round, "young").
+ * A debugger attached later (SIGUSR1, inspector.open()) sees compiled code for modules loaded
+ * before it.
+ */
+function sourceMapsWanted() {
+  return (
+    process.sourceMapsEnabled === true ||
+    [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
+      /^--inspect(-brk|-wait)?(=|$)/.test(a),
+    )
+  );
+}
+
+/** The compiled code with its trailing inline source map comment dropped (the cache keeps it). */
+function withoutInlineSourceMap(code) {
+  const at = code.lastIndexOf('\n//# sourceMappingURL=data:');
+  // A concatenation, not a bare slice(): V8 makes a slice a view that keeps the whole string (map
+  // included) alive; compiling flattens the concatenation into a copy of its own.
+  return at === -1 ? code : code.slice(0, at) + '\n';
 }
 
 /** Whether a compiler is there to load, found without loading it. */
