@@ -11,6 +11,10 @@
  * (node --expose-gc), so memory that accumulates with the run shows as a rising after-GC heap.
  * --preload sends rounds × per-round tasks before the worker starts (the benchmark's W1 drain).
  * --snapshots DIR writes a heap snapshot after each round, for diffing retainers in DevTools.
+ * --cli source|built runs the real `celeriac worker -c 50` instead (from the checkout through the
+ * TypeScript loader, or dist/'s CLI on dist/, as a deployment runs it), with the heap settings the
+ * command makes itself (CELERIAC_* from the env), and reads its VmHWM and CPU from /proc: W1's
+ * figures without the benchmark's run lock. Nothing in-process: no GC counts, no snapshots.
  * Memory, unlike time, barely depends on the machine's load, so these figures hold on a busy machine.
  */
 const { fork } = require('node:child_process');
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     preload: { type: 'boolean', default: false },
     snapshots: { type: 'string' },
     allocations: { type: 'string' },
+    cli: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -65,6 +70,48 @@ async function waitSucceeded(ds, n) {
   }
 }
 
+/** VmHWM (KiB) and CPU (ms, user + system) of a process, from /proc. */
+function procFigures(pid) {
+  const { readFileSync } = require('node:fs');
+  const hwmKb = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)[1]);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { hwmKb, cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+}
+
+/** The real CLI worker on the preloaded tasks (--cli): its peak RSS and CPU per 1,000 tasks. */
+async function runCli(ds) {
+  const { spawn } = require('node:child_process');
+  const root = join(__dirname, '..', '..');
+  const args = ['worker', '--app', join(__dirname, 'memory', 'app.js'), '-c', '50'];
+  const argv =
+    values.cli === 'source'
+      ? [join(root, 'bin', 'celeriac.js'), ...args]
+      : ['-e', `require(${JSON.stringify(join(root, 'dist/src/cli/main.js'))}).main(${JSON.stringify(args)})`];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, argv, {
+    cwd: root,
+    env: { ...process.env, MEM_PACKAGE: values.cli },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => d.toString().includes('MEM_READY') && resolve());
+    child.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it was ready`)));
+  });
+  const ready = procFigures(child.pid);
+  console.log(`worker (${values.cli}) ready ${Math.round(performance.now() - t0)} ms after spawn`);
+  await waitSucceeded(ds, rounds * perRound);
+  const done = procFigures(child.pid);
+  console.log(
+    'worker CPU over the run',
+    Math.round((done.cpuMs - ready.cpuMs) / ((rounds * perRound) / 1000)),
+    'ms per 1,000 tasks',
+  );
+  console.log('peak RSS over the run', Math.round(done.hwmKb / 102.4) / 10, 'MiB');
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
 async function main() {
   const ds = await celeriac.dataSource();
   const schema = process.env.MEM_SCHEMA;
@@ -73,7 +120,8 @@ async function main() {
   const broker = await celeriac.broker();
   let child;
   try {
-    if (values.preload) await sendBatch(rounds * perRound);
+    if (values.preload || values.cli) await sendBatch(rounds * perRound);
+    if (values.cli) return await runCli(ds);
     const t0 = performance.now();
     child = fork(join(__dirname, 'memory', 'worker.js'), [], {
       execArgv: ['--expose-gc', ...(process.env.MEM_NODE_FLAGS ?? '').split(' ').filter(Boolean)],

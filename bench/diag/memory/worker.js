@@ -60,7 +60,9 @@ function smapsByKind() {
     const head = line.match(/^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/);
     if (head) {
       const [, perms, path] = head;
-      kind = path.startsWith('/') ? 'file' : path || `anon ${perms}`;
+      // Files by name and permissions: node's text (r-xp) and read-only data (r--p: V8's snapshot,
+      // ICU's data) are most of the file-backed pages, and what the worker runs decides how many.
+      kind = path.startsWith('/') ? `file ${path.split('/').pop()} ${perms}` : path || `anon ${perms}`;
       continue;
     }
     const rss = line.match(/^Rss:\s+(\d+) kB/);
