@@ -5,7 +5,8 @@ import { init } from './init';
 import { remoteCommand, remoteUsage } from './inspect';
 import { parseAutoscale } from '../worker/autoscale';
 import { packageFile } from '../package-files';
-import { applyWorkerHeapFlags } from '../worker/heap-flags';
+import { applyWorkerHeapFlags, appliedWorkerHeapFlags } from '../worker/heap-flags';
+import { growYoungGenerationTo, semiSpaceMiB } from '../worker/young-generation';
 
 const usage = `Usage: celeriac <command> --app <module> [options]
 
@@ -140,10 +141,15 @@ async function migrateCommand(flags: Map<string, string | true>): Promise<void> 
 async function workerCommand(flags: Map<string, string | true>): Promise<void> {
   // Before the app loads: loading the package is what would grow the young generation.
   applyWorkerHeapFlags();
+  const youngMiB = semiSpaceMiB();
   const { app, file } = loadApp(stringFlag(flags, 'app'));
   const pool = stringFlag(flags, 'pool');
   if (pool !== undefined && pool !== 'async' && pool !== 'threads' && pool !== 'processes')
     throw new CeleriacError(`--pool '${pool}': use async, threads or processes`);
+  // Loaded: the young generation may now grow to its cap, in this process's heap only (V8's
+  // flags are process-wide: a factor of 2 would reach a threads pool's heaps too).
+  if ((pool ?? 'async') === 'async' && appliedWorkerHeapFlags().includes('--semi-space-growth-factor=1'))
+    growYoungGenerationTo(youngMiB);
   const worker = app.worker({
     appModule: file,
     queues: stringFlag(flags, 'queues')?.split(',').filter(Boolean),

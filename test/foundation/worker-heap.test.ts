@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError } from '../../src';
+import type { Celeriac } from '../../src';
+import { DEFAULT_SEMI_SPACE_MIB, semiSpaceMiB } from '../../src/worker/young-generation';
+import { DATABASE_URL, cleanup, fixtureEnv, makeApp } from '../helpers';
 import {
   DEFAULT_HEAP_GROWING_PERCENT,
   DEFAULT_SEMI_SPACE_GROWTH_FACTOR,
@@ -46,11 +49,11 @@ test('the worker sets --semi-space-growth-factor=1 unless the env, node command 
   expect(workerHeapFlags({}, [])).toEqual(['--heap-growing-percent=50', '--semi-space-growth-factor=1']);
 });
 
-/** `celeriac worker` on an app that loads the package and reports the young generation's size. */
-function workerReport(env: Record<string, string>) {
+/** `celeriac worker` on an app that reports the young generation's size (at load, or its largest while busy). */
+function workerReport(env: Record<string, string>, app = 'app.js', args: string[] = []) {
   const res = spawnSync(
     process.execPath,
-    [join(root, 'bin/celeriac.js'), 'worker', '--app', join(root, 'test/fixtures/heap-report/app.js')],
+    [join(root, 'bin/celeriac.js'), 'worker', '--app', join(root, 'test/fixtures/heap-report', app), ...args],
     { cwd: root, env: { ...process.env, NODE_OPTIONS: '', ...env }, encoding: 'utf8' },
   );
   const line = res.stdout.split('\n').find((l) => l.startsWith('HEAP_REPORT '));
@@ -66,7 +69,7 @@ test('celeriac worker sets the young generation before the package loads: it sta
 });
 
 test('celeriac worker applies them before loading the app: a bad value stops the command', () => {
-  for (const key of ['CELERIAC_HEAP_GROWING_PERCENT', 'CELERIAC_SEMI_SPACE_GROWTH_FACTOR']) {
+  for (const key of ['CELERIAC_HEAP_GROWING_PERCENT', 'CELERIAC_SEMI_SPACE_GROWTH_FACTOR', 'CELERIAC_SEMI_SPACE_MIB']) {
     const res = spawnSync(process.execPath, [join(root, 'bin/celeriac.js'), 'worker', '--app', 'no-such-app.js'], {
       env: { ...process.env, [key]: 'half' },
       encoding: 'utf8',
@@ -74,4 +77,44 @@ test('celeriac worker applies them before loading the app: a bad value stops the
     expect(res.status).toBe(1);
     expect(res.stderr).toContain(`Invalid Celeriac config '${key}'`);
   }
+});
+
+test('CELERIAC_SEMI_SPACE_MIB: 2 unless set; only a size V8 can grow a semi-space to', () => {
+  expect(DEFAULT_SEMI_SPACE_MIB).toBe(2);
+  expect(semiSpaceMiB({})).toBe(2);
+  expect(semiSpaceMiB({ CELERIAC_SEMI_SPACE_MIB: ' ' })).toBe(2);
+  for (const ok of [1, 2, 4, 8, 16]) expect(semiSpaceMiB({ CELERIAC_SEMI_SPACE_MIB: String(ok) })).toBe(ok);
+  for (const bad of ['0', '3', '32', '1.5', 'two', '-2'])
+    expect(() => semiSpaceMiB({ CELERIAC_SEMI_SPACE_MIB: bad })).toThrow(ConfigError);
+});
+
+describe('once the app has loaded, a busy worker', () => {
+  const MiB = 1024 * 1024;
+  let app: Celeriac;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    app = await makeApp('worker_heap');
+    env = { ...fixtureEnv(app), TEST_DATABASE_URL: DATABASE_URL };
+  });
+  afterAll(() => cleanup(app));
+  // new_space is both semi-spaces: 2 × the semi-space size.
+  const busy = (extra: Record<string, string> = {}, args: string[] = []) =>
+    workerReport({ ...env, ...extra }, 'grow-app.js', args).newSpaceBytes;
+
+  test('grows its young generation to 2 MiB semi-spaces and no further', () => {
+    expect(busy()).toBe(2 * 2 * MiB);
+  });
+
+  test('to CELERIAC_SEMI_SPACE_MIB: 1 keeps it at 1 MiB, 4 lets it reach 4', () => {
+    expect(busy({ CELERIAC_SEMI_SPACE_MIB: '1' })).toBe(2 * 1 * MiB);
+    expect(busy({ CELERIAC_SEMI_SPACE_MIB: '4' })).toBe(2 * 4 * MiB);
+  });
+
+  test("keeps 1 MiB semi-spaces with a processes pool (V8's flags are process-wide)", () => {
+    expect(busy({}, ['--pool', 'processes', '-c', '1'])).toBe(2 * 1 * MiB);
+  });
+
+  test("leaves V8's own sizing alone (CELERIAC_SEMI_SPACE_GROWTH_FACTOR=0): no cap", () => {
+    expect(busy({ CELERIAC_SEMI_SPACE_GROWTH_FACTOR: '0' })).toBeGreaterThan(2 * 2 * MiB);
+  });
 });
