@@ -5,11 +5,10 @@ import { minimalReplacement, replacementFor } from './replacement';
 import { stateSeq } from './state-rules';
 import type { StateUpdate } from './rows';
 
-/** A state queued for writing, with the callers waiting on it. */
-export interface Pending {
+/** A state to write and its rank (state-rules.ts); the store's queued rows carry more (pending.ts). */
+export interface Row {
   update: StateUpdate;
   seq: number;
-  waiters: ((result: WriteResult) => void)[];
 }
 
 /** How a state ended up in the table. */
@@ -36,6 +35,9 @@ export class StoreWriteError extends Error {
   }
 }
 
+/** Every row committed as it is gets this one result (callers only read it): not an object a row. */
+const AS_IS: WriteResult = Object.freeze({ stored: 'as-is' });
+
 /** After a batch of hinted rows that were mostly missing, this many batches go straight to the upsert. */
 const HINT_BACKOFF_BATCHES = 20;
 /** A result batch statement gives up after this long (pg's query_timeout; the write is retried). */
@@ -61,8 +63,8 @@ export class BatchWriter {
    * Settles every row of `batch` (calling `settle` as each commits), or throws StoreWriteError
    * with the rows not settled yet left for the caller to keep.
    */
-  async write(batch: Pending[], settle: (p: Pending, result: WriteResult) => void): Promise<void> {
-    let rest: Pending[];
+  async write<P extends Row>(batch: P[], settle: (p: P, result: WriteResult) => void): Promise<void> {
+    let rest: P[];
     try {
       rest = await this.writeHinted(batch);
       if (rest.length > 0) await this.upsert(rest.map(toRecord));
@@ -70,7 +72,7 @@ export class BatchWriter {
       if (classifyDbError(err) === 'transient') throw new StoreWriteError('transient', err);
       return this.isolate(batch, settle);
     }
-    for (const p of batch) settle(p, { stored: 'as-is' });
+    for (const p of batch) settle(p, AS_IS);
   }
 
   /**
@@ -80,7 +82,7 @@ export class BatchWriter {
    * that record no PENDING would miss every time, so after a mostly-missing batch the hints are
    * ignored for a while. Returns the rows still to upsert.
    */
-  private async writeHinted(batch: Pending[]): Promise<Pending[]> {
+  private async writeHinted<P extends Row>(batch: P[]): Promise<P[]> {
     if (this.hintsIgnored > 0) {
       this.hintsIgnored--;
       return batch;
@@ -109,7 +111,7 @@ export class BatchWriter {
   }
 
   /** The batch failed on its data: halves until single rows, each half committed on its own. */
-  private async isolate(rows: Pending[], settle: (p: Pending, result: WriteResult) => void): Promise<void> {
+  private async isolate<P extends Row>(rows: P[], settle: (p: P, result: WriteResult) => void): Promise<void> {
     if (rows.length === 1) return this.writeAlone(rows[0], settle);
     const mid = rows.length >> 1;
     for (const half of [rows.slice(0, mid), rows.slice(mid)]) {
@@ -120,11 +122,11 @@ export class BatchWriter {
         await this.isolate(half, settle);
         continue;
       }
-      for (const p of half) settle(p, { stored: 'as-is' });
+      for (const p of half) settle(p, AS_IS);
     }
   }
 
-  private async writeAlone(p: Pending, settle: (p: Pending, result: WriteResult) => void): Promise<void> {
+  private async writeAlone<P extends Row>(p: P, settle: (p: P, result: WriteResult) => void): Promise<void> {
     // settle() is called outside each try: a throw from it is not Postgres refusing the row, and
     // taking it for one settled the row again as its replacement.
     let failure: unknown;
@@ -135,7 +137,7 @@ export class BatchWriter {
       if (classifyDbError(err) === 'transient') throw new StoreWriteError('transient', err);
       failure = err ?? new Error('the upsert failed with no error');
     }
-    if (failure === undefined) return settle(p, { stored: 'as-is' });
+    if (failure === undefined) return settle(p, AS_IS);
     const replacement = replacementFor(p.update, failure);
     if (!replacement) {
       return settle(p, {
@@ -191,7 +193,7 @@ export function toRecord({ update: u, seq }: { update: StateUpdate; seq: number 
 }
 
 /** One row of updateKnownResults' parameter: only the columns a state changes. */
-function toFinishRecord({ update: u, seq }: Pending): Record<string, unknown> {
+function toFinishRecord({ update: u, seq }: Row): Record<string, unknown> {
   return {
     task_id: u.taskId,
     status: u.status,

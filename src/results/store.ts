@@ -3,7 +3,6 @@ import type { DataSource } from 'typeorm';
 import { databaseOf, type Database } from '../db/database';
 import { joinChordCounter, registerChordCounter, type CounterJoin } from './chord-counter';
 import { celeriacResultTables, type ResultTables } from './tables';
-import { stateSeq } from './state-rules';
 import { STALL_WARN_MS, watchStall } from './stall-watch';
 import { abandoned, CALLBACK_THREW, explain } from './store-messages';
 import type { ResultStoreEvents, ResultStoreOptions, StoreHealth } from './store-types';
@@ -11,9 +10,9 @@ import { checkBatchesInFlight, checkPoolFits, DEFAULT_BATCHES_IN_FLIGHT } from '
 import type { LogLevel } from '../log';
 import { Outage } from '../outage';
 import { callContained, thrownField } from '../contain';
-import { BatchWriter, STATEMENT_TIMEOUT_MS, StoreWriteError, type Pending, type WriteResult } from './batch-write';
-
-import { mergeStates as merge, type StateUpdate, type TaskResultRow } from './rows';
+import { BatchWriter, STATEMENT_TIMEOUT_MS, StoreWriteError, type WriteResult } from './batch-write';
+import { callWaiters, enqueue, restore, take, type Pending } from './pending';
+import type { StateUpdate, TaskResultRow } from './rows';
 
 export type { WriteResult } from './batch-write';
 export type { ResultStoreEvents, ResultStoreOptions, StoreHealth } from './store-types';
@@ -123,21 +122,8 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
    */
   writeThen(update: StateUpdate, done: (result: WriteResult) => void): void {
     if (this.closed) return done(abandoned(update));
-    this.enqueue(update, done);
+    enqueue(this.pending, update, done);
     this.schedule();
-  }
-
-  /** Queues `update` for the next batch, merged with a queued state of the same task (the later one wins). */
-  private enqueue(update: StateUpdate, waiter?: (result: WriteResult) => void): void {
-    const seq = stateSeq(update.status, update.retries);
-    const existing = this.pending.get(update.taskId);
-    if (existing) {
-      if (waiter) existing.waiters.push(waiter);
-      existing.update = seq >= existing.seq ? merge(existing.update, update) : merge(update, existing.update);
-      existing.seq = Math.max(seq, existing.seq);
-    } else {
-      this.pending.set(update.taskId, { update, seq, waiters: waiter ? [waiter] : [] });
-    }
   }
 
   /**
@@ -159,7 +145,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     const batch = this.deferred;
     this.deferred = [];
     // Nobody waits on these: no promise per row (a send's PENDING is most of a sender's writes).
-    for (const u of batch) this.enqueue(u);
+    for (const u of batch) enqueue(this.pending, u, undefined);
     if (batch.length > 0) this.schedule();
   }
 
@@ -184,7 +170,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private async lane(): Promise<void> {
     try {
       while (!this.closed) {
-        const batch = this.take();
+        const batch = take(this.pending, this.inFlightIds, this.maxBatch);
         if (batch.length === 0) break;
         // Another lane may start on what came in meanwhile.
         if (this.pending.size > 0) this.schedule();
@@ -210,22 +196,23 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     this.inFlightCount += batch.length;
     for (const p of batch) this.inFlightIds.set(p.update.taskId, p);
     const stall = watchStall(batch.length, this.log);
-    const settled = new Set<Pending>();
     const done: StateUpdate[] = [];
     const land = () => {
       this.inFlight.delete(flight);
       this.inFlightCount -= batch.length;
-      for (const p of batch) this.inFlightIds.delete(p.update.taskId);
+      // The last batch in flight empties the map at once: deleting entry by entry reallocated its table as it shrank.
+      if (this.inFlight.size === 0) this.inFlightIds.clear();
+      else for (const p of batch) this.inFlightIds.delete(p.update.taskId);
     };
     try {
       // Calls out are contained (contain.ts): a throw skipped the batch's other waiters and
       // reached writer.write, which took it for a failed write.
       await this.writer.write(batch, (p, result) => {
-        settled.add(p);
+        p.settled = true;
         done.push(result.stored === 'replaced' ? result.update : p.update);
         if (result.stored === 'replaced' || result.stored === 'dropped')
           callContained((r) => this.noteUnstorable(p.update, r), result, this.reportCallbackError);
-        for (const w of p.waiters) callContained(w, result, this.reportCallbackError);
+        callWaiters(p, result, this.reportCallbackError);
       });
       land();
       stall.end(true);
@@ -235,8 +222,8 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     } catch (err) {
       // Keep what did not commit: merge it back under anything written meanwhile (held back from
       // other lanes while this was in flight), then back off.
-      const kept = batch.filter((p) => !settled.has(p));
-      if (!this.closed) for (const p of kept) this.restore(p);
+      const kept = batch.filter((p) => !p.settled);
+      if (!this.closed) for (const p of kept) restore(this.pending, p);
       land();
       stall.end(false);
       if (done.length > 0) callContained((d) => this.emit('committed', d), done, this.reportCallbackError);
@@ -285,38 +272,9 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     if (this.listenerCount('unstorable') > 0) this.emit('unstorable', original, result);
   }
 
-  /**
-   * The next batch, in task-id order: each statement then takes its row locks in one global
-   * order (sql.ts sorts again in SQL, with the C collation), so two writers never deadlock. Tasks
-   * with a row in flight are left for a later batch (inFlightIds).
-   */
-  private take(): Pending[] {
-    const batch: Pending[] = [];
-    const holding = this.inFlightIds.size > 0;
-    for (const [id, p] of this.pending) {
-      if (holding && this.inFlightIds.has(id)) continue;
-      batch.push(p);
-      this.pending.delete(id);
-      if (batch.length >= this.maxBatch) break;
-    }
-    return batch.sort((a, b) => (a.update.taskId < b.update.taskId ? -1 : a.update.taskId > b.update.taskId ? 1 : 0));
-  }
-
-  private restore(p: Pending): void {
-    const newer = this.pending.get(p.update.taskId);
-    if (!newer) {
-      this.pending.set(p.update.taskId, p);
-      return;
-    }
-    newer.waiters.push(...p.waiters);
-    newer.update = newer.seq >= p.seq ? merge(p.update, newer.update) : merge(newer.update, p.update);
-    newer.seq = Math.max(newer.seq, p.seq);
-  }
-
   private abandon(list: Pending[]): void {
     for (const p of list) {
-      const result = abandoned(p.update);
-      for (const w of p.waiters) callContained(w, result, this.reportCallbackError);
+      callWaiters(p, abandoned(p.update), this.reportCallbackError);
     }
   }
 
