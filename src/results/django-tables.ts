@@ -18,14 +18,35 @@
  * is not final never replaces a final one, and PENDING never replaces anything.
  */
 import type { TaskResultRow } from './rows';
+import { recordset } from './sql';
 import type { ResultTables } from './tables';
 
 const FINAL = `('SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED')`;
 
-/** Columns of a state write, as batch-write.ts toRecord keys them (json keeps the sender's text). */
-const recordColumns = `task_id text, status text, task_name text, periodic_task_name text, args json, kwargs json,
-  result json, traceback text, meta json, worker text, date_created timestamptz, date_done timestamptz`;
-const finishColumns = `task_id text, status text, result json, traceback text, meta json, worker text, date_done timestamptz`;
+/** Columns of a state write, as batch-write.ts toRecord writes them (json keeps the sender's text). */
+const recordColumns = recordset([
+  ['task_id', 'text'],
+  ['status', 'text'],
+  ['task_name', 'text'],
+  ['periodic_task_name', 'text'],
+  ['args', 'json'],
+  ['kwargs', 'json'],
+  ['result', 'json'],
+  ['traceback', 'text'],
+  ['meta', 'json'],
+  ['worker', 'text'],
+  ['date_created', 'timestamptz'],
+  ['date_done', 'timestamptz'],
+]);
+const finishColumns = recordset([
+  ['task_id', 'text'],
+  ['status', 'text'],
+  ['result', 'json'],
+  ['traceback', 'text'],
+  ['meta', 'json'],
+  ['worker', 'text'],
+  ['date_done', 'timestamptz'],
+]);
 
 /** Admits `u`'s state over the row `t` holds (the seq guard of Celeriac's own table, without seq). */
 const admits = (t: string, u: string) =>
@@ -48,7 +69,7 @@ export function djangoResultTables(schema: string): ResultTables {
       SELECT u.task_id, u.status, 'application/json', 'utf-8', ${resultText('u')}, COALESCE(u.date_done, now()),
              u.traceback, ${metaText('u')}, ${argsText('u.args')}, ${argsText('u.kwargs')}, u.task_name, u.worker,
              COALESCE(u.date_created, now()), u.periodic_task_name
-        FROM json_to_recordset($1::json) AS u(${recordColumns}) ORDER BY u.task_id COLLATE "C"
+        FROM ${recordColumns} ORDER BY u.task_id COLLATE "C"
       ON CONFLICT (task_id) DO UPDATE SET
         status             = EXCLUDED.status,
         result             = EXCLUDED.result,
@@ -64,7 +85,7 @@ export function djangoResultTables(schema: string): ResultTables {
     // Rows locked first in task-id order, as the upsert inserts them, so the two never deadlock.
     updateKnown: `
       WITH locked AS MATERIALIZED (
-        SELECT t.id, u.* FROM ${task} AS t JOIN json_to_recordset($1::json) AS u(${finishColumns}) ON t.task_id = u.task_id
+        SELECT t.id, u.* FROM ${task} AS t JOIN ${finishColumns} ON t.task_id = u.task_id
          WHERE ${admits('t', 'u')}
          ORDER BY t.task_id COLLATE "C"
            FOR UPDATE OF t),

@@ -1,11 +1,12 @@
 import { toRecord } from '../../src/results/batch-write';
 import type { StateUpdate } from '../../src/results/rows';
+import { RECORD_KEY } from '../../src/results/sql';
 import { fc, propertyOptions } from '../property';
 
 /**
- * The rows' dates go in as ISO text converted through a one-instant cache (batch-write.ts): any
+ * The rows' dates go in as epoch milliseconds under sql.ts's short keys (batch-write.ts): any
  * sequence of dates, repeated instants and a Date changed in place included, must give exactly
- * what toISOString gives, and an invalid date must still be refused.
+ * each date's own instant, and an invalid date must still be refused (JSON would make it NULL).
  */
 const update = (dateCreated: Date, dateStarted: Date | null, dateDone: Date | undefined): StateUpdate => ({
   taskId: 't',
@@ -19,7 +20,7 @@ const update = (dateCreated: Date, dateStarted: Date | null, dateDone: Date | un
 // Mostly a few instants, so consecutive rows often share one (the cache's hit), and any other.
 const instant = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4_102_444_800_000 }));
 
-test("a row's dates are each date's own ISO text, whatever came before", () => {
+test("a row's dates are each date's own instant, whatever came before", () => {
   fc.assert(
     fc.property(
       fc.array(fc.tuple(instant, fc.option(instant), fc.option(instant, { nil: undefined })), { maxLength: 40 }),
@@ -37,9 +38,9 @@ test("a row's dates are each date's own ISO text, whatever came before", () => {
             ),
             seq: 1,
           });
-          expect(record.date_created).toBe(new Date(created).toISOString());
-          expect(record.date_started).toBe(started === null ? undefined : new Date(started).toISOString());
-          expect(record.date_done).toBe(done === undefined ? undefined : new Date(done).toISOString());
+          expect(record[RECORD_KEY.date_created]).toBe(created);
+          expect(record[RECORD_KEY.date_started]).toBe(started === null ? undefined : started);
+          expect(record[RECORD_KEY.date_done]).toBe(done === undefined ? undefined : done);
         }
       },
     ),
@@ -51,4 +52,12 @@ test('an invalid date is refused, also right after a valid one', () => {
   toRecord({ update: update(new Date(1), new Date(1), new Date(1)), seq: 1 });
   expect(() => toRecord({ update: update(new Date(1), new Date(NaN), new Date(1)), seq: 1 })).toThrow(RangeError);
   expect(() => toRecord({ update: update(new Date(NaN), null, undefined), seq: 1 })).toThrow(RangeError);
+});
+
+test('every key of a row is one the statements unpack (sql.ts RECORD_KEY)', () => {
+  const record = toRecord({
+    update: { ...update(new Date(1), new Date(2), new Date(3)), args: [], kwargs: {}, meta: {}, result: 1 },
+    seq: 1,
+  });
+  expect(Object.keys(record).sort()).toEqual(Object.values(RECORD_KEY).sort());
 });
