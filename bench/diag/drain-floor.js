@@ -138,15 +138,16 @@ function runOne(raw, tag) {
     return;
   }
   const done = Date.now();
+  // Keyed as the statements unpack it (src/results/sql.ts RECORD_KEY), dates as epoch ms.
   pendingRows.push({
-    task_id: headers.id,
-    status: 'SUCCESS',
-    seq: SUCCESS_SEQ,
-    result: null,
-    worker: WORKER_NAME,
-    retries: 0,
-    date_started: new Date(started).toISOString(),
-    date_done: new Date(done).toISOString(),
+    id: headers.id,
+    st: 'SUCCESS',
+    sq: SUCCESS_SEQ,
+    r: null,
+    w: WORKER_NAME,
+    re: 0,
+    ds: started,
+    dd: done,
   });
   pendingTags.push(tag);
 }

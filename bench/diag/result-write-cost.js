@@ -20,14 +20,14 @@
  */
 const { randomUUID } = require('node:crypto');
 const { runOnScratchSchema } = require('./scratch');
-const { updateKnownResults, upsertResults } = require('../../src/results/sql');
+const { RECORD_KEY, updateKnownResults, upsertResults } = require('../../src/results/sql');
 const { stateSeq } = require('../../src/results/states');
 const { cpuDelta, pidsNamed, cpuByPid } = require('../lib/cpu');
 
 const SCHEMA = 'bench_write_diag';
 const T = `"${SCHEMA}".celeriac_task_result`;
 
-/** A row as the worker's ResultStore sends it for a no-op task (toRecord in src/results/store.ts). */
+/** A row as the worker's ResultStore sends it for a no-op task (its fields; keyed() gives toRecord's shape, src/results/batch-write.ts). */
 function record(id, status, finished) {
   const now = new Date().toISOString();
   return {
@@ -58,11 +58,18 @@ function finishRecord(id) {
   };
 }
 
+/** A record as the statements unpack it: sql.ts's short keys, dates as epoch ms (toRecord in batch-write.ts). */
+function keyed(record) {
+  const out = {};
+  for (const [k, v] of Object.entries(record)) out[RECORD_KEY[k]] = k.startsWith('date_') && v ? Date.parse(v) : v;
+  return out;
+}
+
 async function timed(ds, statement, ids, batch, toRecord) {
   const before = cpuByPid(pidsNamed('postgres'));
   const t0 = performance.now();
   for (let i = 0; i < ids.length; i += batch)
-    await ds.query(statement, [JSON.stringify(ids.slice(i, i + batch).map(toRecord))]);
+    await ds.query(statement, [JSON.stringify(ids.slice(i, i + batch).map((id) => keyed(toRecord(id))))]);
   const wallMs = performance.now() - t0;
   const cpuMs = cpuDelta(before, cpuByPid(pidsNamed('postgres')));
   return { usPerRow: (cpuMs * 1000) / ids.length, wallMs };
