@@ -34,6 +34,8 @@ export const celeriac = new Celeriac({
   // Diagnostics only (bench/diag): the benchmark itself always runs Celeriac's defaults.
   ...(process.env.BENCH_TRACK_PENDING === '0' ? { trackPending: false } : {}),
   ...(process.env.BENCH_EVENTS === '0' ? { events: false } : {}),
+  // BENCH_RESULT_BATCHES=N: resultBatchesInFlight, to compare 1 and 2 in one tree (bench/ANALYSIS.md, seventh round).
+  ...(process.env.BENCH_RESULT_BATCHES ? { resultBatchesInFlight: Number(process.env.BENCH_RESULT_BATCHES) } : {}),
 });
 
 // BENCH_IGNORE_RESULT=1: the "Celeriac (ignoreResult)" W1 row (systems/index.js), no result row.
