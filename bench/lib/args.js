@@ -16,12 +16,14 @@ const SYSTEMS = [
 ];
 /** The RabbitMQ rows (issue 18), run only when named: `--only celeriac,celeriac-amqp,celery-prefork,celery-prefork-amqp`. */
 const AMQP_SYSTEMS = ['celeriac-amqp', 'celery-prefork-amqp'];
+/** Variants for a diagnosis, run only when named (bench/systems/index.js). */
+const VARIANT_SYSTEMS = ['celeriac-batches2'];
 const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
 
 const usage = `Usage: npm run bench -- [options]
 
   --quick                 tiny sizes for CI (writes bench/results/quick.md, not BENCHMARKS.md)
-  --only a,b              systems: ${SYSTEMS.join(', ')}; on RabbitMQ, only when named: ${AMQP_SYSTEMS.join(', ')}
+  --only a,b              systems: ${SYSTEMS.join(', ')}; on RabbitMQ, only when named: ${AMQP_SYSTEMS.join(', ')}; variants, only when named: ${VARIANT_SYSTEMS.join(', ')}
   --workloads w1,w2,w4    workloads: ${WORKLOADS.join(', ')}
   --runs N                runs per figure; the table shows the median, min and max (default 3, quick 1)
   --w4-runs N             runs of the crash workload (default: --runs)
@@ -106,14 +108,14 @@ function parse(argv) {
     : [];
   for (const pair of skip) {
     const [w, s] = pair.split(':');
-    if (!WORKLOADS.includes(w) || ![...SYSTEMS, ...AMQP_SYSTEMS].includes(s))
+    if (!WORKLOADS.includes(w) || ![...SYSTEMS, ...AMQP_SYSTEMS, ...VARIANT_SYSTEMS].includes(s))
       throw new Error(`--skip: '${pair}' is not workload:system (e.g. w5:celery-threads)`);
   }
   return {
     help: flags.has('help'),
     usage,
     quick,
-    systems: list('only', SYSTEMS, AMQP_SYSTEMS),
+    systems: list('only', SYSTEMS, [...AMQP_SYSTEMS, ...VARIANT_SYSTEMS]),
     workloads: list('workloads', WORKLOADS),
     runs,
     w4Runs: int('w4-runs', runs),

@@ -443,8 +443,22 @@ const celeriacDist = {
   beat: undefined,
 };
 
+/**
+ * Celeriac with resultBatchesInFlight 2 (src/results/batches-in-flight.ts), run only when named
+ * beside `celeriac`: the two then alternate within one run, under one run lock, for the
+ * comparison of 1 and 2 in one tree (bench/ANALYSIS.md, seventh round).
+ */
+const celeriacBatches2 = {
+  ...celeriac,
+  name: 'celeriac-batches2',
+  label: 'Celeriac (2 result batches in flight)',
+  childEnv: { ...celeriacEnv, BENCH_RESULT_BATCHES: '2' },
+  settings: celeriac.settings + '; resultBatchesInFlight 2',
+};
+
 const all = [
   celeriac,
+  celeriacBatches2,
   celeriacIgnoreResult,
   celeriacDist,
   bullmq,
