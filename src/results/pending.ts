@@ -50,16 +50,23 @@ export function restore(pending: Map<string, Pending>, p: Pending): void {
 }
 
 /**
- * Up to `max` queued rows, leaving those of tasks in `held` (a row in flight) for a later batch.
- * Not sorted: each statement orders its rows by task id itself (sql.ts, COLLATE "C"), which is
- * what keeps two writers' row locks in one order; a sort here cost ~1 µs a row (W1 profile).
+ * Up to `max` queued rows, leaving those of tasks with a row in a batch in flight for a later
+ * batch (several lanes: ResultStore.inFlight). Not sorted: each statement orders its rows by task
+ * id itself (sql.ts, COLLATE "C"), which is what keeps two writers' row locks in one order; a
+ * sort here cost ~1 µs a row (W1 profile).
  */
-export function take(pending: Map<string, Pending>, held: ReadonlyMap<string, Pending>, max: number): Pending[] {
-  if (held.size === 0 && pending.size <= max) {
+export function take(
+  pending: Map<string, Pending>,
+  inFlight: ReadonlySet<{ rows: readonly Pending[] }>,
+  max: number,
+): Pending[] {
+  if (inFlight.size === 0 && pending.size <= max) {
     const all = [...pending.values()];
     pending.clear();
     return all;
   }
+  const held = new Set<string>();
+  for (const b of inFlight) for (const p of b.rows) held.add(p.update.taskId);
   const batch: Pending[] = [];
   for (const [id, p] of pending) {
     if (held.has(id)) continue;

@@ -61,14 +61,13 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   /** Lanes running (each writes one batch at a time), and whether one is about to start. */
   private lanes = 0;
   private laneStarting = false;
-  private readonly inFlight = new Set<InFlightBatch>();
   /**
-   * Task ids of the rows in flight. A task with a row in flight stays out of every other batch
-   * until that row is settled: the SQL guard (`t.seq <= EXCLUDED.seq`, state-rules.ts) admits an
-   * equal seq, so two PROGRESS updates, or PROGRESS and a custom state, committed out of order
+   * The batches in flight. A task with a row in one stays out of every other batch until that row
+   * is settled (take(), pending.ts): the SQL guard (`t.seq <= EXCLUDED.seq`, state-rules.ts) admits
+   * an equal seq, so two PROGRESS updates, or PROGRESS and a custom state, committed out of order
    * would leave the older one stored. Held back, a task's states commit in the order written.
    */
-  private readonly inFlightIds = new Map<string, Pending>();
+  private readonly inFlight = new Set<InFlightBatch>();
   private inFlightCount = 0;
   readonly batchesInFlight: number;
   private retryDelayMs = 100;
@@ -170,7 +169,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
   private async lane(): Promise<void> {
     try {
       while (!this.closed) {
-        const batch = take(this.pending, this.inFlightIds, this.maxBatch);
+        const batch = take(this.pending, this.inFlight, this.maxBatch);
         if (batch.length === 0) break;
         // Another lane may start on what came in meanwhile.
         if (this.pending.size > 0) this.schedule();
@@ -194,15 +193,11 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     const flight: InFlightBatch = { rows: batch, since: Date.now() };
     this.inFlight.add(flight);
     this.inFlightCount += batch.length;
-    for (const p of batch) this.inFlightIds.set(p.update.taskId, p);
     const stall = watchStall(batch.length, this.log);
     const done: StateUpdate[] = [];
     const land = () => {
       this.inFlight.delete(flight);
       this.inFlightCount -= batch.length;
-      // The last batch in flight empties the map at once: deleting entry by entry reallocated its table as it shrank.
-      if (this.inFlight.size === 0) this.inFlightIds.clear();
-      else for (const p of batch) this.inFlightIds.delete(p.update.taskId);
     };
     try {
       // Calls out are contained (contain.ts): a throw skipped the batch's other waiters and
@@ -308,9 +303,19 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
 
   /** This process's latest unwritten state of a task, if any: what a read should answer while Postgres is away. */
   unwritten(taskId: string): StateUpdate | undefined {
-    const queued = this.pending.get(taskId)?.update ?? this.inFlightIds.get(taskId)?.update;
+    const queued = this.pending.get(taskId)?.update ?? this.inFlightRow(taskId)?.update;
     if (queued) return queued;
     for (let i = this.deferred.length - 1; i >= 0; i--) if (this.deferred[i].taskId === taskId) return this.deferred[i];
+    return undefined;
+  }
+
+  /**
+   * The row of `taskId` in a batch in flight, looked for in the batches: only reads of this
+   * process's own unwritten states and forget() ask, and a map of the ids in flight cost every
+   * row a set and a delete (issue 21).
+   */
+  private inFlightRow(taskId: string): Pending | undefined {
+    for (const b of this.inFlight) for (const p of b.rows) if (p.update.taskId === taskId) return p;
     return undefined;
   }
 
@@ -420,7 +425,7 @@ export class ResultStore extends EventEmitter<ResultStoreEvents> {
     // otherwise land after the delete and bring the forgotten task back as PENDING for good.
     this.pending.delete(taskId);
     this.deferred = this.deferred.filter((u) => u.taskId !== taskId);
-    if (this.flushing && this.inFlightIds.has(taskId)) await this.flush();
+    if (this.flushing && this.inFlightRow(taskId)) await this.flush();
     await this.statement('forget', this.tables.deleteResult, [taskId]);
   }
 
