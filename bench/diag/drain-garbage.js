@@ -9,12 +9,18 @@
  *
  *   node bench/diag/drain-garbage.js [--src DIR] [--tasks 20000] [--rounds 5]
  *                                  [--broker memory|redis] [--ignore-result] [--v8-heap] [--alloc FILE]
+ *                                  [--pending-first]
  *
  * --src: another copy of src/ (e.g. `mkdir .before && git archive main src migrations package.json
  * | tar -x -C .before`, below this worktree so node_modules resolve; src/ loads ../migrations), to
  * run two trees alternately in one sitting.
  * memory: the memory broker (no Redis: the worker's own work, with the broker in-process);
  * results go to Postgres (schema bench_drain_<BENCH_NS or pid>) unless --ignore-result.
+ * --pending-first: the round's PENDING rows committed before the worker starts, as W1's are (its
+ * sender is another process). Without it the sender's deferred PENDING (store.ts writeLater) lands
+ * in this process's store during the drain and merges with the worker's states, and tasks younger
+ * than 250 ms skip the narrow update (state-writer.ts): a path W1 never takes (session 7: 19.7
+ * scavenges per 1,000 tasks against 9.5 with the flag, same tree).
  * --alloc FILE: a sampling allocation profile of the last round's drain, garbage included (what
  * --heap-prof leaves out), written to FILE (.heapprofile, for DevTools).
  * Prints one JSON line: each round's CPU ms per 1,000 tasks, wall ms, scavenges and GC ms per
@@ -40,8 +46,12 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--broker') o.broker = process.argv[++i];
   else if (a === '--ignore-result') o.ignore = true;
   else if (a === '--v8-heap') continue;
+  else if (a === '--pending-first') o.pendingFirst = true;
   else if (a === '--alloc') o.alloc = resolve(process.argv[++i]);
-  else throw new Error(`unknown flag ${a}: --src DIR, --tasks N, --rounds K, --broker memory|redis, --ignore-result`);
+  else
+    throw new Error(
+      `unknown flag ${a}: --src DIR, --tasks N, --rounds K, --broker memory|redis, --ignore-result, --pending-first`,
+    );
 }
 
 const { Celeriac, task } = require(`${o.src}/index`);
@@ -80,9 +90,22 @@ const post = (method, params) =>
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Resolves once every task sent so far has its row (PENDING, or later). */
+let sent = 0;
+async function pendingCommitted() {
+  sent += o.tasks;
+  const ds = await app.dataSource();
+  for (;;) {
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM "${schema}".celeriac_task_result`);
+    if (n >= sent) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function round(sample = false) {
   for (let i = 0; i < o.tasks; i += 1000)
     await app.sendMany(Array.from({ length: Math.min(1000, o.tasks - i) }, () => ({ name: 'drain.noop' })));
+  if (o.pendingFirst && !o.ignore) await pendingCommitted();
   const worker = app.worker({ concurrency: 50 });
   let finished = 0;
   const done = new Promise((res) =>
