@@ -144,13 +144,20 @@ export class Outbox {
     const { rt } = this;
     const delivered = await rt.sender.sendOnce(batchId, runs, rt.opts.sentMarkerTtlMs);
     await rt.faultPoint('afterSend', batchId);
-    await this.deletes.delete(batchId);
+    // Celery's after_task_publish and the PENDING rows as soon as Redis has the messages: the
+    // outbox row's delete below is beat's own bookkeeping, a Postgres round trip that came
+    // 10-400 ms after the send in a loaded burst of 1,000 (bench/ANALYSIS.md, seventh round,
+    // "burst"), and a delete that fails left a delivered batch with neither (its re-send finds
+    // the marker and records nothing).
     if (delivered) {
       if (prepared) rt.host.recordSent(prepared);
       else
         rt.host
           .recordResent(runs)
           .catch((err) => rt.log('warn', 'could not record PENDING', { error: (err as Error).message }));
+    }
+    await this.deletes.delete(batchId);
+    if (delivered) {
       if (result) result.sent += runs.length;
       rt.events.emit(
         'sent',

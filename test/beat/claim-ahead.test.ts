@@ -5,7 +5,8 @@
  */
 import { ManualClock, type Beat, type Celeriac, type SentRun } from '../../src';
 import { runTaskId } from '../../src/beat';
-import { cleanup, eventually } from '../helpers';
+import { Client } from 'pg';
+import { cleanup, DATABASE_URL, eventually } from '../helpers';
 import {
   assertNoBeatLeftRunning,
   insertIntervalTask,
@@ -48,6 +49,39 @@ async function twoTasksAt(beat: Beat, a: number, b: number): Promise<void> {
     [new Date(a), new Date(b)],
   );
 }
+
+test("afterPublish comes once Redis has the runs, not after the outbox row's delete; 'sent' after it", async () => {
+  const published: string[] = [];
+  const off = app.signals.connect('afterPublish', (info) => void published.push(info.id));
+  const pg = new Client({ connectionString: DATABASE_URL });
+  await pg.connect();
+  try {
+    const { beat, sent } = await startBeat();
+    const slotA = Date.now() + 1200;
+    await twoTasksAt(beat, slotA, slotA + 3600_000);
+    await eventually(
+      async () =>
+        expect(
+          await sql(app, `SELECT 1 FROM $S.celeriac_beat_outbox WHERE claimed_at = $1`, [new Date(slotA)]),
+        ).toHaveLength(1),
+      1000,
+      10,
+    );
+    // Another session holds the claimed outbox row: the beat's delete after the send waits on it.
+    await pg.query('BEGIN');
+    await pg.query(`SELECT 1 FROM "${app.config.schema}".celeriac_beat_outbox FOR UPDATE`);
+    await eventually(async () => expect(await queued(app)).toHaveLength(1), 5000, 10);
+    await eventually(() => expect(published).toHaveLength(1), 5000, 10);
+    expect(sent).toEqual([]);
+    await pg.query('COMMIT');
+    await eventually(() => expect(sent.map((r) => r.name)).toEqual(['a']), 5000, 10);
+    await beat.stop();
+  } finally {
+    off();
+    await pg.query('ROLLBACK').catch(() => {});
+    await pg.end();
+  }
+});
 
 test('runs are claimed ahead, one outbox group per instant, and each group is sent at its slot, not before', async () => {
   const { beat, sent } = await startBeat();
