@@ -39,13 +39,19 @@ export const RECORD_KEY = {
 /**
  * `(…) AS u`: the batch's JSON rows ($1) as a relation with the columns' own names and types, so
  * the statements read `u.status`, `u.date_done` as if the rows carried them. A timestamptz column
- * arrives as epoch milliseconds (float8: exact for a millisecond, to_timestamp rounds to the µs).
+ * arrives as epoch milliseconds (bigint), made whole seconds plus milliseconds: to_timestamp of
+ * ms / 1000 as a float8 is inexact past ~year 2255 (a year 9999 instant came back 1 ms early, with
+ * µs digits nobody wrote); whole seconds times 10^6 are exact in a float8 from year 0001 to 9999.
  */
 export function recordset(columns: readonly (readonly [keyof typeof RECORD_KEY, string])[]): string {
-  const declared = columns.map(([c, type]) => `${RECORD_KEY[c]} ${type === 'timestamptz' ? 'float8' : type}`);
-  const named = columns.map(([c, type]) =>
-    type === 'timestamptz' ? `to_timestamp(r.${RECORD_KEY[c]} / 1000) AS ${c}` : `r.${RECORD_KEY[c]} AS ${c}`,
-  );
+  const declared = columns.map(([c, type]) => `${RECORD_KEY[c]} ${type === 'timestamptz' ? 'bigint' : type}`);
+  const named = columns.map(([c, type]) => {
+    const ms = `r.${RECORD_KEY[c]}`;
+    // bigint / and % truncate toward zero, so a negative instant's parts add up too.
+    return type === 'timestamptz'
+      ? `to_timestamp(${ms} / 1000) + (${ms} % 1000) * interval '1 millisecond' AS ${c}`
+      : `${ms} AS ${c}`;
+  });
   return `(SELECT ${named.join(', ')} FROM json_to_recordset($1::json) AS r(${declared.join(', ')})) AS u`;
 }
 
