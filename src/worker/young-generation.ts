@@ -4,14 +4,15 @@ import { ConfigError } from '../errors';
 
 /**
  * How large the worker lets V8's young generation grow once the app has loaded: semi-spaces of
- * `CELERIAC_SEMI_SPACE_MIB` (default 2) instead of the 1 MiB heap-flags.ts holds them at while
- * the package loads.
+ * `CELERIAC_SEMI_SPACE_MIB` (default 1: the 1 MiB heap-flags.ts holds them at while the package
+ * loads, i.e. no growth).
  *
- * Why 2: each task's garbage dies young, and a 1 MiB semi-space is scavenged every ~80 tasks; at
- * 2 MiB half as often (W1, 100,000 tasks: ~1,240 → ~590 scavenges), for 0.89–1.00× the worker
- * CPU (median 0.96×, 9 pairs) and ~3 MiB more peak RSS (73.6–74.4 → 76.2–77.7 MiB, built and
- * from source, under the 80 MiB goal). 4 MiB reached 80.0–80.7: over it (bench/ANALYSIS.md,
- * seventh round, "young").
+ * What 2 buys: each task's garbage dies young, and a 1 MiB semi-space is scavenged every ~80
+ * tasks; at 2 MiB half as often (W1, 100,000 tasks: ~1,240 → ~590 scavenges), for 0.89–1.00× the
+ * worker CPU (median 0.96×, 9 pairs) and ~3 MiB more peak RSS (73.6–74.4 → 76.2–77.7 MiB). Not the
+ * default: the same builds later measured 80.8 (1 MiB) and 82.9–84.2 (2 MiB) once more of node's
+ * binary sat in the page cache (its file pages in a worker's RSS grew 41.8 → 47.2 MiB), so 2 MiB
+ * has no margin under the 80 MiB goal (bench/ANALYSIS.md, seventh round, "young").
  *
  * How: V8 has no run-time cap on the semi-space (--max-semi-space-size is read once, when the heap
  * is made), only the growth factor, read at each grow. So with the factor at 1 during the load,
@@ -24,7 +25,7 @@ import { ConfigError } from '../errors';
  * threads pool's threads grow theirs too; with a pool of threads or processes the semi-spaces
  * stay at 1 MiB, as before.
  */
-export const DEFAULT_SEMI_SPACE_MIB = 2;
+export const DEFAULT_SEMI_SPACE_MIB = 1;
 export const SEMI_SPACE_MIB_ENV = 'CELERIAC_SEMI_SPACE_MIB';
 /** V8's own cap on a semi-space (x64), which its growth stops at anyway. */
 const V8_MAX_SEMI_SPACE_MIB = 16;
@@ -39,7 +40,7 @@ export function semiSpaceMiB(env: NodeJS.ProcessEnv = process.env): number {
   if (!(n >= 1 && n <= V8_MAX_SEMI_SPACE_MIB && (n & (n - 1)) === 0))
     throw new ConfigError(
       SEMI_SPACE_MIB_ENV,
-      `'${env[SEMI_SPACE_MIB_ENV]}' is not a semi-space size V8 can grow to: use 1, 2 (the default), 4, 8 or 16 (MiB)`,
+      `'${env[SEMI_SPACE_MIB_ENV]}' is not a semi-space size V8 can grow to: use 1 (the default), 2, 4, 8 or 16 (MiB)`,
     );
   return n;
 }

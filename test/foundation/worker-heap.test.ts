@@ -79,10 +79,10 @@ test('celeriac worker applies them before loading the app: a bad value stops the
   }
 });
 
-test('CELERIAC_SEMI_SPACE_MIB: 2 unless set; only a size V8 can grow a semi-space to', () => {
-  expect(DEFAULT_SEMI_SPACE_MIB).toBe(2);
-  expect(semiSpaceMiB({})).toBe(2);
-  expect(semiSpaceMiB({ CELERIAC_SEMI_SPACE_MIB: ' ' })).toBe(2);
+test('CELERIAC_SEMI_SPACE_MIB: 1 unless set; only a size V8 can grow a semi-space to', () => {
+  expect(DEFAULT_SEMI_SPACE_MIB).toBe(1);
+  expect(semiSpaceMiB({})).toBe(1);
+  expect(semiSpaceMiB({ CELERIAC_SEMI_SPACE_MIB: ' ' })).toBe(1);
   for (const ok of [1, 2, 4, 8, 16]) expect(semiSpaceMiB({ CELERIAC_SEMI_SPACE_MIB: String(ok) })).toBe(ok);
   for (const bad of ['0', '3', '32', '1.5', 'two', '-2'])
     expect(() => semiSpaceMiB({ CELERIAC_SEMI_SPACE_MIB: bad })).toThrow(ConfigError);
@@ -101,17 +101,17 @@ describe('once the app has loaded, a busy worker', () => {
   const busy = (extra: Record<string, string> = {}, args: string[] = []) =>
     workerReport({ ...env, ...extra }, 'grow-app.js', args).newSpaceBytes;
 
-  test('grows its young generation to 2 MiB semi-spaces and no further', () => {
-    expect(busy()).toBe(2 * 2 * MiB);
+  test('keeps its young generation at 1 MiB semi-spaces by default', () => {
+    expect(busy()).toBe(2 * 1 * MiB);
   });
 
-  test('to CELERIAC_SEMI_SPACE_MIB: 1 keeps it at 1 MiB, 4 lets it reach 4', () => {
-    expect(busy({ CELERIAC_SEMI_SPACE_MIB: '1' })).toBe(2 * 1 * MiB);
+  test('grows it to CELERIAC_SEMI_SPACE_MIB and no further: 2, 4', () => {
+    expect(busy({ CELERIAC_SEMI_SPACE_MIB: '2' })).toBe(2 * 2 * MiB);
     expect(busy({ CELERIAC_SEMI_SPACE_MIB: '4' })).toBe(2 * 4 * MiB);
   });
 
   test("keeps 1 MiB semi-spaces with a processes pool (V8's flags are process-wide)", () => {
-    expect(busy({}, ['--pool', 'processes', '-c', '1'])).toBe(2 * 1 * MiB);
+    expect(busy({ CELERIAC_SEMI_SPACE_MIB: '2' }, ['--pool', 'processes', '-c', '1'])).toBe(2 * 1 * MiB);
   });
 
   test("leaves V8's own sizing alone (CELERIAC_SEMI_SPACE_GROWTH_FACTOR=0): no cap", () => {
