@@ -194,6 +194,19 @@ function parseIsoMs(value: string): number {
   return Date.parse(zoned.replace(' ', 'T'));
 }
 
+/**
+ * A date-time a message or a work-flow step carries, read as the headers' eta and expires are: a
+ * naive one is UTC (as Celery reads it), never the process's local time, which `new Date()` takes
+ * it as (a chain's next step ran hours off on a worker whose TZ is not UTC). Anything else is read
+ * by Date as before; an Invalid Date when nothing reads it.
+ */
+export function isoDate(value: string): Date {
+  // Celeriac's own (toISOString) end in 'Z': one instant either way, read without the regexes.
+  if (value.endsWith('Z')) return new Date(value);
+  const t = parseIsoMs(value);
+  return new Date(Number.isNaN(t) ? Date.parse(value) : t);
+}
+
 // Module constants, not literals in parseIsoMs: a regex literal is a new RegExp each time it runs.
 const ZONED = /([zZ]|[+-]\d\d:?\d\d)$/;
 const HAS_TIME = /[T ]/;

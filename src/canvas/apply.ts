@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isoDate } from '../broker/headers';
 import type { Embed } from '../broker/message';
 import type { PreparedMessage } from '../runtime/runtime';
 import type { ApplyOptions } from '../plugin/options';
@@ -142,9 +143,10 @@ function messageOptions(o: WireOptions): ApplyOptions {
   if (typeof o.queue === 'string' && o.queue) out.queue = o.queue;
   if (typeof o.priority === 'number') out.priority = o.priority;
   if (typeof o.countdown === 'number') out.countdown = o.countdown;
-  if (typeof o.eta === 'string') out.eta = new Date(o.eta);
+  // A naive date-time (Python's isoformat) is UTC, as Celery reads it.
+  if (typeof o.eta === 'string') out.eta = isoDate(o.eta);
   if (typeof o.expires === 'number') out.expires = o.expires;
-  else if (typeof o.expires === 'string') out.expires = new Date(o.expires);
+  else if (typeof o.expires === 'string') out.expires = isoDate(o.expires);
   if (o.headers && typeof o.headers === 'object') out.headers = o.headers as Record<string, unknown>;
   if (typeof o.time_limit === 'number') out.timeLimit = o.time_limit;
   if (typeof o.soft_time_limit === 'number') out.softTimeLimit = o.soft_time_limit;

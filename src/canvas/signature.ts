@@ -1,3 +1,4 @@
+import { isoDate } from '../broker/headers';
 import type { Signature as WireSignature } from '../broker/message';
 import { currentApp } from '../plugin/current-app';
 import type { Runtime } from '../runtime/runtime';
@@ -144,9 +145,10 @@ export class Signature<R = unknown, A extends unknown[] = unknown[]> extends Can
     if (o.queue) options.queue = o.queue;
     if (typeof o.priority === 'number') options.priority = o.priority;
     if (typeof o.countdown === 'number') options.countdown = o.countdown;
-    if (typeof o.eta === 'string') options.eta = new Date(o.eta);
+    // A naive date-time (Python's isoformat) is UTC, as Celery reads it.
+    if (typeof o.eta === 'string') options.eta = isoDate(o.eta);
     if (o.expires !== undefined && o.expires !== null)
-      options.expires = typeof o.expires === 'string' ? new Date(o.expires) : o.expires;
+      options.expires = typeof o.expires === 'string' ? isoDate(o.expires) : o.expires;
     if (o.headers) options.headers = o.headers;
     if (typeof o.time_limit === 'number') options.timeLimit = o.time_limit;
     if (typeof o.soft_time_limit === 'number') options.softTimeLimit = o.soft_time_limit;

@@ -1,3 +1,4 @@
+import { isoDate } from '../broker/headers';
 import type { TaskMessage } from '../broker/message';
 import type { ResultStore, StateUpdate, WriteResult } from '../results/store';
 import type { TaskStatus } from '../results/states';
@@ -44,7 +45,8 @@ export class StateWriter {
   ) {}
 
   describe(msg: TaskMessage): StateUpdate {
-    const sentAt = typeof msg.headers.sent_at === 'string' ? new Date(msg.headers.sent_at) : null;
+    // A naive sent_at (another producer's) is UTC, as the header check read it.
+    const sentAt = typeof msg.headers.sent_at === 'string' ? isoDate(msg.headers.sent_at) : null;
     return {
       dateCreated: sentAt && !Number.isNaN(sentAt.getTime()) ? sentAt : null,
       taskId: msg.id,
