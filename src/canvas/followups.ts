@@ -1,4 +1,5 @@
 import type { TaskMessage } from '../broker/message';
+import { CeleriacError } from '../errors';
 import type { PreparedMessage } from '../runtime/runtime';
 import type { StateUpdate } from '../results/store';
 import { applyNode, emptyPlan, type Lineage, type Plan, type Prepare } from './apply';
@@ -58,7 +59,7 @@ export async function runFollowUps(
     }
   } else {
     // Celery's old-style errback: the failed task's id comes first.
-    for (const eb of msg.embed.errbacks ?? []) applyNode(prepare, cloneWire(eb), [msg.id], lineage, plan);
+    for (const eb of msg.embed.errbacks ?? []) applyErrback(prepare, eb, msg, lineage, plan, fallout);
     const why = `${msg.task}[${msg.id}] ${state === 'REVOKED' ? 'was revoked' : 'failed'}, so the chain stopped here`;
     for (const step of chain) cancel(step, { excType: 'ChainBroken', message: why, ...lineage }, fallout);
   }
@@ -72,6 +73,27 @@ export async function runFollowUps(
     });
   await settle(prepare, backend, plan, fallout);
   return plan.messages;
+}
+
+/**
+ * One errback of a task that failed. One that cannot be sent (options a send refuses, such as a
+ * Python signature's priority 300; a message too large) is recorded FAILURE with the reason, as
+ * a chain step that never runs is, and the failure's other follow-ups go on: thrown, it left the
+ * failed task's message held by the worker ("could not complete"), to run again after a restart.
+ * Applied into a plan of its own first, so a node that fails part-way sends none of itself.
+ */
+function applyErrback(prepare: Prepare, eb: Wire, msg: TaskMessage, lineage: Lineage, plan: Plan, out: Fallout): void {
+  const own = emptyPlan();
+  const node = cloneWire(eb);
+  try {
+    applyNode(prepare, node, [msg.id], lineage, own);
+  } catch (err) {
+    if (!(err instanceof CeleriacError)) throw err;
+    const message = `an errback of ${msg.task}[${msg.id}] cannot be sent: ${err.message}`;
+    return cancel(cloneWire(eb), { excType: err.name, message, ...lineage }, out);
+  }
+  plan.messages.push(...own.messages);
+  plan.groups.push(...own.groups);
 }
 
 interface Fallout {
