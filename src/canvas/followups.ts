@@ -52,14 +52,20 @@ export async function runFollowUps(
   const chain = (msg.embed.chain ?? []).map(cloneWire);
   const fallout: Fallout = { rows: [], joins: [] };
   if (state === 'SUCCESS') {
-    for (const cb of msg.embed.callbacks ?? []) applyNode(prepare, cloneWire(cb), [result], lineage, plan);
+    const of = `${msg.task}[${msg.id}]`;
+    for (const cb of msg.embed.callbacks ?? [])
+      applyOrCancel(prepare, cb, [result], lineage, plan, fallout, `a callback of ${of}`);
     if (chain.length > 0) {
       const next = chain.pop()!;
-      applyNode(prepare, next, [result], { ...lineage, chain }, plan);
+      if (!applyOrCancel(prepare, next, [result], lineage, plan, fallout, `the chain's next step after ${of}`, chain)) {
+        const why = `the chain's step after ${of} could not be sent, so the chain stopped there`;
+        for (const step of chain) cancel(step, { excType: 'ChainBroken', message: why, ...lineage }, fallout);
+      }
     }
   } else {
     // Celery's old-style errback: the failed task's id comes first.
-    for (const eb of msg.embed.errbacks ?? []) applyErrback(prepare, eb, msg, lineage, plan, fallout);
+    for (const eb of msg.embed.errbacks ?? [])
+      applyOrCancel(prepare, eb, [msg.id], lineage, plan, fallout, `an errback of ${msg.task}[${msg.id}]`);
     const why = `${msg.task}[${msg.id}] ${state === 'REVOKED' ? 'was revoked' : 'failed'}, so the chain stopped here`;
     for (const step of chain) cancel(step, { excType: 'ChainBroken', message: why, ...lineage }, fallout);
   }
@@ -76,24 +82,35 @@ export async function runFollowUps(
 }
 
 /**
- * One errback of a task that failed. One that cannot be sent (options a send refuses, such as a
- * Python signature's priority 300; a message too large) is recorded FAILURE with the reason, as
- * a chain step that never runs is, and the failure's other follow-ups go on: thrown, it left the
- * failed task's message held by the worker ("could not complete"), to run again after a restart.
- * Applied into a plan of its own first, so a node that fails part-way sends none of itself.
+ * One follow-up of a finished task: a callback, the chain's next step, an errback. One that
+ * cannot be sent (options a send refuses, such as a Python signature's priority 300; a message
+ * too large) is recorded FAILURE with the reason, as a chain step that never runs is, and the
+ * task's other follow-ups go on: thrown, it made the finisher give the task back to run again
+ * and then record the task that succeeded as FAILURE, its good callbacks never run. Applied into
+ * a plan of its own first, so a node that fails part-way sends none of itself. Returns whether it
+ * was applied.
  */
-function applyErrback(prepare: Prepare, eb: Wire, msg: TaskMessage, lineage: Lineage, plan: Plan, out: Fallout): void {
+function applyOrCancel(
+  prepare: Prepare,
+  wire: Wire,
+  args: unknown[],
+  lineage: Lineage,
+  plan: Plan,
+  out: Fallout,
+  what: string,
+  chain?: Wire[],
+): boolean {
   const own = emptyPlan();
-  const node = cloneWire(eb);
   try {
-    applyNode(prepare, node, [msg.id], lineage, own);
+    applyNode(prepare, cloneWire(wire), args, chain ? { ...lineage, chain } : lineage, own);
   } catch (err) {
     if (!(err instanceof CeleriacError)) throw err;
-    const message = `an errback of ${msg.task}[${msg.id}] cannot be sent: ${err.message}`;
-    return cancel(cloneWire(eb), { excType: err.name, message, ...lineage }, out);
+    cancel(cloneWire(wire), { excType: err.name, message: `${what} cannot be sent: ${err.message}`, ...lineage }, out);
+    return false;
   }
   plan.messages.push(...own.messages);
   plan.groups.push(...own.groups);
+  return true;
 }
 
 interface Fallout {
