@@ -231,10 +231,25 @@ async function joinChord(prepare: Prepare, backend: CanvasBackend, j: Join): Pro
     );
     await settle(prepare, backend, plan, fallout);
     const resultId = resultIds(body)[0] ?? j.groupId;
-    for (const eb of errbacksOf(body)) applyNode(prepare, cloneWire(eb), [resultId], lineage, plan);
+    const unsent: Fallout = { rows: [], joins: [] };
+    for (const eb of errbacksOf(body))
+      applyOrCancel(
+        prepare,
+        eb,
+        [resultId],
+        lineage,
+        plan,
+        unsent,
+        `an errback of group ${j.groupId}'s chord callback`,
+      );
+    if (unsent.rows.length || unsent.joins.length) await settle(prepare, backend, plan, unsent);
   } else {
     const results = ids.map((id) => rows.get(id)?.result ?? null);
-    applyNode(prepare, body, [results], lineage, plan);
+    // A callback that cannot be sent is recorded FAILURE: thrown, the member completing the chord
+    // was given back and dead-lettered, and the callback's row stayed PENDING for good.
+    const unsent: Fallout = { rows: [], joins: [] };
+    if (!applyOrCancel(prepare, body, [results], lineage, plan, unsent, `group ${j.groupId}'s chord callback`))
+      await settle(prepare, backend, plan, unsent);
   }
   if (plan.groups.length) await backend.saveGroups(plan.groups);
   await backend.chordFire(j.groupId, plan.messages);

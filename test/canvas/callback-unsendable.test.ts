@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { chain, type Celeriac } from '../../src';
+import { chain, chord, type Celeriac } from '../../src';
 import { allHeld, cleanup, eventually, makeApp, REDIS_URL } from '../helpers';
-import { add, record } from '../fixtures/canvas/tasks';
+import { add, record, total } from '../fixtures/canvas/tasks';
 
 /**
  * A task that succeeded, whose link callback or next chain step cannot be sent (a priority a
@@ -53,5 +53,20 @@ test("a chain's next step that cannot be sent is recorded FAILURE, the steps aft
     after: expect.objectContaining({ exc_type: 'ChainBroken' }),
   });
   expect(r.id).toBeDefined();
+  await eventually(async () => expect(await allHeld(redis, app.config.keyPrefix)).toEqual({}));
+});
+
+test('a chord callback that cannot be sent is recorded FAILURE, and nothing stays held', async () => {
+  const body = total.s().set({ priority: 300, taskId: randomUUID() });
+  const members = [add.s(1, 1).set({ taskId: randomUUID() }), add.s(2, 2).set({ taskId: randomUUID() })];
+  await chord(members, body).applyAsync();
+  await eventually(async () => expect(await status(body.id!)).toBe('FAILURE'), 20_000);
+  expect({
+    body: (await app.asyncResult(body.id!).info())?.result,
+    members: await Promise.all(members.map((m) => status(m.id!))),
+  }).toEqual({
+    body: expect.objectContaining({ exc_type: 'ConfigError' }),
+    members: ['SUCCESS', 'SUCCESS'],
+  });
   await eventually(async () => expect(await allHeld(redis, app.config.keyPrefix)).toEqual({}));
 });
