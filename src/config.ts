@@ -11,7 +11,7 @@ import {
 } from './broker/url';
 import { validateQueueArgs } from './broker/amqp/topology';
 import { reservedQueueProblem } from './broker/keys';
-import { canonicalZoneName, properZoneName } from './beat/schedule/zone-name';
+import { properZoneName } from './beat/schedule/zone-name';
 import { MAX_TIME_LIMIT_S } from './broker/headers';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import type { BeatSchedule, ResolvedBeatEntry } from './beat/config';
@@ -443,10 +443,7 @@ function checkDatabaseCredentials(databaseUrl: string): void {
  */
 function checkTimezone(zone: unknown): string {
   if (typeof zone === 'string' && zone !== '') {
-    const canonical = canonicalZoneName(zone);
-    if (canonical !== undefined) return canonical;
     try {
-      new Intl.DateTimeFormat('en-US', { timeZone: zone });
       return properZoneName(zone);
     } catch {
       // not a zone Intl knows: refused below

@@ -8,7 +8,7 @@
  */
 const PROPER = new Map<string, string>();
 
-/** `zone` must already be valid (IANAZone.isValidZone, or canonicalZoneName found it). */
+/** Throws Intl's RangeError for a name that is no zone (the config's check relies on it). */
 export function properZoneName(zone: string): string {
   const canonical = canonicalZoneName(zone);
   if (canonical !== undefined) return canonical;
@@ -32,7 +32,7 @@ let canonical: Map<string, string> | undefined;
  * which reads no zone otherwise (peak RSS 76–78 → 79–80 MiB under W1, bench/ANALYSIS.md, seventh
  * round). A canonical name resolves to itself, so the answer is the one Intl would give.
  */
-export function canonicalZoneName(zone: string): string | undefined {
+function canonicalZoneName(zone: string): string | undefined {
   if (!canonical) {
     const intl = Intl as { supportedValuesOf?: (key: string) => string[] };
     canonical = new Map([['utc', 'UTC']]);
