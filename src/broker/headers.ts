@@ -80,26 +80,19 @@ export function checkHeaders(
   dateMs('sent_at', headers.sent_at, id, task);
   shortText('periodic_task_name', 'periodicTaskName', headers.periodic_task_name, id, task);
   // Read in the order they were before, when this built an object: the first bad one is named.
-  const priority = count('priority (property)', properties.priority, MAX_PRIORITY, id, task) ?? 0;
-  const eta = date('eta', headers.eta, id, task);
-  const expires = date('expires', headers.expires, id, task);
-  const retries = count('retries', headers.retries, MAX_INT32, id, task) ?? 0;
-  const rootId = shortText('root_id', 'rootId', headers.root_id, id, task) ?? id;
-  const parentId = shortText('parent_id', 'parentId', headers.parent_id, id, task);
-  const groupId = shortText('group', 'groupId', headers.group, id, task);
-  const groupIndex = count('group_index', headers.group_index, MAX_INT32, id, task);
+  // A throw leaves `into` half-filled, which is fine: decodeTask drops the message with it.
   into.id = id;
   into.task = task;
-  into.priority = priority;
-  into.eta = eta;
-  into.expires = expires;
-  into.retries = retries;
+  into.priority = count('priority (property)', properties.priority, MAX_PRIORITY, id, task) ?? 0;
+  into.eta = date('eta', headers.eta, id, task);
+  into.expires = date('expires', headers.expires, id, task);
+  into.retries = count('retries', headers.retries, MAX_INT32, id, task) ?? 0;
   into.timeLimit = hard;
   into.softTimeLimit = soft;
-  into.rootId = rootId;
-  into.parentId = parentId;
-  into.groupId = groupId;
-  into.groupIndex = groupIndex;
+  into.rootId = shortText('root_id', 'rootId', headers.root_id, id, task) ?? id;
+  into.parentId = shortText('parent_id', 'parentId', headers.parent_id, id, task);
+  into.groupId = shortText('group', 'groupId', headers.group, id, task);
+  into.groupIndex = count('group_index', headers.group_index, MAX_INT32, id, task);
   into.origin = typeof headers.origin === 'string' ? headers.origin : null;
 }
 
