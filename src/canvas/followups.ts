@@ -229,9 +229,7 @@ async function joinChord(prepare: Prepare, backend: CanvasBackend, j: Join): Pro
       { excType: 'ChordError', message: `Dependency ${why}; the chord callback did not run.`, ...lineage },
       fallout,
     );
-    await settle(prepare, backend, plan, fallout);
     const resultId = resultIds(body)[0] ?? j.groupId;
-    const unsent: Fallout = { rows: [], joins: [] };
     for (const eb of errbacksOf(body))
       applyOrCancel(
         prepare,
@@ -239,10 +237,10 @@ async function joinChord(prepare: Prepare, backend: CanvasBackend, j: Join): Pro
         [resultId],
         lineage,
         plan,
-        unsent,
+        fallout,
         `an errback of group ${j.groupId}'s chord callback`,
       );
-    if (unsent.rows.length || unsent.joins.length) await settle(prepare, backend, plan, unsent);
+    await settle(prepare, backend, plan, fallout);
   } else {
     const results = ids.map((id) => rows.get(id)?.result ?? null);
     // A callback that cannot be sent is recorded FAILURE: thrown, the member completing the chord
