@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ConfigError, closest } from './errors';
+import { ConfigError, closest, quoted, shown } from './errors';
 import type { Logger, LogFormat, LogLevel } from './log';
 import { MessageSigner, type SigningOptions } from './broker/signing';
 import {
@@ -230,7 +230,7 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   if (!TASK_MODULES.includes(taskModules))
     throw new ConfigError(
       options.taskModules === undefined ? 'CELERIAC_TASK_MODULES' : 'taskModules',
-      `'${String(taskModules)}': use 'ts' (import tasks.ts; the process loads TypeScript), 'js' (compiled tasks.js only) or 'auto' (decided from the process)`,
+      `${quoted(taskModules)}: use 'ts' (import tasks.ts; the process loads TypeScript), 'js' (compiled tasks.js only) or 'auto' (decided from the process)`,
     );
   const brokerUrl = options.brokerUrl ?? env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379/0';
   const broker = parseBrokerUrl(brokerUrl, options.brokerTransportOptions);
@@ -247,17 +247,17 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   }
   if (databaseUrl !== undefined) checkDatabaseCredentials(databaseUrl);
   const schema = options.schema ?? (env.CELERIAC_SCHEMA || undefined) ?? defaults.schema;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+  if (typeof schema !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError(
       options.schema === undefined ? 'CELERIAC_SCHEMA' : 'schema',
-      `'${schema}' is not a plain lower-case identifier (letters, digits, _)`,
+      `${quoted(schema)} is not a plain lower-case identifier (letters, digits, _)`,
     );
   }
   const tables = options.tables ?? ((env.CELERIAC_TABLES || undefined) as TableMode | undefined) ?? 'celeriac';
   if (tables !== 'celeriac' && tables !== 'django')
     throw new ConfigError(
       options.tables === undefined ? 'CELERIAC_TABLES' : 'tables',
-      `'${String(tables)}': use 'celeriac' (Celeriac's own tables) or 'django' (a Django project's django-celery-results tables)`,
+      `${quoted(tables)}: use 'celeriac' (Celeriac's own tables) or 'django' (a Django project's django-celery-results tables)`,
     );
   const queues = options.queues;
   if (queues !== undefined) {
@@ -286,14 +286,14 @@ export function resolveConfig(options: CeleriacOptions, env: NodeJS.ProcessEnv =
   if (logFormat !== 'text' && logFormat !== 'json')
     throw new ConfigError(
       options.logFormat === undefined ? 'CELERIAC_LOG_FORMAT' : 'logFormat',
-      `'${logFormat}': use 'text' or 'json'`,
+      `${quoted(logFormat)}: use 'text' or 'json'`,
     );
   const logLevel =
     options.logLevel ?? (env.CELERIAC_LOG_LEVEL?.toLowerCase() as LogLevel | undefined) ?? defaults.logLevel;
   if (!logLevels.includes(logLevel))
     throw new ConfigError(
       options.logLevel === undefined ? 'CELERIAC_LOG_LEVEL' : 'logLevel',
-      `'${logLevel}': use one of ${logLevels.map((l) => `'${l}'`).join(', ')}`,
+      `${quoted(logLevel)}: use one of ${logLevels.map((l) => `'${l}'`).join(', ')}`,
     );
   const defaultQueue = options.defaultQueue ?? defaults.defaultQueue;
   requireName('defaultQueue', defaultQueue);
@@ -376,7 +376,7 @@ function batchesInFlight(value: unknown): number {
 
 function bool(key: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${shown(value)}`);
   return value;
 }
 
@@ -389,7 +389,7 @@ export function timeLimitSeconds(key: string, value: unknown): number | undefine
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIME_LIMIT_S)
     throw new ConfigError(
       key,
-      `expected a number of seconds > 0 and at most ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), got ${JSON.stringify(value)}`,
+      `expected a number of seconds > 0 and at most ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), got ${shown(value)}`,
     );
   return value;
 }
@@ -397,7 +397,7 @@ export function timeLimitSeconds(key: string, value: unknown): number | undefine
 function positiveInt(key: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(key, `expected a positive integer, got ${JSON.stringify(value)}`);
+    throw new ConfigError(key, `expected a positive integer, got ${shown(value)}`);
   }
   return value;
 }
@@ -406,7 +406,7 @@ export function requireName(key: string, value: unknown): void {
   if (typeof value !== 'string' || !/^[\w.:@-]{1,200}$/.test(value)) {
     throw new ConfigError(
       key,
-      `${JSON.stringify(value)} is not a valid queue name: use 1-200 letters, digits, '.', '_', '-', ':' or '@'`,
+      `${shown(value)} is not a valid queue name: use 1-200 letters, digits, '.', '_', '-', ':' or '@'`,
     );
   }
   const reserved = reservedQueueProblem(value);
@@ -417,7 +417,7 @@ export function requirePriority(key: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 9) {
     throw new ConfigError(
       key,
-      `${JSON.stringify(value)} is not a priority: use an integer 0-9 (0 runs first, as on Celery's Redis transport)`,
+      `${shown(value)} is not a priority: use an integer 0-9 (0 runs first, as on Celery's Redis transport)`,
     );
   }
 }

@@ -9,6 +9,36 @@ export class CeleriacError extends Error {
   }
 }
 
+/**
+ * A value an error message quotes: JSON where JSON can write it, a readable stand-in where not.
+ * It never throws: a BigInt, a Symbol or a prototype-less object given as an option made the code
+ * building the ConfigError throw a bare TypeError instead, naming no option.
+ */
+export function shown(value: unknown): string {
+  switch (typeof value) {
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return value.name ? `function ${value.name}` : 'a function';
+    case 'undefined':
+      return 'undefined';
+    case 'number':
+      return String(value); // JSON writes NaN and Infinity as null
+  }
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return `${Array.isArray(value) ? 'an array' : 'an object'} JSON cannot write (it holds a cycle or a BigInt)`;
+  }
+}
+
+/** shown, but a string in single quotes, as the messages that name a choice ('text' or 'json') write it. */
+export function quoted(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : shown(value);
+}
+
 export class ConfigError extends CeleriacError {
   constructor(
     readonly key: string,

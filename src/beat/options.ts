@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ConfigError, closest } from '../errors';
+import { ConfigError, closest, shown } from '../errors';
 import { systemClock, type Clock } from './clock';
 
 /** setTimeout's longest delay. */
@@ -90,7 +90,7 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
   const ms = (key: keyof typeof defaults & string, value: unknown) => {
     const v = value ?? defaults[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-      throw new ConfigError(`beat.${key}`, `expected a positive whole number, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`beat.${key}`, `expected a positive whole number, got ${shown(v)}`);
     return v;
   };
   // A delay setTimeout/setInterval is armed with: past 2^31-1 ms Node fires it after 1 ms, and
@@ -104,8 +104,7 @@ export function resolveBeatOptions(options: BeatOptions): ResolvedBeatOptions {
   const nonNegativeMs = (key: keyof typeof defaults & string, value: unknown) => (value === 0 ? 0 : ms(key, value));
   const bool = (key: keyof typeof defaults & string, value: unknown) => {
     const v = value ?? defaults[key];
-    if (typeof v !== 'boolean')
-      throw new ConfigError(`beat.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') throw new ConfigError(`beat.${key}`, `expected true or false, got ${shown(v)}`);
     return v;
   };
   const clock = options.clock ?? systemClock;

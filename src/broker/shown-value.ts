@@ -1,3 +1,4 @@
+import { shown } from '../errors';
 import { scrubText } from '../storable';
 
 /**
@@ -11,7 +12,7 @@ export function showValue(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    text = shown(value); // String() throws for a prototype-less object
   }
   // JSON escapes NUL and lone surrogates; the cut can split a pair, and the reason is stored on the row.
   return scrubText(text.length > 60 ? text.slice(0, 57) + '…' : text);

@@ -1,4 +1,4 @@
-import { ConfigError, closest } from '../errors';
+import { ConfigError, closest, shown } from '../errors';
 
 /**
  * The broker URL, parsed once (at config time) into what every connection needs. Nothing else
@@ -269,15 +269,12 @@ function checkTransportOptions(options: BrokerTransportOptions): void {
     }
     if (value === undefined) continue;
     if (STRING_OPTIONS.has(key) && (typeof value !== 'string' || value === ''))
-      throw new ConfigError(
-        `brokerTransportOptions.${key}`,
-        `expected a non-empty string, got ${JSON.stringify(value)}`,
-      );
+      throw new ConfigError(`brokerTransportOptions.${key}`, `expected a non-empty string, got ${shown(value)}`);
     const least = key === 'waitReplicas' ? 0 : 1;
     if (NUMBER_OPTIONS.has(key) && !(Number.isInteger(value) && (value as number) >= least))
       throw new ConfigError(
         `brokerTransportOptions.${key}`,
-        `expected an integer ≥ ${least}, got ${JSON.stringify(value)}` +
+        `expected an integer ≥ ${least}, got ${shown(value)}` +
           (key === 'waitReplicas' ? ' (the number of replicas a send must reach, e.g. 1)' : ' (milliseconds)'),
       );
   }

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors';
+import { ConfigError, shown } from '../errors';
 import { requireName, requirePriority, timeLimitSeconds } from '../config';
 import { parseRateLimit } from './rate-limit';
 import { checkCompression, checkSerializer } from '../broker/serializers/options';
@@ -119,11 +119,11 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
   if (o.priority !== undefined) requirePriority(key('priority'), o.priority);
   const seconds = (k: keyof TaskOptions, v: unknown) => {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0))
-      throw new ConfigError(key(k), `expected seconds > 0, got ${JSON.stringify(v)}`);
+      throw new ConfigError(key(k), `expected seconds > 0, got ${shown(v)}`);
     return v as number | undefined;
   };
   if (o.maxRetries !== undefined && o.maxRetries !== null && !(Number.isInteger(o.maxRetries) && o.maxRetries >= 0)) {
-    throw new ConfigError(key('maxRetries'), `expected an integer >= 0 or null, got ${JSON.stringify(o.maxRetries)}`);
+    throw new ConfigError(key('maxRetries'), `expected an integer >= 0 or null, got ${shown(o.maxRetries)}`);
   }
   return {
     queue: o.queue,

@@ -1,3 +1,5 @@
+import { shown } from '../errors';
+
 /**
  * How many result batches the store writes at once, each on its own pooled connection. With one,
  * the worker waits on Postgres whenever Postgres waits for a core: a minimal drain went from
@@ -16,7 +18,7 @@ export class BatchesInFlightError extends RangeError {
     value: unknown,
   ) {
     super(
-      `${key}: expected a whole number from 1 to ${MAX_BATCHES_IN_FLIGHT} (1 writes one result batch at a time; default ${DEFAULT_BATCHES_IN_FLIGHT}), got ${JSON.stringify(value) ?? String(value)}`,
+      `${key}: expected a whole number from 1 to ${MAX_BATCHES_IN_FLIGHT} (1 writes one result batch at a time; default ${DEFAULT_BATCHES_IN_FLIGHT}), got ${shown(value)}`,
     );
     this.name = 'BatchesInFlightError';
   }

@@ -10,7 +10,7 @@ import { encodeTask, type Embed } from '../broker/message';
 import { sendEncoding } from '../broker/serializers/options';
 import type { MessageSigner } from '../broker/signing';
 import { requireName, type ResolvedConfig, type RouteOptions } from '../config';
-import { EncodeError, NotStorableError, PayloadTooLargeError, TaskNotRegisteredError } from '../errors';
+import { EncodeError, NotStorableError, PayloadTooLargeError, shown, TaskNotRegisteredError } from '../errors';
 import type { ApplyOptions } from '../plugin/options';
 import type { TaskRegistry } from '../plugin/registry';
 import type { PublishInfo, Signals } from '../plugin/signals';
@@ -156,7 +156,7 @@ function assertStorableIds(name: string, id: string, options: ApplyOptions): voi
   for (const [column, label, value] of fields) {
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string' || value === '')
-      throw new EncodeError(`${label} must be a non-empty string, got ${JSON.stringify(value)}.`);
+      throw new EncodeError(`${label} must be a non-empty string, got ${shown(value)}.`);
     const problem = columnProblem(column, value);
     if (problem)
       throw new NotStorableError(

@@ -1,5 +1,5 @@
 import { timeLimitSeconds } from '../config';
-import { ConfigError } from '../errors';
+import { ConfigError, shown } from '../errors';
 import { storableDate } from '../storable';
 import type { ApplyOptions } from '../plugin/options';
 
@@ -34,11 +34,11 @@ function validDate(v: unknown): boolean {
 }
 
 function bad(key: string, want: string, got: unknown): never {
-  const shown =
+  const gotText =
     got instanceof Date
       ? `Date(${Number.isNaN(got.getTime()) ? 'invalid' : got.toISOString()})`
       : typeof got === 'string'
         ? `the string ${JSON.stringify(got.slice(0, 40))}`
-        : String(got);
-  throw new ConfigError(`options.${key}`, `expected ${want}, got ${shown}`);
+        : shown(got);
+  throw new ConfigError(`options.${key}`, `expected ${want}, got ${gotText}`);
 }

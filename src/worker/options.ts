@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { closest, ConfigError } from '../errors';
+import { closest, ConfigError, quoted, shown } from '../errors';
 import { requireName, timeLimitSeconds } from '../config';
 import { COLUMN_LIMITS } from '../storable';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
@@ -80,7 +80,7 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
   }
   const pool = options.pool ?? 'async';
   if (pool !== 'async' && pool !== 'threads' && pool !== 'processes')
-    throw new ConfigError('pool', `'${pool}': use 'async', 'threads' or 'processes'`);
+    throw new ConfigError('pool', `${quoted(pool)}: use 'async', 'threads' or 'processes'`);
   const concurrency = options.autoscale
     ? Autoscaler.initialConcurrency(options.autoscale)
     : (options.concurrency ?? (pool === 'async' ? 10 : availableParallelism()));
@@ -92,14 +92,14 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
         key,
         `applies to the threads and processes pools only (this worker's pool is 'async'): add pool: 'processes' (--pool processes) or 'threads'`,
       );
-    if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected an integer >= 1, got ${shown(v)}`);
   }
   for (const key of ['timeLimit', 'softTimeLimit'] as const) timeLimitSeconds(key, options[key]);
   // Whole numbers from `min`; the delays are armed with setTimeout, which fires after 1 ms past 2^31-1.
   const whole = (key: 'prefetchMultiplier' | 'shutdownGraceMs' | 'maxRedeliveries' | 'blockMs', min: number) => {
     const v = options[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 31 - 1))
-      throw new ConfigError(key, `expected a whole number from ${min} to ${2 ** 31 - 1}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(key, `expected a whole number from ${min} to ${2 ** 31 - 1}, got ${shown(v)}`);
   };
   whole('prefetchMultiplier', 0);
   whole('shutdownGraceMs', 0);
@@ -120,7 +120,7 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
       `expected 1-${COLUMN_LIMITS.worker} characters such as 'mail@host' (Celery's -n), got ${typeof name === 'string' ? `${name.length} characters` : typeof name}`,
     );
   if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new ConfigError('concurrency', `expected an integer >= 1, got ${concurrency}`);
+    throw new ConfigError('concurrency', `expected an integer >= 1, got ${shown(concurrency)}`);
   return {
     name: options.name ?? `celeriac@${hostname()}`,
     queues: options.queues?.length ? options.queues : [defaultQueue],

@@ -1,5 +1,5 @@
 import type { Channel, Options } from 'amqplib';
-import { ConfigError } from '../../errors';
+import { ConfigError, quoted, shown } from '../../errors';
 
 /**
  * Celery 5.2's exchanges and queues on RabbitMQ, declared with exactly the flags and arguments
@@ -35,10 +35,10 @@ export function validateQueueArgs(args: QueueArgs): QueueArgs {
   if (maxPriority !== null && (!Number.isInteger(maxPriority) || maxPriority < 1 || maxPriority > 255))
     throw new ConfigError(
       'queueMaxPriority',
-      `expected an integer 1-255 (RabbitMQ's x-max-priority), got ${maxPriority}`,
+      `expected an integer 1-255 (RabbitMQ's x-max-priority), got ${shown(maxPriority)}`,
     );
   if (queueType !== 'classic' && queueType !== 'quorum')
-    throw new ConfigError('queueType', `expected 'classic' or 'quorum', got '${String(queueType)}'`);
+    throw new ConfigError('queueType', `expected 'classic' or 'quorum', got ${quoted(queueType)}`);
   if (queueType === 'quorum' && maxPriority !== null)
     throw new ConfigError(
       'queueMaxPriority',

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../errors';
+import { ConfigError, shown } from '../../errors';
 import { COMPRESSIONS, SERIALIZERS, type CompressionName, type SerializerName } from './codec';
 import { AuthSerializer, registerAuth, type SecurityOptions } from './auth';
 
@@ -28,7 +28,7 @@ const names = Object.keys(SERIALIZERS)
 
 export function checkSerializer(key: string, value: unknown): SerializerName {
   if (typeof value === 'string' && Object.hasOwn(SERIALIZERS, value)) return value as SerializerName;
-  throw new ConfigError(key, `${JSON.stringify(value)} is not a serializer Celeriac has: use ${names}`);
+  throw new ConfigError(key, `${shown(value)} is not a serializer Celeriac has: use ${names}`);
 }
 
 export function checkCompression(key: string, value: unknown): CompressionName | null {
@@ -36,7 +36,7 @@ export function checkCompression(key: string, value: unknown): CompressionName |
   if (typeof value === 'string' && Object.hasOwn(COMPRESSIONS, value)) return value as CompressionName;
   throw new ConfigError(
     key,
-    `${JSON.stringify(value)} is not a compression Celeriac has: use 'zlib' (kombu's 'gzip' is the same), 'brotli' or null`,
+    `${shown(value)} is not a compression Celeriac has: use 'zlib' (kombu's 'gzip' is the same), 'brotli' or null`,
   );
 }
 
@@ -62,7 +62,7 @@ export function resolveSerialOptions(options: SerialOptions): ResolvedSerialOpti
   if (!Array.isArray(accept) || accept.length === 0)
     throw new ConfigError(
       'acceptContent',
-      `expected a non-empty list such as ['json', 'msgpack'], got ${JSON.stringify(accept)}`,
+      `expected a non-empty list such as ['json', 'msgpack'], got ${shown(accept)}`,
     );
   const acceptContent = new Set(accept.map((entry, i) => contentType(`acceptContent[${i}]`, entry)));
   const security = options.security === undefined ? undefined : new AuthSerializer(options.security);
