@@ -120,3 +120,18 @@ export function storableDate(d: Date | null | undefined): boolean {
 export function storableTime(t: number): boolean {
   return Number.isFinite(t) && t >= MIN_DATE_MS && t <= MAX_DATE_MS;
 }
+
+/**
+ * Whether a year, month and day name a real day from year 1 on. Date takes '2026-02-30' as
+ * 2 March (a different instant than the one asked for) and year 0, which Postgres refuses.
+ */
+export function onCalendar(year: number, month: number, day: number): boolean {
+  return year >= 1 && realDay(year, month, day);
+}
+
+/** Whether the month has that day, in the proleptic Gregorian calendar of any year. */
+export function realDay(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}

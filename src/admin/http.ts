@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import { textProblem } from '../db/limits';
 import { BrokerUnavailableError } from '../errors';
+import { onCalendar } from '../storable';
 import type { Logger } from '../log';
 import { html } from './html';
 import { stylesheetLinks } from './static';
@@ -196,14 +197,4 @@ export function parseInstant(raw: string): Date | null {
   if (!m || !onCalendar(Number(m[1]), Number(m[2]), Number(m[3]))) return null;
   const d = new Date(raw);
   return Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 ? null : d;
-}
-
-/**
- * Whether a year, month and day name a real day from year 1 on. Date takes '2026-02-30' as
- * 2 March (a different instant than the one asked for) and year 0, which Postgres refuses.
- */
-export function onCalendar(year: number, month: number, day: number): boolean {
-  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return day <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
 }

@@ -6,7 +6,6 @@ import type { ApplyOptions } from '../plugin/options';
 import { isCustomStateName } from '../results/state-rules';
 import { States } from '../results/states';
 import {
-  onCalendar,
   parseInstant,
   queryDate,
   queryInt,
@@ -16,6 +15,7 @@ import {
   type FieldErrors,
   type QueryHolder,
 } from './http';
+import { onCalendar } from '../storable';
 import {
   DATE_FIELDS,
   KEYSET_SORTS,

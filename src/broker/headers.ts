@@ -1,5 +1,5 @@
 import { MessageDecodeError } from '../errors';
-import { columnProblem, COLUMN_LIMITS, storableTime } from '../storable';
+import { columnProblem, COLUMN_LIMITS, realDay, storableTime } from '../storable';
 import { showValue as show } from './shown-value';
 
 /**
@@ -182,7 +182,9 @@ function badTimeLimit(value: unknown, id: string, task: string): MessageFieldErr
  */
 function parseIsoMs(value: string): number {
   const text = value.trim();
-  if (!ISO_DATE.test(text)) return NaN;
+  const day = ISO_DATE.exec(text);
+  // Date reads 30 February as 2 March; Python's fromisoformat, and so a Celery worker, refuses it.
+  if (!day || !realDay(Number(day[1]), Number(day[2]), Number(day[3]))) return NaN;
   const zoned = ZONED.test(text) || !HAS_TIME.test(text) ? text : text + 'Z';
   return Date.parse(zoned.replace(' ', 'T'));
 }
@@ -190,18 +192,23 @@ function parseIsoMs(value: string): number {
 /**
  * A date-time a message or a work-flow step carries, read as the headers' eta and expires are: a
  * naive one is UTC (as Celery reads it), never the process's local time, which `new Date()` takes
- * it as (a chain's next step ran hours off on a worker whose TZ is not UTC). Anything else is read
- * by Date as before; an Invalid Date when nothing reads it.
+ * it as (a chain's next step ran hours off on a worker whose TZ is not UTC). A day no calendar has
+ * (30 February) is an Invalid Date, not the day Date rolls it over to. Anything else is read by
+ * Date as before; an Invalid Date when nothing reads it.
  */
 export function isoDate(value: string): Date {
-  // Celeriac's own (toISOString) end in 'Z': one instant either way, read without the regexes.
-  if (value.endsWith('Z')) return new Date(value);
+  // Celeriac's own (toISOString) end in 'Z': read without the regexes, the day checked by what Date made of it.
+  if (value.endsWith('Z') && value.charCodeAt(4) === 45 /* '-' */) {
+    const d = new Date(value);
+    return d.getUTCDate() === Number(value.slice(8, 10)) ? d : new Date(NaN);
+  }
   const t = parseIsoMs(value);
-  return new Date(Number.isNaN(t) ? Date.parse(value) : t);
+  if (!Number.isNaN(t)) return new Date(t);
+  return ISO_DATE.test(value.trim()) ? new Date(NaN) : new Date(Date.parse(value));
 }
 
 // Module constants, not literals in parseIsoMs: a regex literal is a new RegExp each time it runs.
 const ZONED = /([zZ]|[+-]\d\d:?\d\d)$/;
 const HAS_TIME = /[T ]/;
 
-const ISO_DATE = /^[+-]?\d{4,6}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?([zZ]|[+-]\d\d:?\d\d)?)?$/;
+const ISO_DATE = /^([+-]?\d{4,6})-(\d\d)-(\d\d)([T ]\d\d:\d\d(:\d\d(\.\d+)?)?([zZ]|[+-]\d\d:?\d\d)?)?$/;

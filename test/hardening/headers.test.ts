@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Celeriac } from '../../src';
-import { MAX_TIME_LIMIT_S } from '../../src/broker/headers';
+import { isoDate, MAX_TIME_LIMIT_S } from '../../src/broker/headers';
 import { decodeTask, type TaskMessage } from '../../src/broker/message';
 import { MessageDecodeError } from '../../src/errors';
 import { storableDate, textProblem } from '../../src/storable';
@@ -83,6 +83,14 @@ test('each bad header is refused with what would be right', () => {
   expect(refusal('eta', 'tomorrow')).toMatch(/bad 'eta' header "tomorrow": expected an ISO-8601 date-time/);
   expect(refusal('eta', 1765000000)).toMatch(/bad 'eta' header 1765000000: expected an ISO-8601/);
   expect(refusal('expires', '+275760-09-13T00:00:00.000Z')).toMatch(/between the years 0001 and 9999/);
+  // A day no calendar has: Date reads 30 February as 2 March, a different instant than the one sent
+  // (Python's fromisoformat refuses it, so a Celery worker does too).
+  expect(refusal('eta', '2026-02-30T10:00:00Z')).toMatch(
+    /bad 'eta' header "2026-02-30T10:00:00Z": expected an ISO-8601/,
+  );
+  expect(refusal('expires', '2026-04-31T00:00:00+00:00')).toMatch(/bad 'expires' header/);
+  expect(refusal('eta', '2025-02-29T10:00:00')).toMatch(/bad 'eta' header/);
+  expect(refusal('eta', '2024-02-29T10:00:00')).toBe('accepted');
   expect(refusal('timelimit', [30 * 86400, null])).toMatch(/bad 'timelimit' header \[2592000,null\].*about 24 days/);
   expect(refusal('timelimit', 'x')).toMatch(/bad 'timelimit'/);
   expect(refusal('parent_id', 'p'.repeat(256))).toMatch(/bad 'parent_id' header "p{40}.*256 characters long/);
@@ -159,4 +167,12 @@ describe('on a worker', () => {
     await eventually(async () => expect(await heldCount(app, worker.consumer)).toBe(0));
     await eventually(() => expect(worker.info().store).toMatchObject({ backlog: 0 }));
   }, 90_000);
+});
+
+test("a work-flow step's date on no calendar is an Invalid Date, not the day Date rolls it to", () => {
+  for (const bad of ['2026-02-30T10:00:00Z', '2026-02-30T10:00:00', '2026-04-31T00:00:00+02:00', '2025-02-29'])
+    expect(isoDate(bad).getTime()).toBeNaN();
+  expect(isoDate('2024-02-29T10:00:00Z').toISOString()).toBe('2024-02-29T10:00:00.000Z');
+  expect(isoDate('2026-12-08T01:02:03.456Z').toISOString()).toBe('2026-12-08T01:02:03.456Z');
+  expect(isoDate('2026-12-08T01:02:03').toISOString()).toBe('2026-12-08T01:02:03.000Z');
 });
