@@ -326,8 +326,12 @@ export function percentDecoded(option: string, url: string, text: string, what: 
 /**
  * Never let a password reach a log line, an error message or the `conf` reply. The password runs
  * to the authority's last '@' (as WHATWG URL and pg read it: `p@ss` and `a;b` are passwords), and
- * libpq-style URLs may carry it in the query (`?password=`, `?sslpassword=`).
+ * libpq-style URLs may carry it in the query (`?password=`, `?sslpassword=`). It crosses a single
+ * '/' (an unencoded one breaks the URL, whose error then quotes it) but never a '//', where the
+ * next URL of a sentinel list starts.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/\s]*):[^/?#\s]*@/g, '//$1:***@').replace(/([?&](?:ssl)?password=)[^&#\s]*/gi, '$1***');
+  return url
+    .replace(/\/\/([^:@/\s]*):(?:[^/?#\s]|\/(?!\/))*@/g, '//$1:***@')
+    .replace(/([?&](?:ssl)?password=)[^&#\s]*/gi, '$1***');
 }

@@ -17,6 +17,9 @@ const LEAKS: [string, string][] = [
     'postgres://db.internal/prod?user=app&password=***&sslmode=require',
   ],
   ['postgresql://app@db/prod?sslpassword=k3y', 'postgresql://app@db/prod?sslpassword=***'],
+  // An unencoded '/' ends a URL's authority, so such a URL fails to parse, and the error quotes it.
+  ['redis://:pa/ss@cache:6379/0', 'redis://:***@cache:6379/0'],
+  ['amqp://user:a/b/c@rabbit:5672/vh', 'amqp://user:***@rabbit:5672/vh'],
   [
     'sentinel://:p@1@s1:26379;sentinel://:p@1@s2:26380?master_name=m',
     'sentinel://:***@s1:26379;sentinel://:***@s2:26380?master_name=m',
