@@ -12,6 +12,7 @@ const { join, relative } = require('node:path');
 const { parse } = require('./lib/args');
 const { makeEnv, describeMachine, celeriacFingerprint } = require('./lib/env');
 const { markdown, w1Table, w2Table, w3Table, w4Table, targets } = require('./lib/report');
+const { w1LargeTable } = require('./lib/report-scale');
 const { w5Table, w6Table } = require('./lib/report-flows');
 const cpuprofile = require('./lib/cpuprofile');
 const { onInterrupt } = require('./lib/proc');
@@ -20,6 +21,7 @@ const { NS } = require('./systems/ns');
 
 const workloads = {
   w1: require('./workloads/w1'),
+  w1l: require('./workloads/w1').large,
   w2: require('./workloads/w2'),
   w3: require('./workloads/w3'),
   w4: require('./workloads/w4'),
@@ -35,8 +37,8 @@ function log(msg) {
 function brief(w, r) {
   if (r.skipped) return `skipped: ${r.skipped}`;
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
-  if (w === 'w1')
-    return `send ${f(r.sendPerSec)}/s${r.senderCpuMsPer1k !== undefined ? ` (sender CPU ${f(r.senderCpuMsPer1k)} ms/1k)` : ''}${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s${r.bulkFlushMs !== undefined ? ` (+${f(r.bulkFlushMs)} ms PENDING commit)` : ''}` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms; from spawn ${f(r.drainFromSpawnPerSec)}/s, ${f(r.drainFromSpawnMs)} ms; first task ${f(r.firstTaskFromSpawnMs)} ms after spawn), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
+  if (w === 'w1' || w === 'w1l')
+    return `send ${f(r.sendPerSec)}/s${r.senderCpuMsPer1k !== undefined ? ` (sender CPU ${f(r.senderCpuMsPer1k)} ms/1k)` : ''}${r.bulkPerSec ? `, bulk ${f(r.bulkPerSec)}/s${r.bulkFlushMs !== undefined ? ` (+${f(r.bulkFlushMs)} ms PENDING commit)` : ''}` : ''}, drain ${f(r.drainPerSec)}/s (${f(r.drainMs)} ms; from spawn ${f(r.drainFromSpawnPerSec)}/s, ${f(r.drainFromSpawnMs)} ms; first task ${f(r.firstTaskFromSpawnMs)} ms after spawn), RSS ${f(r.peakRssMiB)} MiB, CPU ms/1k worker ${f(r.workerCpuMsPer1k)} redis ${f(r.redisCpuMsPer1k)} rabbitmq ${f(r.rabbitmqCpuMsPer1k)} pg ${f(r.postgresCpuMsPer1k)}`;
   if (w === 'w2') return `p50 ${f(r.p50, 2)} ms, p95 ${f(r.p95, 2)} ms, p99 ${f(r.p99, 2)} ms`;
   if (w === 'w3')
     return Object.entries(r.shapes)
@@ -79,25 +81,36 @@ async function runAll(opts) {
   const failed = [];
   // Other work on a shared machine shows up here; the report prints the range.
   const loads = [];
+  // A RabbitMQ system whose broker is not there (no RabbitMQ on this host) is shown as skipped,
+  // with the reason, rather than ending the run.
+  const unavailable = new Map();
+  const runsOf = (w) => ({ w4: opts.w4Runs, w1l: opts.w1LargeRuns, w3: 1, w6: 1 })[w] ?? opts.runs;
   try {
     for (const s of systems) {
       log(`setting up ${s.name}`);
-      await s.setup(env);
+      try {
+        await s.setup(env);
+      } catch (err) {
+        if (s.transport !== 'amqp') throw err;
+        unavailable.set(s.name, `not run: RabbitMQ setup failed (${err.message.split('\n')[0]})`);
+        log(`${s.name}: ${unavailable.get(s.name)}`);
+      }
     }
-    const maxRuns = Math.max(opts.runs, opts.workloads.includes('w4') ? opts.w4Runs : 0);
+    const maxRuns = Math.max(...opts.workloads.map(runsOf));
     for (let run = 1; run <= maxRuns; run++) {
       for (const w of opts.workloads) {
-        const runsOfW = w === 'w4' ? opts.w4Runs : w === 'w3' || w === 'w6' ? 1 : opts.runs;
-        if (run > runsOfW) continue;
+        if (run > runsOf(w)) continue;
         for (const s of systems) {
           if (s.workloads && !s.workloads.includes(w)) continue; // a variant measured on some workloads only
+          if (w === 'w1l' && !opts.w1LargeSystems.includes(s.name)) continue;
           results[w] ??= {};
           results[w][s.name] ??= [];
           const t = Date.now();
           loads.push(os.loadavg()[0]);
-          if (opts.skip?.includes(`${w}:${s.name}`)) {
-            results[w][s.name].push({ skipped: 'not run (--skip)' });
-            log(`${w} ${s.name} run ${run}: skipped (--skip)`);
+          const skipped = opts.skip?.includes(`${w}:${s.name}`) ? 'not run (--skip)' : unavailable.get(s.name);
+          if (skipped) {
+            results[w][s.name].push({ skipped });
+            log(`${w} ${s.name} run ${run}: skipped (${skipped})`);
             continue;
           }
           try {
@@ -161,13 +174,23 @@ async function main() {
   const analysis = !ropts.quick && existsSync(analysisPath) ? readFileSync(analysisPath, 'utf8') : null;
   const md = markdown({ opts: ropts, machine, results, systems, analysis, elapsedSec, profiles });
   const print = [];
-  if (results.w1) print.push('W1 throughput', w1Table(results.w1, systems, ropts));
-  if (results.w2) print.push('W2 round-trip latency', w2Table(results.w2, systems, ropts));
+  // On the terminal, the RabbitMQ rows stay under their workload, each table split by broker.
+  const byBroker = [systems.filter((s) => s.transport !== 'amqp'), systems.filter((s) => s.transport === 'amqp')];
+  const both = (title, w, render) => {
+    for (const [i, list] of byBroker.entries())
+      if (list.some((s) => results[w]?.[s.name])) print.push(title + (i ? ' on RabbitMQ' : ''), render(list));
+  };
+  both('W1 throughput', 'w1', (list) =>
+    w1Table(results.w1, list, ropts, list.some((s) => s.transport === 'amqp') ? 'rabbitmq' : 'redis'),
+  );
+  if (results.w1l)
+    print.push(`W1 at ${ropts.w1Large} tasks`, w1LargeTable(results.w1l, results.w1, byBroker[0], ropts));
+  both('W2 round-trip latency', 'w2', (list) => w2Table(results.w2, list, ropts));
   if (results.w3) print.push('W3 beat', w3Table(results.w3, systems));
-  if (results.w4) print.push('W4 crash recovery', w4Table(results.w4, systems, ropts));
+  both('W4 crash recovery', 'w4', (list) => w4Table(results.w4, list, ropts));
   if (results.w5) print.push('W5 chord', w5Table(results.w5, systems, ropts));
   if (results.w6) print.push('W6 results at scale', w6Table(results.w6, ropts));
-  print.push('Targets', targets(results, systems));
+  print.push('Targets', targets(results, systems, ropts));
   if (profiles.length) print.push('CPU profiles', profiles.join('\n\n'));
   console.log('\n' + print.join('\n\n') + '\n');
   if (opts.write) {

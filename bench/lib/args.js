@@ -14,21 +14,30 @@ const SYSTEMS = [
   'celery-prefork',
   'celery-threads',
 ];
-/** The RabbitMQ rows (issue 18), run only when named: `--only celeriac,celeriac-amqp,celery-prefork,celery-prefork-amqp`. */
+/**
+ * The RabbitMQ rows (issues 18 and 21): W1, W2 and W4 on the shared RabbitMQ, in their own section
+ * of the report. Part of the full run; in --quick (CI has no RabbitMQ) only when named with --only.
+ */
 const AMQP_SYSTEMS = ['celeriac-amqp', 'celery-prefork-amqp'];
+/** W1's second size (`w1l`, issue 21: "for 10,000 and 100,000 tasks") runs for these only. */
+const W1_LARGE_SYSTEMS = ['celeriac', 'celeriac-dist', 'bullmq'];
 /** Variants for a diagnosis, run only when named (bench/systems/index.js). */
 const VARIANT_SYSTEMS = ['celeriac-batches2'];
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+/** `w1l` is W1 again at --w1-large tasks (its own table); dropped when --w1-large is 0. */
+const WORKLOADS = ['w1', 'w1l', 'w2', 'w3', 'w4', 'w5', 'w6'];
 
 const usage = `Usage: npm run bench -- [options]
 
   --quick                 tiny sizes for CI (writes bench/results/quick.md, not BENCHMARKS.md)
-  --only a,b              systems: ${SYSTEMS.join(', ')}; on RabbitMQ, only when named: ${AMQP_SYSTEMS.join(', ')}; variants, only when named: ${VARIANT_SYSTEMS.join(', ')}
+  --only a,b              systems: ${SYSTEMS.join(', ')}; on RabbitMQ (W1, W2, W4; in the full run by default,
+                          in --quick only when named): ${AMQP_SYSTEMS.join(', ')}; variants, only when named: ${VARIANT_SYSTEMS.join(', ')}
   --workloads w1,w2,w4    workloads: ${WORKLOADS.join(', ')}
   --runs N                runs per figure; the table shows the median, min and max (default 3, quick 1)
   --w4-runs N             runs of the crash workload (default: --runs)
   --w1-tasks N            W1 size (default 10000; quick 200)
   --w1-celery-tasks N     W1 size for Celery, whose drain is ~50x slower (default 2000; quick 100)
+  --w1-large N            W1's second size, workload w1l, for ${W1_LARGE_SYSTEMS.join(', ')} (default 100000; quick 0 = not run)
+  --w1-large-runs N       runs of w1l (default: --runs)
   --w2-samples N          W2 round trips (default 500; quick 50)
   --w4-tasks N            W4 size (default 1000; quick 100)
   --w3-shapes a,b         W3 shapes: burst-<n>, spread-<n> (default burst-1k,burst-10k,spread-100k; quick spread-50)
@@ -64,6 +73,8 @@ function parse(argv) {
     'w4-runs',
     'w1-tasks',
     'w1-celery-tasks',
+    'w1-large',
+    'w1-large-runs',
     'w2-samples',
     'w4-tasks',
     'w3-shapes',
@@ -80,15 +91,16 @@ function parse(argv) {
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${usage}`);
 
   const quick = flags.has('quick');
-  const int = (k, dflt) => {
+  const int = (k, dflt, min = 1) => {
     if (!flags.has(k)) return dflt;
     const v = Number(flags.get(k));
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: expected a positive integer, got ${flags.get(k)}`);
+    if (!Number.isInteger(v) || v < min)
+      throw new Error(`--${k}: expected ${min ? 'a positive' : 'a non-negative'} integer, got ${flags.get(k)}`);
     return v;
   };
   const list = (k, all, more = []) => {
     if (!flags.has(k)) return all;
-    all = [...all, ...more];
+    all = [...new Set([...all, ...more])];
     const items = String(flags.get(k))
       .split(',')
       .map((s) => s.trim())
@@ -98,6 +110,13 @@ function parse(argv) {
     return all.filter((x) => items.includes(x));
   };
   const runs = int('runs', quick ? 1 : 3);
+  const w1Large = int('w1-large', quick ? 0 : 100_000, 0);
+  let workloads = list('workloads', WORKLOADS);
+  if (!w1Large) {
+    if (flags.has('workloads') && workloads.includes('w1l'))
+      throw new Error('--workloads w1l: give its size with --w1-large N (0 in --quick)');
+    workloads = workloads.filter((w) => w !== 'w1l');
+  }
   // A pair known to outlast the child deadline on a slow host (Celery threads' chord did, session
   // 4) costs ten minutes a run for no figure; skipping it says so in the tables instead.
   const skip = flags.has('skip')
@@ -115,12 +134,15 @@ function parse(argv) {
     help: flags.has('help'),
     usage,
     quick,
-    systems: list('only', SYSTEMS, [...AMQP_SYSTEMS, ...VARIANT_SYSTEMS]),
-    workloads: list('workloads', WORKLOADS),
+    systems: list('only', quick ? SYSTEMS : [...SYSTEMS, ...AMQP_SYSTEMS], [...AMQP_SYSTEMS, ...VARIANT_SYSTEMS]),
+    workloads,
     runs,
     w4Runs: int('w4-runs', runs),
     w1Tasks: int('w1-tasks', quick ? 200 : 10_000),
     w1CeleryTasks: int('w1-celery-tasks', quick ? 100 : 2_000),
+    w1Large,
+    w1LargeRuns: int('w1-large-runs', runs),
+    w1LargeSystems: W1_LARGE_SYSTEMS,
     w2Samples: int('w2-samples', quick ? 50 : 500),
     w4Tasks: int('w4-tasks', quick ? 100 : 1_000),
     w3Shapes: flags.has('w3-shapes')
@@ -142,4 +164,4 @@ function parse(argv) {
   };
 }
 
-module.exports = { parse, SYSTEMS, WORKLOADS };
+module.exports = { parse, SYSTEMS, AMQP_SYSTEMS, W1_LARGE_SYSTEMS, WORKLOADS };

@@ -49,9 +49,13 @@ function pidsNamed(...names) {
   return out;
 }
 
-/** Snapshot of the shared services, so a run can say what its work cost Redis and Postgres. */
+/** Snapshot of the shared services, so a run can say what its work cost Redis, RabbitMQ and Postgres. */
 function servicesCpu() {
-  return { redis: cpuByPid(pidsNamed('redis-server')), postgres: cpuByPid(pidsNamed('postgres')) };
+  return {
+    redis: cpuByPid(pidsNamed('redis-server')),
+    rabbitmq: cpuByPid(pidsNamed('beam.smp')), // the Erlang VM RabbitMQ runs in
+    postgres: cpuByPid(pidsNamed('postgres')),
+  };
 }
 
 module.exports = { cpuByPid, cpuMsOf, cpuDelta, pidsNamed, servicesCpu };

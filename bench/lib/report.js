@@ -1,68 +1,33 @@
 'use strict';
 /** Turns the runs into tables (median of runs, with min–max) and the BENCHMARKS.md document. */
-const { summarize } = require('./stats');
 const flows = require('./report-flows');
 const beat = require('./report-beat');
+const scale = require('./report-scale');
+const {
+  fmtInt,
+  fmtMs,
+  fmtSec,
+  cell,
+  okRuns,
+  errorsOf,
+  rowLabel,
+  med,
+  bestPeer,
+  ratioCell,
+  table,
+  verdict,
+} = require('./report-cells');
 
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
-const fmtMs = (x) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
-const fmtSec = (x) => x.toFixed(1);
-
-function cell(values, fmt, { runs }) {
-  const s = summarize(values);
-  if (s.n === 0) return '—';
-  if (runs === 1 || s.n === 1) return fmt(s.median);
-  return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
-}
-
-function okRuns(list) {
-  return (list ?? []).filter((r) => r && !r.error && !r.skipped);
-}
-
-function errorsOf(list) {
-  return (list ?? []).filter((r) => r?.error).map((r) => r.error);
-}
-
-function med(list, key) {
-  return summarize(okRuns(list).map((r) => r[key])).median;
-}
-
-/** Best peer for a metric: highest when higher is better, lowest otherwise. */
-function bestPeer(results, systems, key, higherIsBetter, filter = () => true) {
-  let best = null;
-  for (const s of systems) {
-    if (s.family === 'celeriac' || !filter(s)) continue;
-    const v = med(results[s.name], key);
-    if (!Number.isFinite(v)) continue;
-    if (!best || (higherIsBetter ? v > best.value : v < best.value)) best = { system: s, value: v };
-  }
-  return best;
-}
-
-function ratioCell(results, systems, key, higherIsBetter, filter, own = 'celeriac') {
-  const cel = med(results[own], key);
-  const best = bestPeer(results, systems, key, higherIsBetter, filter);
-  if (!Number.isFinite(cel) || !best) return '—';
-  return `**${(cel / best.value).toFixed(2)}×** ${best.system.label}`;
-}
-
-/** A markdown table; columns right-aligned (figures) unless `left` says how many lead columns are text. */
-function table(header, rows, left = 1) {
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i < left ? ' --- ' : ' ---: ')).join('|')}|`];
-  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
-  return lines.join('\n');
-}
-
-function w1Table(results, systems, opts) {
+/** W1's table; `broker` names the service whose CPU the middle CPU column shows (redis or rabbitmq). */
+function w1Table(results, systems, opts, broker = 'redis') {
   const rows = [];
   for (const s of systems) {
     const list = results[s.name];
     if (!list) continue;
     const ok = okRuns(list);
-    const errs = errorsOf(list);
     const n = ok[0]?.n ?? (s.family === 'celery' ? opts.w1CeleryTasks : opts.w1Tasks);
     rows.push([
-      s.label + (errs.length ? ` ⚠ ${errs.length} run(s) failed` : ''),
+      rowLabel(s, list),
       fmtInt(n),
       cell(
         ok.map((r) => r.sendPerSec),
@@ -96,7 +61,7 @@ function w1Table(results, systems, opts) {
         fmtInt,
         opts,
       ),
-      ['worker', 'redis', 'postgres']
+      ['worker', broker, 'postgres']
         .map((k) =>
           cell(
             ok.map((r) => r[`${k}CpuMsPer1k`]),
@@ -107,24 +72,14 @@ function w1Table(results, systems, opts) {
         .join(' · '),
     ]);
   }
-  if (results.celeriac && systems.some((s) => s.family !== 'celeriac' && results[s.name])) {
+  // Each Celeriac row beside the best peer; 'celeriac-dist' is the built package (issue 21): what
+  // an app that installed Celeriac runs.
+  const hasPeer = systems.some((s) => s.family !== 'celeriac' && results[s.name]);
+  for (const own of systems.filter((s) => s.family === 'celeriac' && s.ratioRow && results[s.name])) {
+    if (!hasPeer) break;
+    const r = (key, higher) => ratioCell(results, systems, key, higher, undefined, own.name);
     rows.push([
-      'Celeriac ÷ best peer',
-      '',
-      ratioCell(results, systems, 'sendPerSec', true),
-      ratioCell(results, systems, 'bulkPerSec', true),
-      ratioCell(results, systems, 'drainPerSec', true),
-      ratioCell(results, systems, 'drainFromSpawnPerSec', true),
-      ratioCell(results, systems, 'firstTaskFromSpawnMs', false),
-      ratioCell(results, systems, 'peakRssMiB', false),
-      ratioCell(results, systems, 'workerCpuMsPer1k', false) + ' (worker)',
-    ]);
-  }
-  // The built package (issue 21): what an app that installed Celeriac runs, beside the same peers.
-  if (results['celeriac-dist'] && systems.some((s) => s.family !== 'celeriac' && results[s.name])) {
-    const r = (key, higher) => ratioCell(results, systems, key, higher, undefined, 'celeriac-dist');
-    rows.push([
-      'Celeriac (built) ÷ best peer',
+      `${own.label} ÷ best peer`,
       '',
       r('sendPerSec', true),
       r('bulkPerSec', true),
@@ -145,7 +100,7 @@ function w1Table(results, systems, opts) {
       'drain from spawn (tasks/s)',
       'spawn → first task running (ms)',
       'worker peak RSS (MiB)',
-      'drain CPU ms per 1k tasks: worker · Redis · Postgres (median)',
+      `drain CPU ms per 1k tasks: worker · ${broker === 'redis' ? 'Redis' : 'RabbitMQ'} · Postgres (median)`,
     ],
     rows,
   );
@@ -157,9 +112,8 @@ function w2Table(results, systems, opts) {
     const list = results[s.name];
     if (!list) continue;
     const ok = okRuns(list);
-    const errs = errorsOf(list);
     rows.push([
-      s.label + (errs.length ? ` ⚠ ${errs.length} run(s) failed` : ''),
+      rowLabel(s, list),
       cell(
         ok.map((r) => r.p50),
         fmtMs,
@@ -177,13 +131,11 @@ function w2Table(results, systems, opts) {
       ),
     ]);
   }
-  if (results.celeriac && systems.some((s) => s.family !== 'celeriac' && results[s.name])) {
-    rows.push([
-      'Celeriac ÷ best peer (lower is better)',
-      ratioCell(results, systems, 'p50', false),
-      ratioCell(results, systems, 'p95', false),
-      ratioCell(results, systems, 'p99', false),
-    ]);
+  const hasPeer = systems.some((s) => s.family !== 'celeriac' && results[s.name]);
+  for (const own of systems.filter((s) => s.family === 'celeriac' && s.ratioRow && results[s.name])) {
+    if (!hasPeer) break;
+    const r = (key) => ratioCell(results, systems, key, false, undefined, own.name);
+    rows.push([`${own.label} ÷ best peer (lower is better)`, r('p50'), r('p95'), r('p99')]);
   }
   return table(['System', 'p50 (ms)', 'p95 (ms)', 'p99 (ms)'], rows);
 }
@@ -195,14 +147,13 @@ function w4Table(results, systems, opts) {
     const list = results[s.name];
     if (!list) continue;
     const ok = okRuns(list);
-    const errs = errorsOf(list);
     const notRecovered = ok.filter((r) => r.recoverySec === null).length;
     const rec = ok.map((r) => r.recoverySec).filter((x) => x !== null);
     let recCell = rec.length ? cell(rec, fmtSec, o) : '—';
     if (notRecovered)
       recCell = `${rec.length ? recCell + '; ' : ''}not within ${fmtSec(ok[0].windowMs / 1000)} s in ${notRecovered} of ${ok.length} run(s)`;
     rows.push([
-      s.label + (errs.length ? ` ⚠ ${errs.length} run(s) failed` : ''),
+      rowLabel(s, list),
       fmtInt(ok[0]?.n ?? opts.w4Tasks),
       cell(
         ok.map((r) => r.completedAtKill),
@@ -247,10 +198,10 @@ function w4Table(results, systems, opts) {
   );
 }
 
-/** Issue 8's targets, each checked against this run's figures. */
-function targets(results, systems) {
+/** Issue 8's and issue 21's targets, each checked against this run's figures (Redis systems). */
+function targets(results, allSystems, opts) {
+  const systems = allSystems.filter((s) => s.transport !== 'amqp');
   const rows = [];
-  const verdict = (ok) => (ok === null ? 'not measured' : ok ? 'met' : '**missed**');
   const w1 = results.w1 ?? {};
   if (w1.celeriac) {
     const cel = med(w1.celeriac, 'drainPerSec');
@@ -273,6 +224,7 @@ function targets(results, systems) {
       verdict(celery ? r2 >= 20 : null),
     ]);
   }
+  rows.push(...scale.w1ScaleTargets(results, systems, opts));
   const ignoring = w1['celeriac-ignore-result'];
   const batched = w1['graphile-batched'];
   if (ignoring) {
@@ -314,12 +266,13 @@ function targets(results, systems) {
   const w5 = flows.w5Target(results);
   if (w5) rows.push(w5);
   if (results.w3) rows.push(...beat.w3Targets(results.w3, systems, verdict));
-  return table(['Target (issue 8)', 'This run', 'Verdict'], rows, 3);
+  return table(['Target (issues 8 and 21)', 'This run', 'Verdict'], rows, 3);
 }
 
 function workloadText(opts) {
   return [
-    `- **W1 throughput**: ${fmtInt(opts.w1Tasks)} no-op tasks (Celery: ${fmtInt(opts.w1CeleryTasks)}, as its drain is ~50× slower; rates are steady-state) sent one call at a time from one process, each call awaited; then, separately, the same number in bulk where a bulk API exists. Then one worker process drains the one-by-one batch with every result recorded; drain = N ÷ (worker start → last result visible in the store), where "worker start" is the instant its modules are loaded and nothing is connected yet. Peak RSS = VmHWM summed over the worker's process tree. Drain CPU = user+system time during the drain per 1,000 tasks, of the worker's process tree and of all redis-server and postgres processes (those two are shared with anything else running on the machine, the harness's own result polling included: indicative).`,
+    `- **W1 throughput**: ${fmtInt(opts.w1Tasks)} no-op tasks (Celery: ${fmtInt(opts.w1CeleryTasks)}, as its drain is ~50× slower; rates are steady-state) sent one call at a time from one process, each call awaited; then, separately, the same number in bulk where a bulk API exists. Then one worker process drains the one-by-one batch with every result recorded; drain = N ÷ (worker start → last result visible in the store), where "worker start" is the instant its modules are loaded and nothing is connected yet. Peak RSS = VmHWM summed over the worker's process tree. Drain CPU = user+system time during the drain per 1,000 tasks, of the worker's process tree and of all redis-server (RabbitMQ rows: beam.smp) and postgres processes (those are shared with anything else running on the machine, the harness's own result polling included: indicative).`,
+    ...(opts.w1Large ? [scale.w1LargeText(opts)] : []),
     `- **W2 latency**: ${fmtInt(opts.w2Samples)} round trips, one at a time, with the worker already running and ${opts.quick ? 5 : 20} warm-ups discarded: send one no-op task, wait until its result is visible to the sender, send the next. Percentiles are nearest-rank over each run's samples.`,
     ...(opts.workloads?.includes('w3') ? [beat.w3Text(opts)] : []),
     `- **W4 crash**: ${fmtInt(opts.w4Tasks)} tasks of 50 ms queued; one worker starts; when ~30 % have finished, SIGKILL to its whole process group and a second worker starts at once. Each execution RPUSHes its task id at start and end, so "ran twice" and "completed twice" are counted per task; completed = results visible in the store; lost = not completed when the watch window (the system's documented redelivery bound plus margin) closes; recovery = kill → all results visible.`,
@@ -328,7 +281,17 @@ function workloadText(opts) {
   ].join('\n');
 }
 
-function markdown({ opts, machine, results, systems, analysis, elapsedSec, profiles }) {
+function watchWindows(results, systems, opts) {
+  const windowMs = (s) => (opts.quick ? (s.w4QuickWindowMs ?? opts.w4QuickWindowMs) : s.w4WindowMs);
+  const shown = systems.filter((s) => results[s.name]).map((s) => `${s.label} ${Math.round(windowMs(s) / 1000)} s`);
+  return `Watch windows after the kill: ${shown.join(', ')}.`;
+}
+
+function markdown({ opts, machine, results, systems: allSystems, analysis, elapsedSec, profiles }) {
+  // The RabbitMQ rows have a section of their own, beside Celery on the same broker.
+  const systems = allSystems.filter((s) => s.transport !== 'amqp');
+  const amqp = allSystems.filter((s) => s.transport === 'amqp');
+  const has = (w) => systems.some((s) => results[w]?.[s.name]);
   const v = machine.versions;
   const runsNote = opts.quick
     ? 'quick smoke run (tiny sizes; figures are not meaningful)'
@@ -376,20 +339,20 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
   out.push(
     table(
       ['System', 'Settings', 'Bulk send'],
-      systems.map((s) => [s.label, s.settings, s.bulk ?? 'none (Celery has no bulk send)']),
+      allSystems.map((s) => [s.label, s.settings, s.bulk ?? 'none (Celery has no bulk send)']),
       3,
     ),
   );
   out.push('');
   out.push(
-    'Isolation: each system has its own Redis database and key prefix (Celeriac DB 1 `bench:celeriac:`, BullMQ DB 2 `bench-bullmq:`, Celery DB 3 `bench:celery:`, execution records DB 4 `bench:exec:`) and its own Postgres schema (`bench_celeriac`, `bench_graphile`, `bench_celery`), wiped between runs and dropped at the end.',
+    'Isolation: each system has its own Redis database and key prefix (Celeriac DB 1 `bench:celeriac:`, BullMQ DB 2 `bench-bullmq:`, Celery DB 3 `bench:celery:`, execution records DB 4 `bench:exec:`) and its own Postgres schema (`bench_celeriac`, `bench_graphile`, `bench_celery`), wiped between runs and dropped at the end; on RabbitMQ, each system its own vhost (`bench_celeriac`, `bench_celery`), deleted at the end.',
   );
   out.push('');
   out.push('## Workloads');
   out.push('');
   out.push(workloadText(opts));
   out.push('');
-  if (results.w1) {
+  if (has('w1')) {
     out.push('## W1 throughput');
     out.push('');
     out.push(w1Table(results.w1, systems, opts));
@@ -399,28 +362,26 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
     );
     out.push('');
   }
-  if (results.w2) {
+  if (has('w1') || has('w1l')) {
+    out.push(`## W1 at ${fmtInt(opts.w1Large || 100_000)} tasks`);
+    out.push('');
+    if (results.w1l) out.push(scale.w1LargeTable(results.w1l, results.w1, systems, opts));
+    else if (opts.w1Large === 0) out.push('Not run (`--w1-large 0`, the default in --quick).');
+    else out.push('Not measured in this run (workload `w1l`, `--w1-large N`; added in session 8).');
+    out.push('');
+  }
+  if (has('w2')) {
     out.push('## W2 round-trip latency');
     out.push('');
     out.push(w2Table(results.w2, systems, opts));
     out.push('');
   }
-  if (results.w4) {
+  if (has('w4')) {
     out.push('## W4 crash recovery');
     out.push('');
     out.push(w4Table(results.w4, systems, opts));
     out.push('');
-    out.push(
-      'Watch windows after the kill: ' +
-        systems
-          .filter((s) => results.w4[s.name])
-          .map(
-            (s) =>
-              `${s.label} ${Math.round((opts.quick ? (s.w4QuickWindowMs ?? opts.w4QuickWindowMs) : s.w4WindowMs) / 1000)} s`,
-          )
-          .join(', ') +
-        '.',
-    );
+    out.push(watchWindows(results.w4, systems, opts));
     out.push('');
   }
   if (results.w5) {
@@ -435,13 +396,40 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
     out.push(flows.w6Table(results.w6, opts));
     out.push('');
   }
+  out.push('## RabbitMQ: Celeriac beside Celery on one broker');
+  out.push('');
+  const onRabbit = (w) => amqp.some((s) => results[w]?.[s.name]);
+  if (!['w1', 'w2', 'w4'].some(onRabbit)) {
+    out.push(
+      'Not measured in this run (systems `celeriac-amqp` and `celery-prefork-amqp`, W1, W2 and W4; in the full run by default since session 8).',
+    );
+    out.push('');
+  } else {
+    out.push(scale.amqpText());
+    out.push('');
+    const sections = [
+      ['w1', 'W1 throughput', () => w1Table(results.w1, amqp, opts, 'rabbitmq')],
+      ['w2', 'W2 round-trip latency', () => w2Table(results.w2, amqp, opts)],
+      [
+        'w4',
+        'W4 crash recovery',
+        () => w4Table(results.w4, amqp, opts) + '\n\n' + watchWindows(results.w4, amqp, opts),
+      ],
+    ];
+    for (const [w, title, render] of sections) {
+      out.push(`### ${title} on RabbitMQ`);
+      out.push('');
+      out.push(onRabbit(w) ? render() : 'Not measured in this run.');
+      out.push('');
+    }
+  }
   out.push('## W3 beat');
   out.push('');
   out.push(results.w3 ? w3Table(results.w3, systems) : 'Not run in this run (see --workloads).');
   out.push('');
   out.push('## Targets');
   out.push('');
-  out.push(targets(results, systems));
+  out.push(targets(results, systems, opts));
   out.push('');
   const errs = [];
   for (const [w, bySys] of Object.entries(results))
@@ -475,7 +463,7 @@ function markdown({ opts, machine, results, systems, analysis, elapsedSec, profi
   out.push('```');
   out.push('');
   out.push(
-    "Needs Postgres (database `test`) and Redis on 127.0.0.1 (`bash scripts/ensure-services.sh`) and Debian's python3-celery for the Celery rows. Raw per-run figures: bench/results/*.json; child logs: bench/results/logs/.",
+    "Needs Postgres (database `test`) and Redis on 127.0.0.1 (`bash scripts/ensure-services.sh`), Debian's python3-celery for the Celery rows, and RabbitMQ (127.0.0.1:5672, guest, `rabbitmqctl`) for the RabbitMQ rows (skipped without it). Raw per-run figures: bench/results/*.json; child logs: bench/results/logs/.",
   );
   out.push('');
   return out.join('\n');

@@ -54,6 +54,8 @@ function celeriacOnRabbit(base) {
     name: 'celeriac-amqp',
     label: 'Celeriac (RabbitMQ)',
     family: 'celeriac',
+    transport: 'amqp', // its own section of the report, beside Celery on the same broker
+    workloads: ['w1', 'w2', 'w4'],
     settings:
       base.settings +
       '; broker RabbitMQ 3.10 (amqplib, publisher confirms, manual acks, basic.qos 250 global), chord/registry state in Postgres',
@@ -82,6 +84,7 @@ const celeriac = {
   name: 'celeriac',
   label: 'Celeriac',
   family: 'celeriac',
+  ratioRow: true, // a "÷ best peer" row under W1 and W2 (so do the built and RabbitMQ copies; not the variants)
   bulk: '`celeriac.sendMany`, 1,000 tasks per call (one Redis round trip each; their PENDING rows are written behind the sends, and their commit is timed apart)',
   settings:
     'async pool, `-c 50`, prefetch multiplier 4 (250 messages held), acksLate, lease 5 s, events on, PENDING recorded at send, ' +
@@ -282,6 +285,7 @@ function celery(pool, transport = 'redis') {
     name,
     label: `Celery 5 (${pool}${onRabbit ? ', RabbitMQ' : ''})`,
     family: 'celery',
+    ...(onRabbit ? { transport: 'amqp', workloads: ['w1', 'w2', 'w4'] } : {}),
     bulk: null,
     settings:
       `\`-P ${pool} -c ${concurrency}\`${pool === 'prefork' ? " (the CPU count, Celery's default)" : ''}, prefetch multiplier 4 (default), ` +
@@ -363,6 +367,7 @@ const celeriacIgnoreResult = {
   ...celeriac,
   name: 'celeriac-ignore-result',
   label: 'Celeriac (ignoreResult)',
+  ratioRow: false, // its target is beside graphile-worker batched (Targets)
   workloads: ['w1'],
   childEnv: { ...celeriacEnv, BENCH_IGNORE_RESULT: '1' },
   settings:
@@ -399,7 +404,7 @@ const celeriacDist = {
   ...celeriac,
   name: 'celeriac-dist',
   label: 'Celeriac (built)',
-  workloads: ['w1', 'w2'],
+  workloads: ['w1', 'w1l', 'w2'],
   childEnv: {},
   settings: celeriac.settings.replace(
     'run from source (`CELERIAC_FROM_SOURCE=1`, @swc/core)',
@@ -452,6 +457,7 @@ const celeriacBatches2 = {
   ...celeriac,
   name: 'celeriac-batches2',
   label: 'Celeriac (2 result batches in flight)',
+  ratioRow: false,
   childEnv: { ...celeriacEnv, BENCH_RESULT_BATCHES: '2' },
   settings: celeriac.settings + '; resultBatchesInFlight 2',
 };
@@ -466,7 +472,7 @@ const all = [
   graphile(true),
   celery('prefork'),
   celery('threads'),
-  // The RabbitMQ rows (issue 18): not in the default set, chosen with --only.
+  // The RabbitMQ rows (issue 18): in the full run's default set (bench/lib/args.js), not in --quick's.
   celeriacOnRabbit(celeriac),
   celery('prefork', 'amqp'),
 ];
