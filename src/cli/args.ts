@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { CeleriacError, closest } from '../errors';
 
 export interface ParsedArgs {
@@ -39,6 +40,30 @@ export function stringFlag(flags: Map<string, string | true>, name: string): str
   const v = flags.get(name);
   if (v === true) throw new CeleriacError(`--${name} expects a value`);
   return v;
+}
+
+/**
+ * `-n`/`--hostname` as Celery's worker reads it: %h is this host's name, %n its first label, %d
+ * the rest (the domain), %% a percent sign. `-n worker1@%h`, as Celery's guide writes it, then
+ * names each host's worker apart instead of every one 'worker1@%h'.
+ */
+export function hostnameFlag(flags: Map<string, string | true>): string | undefined {
+  const value = stringFlag(flags, 'hostname');
+  if (value === undefined || !value.includes('%')) return value;
+  const host = hostname();
+  const dot = host.indexOf('.');
+  const keys: Record<string, string> = {
+    h: host,
+    n: dot < 0 ? host : host.slice(0, dot),
+    d: dot < 0 ? '' : host.slice(dot + 1),
+    '%': '%',
+  };
+  return value.replace(/%(.?)/gs, (whole, key: string) => {
+    if (Object.hasOwn(keys, key)) return keys[key];
+    throw new CeleriacError(
+      `--hostname '${value}': '${whole}' is not a node name format: use %h (host name), %n (its first label), %d (domain) or %% (a percent sign), e.g. -n worker1@%h`,
+    );
+  });
 }
 
 /**

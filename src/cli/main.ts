@@ -1,5 +1,5 @@
 import { CeleriacError } from '../errors';
-import { intFlag, parseArgs, rejectUnknownFlags, stringFlag } from './args';
+import { hostnameFlag, intFlag, parseArgs, rejectUnknownFlags, stringFlag } from './args';
 import { loadApp, requireUserModule } from './load-app';
 import { init } from './init';
 import { remoteCommand, remoteUsage } from './inspect';
@@ -15,7 +15,7 @@ Commands:
   migrate                       apply Celeriac's database migrations (safe to repeat)
           [--django-trigger [off]]  tables: 'django': install (or remove) the NOTIFY trigger on Django's
                                 django_celery_beat_periodictasks that wakes beat on a change (opt-in)
-  worker [-Q q1,q2] [-c N] [--pool async|threads|processes] [-n name] [--prefetch-multiplier N]
+  worker [-Q q1,q2] [-c N] [--pool async|threads|processes] [-n name@%h] [--prefetch-multiplier N]
                                 consume and run tasks
          [--autoscale max,min] [--autoscale-keepalive-ms N]
          [--max-tasks-per-child N] [--max-memory-per-child KiB] (threads, processes)
@@ -155,7 +155,7 @@ async function workerCommand(flags: Map<string, string | true>): Promise<void> {
     queues: stringFlag(flags, 'queues')?.split(',').filter(Boolean),
     concurrency: intFlag(flags, 'concurrency'),
     pool,
-    name: stringFlag(flags, 'hostname'),
+    name: hostnameFlag(flags),
     prefetchMultiplier: intFlag(flags, 'prefetch-multiplier'),
     shutdownGraceMs: intFlag(flags, 'grace-ms'),
     autoscale: autoscaleFlag(flags),
