@@ -1,6 +1,6 @@
 import { timeLimitSeconds } from '../config';
 import { ConfigError, shown } from '../errors';
-import { storableDate } from '../storable';
+import { storableDate, storableTime } from '../storable';
 import type { ApplyOptions } from '../plugin/options';
 
 /**
@@ -13,9 +13,10 @@ export function checkSendOptions(
   options: Pick<ApplyOptions, 'countdown' | 'eta' | 'expires' | 'priority' | 'timeLimit' | 'softTimeLimit'>,
 ): void {
   const { countdown, eta, expires, priority } = options as Record<string, unknown>;
-  if (countdown != null && !finite(countdown)) bad('countdown', 'a finite number of seconds', countdown);
+  if (countdown != null && !seconds(countdown))
+    bad('countdown', 'a finite number of seconds that ends between the years 0001 and 9999', countdown);
   if (eta != null && !validDate(eta)) bad('eta', 'a valid Date between the years 0001 and 9999', eta);
-  if (expires != null && !finite(expires) && !validDate(expires))
+  if (expires != null && !seconds(expires) && !validDate(expires))
     bad('expires', 'a finite number of seconds or a valid Date between the years 0001 and 9999', expires);
   if (priority != null && !(Number.isInteger(priority) && (priority as number) >= 0 && (priority as number) <= 255))
     bad('priority', 'an integer from 0 to 255 (0-9 on Redis)', priority);
@@ -25,8 +26,12 @@ export function checkSendOptions(
     timeLimitSeconds('options.softTimeLimit', options.softTimeLimit);
 }
 
-function finite(v: unknown): boolean {
-  return typeof v === 'number' && Number.isFinite(v);
+/**
+ * Seconds from now whose instant a header can carry: past the year 9999 the ISO text is one no
+ * worker accepts (3e11 s was sent, then refused), and past a Date's range toISOString throws.
+ */
+function seconds(v: unknown): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && storableTime(Date.now() + v * 1000);
 }
 
 function validDate(v: unknown): boolean {

@@ -2,6 +2,7 @@ import { assertJsonSafe, type TaskMessage } from '../broker/message';
 import { RetryRequest } from '../errors';
 import type { RetryOptions, TaskContext } from '../plugin/context';
 import { assertSettableState } from '../results/state-rules';
+import { checkSendOptions } from '../runtime/send-options';
 import { InvalidStateError } from '../results/states';
 import type { TaskMiddleware } from '../plugin/middleware-chain';
 import type { LazyAbort } from './lazy-abort';
@@ -94,6 +95,9 @@ export class RunContext implements TaskContext {
 
 /** Needs no `this`: one function for every context, which a body may take off ctx or spread. */
 function retry(options: RetryOptions = {}): never {
+  // The send's own checks, here in the task's call: a countdown or eta the next message cannot
+  // carry threw later, in the worker's finish, which ran the body again (or parked the task).
+  checkSendOptions({ countdown: options.countdown, eta: options.eta });
   const countdownMs =
     options.countdown !== undefined
       ? options.countdown * 1000
