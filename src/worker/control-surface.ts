@@ -9,6 +9,13 @@ import type { StoreHealth } from '../results/store';
 import type { PoolKind } from './pool';
 import type { TaskSummary } from './task-view';
 
+/**
+ * Slots one pool_grow/pool_shrink adds or removes, and the largest autoscale bound a command sets,
+ * from Python, the CLI or the admin: more is a typo (1e20 was taken, a prefetch of 5e20 with it;
+ * a processes pool forks a child per slot), and each slot costs memory.
+ */
+export const MAX_POOL_STEP = 1000;
+
 export type { TaskSummary } from './task-view';
 
 /** A worker's task counts since it started, as its heartbeats carry them and the admin shows them. */

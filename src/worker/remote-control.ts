@@ -9,7 +9,14 @@ import { showValue } from '../broker/shown-value';
 import type { Autoscaler } from './autoscale';
 import type { Job } from './pool';
 import { summary } from './task-view';
-import type { ControlledWorker, QueueInfo, StatsReply, TaskInfo, TaskSummary } from './control-surface';
+import {
+  MAX_POOL_STEP,
+  type ControlledWorker,
+  type QueueInfo,
+  type StatsReply,
+  type TaskInfo,
+  type TaskSummary,
+} from './control-surface';
 
 export type { QueueInfo, ScheduledInfo, StatsReply, TaskInfo } from './control-surface';
 
@@ -340,14 +347,17 @@ function shownName(name: unknown): string {
 function count(value: unknown): number {
   if (value === undefined || value === null) return 1;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${showValue(value)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_POOL_STEP)
+    throw new Error(`n must be an integer from 1 to ${MAX_POOL_STEP}, got ${showValue(value)}`);
   return n;
 }
 
+/** An autoscale bound: at most MAX_POOL_STEP, as the admin's form takes it. */
 function optionalInt(value: unknown): number | null {
   if (value === undefined || value === null) return null;
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${showValue(value)}`);
+  if (!Number.isInteger(n) || n > MAX_POOL_STEP)
+    throw new Error(`expected an integer of at most ${MAX_POOL_STEP}, got ${showValue(value)}`);
   return n;
 }
 

@@ -239,7 +239,7 @@ describe.each(TEST_BROKERS)('on %s', (kind) => {
     };
     expect(replies).toEqual({
       method: { error: expect.stringMatching(/^No such control command: "x{50,}…$/) },
-      grow: { error: expect.stringMatching(/^n must be an integer >= 1, got "x{50,}…$/) },
+      grow: { error: expect.stringMatching(/^n must be an integer from 1 to 1000, got "x{50,}…$/) },
       rate: { error: expect.stringMatching(/^Invalid rate limit string: "x{50,}… is not a rate/) },
       limit: { error: expect.stringMatching(/^time limits are seconds .* got "x{50,}…$/) },
     });

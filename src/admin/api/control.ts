@@ -4,6 +4,7 @@ import type { AdminContext } from '../context';
 import { loadWorkerOverview } from './worker-overview';
 import { textProblem } from '../../db/limits';
 import { MAX_TIME_LIMIT_S } from '../../broker/headers';
+import { MAX_POOL_STEP } from '../../worker/control-surface';
 import { HttpError, notFound, validationFailed, fieldErrors } from '../http';
 import { requireObjectBody, unknownKeys } from '../validate';
 
@@ -36,8 +37,6 @@ const CONTROL = [
   'pool-restart',
   'shutdown',
 ] as const;
-/** Threads added or removed in one step: more is a typo, and each thread costs memory. */
-const MAX_POOL_STEP = 1000;
 /** A worker arms its time limits with setTimeout, which fires at once for more than 2^31-1 ms. */
 const MAX_LIMIT_S = Math.floor(MAX_TIME_LIMIT_S);
 
