@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { Delivery } from '../broker';
 import { decodeControl, isAddressedTo, type ControlMessage } from '../broker/pidbox';
 import type { Runtime } from '../runtime/runtime';
-import { BrokerUnavailableError, CeleriacError, ConfigError } from '../errors';
+import { BrokerUnavailableError, CeleriacError, ConfigError, shown } from '../errors';
 import type { LogLevel } from '../log';
 import { Outage } from '../outage';
 import { callContained, thrownField } from '../contain';
@@ -25,6 +25,9 @@ import { drainAndClose, sleep } from './shutdown';
 export type { WorkerOptions } from './options';
 
 import type { ControlledWorker, WorkerStats } from './control-surface';
+
+/** setTimeout's ceiling: a longer delay fires after 1 ms. */
+const MAX_GRACE_MS = 2 ** 31 - 1;
 
 export type { WorkerStats } from './control-surface';
 
@@ -456,6 +459,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
    * finish within the grace period, give back the ones that did not, then leave the registry.
    */
   stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    // Checked before anything stops: a NaN grace gave running tasks back at once, one past
+    // setTimeout's ceiling made the final result flush give up after 1 ms.
+    if (typeof graceMs !== 'number' || !Number.isInteger(graceMs) || graceMs < 0 || graceMs > MAX_GRACE_MS)
+      return Promise.reject(
+        new ConfigError('graceMs', `expected a whole number of ms from 0 to ${MAX_GRACE_MS}, got ${shown(graceMs)}`),
+      );
     // Idempotent: every call resolves once the worker is down; a stop during start waits for it.
     if (!this.starting) return Promise.resolve();
     this.stopping ??= this.starting
