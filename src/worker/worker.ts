@@ -43,12 +43,16 @@ export interface WorkerEvents {
 
 /**
  * Finished tasks held while their state commits and their ack goes out, as a multiple of the
- * prefetch limit (README "Workers": 4 × concurrency × (1 + prefetchMultiplier)). In normal running
- * they are a handful. While Postgres is away the multiple is 1: nothing finished can be let go of
- * then, and each is a task that runs again if this worker dies, so it stops fetching sooner
- * (test/hardening/outage-postgres.test.ts checks every fetch made during an outage).
+ * prefetch limit (README "Workers": 8 × concurrency × (1 + prefetchMultiplier)). While Postgres is
+ * away the multiple is 1: nothing finished can be let go of then, and each is a task that runs
+ * again if this worker dies, so it stops fetching sooner (test/hardening/outage-postgres.test.ts
+ * checks every fetch made during an outage). Why 8: a result batch takes ~100 µs a row to commit
+ * under load, so at 4 one batch in flight and the next one waiting filled the bound and the fetch
+ * loop stood still for half of a W1 drain; 16 drained faster still but held enough finished tasks
+ * to lift a 100,000-task drain's peak RSS from 73 to 85 MiB, past the 80 MiB goal (8: 76)
+ * (bench/diag/drain-timeline.js; bench/ANALYSIS.md, eighth round, "drain").
  */
-const FINISHING_FACTOR = 4;
+export const FINISHING_FACTOR = 8;
 
 /**
  * Takes messages from the broker, runs them in its pool and records each state. The guarantee

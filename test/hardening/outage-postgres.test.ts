@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Celeriac, PeriodicTaskService, type Beat, type SentRun } from '../../src';
 import type { Logger } from '../../src/log';
-import type { Worker } from '../../src/worker/worker';
+import { FINISHING_FACTOR, type Worker } from '../../src/worker/worker';
 import { cleanup, eventually, isolation, REDIS_URL, heldCount } from '../helpers';
 import { PrivatePostgres } from '../private-servers';
 import { runs, work } from '../fixtures/outage/tasks';
@@ -30,11 +30,11 @@ let beat: Beat | undefined;
 const CONCURRENCY = 10;
 const MULTIPLIER = 4;
 /**
- * README: concurrency × (1 + prefetchMultiplier) unfinished, and 4 × that finished awaiting their
- * commit (1 × while Postgres is away).
+ * README: concurrency × (1 + prefetchMultiplier) unfinished, and FINISHING_FACTOR (8) × that
+ * finished awaiting their commit (1 × while Postgres is away).
  */
 const UNFINISHED_BOUND = CONCURRENCY * (1 + MULTIPLIER);
-const HELD_BOUND = 5 * UNFINISHED_BOUND;
+const HELD_BOUND = (1 + FINISHING_FACTOR) * UNFINISHED_BOUND;
 
 beforeAll(async () => {
   await pg.init();
