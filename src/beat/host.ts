@@ -11,6 +11,7 @@ export function beatHost(app: Runtime): BeatHost {
       return app.logger;
     },
     knowsTask: (task) => app.registry.get(task) !== undefined || app.route(task) !== undefined,
+    registeredTasks: () => app.registry.names(),
     prepare: (task, args, kwargs, options) => app.prepare(task, args, kwargs, options),
     recordSent(prepared) {
       // Beat hands back exactly what prepare() above returned.

@@ -33,6 +33,8 @@ export interface BeatHost {
   readonly logger: Logger;
   /** Whether a run of `task` can be sent: registered in this app, or routed elsewhere. */
   knowsTask(task: string): boolean;
+  /** The tasks registered in this app (knowsTask is true for each; routed names are not listed). */
+  registeredTasks(): readonly string[];
   /** Validates and encodes one run's message; throws (a bad row) before anything is sent. */
   prepare(task: string, args: unknown[], kwargs: Record<string, unknown>, options: RunMessageOptions): PreparedRun;
   /** After a first send: PENDING rows and Celery's after_task_publish, as any sender records them. */

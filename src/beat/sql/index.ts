@@ -8,6 +8,7 @@ import { finishBatch } from './finishBatch';
 import { deleteHeartbeat, upsertHeartbeat } from './heartbeat';
 import { markRowErrors } from './markRowErrors';
 import { nextWake } from './nextWake';
+import { firstStaleAfter, planIntervals } from './planIntervals';
 import { probeTables } from './probeTables';
 import { selectStaleRows, writePlannedRows } from './replanStale';
 import { selectDueRuns } from './selectDueRuns';
@@ -17,6 +18,7 @@ import { unparkRows } from './unparkRows';
 export type { Statement } from './statement';
 export type { Claim, ClaimGroup, ClaimRun } from './claimDueRuns';
 export type { PlannedRow } from './replanStale';
+export type { IntervalRound } from './planIntervals';
 export type { RowFault } from './markRowErrors';
 export type { TakenBatch } from './takeOverBatches';
 
@@ -27,6 +29,8 @@ export function beatStatements(schema: string) {
     analyze: analyzeTables(schema),
     selectStale: selectStaleRows(schema),
     writePlanned: writePlannedRows(schema),
+    firstStaleAfter: firstStaleAfter(schema),
+    planIntervals: planIntervals(schema),
     markErrors: markRowErrors(schema),
     selectDue: selectDueRuns(schema),
     claim: claimDueRuns(schema),
