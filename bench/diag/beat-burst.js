@@ -2,7 +2,8 @@
 'use strict';
 /**
  * Diagnostic for beat's throughput targets, on the real Celeriac from source (bin/register-ts.js),
- * in its own schema (diag_beat) and Redis key prefix (diag:beat:, db 0). Beats run in child
+ * in its own schema (diag_beat, or $DIAG_BEAT_SCHEMA) and Redis key prefix (diag:beat:, or
+ * $DIAG_BEAT_PREFIX; db 0). Beats run in child
  * processes (this file with --child), so the parent's polling of Redis does not share their
  * event loop, and --cpu-prof profiles only the beat.
  *
@@ -12,7 +13,8 @@
  *       parent polls LLEN every 2 ms and reports due→first and due→all sent, then checks that
  *       every run reached Redis exactly once (unique task ids, total_run_count, empty outbox).
  *   node bench/diag/beat-burst.js spread [-n 100000] [--seconds 120] [--warmup 15] [--cpu-prof]
- *       N interval rows (every 60 s, start times spread over the minute). Reports start-up
+ *       N interval rows (every 60 s, or --every S; start times spread over a minute an hour ago;
+ *       with S ≥ 7200 no first slot falls in the next hour, so start-up measures planning alone). Reports start-up
  *       (spawn → started, spawn → every row planned), send lateness p50/p99/max of each message
  *       (time the parent popped it from Redis, polling every 5 ms, minus its scheduled_at), and the
  *       beat process's CPU per minute (plus its Postgres backends').
@@ -33,8 +35,9 @@ const { join } = require('node:path');
 const ROOT = join(__dirname, '..', '..');
 const DATABASE_URL = process.env.DIAG_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.DIAG_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const SCHEMA = 'diag_beat';
-const PREFIX = 'diag:beat:';
+// DIAG_BEAT_SCHEMA / DIAG_BEAT_PREFIX: another schema and key prefix, so two engineers' runs keep apart.
+const SCHEMA = process.env.DIAG_BEAT_SCHEMA ?? 'diag_beat';
+const PREFIX = process.env.DIAG_BEAT_PREFIX ?? 'diag:beat:';
 const QUEUE = 'diag';
 const TASK = 'diag.ping';
 const PROF_DIR = join(require('node:os').tmpdir(), 'celeriac-beat-prof');
@@ -48,6 +51,7 @@ function parseArgs(argv) {
     lead: 20,
     seconds: undefined,
     warmup: 15,
+    every: 60,
     cpuProf: false,
     memory: false,
     batchSize: undefined,
@@ -65,6 +69,7 @@ function parseArgs(argv) {
     else if (a === '--lead') o.lead = next();
     else if (a === '--seconds') o.seconds = next();
     else if (a === '--warmup') o.warmup = next();
+    else if (a === '--every') o.every = next();
     else if (a === '--batch-size') o.batchSize = next();
     else if (a === '--cpu-prof') o.cpuProf = true;
     else if (a === '--no-pending') o.pending = false;
@@ -361,12 +366,12 @@ async function spreadOrIdle(opts, pg, redis) {
     if (opts.mode === 'spread') {
       // Start times on a grid one hour back, spread evenly over the minute: 60 s intervals then fall due at N/60 a second.
       await pg.query(
-        `WITH s AS (INSERT INTO "${SCHEMA}".celeriac_interval_schedule (every, period) VALUES (60, 'seconds') RETURNING id)
+        `WITH s AS (INSERT INTO "${SCHEMA}".celeriac_interval_schedule (every, period) VALUES ($3, 'seconds') RETURNING id)
          INSERT INTO "${SCHEMA}".celeriac_periodic_task (name, task, interval_id, args, kwargs, start_time)
          SELECT 'diag-' || g, $2, s.id, '[1, "two"]', '{"three": 3}',
                 date_trunc('minute', now()) - interval '1 hour' + (g * 60.0 / $1) * interval '1 second'
            FROM s, generate_series(0, $1 - 1) g`,
-        [opts.n, TASK],
+        [opts.n, TASK, opts.every],
       );
     } else {
       const hour = (new Date().getUTCHours() + 12) % 24;
