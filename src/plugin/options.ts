@@ -1,5 +1,6 @@
 import { ConfigError, shown } from '../errors';
 import { requireName, requirePriority, timeLimitSeconds } from '../config';
+import { storableDate, storableTime } from '../storable';
 import { parseRateLimit } from './rate-limit';
 import { checkCompression, checkSerializer } from '../broker/serializers/options';
 import type { CompressionName, SerializerName } from '../broker/serializers/codec';
@@ -140,10 +141,27 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
     acksLate: o.acksLate ?? true,
     ignoreResult: o.ignoreResult ?? false,
     trackStarted: o.trackStarted ?? false,
-    expires: o.expires,
+    expires: expiresOption(key('expires'), o.expires),
     serializer: o.serializer === undefined ? undefined : checkSerializer(key('serializer'), o.serializer),
     compression: o.compression === undefined ? undefined : checkCompression(key('compression'), o.compression),
   };
+}
+
+/**
+ * A task's own expires is added to every send's clock (prepare.ts): checked here, where it is
+ * given, since a bad one made each send throw a bare RangeError or TypeError naming neither the
+ * task nor the option. 0 or less would expire every message as it is sent; seconds that end past
+ * the year 9999 give a header no worker accepts.
+ */
+function expiresOption(key: string, v: unknown): number | Date | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number' && v > 0 && storableTime(Date.now() + v * 1000)) return v;
+  if (v instanceof Date && !Number.isNaN(v.getTime()) && storableDate(v)) return v;
+  const got = v instanceof Date ? `Date(${Number.isNaN(v.getTime()) ? 'invalid' : v.toISOString()})` : shown(v);
+  throw new ConfigError(
+    key,
+    `expected seconds > 0 (ending before the year 10000) or a valid Date between the years 0001 and 9999, got ${got}`,
+  );
 }
 
 export { parseRateLimit, type RateLimit } from './rate-limit';
