@@ -123,6 +123,24 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
       throw new ConfigError(key(k), `expected seconds > 0, got ${shown(v)}`);
     return v as number | undefined;
   };
+  // By type, not truthiness: acksLate: 'false' (an environment variable's text) was true, and
+  // acksLate: 0 acked every message before its task ran.
+  const bool = (k: keyof TaskOptions, fallback: boolean) => {
+    const v = o[k];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') throw new ConfigError(key(k), `expected true or false, got ${shown(v)}`);
+    return v;
+  };
+  const backoff = o.retryBackoff;
+  if (
+    backoff !== undefined &&
+    typeof backoff !== 'boolean' &&
+    !(typeof backoff === 'number' && Number.isFinite(backoff) && backoff >= 0)
+  )
+    throw new ConfigError(
+      key('retryBackoff'),
+      `expected true (a factor of 1 s), false, or the factor in seconds >= 0, got ${shown(backoff)}`,
+    );
   if (o.maxRetries !== undefined && o.maxRetries !== null && !(Number.isInteger(o.maxRetries) && o.maxRetries >= 0)) {
     throw new ConfigError(key('maxRetries'), `expected an integer >= 0 or null, got ${shown(o.maxRetries)}`);
   }
@@ -132,15 +150,15 @@ export function resolveTaskOptions(name: string, o: TaskOptions): ResolvedTaskOp
     maxRetries: o.maxRetries === undefined ? 3 : o.maxRetries,
     defaultRetryDelay: seconds('defaultRetryDelay', o.defaultRetryDelay) ?? 180,
     autoretryFor: o.autoretryFor ?? [],
-    retryBackoff: o.retryBackoff === true ? 1 : typeof o.retryBackoff === 'number' ? o.retryBackoff : 0,
+    retryBackoff: backoff === true ? 1 : typeof backoff === 'number' ? backoff : 0,
     retryBackoffMax: seconds('retryBackoffMax', o.retryBackoffMax) ?? 600,
-    retryJitter: o.retryJitter ?? true,
+    retryJitter: bool('retryJitter', true),
     rateLimit: o.rateLimit === undefined ? undefined : parseRateLimit(key('rateLimit'), o.rateLimit),
     timeLimit: timeLimitSeconds(key('timeLimit'), o.timeLimit),
     softTimeLimit: timeLimitSeconds(key('softTimeLimit'), o.softTimeLimit),
-    acksLate: o.acksLate ?? true,
-    ignoreResult: o.ignoreResult ?? false,
-    trackStarted: o.trackStarted ?? false,
+    acksLate: bool('acksLate', true),
+    ignoreResult: bool('ignoreResult', false),
+    trackStarted: bool('trackStarted', false),
     expires: expiresOption(key('expires'), o.expires),
     serializer: o.serializer === undefined ? undefined : checkSerializer(key('serializer'), o.serializer),
     compression: o.compression === undefined ? undefined : checkCompression(key('compression'), o.compression),
