@@ -327,11 +327,13 @@ export function percentDecoded(option: string, url: string, text: string, what: 
  * Never let a password reach a log line, an error message or the `conf` reply. The password runs
  * to the authority's last '@' (as WHATWG URL and pg read it: `p@ss` and `a;b` are passwords), and
  * libpq-style URLs may carry it in the query (`?password=`, `?sslpassword=`). It crosses a single
- * '/' (an unencoded one breaks the URL, whose error then quotes it) but never a '//', where the
- * next URL of a sentinel list starts.
+ * '/', a '?' and a '#' (unencoded, each breaks the URL, whose error then quotes it; generated
+ * passwords hold them) but never a '//', where the next URL of a sentinel list starts, nor a space,
+ * where the text around a quoted URL goes on. An '@' in the path or query is then taken as the
+ * password's end too: more is hidden, never less.
  */
 export function redactUrl(url: string): string {
   return url
-    .replace(/\/\/([^:@/\s]*):(?:[^/?#\s]|\/(?!\/))*@/g, '//$1:***@')
+    .replace(/\/\/([^:@/\s]*):(?:[^/\s]|\/(?!\/))*@/g, '//$1:***@')
     .replace(/([?&](?:ssl)?password=)[^&#\s]*/gi, '$1***');
 }

@@ -20,6 +20,11 @@ const LEAKS: [string, string][] = [
   // An unencoded '/' ends a URL's authority, so such a URL fails to parse, and the error quotes it.
   ['redis://:pa/ss@cache:6379/0', 'redis://:***@cache:6379/0'],
   ['amqp://user:a/b/c@rabbit:5672/vh', 'amqp://user:***@rabbit:5672/vh'],
+  // Likewise an unencoded '?' or '#' (common in generated passwords): the URL fails to parse, or
+  // (Postgres) is taken with the rest as its query, and the error or the conf reply quotes it.
+  ['redis://:Xy?9b@cache:6379/0', 'redis://:***@cache:6379/0'],
+  ['amqp://user:Xy#9b@rabbit:5672/vh', 'amqp://user:***@rabbit:5672/vh'],
+  ['postgres://app:a?b#c@db.internal:5432/prod', 'postgres://app:***@db.internal:5432/prod'],
   [
     'sentinel://:p@1@s1:26379;sentinel://:p@1@s2:26380?master_name=m',
     'sentinel://:***@s1:26379;sentinel://:***@s2:26380?master_name=m',
@@ -42,7 +47,7 @@ test('plain URLs and text around them are unchanged, the simple password still m
 
 test('the conf reply and config errors keep such passwords out', () => {
   const config = resolveConfig(
-    { brokerUrl: 'redis://:sec;ret@cache:6379/0', databaseUrl: 'postgres://app:p@ssw0rd@db.internal:5432/prod' },
+    { brokerUrl: 'redis://:sec;ret@cache:6379/0', databaseUrl: 'postgres://app:p@ss?w0rd@db.internal:5432/prod' },
     {},
   );
   const conf = JSON.stringify(
@@ -50,7 +55,9 @@ test('the conf reply and config errors keep such passwords out', () => {
       typeof describeConf
     >[1]),
   );
-  expect(conf).not.toMatch(/sec;ret|ssw0rd/);
+  expect(conf).not.toMatch(/sec;ret|ss\?w0rd|w0rd/);
+  expect(() => resolveConfig({ brokerUrl: 'redis://:Xy?9b@cache:6379/0' }, {})).toThrow(ConfigError);
+  expect(() => resolveConfig({ brokerUrl: 'redis://:Xy?9b@cache:6379/0' }, {})).not.toThrow(/9b/);
   expect(() => resolveConfig({ brokerUrl: 'kafka://u:a@b;c@host' }, {})).toThrow(ConfigError);
   expect(() => resolveConfig({ brokerUrl: 'kafka://u:a@b;c@host' }, {})).not.toThrow(/b;c/);
 });
