@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { ConfigError, closest } from '../errors';
+import { ConfigError, closest, shown } from '../errors';
 
 /** A check on the incoming request; may be async. Throwing counts as "no". */
 export type RequestCheck = (req: Request) => boolean | Promise<boolean>;
@@ -146,7 +146,7 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
   if (options.loginUrl !== undefined && (typeof options.loginUrl !== 'string' || !options.loginUrl.startsWith('/'))) {
     throw new ConfigError(
       'admin.loginUrl',
-      `expected a path on this site starting with '/', got ${JSON.stringify(options.loginUrl)}`,
+      `expected a path on this site starting with '/', got ${shown(options.loginUrl)}`,
     );
   }
   const trustedOrigins = options.trustedOrigins ?? [];
@@ -160,13 +160,13 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     if (!ok)
       throw new ConfigError(
         'admin.trustedOrigins',
-        `${JSON.stringify(o)} is not an origin: use scheme://host[:port], e.g. https://admin.example.com`,
+        `${shown(o)} is not an origin: use scheme://host[:port], e.g. https://admin.example.com`,
       );
   }
   const positive = (key: string, v: unknown, fallback: number) => {
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-      throw new ConfigError(`admin.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`admin.${key}`, `expected a positive integer, got ${shown(v)}`);
     return v;
   };
   // Each is armed with setTimeout/setInterval, which fires after 1 ms past 2^31-1 ms: every read
@@ -181,10 +181,7 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     const v = options[key];
     if (v === undefined) return undefined;
     if (typeof v !== 'string' || !(v.startsWith('/') || /^https?:\/\//.test(v)) || /[\s"'<>]/.test(v))
-      throw new ConfigError(
-        `admin.${key}`,
-        `expected a path starting with '/' or an http(s) URL, got ${JSON.stringify(v)}`,
-      );
+      throw new ConfigError(`admin.${key}`, `expected a path starting with '/' or an http(s) URL, got ${shown(v)}`);
     return v;
   };
   if (options.actor !== undefined && typeof options.actor !== 'function')
@@ -211,7 +208,7 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
     bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
     sseHeartbeatMs: delayMs('sseHeartbeatMs', options.sseHeartbeatMs, defaults.sseHeartbeatMs),
     maxSseClients: positive('maxSseClients', options.maxSseClients, defaults.maxSseClients),
-    title: options.title ?? defaults.title,
+    title: titleOption(options.title),
     readTimeoutMs: delayMs('readTimeoutMs', options.readTimeoutMs, defaults.readTimeoutMs),
     controlTimeoutMs: delayMs('controlTimeoutMs', options.controlTimeoutMs, defaults.controlTimeoutMs),
   };
@@ -235,4 +232,11 @@ export async function passes(check: RequestCheck, req: Request, onError: (err: u
     onError(err);
     return false;
   }
+}
+
+/** The title is written into every page's <title> and heading: String() of a prototype-less object throws there, on each render. */
+function titleOption(v: unknown): string {
+  if (v === undefined) return defaults.title;
+  if (typeof v !== 'string') throw new ConfigError('admin.title', `expected a string such as 'Ops', got ${shown(v)}`);
+  return v;
 }

@@ -1,4 +1,4 @@
-import { BulkSendError, CeleriacError } from '../errors';
+import { BulkSendError, CeleriacError, shown } from '../errors';
 import type { ApplyOptions } from './options';
 
 /** One task of a bulk send (`celeriac.sendMany`): what `sendTask(name, args, kwargs, options)` takes. */
@@ -27,7 +27,7 @@ const MAX_CHUNK = 10_000;
 export function chunkSizeOf(options: BulkOptions | undefined): number {
   const size = options?.chunkSize ?? DEFAULT_CHUNK;
   if (!Number.isInteger(size) || size < 1 || size > MAX_CHUNK)
-    throw new CeleriacError(`chunkSize ${JSON.stringify(size)}: use an integer from 1 to ${MAX_CHUNK}.`);
+    throw new CeleriacError(`chunkSize ${shown(size)}: use an integer from 1 to ${MAX_CHUNK}.`);
   return size;
 }
 

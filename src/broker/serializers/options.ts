@@ -49,7 +49,7 @@ function contentType(key: string, entry: unknown): string {
   }
   throw new ConfigError(
     key,
-    `${JSON.stringify(entry)} cannot be accepted: list ${names} or their content types (pickle and yaml are not supported)`,
+    `${shown(entry)} cannot be accepted: list ${names} or their content types (pickle and yaml are not supported)`,
   );
 }
 
