@@ -12,7 +12,7 @@ import {
 import { validateQueueArgs } from './broker/amqp/topology';
 import { reservedQueueProblem } from './broker/keys';
 import { properZoneName } from './beat/schedule/zone-name';
-import { MAX_TIME_LIMIT_S } from './broker/headers';
+import { timeLimitSeconds } from './time-limit';
 import { parseRateLimit, type RateLimit } from './plugin/rate-limit';
 import type { BeatSchedule, ResolvedBeatEntry } from './beat/config';
 import { resolveSerialOptions, type ResolvedSerialOptions, type SerialOptions } from './broker/serializers/options';
@@ -377,20 +377,6 @@ function batchesInFlight(value: unknown): number {
 function bool(key: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${shown(value)}`);
-  return value;
-}
-
-/**
- * A time limit (app, worker or task option): a worker arms it with setTimeout, which fires at
- * once, with a TimeoutOverflowWarning, for Infinity or anything past 2^31-1 ms (about 24 days).
- */
-export function timeLimitSeconds(key: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIME_LIMIT_S)
-    throw new ConfigError(
-      key,
-      `expected a number of seconds > 0 and at most ${Math.floor(MAX_TIME_LIMIT_S)} (about 24 days), got ${shown(value)}`,
-    );
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { ConfigError, shown } from '../errors';
-import { requireName, requirePriority, timeLimitSeconds } from '../config';
+import { requireName, requirePriority } from '../config';
+import { timeLimitSeconds } from '../time-limit';
 import { storableDate, storableTime } from '../storable';
 import { parseRateLimit } from './rate-limit';
 import { checkCompression, checkSerializer } from '../broker/serializers/options';

@@ -1,4 +1,4 @@
-import { timeLimitSeconds } from '../config';
+import { timeLimitSeconds } from '../time-limit';
 import { ConfigError, shown } from '../errors';
 import { storableDate, storableTime } from '../storable';
 import type { ApplyOptions } from '../plugin/options';

@@ -1,6 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { closest, ConfigError, quoted, shown } from '../errors';
-import { requireName, timeLimitSeconds } from '../config';
+import { requireName } from '../config';
+import { timeLimitSeconds } from '../time-limit';
 import { COLUMN_LIMITS } from '../storable';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
 import type { PoolKind } from './pool';
