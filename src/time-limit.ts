@@ -1,6 +1,9 @@
 import { MAX_TIME_LIMIT_S } from './broker/headers';
 import { ConfigError, shown } from './errors';
 
+/** setTimeout's longest delay (2^31-1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * A time limit (app, worker or task option): a worker arms it with setTimeout, which fires at
  * once, with a TimeoutOverflowWarning, for Infinity or anything past 2^31-1 ms (about 24 days).

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { ConfigError, closest, shown } from '../errors';
+import { MAX_TIMER_MS } from '../time-limit';
 
 /** A check on the incoming request; may be async. Throwing counts as "no". */
 export type RequestCheck = (req: Request) => boolean | Promise<boolean>;
@@ -173,8 +174,8 @@ export function resolveAdminOptions(options: AdminOptions, env: NodeJS.ProcessEn
   // would answer 503 at once, every event stream be pinged without pause.
   const delayMs = (key: string, v: unknown, fallback: number) => {
     const ms = positive(key, v, fallback);
-    if (ms > 2 ** 31 - 1)
-      throw new ConfigError(`admin.${key}`, `expected at most ${2 ** 31 - 1} ms (about 24 days), got ${ms}`);
+    if (ms > MAX_TIMER_MS)
+      throw new ConfigError(`admin.${key}`, `expected at most ${MAX_TIMER_MS} ms (about 24 days), got ${ms}`);
     return ms;
   };
   const link = (key: 'signOutUrl' | 'appUrl') => {

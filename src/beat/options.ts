@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ConfigError, closest, shown } from '../errors';
+import { MAX_TIMER_MS } from '../time-limit';
 import { systemClock, type Clock } from './clock';
-
-/** setTimeout's longest delay. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface BeatOptions {
   /** Where "now" comes from. Default: the system clock. Tests pass a ManualClock. */

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../broker';
 import { decodeReply, encodeControl, REPLY_EXCHANGE } from '../broker/pidbox';
-import { showValue } from '../broker/shown-value';
-import { ConfigError } from '../errors';
+import { ConfigError, shown } from '../errors';
+import { MAX_TIMER_MS } from '../time-limit';
 import type { QueueInfo, ScheduledInfo, StatsReply, TaskInfo } from '../worker/control-surface';
-
-/** setTimeout's ceiling (2^31-1 ms): a longer timer fires after 1 ms. */
-const MAX_WAIT_MS = 2 ** 31 - 1;
 
 export interface BroadcastOptions {
   /** Worker names to address (`celery@host`, `-n` of each worker); default every worker. */
@@ -43,10 +40,10 @@ export class RemoteControl {
     const timeoutMs = options.timeoutMs ?? 1000;
     // A wait a timer or BRPOP can hold: past setTimeout's ceiling a timer fires after 1 ms; BRPOP
     // reads NaN and Infinity as errors (a BrokerUnavailableError here) and '1000' joined to a time.
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= MAX_WAIT_MS))
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS))
       throw new ConfigError(
         'options.timeoutMs',
-        `expected milliseconds from 0 to ${MAX_WAIT_MS} (about 24 days), got ${showValue(timeoutMs)}`,
+        `expected milliseconds from 0 to ${MAX_TIMER_MS} (about 24 days), got ${shown(timeoutMs)}`,
       );
     const broker = await this.getBroker();
     const destination = options.destination?.length ? options.destination : null;

@@ -1,10 +1,8 @@
 import type { Broker } from '../broker';
 import { ResultUnavailableError } from '../errors';
+import { MAX_TIMER_MS } from '../time-limit';
 import { READY_STATES } from './states';
 import type { ResultStore, StateUpdate, TaskResultRow } from './store';
-
-/** setTimeout's longest delay (2^31-1 ms, about 24.8 days). */
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** What a worker publishes per finished task; small results ride along so waiters skip a read. */
 export interface FinishedNotice {
@@ -175,7 +173,7 @@ async function readBy(
   // at once (Node fires a longer delay after 1 ms). The read's own query_timeout ends it long before.
   const timedOut = new Promise<{ timedOut: true }>(
     (r) =>
-      (timer = setTimeout(() => r({ timedOut: true }), Math.min(Math.max(0, deadline - Date.now()), MAX_DELAY_MS))),
+      (timer = setTimeout(() => r({ timedOut: true }), Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS))),
   );
   try {
     return await Promise.race([read, timedOut]);

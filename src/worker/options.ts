@@ -1,7 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { closest, ConfigError, quoted, shown } from '../errors';
 import { requireName } from '../config';
-import { timeLimitSeconds } from '../time-limit';
+import { MAX_TIMER_MS, timeLimitSeconds } from '../time-limit';
 import { COLUMN_LIMITS } from '../storable';
 import { Autoscaler, type AutoscaleOptions } from './autoscale';
 import type { PoolKind } from './pool';
@@ -99,8 +99,8 @@ export function resolveWorkerOptions(options: WorkerOptions, defaultQueue: strin
   // Whole numbers from `min`; the delays are armed with setTimeout, which fires after 1 ms past 2^31-1.
   const whole = (key: 'prefetchMultiplier' | 'shutdownGraceMs' | 'maxRedeliveries' | 'blockMs', min: number) => {
     const v = options[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 31 - 1))
-      throw new ConfigError(key, `expected a whole number from ${min} to ${2 ** 31 - 1}, got ${shown(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_TIMER_MS))
+      throw new ConfigError(key, `expected a whole number from ${min} to ${MAX_TIMER_MS}, got ${shown(v)}`);
   };
   whole('prefetchMultiplier', 0);
   whole('shutdownGraceMs', 0);

@@ -8,6 +8,7 @@ import { BrokerUnavailableError, CeleriacError, ConfigError, shown } from '../er
 import type { LogLevel } from '../log';
 import { Outage } from '../outage';
 import { callContained, thrownField } from '../contain';
+import { MAX_TIMER_MS } from '../time-limit';
 import type { TaskState } from '../results/states';
 import { serializeError, type Outcome } from './outcome';
 import type { Job, PoolKind } from './pool';
@@ -25,9 +26,6 @@ import { drainAndClose, sleep } from './shutdown';
 export type { WorkerOptions } from './options';
 
 import type { ControlledWorker, WorkerStats } from './control-surface';
-
-/** setTimeout's ceiling: a longer delay fires after 1 ms. */
-const MAX_GRACE_MS = 2 ** 31 - 1;
 
 export type { WorkerStats } from './control-surface';
 
@@ -465,9 +463,9 @@ export class Worker extends EventEmitter<WorkerEvents> implements ControlledWork
   stop(graceMs = this.options.shutdownGraceMs): Promise<void> {
     // Checked before anything stops: a NaN grace gave running tasks back at once, one past
     // setTimeout's ceiling made the final result flush give up after 1 ms.
-    if (typeof graceMs !== 'number' || !Number.isInteger(graceMs) || graceMs < 0 || graceMs > MAX_GRACE_MS)
+    if (typeof graceMs !== 'number' || !Number.isInteger(graceMs) || graceMs < 0 || graceMs > MAX_TIMER_MS)
       return Promise.reject(
-        new ConfigError('graceMs', `expected a whole number of ms from 0 to ${MAX_GRACE_MS}, got ${shown(graceMs)}`),
+        new ConfigError('graceMs', `expected a whole number of ms from 0 to ${MAX_TIMER_MS}, got ${shown(graceMs)}`),
       );
     // Idempotent: every call resolves once the worker is down; a stop during start waits for it.
     if (!this.starting) return Promise.resolve();
