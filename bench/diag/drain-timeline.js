@@ -113,6 +113,19 @@ const q = (xs, p) => {
 };
 const r1 = (x) => (x === null ? null : Math.round(x * 10) / 10);
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+/**
+ * Spans [start, end, …] as the summary shows them: how many, the quantiles `sizeQ` (a list, or one)
+ * of the size at `sizeAt`, and the p50 and p90 of their durations under `durationKey`.
+ */
+const spans = (list, sizeAt, sizeQ, durationKey) => {
+  const sizes = list.map((x) => x[sizeAt]);
+  const durations = list.map((x) => x[1] - x[0]);
+  return {
+    n: list.length,
+    size: Array.isArray(sizeQ) ? sizeQ.map((p) => q(sizes, p)) : q(sizes, sizeQ),
+    [durationKey]: [r1(q(durations, 0.5)), r1(q(durations, 0.9))],
+  };
+};
 
 let sent = 0;
 async function pendingCommitted() {
@@ -213,91 +226,9 @@ function summarise(e, t0, tStarted, t1, elu, cpu) {
     maxHeld: e.maxHeld,
     firstStartMs: r1(first - t0),
     lastStartToEndMs: r1(t1 - last),
-    fetch: {
-      n: e.fetch.length,
-      size: [
-        q(
-          e.fetch.map((f) => f[3]),
-          0.1,
-        ),
-        q(
-          e.fetch.map((f) => f[3]),
-          0.5,
-        ),
-        q(
-          e.fetch.map((f) => f[3]),
-          0.9,
-        ),
-      ],
-      rttMs: [
-        r1(
-          q(
-            e.fetch.map((f) => f[1] - f[0]),
-            0.5,
-          ),
-        ),
-        r1(
-          q(
-            e.fetch.map((f) => f[1] - f[0]),
-            0.9,
-          ),
-        ),
-      ],
-      inFlightMs: r1(sum(e.fetch.map((f) => f[1] - f[0]))),
-    },
-    batch: {
-      n: e.batch.length,
-      size: [
-        q(
-          e.batch.map((b) => b[2]),
-          0.1,
-        ),
-        q(
-          e.batch.map((b) => b[2]),
-          0.5,
-        ),
-        q(
-          e.batch.map((b) => b[2]),
-          0.9,
-        ),
-      ],
-      latencyMs: [
-        r1(
-          q(
-            e.batch.map((b) => b[1] - b[0]),
-            0.5,
-          ),
-        ),
-        r1(
-          q(
-            e.batch.map((b) => b[1] - b[0]),
-            0.9,
-          ),
-        ),
-      ],
-      inFlightMs: r1(sum(e.batch.map((b) => b[1] - b[0]))),
-    },
-    ack: {
-      n: e.ack.length,
-      size: q(
-        e.ack.map((a) => a[2]),
-        0.5,
-      ),
-      latencyMs: [
-        r1(
-          q(
-            e.ack.map((a) => a[1] - a[0]),
-            0.5,
-          ),
-        ),
-        r1(
-          q(
-            e.ack.map((a) => a[1] - a[0]),
-            0.9,
-          ),
-        ),
-      ],
-    },
+    fetch: { ...spans(e.fetch, 3, [0.1, 0.5, 0.9], 'rttMs'), inFlightMs: r1(sum(e.fetch.map((f) => f[1] - f[0]))) },
+    batch: { ...spans(e.batch, 2, [0.1, 0.5, 0.9], 'latencyMs'), inFlightMs: r1(sum(e.batch.map((b) => b[1] - b[0]))) },
+    ack: spans(e.ack, 2, 0.5, 'latencyMs'),
     room: {
       n: e.room.length,
       waitMs: r1(sum(e.room.map((r) => r[1] - r[0]))),
