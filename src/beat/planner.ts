@@ -153,10 +153,9 @@ export class Planner {
     // statements can be in flight on disjoint ranges without a read to find where each ends.
     // A range that held no stale row sends the walk to the next stale id (one index probe).
     let probe = true;
-    let end = false;
     const writing: Promise<void>[] = [];
     let outOfBudget = false;
-    while (!end) {
+    while (!outOfBudget) {
       if (probe) {
         // The ranges still in flight are above the probe's start and get their statements anyway.
         await Promise.all(writing.splice(0));
@@ -179,10 +178,7 @@ export class Planner {
       write.catch(() => {});
       writing.push(write);
       if (writing.length >= REPLAN_WRITES_IN_FLIGHT) await writing.shift();
-      if (performance.now() - started >= budgetMs) {
-        outOfBudget = true;
-        end = true;
-      }
+      outOfBudget = performance.now() - started >= budgetMs;
     }
     await Promise.all(writing);
     // Out of budget having planned nothing (a slow probe, a loaded machine): the rows left to the
